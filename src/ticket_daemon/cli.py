@@ -1,0 +1,86 @@
+"""The ``ticket-daemon`` command. Parses arguments and hands each sub-command to the module that owns it.
+
+Sub-command modules are imported lazily so ``ticket-daemon render`` does not pay for the web server's imports.
+Every handler returns the process exit status; errors a user can fix are one ``CATEGORY: sentence`` line on
+stderr with status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+from typing import cast
+
+from . import __version__
+
+Handler = Callable[[argparse.Namespace], int]
+
+# sub-command → "module:function"
+HANDLERS: dict[str, str] = {
+    "render": "ticket_daemon.tools:render_main",
+    "preview": "ticket_daemon.tools:preview_main",
+    "serve": "ticket_daemon.service.console:serve_main",
+    "virtual-printer": "ticket_daemon.printers.virtual_server:main",
+    "hash-password": "ticket_daemon.server.passwords:hash_password_main",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ticket-daemon", description="Print service for web POS apps and ESC/POS thermal printers."
+    )
+    parser.add_argument("--version", action="version", version=f"ticket-daemon {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    render = sub.add_parser("render", help="render a v1 document to ESC/POS bytes")
+    render.add_argument("document", help="document JSON file (a bare document or a whole ticket message)")
+    render.add_argument("-o", "--output", required=True, help="where to write the ESC/POS bytes ('-' = stdout)")
+
+    preview = sub.add_parser("preview", help="draw what a document (or raw ESC/POS) would print, as PNG")
+    preview.add_argument("document", help="document JSON file, or ESC/POS bytes with --raw")
+    preview.add_argument("--raw", action="store_true", help="the input is ESC/POS bytes, not a document")
+    preview.add_argument("-o", "--output", help="PNG file to write")
+    preview.add_argument("--text", action="store_true", help="print the plain-text transcript to stdout")
+    preview.add_argument("--width", type=int, default=None, help="paper width in dots for --raw (default 576)")
+
+    serve = sub.add_parser("serve", help="run the daemon in the foreground")
+    serve.add_argument("--config", help="TOML configuration file")
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to bind (default 8766)")
+    serve.add_argument("--data-dir", help="where the spool, logs and virtual printer output live")
+
+    virtual = sub.add_parser("virtual-printer", help="a network ESC/POS printer simulator (raw TCP, DLE EOT)")
+    virtual.add_argument("--listen", default="127.0.0.1:9100", help="HOST:PORT to listen on")
+    virtual.add_argument("--out", required=True, help="directory where each job's bytes, PNG and text are saved")
+    virtual.add_argument("--bytes-per-second", type=int, default=0, help="print speed limit (0 = unlimited)")
+    virtual.add_argument(
+        "--status",
+        choices=["ok", "paper_out", "cover_open", "offline"],
+        default="ok",
+        help="the printer state it reports",
+    )
+    virtual.add_argument("--width", type=int, default=576, help="paper width in dots")
+
+    hash_password = sub.add_parser("hash-password", help="hash a dashboard password for the configuration")
+    hash_password.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    module_name, function_name = HANDLERS[args.command].split(":")
+    handler = cast(Handler, getattr(importlib.import_module(module_name), function_name))
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,185 @@
+"""JSON (str, bytes or an already-decoded object) → validated :class:`Document`, or one categorised error.
+
+Commands are validated one at a time so that every message names the command index, its type and the field:
+``VALIDATION: command 3 (text): field 'content.text' is required``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from .errors import Category, DocumentError, command_error
+from .limits import MAX_COMMANDS, MAX_DOCUMENT_BYTES, MAX_JSON_DEPTH
+from .model import COMMAND_MODELS, Document, Profile
+
+M = TypeVar("M", bound=BaseModel)
+
+# Custom pydantic error types raised by the model's validators → the category DOCUMENT.md gives them.
+_CUSTOM_CATEGORIES = {
+    "barcode": Category.BARCODE,
+    "qr": Category.QR,
+    "table": Category.TABLE,
+    "raw": Category.RAW,
+    "image": Category.IMAGE,
+}
+
+
+def parse_document(raw: str | bytes | bytearray | Mapping[str, Any]) -> Document:
+    """Validate a v1 document. Raises :class:`DocumentError`; never anything else for any input."""
+    data = _load_json(raw) if isinstance(raw, (str, bytes, bytearray)) else raw
+    if not isinstance(data, Mapping):
+        raise DocumentError(f"document must be a JSON object, got {_json_type(data)}", category=Category.JSON)
+    _check_depth(data)
+
+    for key in ("version", "profile", "commands"):
+        if key not in data:
+            raise DocumentError(f"field '{key}' is required")
+    version = data["version"]
+    if not isinstance(version, str):
+        raise DocumentError(f"field 'version' must be a string like \"1.0\", got {_json_type(version)}")
+    profile = _validate(Profile, data["profile"], "field 'profile'", where="profile")
+
+    commands = data["commands"]
+    if not isinstance(commands, list):
+        raise DocumentError(f"field 'commands' must be a list, got {_json_type(commands)}")
+    if not commands:
+        raise DocumentError("field 'commands' must hold at least one command")
+    if len(commands) > MAX_COMMANDS:
+        raise DocumentError(f"field 'commands' has {len(commands)} commands, at most {MAX_COMMANDS} are accepted")
+    validated = [_validate_command(i, command) for i, command in enumerate(commands)]
+
+    header = {"version": version, "profile": profile, "debug_log": data.get("debug_log", False)}
+    return _validate(Document, {**header, "commands": validated}, "document", where="document")
+
+
+def _validate_command(index: int, command: Any) -> BaseModel:
+    if not isinstance(command, Mapping):
+        raise command_error(Category.VALIDATION, index, "?", f"must be an object, got {_json_type(command)}")
+    kind = command.get("type")
+    if not isinstance(kind, str):
+        raise command_error(Category.VALIDATION, index, "?", "field 'type' is required and must be a string")
+    model = COMMAND_MODELS.get(kind)
+    if model is None:
+        # DOCUMENT.md: "COMMAND: Unknown command type 'x' at command 3"
+        raise DocumentError(f"Unknown command type {kind!r} at command {index}", category=Category.COMMAND)
+    payload: dict[str, Any] = {"type": kind}
+    if "data" in command and command["data"] is not None:
+        payload["data"] = command["data"]
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        category, sentence = _describe(exc.errors()[0], strip=("data",))
+        raise command_error(category, index, kind, sentence) from None
+
+
+def _validate(model: type[M], value: Any, what: str, *, where: str) -> M:
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        category, sentence = _describe(exc.errors()[0], strip=())
+        prefix = f"{where}: " if where != "document" else ""
+        if sentence.startswith("must be") or sentence.startswith("is "):
+            sentence = f"{what} {sentence}"
+        raise DocumentError(f"{prefix}{sentence}", category=category) from None
+
+
+def _describe(error: ErrorDetails, *, strip: tuple[str, ...]) -> tuple[Category, str]:
+    """One pydantic error → (category, sentence naming the field)."""
+    loc = [str(part) for part in error["loc"]]
+    while loc and loc[0] in strip:
+        loc.pop(0)
+    field = ".".join(loc)
+    kind = error["type"]
+    context = error.get("ctx") or {}
+    got = _shown(error.get("input"))
+    category = _CUSTOM_CATEGORIES.get(kind, Category.VALIDATION)
+    if kind in _CUSTOM_CATEGORIES or kind in ("size", "version"):
+        message = error["msg"]
+        # Model-level checks already name their field; field-level ones get it here.
+        if message.startswith("field '") or (kind in ("table", "raw") and not field):
+            return category, message
+        return category, f"field '{field}' {message}" if field else message
+    where = f"field '{field}'" if field else "value"
+    if kind == "missing":
+        return category, f"{where} is required"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return category, f"{where} must be an object, got {got}"
+    if kind == "list_type":
+        return category, f"{where} must be a list, got {got}"
+    if kind in ("string_type", "string_unicode"):
+        return category, f"{where} must be a string, got {got}"
+    if kind in ("bool_type", "bool_parsing"):
+        return category, f"{where} must be true or false, got {got}"
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return category, f"{where} must be a whole number, got {got}"
+    if kind in ("literal_error", "enum"):
+        expected = context.get("expected", "")
+        return category, f"{where} must be one of {expected}, got {got}"
+    if kind == "string_pattern_mismatch" and field == "version":
+        return category, f"field 'version' must look like \"1.0\", got {got}"
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        message = error["msg"].replace("Input should be", "must be")
+        return category, f"{where} {message}, got {got}"
+    if kind in ("string_too_long", "too_long", "string_too_short", "too_short"):
+        message = error["msg"].replace("String should have", "must have").replace("List should have", "must have")
+        message = message.replace("Value should have", "must have")
+        return category, f"{where} {message}"
+    return category, f"{where}: {error['msg']}"
+
+
+def _load_json(raw: str | bytes | bytearray) -> Any:
+    if len(raw) > MAX_DOCUMENT_BYTES:
+        raise DocumentError(
+            f"document is {len(raw)} bytes, at most {MAX_DOCUMENT_BYTES} are accepted", category=Category.JSON
+        )
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise DocumentError(
+            f"Invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", category=Category.JSON
+        ) from None
+    except UnicodeDecodeError:
+        raise DocumentError("document is not valid UTF-8 text", category=Category.JSON) from None
+    except RecursionError:
+        raise DocumentError("document is nested too deeply", category=Category.JSON) from None
+
+
+def _check_depth(root: Any) -> None:
+    """Refuse absurd nesting iteratively, so no later recursive walk can blow the stack."""
+    stack: list[tuple[Any, int]] = [(root, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise DocumentError(f"document is nested more than {MAX_JSON_DEPTH} levels deep", category=Category.JSON)
+        if isinstance(value, Mapping):
+            stack.extend((child, depth + 1) for child in value.values())
+        elif isinstance(value, list):
+            stack.extend((child, depth + 1) for child in value)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "an object"
+    return type(value).__name__
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, (Mapping, list)) or value is None:
+        return _json_type(value)
+    text = json.dumps(value, ensure_ascii=False) if isinstance(value, (str, int, float, bool)) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

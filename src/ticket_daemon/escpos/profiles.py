@@ -1,0 +1,79 @@
+"""Printer profiles: what the renderer needs to know about the paper and the print head (DOCUMENT.md "Profile")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..document.model import Profile
+
+BASE_DPI = 203
+FONT_A_WIDTH = 12  # dots at 203 dpi; font A is 12x24
+FONT_B_WIDTH = 9  # font B is 9x17
+
+
+@dataclass(frozen=True, slots=True)
+class PrinterProfile:
+    model: str
+    paper_width_mm: int
+    dpi: int
+    dot_width: int  # printable dots per line at this dpi
+    code_table: str  # the document's page; others may be switched to for single characters
+    has_qr: bool
+    chars_per_line: int  # font A
+    chars_per_line_b: int  # font B
+
+    def chars_for_font(self, font: str) -> int:
+        return self.chars_per_line_b if font == "B" else self.chars_per_line
+
+
+@dataclass(frozen=True, slots=True)
+class KnownModel:
+    paper_width_mm: int
+    dots_203: int
+    has_qr: bool
+
+
+# DOCUMENT.md "Known models"; looked up case-insensitively by full name or short name.
+KNOWN_MODELS: dict[str, KnownModel] = {
+    "58mm pt-210": KnownModel(58, 384, True),
+    "pt-210": KnownModel(58, 384, True),
+    "58mm gp-58n": KnownModel(58, 384, False),
+    "gp-58n": KnownModel(58, 384, False),
+    "80mm ec-pm-80250": KnownModel(80, 576, False),
+    "ec-pm-80250": KnownModel(80, 576, False),
+}
+
+
+def dots_for_paper(paper_width_mm: int) -> int:
+    """Generic printable width at 203 dpi: 58/72 mm → 384 dots, 80 mm and wider → 576 dots."""
+    return 384 if paper_width_mm < 80 else 576
+
+
+def scale_dots(dots_203: int, dpi: int) -> int:
+    """Scale a 203-dpi width to ``dpi``, kept a multiple of 8 so raster rows are whole bytes."""
+    return max(8, round(dots_203 * dpi / BASE_DPI / 8) * 8)
+
+
+def profile_for(profile: Profile) -> PrinterProfile:
+    """The printer profile for a document's ``profile``. Fields the document states are honoured over the
+    known model's values (unlike the original, which ignored ``paper_width`` and ``dpi``)."""
+    given = profile.model_fields_set
+    known = KNOWN_MODELS.get(profile.model.strip().lower())
+    if known is not None and "paper_width" not in given:
+        paper = known.paper_width_mm
+        dots_203 = known.dots_203
+    else:
+        paper = profile.paper_width
+        dots_203 = dots_for_paper(paper)
+    has_qr = profile.has_qr if ("has_qr" in given or known is None) else known.has_qr
+    return PrinterProfile(
+        model=profile.model,
+        paper_width_mm=paper,
+        dpi=profile.dpi,
+        dot_width=scale_dots(dots_203, profile.dpi),
+        code_table=profile.code_table,
+        has_qr=has_qr,
+        # Characters per line follow the 203-dpi geometry; at 300/600 dpi the font cells scale with the dots.
+        chars_per_line=dots_203 // FONT_A_WIDTH,
+        chars_per_line_b=dots_203 // FONT_B_WIDTH,
+    )
