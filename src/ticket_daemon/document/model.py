@@ -14,7 +14,7 @@ import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from .limits import (
@@ -36,13 +36,20 @@ def _upper(value: Any) -> Any:
     return value.strip().upper() if isinstance(value, str) else value
 
 
+def loose(*values: str) -> WithJsonSchema:
+    """Schema of a case-insensitive enum: any string, with the accepted values documented."""
+    return WithJsonSchema(
+        {"type": "string", "examples": list(values), "description": f"One of {', '.join(values)} (case-insensitive)."}
+    )
+
+
 class Align(StrEnum):
     LEFT = "left"
     CENTER = "center"
     RIGHT = "right"
 
 
-AlignField = Annotated[Align, BeforeValidator(_lower)]
+AlignField = Annotated[Align, BeforeValidator(_lower), loose("left", "center", "right")]
 Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
 
 
@@ -61,9 +68,9 @@ DPIS = (203, 300, 600)
 class Profile(Model):
     model: Annotated[str, Field(min_length=1, max_length=200)]
     paper_width: Literal[58, 72, 80, 100, 112, 120] = 80
-    code_table: Annotated[Literal["PC437", "PC850", "PC852", "PC858", "PC866", "WPC1252"], BeforeValidator(_upper)] = (
-        "WPC1252"
-    )
+    code_table: Annotated[
+        Literal["PC437", "PC850", "PC852", "PC858", "PC866", "WPC1252"], BeforeValidator(_upper), loose(*CODE_TABLES)
+    ] = "WPC1252"
     dpi: Literal[203, 300, 600] = 203
     has_qr: bool = False
 
@@ -87,9 +94,9 @@ def _underline(value: Any) -> Any:
 class TextStyle(Model):
     bold: bool = False
     size: str = "1x1"
-    underline: Annotated[Literal["0pt", "1pt", "2pt"], BeforeValidator(_underline)] = "0pt"
+    underline: Annotated[Literal["0pt", "1pt", "2pt"], BeforeValidator(_underline), loose("0pt", "1pt", "2pt")] = "0pt"
     inverse: bool = False
-    font: Annotated[Literal["A", "B"], BeforeValidator(_upper)] = "A"
+    font: Annotated[Literal["A", "B"], BeforeValidator(_upper), loose("A", "B")] = "A"
 
     @field_validator("size")
     @classmethod
@@ -159,8 +166,12 @@ class ImageData(Model):
     pixel_width: Annotated[int, Field(ge=1, le=10_000)] = 256
     align: AlignField = Align.CENTER
     threshold: Annotated[int, Field(ge=0, le=255)] = 128
-    dithering: Annotated[Literal["atkinson", "threshold"], BeforeValidator(_lower)] = "atkinson"
-    scaling: Annotated[Literal["bilinear", "nearest"], BeforeValidator(_image_scaling)] = "bilinear"
+    dithering: Annotated[Literal["atkinson", "threshold"], BeforeValidator(_lower), loose("atkinson", "threshold")] = (
+        "atkinson"
+    )
+    scaling: Annotated[
+        Literal["bilinear", "nearest"], BeforeValidator(_image_scaling), loose("bilinear", "nearest", "nns")
+    ] = "bilinear"
 
     @field_validator("code")
     @classmethod
@@ -252,12 +263,14 @@ def barcode_problem(symbology: str, data: str) -> str | None:
 
 
 class BarcodeData(Model):
-    symbology: Annotated[Symbology, BeforeValidator(_symbology)]
+    symbology: Annotated[Symbology, BeforeValidator(_symbology), loose(*SYMBOLOGIES, "jan13", "jan8")]
     data: Annotated[str, Field(max_length=MAX_BARCODE_BYTES)]
     width: Annotated[int, Field(ge=2, le=6)] = 3
     height: Annotated[int, Field(ge=1, le=255)] = 64
-    hri_position: Annotated[Literal["none", "above", "below", "both"], BeforeValidator(_lower)] = "below"
-    hri_font: Annotated[Literal["A", "B"], BeforeValidator(_upper)] = "A"
+    hri_position: Annotated[
+        Literal["none", "above", "below", "both"], BeforeValidator(_lower), loose("none", "above", "below", "both")
+    ] = "below"
+    hri_font: Annotated[Literal["A", "B"], BeforeValidator(_upper), loose("A", "B")] = "A"
     align: AlignField = Align.CENTER
 
     @model_validator(mode="after")
@@ -284,7 +297,7 @@ class QrData(Model):
     data: Annotated[str, Field(min_length=1)]
     human_text: Text | None = None
     pixel_width: Annotated[int, Field(ge=QR_MIN_WIDTH, le=10_000), BeforeValidator(_qr_width)] = 256
-    correction: Annotated[Literal["L", "M", "Q", "H"], BeforeValidator(_upper)] = "M"
+    correction: Annotated[Literal["L", "M", "Q", "H"], BeforeValidator(_upper), loose("L", "M", "Q", "H")] = "M"
     align: AlignField = Align.CENTER
     logo: Annotated[str, Field(max_length=MAX_IMAGE_BASE64_CHARS)] | None = None
     circle_shape: bool = False
@@ -381,7 +394,7 @@ class FeedData(Model):
 
 
 class CutData(Model):
-    mode: Annotated[Literal["partial", "full"], BeforeValidator(_lower)] = "partial"
+    mode: Annotated[Literal["partial", "full"], BeforeValidator(_lower), loose("partial", "full")] = "partial"
     feed: Annotated[int, Field(ge=0, le=255)] = 2
 
 
@@ -431,7 +444,7 @@ def decode_raw(text: str, fmt: str) -> bytes:
 
 class RawData(Model):
     hex: Annotated[str, Field(max_length=MAX_RAW_BYTES * 6)]
-    format: Annotated[Literal["hex", "base64"], BeforeValidator(_lower)] = "hex"
+    format: Annotated[Literal["hex", "base64"], BeforeValidator(_lower), loose("hex", "base64")] = "hex"
     comment: Annotated[str, Field(max_length=2000)] | None = None
     safe_mode: bool = False
 

@@ -91,7 +91,7 @@ def _validate(model: type[M], value: Any, what: str, *, where: str) -> M:
 def _describe(error: ErrorDetails, *, strip: tuple[str, ...]) -> tuple[Category, str]:
     """One pydantic error → (category, sentence naming the field)."""
     loc = [str(part) for part in error["loc"]]
-    while loc and loc[0] in strip:
+    if len(loc) > 1 and loc[0] in strip:
         loc.pop(0)
     field = ".".join(loc)
     kind = error["type"]
@@ -100,6 +100,8 @@ def _describe(error: ErrorDetails, *, strip: tuple[str, ...]) -> tuple[Category,
     category = _CUSTOM_CATEGORIES.get(kind, Category.VALIDATION)
     if kind in _CUSTOM_CATEGORIES or kind in ("size", "version"):
         message = error["msg"]
+        if loc == list(strip):  # a check on the whole command's data: its sentence stands alone
+            field = ""
         # Model-level checks already name their field; field-level ones get it here.
         if message.startswith("field '") or (kind in ("table", "raw") and not field):
             return category, message

@@ -1,0 +1,264 @@
+"""A POS developer sends a document: it is accepted with the spec's defaults, or refused with one categorised
+sentence naming the command and the field."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from conftest import require_shared, shared_examples
+
+from ticket_daemon.document import DocumentError, parse_document
+from ticket_daemon.document.model import (
+    BarcodeCommand,
+    CutCommand,
+    ImageCommand,
+    QrCommand,
+    RawCommand,
+    SeparatorCommand,
+    TableCommand,
+    TextCommand,
+)
+
+
+def doc(*commands: dict[str, Any], **profile: Any) -> dict[str, Any]:
+    return {"version": "1.0", "profile": {"model": "Generic", **profile}, "commands": list(commands)}
+
+
+def refused(raw: Any) -> str:
+    with pytest.raises(DocumentError) as info:
+        parse_document(raw)
+    return str(info.value)
+
+
+def test_minimal_document_gets_the_spec_defaults() -> None:
+    document = parse_document(json.dumps(doc({"type": "text", "data": {"content": {"text": "Hola"}}})))
+    assert document.profile.paper_width == 80
+    assert document.profile.code_table == "WPC1252"
+    assert document.profile.dpi == 203
+    assert document.profile.has_qr is False
+    command = document.commands[0]
+    assert isinstance(command, TextCommand)
+    assert command.data.new_line is True
+    assert command.data.content.align == "left"
+    style = command.data.content.content_style
+    assert (style.bold, style.size, style.underline, style.inverse, style.font) == (False, "1x1", "0pt", False, "A")
+
+
+def test_command_defaults_follow_document_md() -> None:
+    document = parse_document(
+        doc(
+            {"type": "image", "data": {"code": "iVBORw0KGgo="}},
+            {"type": "barcode", "data": {"symbology": "code128", "data": "ABC"}},
+            {"type": "qr", "data": {"data": "hello"}},
+            {"type": "table", "data": {"definition": {"columns": [{"name": "A", "width": 4}]}, "rows": [["x"]]}},
+            {"type": "separator", "data": {}},
+            {"type": "cut"},
+            {"type": "raw", "data": {"hex": "1b40"}},
+        )
+    )
+    image, barcode, qr, table, separator, cut, raw = document.commands
+    assert isinstance(image, ImageCommand)
+    assert (image.data.pixel_width, image.data.align, image.data.threshold) == (256, "center", 128)
+    assert (image.data.dithering, image.data.scaling) == ("atkinson", "bilinear")
+    assert isinstance(barcode, BarcodeCommand)
+    assert (barcode.data.width, barcode.data.height, barcode.data.hri_position, barcode.data.hri_font) == (
+        3,
+        64,
+        "below",
+        "A",
+    )
+    assert isinstance(qr, QrCommand)
+    assert (qr.data.pixel_width, qr.data.correction, qr.data.align) == (256, "M", "center")
+    assert isinstance(table, TableCommand)
+    assert table.data.show_headers is True
+    options = table.data.options
+    assert (options.header_bold, options.word_wrap, options.column_spacing, options.auto_reduce) == (True, True, 1, True)
+    assert table.data.definition.columns[0].align == "left"
+    assert isinstance(separator, SeparatorCommand)
+    assert (separator.data.char, separator.data.length) == ("-", None)
+    assert isinstance(cut, CutCommand)
+    assert (cut.data.mode, cut.data.feed) == ("partial", 2)
+    assert isinstance(raw, RawCommand)
+    assert raw.data.payload == b"\x1b\x40"
+
+
+def test_unknown_keys_are_ignored_everywhere() -> None:
+    document = parse_document(
+        {
+            **doc({"type": "text", "data": {"content": {"text": "x", "content_style": {"align": "center"}}, "z": 1}}),
+            "extra": True,
+        }
+    )
+    assert isinstance(document.commands[0], TextCommand)
+
+
+def test_enums_are_case_insensitive_where_the_spec_says_so() -> None:
+    document = parse_document(
+        doc(
+            {"type": "barcode", "data": {"symbology": "EAN-13", "data": "4006381333931"}},
+            {"type": "barcode", "data": {"symbology": "JAN8", "data": "96385074"}},
+            {"type": "image", "data": {"code": "iVBORw0KGgo=", "scaling": "nns", "dithering": "Threshold"}},
+            code_table="pc850",
+        )
+    )
+    assert document.profile.code_table == "PC850"
+    first, second, image = document.commands
+    assert isinstance(first, BarcodeCommand) and first.data.symbology == "ean13"
+    assert isinstance(second, BarcodeCommand) and second.data.symbology == "ean8"
+    assert isinstance(image, ImageCommand) and image.data.scaling == "nearest"
+
+
+def test_command_type_is_case_sensitive_and_unknown_types_are_errors() -> None:
+    assert refused(doc({"type": "cut"}, {"type": "Text", "data": {}})) == (
+        "COMMAND: Unknown command type 'Text' at command 1"
+    )
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        ("{not json", "JSON: Invalid JSON at line 1 column 2"),
+        ("[1, 2]", "JSON: document must be a JSON object, got a list"),
+        (b"\xff\xfe", "JSON: "),
+        ({"profile": {"model": "x"}, "commands": []}, "VALIDATION: field 'version' is required"),
+        ({"version": "1.0", "profile": {"model": "x"}, "commands": []}, "VALIDATION: field 'commands' must hold"),
+        (doc({"type": "cut"}) | {"version": "2.0"}, "VALIDATION: field 'version' major version must be 1, got '2.0'"),
+        (doc({"type": "cut"}) | {"version": "one"}, "VALIDATION: field 'version' must look like \"1.0\""),
+        (doc({"type": "cut"}, paper_width=59), "VALIDATION: profile: field 'paper_width' must be one of"),
+        (doc({"type": "cut"}, dpi=250), "VALIDATION: profile: field 'dpi' must be one of"),
+        (doc({"type": "cut"}, code_table="UTF8"), "VALIDATION: profile: field 'code_table' must be one of"),
+        ({"version": "1.0", "profile": {}, "commands": [{"type": "cut"}]}, "VALIDATION: profile: field 'model'"),
+        (doc("cut"), "VALIDATION: command 0 (?): must be an object, got a string"),
+        (doc({"data": {}}), "VALIDATION: command 0 (?): field 'type' is required"),
+        (doc({"type": "text", "data": {}}), "VALIDATION: command 0 (text): field 'content' is required"),
+        (doc({"type": "text", "data": []}), "VALIDATION: command 0 (text): field 'data' must be an object"),
+        (
+            doc({"type": "text", "data": {"content": {"text": "x", "content_style": {"size": "9x1"}}}}),
+            "VALIDATION: command 0 (text): field 'content.content_style.size' must be 'WxH'",
+        ),
+        (
+            doc({"type": "text", "data": {"content": {"text": 5}}}),
+            "VALIDATION: command 0 (text): field 'content.text' must be a string, got 5",
+        ),
+        (doc({"type": "feed", "data": {"lines": 0}}), "VALIDATION: command 0 (feed): field 'lines' must be greater"),
+        (doc({"type": "feed", "data": {"lines": 256}}), "VALIDATION: command 0 (feed): field 'lines' must be less"),
+        (doc({"type": "beep", "data": {"times": 10}}), "VALIDATION: command 0 (beep): field 'times'"),
+        (doc({"type": "pulse", "data": {"pin": 2}}), "VALIDATION: command 0 (pulse): field 'pin' must be one of"),
+        (doc({"type": "cut", "data": {"mode": "half"}}), "VALIDATION: command 0 (cut): field 'mode' must be one of"),
+        (
+            doc({"type": "barcode", "data": {"symbology": "pdf417", "data": "1"}}),
+            "BARCODE: command 0 (barcode): field 'symbology' 'pdf417' is not supported",
+        ),
+        (
+            doc({"type": "barcode", "data": {"symbology": "ean13", "data": "12345"}}),
+            "BARCODE: command 0 (barcode): field 'data': EAN13 needs 12 or 13 digits",
+        ),
+        (
+            doc({"type": "barcode", "data": {"symbology": "ean13", "data": "4006381333932"}}),
+            "BARCODE: command 0 (barcode): field 'data': EAN13 check digit",
+        ),
+        (
+            doc({"type": "barcode", "data": {"symbology": "itf", "data": "123"}}),
+            "BARCODE: command 0 (barcode): field 'data': ITF needs an even number of digits",
+        ),
+        (
+            doc({"type": "barcode", "data": {"symbology": "code39", "data": "abc"}}),
+            "BARCODE: command 0 (barcode): field 'data': CODE39 cannot encode",
+        ),
+        (
+            doc({"type": "barcode", "data": {"symbology": "codabar", "data": "12345"}}),
+            "BARCODE: command 0 (barcode): field 'data': CODABAR data must start and end",
+        ),
+        (
+            doc({"type": "barcode", "data": {"symbology": "code128", "data": "ñ"}}),
+            "BARCODE: command 0 (barcode): field 'data': data must be printable ASCII",
+        ),
+        (
+            doc({"type": "barcode", "data": {"symbology": "code128", "data": "1", "width": 7}}),
+            "VALIDATION: command 0 (barcode): field 'width' must be less than or equal to 6",
+        ),
+        (doc({"type": "qr", "data": {"data": "x" * 7090}}), "QR: command 0 (qr): field 'data' is 7090 bytes"),
+        (doc({"type": "qr", "data": {"data": ""}}), "VALIDATION: command 0 (qr): field 'data' must have at least"),
+        (doc({"type": "raw", "data": {"hex": "1B 4"}}), "RAW: command 0 (raw): field 'hex' has an odd number"),
+        (doc({"type": "raw", "data": {"hex": "1G"}}), "RAW: command 0 (raw): field 'hex' has a character that is not"),
+        (doc({"type": "raw", "data": {"hex": ""}}), "RAW: command 0 (raw): field 'hex' decodes to 0 bytes"),
+        (doc({"type": "raw", "data": {"hex": "00" * 4097}}), "RAW: command 0 (raw): field 'hex' decodes to 4097"),
+        (
+            doc({"type": "raw", "data": {"hex": "1B 70 00 19 FA", "safe_mode": True}}),
+            "RAW: command 0 (raw): Blocked by safe_mode - ESC p",
+        ),
+        (
+            doc({"type": "table", "data": {"definition": {"columns": [{"name": "A", "width": 3}]}, "rows": [["a", "b"]]}}),
+            "TABLE: command 0 (table): row 0 has 2 cells, expected 1",
+        ),
+        (
+            doc({"type": "table", "data": {"definition": {"columns": [{"name": "A", "width": 0}]}, "rows": []}}),
+            "VALIDATION: command 0 (table): field 'definition.columns.0.width' must be greater than 0",
+        ),
+        (doc({"type": "image", "data": {"code": "@@@"}}), "IMAGE: command 0 (image): field 'code' is not valid base64"),
+        (
+            doc({"type": "image", "data": {"code": "iVBORw0KGgo=", "threshold": 300}}),
+            "VALIDATION: command 0 (image): field 'threshold' must be less than or equal to 255",
+        ),
+    ],
+)
+def test_bad_documents_get_one_categorised_sentence(document: Any, expected: str) -> None:
+    message = refused(document if isinstance(document, (str, bytes)) else json.dumps(document))
+    assert message.startswith(expected), message
+    assert "\n" not in message
+
+
+def test_raw_hex_accepts_separators_prefixes_and_any_case() -> None:
+    document = parse_document(doc({"type": "raw", "data": {"hex": "0x1b, 0X40:0a  1D 56 41 00"}}))
+    raw = document.commands[0]
+    assert isinstance(raw, RawCommand)
+    assert raw.data.payload == b"\x1b\x40\x0a\x1d\x56\x41\x00"
+
+
+def test_raw_base64_format() -> None:
+    raw = parse_document(doc({"type": "raw", "data": {"hex": "G0A=", "format": "base64"}})).commands[0]
+    assert isinstance(raw, RawCommand)
+    assert raw.data.payload == b"\x1b\x40"
+
+
+def test_image_accepts_a_data_uri_prefix() -> None:
+    image = parse_document(doc({"type": "image", "data": {"code": "data:image/png;base64,iVBORw0KGgo="}})).commands[0]
+    assert isinstance(image, ImageCommand)
+    assert image.data.payload.startswith(b"\x89PNG")
+
+
+def test_small_qr_width_is_raised_to_the_minimum() -> None:
+    qr = parse_document(doc({"type": "qr", "data": {"data": "x", "pixel_width": 64}})).commands[0]
+    assert isinstance(qr, QrCommand)
+    assert qr.data.pixel_width == 87
+
+
+def test_huge_and_deep_inputs_are_refused_without_crashing() -> None:
+    assert refused("[" * 200_000).startswith("JSON: ")
+    nested: Any = {"type": "cut"}
+    for _ in range(100):
+        nested = {"data": nested}
+    assert refused(doc(nested)).startswith("JSON: document is nested more than")
+    assert refused(" " * (5 * 1024 * 1024)).startswith("JSON: document is")
+    huge_text = doc({"type": "text", "data": {"content": {"text": "x" * 70_000}}})
+    assert "field 'content.text' must have at most" in refused(json.dumps(huge_text))
+    many = doc(*([{"type": "feed"}] * 2001))
+    assert refused(many).startswith("VALIDATION: field 'commands' has 2001 commands")
+
+
+@pytest.mark.parametrize("path", shared_examples("legacy-format"), ids=lambda p: p.name)
+def test_legacy_format_documents_are_refused_naming_the_field(path: Any) -> None:
+    require_shared()
+    message = refused(path.read_bytes())
+    assert message.startswith("VALIDATION: command ")
+    assert "field 'content'" in message
+
+
+@pytest.mark.parametrize(
+    "path", shared_examples("service") + shared_examples("library"), ids=lambda p: f"{p.parent.name}/{p.name}"
+)
+def test_real_client_documents_are_accepted(path: Any) -> None:
+    require_shared()
+    assert parse_document(path.read_bytes()).commands
