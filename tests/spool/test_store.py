@@ -1,0 +1,161 @@
+"""The durable spool on a real SQLite file: what is acked survives, in order, exactly once."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from ticket_daemon.spool.jobs import InvalidTransition, Job, JobState
+from ticket_daemon.spool.store import DuplicateJob, SqliteJobStore, StorageError
+
+
+def job(job_id: str, printer: str = "caja1", client: str = "pos1") -> Job:
+    return Job(id=job_id, client_id=client, printer=printer, document="{}", data=b"\x1b@x", created_at=1.0, updated_at=1.0)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SqliteJobStore:
+    return SqliteJobStore(tmp_path / "spool.db")
+
+
+def test_accepted_jobs_survive_a_reopen_in_acceptance_order(tmp_path: Path) -> None:
+    first = SqliteJobStore(tmp_path / "spool.db")
+    for name in ("a", "b", "c"):
+        first.add(job(name), capacity=10)
+    first.close()  # as if the process died: nothing is kept in memory
+    again = SqliteJobStore(tmp_path / "spool.db")
+    assert [j.id for j in again.recent()][::-1] == ["a", "b", "c"]
+    head = again.next_for_printer("caja1")
+    assert head is not None and head.id == "a" and head.data == b"\x1b@x"
+
+
+def test_each_printer_has_its_own_fifo(store: SqliteJobStore) -> None:
+    for name, printer in (("a1", "a"), ("b1", "b"), ("a2", "a"), ("b2", "b")):
+        store.add(job(name, printer), capacity=10)
+    store.move("a1", JobState.PRINTING, now=2)
+    store.move("a1", JobState.SUCCESS, now=3, message="Print completed in 5ms")
+    nxt_a, nxt_b = store.next_for_printer("a"), store.next_for_printer("b")
+    assert nxt_a is not None and nxt_a.id == "a2"
+    assert nxt_b is not None and nxt_b.id == "b1"
+    assert sorted(store.pending_printers()) == ["a", "b"]
+
+
+def test_a_known_id_is_a_duplicate_and_is_not_stored_twice(store: SqliteJobStore) -> None:
+    store.add(job("same"), capacity=10)
+    with pytest.raises(DuplicateJob) as info:
+        store.add(job("same"), capacity=10)
+    assert info.value.existing.id == "same"
+    assert store.size() == 1
+
+
+def test_capacity_counts_pending_jobs_only(store: SqliteJobStore) -> None:
+    store.add(job("1"), capacity=2)
+    store.add(job("2"), capacity=2)
+    with pytest.raises(OverflowError):
+        store.add(job("3"), capacity=2)
+    store.move("1", JobState.PRINTING, now=2)
+    store.move("1", JobState.SUCCESS, now=3)
+    store.add(job("3"), capacity=2)
+    assert store.count_pending() == 2
+
+
+def test_transitions_are_guarded(store: SqliteJobStore) -> None:
+    store.add(job("x"), capacity=10)
+    store.move("x", JobState.PRINTING, now=2)
+    store.move("x", JobState.SUCCESS, now=3)
+    with pytest.raises(InvalidTransition):
+        store.move("x", JobState.PRINTING, now=4)
+    record = store.get("x")
+    assert record is not None and record.state is JobState.SUCCESS
+
+
+def test_a_job_cut_off_mid_send_is_reprinted_after_restart(tmp_path: Path) -> None:
+    path = tmp_path / "spool.db"
+    store = SqliteJobStore(path)
+    store.add(job("cut"), capacity=10)
+    store.add(job("next"), capacity=10)
+    store.move("cut", JobState.PRINTING, now=2, attempts=1)
+    store.close()
+    again = SqliteJobStore(path)
+    recovery = again.recover(now=5, policy="reprint")
+    assert [j.id for j in recovery.interrupted] == ["cut"]
+    assert recovery.resumed == 2
+    head = again.next_for_printer("caja1")
+    assert head is not None and head.id == "cut" and head.state is JobState.QUEUED
+    assert "reprinted after an interruption" in head.message
+
+
+def test_the_fail_policy_ends_an_interrupted_job_with_an_error(store: SqliteJobStore) -> None:
+    store.add(job("cut"), capacity=10)
+    store.move("cut", JobState.PRINTING, now=2)
+    store.recover(now=5, policy="fail")
+    record = store.get("cut")
+    assert record is not None and record.state is JobState.ERROR
+    assert record.message.startswith("PRINTER: ")
+
+
+def test_results_wait_for_an_offline_client_until_delivered(store: SqliteJobStore) -> None:
+    store.add(job("j1", client="till-1"), capacity=10)
+    store.add(job("j2", client="till-2"), capacity=10)
+    for name in ("j1", "j2"):
+        store.move(name, JobState.PRINTING, now=2)
+        store.move(name, JobState.SUCCESS, now=3, message="Print completed in 3ms")
+    assert [j.id for j in store.undelivered_results("till-1")] == ["j1"]
+    store.mark_delivered("j1")
+    assert store.undelivered_results("till-1") == []
+
+
+def test_prune_keeps_pending_jobs_and_bounds_finished_ones(store: SqliteJobStore) -> None:
+    for i in range(6):
+        store.add(job(f"done{i}"), capacity=100)
+        store.move(f"done{i}", JobState.PRINTING, now=10 + i)
+        store.move(f"done{i}", JobState.SUCCESS, now=10 + i)
+    store.add(job("waiting"), capacity=100)
+    assert store.prune(older_than=12, max_rows=100) == 2  # done0, done1 are past retention
+    assert store.prune(older_than=0, max_rows=2) == 2  # keep the 2 newest finished rows
+    assert {j.id for j in store.recent()} == {"done4", "done5", "waiting"}
+
+
+def test_a_corrupt_database_is_a_storage_error(tmp_path: Path) -> None:
+    path = tmp_path / "spool.db"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StorageError) as info:
+        SqliteJobStore(path)
+    assert str(info.value).startswith("STORAGE: cannot open the spool database")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions")
+def test_a_read_only_database_refuses_writes_with_a_storage_error(tmp_path: Path) -> None:
+    path = tmp_path / "spool.db"
+    SqliteJobStore(path).close()
+    path.chmod(0o444)
+    with pytest.raises(StorageError):
+        SqliteJobStore(path).add(job("x"), capacity=10)
+
+
+def test_a_read_only_connection_refuses_writes_with_a_storage_error(tmp_path: Path) -> None:
+    # Works as root too: SQLite's query_only makes every write fail the way a read-only file does.
+    store = SqliteJobStore(tmp_path / "spool.db")
+    store._db.execute("PRAGMA query_only = ON")
+    with pytest.raises(StorageError) as info:
+        store.add(job("x"), capacity=10)
+    assert str(info.value).startswith("STORAGE: the spool could not be written")
+    store._db.execute("PRAGMA query_only = OFF")
+    assert store.get("x") is None
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "spool.db"
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA user_version = 99")
+    db.close()
+    with pytest.raises(StorageError, match="newer ticket-daemon"):
+        SqliteJobStore(path)
+
+
+def test_storage_is_crash_safe_by_configuration(store: SqliteJobStore) -> None:
+    assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
