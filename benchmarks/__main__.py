@@ -1,0 +1,21 @@
+"""``python -m benchmarks`` (``make bench``): every benchmark section, figures printed to stdout."""
+
+from __future__ import annotations
+
+import sys
+
+from . import engine
+from .report import print_stats
+
+
+def main() -> int:
+    sections = {"engine": engine.run}
+    chosen = sys.argv[1:] or list(sections)
+    for name in chosen:
+        print(f"== {name}")
+        sections[name](print_stats)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

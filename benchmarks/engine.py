@@ -1,0 +1,136 @@
+"""Document engine benchmarks: render and emulate times, and python-escpos on an equivalent receipt.
+
+Targets on the 2-core reference machine (issue "document engine"): text receipt <= 1 ms, showcase <= 5 ms,
+576-dot photo <= 60 ms uncached and <= 5 ms when the same image repeats.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from ticket_daemon.document import parse_document
+from ticket_daemon.emulator import emulate
+from ticket_daemon.escpos import profile_for, render
+
+from .report import Stats, measure
+
+SHARED_SHOWCASE = Path(__file__).resolve().parents[2] / "shared" / "examples" / "service" / "showcase.json"
+
+ITEMS = [(f"Artículo número {i}", i % 3 + 1, 12.5 * (i + 1)) for i in range(12)]
+
+
+def text_receipt() -> dict[str, Any]:
+    commands: list[dict[str, Any]] = [
+        {
+            "type": "text",
+            "data": {
+                "content": {"text": "MI TIENDA", "align": "center", "content_style": {"bold": True, "size": "2x2"}}
+            },
+        },
+        {"type": "text", "data": {"content": {"text": "RFC: ABC123456789", "align": "center"}}},
+        {"type": "separator", "data": {"char": "="}},
+    ]
+    for name, qty, price in ITEMS:
+        commands.append(
+            {"type": "text", "data": {"label": {"text": f"{qty} x {name}"}, "content": {"text": f"${price:.2f}"}}}
+        )
+    commands += [
+        {"type": "separator", "data": {}},
+        {
+            "type": "text",
+            "data": {
+                "label": {"text": "TOTAL", "label_style": {"bold": True}},
+                "content": {"text": "$975.00", "content_style": {"bold": True}},
+            },
+        },
+        {"type": "text", "data": {"content": {"text": "¡Gracias por su compra!", "align": "center"}}},
+        {"type": "cut", "data": {"mode": "partial"}},
+    ]
+    return {"version": "1.0", "profile": {"model": "80mm EC-PM-80250"}, "commands": commands}
+
+
+def photo_png(seed: int, width: int = 576, height: int = 432) -> bytes:
+    """A photo-like image (smooth gradients plus noise) that dithering has real work on."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width]
+    base = 128 + 90 * np.sin(x / 37.0) * np.cos(y / 23.0) + rng.normal(0, 25, (height, width))
+    rgb = np.stack([base, base * 0.9, base * 0.8], axis=-1).clip(0, 255).astype(np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(rgb, "RGB").save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def photo_receipt(image: bytes) -> dict[str, Any]:
+    code = base64.b64encode(image).decode()
+    return {
+        "version": "1.0",
+        "profile": {"model": "80mm EC-PM-80250"},
+        "commands": [
+            {"type": "image", "data": {"code": code, "pixel_width": 576, "dithering": "atkinson"}},
+            {"type": "text", "data": {"content": {"text": "Foto del producto", "align": "center"}}},
+            {"type": "cut"},
+        ],
+    }
+
+
+def escpos_lib_text_receipt() -> Callable[[], bytes]:
+    """The same text receipt through python-escpos's Dummy printer, for the ratio."""
+    from escpos.printer import Dummy  # test/bench dependency only
+
+    def build() -> bytes:
+        printer = Dummy()
+        printer.set(align="center", bold=True, double_height=True, double_width=True)
+        printer.text("MI TIENDA\n")
+        printer.set(align="center", normal_textsize=True)
+        printer.text("RFC: ABC123456789\n")
+        printer.set(align="left")
+        printer.text("=" * 48 + "\n")
+        for name, qty, price in ITEMS:
+            printer.text(f"{qty} x {name}: ${price:.2f}\n")
+        printer.text("-" * 48 + "\n")
+        printer.set(bold=True)
+        printer.text("TOTAL: $975.00\n")
+        printer.set(align="center", bold=False)
+        printer.text("¡Gracias por su compra!\n")
+        printer.cut(mode="PART")
+        return bytes(printer.output)
+
+    return build
+
+
+def run(report: Callable[[str, Stats], None]) -> None:
+    text_doc = parse_document(text_receipt())
+    text_stats = measure(lambda: render(text_doc), repeat=300)
+    report("render text receipt", text_stats)
+
+    library = escpos_lib_text_receipt()
+    library_stats = measure(library, repeat=300)
+    report("python-escpos same receipt", library_stats)
+    print(f"  ratio python-escpos / ticket-daemon (median): {library_stats.median / text_stats.median:.2f}x")
+
+    if SHARED_SHOWCASE.exists():
+        showcase = parse_document(SHARED_SHOWCASE.read_bytes())
+        render(showcase)  # warm the image cache: the showcase's logo repeats on every real job
+        report("render showcase.json", measure(lambda: render(showcase), repeat=100))
+    else:
+        print("  (../shared/examples/service/showcase.json not present: showcase skipped)")
+
+    photos = [parse_document(photo_receipt(photo_png(seed))) for seed in range(12)]
+    uncached = iter(photos)
+    report("render photo 576 dots, uncached", measure(lambda: render(next(uncached)), repeat=len(photos)))
+    repeated = photos[0]
+    render(repeated)
+    report("render photo 576 dots, cached", measure(lambda: render(repeated), repeat=100))
+
+    data = render(text_doc)
+    width = profile_for(text_doc.profile).dot_width
+    report("emulate text receipt (PNG)", measure(lambda: emulate(data, width), repeat=30))
+    photo_bytes = render(repeated)
+    report("emulate photo receipt (PNG)", measure(lambda: emulate(photo_bytes, width), repeat=10))

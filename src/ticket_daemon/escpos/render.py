@@ -1,0 +1,149 @@
+"""Document + printer profile → the ESC/POS bytes of one job (DOCUMENT.md), plus notices for the client.
+
+Pure: the same document and profile always give the same bytes; nothing here touches a printer, a clock or a file
+(except the font read by the text-as-image fallback). Every error names the command it comes from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from ..document.errors import Category, DocumentError, TicketError, command_error
+from ..document.model import (
+    SAFE_MODE_BLOCKED,
+    BarcodeCommand,
+    BeepCommand,
+    Command,
+    CutCommand,
+    Document,
+    FeedCommand,
+    ImageCommand,
+    PulseCommand,
+    QrCommand,
+    RawCommand,
+    RawData,
+    SeparatorCommand,
+    TableCommand,
+    TextCommand,
+)
+from . import commands
+from .barcode import barcode_bytes
+from .codepages import EncodedText
+from .image import image_bytes
+from .profiles import PrinterProfile, profile_for
+from .qr import qr_bytes
+from .table import table_bytes
+from .text import line_bytes, separator_bytes, text_bytes
+
+# Daemon configuration for ``raw`` commands: allowed as sent, always checked as if ``safe_mode`` were set, or refused.
+RawPolicy = Literal["allow", "safe", "deny"]
+
+# The category an unexpected failure inside a command is reported under.
+COMMAND_CATEGORIES: dict[str, Category] = {
+    "text": Category.TEXT,
+    "image": Category.IMAGE,
+    "barcode": Category.BARCODE,
+    "qr": Category.QR,
+    "table": Category.TABLE,
+    "raw": Category.RAW,
+}
+
+MS_PER_PULSE_UNIT = 2  # ESC p t1/t2 count units of 2 ms
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedJob:
+    data: bytes
+    notes: tuple[str, ...]  # client-facing substitution notices, may be empty
+
+
+def render(document: Document, profile: PrinterProfile | None = None) -> bytes:
+    """The job's bytes; see :func:`render_job`."""
+    return render_job(document, profile).data
+
+
+def render_job(
+    document: Document, profile: PrinterProfile | None = None, *, raw_policy: RawPolicy = "allow"
+) -> RenderedJob:
+    """Render every command in order. ``profile`` defaults to the one the document describes.
+
+    Raises :class:`DocumentError` naming the command (``QR: command 4 (qr): ...``) when a command cannot be printed.
+    """
+    printer = profile if profile is not None else profile_for(document.profile)
+    select_home = commands.select_code_table(commands.CODE_TABLE_NUMBERS[printer.code_table])
+    # DOCUMENT.md "Profile": every job starts with ESC @ and ESC t n for the code table.
+    out = bytearray(commands.INITIALIZE + select_home)
+    notes: list[str] = []
+    for index, command in enumerate(document.commands):
+        try:
+            part = _render_command(command, printer, raw_policy)
+        except TicketError as error:
+            raise _about_command(error, index, command.type) from None
+        except Exception as error:
+            # A renderer bug must not take the worker down or leak a traceback: report it against the command.
+            category = COMMAND_CATEGORIES.get(command.type, Category.EXECUTION)
+            sentence = f"could not be rendered ({type(error).__name__})"
+            raise command_error(category, index, command.type, sentence) from error
+        out += part.data
+        notes.extend(part.tally.notes(index))
+        if isinstance(command, RawCommand) and commands.INITIALIZE in part.data:
+            # ESC @ in a raw command resets the printer to code table 0; the text that follows is encoded for ours.
+            out += select_home
+    return RenderedJob(bytes(out), tuple(notes))
+
+
+def _render_command(command: Command, printer: PrinterProfile, raw_policy: RawPolicy) -> EncodedText:
+    match command:
+        case TextCommand(data=data):
+            return text_bytes(data, printer)
+        case TableCommand(data=data):
+            return table_bytes(data, printer)
+        case SeparatorCommand(data=data):
+            return separator_bytes(data, printer)
+        case ImageCommand(data=data):
+            return EncodedText(image_bytes(data, printer))
+        case BarcodeCommand(data=data):
+            return EncodedText(barcode_bytes(data))
+        case QrCommand(data=data):
+            symbol = EncodedText(qr_bytes(data, printer))
+            if not data.human_text:
+                return symbol
+            # DOCUMENT.md "qr": human_text is printed below the symbol, centred like it.
+            return symbol + line_bytes(data.human_text, data.align, printer)
+        case FeedCommand(data=data):
+            return EncodedText(commands.feed_lines(data.lines))  # ESC d n
+        case CutCommand(data=data):
+            feed = commands.feed_lines(data.feed) if data.feed > 0 else b""  # ESC d n
+            return EncodedText(feed + (commands.CUT_FULL if data.mode == "full" else commands.CUT_PARTIAL))
+        case PulseCommand(data=data):
+            # ESC p m t1 t2 — t = ms / 2, clamped to 1..255.
+            return EncodedText(commands.pulse(data.pin, _pulse_units(data.on_time), _pulse_units(data.off_time)))
+        case BeepCommand(data=data):
+            return EncodedText(commands.beep(data.times, data.lapse))  # ESC B n t
+        case RawCommand(data=data):
+            return EncodedText(raw_bytes(data, raw_policy))
+    raise DocumentError(f"Unknown command type {command.type!r}", category=Category.COMMAND)  # pragma: no cover
+
+
+def raw_bytes(data: RawData, policy: RawPolicy) -> bytes:
+    """DOCUMENT.md "raw": the payload as sent, unless the daemon forbids raw or forces ``safe_mode``."""
+    if policy == "deny":
+        raise DocumentError("raw commands are disabled on this daemon", category=Category.RAW)
+    payload = data.payload
+    if policy == "safe" or data.safe_mode:
+        for sequence, name in SAFE_MODE_BLOCKED:
+            if sequence in payload:
+                raise DocumentError(f"Blocked by safe_mode - {name}", category=Category.RAW)
+    return payload
+
+
+def _pulse_units(milliseconds: int) -> int:
+    return max(1, min(255, milliseconds // MS_PER_PULSE_UNIT))
+
+
+def _about_command(error: TicketError, index: int, kind: str) -> TicketError:
+    """The same error, its sentence naming ``commands[index]`` (unless it already does)."""
+    if error.message.startswith(f"command {index} ("):
+        return error
+    return command_error(error.category, index, kind, error.message)

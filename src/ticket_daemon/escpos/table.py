@@ -1,0 +1,137 @@
+"""The ``table`` command (DOCUMENT.md "table"): fixed-width columns of text, laid out in characters.
+
+Widths count printed characters, so every cell is first prepared for the code page (control characters stripped,
+transliterations applied) and only then wrapped, truncated and padded.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..document.errors import Category, DocumentError
+from ..document.model import Align, Column, TableData
+from .codepages import NO_SUBSTITUTIONS, EncodedText, Placement, encode_text, prepare_text
+from .commands import LF, align, bold
+from .profiles import PrinterProfile
+from .text import ALIGN_NUMBERS
+
+MIN_REDUCED_WIDTH = 3  # DOCUMENT.md: auto_reduce only shrinks columns "still wider than 3"
+
+_TOKENS = re.compile(r"\s+|\S+")
+
+
+def fit_widths(widths: list[int], spacing: int, limit: int, *, auto_reduce: bool) -> list[int]:
+    """Column widths that fit ``limit`` characters (DOCUMENT.md "table").
+
+    Row width = sum(widths) + spacing * (n - 1). When too wide and ``auto_reduce``, repeatedly take one character
+    from the widest column still wider than 3 (ties: leftmost) until it fits."""
+    needed = sum(widths) + spacing * (len(widths) - 1)
+    fitted = list(widths)
+    excess = needed - limit
+    while excess > 0 and auto_reduce:
+        candidates = [i for i, width in enumerate(fitted) if width > MIN_REDUCED_WIDTH]
+        if not candidates:
+            break
+        widest = max(candidates, key=lambda i: (fitted[i], -i))
+        fitted[widest] -= 1
+        excess -= 1
+    if excess > 0:
+        raise DocumentError(f"Columns exceed paper width (needs {needed}, has {limit})", category=Category.TABLE)
+    return fitted
+
+
+def wrap_cell(text: str, width: int) -> list[str]:
+    """Greedy word wrap to ``width`` characters; a word longer than a line is split. Explicit newlines break lines
+    and a line's leading indentation is kept."""
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        if len(paragraph) <= width:
+            lines.append(paragraph)
+            continue
+        line = ""
+        fresh = True  # nothing of this paragraph placed yet: leading spaces are indentation, keep them
+        for token in _TOKENS.findall(paragraph):
+            if token.isspace():
+                if line or fresh:
+                    line += token
+                continue
+            fresh = False
+            if len(line) + len(token) <= width:
+                line += token
+                continue
+            if line.strip():
+                lines.append(line.rstrip())
+            line = ""
+            while len(token) > width:
+                lines.append(token[:width])
+                token = token[width:]
+            line = token
+        lines.append(line.rstrip())
+    return lines
+
+
+def pad_cell(text: str, width: int, alignment: Align) -> str:
+    """``text`` truncated or padded with spaces to exactly ``width`` characters; center puts the odd space right."""
+    text = text[:width]
+    space = width - len(text)
+    if alignment is Align.RIGHT:
+        return " " * space + text
+    if alignment is Align.CENTER:
+        return " " * (space // 2) + text + " " * (space - space // 2)
+    return text + " " * space
+
+
+def table_bytes(data: TableData, profile: PrinterProfile) -> EncodedText:
+    """Header (bold when ``header_bold``) and rows, each row as many lines as its tallest cell."""
+    options = data.options
+    columns = data.definition.columns
+    limit = data.definition.paper_width or profile.chars_per_line
+    widths = fit_widths([c.width for c in columns], options.column_spacing, limit, auto_reduce=options.auto_reduce)
+    rows: list[tuple[bool, list[str]]] = []  # (bold, cells)
+    # DOCUMENT.md: the header row is printed when show_headers, bold when header_bold (both honoured). A header of
+    # empty names would print only a blank line, so it is left out.
+    if data.show_headers and any(column.name for column in columns):
+        rows.append((options.header_bold, [column.name for column in columns]))
+    rows.extend((False, row) for row in data.rows)
+
+    placement = Placement(dot_width=profile.dot_width, dpi=profile.dpi, align=options.align)
+    out = bytearray()  # grown in place: a table may have thousands of lines
+    tally = NO_SUBSTITUTIONS
+    if options.align is not Align.LEFT:
+        out += align(ALIGN_NUMBERS[options.align])  # ESC a n — places the table when narrower than the line
+    for is_bold, cells in rows:
+        prepared = [prepare_text(cell, profile.code_table) for cell in cells]
+        laid_out: list[list[str]] = []
+        for text, width in zip(prepared, widths, strict=True):
+            tally += text.tally
+            laid_out.append(_cell_lines(text.text, width, word_wrap=options.word_wrap))
+        if is_bold:
+            out += bold(True)  # ESC E 1
+        for i in range(max(len(lines) for lines in laid_out)):
+            line = _row_line(laid_out, columns, widths, options.column_spacing, i)
+            # A left-aligned table needs no trailing spaces; centred or right-aligned ones keep the full width so
+            # the printer positions every line the same way.
+            encoded = encode_text(line.rstrip() if options.align is Align.LEFT else line, profile.code_table, placement)
+            tally += encoded.tally
+            out += encoded.data + LF
+        if is_bold:
+            out += bold(False)  # ESC E 0
+    if options.align is not Align.LEFT:
+        out += align(0)
+    return EncodedText(bytes(out), tally)
+
+
+def _cell_lines(text: str, width: int, *, word_wrap: bool) -> list[str]:
+    # A TAB would jump to the printer's tab stops and break the columns; a CR would return to the line start.
+    text = text.replace("\r\n", "\n").replace("\r", "").replace("\t", " ")
+    if word_wrap:
+        return wrap_cell(text, width)
+    return [text.replace("\n", " ")[:width]]
+
+
+def _row_line(laid_out: list[list[str]], columns: list[Column], widths: list[int], spacing: int, i: int) -> str:
+    cells = [
+        pad_cell(cell_lines[i] if i < len(cell_lines) else "", width, column.align)
+        for cell_lines, column, width in zip(laid_out, columns, widths, strict=True)
+    ]
+    return (" " * spacing).join(cells)

@@ -1,0 +1,112 @@
+"""The ``text`` and ``separator`` commands (DOCUMENT.md "text", "separator").
+
+Only what a command asks for is sent: a style is switched on before its text and off right after, and alignment
+returns to left at the end, so no command leaks state into the next. Styles a ``raw`` command set (say font B) are
+left alone, which is what the clients that send them expect.
+"""
+
+from __future__ import annotations
+
+from ..document.model import Align, SeparatorData, TextData, TextStyle
+from .codepages import EncodedText, Placement, encode_text, prepare_text
+from .commands import LF, align, bold, character_size, font, reverse, underline
+from .profiles import PrinterProfile
+
+ALIGN_NUMBERS = {Align.LEFT: 0, Align.CENTER: 1, Align.RIGHT: 2}
+DEFAULT_STYLE = TextStyle()
+
+
+def style_on(style: TextStyle) -> bytes:
+    """The commands switching ``style`` on, non-default parts only: ESC M, GS !, ESC E, ESC -, GS B."""
+    out = bytearray()
+    if style.font == "B":
+        out += font(1)  # ESC M 1
+    if style.size != "1x1":
+        out += character_size(style.width_multiplier, style.height_multiplier)  # GS ! n
+    if style.bold:
+        out += bold(True)  # ESC E 1
+    if style.underline_dots:
+        out += underline(style.underline_dots)  # ESC - n
+    if style.inverse:
+        out += reverse(True)  # GS B 1
+    return bytes(out)
+
+
+def style_off(style: TextStyle) -> bytes:
+    """The commands switching ``style`` off again, in the reverse order of :func:`style_on`."""
+    out = bytearray()
+    if style.inverse:
+        out += reverse(False)
+    if style.underline_dots:
+        out += underline(0)
+    if style.bold:
+        out += bold(False)
+    if style.size != "1x1":
+        out += character_size(1, 1)
+    if style.font == "B":
+        out += font(0)
+    return bytes(out)
+
+
+def styled(
+    text: str, style: TextStyle, alignment: Align, profile: PrinterProfile, *, line_start: bool = True
+) -> EncodedText:
+    """``text`` in ``style``: styles on, the encoded text, styles off."""
+    placement = Placement(
+        dot_width=profile.dot_width,
+        dpi=profile.dpi,
+        align=alignment,
+        width_multiplier=style.width_multiplier,
+        height_multiplier=style.height_multiplier,
+    )
+    body = encode_text(text, profile.code_table, placement, line_start=line_start)
+    return EncodedText(style_on(style), body.tally) + EncodedText(body.data + style_off(style))
+
+
+def text_bytes(data: TextData, profile: PrinterProfile) -> EncodedText:
+    """DOCUMENT.md "text": the label before the content, on its own line when the alignments differ."""
+    content = data.content
+    label = data.label if data.label is not None and data.label.text else None
+    out = EncodedText(b"")
+    current = Align.LEFT
+    line_start = True
+    if label is not None:
+        own_line = label.align is not content.align
+        # A label on its own line does not need the separator's trailing space (it would shift a right-aligned
+        # label off the edge).
+        label_text = label.text + (label.separator.rstrip() if own_line else label.separator)
+        out += EncodedText(_switch_alignment(current, label.align))
+        current = label.align
+        out += styled(label_text, label.label_style, label.align, profile)
+        if own_line:
+            out += EncodedText(LF)
+        else:
+            line_start = False
+    out += EncodedText(_switch_alignment(current, content.align))
+    current = content.align
+    out += styled(content.text, content.content_style, content.align, profile, line_start=line_start)
+    if data.new_line:
+        out += EncodedText(LF)
+    # DOCUMENT.md: "alignment returns to left after each command".
+    return out + EncodedText(_switch_alignment(current, Align.LEFT))
+
+
+def line_bytes(text: str, alignment: Align, profile: PrinterProfile) -> EncodedText:
+    """One plain line at ``alignment`` then LF, alignment back to left (separators, QR ``human_text``)."""
+    out = EncodedText(_switch_alignment(Align.LEFT, alignment))
+    out += styled(text, DEFAULT_STYLE, alignment, profile) + EncodedText(LF)
+    return out + EncodedText(_switch_alignment(alignment, Align.LEFT))
+
+
+def separator_bytes(data: SeparatorData, profile: PrinterProfile) -> EncodedText:
+    """DOCUMENT.md "separator": exactly ``length`` characters (``char`` repeated then cut), centred, then LF."""
+    length = data.length if data.length is not None else profile.chars_per_line
+    prepared = prepare_text(data.char.replace("\n", "").replace("\r", "").replace("\t", " "), profile.code_table)
+    unit = prepared.text or "-"  # a char made only of control characters leaves nothing to repeat
+    line = (unit * -(-length // len(unit)))[:length]
+    rendered = line_bytes(line, Align.CENTER, profile)
+    return EncodedText(rendered.data, prepared.tally + rendered.tally)
+
+
+def _switch_alignment(current: Align, wanted: Align) -> bytes:
+    return b"" if current is wanted else align(ALIGN_NUMBERS[wanted])  # ESC a n

@@ -1,0 +1,89 @@
+"""Text no code page can print, drawn as bitmaps (the last fallback of DOCUMENT.md "Text encoding").
+
+Glyphs come from DejaVu Sans Mono when the system has it, else Pillow's built-in font. A line is as tall as the
+printer's font A cell (24 dots at 203 dpi) times the text's height multiplier, so the image sits among the text.
+Reading the font file is the only I/O here.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+from .profiles import BASE_DPI
+from .raster import Bitmap, bitmap_from_image
+
+FONT_FILE = Path("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf")
+CELL_HEIGHT_203 = 24  # font A is 12x24 dots at 203 dpi
+
+Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+
+
+def text_height(height_multiplier: int, dpi: int) -> int:
+    """Dots of one text line: the font A cell height times ``height_multiplier``, scaled to ``dpi``."""
+    return max(1, round(CELL_HEIGHT_203 * height_multiplier * dpi / BASE_DPI))
+
+
+def text_bitmaps(text: str, *, height: int, width_multiplier: int = 1, max_width: int) -> list[Bitmap]:
+    """``text`` drawn black on white, ``height`` dots tall, stretched ``width_multiplier`` times, split into as
+    many lines as needed so that none is wider than ``max_width`` dots."""
+    font = _font(_pixel_size(height))
+    top = (height - _line_extent(font)) // 2
+    bitmaps: list[Bitmap] = []
+    for line in _lines(text, font, max_width // max(1, width_multiplier)):
+        advances = [font.getlength(char) for char in line]
+        width = max(1, math.ceil(sum(advances)))
+        canvas = Image.new("L", (width, height), 255)
+        draw = ImageDraw.Draw(canvas)
+        x = 0.0
+        for char, advance in zip(line, advances, strict=True):
+            draw.text((x, top), char, fill=0, font=font)
+            x += advance
+        if width_multiplier > 1:
+            canvas = canvas.resize((width * width_multiplier, height), Image.Resampling.NEAREST)
+        if canvas.width > max_width:
+            canvas = canvas.crop((0, 0, max_width, height))
+        mono = canvas.point(lambda value: 255 if value >= 128 else 0).convert("1", dither=Image.Dither.NONE)
+        bitmaps.append(bitmap_from_image(mono))
+    return bitmaps
+
+
+def _lines(text: str, font: Font, max_width: int) -> list[str]:
+    """Greedy split by glyph advances; at least one character per line, so the loop always ends."""
+    lines: list[str] = []
+    current = ""
+    used = 0.0
+    for char in text:
+        advance = font.getlength(char)
+        if current and used + advance > max_width:
+            lines.append(current)
+            current, used = "", 0.0
+        current += char
+        used += advance
+    if current:
+        lines.append(current)
+    return lines
+
+
+def _line_extent(font: Font) -> int:
+    """Dots from the top of the tallest glyph to the bottom of the lowest descender."""
+    if isinstance(font, ImageFont.FreeTypeFont):
+        ascent, descent = font.getmetrics()
+        return int(ascent + descent)
+    return int(font.getbbox("Ay")[3])
+
+
+def _pixel_size(height: int) -> int:
+    # DejaVu's ascent + descent is about 1.17 em; 5/6 of the line keeps every glyph inside it.
+    return max(6, height * 5 // 6)
+
+
+@lru_cache(maxsize=16)
+def _font(pixel_size: int) -> Font:
+    """The font at ``pixel_size``, loaded once per size (bounded cache)."""
+    if FONT_FILE.is_file():
+        return ImageFont.truetype(str(FONT_FILE), pixel_size)
+    return ImageFont.load_default(size=pixel_size)

@@ -1,0 +1,132 @@
+"""A POS prints a barcode: the printer gets GS w, GS h, GS H, GS f, then GS k in its length-prefixed form
+(DOCUMENT.md "barcode"; Epson ESC/POS GS k m=65..73)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ticket_daemon.document import DocumentError, parse_document
+from ticket_daemon.document.model import BarcodeData
+from ticket_daemon.escpos import render_job
+from ticket_daemon.escpos.barcode import barcode_bytes, code128_data
+
+ALIGN_LEFT, ALIGN_CENTER, ALIGN_RIGHT = b"\x1b\x61\x00", b"\x1b\x61\x01", b"\x1b\x61\x02"
+# Defaults: GS w 3, GS h 64, GS H 2 (below), GS f 0 (font A).
+DEFAULT_SETTINGS = b"\x1d\x77\x03" + b"\x1d\x68\x40" + b"\x1d\x48\x02" + b"\x1d\x66\x00"
+
+
+def barcode(data: dict[str, Any]) -> bytes:
+    return barcode_bytes(BarcodeData.model_validate(data))
+
+
+@pytest.mark.parametrize(
+    ("symbology", "data", "gs_k"),
+    [
+        ("UPC-A", "012345678905", b"\x1d\x6b\x41\x0c012345678905"),
+        ("upce", "01234565", b"\x1d\x6b\x42\x0801234565"),
+        ("EAN13", "1234567890128", b"\x1d\x6b\x43\x0d1234567890128"),
+        ("jan13", "1234567890128", b"\x1d\x6b\x43\x0d1234567890128"),
+        ("EAN-8", "12345670", b"\x1d\x6b\x44\x0812345670"),
+        ("CODE39", "CODE39 TEST", b"\x1d\x6b\x45\x0bCODE39 TEST"),
+        ("ITF", "1234567890", b"\x1d\x6b\x46\x0a1234567890"),
+        ("codabar", "A40156B", b"\x1d\x6b\x47\x07A40156B"),
+        ("code128", "ABC123", b"\x1d\x6b\x49\x08{BABC123"),
+    ],
+)
+def test_each_symbology_is_sent_with_its_length_prefixed_gs_k(symbology: str, data: str, gs_k: bytes) -> None:
+    assert barcode({"symbology": symbology, "data": data}) == ALIGN_CENTER + DEFAULT_SETTINGS + gs_k + ALIGN_LEFT
+
+
+def test_settings_follow_the_document() -> None:
+    data = {
+        "symbology": "code39",
+        "data": "A1",
+        "width": 2,
+        "height": 255,
+        "hri_position": "both",
+        "hri_font": "B",
+        "align": "right",
+    }
+    expected = ALIGN_RIGHT + b"\x1d\x77\x02\x1d\x68\xff\x1d\x48\x03\x1d\x66\x01" + b"\x1d\x6b\x45\x02A1" + ALIGN_LEFT
+    assert barcode(data) == expected
+
+
+@pytest.mark.parametrize(("position", "n"), [("none", 0), ("above", 1), ("below", 2), ("both", 3)])
+def test_hri_position(position: str, n: int) -> None:
+    assert b"\x1d\x48" + bytes((n,)) in barcode({"symbology": "code39", "data": "A", "hri_position": position})
+
+
+def test_left_aligned_barcode_sends_no_alignment_command() -> None:
+    assert barcode({"symbology": "code39", "data": "A", "align": "left"}) == DEFAULT_SETTINGS + b"\x1d\x6b\x45\x01A"
+
+
+def test_code128_all_digits_even_length_is_packed_in_code_set_c() -> None:
+    assert code128_data("20250109") == b"{C\x14\x19\x01\x09"
+    assert barcode({"symbology": "code128", "data": "20250109"}) == (
+        ALIGN_CENTER + DEFAULT_SETTINGS + b"\x1d\x6b\x49\x06{C\x14\x19\x01\x09" + ALIGN_LEFT
+    )
+
+
+def test_code128_odd_digit_count_uses_code_set_b() -> None:
+    assert code128_data("12345") == b"{B12345"
+
+
+def test_code128_doubles_a_literal_brace() -> None:
+    assert code128_data("A{B") == b"{BA{{B"
+
+
+def test_code128_control_characters_switch_to_code_set_a() -> None:
+    assert code128_data("AB\tC") == b"{BAB{A\x09C"
+    assert code128_data("\tab") == b"{A\x09{Bab"
+
+
+def test_code128_that_grows_past_255_bytes_is_refused_naming_the_command() -> None:
+    document = parse_document(
+        {
+            "version": "1.0",
+            "profile": {"model": "x"},
+            "commands": [{"type": "barcode", "data": {"symbology": "code128", "data": "{" * 200}}],
+        }
+    )
+    with pytest.raises(DocumentError) as caught:
+        render_job(document)
+    assert str(caught.value) == (
+        "BARCODE: command 0 (barcode): field 'data' needs 402 bytes once encoded, at most 255 fit"
+    )
+
+
+@pytest.mark.parametrize(
+    ("symbology", "data"),
+    [("ean13", "1234567890123"), ("upca", "12345"), ("itf", "123"), ("code39", "abc"), ("codabar", "123")],
+)
+def test_data_a_symbology_cannot_carry_is_refused_before_printing(symbology: str, data: str) -> None:
+    document = {
+        "version": "1.0",
+        "profile": {"model": "x"},
+        "commands": [{"type": "barcode", "data": {"symbology": symbology, "data": data}}],
+    }
+    with pytest.raises(DocumentError) as caught:
+        parse_document(document)
+    assert str(caught.value).startswith("BARCODE: command 0 (barcode): field 'data'")
+
+
+def test_unknown_symbology_is_an_error_not_code128() -> None:
+    document = {
+        "version": "1.0",
+        "profile": {"model": "x"},
+        "commands": [{"type": "barcode", "data": {"symbology": "pdf417", "data": "x"}}],
+    }
+    with pytest.raises(DocumentError) as caught:
+        parse_document(document)
+    assert str(caught.value).startswith("BARCODE: command 0 (barcode): field 'symbology'")
+
+
+def test_a_document_built_without_parsing_is_still_checked() -> None:
+    data = BarcodeData.model_construct(
+        symbology="ean8", data="1234", width=3, height=64, hri_position="below", hri_font="A"
+    )
+    with pytest.raises(DocumentError) as caught:
+        barcode_bytes(data)
+    assert str(caught.value).startswith("BARCODE: field 'data': EAN8 needs 7 or 8 digits")

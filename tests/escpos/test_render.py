@@ -1,0 +1,263 @@
+"""A whole document becomes one job's bytes: initialised, in the right code page, every command as DOCUMENT.md
+says, no command leaking state into the next, and every problem named with its command."""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import io
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from ticket_daemon.document import DocumentError, Profile, parse_document
+from ticket_daemon.document.model import ImageData, QrData
+from ticket_daemon.escpos import image_bytes, profile_for, qr_bytes, render, render_job
+
+INIT_WPC1252 = b"\x1b\x40\x1b\x74\x10"  # ESC @, ESC t 16
+ALIGN_LEFT, ALIGN_CENTER = b"\x1b\x61\x00", b"\x1b\x61\x01"
+
+
+def document(*commands: dict[str, Any], **profile: Any) -> Any:
+    return parse_document({"version": "1.0", "profile": {"model": "x", **profile}, "commands": list(commands)})
+
+
+def body(*commands: dict[str, Any], **profile: Any) -> bytes:
+    """The job's bytes after ESC @ and ESC t n."""
+    data = render(document(*commands, **profile))
+    assert data[:4] == b"\x1b\x40\x1b\x74"
+    return data[5:]
+
+
+def png(width: int, height: int, color: int = 0) -> str:
+    buffer = io.BytesIO()
+    Image.new("L", (width, height), color).save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+@pytest.mark.parametrize(
+    ("table", "n"), [("PC437", 0), ("PC850", 2), ("pc852", 18), ("PC858", 19), ("PC866", 17), ("WPC1252", 16)]
+)
+def test_every_job_starts_with_initialize_and_the_code_table(table: str, n: int) -> None:
+    data = render(document({"type": "feed"}, code_table=table))
+    assert data == b"\x1b\x40\x1b\x74" + bytes((n,)) + b"\x1b\x64\x01"
+
+
+def test_render_is_render_job_data_and_is_deterministic() -> None:
+    doc = document(
+        {"type": "text", "data": {"content": {"text": "Día “ok” 你好", "content_style": {"bold": True}}}},
+        {"type": "image", "data": {"code": png(16, 4)}},
+        {"type": "qr", "data": {"data": "hello", "human_text": "hello"}},
+        {"type": "cut"},
+    )
+    assert render(doc) == render_job(doc).data == render_job(doc).data
+
+
+def test_an_explicit_profile_overrides_the_documents() -> None:
+    doc = document({"type": "separator"}, code_table="PC850")
+    other = profile_for(Profile(model="58mm PT-210", code_table="PC866"))
+    assert render_job(doc, other).data == b"\x1b\x40\x1b\x74\x11" + ALIGN_CENTER + b"-" * 32 + b"\n" + ALIGN_LEFT
+
+
+# --- small commands ------------------------------------------------------------------------------------------
+
+
+def test_feed_prints_and_feeds_n_lines() -> None:
+    assert body({"type": "feed", "data": {"lines": 3}}) == b"\x1b\x64\x03"
+    assert body({"type": "feed", "data": {"lines": 255}}) == b"\x1b\x64\xff"
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({}, b"\x1b\x64\x02\x1d\x56\x42\x00"),  # partial, feed 2
+        ({"mode": "full", "feed": 3}, b"\x1b\x64\x03\x1d\x56\x41\x00"),
+        ({"mode": "FULL", "feed": 0}, b"\x1d\x56\x41\x00"),
+        ({"mode": "partial", "feed": 0}, b"\x1d\x56\x42\x00"),
+    ],
+)
+def test_cut_feeds_then_cuts(data: dict[str, Any], expected: bytes) -> None:
+    assert body({"type": "cut", "data": data}) == expected
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({}, b"\x1b\x70\x00\x19\x32"),  # pin 0, 50 ms = 25 units, 100 ms = 50 units
+        ({"pin": 1, "on_time": 120, "off_time": 241}, b"\x1b\x70\x01\x3c\x78"),
+        ({"on_time": 1, "off_time": 10_000}, b"\x1b\x70\x00\x01\xff"),  # clamped to 1..255
+    ],
+)
+def test_pulse_opens_the_cash_drawer_in_units_of_two_milliseconds(data: dict[str, Any], expected: bytes) -> None:
+    assert body({"type": "pulse", "data": data}) == expected
+
+
+def test_beep_sounds_the_buzzer() -> None:
+    assert body({"type": "beep"}) == b"\x1b\x42\x01\x01"
+    assert body({"type": "beep", "data": {"times": 3, "lapse": 9}}) == b"\x1b\x42\x03\x09"
+
+
+def test_raw_bytes_are_sent_as_given() -> None:
+    assert body({"type": "raw", "data": {"hex": "1B 7B 01, 0x1d:62:01"}}) == b"\x1b\x7b\x01\x1d\x62\x01"
+    assert body({"type": "raw", "data": {"hex": "G3sB", "format": "base64"}}) == b"\x1b\x7b\x01"
+
+
+def test_raw_reset_is_followed_by_the_documents_code_table_again() -> None:
+    # ESC @ inside raw puts the printer back on table 0; the text after it is encoded for PC850.
+    assert (
+        body(
+            {"type": "raw", "data": {"hex": "1B 40"}},
+            {"type": "text", "data": {"content": {"text": "ñ"}}},
+            code_table="PC850",
+        )
+        == b"\x1b\x40\x1b\x74\x02\xa4\n"
+    )
+
+
+def test_daemon_that_forces_safe_mode_blocks_dangerous_raw_commands() -> None:
+    doc = document({"type": "feed"}, {"type": "raw", "data": {"hex": "1B 70 00 19 32"}})
+    with pytest.raises(DocumentError) as caught:
+        render_job(doc, raw_policy="safe")
+    assert str(caught.value) == "RAW: command 1 (raw): Blocked by safe_mode - ESC p (cash drawer pulse)"
+    harmless = document({"type": "raw", "data": {"hex": "1B 7B 01"}})
+    assert render_job(harmless, raw_policy="safe").data.endswith(b"\x1b\x7b\x01")
+
+
+def test_daemon_that_forbids_raw_refuses_it() -> None:
+    doc = document({"type": "raw", "data": {"hex": "1B 7B 01"}})
+    with pytest.raises(DocumentError) as caught:
+        render_job(doc, raw_policy="deny")
+    assert str(caught.value) == "RAW: command 0 (raw): raw commands are disabled on this daemon"
+
+
+# --- images and QR codes -------------------------------------------------------------------------------------
+
+
+def test_image_is_sent_as_the_raster_the_image_renderer_makes() -> None:
+    data = {"code": png(8, 2), "pixel_width": 8, "align": "left"}
+    expected = image_bytes(ImageData.model_validate(data), profile_for(Profile(model="x")))
+    assert b"\x1d\x76\x30\x00" in expected
+    assert body({"type": "image", "data": data}) == expected
+
+
+def test_an_image_that_does_not_decode_is_named_by_its_command() -> None:
+    doc = document({"type": "feed"}, {"type": "image", "data": {"code": base64.b64encode(b"not an image").decode()}})
+    with pytest.raises(DocumentError) as caught:
+        render_job(doc)
+    assert str(caught.value).startswith("IMAGE: command 1 (image): ")
+
+
+def test_native_qr_then_its_human_text_centred_below() -> None:
+    data = {"data": "HELLO", "human_text": "Escanea aquí"}
+    symbol = qr_bytes(QrData.model_validate(data), profile_for(Profile(model="x", has_qr=True)))
+    assert b"\x1d\x28\x6b\x03\x00\x31\x51\x30" in symbol  # GS ( k print
+    assert body({"type": "qr", "data": data}, has_qr=True) == symbol + ALIGN_CENTER + b"Escanea aqu\xed\n" + ALIGN_LEFT
+
+
+def test_raster_qr_human_text_follows_the_symbols_alignment() -> None:
+    data = {"data": "HELLO", "human_text": "x", "align": "right"}
+    symbol = qr_bytes(QrData.model_validate(data), profile_for(Profile(model="x")))
+    assert body({"type": "qr", "data": data}) == symbol + b"\x1b\x61\x02x\n" + ALIGN_LEFT
+
+
+def test_qr_without_human_text_is_just_the_symbol() -> None:
+    data = {"data": "HELLO"}
+    assert body({"type": "qr", "data": data}) == qr_bytes(QrData.model_validate(data), profile_for(Profile(model="x")))
+
+
+# --- state, notes and errors ---------------------------------------------------------------------------------
+
+
+def printer_state_after(data: bytes) -> dict[str, int]:
+    """The modes a printer is left in after ``data``: a small interpreter of the commands the renderer sends."""
+    state = {"bold": 0, "size": 0, "underline": 0, "inverse": 0, "font": 0, "align": 0}
+    settings = {b"\x1bE": "bold", b"\x1d!": "size", b"\x1b-": "underline", b"\x1dB": "inverse", b"\x1bM": "font"}
+    settings[b"\x1ba"] = "align"
+    i = 0
+    while i < len(data):
+        head = data[i : i + 2]
+        if head in settings:
+            state[settings[head]] = data[i + 2]
+            i += 3
+        elif data.startswith(b"\x1d\x76\x30\x00", i):  # GS v 0: skip the raster data
+            i += 8 + (data[i + 4] | data[i + 5] << 8) * (data[i + 6] | data[i + 7] << 8)
+        elif head == b"\x1dk":  # GS k m n: skip the barcode data
+            i += 4 + data[i + 3]
+        elif head == b"\x1d(":  # GS ( k pL pH: skip the QR function
+            i += 5 + (data[i + 3] | data[i + 4] << 8)
+        elif head in (b"\x1bt", b"\x1bd", b"\x1dw", b"\x1dh", b"\x1dH", b"\x1df"):
+            i += 3
+        else:
+            i += 1
+    return state
+
+
+EVERY_COMMAND: list[dict[str, Any]] = [
+    {
+        "type": "text",
+        "data": {
+            "label": {"text": "L", "align": "right", "label_style": {"bold": True, "font": "B", "inverse": True}},
+            "content": {
+                "text": "C 你",
+                "align": "center",
+                "content_style": {"size": "3x2", "underline": "2pt", "inverse": True, "bold": True},
+            },
+            "new_line": False,
+        },
+    },
+    {"type": "image", "data": {"code": png(10, 3), "align": "right"}},
+    {"type": "barcode", "data": {"symbology": "code39", "data": "A", "align": "right"}},
+    {"type": "qr", "data": {"data": "x", "human_text": "y", "align": "right"}},
+    {
+        "type": "table",
+        "data": {
+            "definition": {"columns": [{"name": "A", "width": 3}]},
+            "rows": [["b"]],
+            "options": {"align": "right"},
+        },
+    },
+    {"type": "separator", "data": {"char": "✈"}},
+    {"type": "feed"},
+    {"type": "cut"},
+    {"type": "pulse"},
+    {"type": "beep"},
+]
+
+
+@pytest.mark.parametrize("command", EVERY_COMMAND, ids=lambda c: str(c["type"]))
+@pytest.mark.parametrize("has_qr", [False, True])
+def test_no_command_leaves_a_style_or_alignment_behind(command: dict[str, Any], has_qr: bool) -> None:
+    state = printer_state_after(render(document(command, has_qr=has_qr)))
+    assert state == {"bold": 0, "size": 0, "underline": 0, "inverse": 0, "font": 0, "align": 0}
+
+
+def test_substitutions_are_reported_against_their_command() -> None:
+    job = render_job(
+        document(
+            {"type": "feed"},
+            {"type": "text", "data": {"content": {"text": "a→b"}}},
+            {"type": "table", "data": {"definition": {"columns": [{"name": "✈", "width": 4}]}, "rows": [["≠"]]}},
+        )
+    )
+    assert job.notes == (
+        "TEXT: 1 character printed as a close match in command 1 (e.g. '→' as '->')",
+        "TEXT: 1 character printed as a close match in command 2 (e.g. '≠' as '!=')",
+        "TEXT: 1 character printed as image in command 2",
+    )
+
+
+def test_a_plain_receipt_has_no_notes() -> None:
+    assert render_job(document({"type": "text", "data": {"content": {"text": "Gracias"}}})).notes == ()
+
+
+def test_an_unexpected_failure_is_reported_against_its_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: Any) -> bytes:
+        raise RuntimeError("bug")
+
+    # The package re-exports the function ``render``, which hides the module of the same name from attribute access.
+    monkeypatch.setattr(importlib.import_module("ticket_daemon.escpos.render"), "table_bytes", broken)
+    doc = document({"type": "feed"}, {"type": "table", "data": {"definition": {"columns": [{"width": 3}]}}})
+    with pytest.raises(DocumentError) as caught:
+        render_job(doc)
+    assert str(caught.value) == "TABLE: command 1 (table): could not be rendered (RuntimeError)"
