@@ -17,9 +17,38 @@ json_values = st.recursive(
     max_leaves=30,
 )
 field_names = st.sampled_from(
-    ["text", "content", "label", "data", "code", "symbology", "rows", "definition", "columns", "width", "hex",
-     "format", "size", "bold", "align", "lines", "mode", "feed", "pin", "times", "char", "length", "correction",
-     "content_style", "safe_mode", "pixel_width", "name", "options", "show_headers", "new_line"]
+    [
+        "text",
+        "content",
+        "label",
+        "data",
+        "code",
+        "symbology",
+        "rows",
+        "definition",
+        "columns",
+        "width",
+        "hex",
+        "format",
+        "size",
+        "bold",
+        "align",
+        "lines",
+        "mode",
+        "feed",
+        "pin",
+        "times",
+        "char",
+        "length",
+        "correction",
+        "content_style",
+        "safe_mode",
+        "pixel_width",
+        "name",
+        "options",
+        "show_headers",
+        "new_line",
+    ]
 )
 data_objects = st.recursive(
     st.none() | st.booleans() | st.integers(-5, 300) | st.text(max_size=12),

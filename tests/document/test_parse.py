@@ -7,8 +7,8 @@ import json
 from typing import Any
 
 import pytest
-from conftest import require_shared, shared_examples
 
+from conftest import require_shared, shared_examples
 from ticket_daemon.document import DocumentError, parse_document
 from ticket_daemon.document.model import (
     BarcodeCommand,
@@ -74,7 +74,12 @@ def test_command_defaults_follow_document_md() -> None:
     assert isinstance(table, TableCommand)
     assert table.data.show_headers is True
     options = table.data.options
-    assert (options.header_bold, options.word_wrap, options.column_spacing, options.auto_reduce) == (True, True, 1, True)
+    assert (options.header_bold, options.word_wrap, options.column_spacing, options.auto_reduce) == (
+        True,
+        True,
+        1,
+        True,
+    )
     assert table.data.definition.columns[0].align == "left"
     assert isinstance(separator, SeparatorCommand)
     assert (separator.data.char, separator.data.length) == ("-", None)
@@ -190,7 +195,12 @@ def test_command_type_is_case_sensitive_and_unknown_types_are_errors() -> None:
             "RAW: command 0 (raw): Blocked by safe_mode - ESC p",
         ),
         (
-            doc({"type": "table", "data": {"definition": {"columns": [{"name": "A", "width": 3}]}, "rows": [["a", "b"]]}}),
+            doc(
+                {
+                    "type": "table",
+                    "data": {"definition": {"columns": [{"name": "A", "width": 3}]}, "rows": [["a", "b"]]},
+                }
+            ),
             "TABLE: command 0 (table): row 0 has 2 cells, expected 1",
         ),
         (

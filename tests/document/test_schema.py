@@ -7,8 +7,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import EXAMPLES, REPO, require_shared, shared_examples
 
+from conftest import EXAMPLES, REPO, require_shared, shared_examples
 from ticket_daemon.document.schema import document_schema, schema_text
 
 PUBLISHED = REPO / "schemas" / "document.schema.json"

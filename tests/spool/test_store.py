@@ -13,7 +13,9 @@ from ticket_daemon.spool.store import DuplicateJob, SqliteJobStore, StorageError
 
 
 def job(job_id: str, printer: str = "caja1", client: str = "pos1") -> Job:
-    return Job(id=job_id, client_id=client, printer=printer, document="{}", data=b"\x1b@x", created_at=1.0, updated_at=1.0)
+    return Job(
+        id=job_id, client_id=client, printer=printer, document="{}", data=b"\x1b@x", created_at=1.0, updated_at=1.0
+    )
 
 
 @pytest.fixture

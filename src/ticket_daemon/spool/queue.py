@@ -5,7 +5,8 @@ everything in this process. A durable store (SQLite WAL) can replace it without 
 honour the same contract: ``add`` is atomic (capacity and duplicate ids are checked in the same step that stores
 the job), ``next_for_printer`` returns the oldest pending job of that printer, and ``move`` records one transition.
 
-Not thread-safe: it is used from the event loop only (render work happens before ``add``, in a thread).
+The interface is async so a store that does disk I/O (run on its own thread) fits behind it unchanged; the memory
+store never awaits inside a method, so each call is atomic on the event loop. Not thread-safe: event loop only.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import replace
 from typing import Protocol
 
 from .jobs import Job, JobState
+
 
 class QueueFull(OverflowError):
     """``capacity`` jobs are pending; the job was not stored. (An OverflowError, as the SQLite store raises.)"""
@@ -31,30 +33,30 @@ class DuplicateJob(Exception):
 class JobStore(Protocol):
     """What the server and the printer workers need from a job store (the SQLite store has the same shape)."""
 
-    def add(self, job: Job, *, capacity: int) -> Job:
+    async def add(self, job: Job, *, capacity: int) -> Job:
         """Store a new ``queued`` job and return it with its acceptance ``seq``, in one atomic step.
 
         Raises :class:`DuplicateJob` when the id is known, ``OverflowError`` when ``capacity`` jobs are pending.
         """
         ...
 
-    def move(
+    async def move(
         self, job_id: str, target: JobState, *, now: float, message: str | None = None, attempts: int | None = None
     ) -> Job:
         """Move a job along one edge of its life-cycle (guarded by ``jobs.check_transition``); returns it."""
         ...
 
-    def get(self, job_id: str) -> Job | None: ...
+    async def get(self, job_id: str) -> Job | None: ...
 
-    def next_for_printer(self, printer: str) -> Job | None:
+    async def next_for_printer(self, printer: str) -> Job | None:
         """The oldest pending job routed to ``printer`` (per-printer FIFO by acceptance order), or None."""
         ...
 
-    def count_pending(self) -> int:
+    async def count_pending(self) -> int:
         """Jobs queued, printing or waiting, over all printers."""
         ...
 
-    def recent(self, limit: int = 50) -> list[Job]:
+    async def recent(self, limit: int = 50) -> list[Job]:
         """Up to ``limit`` jobs, newest accepted first."""
         ...
 
@@ -70,8 +72,8 @@ class MemoryJobStore:
         self._fifo: dict[str, deque[str]] = {}  # printer → pending job ids in acceptance order
         self._next_seq = 1
 
-    def add(self, job: Job, *, capacity: int) -> Job:
-        existing = self.get(job.id)
+    async def add(self, job: Job, *, capacity: int) -> Job:
+        existing = self._known(job.id)
         if existing is not None:
             raise DuplicateJob(existing)
         if len(self._pending) >= capacity:
@@ -84,7 +86,7 @@ class MemoryJobStore:
         self._fifo.setdefault(stored.printer, deque()).append(stored.id)
         return stored
 
-    def move(
+    async def move(
         self, job_id: str, target: JobState, *, now: float, message: str | None = None, attempts: int | None = None
     ) -> Job:
         current = self._pending.get(job_id)
@@ -106,17 +108,20 @@ class MemoryJobStore:
                 self._finished.popitem(last=False)
         return moved
 
-    def get(self, job_id: str) -> Job | None:
+    async def get(self, job_id: str) -> Job | None:
+        return self._known(job_id)
+
+    def _known(self, job_id: str) -> Job | None:
         return self._pending.get(job_id) or self._finished.get(job_id)
 
-    def next_for_printer(self, printer: str) -> Job | None:
+    async def next_for_printer(self, printer: str) -> Job | None:
         queue = self._fifo.get(printer)
         return self._pending[queue[0]] if queue else None
 
-    def count_pending(self) -> int:
+    async def count_pending(self) -> int:
         return len(self._pending)
 
-    def recent(self, limit: int = 50) -> list[Job]:
+    async def recent(self, limit: int = 50) -> list[Job]:
         jobs = [*self._pending.values(), *self._finished.values()]
         jobs.sort(key=lambda job: job.seq, reverse=True)
         return jobs[: max(0, limit)]

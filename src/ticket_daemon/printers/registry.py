@@ -1,0 +1,116 @@
+"""The configured printers: which one a job goes to, and how they are reported to clients (PROTOCOL.md).
+
+Built once from configuration and immutable afterwards; live states are passed in by whoever polls the printers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import PrinterError, unknown_printer
+from .status import PrinterState
+from .uri import parse_uri
+
+DEFAULT_VIRTUAL_NAME = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class ConfiguredPrinter:
+    name: str
+    uri: str
+    model: str = ""  # the profile model it prints like, e.g. "80mm EC-PM-80250"
+    aliases: tuple[str, ...] = ()  # other names clients may use, matched like names (PROTOCOL.md "Extensions")
+    default: bool = False
+
+
+# PrinterDetail.printer_type and driver by URI scheme. Every supported link carries raw ESC/POS to a receipt
+# printer, so they are "thermal" for the PrinterSummary; the built-in emulator is "virtual".
+_PRINTER_TYPES = {"tcp": "thermal", "file": "thermal", "virtual": "virtual"}
+_DRIVERS = {"tcp": "ESC/POS raw TCP", "file": "ESC/POS raw device", "virtual": "ESC/POS emulator"}
+
+# PrinterDetail.status: PROTOCOL.md lists ready|offline|paused|error|unknown|paper_out|cover_open. Paper near
+# its end still prints, so it is reported as ready (the dashboard can show the finer state).
+_DETAIL_STATUS = {PrinterState.paper_near_end: "ready"}
+
+
+def _key(name: str) -> str:
+    return name.strip().casefold()
+
+
+class PrinterRegistry:
+    def __init__(self, printers: Iterable[ConfiguredPrinter]) -> None:
+        configured = list(printers)
+        if not configured:  # nothing configured: the built-in virtual printer, so the daemon works out of the box
+            configured = [ConfiguredPrinter(DEFAULT_VIRTUAL_NAME, f"virtual://{DEFAULT_VIRTUAL_NAME}")]
+        self._by_key: dict[str, ConfiguredPrinter] = {}
+        for printer in configured:
+            parse_uri(printer.uri)  # a wrong URI is a configuration error, reported at start-up
+            for label in (printer.name, *printer.aliases):
+                holder = self._by_key.setdefault(_key(label), printer)
+                if holder is not printer:
+                    raise PrinterError(
+                        f"Printer name or alias '{label}' is used by both '{holder.name}' and '{printer.name}'",
+                        retryable=False,
+                    )
+        flagged = [printer.name for printer in configured if printer.default]
+        if len(flagged) > 1:
+            raise PrinterError(f"More than one default printer: {', '.join(flagged)}", retryable=False)
+        self.printers: tuple[ConfiguredPrinter, ...] = tuple(configured)
+        self.default: ConfiguredPrinter = next((p for p in configured if p.default), configured[0])
+
+    def get(self, name: str) -> ConfiguredPrinter | None:
+        """The printer called ``name`` or having it as an alias (case-insensitive)."""
+        return self._by_key.get(_key(name))
+
+    def select(self, printer: str | None, model: str) -> ConfiguredPrinter:
+        """PROTOCOL.md "Extensions": ``ticket.printer`` names the printer (unknown → not retryable); otherwise
+        ``datos.profile.model`` is matched against names and aliases; otherwise the default printer."""
+        if printer is not None and printer.strip():
+            chosen = self.get(printer)
+            if chosen is None:
+                raise unknown_printer(printer, [p.name for p in self.printers])
+            return chosen
+        if model.strip():
+            matched = self.get(model)
+            if matched is not None:
+                return matched
+        return self.default
+
+    def details(self, states: Mapping[str, PrinterState] | None = None) -> list[dict[str, Any]]:
+        """PrinterDetail for every printer, in configuration order; ``states`` by printer name (missing: unknown)."""
+        states = states or {}
+        details = []
+        for printer in self.printers:
+            uri = parse_uri(printer.uri)
+            state = states.get(printer.name, PrinterState.unknown)
+            details.append(
+                {
+                    "name": printer.name,
+                    "port": uri.location,
+                    "driver": _DRIVERS.get(uri.scheme, "unknown"),
+                    "status": _DETAIL_STATUS.get(state, state.value),
+                    "is_default": printer is self.default,
+                    "is_virtual": uri.scheme == "virtual",
+                    "printer_type": _PRINTER_TYPES.get(uri.scheme, "unknown"),
+                }
+            )
+        return details
+
+    def summary(self) -> dict[str, Any]:
+        """PrinterSummary: ``ok`` when a thermal printer exists, ``warning`` when only non-thermal physical ones do,
+        ``error`` when there are none (PROTOCOL.md). The built-in virtual printer is an ESC/POS thermal printer
+        too (it prints every job, to PNG), so a virtual-only set-up is ``ok``; ``thermal_count`` counts physical
+        thermal printers only, so a client can still tell that no real printer is configured."""
+        types = [_PRINTER_TYPES.get(parse_uri(p.uri).scheme, "unknown") for p in self.printers]
+        thermal = types.count("thermal")
+        virtual = types.count("virtual")
+        physical = len(types) - virtual
+        status = "ok" if thermal or virtual else "warning" if physical else "error"
+        return {
+            "status": status,
+            "detected_count": len(types),
+            "thermal_count": thermal,
+            "default_name": self.default.name,
+        }

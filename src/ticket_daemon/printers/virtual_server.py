@@ -1,0 +1,252 @@
+"""``ticket-daemon virtual-printer``: a network ESC/POS printer simulator for tests and demos.
+
+It behaves like an Epson-compatible printer on raw TCP port 9100: ``DLE EOT n`` (n = 1..4) is answered at once
+with status bytes that reflect the current fault, and everything else a connection sends is one job, saved when the
+connection closes as ``job-NNNNNN.bin`` (the exact bytes), ``.png`` and ``.txt`` (drawn by the emulator). In a fault
+state (paper out, cover open, offline) it still answers status requests but prints nothing: the data is discarded
+and logged. ``bytes_per_second`` models a slow printer: input is read no faster than that through a small receive
+buffer, so the sender's writes back up as they do against a real 250 mm/s printer.
+
+The fault can change at run time: when ``status_file`` (``TICKET_VIRTUAL_STATUS_FILE`` for the command) exists, its
+stripped content (``ok``, ``paper_out``, ``cover_open`` or ``offline``) is the current state.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import re
+import signal
+import socket
+import sys
+from pathlib import Path
+
+from ..document.errors import Category, TicketError
+from .errors import PrinterError, cannot_write
+from .realtime import RealtimeSplitter
+from .status import PrinterState, status_replies
+from .tcp import format_address
+from .virtual import save_job
+
+log = logging.getLogger(__name__)
+
+STATUS_FILE_ENV = "TICKET_VIRTUAL_STATUS_FILE"
+STATUSES: dict[str, PrinterState] = {
+    "ok": PrinterState.ready,
+    "paper_out": PrinterState.paper_out,
+    "cover_open": PrinterState.cover_open,
+    "offline": PrinterState.offline,
+}
+# Receipt printers buffer a few kB of input (Epson TM: 4 kB by default); a slow virtual printer gets as little, so
+# backpressure reaches the sender instead of the whole job vanishing into kernel buffers.
+SLOW_RECEIVE_BUFFER = 4096
+_READ_CHUNK = 64 * 1024
+_THROTTLE_STEPS_PER_SECOND = 20  # a throttled printer takes its input in 50 ms portions
+_JOB_BIN = re.compile(r"job-(\d{6,})\.bin")
+
+
+class VirtualPrinterServer:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        out_dir: Path,
+        *,
+        bytes_per_second: int = 0,
+        status: str = "ok",
+        dot_width: int = 576,
+        status_file: Path | None = None,
+    ) -> None:
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
+        if bytes_per_second < 0:
+            raise ValueError("bytes_per_second must be 0 (unlimited) or more")
+        self.host = host
+        self.out_dir = out_dir
+        self.bytes_per_second = bytes_per_second
+        self.status = status
+        self.dot_width = dot_width
+        self.status_file = status_file
+        self._requested_port = port
+        self._server: asyncio.Server | None = None
+        self._reading: set[asyncio.Task[object]] = set()  # connections still receiving: cancelled on stop
+        self._connections: set[asyncio.Task[object]] = set()  # all of them, saving included: awaited on stop
+        self._last_number = 0
+
+    @property
+    def port(self) -> int:
+        """The port it listens on (the real one when 0 was asked for)."""
+        if self._server is None:
+            return self._requested_port
+        return int(self._server.sockets[0].getsockname()[1])
+
+    @property
+    def address(self) -> str:
+        return format_address(self.host, self.port)
+
+    def current_status(self) -> str:
+        if self.status_file is not None:
+            try:
+                wanted = self.status_file.read_text(encoding="utf-8").strip()
+            except OSError:  # absent: the configured status applies
+                return self.status
+            if wanted in STATUSES:
+                return wanted
+            log.warning("ignoring status %r in %s (expected one of %s)", wanted, self.status_file, ", ".join(STATUSES))
+        return self.status
+
+    async def start(self) -> None:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        numbers = [int(m.group(1)) for p in self.out_dir.iterdir() if (m := _JOB_BIN.fullmatch(p.name))]
+        self._last_number = max(numbers, default=0)
+        self._server = await asyncio.start_server(self._serve_connection, sock=self._listening_socket())
+
+    def _listening_socket(self) -> socket.socket:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            self.host, self._requested_port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+        try:
+            if os.name != "nt":  # on Windows SO_REUSEADDR would let two servers share the port
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if self.bytes_per_second:  # set before listen() so accepted connections inherit it
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SLOW_RECEIVE_BUFFER)
+            sock.bind(address)
+            sock.listen()
+            sock.setblocking(False)
+        except OSError:
+            sock.close()
+            raise
+        return sock
+
+    async def stop(self) -> None:
+        """Stop listening, drop connections still sending (their partial jobs are not saved), finish saving."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.close()
+        for task in self._reading:
+            task.cancel()
+        await asyncio.gather(*self._connections, return_exceptions=True)
+        await server.wait_closed()
+
+    async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is None:  # asyncio.start_server always runs handlers as tasks
+            raise RuntimeError("connection handler outside a task")
+        self._connections.add(task)
+        self._reading.add(task)
+        peer = writer.get_extra_info("peername")
+        try:
+            try:
+                job, discarded, state = await self._receive(reader, writer)
+            except asyncio.CancelledError:
+                log.info("%s: connection from %s dropped on shutdown", self.address, peer)
+                raise
+            finally:
+                self._reading.discard(task)
+                writer.close()
+                with contextlib.suppress(OSError):
+                    await writer.wait_closed()
+            if discarded:
+                log.warning("%s: not printing (%s); discarded %d bytes from %s", self.address, state, discarded, peer)
+            if job:
+                await self._save(job, peer)
+        finally:
+            self._connections.discard(task)
+
+    async def _receive(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> tuple[bytes, int, str]:
+        """Read one connection to its end: (job bytes printed, bytes discarded in a fault state, last state)."""
+        splitter = RealtimeSplitter()
+        job = bytearray()
+        discarded = 0
+        state = self.current_status()
+        chunk_size = max(1, self.bytes_per_second // _THROTTLE_STEPS_PER_SECOND) if self.bytes_per_second else 0
+        try:
+            while data := await reader.read(chunk_size or _READ_CHUNK):
+                payload, requests = splitter.feed(data)
+                state = self.current_status()
+                if requests:  # DLE EOT n — real-time: answered as soon as it is received, even when not printing
+                    replies = status_replies(STATUSES[state])
+                    writer.write(bytes(replies[n] for n in requests))
+                    await writer.drain()
+                if state == "ok":
+                    job += payload
+                else:
+                    discarded += len(payload)
+                if self.bytes_per_second:
+                    await asyncio.sleep(len(data) / self.bytes_per_second)
+        except OSError as error:  # the sender reset the connection: what arrived is printed, like a real printer
+            log.warning("%s: connection lost (%s)", self.address, error)
+        job += splitter.finish() if state == "ok" else b""
+        return bytes(job), discarded, state
+
+    async def _save(self, job: bytes, peer: object) -> None:
+        self._last_number += 1
+        stem = f"job-{self._last_number:06d}"
+        try:
+            await asyncio.to_thread(save_job, self.out_dir, stem, job, self.dot_width)
+        except OSError as error:  # a full or read-only disk loses this job, not the printer
+            log.error("%s: could not save %s in %s: %s", self.address, stem, self.out_dir, error)
+            return
+        log.info("%s: printed %s (%d bytes from %s)", self.address, stem, len(job), peer)
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:9100`` for IPv6) → (host, port); port 0 asks for any free port."""
+    host, colon, port_text = listen.strip().rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not colon or not host or not port_text.isdigit() or int(port_text) > 65535:
+        raise ValueError(f"--listen must be HOST:PORT (port 0-65535), not '{listen}'")
+    return host, int(port_text)
+
+
+def main(args: argparse.Namespace) -> int:
+    """``ticket-daemon virtual-printer``: serve until SIGTERM or SIGINT. Prints ``virtual-printer listening on
+    HOST:PORT`` (the real port) once it accepts connections."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    status_file = os.environ.get(STATUS_FILE_ENV)
+    try:
+        host, port = parse_listen(args.listen)
+        server = VirtualPrinterServer(
+            host,
+            port,
+            Path(args.out),
+            bytes_per_second=args.bytes_per_second,
+            status=args.status,
+            dot_width=args.width,
+            status_file=Path(status_file) if status_file else None,
+        )
+    except ValueError as error:
+        print(TicketError(str(error), category=Category.VALIDATION), file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(_serve(server))
+    except TicketError as error:
+        print(error, file=sys.stderr)
+        return 2
+
+
+async def _serve(server: VirtualPrinterServer) -> int:
+    try:
+        await server.start()
+    except PermissionError:
+        raise cannot_write(str(server.out_dir), "permission denied", retryable=False) from None
+    except OSError as error:
+        reason = (error.strerror or str(error)).lower()
+        raise PrinterError(f"Cannot listen on {server.address}: {reason}", retryable=False) from None
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):  # Windows: Ctrl+C arrives as KeyboardInterrupt instead
+            loop.add_signal_handler(signum, stopping.set)
+    print(f"virtual-printer listening on {server.address}", flush=True)
+    try:
+        await stopping.wait()
+    finally:
+        await server.stop()
+    log.info("virtual-printer stopped")
+    return 0

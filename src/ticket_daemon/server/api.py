@@ -1,0 +1,97 @@
+"""HTTP mirror (PROTOCOL.md "Extensions"): ``GET /api/v1/printers`` and ``POST /api/v1/preview`` → image/png.
+
+Same rules as ``/ws``: bodies bounded by ``max_frame_bytes``, a page from a foreign origin is refused (a
+browser sends ``Origin`` with every POST), rendering runs in a worker thread, errors are ``CATEGORY: sentence``
+in ``{"status":"error","mensaje":…}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from ..document.errors import TicketError
+from ..service.logging import audit
+from .daemon import Daemon
+from .rendering import render_preview
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def api_routes(daemon: Daemon) -> list[BaseRoute]:
+    return [
+        Route("/api/v1/printers", _printers(daemon), methods=["GET"]),
+        Route("/api/v1/preview", _preview(daemon), methods=["POST"]),
+    ]
+
+
+def _error(status_code: int, mensaje: str) -> JSONResponse:
+    return JSONResponse({"status": "error", "mensaje": mensaje}, status_code=status_code)
+
+
+def _printers(daemon: Daemon) -> Endpoint:
+    async def printers(request: Request) -> Response:
+        details, summary = await daemon.printers_report()
+        return JSONResponse({"status": "ok", "printers": details, "summary": summary})
+
+    return printers
+
+
+def _preview(daemon: Daemon) -> Endpoint:
+    limit = daemon.settings.server.max_frame_bytes
+
+    async def preview(request: Request) -> Response:
+        origin = request.headers.get("origin")
+        if not daemon.origin_policy.allows(origin, request.headers.get("host")):
+            audit("origin refused", origin=repr((origin or "")[:100]), path=request.url.path)
+            return _error(403, "AUDIT: Origin not allowed")
+        body = await _read_bounded(request, limit)
+        if body is None:
+            return _error(413, f"JSON: request body is larger than {limit} bytes")
+        try:
+            payload = await asyncio.to_thread(json.loads, body)
+        except (ValueError, RecursionError):
+            return _error(400, "JSON: request body is not valid JSON")
+        document = _document_of(payload)
+        if document is None:
+            return _error(400, "VALIDATION: the body must be a print document (or a ticket message with 'datos')")
+        try:
+            drawn = await asyncio.to_thread(render_preview, document, raw_policy=daemon.settings.server.raw_policy)
+        except TicketError as error:
+            return _error(400, str(error))
+        headers = {"X-Image-Width": str(drawn.width), "X-Image-Height": str(drawn.height), "Cache-Control": "no-store"}
+        if drawn.notes:
+            headers["X-Render-Notes"] = "; ".join(drawn.notes).encode("ascii", "replace").decode("ascii")
+        return Response(drawn.png, media_type="image/png", headers=headers)
+
+    return preview
+
+
+def _document_of(payload: Any) -> Mapping[str, Any] | None:
+    if not isinstance(payload, dict):
+        return None
+    datos = payload.get("datos")
+    if "commands" not in payload and isinstance(datos, dict):
+        return datos
+    return payload
+
+
+async def _read_bounded(request: Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it grows past ``limit`` (never buffers more than that)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -1,0 +1,43 @@
+"""The ASGI application: ``/ws``, ``/health``, the HTTP mirror and the dashboard, around one :class:`Daemon`.
+
+``create_app(settings)`` does no I/O; the lifespan starts the printer workers and, on shutdown, lets the job in
+progress finish and closes the clients (``Daemon.stop``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+
+from ..service.config import Settings
+from .api import api_routes
+from .daemon import Daemon
+from .dashboard import dashboard_routes
+from .health import health_endpoint
+from .websocket import websocket_endpoint
+
+
+def create_app(settings: Settings, *, daemon: Daemon | None = None) -> Starlette:
+    """The app for ``settings``; the daemon is at ``app.state.daemon``. Raises ``ConfigError`` for bad printers."""
+    daemon = daemon if daemon is not None else Daemon(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await daemon.start()
+        try:
+            yield
+        finally:
+            await daemon.stop()
+
+    routes: list[BaseRoute] = [
+        WebSocketRoute("/ws", websocket_endpoint(daemon)),
+        Route("/health", health_endpoint(daemon), methods=["GET"]),
+        *api_routes(daemon),
+        *dashboard_routes(daemon),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.daemon = daemon
+    return app

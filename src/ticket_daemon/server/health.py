@@ -1,0 +1,53 @@
+"""``GET /health`` exactly as PROTOCOL.md "GET /health": public, cheap, and readable from any page (CORS ``*``).
+
+It never talks to a printer (the summary comes from configuration), so monitoring can poll it as often as it
+likes. ``degraded`` when the printer summary is ``error`` (no printer at all besides virtual ones) or a printer
+worker is down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from .. import __version__
+from .daemon import Daemon
+
+# Stamped at packaging time when the build knows them; the schema's pattern allows "unknown".
+BUILD_DATE = "unknown"
+BUILD_TIME = "unknown"
+
+
+def build_info(env: str) -> dict[str, str]:
+    return {"env": env, "date": BUILD_DATE, "time": BUILD_TIME, "version": __version__}
+
+
+async def health_report(daemon: Daemon) -> dict[str, Any]:
+    current = await daemon.queue_depth()
+    capacity = daemon.capacity
+    summary = daemon.registry.summary()
+    running = daemon.workers_running()
+    uptime = daemon.uptime_seconds()
+    return {
+        "status": "ok" if running and summary["status"] != "error" else "degraded",
+        "queue": {"current": current, "capacity": capacity, "utilization": round(current * 100 / capacity, 1)},
+        "worker": {"running": running, "jobs_processed": daemon.jobs_processed, "jobs_failed": daemon.jobs_failed},
+        "printers": summary,
+        "build": build_info(daemon.settings.server.env),
+        "uptime_seconds": uptime,
+        "uptime": uptime,  # the original schema's name for it
+        "connections": len(daemon.connections),
+    }
+
+
+def health_endpoint(daemon: Daemon) -> Callable[[Request], Awaitable[Response]]:
+    async def health(request: Request) -> Response:
+        return JSONResponse(
+            await health_report(daemon),
+            headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"},
+        )
+
+    return health

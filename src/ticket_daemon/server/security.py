@@ -1,0 +1,74 @@
+"""Who may print: the auth token check and the WebSocket origin check.
+
+A browser lets any web page open a WebSocket to ``ws://localhost:8766``; only the ``Origin`` header tells the
+daemon which site the page came from. Without this check any site the till's browser visits could print (or open
+the cash drawer). Non-browser clients send no Origin and are allowed (they cannot be steered by a web page).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
+
+
+def token_matches(presented: object, expected: str) -> bool:
+    """Constant-time comparison (``hmac.compare_digest``) so timing does not reveal how much of a guess is right."""
+    if not isinstance(presented, str):
+        return False
+    return hmac.compare_digest(presented.encode("utf-8"), expected.encode("utf-8"))
+
+
+def token_identity(token: str) -> str:
+    """A stable, non-reversible name for a token (rate limiting, logs) that never reveals the token itself."""
+    return "token:" + hashlib.sha256(token.encode("utf-8")).hexdigest()[:12]
+
+
+class OriginPolicy:
+    """PROTOCOL.md / task rule: allow no Origin, same origin, http(s)://localhost[:port], http(s)://127.0.0.1[:port]
+    and the configured ``allowed_origins`` (``"*"`` allows every origin, which is unsafe)."""
+
+    def __init__(self, allowed_origins: Iterable[str]) -> None:
+        configured = [origin.strip() for origin in allowed_origins if origin.strip()]
+        self.allow_all = "*" in configured
+        self._allowed = {_normalise(origin) for origin in configured if origin != "*"}
+
+    def allows(self, origin: str | None, host_header: str | None) -> bool:
+        if origin is None:
+            return True
+        if self.allow_all:
+            return True
+        normalised = _normalise(origin)
+        if normalised in self._allowed:
+            return True
+        try:
+            parts = urlsplit(origin.strip())
+            hostname = parts.hostname
+        except ValueError:
+            return False
+        if parts.scheme not in ("http", "https") or hostname is None:
+            return False
+        if hostname.lower() in LOCAL_HOSTS or f"[{hostname}]" in LOCAL_HOSTS:
+            return True
+        # Same origin: a page served by this daemon (the dashboard, e.g. http://192.168.1.5:8766) talking back
+        # to it. Only for IP-literal hosts: with a DNS name, a rebinding attack (evil.example resolving to
+        # 127.0.0.1) would make a hostile page "same origin"; named hosts go in allowed_origins.
+        if host_header is None or parts.netloc.lower() != host_header.strip().lower():
+            return False
+        return _is_ip_literal(hostname)
+
+
+def _is_ip_literal(hostname: str) -> bool:
+    try:
+        ipaddress.ip_address(hostname.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def _normalise(origin: str) -> str:
+    return origin.strip().rstrip("/").lower()

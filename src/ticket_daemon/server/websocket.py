@@ -1,0 +1,312 @@
+"""The ``/ws`` endpoint: WebSocket protocol v1 (PROTOCOL.md), one :class:`ClientConnection` per socket.
+
+Each connection has a bounded outbox drained by its own sender task, so a worker reporting a result, or another
+client, never waits on a slow reader; a client whose unread replies overflow the outbox is disconnected. Messages
+are handled one at a time in arrival order (an ``ack`` always precedes that client's later replies); CPU-heavy
+work (big JSON, rendering, previews) runs in worker threads. No exception escapes a handler: it is logged and the
+client gets ``EXECUTION: internal error``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from starlette.websockets import WebSocket
+
+from ..document.errors import Category, TicketError
+from ..service.logging import audit
+from . import protocol
+from .daemon import Daemon
+from .intake import Submitter, job_id_of, submit_ticket
+from .ratelimit import MessageBudget, Verdict
+from .rendering import render_preview
+
+log = logging.getLogger(__name__)
+
+# JSON bigger than this is decoded in a worker thread: ~1 ms of parsing is fine on the event loop, a 4 MB frame
+# (~20 ms) is not.
+INLINE_JSON_CHARS = 64 * 1024
+# On a graceful close (daemon stopping) the replies already queued get this long to reach the client.
+FLUSH_SECONDS = 2.0
+# Closing handshake bound: a client that does not read cannot hold its connection open.
+CLOSE_SECONDS = 2.0
+# Longest ``tipo`` echoed back in "Unknown message type: …".
+MAX_ECHOED_TIPO = 100
+MAX_CLIENT_ID_CHARS = 64
+_UNSAFE_ID_CHARS = re.compile(r"[^\w.:@-]")
+
+Handler = Callable[["ClientConnection", dict[str, Any]], Awaitable[list[protocol.Message]]]
+
+
+def websocket_endpoint(daemon: Daemon) -> Callable[[WebSocket], Awaitable[None]]:
+    async def endpoint(websocket: WebSocket) -> None:
+        origin = websocket.headers.get("origin")
+        address = websocket.client.host if websocket.client else "unknown"
+        if not daemon.origin_policy.allows(origin, websocket.headers.get("host")):
+            # A web page on another site must not be able to print: refuse with 1008 (policy violation).
+            audit("origin refused", origin=_shown(origin), address=address)
+            await websocket.accept()
+            await websocket.close(protocol.CLOSE_POLICY_VIOLATION, "Origin not allowed")
+            return
+        await websocket.accept()
+        connection = ClientConnection(websocket, daemon, address=address)
+        daemon.connections.add(connection)
+        try:
+            await connection.run()
+        finally:
+            daemon.connections.discard(connection)
+
+    return endpoint
+
+
+class ClientConnection:
+    def __init__(self, websocket: WebSocket, daemon: Daemon, *, address: str) -> None:
+        settings = daemon.settings.server
+        self.websocket = websocket
+        self.daemon = daemon
+        self.address = address
+        # PROTOCOL.md "?client_id=NAME". It names the client in logs and rate limits: kept to safe characters.
+        client_id = _UNSAFE_ID_CHARS.sub("_", websocket.query_params.get("client_id", "").strip())
+        self.client_id = client_id[:MAX_CLIENT_ID_CHARS] or None
+        self.connected_at = time.time()
+        self.open = True  # False once closing: nothing more is queued
+        self._max_frame = settings.max_frame_bytes
+        self._outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=settings.outbound_queue_messages)
+        self._budget = MessageBudget(settings.messages_per_second, settings.message_burst, now=time.monotonic())
+        self._closing = asyncio.Event()
+        self._finished = asyncio.Event()
+        self._close_code = 1000
+        self._close_reason = ""
+        self._flush_on_close = True
+
+    # --- outgoing --------------------------------------------------------------------------------------------
+
+    def send(self, message: protocol.Message) -> None:
+        """Queue a message for this client. Never blocks; a client too far behind is disconnected."""
+        if not self.open:
+            return
+        try:
+            self._outbox.put_nowait(protocol.encode(message))
+        except asyncio.QueueFull:
+            log.warning("client %s is not reading its replies: disconnecting it", self.describe())
+            self.request_close(protocol.CLOSE_POLICY_VIOLATION, "Too many unread replies", flush=False)
+
+    def request_close(self, code: int, reason: str, *, flush: bool) -> None:
+        if self._closing.is_set():
+            return
+        self.open = False
+        self._close_code, self._close_reason, self._flush_on_close = code, reason, flush
+        self._closing.set()
+
+    async def close(self, code: int, reason: str) -> None:
+        """Close after flushing the replies already queued (used when the daemon stops)."""
+        self.request_close(code, reason, flush=True)
+        try:
+            await asyncio.wait_for(self._finished.wait(), timeout=FLUSH_SECONDS + CLOSE_SECONDS + 1)
+        except TimeoutError:
+            log.warning("client %s did not close in time", self.describe())
+
+    def describe(self) -> str:
+        return f"{self.client_id or '-'}@{self.address}"
+
+    async def _send_loop(self) -> None:
+        while True:
+            text = await self._outbox.get()
+            try:
+                await self.websocket.send_text(text)
+            except Exception:  # the client went away; the receive loop sees the disconnect
+                self.open = False
+                return
+            finally:
+                self._outbox.task_done()
+
+    # --- the connection's life ---------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        sender = asyncio.create_task(self._send_loop(), name=f"ws-send:{self.describe()}")
+        closing = asyncio.create_task(self._closing.wait())
+        try:
+            # PROTOCOL.md "Connection": greet at once.
+            self.send(protocol.info_connected())
+            if not await self._receive_until_closing(closing):
+                return  # the client left
+            await self._close_now(sender)
+        finally:
+            self.open = False
+            for task in (sender, closing):
+                task.cancel()
+            await asyncio.gather(sender, closing, return_exceptions=True)
+            self._finished.set()
+
+    async def _receive_until_closing(self, closing: asyncio.Task[bool]) -> bool:
+        """Handle frames until the client leaves (False) or a close is requested (True)."""
+        while not self._closing.is_set():
+            receive = asyncio.ensure_future(self.websocket.receive())
+            done, _ = await asyncio.wait({receive, closing}, return_when=asyncio.FIRST_COMPLETED)
+            if receive not in done:
+                receive.cancel()
+                await asyncio.gather(receive, return_exceptions=True)
+                break
+            try:
+                event = receive.result()
+                if event["type"] == "websocket.disconnect":
+                    return False
+                await self._on_frame(event.get("text"), event.get("bytes"))
+            except Exception:  # never let a bug take the server down: drop this one connection
+                log.exception("connection %s failed", self.describe())
+                self.request_close(protocol.CLOSE_INTERNAL_ERROR, "Internal error", flush=True)
+        return True
+
+    async def _close_now(self, sender: asyncio.Task[None]) -> None:
+        if self._flush_on_close and not sender.done():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._outbox.join(), timeout=FLUSH_SECONDS)
+        sender.cancel()
+        await asyncio.gather(sender, return_exceptions=True)
+        # Already gone, or not reading: then the server drops the socket when we return.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.websocket.close(self._close_code, self._close_reason), timeout=CLOSE_SECONDS)
+
+    async def _on_frame(self, text: str | None, data: bytes | None) -> None:
+        verdict = self._budget.admit(time.monotonic())
+        if verdict is Verdict.CLOSE:
+            audit("message flood, connection closed", client=self.describe())
+            self.request_close(protocol.CLOSE_POLICY_VIOLATION, "Too many messages", flush=False)
+            return
+        if verdict is Verdict.REFUSE_AND_TELL:
+            audit("message flood, messages dropped", client=self.describe())
+            self.send(protocol.error(protocol.TOO_MANY_MESSAGES))
+            return
+        if verdict is Verdict.REFUSE_QUIETLY:
+            return
+        if text is None:
+            self.send(protocol.error(protocol.BINARY_FRAME))
+            return
+        if len(text) > self._max_frame:  # the server refuses these first (ws_max_size); kept for any other server
+            self.request_close(protocol.CLOSE_TOO_BIG, "Message too big", flush=False)
+            return
+        for reply in await self._replies_to(text):
+            self.send(reply)
+
+    async def _replies_to(self, text: str) -> list[protocol.Message]:
+        message: Any = None
+        try:
+            message = await _decode(text)
+            if not isinstance(message, dict):
+                return [protocol.error(protocol.NOT_AN_OBJECT.format(got=protocol.json_type(message)))]
+            tipo = message.get("tipo")
+            if not isinstance(tipo, str):
+                return [protocol.error(protocol.TIPO_REQUIRED, job_id_of(message))]
+            handler = HANDLERS.get(tipo)
+            if handler is None:
+                shown = tipo if len(tipo) <= MAX_ECHOED_TIPO else tipo[:MAX_ECHOED_TIPO] + "…"
+                return [protocol.error(protocol.UNKNOWN_TYPE.format(tipo=shown), job_id_of(message))]
+            return await handler(self, message)
+        except TicketError as error:
+            return [protocol.error(str(error))]
+        except Exception:
+            log.exception("message from %s could not be handled", self.describe())
+            job_id = job_id_of(message) if isinstance(message, dict) else None
+            return [protocol.error(protocol.INTERNAL_ERROR, job_id)]
+
+
+async def _decode(text: str) -> Any:
+    try:
+        if len(text) > INLINE_JSON_CHARS:
+            return await asyncio.to_thread(json.loads, text)
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise TicketError(
+            f"Invalid JSON at line {error.lineno} column {error.colno}: {error.msg}", category=Category.JSON
+        ) from None
+    except RecursionError:
+        raise TicketError("message is nested too deeply", category=Category.JSON) from None
+
+
+# --- one handler per client message type (PROTOCOL.md "Client → server", then our extensions) ------------------
+
+
+async def _ticket(connection: ClientConnection, message: dict[str, Any]) -> list[protocol.Message]:
+    submitter = Submitter(address=connection.address, client_id=connection.client_id, sink=connection.send)
+    await submit_ticket(connection.daemon, message, submitter)  # replies go through connection.send, in order
+    return []
+
+
+async def _status(connection: ClientConnection, message: dict[str, Any]) -> list[protocol.Message]:
+    daemon = connection.daemon
+    return [protocol.status(current=await daemon.queue_depth(), capacity=daemon.capacity)]
+
+
+async def _ping(connection: ClientConnection, message: dict[str, Any]) -> list[protocol.Message]:
+    # Echo the id; numbers too (browser clients often send Date.now()).
+    echoed = message.get("id")
+    return [protocol.pong(echoed if isinstance(echoed, (str, int, float)) and not isinstance(echoed, bool) else None)]
+
+
+async def _get_printers(connection: ClientConnection, message: dict[str, Any]) -> list[protocol.Message]:
+    details, summary = await connection.daemon.printers_report()
+    return [protocol.printers(details, summary)]
+
+
+async def _preview(connection: ClientConnection, message: dict[str, Any]) -> list[protocol.Message]:
+    datos = message.get("datos")
+    job_id = job_id_of(message)
+    if datos is None:
+        return [protocol.error("Field 'datos' is required for type 'preview'", job_id)]
+    if not isinstance(datos, Mapping):
+        return [protocol.error(protocol.DATOS_NOT_OBJECT.format(got=protocol.json_type(datos)), job_id)]
+    raw_policy = connection.daemon.settings.server.raw_policy
+    try:
+        preview = await asyncio.to_thread(render_preview, datos, raw_policy=raw_policy)
+    except TicketError as error:
+        return [protocol.error(str(error), job_id)]
+    reply = protocol.preview(
+        width=preview.width, height=preview.height, image_base64=preview.png_base64, notes=preview.notes
+    )
+    if job_id is not None:
+        reply["id"] = job_id
+    return [reply]
+
+
+async def _job_status(connection: ClientConnection, message: dict[str, Any]) -> list[protocol.Message]:
+    job_id = job_id_of(message)
+    if job_id is None:
+        return [protocol.error(protocol.JOB_ID_REQUIRED)]
+    job = await connection.daemon.store.get(job_id)
+    if job is None:
+        return [protocol.error(protocol.JOB_NOT_FOUND.format(id=job_id), job_id)]
+    return [
+        protocol.job(
+            job.id,
+            state=job.state.value,
+            printer=job.printer,
+            mensaje=job.message,
+            attempts=job.attempts,
+            created_at=job.created_at,
+            updated_at=job.updated_at,
+        )
+    ]
+
+
+HANDLERS: dict[str, Handler] = {
+    "ticket": _ticket,
+    "status": _status,
+    "ping": _ping,
+    "get_printers": _get_printers,
+    "preview": _preview,
+    "job_status": _job_status,
+}
+
+
+def _shown(value: str | None, limit: int = 100) -> str:
+    """An untrusted header value made safe for one log line."""
+    if value is None:
+        return "-"
+    return repr(value[:limit])

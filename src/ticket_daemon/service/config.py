@@ -1,0 +1,210 @@
+"""The daemon's one typed settings object (DESIGN.md "Configuration").
+
+Precedence, lowest first: defaults < TOML file (``--config``) < environment ``TICKET_*`` (nested with ``__``, e.g.
+``TICKET_SERVER__PORT=9000``) < command-line flags. Secrets (``auth_token``, ``dashboard_password_hash``) are
+``SecretStr`` so they never show up in a repr or a log line. A bad configuration is one :class:`ConfigError` whose
+``str()`` is a single ``CONFIG: …`` or ``VALIDATION: …`` line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic_core import ErrorDetails
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+# Environment variable naming the TOML file when ``--config`` is not given.
+CONFIG_FILE_ENV = "TICKET_CONFIG_FILE"
+
+RawPolicy = Literal["allow", "safe", "deny"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
+class ConfigError(Exception):
+    """A configuration the daemon cannot start with. ``str()`` is one ``KIND: sentence`` line."""
+
+    def __init__(self, message: str, *, kind: Literal["CONFIG", "VALIDATION"] = "CONFIG") -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.message}"
+
+
+class _Section(BaseModel):
+    # A misspelt key is an error, not a setting silently ignored.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSettings(_Section):
+    # Local POS tabs only by default; binding 0.0.0.0 is an explicit choice (PROTOCOL.md "Endpoints").
+    host: str = "127.0.0.1"
+    # 8766 is the port existing POS clients connect to; 0 picks a free port (tests).
+    port: int = Field(default=8766, ge=0, le=65535)
+    # Jobs waiting (queued + printing + waiting) across all printers: about an hour of a busy shop's receipts,
+    # a few hundred MB at most; beyond it clients get "Queue full" at once instead of waiting on a socket.
+    queue_capacity: int = Field(default=100, ge=1, le=100_000)
+    # Jobs per minute per client identity: a till prints a few per minute; 0 turns the limit off.
+    rate_limit_per_minute: int = Field(default=30, ge=0, le=100_000)
+    # When set, every ticket must carry it (PROTOCOL.md "auth_token (required when configured)").
+    auth_token: SecretStr = SecretStr("")
+    # argon2 hash from ``ticket-daemon hash-password``; when set the dashboard asks for a password.
+    dashboard_password_hash: SecretStr = SecretStr("")
+    # Reported as ``build.env`` by /health.
+    env: str = "local"
+    # Extra page origins allowed to open /ws besides localhost; "*" allows every site (unsafe: any web page
+    # the till's browser visits could print).
+    allowed_origins: list[str] = Field(default_factory=list)
+    # One frame holds one document; 4 MB fits any real receipt with images. Bigger frames are closed with 1009.
+    max_frame_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    # What to do with ``raw`` commands: print them, force safe_mode, or refuse them (DOCUMENT.md "raw").
+    raw_policy: RawPolicy = "allow"
+    log_level: LogLevel = "INFO"
+    # Messages per second per connection, and the burst allowed above it: far beyond any real client, low
+    # enough that a flood cannot monopolise the event loop. Persistent floods are closed with 1008.
+    messages_per_second: float = Field(default=50.0, gt=0, le=100_000)
+    message_burst: int = Field(default=200, ge=1, le=1_000_000)
+    # Replies a connection may have unsent before it is closed: a client that never reads must not grow
+    # memory or block a printer worker.
+    outbound_queue_messages: int = Field(default=256, ge=8, le=100_000)
+    # Upper bound for one job at the printer (open + send + close); transports have their own shorter timeouts.
+    print_timeout_seconds: float = Field(default=120.0, gt=0, le=3600)
+    # One printer status check (get_printers, /health): a dead printer must not hold up the reply.
+    status_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    # Status answers are reused this long, so a dashboard polling /health does not hammer the printers.
+    status_cache_seconds: float = Field(default=3.0, ge=0, le=3600)
+    # On stop, how long the job in progress may take to finish before the process exits anyway.
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=600)
+    # Finished jobs remembered (without their bytes) for job_status and duplicate ids.
+    job_history: int = Field(default=1000, ge=0, le=1_000_000)
+
+
+def _default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("ticket-daemon", appauthor=False))
+
+
+class StorageSettings(_Section):
+    # Spool, logs and the virtual printer's output.
+    data_dir: Path = Field(default_factory=_default_data_dir)
+
+
+class PrinterSettings(_Section):
+    name: str = Field(min_length=1, max_length=128)
+    # DESIGN.md "Printers are URIs": tcp://, cups://, win32://, serial://, usb://, file://, virtual://
+    uri: str = Field(min_length=1, max_length=1024)
+    # Printer model (DOCUMENT.md "Known models"); also matched against a document's ``profile.model``.
+    model: str = ""
+    aliases: list[str] = Field(default_factory=list)
+    default: bool = False
+
+
+class Settings(BaseSettings):
+    """Everything the daemon is configured with. Build it with :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TICKET_",
+        env_nested_delimiter="__",
+        case_sensitive=False,
+        extra="forbid",
+        frozen=True,
+    )
+
+    # The TOML file these settings were read from (None: defaults and environment only).
+    config_file: Path | None = None
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    # None configured: the printer registry provides ``virtual://default``, so ``serve`` prints out of the box.
+    printers: list[PrinterSettings] = Field(default_factory=list)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Highest first: flags (init kwargs) > TICKET_* environment > TOML file. No .env or secrets dir.
+        config_file = getattr(init_settings, "init_kwargs", {}).get("config_file")
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file) if config_file else None)
+        return (init_settings, env_settings, toml)
+
+    @model_validator(mode="after")
+    def _printers_are_unambiguous(self) -> Settings:
+        seen: dict[str, str] = {}
+        for printer in self.printers:
+            for label in (printer.name, *printer.aliases):
+                key = label.strip().lower()
+                if key in seen:
+                    raise ValueError(
+                        f"printer name or alias {label!r} is used twice ({seen[key]!r} and {printer.name!r})"
+                    )
+                seen[key] = printer.name
+        defaults = [printer.name for printer in self.printers if printer.default]
+        if len(defaults) > 1:
+            raise ValueError(f"only one printer may be the default, got {', '.join(defaults)}")
+        return self
+
+
+def load_settings(config_file: str | Path | None = None, flags: Mapping[str, Any] | None = None) -> Settings:
+    """Build the settings from every layer; raises :class:`ConfigError` with a one-line message.
+
+    ``flags`` are command-line values, nested like the file (``{"server": {"port": 9000}}``); ``None`` values
+    mean "flag not given" and are dropped so they do not hide the lower layers.
+    """
+    overrides = _without_none(dict(flags or {}))
+    if config_file is None:
+        # The file itself may be chosen by the environment (e.g. a systemd unit); a flag wins over it.
+        config_file = os.environ.get(CONFIG_FILE_ENV) or None
+    if config_file is not None:
+        path = Path(config_file).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"configuration file {str(path)!r} does not exist or is not a file")
+        overrides["config_file"] = path
+    try:
+        return Settings(**overrides)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"configuration file {str(config_file)!r} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read configuration file {str(config_file)!r}: {exc.strerror or exc}") from None
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc.errors()[0]), kind="VALIDATION") from None
+    except ValueError as exc:  # e.g. an environment value that is not valid JSON for a list setting
+        raise ConfigError(f"configuration: {exc}".splitlines()[0], kind="VALIDATION") from None
+
+
+def _describe(error: ErrorDetails) -> str:
+    where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"]).lstrip(".")
+    message = error["msg"].removeprefix("Value error, ")
+    if not where:
+        return f"configuration: {message}"
+    if error["type"] == "extra_forbidden":
+        return f"setting '{where}' is not known (check its spelling and section)"
+    if error["type"] == "missing":
+        return f"setting '{where}' is required"
+    given = error.get("input")
+    shown = "" if isinstance(given, (dict, list)) or given is None else f", got {given!r}"
+    # Secrets are never echoed: their location names them, their value stays out of the message.
+    if where.endswith(("auth_token", "dashboard_password_hash")):
+        shown = ""
+    return f"setting '{where}': {message}{shown}"
+
+
+def _without_none(values: dict[str, Any]) -> dict[str, Any]:
+    cleaned: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            nested = _without_none(value)
+            if nested:
+                cleaned[key] = nested
+        elif value is not None:
+            cleaned[key] = value
+    return cleaned

@@ -1,0 +1,204 @@
+"""``ticket-daemon serve``: run the daemon in the foreground until SIGINT/SIGTERM.
+
+Stopping is graceful: stop accepting connections and jobs, let the job being printed finish (at most
+``shutdown_grace_seconds``), tell clients of jobs that will not be printed, close every client with 1001 (going
+away), exit 0. When the server is ready, one line with the dashboard URL goes to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import errno
+import logging
+import math
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Iterator
+
+import uvicorn
+from starlette.applications import Starlette
+
+from .. import __version__
+from ..server.app import create_app
+from ..server.daemon import Daemon
+from .config import ConfigError, Settings, load_settings
+from .logging import configure_logging
+
+log = logging.getLogger(__name__)
+
+# Exit statuses (cli.py: a configuration error a user can fix is status 2).
+EXIT_OK = 0
+EXIT_CONFIG = 2
+EXIT_START_FAILED = 1
+# What stops the daemon gracefully (SIGBREAK: Ctrl+Break in a Windows console).
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGBREAK") if hasattr(signal, name))
+# Extra time uvicorn gives connections after our own drain, before cancelling what is left.
+UVICORN_GRACE_SECONDS = 5.0
+
+
+class DaemonServer(uvicorn.Server):
+    """uvicorn's server with the daemon's stop sequence in front of its own shutdown (which would otherwise close
+    WebSockets with 1012 before the job in progress could report its result)."""
+
+    def __init__(self, config: uvicorn.Config, daemon: Daemon, *, announce: bool = True) -> None:
+        super().__init__(config)
+        self.daemon = daemon
+        self.announce = announce
+        self.url = ""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """SIGINT/SIGTERM begin the graceful stop (a second SIGINT forces it). Unlike uvicorn's own version, the
+        signal is not raised again afterwards: a graceful stop exits with status 0."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        original = {sig: signal.signal(sig, self.handle_exit) for sig in STOP_SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in original.items():
+                signal.signal(sig, handler)
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if not self.started:
+            return
+        self.url = dashboard_url(self.config.host, self.bound_port())
+        _log_banner(self.daemon.settings, self.url)
+        if self.announce:
+            print(f"ticket-daemon ready: dashboard {self.url} (WebSocket {ws_url(self.url)})", flush=True)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        log.info("stopping: no new connections or jobs; letting the job in progress finish")
+        for server in self.servers:
+            server.close()  # stop accepting connections
+        await self.daemon.stop()
+        await super().shutdown(sockets)
+
+    def bound_port(self) -> int:
+        for server in self.servers:
+            for sock in server.sockets:
+                return int(sock.getsockname()[1])
+        return self.config.port
+
+
+def build_server(app: Starlette, settings: Settings, *, announce: bool = True) -> DaemonServer:
+    """The uvicorn server for ``app`` with the daemon's limits (also used by tests, on port 0)."""
+    server = settings.server
+    config = uvicorn.Config(
+        app,
+        host=server.host,
+        port=server.port,
+        ws="websockets-sansio",
+        # A frame bigger than this is refused by the protocol layer with close code 1009, before it is buffered.
+        ws_max_size=server.max_frame_bytes,
+        lifespan="on",
+        access_log=False,
+        log_config=None,  # our handlers (service/logging.py), not uvicorn's defaults
+        log_level=server.log_level.lower(),
+        # The daemon is reached directly; trusting X-Forwarded-For would let a client pick its rate-limit identity.
+        proxy_headers=False,
+        server_header=False,
+        timeout_graceful_shutdown=math.ceil(server.shutdown_grace_seconds + UVICORN_GRACE_SECONDS),
+    )
+    daemon: Daemon = app.state.daemon
+    return DaemonServer(config, daemon, announce=announce)
+
+
+def serve_main(args: argparse.Namespace) -> int:
+    """Entry point of ``ticket-daemon serve`` (args: config, host, port, data_dir)."""
+    flags = {
+        "server": {"host": getattr(args, "host", None), "port": getattr(args, "port", None)},
+        "storage": {"data_dir": getattr(args, "data_dir", None)},
+    }
+    try:
+        settings = load_settings(getattr(args, "config", None), flags)
+        configure_logging(
+            level=settings.server.log_level,
+            data_dir=settings.storage.data_dir,
+            console=True,
+            secrets=_secrets(settings),
+        )
+        app = create_app(settings)
+    except ConfigError as error:
+        print(str(error), file=sys.stderr)
+        return EXIT_CONFIG
+    server = build_server(app, settings)
+    where = f"{settings.server.host}:{settings.server.port}"
+    try:
+        # Bound here rather than inside uvicorn, so a port in use is one clear sentence, not a log excerpt.
+        listener = listen_socket(settings.server.host, settings.server.port)
+    except OSError as error:
+        reason = (error.strerror or str(error)).lower()
+        hint = " (is another ticket-daemon running?)" if error.errno in (errno.EADDRINUSE,) else ""
+        print(f"EXECUTION: the daemon could not start on {where}: {reason}{hint}", file=sys.stderr)
+        return EXIT_START_FAILED
+    try:
+        server.run(sockets=[listener])
+    except SystemExit as stop:  # uvicorn exits this way when it cannot start
+        if stop.code in (None, 0):
+            return EXIT_OK
+        print(f"EXECUTION: the daemon could not start on {where} (see the log)", file=sys.stderr)
+        return EXIT_START_FAILED
+    finally:
+        listener.close()
+    return EXIT_OK
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket for ``host:port`` (uvicorn serves on it)."""
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        if sys.platform != "win32":  # on Windows SO_REUSEADDR would let two daemons share the port
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def dashboard_url(host: str, port: int) -> str:
+    shown = "localhost" if host in ("", "0.0.0.0", "::") else host
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}/"
+
+
+def ws_url(http_url: str) -> str:
+    return "ws" + http_url.removeprefix("http").rstrip("/") + "/ws"
+
+
+def _secrets(settings: Settings) -> list[str]:
+    values = (settings.server.auth_token, settings.server.dashboard_password_hash)
+    return [value.get_secret_value() for value in values if value.get_secret_value()]
+
+
+def _log_banner(settings: Settings, url: str) -> None:
+    server = settings.server
+    daemon_printers = ", ".join(f"{p.name} ({p.uri})" for p in settings.printers) or "default (virtual://default)"
+    log.info("ticket-daemon %s serving %s (WebSocket %s)", __version__, url, ws_url(url))
+    log.info(
+        "auth token: %s; dashboard password: %s; allowed origins: %s",
+        "required" if server.auth_token.get_secret_value() else "not set (any local client may print)",
+        "set" if server.dashboard_password_hash.get_secret_value() else "not set (dashboard open on this machine)",
+        ", ".join(server.allowed_origins) or "localhost only",
+    )
+    if "*" in server.allowed_origins:
+        log.warning("allowed_origins contains '*': any web page this computer opens can print")
+    if server.host in ("0.0.0.0", "::"):
+        log.warning("listening on all interfaces: other machines on the network can reach the daemon")
+    log.info(
+        "printers: %s; queue capacity %d; data in %s; config %s",
+        daemon_printers,
+        server.queue_capacity,
+        settings.storage.data_dir,
+        settings.config_file or "(defaults and environment)",
+    )

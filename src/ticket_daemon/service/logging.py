@@ -1,0 +1,132 @@
+"""Where the daemon's log lines go: the console (when someone is watching), a rotating file, and ``AUDIT:`` events.
+
+``<data_dir>/logs/ticket-daemon.log`` rotates at 5 MB keeping 5 files, so a till left running for years holds at
+most ~30 MB of logs. Every handler carries :class:`RedactingFilter`, so a token or password that slips into a
+message (a client pasting its token into a document, an exception text) is masked before it is written.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import re
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+LOGGER_NAME = "ticket_daemon"
+AUDIT_LOGGER_NAME = "ticket_daemon.audit"
+LOG_FILE_NAME = "ticket-daemon.log"
+# 5 MB x (1 + 5 backups): bounded disk use on a small POS box, still days of history.
+LOG_FILE_MAX_BYTES = 5 * 1024 * 1024
+LOG_FILE_BACKUPS = 5
+LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+REDACTED = "***"
+
+# key=value / "key": "value" pairs whose value is a secret, whatever the spelling.
+_SECRET_PAIRS = re.compile(
+    r"""(?P<key>["']?(?:auth[_-]?token|token|password|passwd|secret|authorization|api[_-]?key)["']?\s*[:=]\s*)"""
+    r"""(?P<quote>["']?)(?P<value>(?:Bearer\s+)?[^\s"',;&}]+)""",
+    re.IGNORECASE,
+)
+# Marks the handlers installed here, so configuring twice replaces them instead of doubling every line.
+_OWN_HANDLER_ATTRIBUTE = "_ticket_daemon_handler"
+
+
+class RedactingFilter(logging.Filter):
+    """Masks secrets in a record's final message: known secret values, and anything shaped like ``token=…``."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        # Very short secrets would mask ordinary words; config validation is not this module's job.
+        self._secrets = sorted({secret for secret in secrets if len(secret) >= 4}, key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, REDACTED)
+        return _SECRET_PAIRS.sub(lambda m: f"{m['key']}{m['quote']}{REDACTED}", text)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = self.redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        return True
+
+
+def audit_logger() -> logging.Logger:
+    return logging.getLogger(AUDIT_LOGGER_NAME)
+
+
+def audit(event: str, **fields: object) -> None:
+    """Log one security event as ``AUDIT: event key=value …`` (auth failures, rate limiting, refused origins).
+
+    Callers pass who did it (client identity, address, origin), never the secret they presented.
+    """
+    details = " ".join(f"{key}={_one_token(value)}" for key, value in fields.items())
+    audit_logger().warning("AUDIT: %s%s", event, f" {details}" if details else "")
+
+
+def _one_token(value: object) -> str:
+    """Values come from clients (ids, origins): quoted when needed so one cannot forge a second log line."""
+    text = str(value)
+    return text if text and text.isprintable() and " " not in text else repr(text)
+
+
+def configure_logging(
+    *, level: str, data_dir: Path | None, console: bool | None = None, secrets: Iterable[str] = ()
+) -> Path | None:
+    """Install the daemon's handlers on the root logger (so uvicorn's lines land in the same places).
+
+    ``console=None`` means "when stderr is a terminal"; foreground ``serve`` passes True. Returns the log file
+    path, or None when ``data_dir`` is None or the file cannot be created (then the console is used instead).
+    """
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, _OWN_HANDLER_ATTRIBUTE, False):
+            root.removeHandler(handler)
+            handler.close()
+
+    redactor = RedactingFilter(secrets)
+    formatter = logging.Formatter(LOG_FORMAT)
+    handlers: list[logging.Handler] = []
+    log_file: Path | None = None
+    if data_dir is not None:
+        try:
+            log_dir = data_dir / "logs"
+            log_dir.mkdir(parents=True, exist_ok=True)
+            log_file = log_dir / LOG_FILE_NAME
+            handlers.append(
+                logging.handlers.RotatingFileHandler(
+                    log_file, maxBytes=LOG_FILE_MAX_BYTES, backupCount=LOG_FILE_BACKUPS, encoding="utf-8"
+                )
+            )
+        except OSError as exc:
+            log_file = None
+            console = True
+            print(f"STORAGE: cannot write logs under {data_dir}: {exc.strerror or exc}", file=sys.stderr)
+    if console if console is not None else _stderr_is_tty():
+        handlers.append(logging.StreamHandler(sys.stderr))
+
+    for handler in handlers:
+        setattr(handler, _OWN_HANDLER_ATTRIBUTE, True)
+        handler.setFormatter(formatter)
+        handler.addFilter(redactor)
+        root.addHandler(handler)
+    root.setLevel(level)
+    # One line per HTTP request is noise for a print server; errors still come through uvicorn.error.
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # websockets logs every bad handshake at INFO/ERROR with tracebacks; our own lines say what matters.
+    logging.getLogger("websockets").setLevel(max(logging.WARNING, root.level))
+    return log_file
+
+
+def _stderr_is_tty() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
