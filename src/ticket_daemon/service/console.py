@@ -186,9 +186,14 @@ def _log_banner(settings: Settings, url: str) -> None:
     daemon_printers = ", ".join(f"{p.name} ({p.uri})" for p in settings.printers) or "default (virtual://default)"
     log.info("ticket-daemon %s serving %s (WebSocket %s)", __version__, url, ws_url(url))
     log.info(
-        "auth token: %s; dashboard password: %s; allowed origins: %s",
-        "required" if server.auth_token.get_secret_value() else "not set (any local client may print)",
-        "set" if server.dashboard_password_hash.get_secret_value() else "not set (dashboard open on this machine)",
+        # Worded without "token: …" pairs, which the log redaction filter would mask.
+        "tickets %s; dashboard %s; allowed origins: %s",
+        "require the auth token"
+        if server.auth_token.get_secret_value()
+        else "need no auth token (any local client may print)",
+        "asks for a password"
+        if server.dashboard_password_hash.get_secret_value()
+        else "is open on this machine (no password set)",
         ", ".join(server.allowed_origins) or "localhost only",
     )
     if "*" in server.allowed_origins:
