@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite uses for real: Chromium (dashboard tests, driven by Playwright
-# without downloading a browser), CUPS (the cups:// transport against a private cupsd), socat, and a monospace
-# font for the receipt emulator. Only what is missing is installed; without root or apt it says what to install.
+# without downloading a browser), CUPS (the cups:// transport against a private cupsd), socat, a monospace
+# font for the receipt emulator and a CJK font for text no code page has. Only what is missing is installed;
+# without root or apt it says what to install.
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
@@ -9,6 +10,7 @@ command -v cupsd >/dev/null 2>&1 || [ -x /usr/sbin/cupsd ] || need+=(cups)
 command -v lp >/dev/null 2>&1 || need+=(cups-client)
 command -v socat >/dev/null 2>&1 || need+=(socat)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf ] || need+=(fonts-dejavu-core)
+[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
