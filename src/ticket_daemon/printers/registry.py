@@ -27,8 +27,24 @@ class ConfiguredPrinter:
 
 # PrinterDetail.printer_type and driver by URI scheme. Every supported link carries raw ESC/POS to a receipt
 # printer, so they are "thermal" for the PrinterSummary; the built-in emulator is "virtual".
-_PRINTER_TYPES = {"tcp": "thermal", "file": "thermal", "virtual": "virtual"}
-_DRIVERS = {"tcp": "ESC/POS raw TCP", "file": "ESC/POS raw device", "virtual": "ESC/POS emulator"}
+_PRINTER_TYPES = {
+    "tcp": "thermal",
+    "file": "thermal",
+    "cups": "thermal",
+    "win32": "thermal",
+    "serial": "thermal",
+    "usb": "thermal",
+    "virtual": "virtual",
+}
+_DRIVERS = {
+    "tcp": "ESC/POS raw TCP",
+    "file": "ESC/POS raw device",
+    "cups": "ESC/POS raw via CUPS",
+    "win32": "ESC/POS raw via Windows spooler",
+    "serial": "ESC/POS raw serial",
+    "usb": "ESC/POS raw USB",
+    "virtual": "ESC/POS emulator",
+}
 
 # PrinterDetail.status: PROTOCOL.md lists ready|offline|paused|error|unknown|paper_out|cover_open. Paper near
 # its end still prints, so it is reported as ready (the dashboard can show the finer state).

@@ -1,23 +1,32 @@
 """Printer URIs → transports (DESIGN.md "Printers are URIs", after CUPS backends).
 
-``tcp://host[:port]`` (port 9100 by default), ``file:///path`` and ``virtual://name``. Parsing is pure and separate
-from construction, so configuration can be checked without touching the network or the disk.
+``tcp://host[:port]`` (port 9100 by default), ``file:///path``, ``virtual://name``, ``cups://QUEUE[?server=…]``,
+``win32://Printer Name``, ``serial:///dev/ttyUSB0?baudrate=9600&flow=rtscts`` (``serial://COM3?…``) and
+``usb://VID:PID[?interface=N]``. On Windows a bare printer name (no scheme) means ``win32://NAME``, as the original
+service printed to the Windows printer named like the profile's model. Parsing is pure and separate from
+construction, so configuration can be checked without touching the network, the disk or a device.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .base import DEFAULT_TIMEOUTS, Timeouts, Transport
+from .cups import QUEUE_NAME, CupsTransport
 from .errors import unsupported_uri
 from .file import FileTransport
+from .serial_port import SerialSettings, SerialTransport
 from .tcp import DEFAULT_PORT, TcpTransport, format_address
+from .usb import UsbTarget, UsbTransport
 from .virtual import VirtualTransport, virtual_printer_dir
+from .win32 import Win32Transport
 
-SCHEMES = ("tcp", "file", "virtual")
+SCHEMES = ("tcp", "file", "virtual", "cups", "win32", "serial", "usb")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _WINDOWS_DRIVE = re.compile(r"/[A-Za-z]:[/\\]")
 
 
@@ -29,16 +38,47 @@ class PrinterURI:
     location: str
     host: str = ""
     port: int = 0
+    options: tuple[tuple[str, str], ...] = ()  # the query, e.g. (("baudrate", "9600"),)
+
+    def option(self, name: str) -> str | None:
+        return dict(self.options).get(name)
 
 
-def parse_uri(uri: str) -> PrinterURI:
-    """Check and split a printer URI. Raises a not-retryable ``PrinterError`` naming what is wrong."""
+def _options(uri: str, query: str, allowed: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
+    except ValueError:
+        raise unsupported_uri(uri, "the options must be NAME=VALUE joined by &") from None
+    for name, _ in pairs:
+        if name not in allowed:
+            known = ", ".join(allowed) if allowed else "none"
+            raise unsupported_uri(uri, f"unknown option '{name}' (known: {known})")
+    return tuple(pairs)
+
+
+def _parse_raw_name(uri: str) -> PrinterURI:
+    """``win32://Printer Name``: everything after the scheme is the name (it may hold spaces, "\\" or "#")."""
+    name = unquote(uri.strip()[len("win32://") :]).strip()
+    if not name:
+        raise unsupported_uri(uri, "expected win32://PRINTER NAME")
+    return PrinterURI("win32", name)
+
+
+def parse_uri(uri: str, *, windows: bool | None = None) -> PrinterURI:
+    """Check and split a printer URI. Raises a not-retryable ``PrinterError`` naming what is wrong.
+
+    ``windows`` (default: running on Windows) accepts a bare printer name as ``win32://NAME``."""
+    windows = os.name == "nt" if windows is None else windows
+    if windows and uri.strip() and not _SCHEME.match(uri.strip()):
+        return PrinterURI("win32", uri.strip())
+    if uri.strip().lower().startswith("win32://"):
+        return _parse_raw_name(uri)
     try:
         parts = urlsplit(uri.strip())
-        port = parts.port
+        scheme = parts.scheme.lower()
+        port = parts.port if scheme == "tcp" else None  # usb://04b8:0e15 is no host:port
     except ValueError as error:
         raise unsupported_uri(uri, str(error)) from None
-    scheme = parts.scheme.lower()
     if scheme == "tcp":
         if not parts.hostname:
             raise unsupported_uri(uri, "expected tcp://HOST:PORT")
@@ -63,6 +103,30 @@ def parse_uri(uri: str) -> PrinterURI:
             raise unsupported_uri(uri, "expected virtual://NAME")
         virtual_printer_dir(Path(), name)  # validates the name
         return PrinterURI("virtual", name)
+    if scheme == "cups":
+        queue = unquote(parts.netloc)
+        if parts.path not in ("", "/") or not QUEUE_NAME.fullmatch(queue):
+            raise unsupported_uri(uri, "expected cups://QUEUE (a CUPS queue name, no spaces or slashes)")
+        return PrinterURI("cups", queue, options=_options(uri, parts.query, ("server",)))
+    if scheme == "serial":
+        device = unquote(parts.netloc + parts.path)  # serial:///dev/ttyUSB0 or serial://COM3
+        if not device:
+            raise unsupported_uri(uri, "expected serial:///dev/DEVICE or serial://COMn")
+        options = _options(uri, parts.query, SerialSettings.OPTIONS)
+        try:
+            SerialSettings.from_options(dict(options))
+        except ValueError as error:
+            raise unsupported_uri(uri, str(error)) from None
+        return PrinterURI("serial", device, options=options)
+    if scheme == "usb":
+        options = _options(uri, parts.query, UsbTarget.OPTIONS)
+        try:
+            target = UsbTarget.parse(parts.netloc, dict(options))
+        except ValueError as error:
+            raise unsupported_uri(uri, str(error)) from None
+        if parts.path not in ("", "/"):
+            raise unsupported_uri(uri, "expected usb://VID:PID[?interface=N]")
+        return PrinterURI("usb", target.id, options=options)
     expected = ", ".join(f"{known}://" for known in SCHEMES)
     raise unsupported_uri(uri, f"the scheme must be one of {expected}")
 
@@ -74,4 +138,13 @@ def open_transport(uri: str, *, dot_width: int, data_dir: Path, timeouts: Timeou
         return TcpTransport(parsed.host, parsed.port, timeouts=timeouts)
     if parsed.scheme == "file":
         return FileTransport(Path(parsed.location), timeouts=timeouts)
+    if parsed.scheme == "cups":
+        return CupsTransport(parsed.location, server=parsed.option("server"), timeouts=timeouts)
+    if parsed.scheme == "win32":
+        return Win32Transport(parsed.location, timeouts=timeouts)
+    if parsed.scheme == "serial":
+        settings = SerialSettings.from_options(dict(parsed.options))
+        return SerialTransport(parsed.location, settings, timeouts=timeouts)
+    if parsed.scheme == "usb":
+        return UsbTransport(UsbTarget.parse(parsed.location, dict(parsed.options)), timeouts=timeouts)
     return VirtualTransport(parsed.location, data_dir=data_dir, dot_width=dot_width)

@@ -7,6 +7,9 @@ state (paper out, cover open, offline) it still answers status requests but prin
 and logged. ``bytes_per_second`` models a slow printer: input is read no faster than that through a small receive
 buffer, so the sender's writes back up as they do against a real 250 mm/s printer.
 
+``fail_after_bytes`` (``--fail-after-bytes N``) models a printer switched off mid-job: once a connection has
+delivered N job bytes it is reset (nothing of that job is saved), so the sender sees the link drop.
+
 The fault can change at run time: when ``status_file`` (``TICKET_VIRTUAL_STATUS_FILE`` for the command) exists, its
 stripped content (``ok``, ``paper_out``, ``cover_open`` or ``offline``) is the current state.
 """
@@ -59,11 +62,15 @@ class VirtualPrinterServer:
         status: str = "ok",
         dot_width: int = 576,
         status_file: Path | None = None,
+        fail_after_bytes: int = 0,
     ) -> None:
         if status not in STATUSES:
             raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
         if bytes_per_second < 0:
             raise ValueError("bytes_per_second must be 0 (unlimited) or more")
+        if fail_after_bytes < 0:
+            raise ValueError("fail_after_bytes must be 0 (never) or more")
+        self.fail_after_bytes = fail_after_bytes
         self.host = host
         self.out_dir = out_dir
         self.bytes_per_second = bytes_per_second
@@ -169,14 +176,19 @@ class VirtualPrinterServer:
             while data := await reader.read(chunk_size or _READ_CHUNK):
                 payload, requests = splitter.feed(data)
                 state = self.current_status()
-                if requests:  # DLE EOT n — real-time: answered as soon as it is received, even when not printing
-                    replies = status_replies(STATUSES[state])
-                    writer.write(bytes(replies[n] for n in requests))
-                    await writer.drain()
                 if state == "ok":
                     job += payload
                 else:
                     discarded += len(payload)
+                if self.fail_after_bytes and len(job) + discarded >= self.fail_after_bytes:
+                    # Switched off: no status reply, no receipt; the RST makes the sender's next write fail.
+                    log.warning("%s: switched off after %d bytes (--fail-after-bytes)", self.address, len(job))
+                    writer.transport.abort()
+                    return b"", 0, "switched off"
+                if requests:  # DLE EOT n — real-time: answered as soon as it is received, even when not printing
+                    replies = status_replies(STATUSES[state])
+                    writer.write(bytes(replies[n] for n in requests))
+                    await writer.drain()
                 if self.bytes_per_second:
                     await asyncio.sleep(len(data) / self.bytes_per_second)
         except OSError as error:  # the sender reset the connection: what arrived is printed, like a real printer
@@ -219,6 +231,7 @@ def main(args: argparse.Namespace) -> int:
             status=args.status,
             dot_width=args.width,
             status_file=Path(status_file) if status_file else None,
+            fail_after_bytes=getattr(args, "fail_after_bytes", 0),
         )
     except ValueError as error:
         print(TicketError(str(error), category=Category.VALIDATION), file=sys.stderr)

@@ -1,0 +1,252 @@
+"""``serial:///dev/ttyUSB0?baudrate=9600&flow=rtscts`` (``serial://COM3?…`` on Windows): raw ESC/POS over RS-232.
+
+Named ``serial_port`` so it never shadows pyserial's ``serial`` package, which is imported lazily (only when a
+serial printer is used). Every pyserial call runs in a daemon thread of its own, bounded by the transport's
+timeouts (see ``file.run_in_daemon_thread``): a port stuck in the kernel never hangs a worker.
+
+Status is read back with ``DLE EOT 1, 2, 4`` on the same line. A printer that answers nothing at all is reported
+``offline`` (switched off or unplugged, so the job waits); a printer that never answers DLE EOT can be configured
+with ``status=none`` (then its state is ``unknown`` and jobs are only *sent*). After a job, ``flush()`` waits until
+the UART has shifted out every byte, so the status query that follows reaches the printer after the whole job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol, TypeVar
+
+from ..escpos.commands import status_request
+from .base import DEFAULT_TIMEOUTS, Timeouts
+from .errors import PrinterError, cannot_write, send_timed_out
+from .file import run_in_daemon_thread
+from .status import STATUS_QUERIES, PrinterState, parse_status
+
+T = TypeVar("T")
+
+FLOW_CONTROLS = ("none", "rtscts", "xonxoff", "dsrdtr")
+PARITIES = {"N": "N", "E": "E", "O": "O", "none": "N", "even": "E", "odd": "O"}
+# Epson TM serial models ship at 38400 or 9600 bps; 9600 is the setting every receipt printer supports.
+DEFAULT_BAUDRATE = 9600
+
+
+class SerialPort(Protocol):
+    """The part of ``serial.Serial`` this transport uses."""
+
+    write_timeout: float | None
+
+    def write(self, data: bytes, /) -> int | None: ...
+    def flush(self) -> None: ...
+    def read(self, size: int = 1, /) -> bytes: ...
+    def reset_input_buffer(self) -> None: ...
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SerialSettings:
+    OPTIONS: ClassVar[tuple[str, ...]] = ("baudrate", "bytesize", "parity", "stopbits", "flow", "status")
+
+    baudrate: int = DEFAULT_BAUDRATE
+    bytesize: int = 8
+    parity: str = "N"
+    stopbits: int = 1
+    flow: str = "none"
+    read_status: bool = True
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, str]) -> SerialSettings:
+        """From the URI's query. Raises ``ValueError`` with a sentence naming the bad option."""
+        baudrate = options.get("baudrate", str(DEFAULT_BAUDRATE))
+        if not baudrate.isdigit() or not 50 <= int(baudrate) <= 4_000_000:
+            raise ValueError(f"baudrate must be a number such as 9600, not '{baudrate}'")
+        bytesize = options.get("bytesize", "8")
+        if bytesize not in ("5", "6", "7", "8"):
+            raise ValueError(f"bytesize must be 5-8, not '{bytesize}'")
+        parity = options.get("parity", "N")
+        if parity not in PARITIES:
+            raise ValueError(f"parity must be N, E or O, not '{parity}'")
+        stopbits = options.get("stopbits", "1")
+        if stopbits not in ("1", "2"):
+            raise ValueError(f"stopbits must be 1 or 2, not '{stopbits}'")
+        flow = options.get("flow", "none")
+        if flow not in FLOW_CONTROLS:
+            raise ValueError(f"flow must be one of {', '.join(FLOW_CONTROLS)}, not '{flow}'")
+        status = options.get("status", "dle_eot")
+        if status not in ("dle_eot", "none"):
+            raise ValueError(f"status must be dle_eot or none, not '{status}'")
+        return cls(int(baudrate), int(bytesize), PARITIES[parity], int(stopbits), flow, status == "dle_eot")
+
+    @property
+    def bytes_per_second(self) -> float:
+        """What the line carries at most: each byte takes a start bit, its data bits, parity and stop bits."""
+        return self.baudrate / (1 + self.bytesize + (self.parity != "N") + self.stopbits)
+
+    def pyserial_arguments(self) -> dict[str, Any]:
+        return {
+            "baudrate": self.baudrate,
+            "bytesize": self.bytesize,
+            "parity": self.parity,
+            "stopbits": self.stopbits,
+            "rtscts": self.flow == "rtscts",
+            "xonxoff": self.flow == "xonxoff",
+            "dsrdtr": self.flow == "dsrdtr",
+        }
+
+
+PortOpener = Callable[..., SerialPort]
+
+
+def open_pyserial(device: str, **arguments: Any) -> SerialPort:
+    import serial  # lazily: only serial printers need pyserial
+
+    port: SerialPort = serial.Serial(device, **arguments)
+    return port
+
+
+def _serial_error(device: str, error: OSError) -> PrinterError:
+    """pyserial raises ``SerialException`` (an ``OSError``) carrying the errno of the failed open."""
+    code = error.errno
+    if code == errno.ENOENT or "FileNotFoundError" in str(error) or "cannot find" in str(error).lower():
+        return cannot_write(device, "serial port not found (is the printer plugged in?)", retryable=True)
+    if code == errno.EACCES or "PermissionError" in str(error) or "access is denied" in str(error).lower():
+        return cannot_write(device, "permission denied (add the daemon's user to the dialout group)", retryable=False)
+    if code == errno.EBUSY:
+        return cannot_write(device, "the serial port is in use by another program", retryable=True)
+    if code == errno.EIO or code == errno.ENXIO:
+        return PrinterError("Connection lost while printing")
+    reason = (error.strerror or str(error)).lower()
+    return cannot_write(device, reason, retryable=True)
+
+
+def _close_quietly(port: SerialPort | None) -> None:
+    if port is not None:
+        with contextlib.suppress(Exception):
+            port.close()
+
+
+class SerialTransport:
+    def __init__(
+        self,
+        device: str,
+        settings: SerialSettings = SerialSettings(),
+        *,
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
+        opener: PortOpener = open_pyserial,
+    ) -> None:
+        self.device = device
+        self.settings = settings
+        self.can_read_status = settings.read_status
+        self.uri = f"serial://{device}"
+        self.timeouts = timeouts
+        self._open_port = opener
+        self._port: SerialPort | None = None
+        self._status_unanswered = False
+        # Until when bytes already written may still be ahead of a status query (printer input buffer).
+        self._busy_until = 0.0
+
+    async def open(self) -> None:
+        if self._port is not None:
+            return
+        arguments = self.settings.pyserial_arguments()
+        device, opener = self.device, self._open_port
+        # read() waits at most the status timeout; write() is bounded per send by its own budget.
+        try:
+            async with asyncio.timeout(self.timeouts.connect):
+                self._port = await run_in_daemon_thread(
+                    lambda: opener(
+                        device, timeout=self.timeouts.status, write_timeout=self.timeouts.write, **arguments
+                    ),
+                    abandoned=_close_quietly,
+                )
+        except TimeoutError:
+            raise cannot_write(device, "the serial port does not answer", retryable=True) from None
+        except ImportError:
+            raise PrinterError("pyserial is not installed: serial printers cannot be used", retryable=False) from None
+        except OSError as error:
+            raise _serial_error(device, error) from None
+        self._status_unanswered = False
+
+    def _require_port(self) -> SerialPort:
+        if self._port is None:
+            raise RuntimeError(f"{self.uri}: send() or status() before open()")
+        return self._port
+
+    async def _run(self, work: Callable[[SerialPort], T], budget: float) -> T:
+        """``work(port)`` in a thread within ``budget`` seconds; a port given up on is closed and forgotten."""
+        port = self._require_port()
+        try:
+            async with asyncio.timeout(budget):
+                return await run_in_daemon_thread(lambda: work(port), abandoned=lambda _: _close_quietly(port))
+        except TimeoutError:
+            self._port = None  # its thread still holds it and closes it when done
+            raise
+
+    async def send(self, data: bytes) -> None:
+        budget = self._write_budget(len(data))
+
+        def write_all(port: SerialPort) -> None:
+            port.write_timeout = budget
+            port.write(data)  # pyserial writes everything or raises SerialTimeoutException (write_timeout)
+            port.flush()  # tcdrain: every byte has left the UART
+
+        try:
+            await self._run(write_all, budget + self.timeouts.write)
+        except TimeoutError:
+            raise send_timed_out(self.device) from None
+        except OSError as error:
+            if type(error).__name__ == "SerialTimeoutException":  # flow control held: printer not taking data
+                raise send_timed_out(self.device) from None
+            raise _serial_error(self.device, error) from None
+        # flush() saw the bytes leave the UART; the printer may still be working through its input buffer.
+        self._busy_until = time.monotonic() + len(data) / self.timeouts.slowest_bytes_per_second
+
+    def _write_budget(self, size: int) -> float:
+        """The write timeout, stretched for a slow line: 50 kB of raster take 52 s at 9600 baud."""
+        line = self.settings.bytes_per_second
+        return self.timeouts.write + size / min(line, self.timeouts.slowest_bytes_per_second)
+
+    async def status(self) -> PrinterState:
+        """Ask ``DLE EOT 1, 2, 4``; one reply byte each. No reply at all: ``offline``; a partial or late one:
+        ``unknown`` (and stays so on this connection, so a late byte is never read as the next answer)."""
+        if not self.can_read_status:
+            return PrinterState.unknown
+        if self._port is None:
+            return PrinterState.offline
+        if self._status_unanswered:
+            return PrinterState.unknown
+        query = b"".join(status_request(n) for n in STATUS_QUERIES)
+        deadline = self.timeouts.status + max(0.0, self._busy_until - time.monotonic())
+
+        def ask(port: SerialPort) -> bytes:
+            port.reset_input_buffer()  # drop unsolicited bytes (ASB, XON/XOFF noise) before asking
+            port.write(query)
+            replies = bytearray()
+            stop = time.monotonic() + deadline
+            while len(replies) < len(STATUS_QUERIES) and time.monotonic() < stop:
+                replies += port.read(len(STATUS_QUERIES) - len(replies))  # returns after the read timeout
+            return bytes(replies)
+
+        try:
+            replies = await self._run(ask, deadline + self.timeouts.status)
+        except (TimeoutError, OSError):
+            return PrinterState.offline
+        if not replies:
+            return PrinterState.offline
+        if len(replies) < len(STATUS_QUERIES):
+            self._status_unanswered = True
+            return PrinterState.unknown
+        return parse_status(dict(zip(STATUS_QUERIES, replies, strict=True)))
+
+    async def close(self) -> None:
+        port, self._port = self._port, None
+        if port is None:
+            return
+        try:
+            async with asyncio.timeout(self.timeouts.status):
+                await run_in_daemon_thread(lambda: _close_quietly(port))
+        except TimeoutError:
+            pass  # its thread finishes on its own

@@ -1,0 +1,265 @@
+"""``usb://VID:PID[?interface=N]``: raw ESC/POS over a USB printer's bulk OUT endpoint (pyusb), status over bulk IN.
+
+The pyusb package is the injectable ``api`` (``usb`` itself by default, imported lazily): the transport only uses
+``api.core.find``, ``api.core.USBError``/``USBTimeoutError``, ``api.util.claim_interface``/``release_interface``/
+``dispose_resources`` and the device's own methods, so a faithful fake can stand in for the tests. Every call runs
+in a daemon thread bounded by the transport's timeouts, and pyusb's own timeouts (milliseconds) are set from them.
+
+On Linux the ``usblp`` kernel driver usually owns the printer (``/dev/usb/lp0``, also usable as ``file://``): it is
+detached while the daemon holds the interface and re-attached on close. Opening needs write access to the device
+node: without it the job fails at once with a message pointing at the udev rule in ``docs/printers.md``.
+
+Status is ``DLE EOT 1, 2, 4`` answered on the bulk IN endpoint; a printer without one reports ``unknown``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
+
+from ..escpos.commands import status_request
+from .base import DEFAULT_TIMEOUTS, Timeouts
+from .errors import PrinterError, connection_lost, send_timed_out
+from .file import run_in_daemon_thread
+from .status import STATUS_QUERIES, PrinterState, parse_status
+
+T = TypeVar("T")
+
+_USB_ID = re.compile(r"([0-9A-Fa-f]{4}):([0-9A-Fa-f]{4})")
+ENDPOINT_IN = 0x80  # bEndpointAddress bit 7: device-to-host (USB 2.0 §9.6.6)
+TRANSFER_TYPE_MASK = 0x03  # bmAttributes bits 1..0
+TRANSFER_BULK = 0x02
+PRINTER_CLASS = 0x07  # bInterfaceClass of USB printers (USB Printer Class 1.1)
+_READ_SIZE = 64  # one full-speed bulk packet; status replies are single bytes
+# Bytes per bulk write call: small enough that a timeout leaves little of the job in doubt, big enough to keep a
+# 250 mm/s printer fed (it consumes about 40 kB/s of raster).
+_WRITE_CHUNK = 16 * 1024
+UDEV_HINT = "see the udev rule in docs/printers.md"
+
+
+@dataclass(frozen=True, slots=True)
+class UsbTarget:
+    OPTIONS: ClassVar[tuple[str, ...]] = ("interface",)
+
+    vendor: int
+    product: int
+    interface: int = 0
+
+    @property
+    def id(self) -> str:
+        return f"{self.vendor:04x}:{self.product:04x}"
+
+    @classmethod
+    def parse(cls, location: str, options: Mapping[str, str]) -> UsbTarget:
+        """``04b8:0202`` plus ``interface``. Raises ``ValueError`` naming what is wrong."""
+        matched = _USB_ID.fullmatch(location)
+        if not matched:
+            raise ValueError("expected usb://VID:PID with 4 hex digits each, e.g. usb://04b8:0202")
+        interface = options.get("interface", "0")
+        if not interface.isdigit() or int(interface) > 255:
+            raise ValueError(f"interface must be a number 0-255, not '{interface}'")
+        return cls(int(matched.group(1), 16), int(matched.group(2), 16), int(interface))
+
+
+def load_pyusb() -> Any:
+    import usb.core  # lazily: only USB printers need pyusb
+    import usb.util
+
+    return usb
+
+
+def _milliseconds(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
+
+
+class _Link:
+    """An opened device: the claimed interface and its endpoint addresses."""
+
+    def __init__(self, device: Any, interface: int, out_address: int, in_address: int | None, reattach: bool) -> None:
+        self.device = device
+        self.interface = interface
+        self.out_address = out_address
+        self.in_address = in_address
+        self.reattach = reattach
+
+
+class UsbTransport:
+    def __init__(self, target: UsbTarget, *, timeouts: Timeouts = DEFAULT_TIMEOUTS, api: Any = None) -> None:
+        self.target = target
+        self.uri = f"usb://{target.id}" + (f"?interface={target.interface}" if target.interface else "")
+        self.timeouts = timeouts
+        self.can_read_status = True  # until open() finds no bulk IN endpoint
+        self._api = api
+        self._link: _Link | None = None
+        self._status_unanswered = False
+        self._busy_until = 0.0
+
+    def _pyusb(self) -> Any:
+        if self._api is None:
+            try:
+                self._api = load_pyusb()
+            except ImportError:
+                raise PrinterError("pyusb is not installed: USB printers cannot be used", retryable=False) from None
+        return self._api
+
+    def _error(self, error: Exception) -> PrinterError:
+        """pyusb's ``USBError`` carries the errno libusb reported (``USBTimeoutError`` is a subclass)."""
+        api = self._pyusb()
+        where = f"USB printer {self.target.id}"
+        if isinstance(error, api.core.USBTimeoutError):
+            return send_timed_out(where)
+        code = getattr(error, "errno", None)
+        if code == errno.EACCES or code == errno.EPERM:
+            return PrinterError(f"Permission denied opening {where} ({UDEV_HINT})", retryable=False)
+        if code == errno.ENODEV or code == errno.ENOENT:
+            return PrinterError(f"{where} was unplugged or switched off")
+        if code == errno.EBUSY:
+            return PrinterError(f"{where} is in use by another program")
+        if code == errno.EPIPE or code == errno.EIO:
+            return connection_lost()
+        return PrinterError(f"{where} failed: {getattr(error, 'strerror', None) or error}")
+
+    def _open_link(self) -> _Link:
+        api = self._pyusb()
+        target = self.target
+        device = api.core.find(idVendor=target.vendor, idProduct=target.product)
+        if device is None:
+            raise PrinterError(f"USB printer {target.id} not found (is it plugged in and switched on?)")
+        reattach = False
+        try:
+            if device.is_kernel_driver_active(target.interface):  # usblp owns it on Linux
+                device.detach_kernel_driver(target.interface)
+                reattach = True
+        except NotImplementedError:  # Windows and macOS backends have no kernel driver to detach
+            pass
+        try:
+            configuration = device.get_active_configuration()
+        except api.core.USBError:  # not configured yet
+            device.set_configuration()
+            configuration = device.get_active_configuration()
+        out_address, in_address = None, None
+        for endpoint in configuration[(target.interface, 0)]:
+            if endpoint.bmAttributes & TRANSFER_TYPE_MASK != TRANSFER_BULK:
+                continue
+            if endpoint.bEndpointAddress & ENDPOINT_IN:
+                in_address = in_address if in_address is not None else endpoint.bEndpointAddress
+            elif out_address is None:
+                out_address = endpoint.bEndpointAddress
+        if out_address is None:
+            raise PrinterError(f"USB device {target.id} has no bulk OUT endpoint: is it a printer?", retryable=False)
+        api.util.claim_interface(device, target.interface)
+        return _Link(device, target.interface, out_address, in_address, reattach)
+
+    def _release(self, link: _Link | None) -> None:
+        if link is None:
+            return
+        api = self._pyusb()
+        with contextlib.suppress(Exception):
+            api.util.release_interface(link.device, link.interface)
+        if link.reattach:
+            with contextlib.suppress(Exception):
+                link.device.attach_kernel_driver(link.interface)
+        with contextlib.suppress(Exception):
+            api.util.dispose_resources(link.device)
+
+    async def open(self) -> None:
+        if self._link is not None:
+            return
+        api = self._pyusb()
+        try:
+            async with asyncio.timeout(self.timeouts.connect):
+                self._link = await run_in_daemon_thread(self._open_link, abandoned=self._release)
+        except TimeoutError:
+            raise PrinterError(f"USB printer {self.target.id} does not answer") from None
+        except api.core.USBError as error:
+            raise self._error(error) from None
+        self.can_read_status = self._link.in_address is not None
+        self._status_unanswered = False
+
+    async def _run(self, work: Callable[[_Link], T], budget: float) -> T:
+        link = self._link
+        if link is None:
+            raise RuntimeError(f"{self.uri}: send() or status() before open()")
+        try:
+            async with asyncio.timeout(budget):
+                return await run_in_daemon_thread(lambda: work(link), abandoned=lambda _: self._release(link))
+        except TimeoutError:
+            self._link = None  # its thread releases the device when it is done
+            raise
+
+    async def send(self, data: bytes) -> None:
+        budget = self.timeouts.for_write(len(data))
+
+        def write_all(link: _Link) -> None:
+            view = memoryview(data)
+            stop = time.monotonic() + budget
+            while view:
+                left = stop - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError
+                written = link.device.write(link.out_address, bytes(view[:_WRITE_CHUNK]), _milliseconds(left))
+                view = view[written:]
+
+        api = self._pyusb()
+        try:
+            await self._run(write_all, budget + self.timeouts.write)
+        except TimeoutError:
+            raise send_timed_out(f"USB printer {self.target.id}") from None
+        except api.core.USBError as error:
+            raise self._error(error) from None
+        self._busy_until = time.monotonic() + len(data) / self.timeouts.slowest_bytes_per_second
+
+    async def status(self) -> PrinterState:
+        """``DLE EOT 1, 2, 4`` out, one byte each back on bulk IN. Unplugged: ``offline``; no answer: ``unknown``."""
+        if not self.can_read_status:
+            return PrinterState.unknown
+        if self._link is None:
+            return PrinterState.offline
+        if self._status_unanswered:
+            return PrinterState.unknown
+        api = self._pyusb()
+        query = b"".join(status_request(n) for n in STATUS_QUERIES)
+        budget = self.timeouts.status + max(0.0, self._busy_until - time.monotonic())
+
+        def ask(link: _Link) -> bytes:
+            assert link.in_address is not None
+            with contextlib.suppress(api.core.USBTimeoutError):  # drop unsolicited bytes (ASB) first
+                link.device.read(link.in_address, _READ_SIZE, 1)
+            link.device.write(link.out_address, query, _milliseconds(budget))
+            replies = bytearray()
+            stop = time.monotonic() + budget
+            while len(replies) < len(STATUS_QUERIES) and time.monotonic() < stop:
+                try:
+                    replies += bytes(
+                        link.device.read(link.in_address, _READ_SIZE, _milliseconds(stop - time.monotonic()))
+                    )
+                except api.core.USBTimeoutError:
+                    break
+            return bytes(replies)
+
+        try:
+            replies = await self._run(ask, budget + self.timeouts.status)
+        except TimeoutError:
+            return PrinterState.unknown
+        except api.core.USBError as error:
+            return PrinterState.unknown if isinstance(error, api.core.USBTimeoutError) else PrinterState.offline
+        if len(replies) < len(STATUS_QUERIES):
+            self._status_unanswered = True
+            return PrinterState.unknown
+        return parse_status(dict(zip(STATUS_QUERIES, replies[: len(STATUS_QUERIES)], strict=True)))
+
+    async def close(self) -> None:
+        link, self._link = self._link, None
+        if link is None:
+            return
+        try:
+            async with asyncio.timeout(self.timeouts.status):
+                await run_in_daemon_thread(lambda: self._release(link))
+        except TimeoutError:
+            pass
