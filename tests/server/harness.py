@@ -27,6 +27,7 @@ from ticket_daemon.server.app import create_app
 from ticket_daemon.server.daemon import Daemon
 from ticket_daemon.service.config import Settings, load_settings
 from ticket_daemon.service.console import DaemonServer, build_server
+from ticket_daemon.spool.queue import JobStore
 
 WAIT_S = 10.0  # upper bound for anything a test waits for
 
@@ -98,9 +99,9 @@ class WsClient:
 
 
 class RunningDaemon:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, store: JobStore | None = None) -> None:
         self.settings = settings
-        self.app = create_app(settings)
+        self.app = create_app(settings, daemon=Daemon(settings, store=store) if store is not None else None)
         self.server: DaemonServer = build_server(self.app, settings, announce=False)
         self.thread = threading.Thread(target=self.server.run, name="daemon-under-test", daemon=True)
         self.thread.start()
@@ -155,13 +156,22 @@ class DaemonLauncher:
         self.root = root
         self.running: list[RunningDaemon] = []
 
-    def start(self, printers: list[dict[str, Any]] | None = None, **server: Any) -> RunningDaemon:
+    def start(
+        self,
+        printers: list[dict[str, Any]] | None = None,
+        *,
+        spool: dict[str, Any] | None = None,
+        storage: dict[str, Any] | None = None,
+        store: JobStore | None = None,
+        **server: Any,
+    ) -> RunningDaemon:
+        """``spool``/``storage`` are those settings sections (``storage={"data_dir": …}`` reuses a spool)."""
         values: dict[str, Any] = {"host": "127.0.0.1", "port": 0, "shutdown_grace_seconds": 2.0, **server}
-        data_dir = self.root / f"data{len(self.running)}"
+        where = {"data_dir": self.root / f"data{len(self.running)}", **(storage or {})}
         settings = load_settings(
-            None, {"server": values, "storage": {"data_dir": data_dir}, "printers": printers or []}
+            None, {"server": values, "storage": where, "spool": spool or {}, "printers": printers or []}
         )
-        daemon = RunningDaemon(settings)
+        daemon = RunningDaemon(settings, store)
         self.running.append(daemon)
         return daemon
 

@@ -64,34 +64,49 @@ def test_a_slow_printer_does_not_hold_up_another_printer(daemons, printer_farm):
     wait_until(lambda: len(printed_jobs(fast_out)) == 3, "the fast printer to save its 3 jobs")
 
 
+# The job waits for an unreachable printer no longer than this (job_ttl_seconds), retried every 0.2 s meanwhile.
+SHORT_WAIT = {"job_ttl_seconds": 1.0, "retry_initial_seconds": 0.2, "retry_max_seconds": 0.2}
+
+
 def test_a_printer_that_refuses_connections_gets_a_clear_error_and_others_carry_on(daemons):
     port = refused_port()
     running = daemons.start(
-        printers=[{"name": "dead", "uri": f"tcp://127.0.0.1:{port}"}, {"name": "alive", "uri": "virtual://alive"}]
+        printers=[{"name": "dead", "uri": f"tcp://127.0.0.1:{port}"}, {"name": "alive", "uri": "virtual://alive"}],
+        spool=SHORT_WAIT,
     )
     client = running.connect()
 
-    _, failed = client.print_job(ticket("to-dead", printer="dead"))
+    assert client.request(ticket("to-dead", printer="dead"))["status"] == "queued"
+    waiting = client.recv()
     _, printed = client.print_job(ticket("to-alive", "STILL PRINTING", printer="alive"))
+    failed = client.recv()
 
-    assert failed == {
-        "tipo": "result",
+    assert waiting == {
+        "tipo": "job",
         "id": "to-dead",
-        "status": "error",
+        "status": "waiting",
         "mensaje": f"PRINTER: Cannot connect to 127.0.0.1:{port}",
     }
     assert printed["status"] == "success"
+    assert (failed["tipo"], failed["id"], failed["status"]) == ("result", "to-dead", "error")
+    assert failed["mensaje"].startswith("PRINTER: Expired after waiting")
+    assert failed["mensaje"].endswith(f"(Cannot connect to 127.0.0.1:{port})")
     assert b"STILL PRINTING" in running.virtual_jobs("alive")[0]
     assert (running.daemon.jobs_processed, running.daemon.jobs_failed) == (1, 1)
 
 
 def test_a_printer_out_of_paper_says_so_and_prints_nothing(daemons, printer_farm):
     uri, out = printer_farm.start("empty", status="paper_out")
-    client = daemons.start(printers=[{"name": "empty", "uri": uri}]).connect()
+    client = daemons.start(printers=[{"name": "empty", "uri": uri}], spool=SHORT_WAIT).connect()
 
-    _, result = client.print_job(ticket("no-paper"))
+    _, waiting = client.print_job(ticket("no-paper"))
+    result = client.recv()
 
-    assert result == {"tipo": "result", "id": "no-paper", "status": "error", "mensaje": "PRINTER: Paper out"}
+    assert waiting == {"tipo": "job", "id": "no-paper", "status": "waiting", "mensaje": "PRINTER: Paper out"}
+    assert (result["status"], result["mensaje"]) == (
+        "error",
+        "PRINTER: Expired after waiting 1 s for printer 'empty' (Paper out)",
+    )
     assert printed_jobs(out) == []
 
 
@@ -109,8 +124,12 @@ def test_a_client_that_vanishes_mid_job_still_gets_its_receipt(daemons, printer_
 
 
 def test_stopping_finishes_the_job_in_progress_then_closes_clients_with_1001(daemons, printer_farm):
+    # With the in-memory queue the jobs not started are lost, so their clients are told (the durable spool keeps
+    # them: tests/server/test_spool.py).
     uri, _ = printer_farm.start("slow", bytes_per_second=20)
-    running = daemons.start(printers=[{"name": "slow", "uri": uri}], shutdown_grace_seconds=15)
+    running = daemons.start(
+        printers=[{"name": "slow", "uri": uri}], storage={"spool": "memory"}, shutdown_grace_seconds=15
+    )
     client = running.connect()
     assert client.request(ticket("in-progress", "LAST ONE"))["status"] == "queued"
     assert client.request(ticket("not-started"))["status"] == "queued"

@@ -161,3 +161,17 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
 def test_storage_is_crash_safe_by_configuration(store: SqliteJobStore) -> None:
     assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
+def test_pending_job_queries_use_the_partial_index_not_a_table_scan(store: SqliteJobStore) -> None:
+    # With thousands of finished jobs kept for retention, a table scan per query would slow every ack down.
+    from ticket_daemon.spool import store as module
+
+    plans = []
+    for sql in (
+        f"SELECT COUNT(*) FROM jobs WHERE {module._IS_PENDING}",
+        f"SELECT seq FROM jobs WHERE printer = 'a' AND {module._IS_PENDING} ORDER BY seq LIMIT 1",
+        f"SELECT MIN(seq) FROM jobs INDEXED BY jobs_pending WHERE {module._IS_PENDING}",
+    ):
+        plans.append(" ".join(row[3] for row in store._db.execute("EXPLAIN QUERY PLAN " + sql)))
+    assert all("jobs_pending" in plan for plan in plans), plans

@@ -33,7 +33,7 @@ def parse_document(raw: str | bytes | bytearray | Mapping[str, Any]) -> Document
     """Validate a v1 document. Raises :class:`DocumentError`; never anything else for any input."""
     data = _load_json(raw) if isinstance(raw, (str, bytes, bytearray)) else raw
     if not isinstance(data, Mapping):
-        raise DocumentError(f"document must be a JSON object, got {_json_type(data)}", category=Category.JSON)
+        raise DocumentError(f"document must be a JSON object, got {json_type(data)}", category=Category.JSON)
     _check_depth(data)
 
     for key in ("version", "profile", "commands"):
@@ -41,12 +41,12 @@ def parse_document(raw: str | bytes | bytearray | Mapping[str, Any]) -> Document
             raise DocumentError(f"field '{key}' is required")
     version = data["version"]
     if not isinstance(version, str):
-        raise DocumentError(f"field 'version' must be a string like \"1.0\", got {_json_type(version)}")
+        raise DocumentError(f"field 'version' must be a string like \"1.0\", got {json_type(version)}")
     profile = _validate(Profile, data["profile"], "field 'profile'", where="profile")
 
     commands = data["commands"]
     if not isinstance(commands, list):
-        raise DocumentError(f"field 'commands' must be a list, got {_json_type(commands)}")
+        raise DocumentError(f"field 'commands' must be a list, got {json_type(commands)}")
     if not commands:
         raise DocumentError("field 'commands' must hold at least one command")
     if len(commands) > MAX_COMMANDS:
@@ -59,7 +59,7 @@ def parse_document(raw: str | bytes | bytearray | Mapping[str, Any]) -> Document
 
 def _validate_command(index: int, command: Any) -> BaseModel:
     if not isinstance(command, Mapping):
-        raise command_error(Category.VALIDATION, index, "?", f"must be an object, got {_json_type(command)}")
+        raise command_error(Category.VALIDATION, index, "?", f"must be an object, got {json_type(command)}")
     kind = command.get("type")
     if not isinstance(kind, str):
         raise command_error(Category.VALIDATION, index, "?", "field 'type' is required and must be a string")
@@ -164,7 +164,8 @@ def _check_depth(root: Any) -> None:
             stack.extend((child, depth + 1) for child in value)
 
 
-def _json_type(value: Any) -> str:
+def json_type(value: Any) -> str:
+    """How a JSON value is named in error sentences ("a list", "null"…); also used by the server."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -182,6 +183,6 @@ def _json_type(value: Any) -> str:
 
 def _shown(value: Any) -> str:
     if isinstance(value, (Mapping, list)) or value is None:
-        return _json_type(value)
+        return json_type(value)
     text = json.dumps(value, ensure_ascii=False) if isinstance(value, (str, int, float, bool)) else repr(value)
     return text if len(text) <= 40 else text[:37] + "..."

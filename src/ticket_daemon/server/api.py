@@ -37,7 +37,9 @@ def _error(status_code: int, mensaje: str) -> JSONResponse:
 
 def _printers(daemon: Daemon) -> Endpoint:
     async def printers(request: Request) -> Response:
-        details, summary = await daemon.printers_report()
+        """Configured printers with their live state, then the OS printers not configured yet (each with the
+        ``uri`` that would configure it)."""
+        details, summary = await daemon.printers_report(discover=True)
         return JSONResponse({"status": "ok", "printers": details, "summary": summary})
 
     return printers
@@ -51,7 +53,7 @@ def _preview(daemon: Daemon) -> Endpoint:
         if not daemon.origin_policy.allows(origin, request.headers.get("host")):
             audit("origin refused", origin=repr((origin or "")[:100]), path=request.url.path)
             return _error(403, "AUDIT: Origin not allowed")
-        body = await _read_bounded(request, limit)
+        body = await read_bounded(request, limit)
         if body is None:
             return _error(413, f"JSON: request body is larger than {limit} bytes")
         try:
@@ -82,7 +84,7 @@ def _document_of(payload: Any) -> Mapping[str, Any] | None:
     return payload
 
 
-async def _read_bounded(request: Request, limit: int) -> bytes | None:
+async def read_bounded(request: Request, limit: int) -> bytes | None:
     """The body, or None as soon as it grows past ``limit`` (never buffers more than that)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:

@@ -17,6 +17,7 @@ from .api import api_routes
 from .daemon import Daemon
 from .dashboard import dashboard_routes
 from .health import health_endpoint
+from .jobs_api import job_routes
 from .websocket import websocket_endpoint
 
 
@@ -36,7 +37,7 @@ def create_app(settings: Settings, *, daemon: Daemon | None = None) -> Starlette
         WebSocketRoute("/ws", websocket_endpoint(daemon)),
         Route("/health", health_endpoint(daemon), methods=["GET"]),
         *api_routes(daemon),
-        *dashboard_routes(daemon),
+        *dashboard_routes(daemon, operator_routes=lambda guard: job_routes(daemon, guard)),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.daemon = daemon

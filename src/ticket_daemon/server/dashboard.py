@@ -70,9 +70,17 @@ class DashboardHost(Protocol):
     def registry(self) -> PrinterRegistry: ...
 
 
-def dashboard_routes(daemon: DashboardHost, *, clock: Clock = time.monotonic) -> list[BaseRoute]:
+# Operator routes living elsewhere (``jobs_api.py``), built with the dashboard's guard (session + origin check).
+OperatorRoutes = Callable[[Callable[[Endpoint], Endpoint]], list[BaseRoute]]
+
+
+def dashboard_routes(
+    daemon: DashboardHost, *, clock: Clock = time.monotonic, operator_routes: OperatorRoutes | None = None
+) -> list[BaseRoute]:
     """The dashboard's routes for ``create_app``. ``clock`` (monotonic seconds) drives session expiry and lock-out."""
-    return _Dashboard(daemon.settings, daemon.registry, clock).routes()
+    dashboard = _Dashboard(daemon.settings, daemon.registry, clock)
+    extra = operator_routes(dashboard.operator_guard) if operator_routes is not None else []
+    return [*extra, *dashboard.routes()]
 
 
 class _Dashboard:
@@ -210,6 +218,18 @@ class _Dashboard:
                 return _error(500, "EXECUTION: internal error")
 
         return guarded
+
+    def operator_guard(self, endpoint: Endpoint) -> Endpoint:
+        """An operator action: the dashboard's login (or trusted host), and a POST only from the dashboard's own
+        origin (a hostile page must not reprint or cancel)."""
+        guarded = self._api(endpoint)
+
+        async def checked(request: Request) -> Response:
+            if request.method == "POST" and not self._same_origin_post(request):
+                return _error(403, "AUDIT: Origin not allowed")
+            return await guarded(request)
+
+        return checked
 
     def _virtual_folder(self, printer: str) -> Path | None:
         """The output folder of the configured printer ``printer`` if it is a ``virtual://`` one."""

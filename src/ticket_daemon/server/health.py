@@ -26,13 +26,14 @@ def build_info(env: str) -> dict[str, str]:
 
 
 async def health_report(daemon: Daemon) -> dict[str, Any]:
-    current = await daemon.queue_depth()
+    spool = await daemon.spool_report()
+    current = int(str(spool.get("pending", 0)))
     capacity = daemon.capacity
     summary = daemon.registry.summary()
     running = daemon.workers_running()
     uptime = daemon.uptime_seconds()
     return {
-        "status": "ok" if running and summary["status"] != "error" else "degraded",
+        "status": "ok" if running and summary["status"] != "error" and spool["status"] == "ok" else "degraded",
         "queue": {"current": current, "capacity": capacity, "utilization": round(current * 100 / capacity, 1)},
         "worker": {"running": running, "jobs_processed": daemon.jobs_processed, "jobs_failed": daemon.jobs_failed},
         "printers": summary,
@@ -40,6 +41,8 @@ async def health_report(daemon: Daemon) -> dict[str, Any]:
         "uptime_seconds": uptime,
         "uptime": uptime,  # the original schema's name for it
         "connections": len(daemon.connections),
+        # Issue "durable spool" item 7: rows kept, jobs pending, age of the oldest pending job.
+        "spool": spool,
     }
 
 

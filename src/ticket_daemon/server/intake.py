@@ -18,8 +18,7 @@ from typing import Any
 
 from ..document.errors import TicketError
 from ..service.logging import audit
-from ..spool.jobs import Job
-from ..spool.queue import DuplicateJob
+from ..spool.jobs import DuplicateJob, Job
 from . import protocol
 from .daemon import Daemon, ResultSink, result_message
 from .rendering import render_document
@@ -93,7 +92,10 @@ async def _replies(daemon: Daemon, message: Mapping[str, Any], submitter: Submit
 
     # PROTOCOL.md extension "Idempotent ids": never print the same id twice (checked again atomically on add).
     if job_id is not None:
-        existing = await daemon.store.get(job_id)
+        try:
+            existing = await daemon.store.get(job_id)
+        except TicketError as error:  # issue item 8: "STORAGE: …", and nothing acked
+            return [protocol.error(str(error), job_id)]
         if existing is not None:
             return await _duplicate(daemon, existing, submitter)
 
@@ -129,13 +131,24 @@ async def _replies(daemon: Daemon, message: Mapping[str, Any], submitter: Submit
         return await _duplicate(daemon, duplicate.existing, submitter)
     except OverflowError:
         return [protocol.error(protocol.QUEUE_FULL, job_id)]
+    except TicketError as error:  # issue item 8: the disk refused; the job was not stored, so no ack
+        log.error("job %s not stored: %s", job.id, error)
+        return [protocol.error(str(error), job_id)]
     log.info("job %s accepted for printer %s from %s", stored.id, stored.printer, submitter.identity(token))
-    return [protocol.ack(stored.id, current=await daemon.queue_depth(), capacity=daemon.capacity)]
+    return [protocol.ack(stored.id, current=await _depth(daemon), capacity=daemon.capacity)]
+
+
+async def _depth(daemon: Daemon) -> int:
+    """Jobs pending, for an ``ack``; a read failure after the commit must not turn the ack into an error."""
+    try:
+        return await daemon.queue_depth()
+    except TicketError:
+        return 0
 
 
 async def _duplicate(daemon: Daemon, existing: Job, submitter: Submitter) -> list[protocol.Message]:
     reply = protocol.ack_duplicate(
-        existing.id, state=existing.state.value, current=await daemon.queue_depth(), capacity=daemon.capacity
+        existing.id, state=existing.state.value, current=await _depth(daemon), capacity=daemon.capacity
     )
     if existing.state.is_final:
         # "if that job already finished its result is sent again", right after this ack.

@@ -11,6 +11,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..document.parse import json_type as json_type  # re-exported: error sentences name JSON types one way
+
 Message = dict[str, Any]
 
 # PROTOCOL.md "Exact error texts clients match on".
@@ -38,6 +40,10 @@ CONNECTED = "✅ Servidor respondiendo desde Ticket Daemon"  # the original's gr
 ACK_QUEUED = "Job queued for printing"
 ACK_DUPLICATE = "Job already accepted; it is not printed again"
 PRINT_COMPLETED = "Print completed in {ms}ms"
+# Issue "durable spool" item 3: appended to the result of a job printed again after a crash mid-send.
+REPRINTED = "reprinted after an interruption"
+CANCELLED = "EXECUTION: cancelled by an operator"
+STORAGE_NOT_OPEN = "STORAGE: the spool is not available"
 
 # Close codes (RFC 6455 §7.4.1).
 CLOSE_GOING_AWAY = 1001  # server stopping
@@ -142,18 +148,6 @@ def job(
     }
 
 
-def json_type(value: Any) -> str:
-    """How a JSON value is named in error sentences (matches ``document.parse``)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
+def job_waiting(job_id: str, mensaje: str) -> Message:
+    """Issue "durable spool" item 5: the job waits for its printer; ``mensaje`` is the ``PRINTER: …`` reason."""
+    return {"tipo": "job", "id": job_id, "status": "waiting", "mensaje": mensaje}

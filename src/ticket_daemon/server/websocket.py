@@ -78,7 +78,8 @@ class ClientConnection:
         self.connected_at = time.time()
         self.open = True  # False once closing: nothing more is queued
         self._max_frame = settings.max_frame_bytes
-        self._outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=settings.outbound_queue_messages)
+        # (frame, id of the job whose result it is): a result counts as delivered once written, not once queued.
+        self._outbox: asyncio.Queue[tuple[str, str | None]] = asyncio.Queue(maxsize=settings.outbound_queue_messages)
         self._budget = MessageBudget(settings.messages_per_second, settings.message_burst, now=time.monotonic())
         self._closing = asyncio.Event()
         self._finished = asyncio.Event()
@@ -88,15 +89,19 @@ class ClientConnection:
 
     # --- outgoing --------------------------------------------------------------------------------------------
 
-    def send(self, message: protocol.Message) -> None:
-        """Queue a message for this client. Never blocks; a client too far behind is disconnected."""
+    def send(self, message: protocol.Message) -> bool:
+        """Queue a message for this client; False when it could not be (closing, or too far behind). Never blocks;
+        a client too far behind is disconnected."""
         if not self.open:
-            return
+            return False
         try:
-            self._outbox.put_nowait(protocol.encode(message))
+            result_of = message.get("id") if message.get("tipo") == "result" else None
+            self._outbox.put_nowait((protocol.encode(message), result_of if isinstance(result_of, str) else None))
         except asyncio.QueueFull:
             log.warning("client %s is not reading its replies: disconnecting it", self.describe())
             self.request_close(protocol.CLOSE_POLICY_VIOLATION, "Too many unread replies", flush=False)
+            return False
+        return True
 
     def request_close(self, code: int, reason: str, *, flush: bool) -> None:
         if self._closing.is_set():
@@ -118,7 +123,7 @@ class ClientConnection:
 
     async def _send_loop(self) -> None:
         while True:
-            text = await self._outbox.get()
+            text, result_of = await self._outbox.get()
             try:
                 await self.websocket.send_text(text)
             except Exception:  # the client went away; the receive loop sees the disconnect
@@ -126,6 +131,8 @@ class ClientConnection:
                 return
             finally:
                 self._outbox.task_done()
+            if result_of is not None:
+                self.daemon.result_written(result_of)
 
     # --- the connection's life ---------------------------------------------------------------------------------
 
@@ -135,11 +142,15 @@ class ClientConnection:
         try:
             # PROTOCOL.md "Connection": greet at once.
             self.send(protocol.info_connected())
+            if self.client_id:  # PROTOCOL.md extensions: results that finished while it was away come now
+                await self.daemon.attach_client(self.client_id, self.send)
             if not await self._receive_until_closing(closing):
                 return  # the client left
             await self._close_now(sender)
         finally:
             self.open = False
+            if self.client_id:
+                self.daemon.detach_client(self.client_id, self.send)
             for task in (sender, closing):
                 task.cancel()
             await asyncio.gather(sender, closing, return_exceptions=True)
@@ -251,7 +262,7 @@ async def _ping(connection: ClientConnection, message: dict[str, Any]) -> list[p
 
 
 async def _get_printers(connection: ClientConnection, message: dict[str, Any]) -> list[protocol.Message]:
-    details, summary = await connection.daemon.printers_report()
+    details, summary = await connection.daemon.printers_report(discover=True)
     return [protocol.printers(details, summary)]
 
 

@@ -2,17 +2,24 @@
 
 Each worker is one asyncio task that takes its printer's jobs from the store in acceptance order and delivers them
 through a fresh transport per job (like a CUPS backend: connect, check status, send, close). Printers therefore
-print in parallel, each keeps its own order, and a slow or dead printer only ever delays its own jobs. A job gets
-one attempt for now; a failed one ends in ``error`` with the ``PRINTER: …`` sentence. The retry/waiting states of
-``spool/jobs.py`` are where the durable spool will hook in (``PrinterError.retryable`` says which errors qualify).
+print in parallel, each keeps its own order, and a slow or dead printer only ever delays its own jobs.
+
+Issue "durable spool", item 5 (printer outages): a retryable :class:`PrinterError` met *before* any byte was sent
+(cannot connect; paper out, cover open or offline at the first status check) puts the job, and every job queued
+behind it, in ``waiting`` with that sentence; the clients are told, and the worker tries again after a backoff
+(``retry_initial_seconds`` doubling up to ``retry_max_seconds``; a stop wakes it at once, a new job does not).
+A job waiting longer than ``job_ttl_seconds`` ends ``expired``. Anything that goes wrong once sending began is
+final (``error``): the printer may have printed part of it, and a second copy is the operator's call (reprint).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..document.errors import TicketError
@@ -20,14 +27,37 @@ from ..printers.base import Transport
 from ..printers.registry import ConfiguredPrinter
 from ..printers.status import PrinterState, state_error
 from ..printers.uri import open_transport
-from ..spool.jobs import Job, JobState
+from ..spool.jobs import InvalidTransition, Job, JobState
 from ..spool.queue import JobStore
 from . import protocol
 from .rendering import dot_width_of
 
 log = logging.getLogger(__name__)
 
-JobFinished = Callable[[Job], None]
+JobReport = Callable[[Job], None]
+# When the store cannot be read, look again after this long rather than spin on a broken disk.
+STORE_RETRY_SECONDS = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How a worker waits for an unavailable printer (settings ``[spool]``)."""
+
+    initial_seconds: float = 1.0
+    max_seconds: float = 30.0
+    job_ttl_seconds: float = 900.0
+
+    def delay(self, failures: int) -> float:
+        """Wait after the ``failures``-th failed attempt in a row: 1, 2, 4, … seconds, capped."""
+        return float(min(self.max_seconds, self.initial_seconds * 2 ** max(0, failures - 1)))
+
+
+class _NotSent(Exception):
+    """A retryable printer problem met before the job's first byte went out: the job may wait and retry."""
+
+    def __init__(self, error: TicketError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 class PrinterWorker:
@@ -38,17 +68,27 @@ class PrinterWorker:
         store: JobStore,
         data_dir: Path,
         print_timeout: float,
-        on_finished: JobFinished,
+        on_finished: JobReport,
+        on_waiting: JobReport | None = None,
+        retry: RetryPolicy | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.printer = printer
         self._store = store
         self._data_dir = data_dir
         self._print_timeout = print_timeout
         self._on_finished = on_finished
+        self._on_waiting = on_waiting
+        self._retry = retry or RetryPolicy()
+        self._clock = clock
         self._wakeup = asyncio.Event()
-        self._stopping = False
+        self._stop_requested = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._current: asyncio.Task[None] | None = None
+        self._failures = 0  # failed attempts in a row (the backoff step); 0 while the printer works
+        self._outage_since: float | None = None  # wall clock of the first failure of the current outage
+        self._retry_at = 0.0  # monotonic time before which the printer is not tried again
+        self._reprints: set[str] = set()  # jobs resumed after a crash mid-send: their result says so
         # What the last attempt learnt about the printer; reported while a job is printing (a second
         # connection to a busy network printer would only time out).
         self.last_state = PrinterState.unknown
@@ -65,7 +105,13 @@ class PrinterWorker:
     def busy(self) -> bool:
         return self._current is not None and not self._current.done()
 
-    def start(self) -> None:
+    @property
+    def waiting_for_printer(self) -> bool:
+        return self._outage_since is not None
+
+    def start(self, reprints: set[str] | None = None) -> None:
+        """Start the loop; ``reprints`` are ids recovered after an interrupted send (their result mentions it)."""
+        self._reprints |= reprints or set()
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name=f"printer-worker:{self.name}")
 
@@ -75,7 +121,7 @@ class PrinterWorker:
 
     async def stop(self, grace: float) -> None:
         """Take no new job; let the one printing finish for up to ``grace`` seconds, then cancel it."""
-        self._stopping = True
+        self._stop_requested.set()
         self._wakeup.set()
         if self._task is None:
             return
@@ -89,32 +135,65 @@ class PrinterWorker:
             await asyncio.gather(*(t for t in (self._current, self._task) if t is not None), return_exceptions=True)
 
     async def _run(self) -> None:
-        while not self._stopping:
+        while not self._stop_requested.is_set():
             try:
                 job = await self._store.next_for_printer(self.name)
             except Exception:
                 log.exception("printer %s: cannot read the queue", self.name)
-                job = None
-            if job is None or job.state is not JobState.QUEUED:
+                await self._sleep(STORE_RETRY_SECONDS)
+                continue
+            if job is None or job.state not in (JobState.QUEUED, JobState.WAITING):
                 # Clear before looking again: a job added after the look sets the event and is not missed.
                 await self._wakeup.wait()
                 self._wakeup.clear()
+                continue
+            if await self._expire_if_stale(job):
+                continue
+            backoff = self._retry_at - time.monotonic()
+            if backoff > 0:
+                await self._sleep(backoff)
                 continue
             # The job runs in its own task so stop() can wait for it without cancelling the loop mid-step.
             self._current = asyncio.create_task(self._print(job), name=f"print:{job.id}")
             await asyncio.shield(self._current)
 
+    async def _sleep(self, seconds: float) -> None:
+        """Wait ``seconds``, or less if the daemon stops (never a busy loop, never a late shutdown)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop_requested.wait(), timeout=seconds)
+
+    async def _expire_if_stale(self, job: Job) -> bool:
+        """Issue item 5: a job that waited for its printer longer than ``job_ttl_seconds`` ends ``expired``."""
+        if job.state is not JobState.WAITING:
+            return False
+        waited_since = max(self._outage_since or job.updated_at, job.created_at)
+        if self._clock() - waited_since <= self._retry.job_ttl_seconds:
+            return False
+        reason = job.message.removeprefix("PRINTER: ")
+        waited = _duration(self._retry.job_ttl_seconds)
+        message = f"PRINTER: Expired after waiting {waited} for printer '{self.name}' ({reason})"
+        await self._finish(job, JobState.EXPIRED, message)
+        return True
+
     async def _print(self, job: Job) -> None:
+        reprint = job.id in self._reprints
+        before = job
         try:
-            job = await self._store.move(job.id, JobState.PRINTING, now=time.time(), attempts=job.attempts + 1)
-        except Exception:
+            job = await self._store.move(job.id, JobState.PRINTING, now=self._clock(), attempts=job.attempts + 1)
+        except Exception:  # cancelled meanwhile, or the disk refused: the loop looks again
             log.exception("printer %s: cannot start job %s", self.name, job.id)
+            await self._sleep(STORE_RETRY_SECONDS)
             return
         started = time.perf_counter()
-        success, message = False, protocol.INTERNAL_ERROR
+        target, message = JobState.ERROR, protocol.INTERNAL_ERROR
         try:
             async with asyncio.timeout(self._print_timeout):
                 await self._deliver(job)
+        except _NotSent as not_sent:
+            # Tell the client once per reason, not at every retry.
+            already_told = before.state is JobState.WAITING and before.message == str(not_sent.error)
+            await self._wait_for_printer(job, str(not_sent.error), tell=not already_told)
+            return
         except TicketError as error:
             message = str(error)
         except TimeoutError:
@@ -123,14 +202,56 @@ class PrinterWorker:
             log.exception("printer %s: job %s failed unexpectedly", self.name, job.id)
         else:
             elapsed_ms = round((time.perf_counter() - started) * 1000)
-            success, message = True, protocol.print_completed(elapsed_ms, job.notes)
-        target = JobState.SUCCESS if success else JobState.ERROR
-        log.info("printer %s: job %s %s: %s", self.name, job.id, target.value, message)
+            notes = (*job.notes, protocol.REPRINTED) if reprint else job.notes
+            target, message = JobState.SUCCESS, protocol.print_completed(elapsed_ms, notes)
+        self._printer_answered()
+        await self._finish(job, target, message)
+
+    def _printer_answered(self) -> None:
+        self._failures, self._outage_since, self._retry_at = 0, None, 0.0
+
+    async def _wait_for_printer(self, job: Job, message: str, *, tell: bool) -> None:
+        """The printer is unavailable: this job and those behind it wait; try again after the backoff."""
+        now = self._clock()
+        self._failures += 1
+        if self._outage_since is None:
+            self._outage_since = now
+        delay = self._retry.delay(self._failures)
+        self._retry_at = time.monotonic() + delay
+        log.warning("printer %s: %s; job %s waits, next try in %g s", self.name, message, job.id, delay)
         try:
-            finished = await self._store.move(job.id, target, now=time.time(), message=message)
+            moved = await self._store.move(job.id, JobState.WAITING, now=now, message=message)
+            waiting = [moved] if tell else []
+            for other in await self._store.pending_for_printer(self.name):
+                if other.state is JobState.QUEUED:
+                    waiting.append(await self._store.move(other.id, JobState.WAITING, now=now, message=message))
         except Exception:
-            log.exception("printer %s: cannot record the end of job %s", self.name, job.id)
+            log.exception("printer %s: cannot record that job %s waits", self.name, job.id)
             return
+        if self._on_waiting is not None:
+            for record in waiting:
+                try:
+                    self._on_waiting(record)
+                except Exception:
+                    log.exception("printer %s: reporting that job %s waits failed", self.name, record.id)
+
+    async def _finish(self, job: Job, target: JobState, message: str) -> None:
+        log.info("printer %s: job %s %s: %s", self.name, job.id, target.value, message)
+        while True:
+            try:
+                finished = await self._store.move(job.id, target, now=self._clock(), message=message)
+                break
+            except (InvalidTransition, KeyError) as error:  # an operator cancelled it meanwhile
+                log.info("printer %s: job %s already ended (%s)", self.name, job.id, error)
+                return
+            except Exception as error:
+                # Keep trying (the disk may free up): giving up would leave the job "printing", and the next start
+                # would print it again. Only a stop ends the attempts; then recovery decides (interrupted_policy).
+                log.error("printer %s: cannot record the end of job %s: %s", self.name, job.id, error)
+                if self._stop_requested.is_set():
+                    return
+                await self._sleep(STORE_RETRY_SECONDS)
+        self._reprints.discard(job.id)
         try:
             self._on_finished(finished)
         except Exception:
@@ -143,14 +264,20 @@ class PrinterWorker:
         transport = open_transport(self.printer.uri, dot_width=dot_width, data_dir=self._data_dir)
         try:
             try:
-                await transport.open()
-            except TicketError:
-                self.last_state = PrinterState.offline
+                try:
+                    await transport.open()
+                except TicketError:
+                    self.last_state = PrinterState.offline
+                    raise
+                # DESIGN.md: status check before and after sending (DLE EOT). Before: "Paper out" beats a silently
+                # lost receipt, and nothing was printed, so the job can wait and retry.
+                await self._check_status(transport)
+            except TicketError as error:
+                if error.retryable:
+                    raise _NotSent(error) from None
                 raise
-            # DESIGN.md: status check before and after sending (DLE EOT). Before: "Paper out" beats a silently lost
-            # receipt. After: the reply queues behind the job's bytes, so it also confirms the printer took them
-            # all (and catches a fault that happened mid-job).
-            await self._check_status(transport)
+            # After: the reply queues behind the job's bytes, so it also confirms the printer took them all (and
+            # catches a fault that happened mid-job). From here on a failure is final: part of it may be on paper.
             await transport.send(job.data)
             await self._check_status(transport)
         finally:
@@ -164,3 +291,8 @@ class PrinterWorker:
         problem = state_error(state)
         if problem is not None:
             raise problem
+
+
+def _duration(seconds: float) -> str:
+    """``15 min`` or ``90 s``: how a shop assistant reads a wait."""
+    return f"{seconds / 60:g} min" if seconds >= 60 and seconds % 60 == 0 else f"{seconds:g} s"

@@ -82,7 +82,8 @@ class ServerSettings(_Section):
     status_cache_seconds: float = Field(default=3.0, ge=0, le=3600)
     # On stop, how long the job in progress may take to finish before the process exits anyway.
     shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=600)
-    # Finished jobs remembered (without their bytes) for job_status and duplicate ids.
+    # In-memory spool only ([storage] spool = "memory"): finished jobs remembered (without their bytes) for
+    # job_status and duplicate ids. The SQLite spool keeps them for [spool] retention_days instead.
     job_history: int = Field(default=1000, ge=0, le=1_000_000)
 
 
@@ -93,6 +94,26 @@ def _default_data_dir() -> Path:
 class StorageSettings(_Section):
     # Spool, logs and the virtual printer's output.
     data_dir: Path = Field(default_factory=_default_data_dir)
+    # "sqlite": accepted jobs survive crashes and restarts (<data_dir>/spool.sqlite3); "memory": lost on exit,
+    # kept for benchmarks and throw-away demos.
+    spool: Literal["sqlite", "memory"] = "sqlite"
+
+
+class SpoolSettings(_Section):
+    # A job found mid-send after a crash: print it again from the start (a torn receipt is useless) or fail it.
+    interrupted_policy: Literal["reprint", "fail"] = "reprint"
+    # A job waiting for its printer this long ends "expired": a 15-minute-old kitchen order is no longer wanted.
+    job_ttl_seconds: float = Field(default=900.0, gt=0, le=7 * 24 * 3600)
+    # Finished jobs are kept this long for job_status, duplicate ids and reprints, then pruned.
+    retention_days: float = Field(default=7.0, ge=0, le=3650)
+    # Upper bound on finished jobs kept, so a busy shop's database stays bounded whatever the retention.
+    max_rows: int = Field(default=100_000, ge=1, le=10_000_000)
+    # Retry of an unavailable printer: the first wait, doubled after every failed attempt up to the maximum.
+    # Deterministic steps (no jitter): one daemon per shop, nothing to de-synchronise.
+    retry_initial_seconds: float = Field(default=1.0, gt=0, le=3600)
+    retry_max_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # How often finished jobs past the retention are pruned.
+    prune_interval_seconds: float = Field(default=600.0, gt=0, le=7 * 24 * 3600)
 
 
 class PrinterSettings(_Section):
@@ -120,6 +141,7 @@ class Settings(BaseSettings):
     config_file: Path | None = None
     server: ServerSettings = Field(default_factory=ServerSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
+    spool: SpoolSettings = Field(default_factory=SpoolSettings)
     # None configured: the printer registry provides ``virtual://default``, so ``serve`` prints out of the box.
     printers: list[PrinterSettings] = Field(default_factory=list)
 

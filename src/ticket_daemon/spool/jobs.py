@@ -47,6 +47,15 @@ TRANSITIONS: dict[JobState, frozenset[JobState]] = {
 }
 
 
+class DuplicateJob(Exception):
+    """A job with this id was already accepted (PROTOCOL.md "Idempotent ids"); carries the stored record so the
+    caller can report its state. The one class every store raises."""
+
+    def __init__(self, existing: Job) -> None:
+        super().__init__(f"job {existing.id!r} was already accepted")
+        self.existing = existing
+
+
 class InvalidTransition(RuntimeError):
     """A bug: code tried to move a job along an edge the life-cycle does not have."""
 

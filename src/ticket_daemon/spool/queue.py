@@ -15,19 +15,13 @@ from collections import OrderedDict, deque
 from dataclasses import replace
 from typing import Protocol
 
-from .jobs import Job, JobState
+from .jobs import DuplicateJob, Job, JobState
+
+__all__ = ["DuplicateJob", "JobStore", "MemoryJobStore", "QueueFull"]
 
 
 class QueueFull(OverflowError):
     """``capacity`` jobs are pending; the job was not stored. (An OverflowError, as the SQLite store raises.)"""
-
-
-class DuplicateJob(Exception):
-    """A job with this id was already accepted; carries that job so the caller can report its state."""
-
-    def __init__(self, existing: Job) -> None:
-        super().__init__(f"job {existing.id!r} was already accepted")
-        self.existing = existing
 
 
 class JobStore(Protocol):
@@ -60,6 +54,39 @@ class JobStore(Protocol):
         """Up to ``limit`` jobs, newest accepted first."""
         ...
 
+    @property
+    def durable(self) -> bool:
+        """True when accepted jobs outlive the process (they then stay queued across a stop)."""
+        ...
+
+    async def open(self, *, now: float, interrupted_policy: str) -> list[Job]:
+        """Start-up: recover what a previous process left; returns the jobs found cut off mid-send."""
+        ...
+
+    async def close(self) -> None: ...
+
+    async def pending_for_printer(self, printer: str) -> list[Job]:
+        """Every pending job of ``printer``, oldest first."""
+        ...
+
+    async def mark_delivered(self, job_id: str) -> None:
+        """The job's final ``result`` reached its client."""
+        ...
+
+    async def undelivered_results(self, client_id: str) -> list[Job]:
+        """Finished jobs of ``client_id`` whose result has not reached it yet, in acceptance order."""
+        ...
+
+    async def prune(self, *, older_than: float, max_rows: int) -> int:
+        """Forget finished jobs older than ``older_than`` (wall clock) and beyond ``max_rows``; how many went."""
+        ...
+
+    async def size(self) -> int:
+        """Jobs stored, finished ones included."""
+        ...
+
+    async def oldest_pending(self) -> Job | None: ...
+
 
 class MemoryJobStore:
     """In-process :class:`JobStore`. Finished jobs are remembered without their document and bytes, up to
@@ -70,7 +97,18 @@ class MemoryJobStore:
         self._pending: dict[str, Job] = {}
         self._finished: OrderedDict[str, Job] = OrderedDict()
         self._fifo: dict[str, deque[str]] = {}  # printer → pending job ids in acceptance order
+        self._undelivered: set[str] = set()  # finished ids (within history) whose result has not reached the client
         self._next_seq = 1
+
+    @property
+    def durable(self) -> bool:
+        return False
+
+    async def open(self, *, now: float, interrupted_policy: str) -> list[Job]:
+        return []
+
+    async def close(self) -> None:
+        return None
 
     async def add(self, job: Job, *, capacity: int) -> Job:
         existing = self._known(job.id)
@@ -104,8 +142,10 @@ class MemoryJobStore:
         if self._history:
             # The bytes and the document are what make a job big; the record is all job_status needs.
             self._finished[job_id] = replace(moved, data=None, document="")
+            self._undelivered.add(job_id)
             while len(self._finished) > self._history:
-                self._finished.popitem(last=False)
+                forgotten, _ = self._finished.popitem(last=False)
+                self._undelivered.discard(forgotten)
         return moved
 
     async def get(self, job_id: str) -> Job | None:
@@ -125,3 +165,27 @@ class MemoryJobStore:
         jobs = [*self._pending.values(), *self._finished.values()]
         jobs.sort(key=lambda job: job.seq, reverse=True)
         return jobs[: max(0, limit)]
+
+    async def pending_for_printer(self, printer: str) -> list[Job]:
+        return [self._pending[job_id] for job_id in self._fifo.get(printer, ())]
+
+    async def mark_delivered(self, job_id: str) -> None:
+        self._undelivered.discard(job_id)
+
+    async def undelivered_results(self, client_id: str) -> list[Job]:
+        jobs = [self._finished[i] for i in self._undelivered if self._finished[i].client_id == client_id]
+        return sorted(jobs, key=lambda job: job.seq)
+
+    async def prune(self, *, older_than: float, max_rows: int) -> int:
+        # The history bound already keeps this store small; age is the only extra rule.
+        old = [job_id for job_id, job in self._finished.items() if job.updated_at < older_than]
+        for job_id in old:
+            del self._finished[job_id]
+            self._undelivered.discard(job_id)
+        return len(old)
+
+    async def size(self) -> int:
+        return len(self._pending) + len(self._finished)
+
+    async def oldest_pending(self) -> Job | None:
+        return min(self._pending.values(), key=lambda job: job.seq, default=None)

@@ -14,12 +14,14 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..document.errors import Category, TicketError
-from .jobs import FINAL_STATES, Job, JobState, check_transition
+from .jobs import FINAL_STATES, DuplicateJob, Job, JobState, check_transition
+
+__all__ = ["DuplicateJob", "Recovery", "SqliteJobStore", "StorageError"]
 
 SCHEMA_VERSION = 1
 
@@ -50,6 +52,10 @@ MIGRATIONS: tuple[str, ...] = (
 
 PENDING = (JobState.QUEUED.value, JobState.WAITING.value, JobState.PRINTING.value)
 _FINAL = tuple(state.value for state in FINAL_STATES)
+# Written out as literals, exactly as in the partial indexes' WHERE clauses: SQLite uses a partial index only when
+# the query's condition matches it literally, and bound parameters never do (every call would scan the table).
+_IS_PENDING = "state IN ('queued', 'waiting', 'printing')"
+_IS_FINAL = "state IN ('success', 'error', 'expired', 'cancelled')"
 _COLUMNS = "seq, id, client_id, printer, document, data, state, attempts, created_at, updated_at, message, notes"
 
 
@@ -58,14 +64,6 @@ class StorageError(TicketError):
 
     category = Category.STORAGE
     retryable = True
-
-
-class DuplicateJob(Exception):
-    """A job with this id was already accepted; carries the stored record."""
-
-    def __init__(self, existing: Job) -> None:
-        super().__init__(existing.id)
-        self.existing = existing
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,10 +110,14 @@ class SqliteJobStore:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
+                self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                # SQLite may already have rolled back by itself (SQLITE_FULL, I/O errors): a second ROLLBACK would
+                # fail and hide the real error.
+                if self._db.in_transaction:
+                    with suppress(sqlite3.Error):
+                        self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
         except sqlite3.Error as error:
             raise StorageError(f"the spool could not be written: {error}") from None
 
@@ -205,13 +207,11 @@ class SqliteJobStore:
     def prune(self, *, older_than: float, max_rows: int) -> int:
         """Forget finished jobs older than ``older_than`` and keep at most ``max_rows`` finished rows."""
         with self._transaction() as db:
-            removed = db.execute(
-                f"DELETE FROM jobs WHERE state IN ({_marks(_FINAL)}) AND updated_at < ?", (*_FINAL, older_than)
-            ).rowcount
+            removed = db.execute(f"DELETE FROM jobs WHERE {_IS_FINAL} AND updated_at < ?", (older_than,)).rowcount
             removed += db.execute(
-                f"DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs WHERE state IN ({_marks(_FINAL)})"
+                f"DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs WHERE {_IS_FINAL}"
                 " ORDER BY seq DESC LIMIT -1 OFFSET ?)",
-                (*_FINAL, max_rows),
+                (max_rows,),
             ).rowcount
         return int(removed)
 
@@ -226,8 +226,8 @@ class SqliteJobStore:
     def next_for_printer(self, printer: str) -> Job | None:
         """The oldest pending job of ``printer``: per-printer FIFO by acceptance order."""
         row = self._read(
-            f"SELECT {_COLUMNS} FROM jobs WHERE printer = ? AND state IN ({_marks(PENDING)}) ORDER BY seq LIMIT 1",
-            (printer, *PENDING),
+            f"SELECT {_COLUMNS} FROM jobs WHERE printer = ? AND {_IS_PENDING} ORDER BY seq LIMIT 1",
+            (printer,),
         )
         return _job(row[0]) if row else None
 
@@ -242,21 +242,28 @@ class SqliteJobStore:
             raise StorageError(f"the spool could not be read: {error}") from None
 
     def oldest_pending(self) -> Job | None:
-        row = self._read(
-            f"SELECT {_COLUMNS} FROM jobs WHERE state IN ({_marks(PENDING)}) ORDER BY seq LIMIT 1", PENDING
-        )
+        # INDEXED BY: otherwise SQLite walks the rowid order through every finished job to reach a pending one.
+        first = f"SELECT MIN(seq) FROM jobs INDEXED BY jobs_pending WHERE {_IS_PENDING}"
+        row = self._read(f"SELECT {_COLUMNS} FROM jobs WHERE seq = ({first})", ())
         return _job(row[0]) if row else None
 
+    def pending_for_printer(self, printer: str) -> list[Job]:
+        """Every pending job of ``printer``, oldest first."""
+        rows = self._read(
+            f"SELECT {_COLUMNS} FROM jobs WHERE printer = ? AND {_IS_PENDING} ORDER BY seq",
+            (printer,),
+        )
+        return [_job(row) for row in rows]
+
     def pending_printers(self) -> list[str]:
-        rows = self._read(f"SELECT DISTINCT printer FROM jobs WHERE state IN ({_marks(PENDING)})", PENDING)
+        rows = self._read(f"SELECT DISTINCT printer FROM jobs WHERE {_IS_PENDING}", ())
         return [str(row[0]) for row in rows]
 
     def undelivered_results(self, client_id: str) -> list[Job]:
         """Finished jobs of ``client_id`` whose result has not reached it yet, in acceptance order."""
         rows = self._read(
-            f"SELECT {_COLUMNS} FROM jobs WHERE client_id = ? AND delivered = 0 AND state IN ({_marks(_FINAL)})"
-            " ORDER BY seq",
-            (client_id, *_FINAL),
+            f"SELECT {_COLUMNS} FROM jobs WHERE client_id = ? AND delivered = 0 AND {_IS_FINAL} ORDER BY seq",
+            (client_id,),
         )
         return [_job(row) for row in rows]
 
@@ -274,19 +281,13 @@ class SqliteJobStore:
         return _job(row) if row else None
 
     def _count_pending(self) -> int:
-        return int(
-            self._db.execute(f"SELECT COUNT(*) FROM jobs WHERE state IN ({_marks(PENDING)})", PENDING).fetchone()[0]
-        )
+        return int(self._db.execute(f"SELECT COUNT(*) FROM jobs WHERE {_IS_PENDING}").fetchone()[0])
 
     def _read(self, sql: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
         try:
             return list(self._db.execute(sql, params).fetchall())
         except sqlite3.Error as error:
             raise StorageError(f"the spool could not be read: {error}") from None
-
-
-def _marks(values: tuple[str, ...]) -> str:
-    return ", ".join("?" for _ in values)
 
 
 def _job(row: tuple[object, ...]) -> Job:

@@ -12,6 +12,8 @@
   var PREVIEW_DEBOUNCE_MS = 400;
   var LOG_LIMIT = 300; // entries kept on screen; older ones are dropped
   var VIRTUAL_JOBS_SHOWN = 6;
+  var JOBS_SHOWN = 20;
+  var JOBS_POLL_MS = 5000;
   var BURST_SIZE = 10;
 
   // ---- templates: v1 documents (DOCUMENT.md) ------------------------------------------------------------------
@@ -327,6 +329,7 @@
   client.on("message", function (message, request) {
     if (!request || !request.quiet) log("in", message);
     if (message.tipo === "result") scheduleVirtualRefresh(600);
+    if (message.tipo === "ack" || message.tipo === "result" || message.tipo === "job") scheduleJobsRefresh(300);
     if ((message.tipo === "status" || message.tipo === "ack") && message.capacity !== undefined) {
       showQueue(message.current, message.capacity);
     }
@@ -502,6 +505,79 @@
       box.appendChild(section);
     });
     if (!any) box.appendChild(el("p", "hint", "Nothing printed on a virtual printer yet."));
+  }
+
+  // ---- recent jobs (GET /api/v1/jobs; POST /api/v1/jobs/{id}/reprint and /cancel) ------------------------
+
+  var JOB_STATE_CLASS = { success: "badge-ok", queued: "badge-muted", printing: "badge-muted", waiting: "badge-warn" };
+  var jobsTimer = null;
+  function scheduleJobsRefresh(delay) {
+    clearTimeout(jobsTimer);
+    jobsTimer = setTimeout(refreshJobs, delay);
+  }
+
+  function refreshJobs() {
+    return api("/api/v1/jobs?limit=" + JOBS_SHOWN)
+      .then(function (response) {
+        return response.ok ? response.json() : null;
+      })
+      .then(function (body) {
+        if (body) showJobs(body.jobs || []);
+      })
+      .catch(function () {});
+  }
+
+  function jobAction(job, action) {
+    api("/api/v1/jobs/" + encodeURIComponent(job.id) + "/" + action, { method: "POST" })
+      .then(function (response) {
+        return response.json().then(function (body) {
+          if (!response.ok) note(body.mensaje || action + " failed", true);
+          else note(action === "reprint" ? "Reprint queued as " + body.id : "Job " + job.id + " cancelled", false);
+        });
+      })
+      .catch(function (error) {
+        note(String(error), true);
+      })
+      .then(function () {
+        scheduleJobsRefresh(200);
+      });
+  }
+
+  function showJobs(jobs) {
+    var list = $("job-list");
+    list.textContent = "";
+    if (!jobs.length) {
+      list.appendChild(el("li", "hint", "No job yet."));
+      return;
+    }
+    jobs.forEach(function (job) {
+      var item = el("li", "printer job-item");
+      item.dataset.jobId = job.id;
+      var main = el("div", "printer-main");
+      main.appendChild(el("span", "printer-name job-id", job.id));
+      main.appendChild(el("span", "tag tag-muted", job.printer));
+      main.appendChild(el("span", "badge job-state " + (JOB_STATE_CLASS[job.status] || "badge-bad"), job.status));
+      if (job.created_at) main.appendChild(el("span", "hint", new Date(job.created_at * 1000).toLocaleTimeString()));
+      item.appendChild(main);
+      item.appendChild(el("span", "printer-port job-message", job.mensaje || ""));
+      var actions = el("div", "job-actions");
+      var reprint = el("button", "btn btn-small", "Reprint");
+      reprint.type = "button";
+      reprint.addEventListener("click", function () {
+        jobAction(job, "reprint");
+      });
+      actions.appendChild(reprint);
+      if (job.status === "queued" || job.status === "waiting") {
+        var cancel = el("button", "btn btn-small", "Cancel");
+        cancel.type = "button";
+        cancel.addEventListener("click", function () {
+          jobAction(job, "cancel");
+        });
+        actions.appendChild(cancel);
+      }
+      item.appendChild(actions);
+      list.appendChild(item);
+    });
   }
 
   // ---- editor + preview ----------------------------------------------------------------------------------
@@ -712,6 +788,10 @@
     setInterval(function () {
       if (!document.hidden) refreshVirtual();
     }, VIRTUAL_POLL_MS);
+    refreshJobs();
+    setInterval(function () {
+      if (!document.hidden) refreshJobs();
+    }, JOBS_POLL_MS);
   }
 
   start();

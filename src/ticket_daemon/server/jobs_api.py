@@ -1,0 +1,202 @@
+"""HTTP mirror of the job messages (PROTOCOL.md "Extensions"; issue "durable spool" items 6 and 7).
+
+- ``POST /api/v1/jobs`` takes a ``ticket`` message (``tipo`` may be left out) through the very same checks as
+  ``/ws`` (token, rate limit, duplicate id, validation, printer, capacity) and answers with the ``ack`` (202) or the
+  ``error``; a result already known when the response is written rides along as ``result``. ``?client_id=NAME``
+  names the client, as on ``/ws``: results it did not get are delivered when it connects to ``/ws`` with that name.
+- ``GET /api/v1/jobs/{id}`` is ``job_status``: the ``job`` message.
+- Operator actions for the dashboard, behind its session and origin check: ``GET /api/v1/jobs?limit=50`` (recent
+  jobs), ``POST /api/v1/jobs/{id}/reprint`` (a new copy) and ``POST /api/v1/jobs/{id}/cancel``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from ..document.errors import TicketError
+from ..service.logging import audit
+from ..spool.jobs import InvalidTransition, Job
+from . import protocol
+from .api import read_bounded
+from .daemon import Daemon
+from .intake import MAX_JOB_ID_CHARS, Submitter, submit_ticket
+from .openapi import openapi_document
+
+log = logging.getLogger(__name__)
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+# Wraps an operator endpoint with the dashboard's session and same-origin checks (``dashboard.py``).
+Guard = Callable[[Endpoint], Endpoint]
+
+MAX_LISTED_JOBS = 500
+# Same rule as ``/ws?client_id=``: it names the client in logs and result delivery, so safe characters only.
+_UNSAFE_ID_CHARS = re.compile(r"[^\w.:@-]")
+
+# An error sentence → the HTTP status a client that cannot read the body should still understand.
+_STATUS_OF_ERROR: tuple[tuple[str, int], ...] = (
+    (protocol.AUTH_INVALID, 401),
+    (protocol.RATE_LIMITED, 429),
+    (protocol.QUEUE_FULL, 503),
+    (protocol.SHUTTING_DOWN, 503),
+    ("STORAGE:", 503),
+    (protocol.INTERNAL_ERROR, 500),
+)
+
+
+def job_routes(daemon: Daemon, guard: Guard) -> list[BaseRoute]:
+    return [
+        Route("/api/v1/openapi.json", _openapi, methods=["GET"]),
+        Route("/api/v1/jobs", _submit(daemon), methods=["POST"]),
+        Route("/api/v1/jobs", guard(_recent(daemon)), methods=["GET"]),
+        Route("/api/v1/jobs/{job_id}", _job(daemon), methods=["GET"]),
+        Route("/api/v1/jobs/{job_id}/reprint", guard(_reprint(daemon)), methods=["POST"]),
+        Route("/api/v1/jobs/{job_id}/cancel", guard(_cancel(daemon)), methods=["POST"]),
+    ]
+
+
+def job_message(job: Job) -> protocol.Message:
+    """The ``job`` message (``job_status``) for a stored job."""
+    return protocol.job(
+        job.id,
+        state=job.state.value,
+        printer=job.printer,
+        mensaje=job.message,
+        attempts=job.attempts,
+        created_at=job.created_at,
+        updated_at=job.updated_at,
+    )
+
+
+def _error(status_code: int, mensaje: str, job_id: str | None = None) -> JSONResponse:
+    return JSONResponse(protocol.error(mensaje, job_id), status_code=status_code)
+
+
+async def _openapi(request: Request) -> Response:
+    return JSONResponse(openapi_document())
+
+
+def _submit(daemon: Daemon) -> Endpoint:
+    limit = daemon.settings.server.max_frame_bytes
+
+    async def submit(request: Request) -> Response:
+        origin = request.headers.get("origin")
+        if not daemon.origin_policy.allows(origin, request.headers.get("host")):
+            audit("origin refused", origin=repr((origin or "")[:100]), path=request.url.path)
+            return _error(403, "AUDIT: Origin not allowed")
+        body = await read_bounded(request, limit)
+        if body is None:
+            return _error(413, f"JSON: request body is larger than {limit} bytes")
+        try:
+            message: Any = json.loads(body)
+        except (ValueError, RecursionError):
+            return _error(400, "JSON: request body is not valid JSON")
+        if not isinstance(message, dict):
+            return _error(400, protocol.NOT_AN_OBJECT.format(got=protocol.json_type(message)))
+        if message.setdefault("tipo", "ticket") != "ticket":
+            return _error(400, "VALIDATION: field 'tipo' must be 'ticket' (or left out) on /api/v1/jobs")
+        replies: list[protocol.Message] = []
+        open_ = True
+
+        def sink(reply: protocol.Message) -> bool:
+            if open_:  # after the response, results wait for the client (job_status, or /ws with its client_id)
+                replies.append(reply)
+            return open_
+
+        client_id = _UNSAFE_ID_CHARS.sub("_", request.query_params.get("client_id", "").strip())[:64] or None
+        address = request.client.host if request.client else "unknown"
+        try:
+            await submit_ticket(daemon, message, Submitter(address=address, client_id=client_id, sink=sink))
+        except Exception:  # never a traceback to a client
+            log.exception("POST /api/v1/jobs failed")
+            replies = [protocol.error(protocol.INTERNAL_ERROR)]
+        finally:
+            open_ = False
+        for reply in replies:
+            if reply.get("tipo") == "result":
+                daemon.result_written(str(reply["id"]))
+        return _response(replies)
+
+    return submit
+
+
+def _response(replies: list[protocol.Message]) -> Response:
+    if not replies:
+        return _error(500, protocol.INTERNAL_ERROR)
+    first = dict(replies[0])
+    result = next((reply for reply in replies[1:] if reply.get("tipo") == "result"), None)
+    if result is not None:
+        first["result"] = result
+    if first.get("tipo") == "ack":
+        return JSONResponse(first, status_code=202 if first.get("status") == "queued" else 200)
+    mensaje = str(first.get("mensaje", ""))
+    status_code = next((code for text, code in _STATUS_OF_ERROR if mensaje.startswith(text)), 400)
+    return JSONResponse(first, status_code=status_code)
+
+
+def _job(daemon: Daemon) -> Endpoint:
+    async def job(request: Request) -> Response:
+        job_id = str(request.path_params["job_id"])
+        if len(job_id) > MAX_JOB_ID_CHARS:
+            return _error(404, protocol.JOB_NOT_FOUND.format(id=job_id[:MAX_JOB_ID_CHARS]))
+        try:
+            stored = await daemon.store.get(job_id)
+        except TicketError as error:
+            return _error(503, str(error), job_id)
+        if stored is None:
+            return _error(404, protocol.JOB_NOT_FOUND.format(id=job_id), job_id)
+        return JSONResponse(job_message(stored))
+
+    return job
+
+
+def _recent(daemon: Daemon) -> Endpoint:
+    async def recent(request: Request) -> Response:
+        try:
+            limit = min(MAX_LISTED_JOBS, max(1, int(request.query_params.get("limit", "50"))))
+        except ValueError:
+            return _error(400, "VALIDATION: 'limit' must be a whole number")
+        jobs = await daemon.store.recent(limit)  # a StorageError becomes a JSON error in the guard
+        listed = [{**job_message(job), "client_id": job.client_id, "seq": job.seq} for job in jobs]
+        return JSONResponse({"status": "ok", "jobs": listed})
+
+    return recent
+
+
+def _reprint(daemon: Daemon) -> Endpoint:
+    async def reprint(request: Request) -> Response:
+        job_id = str(request.path_params["job_id"])
+        try:
+            copy = await daemon.reprint(job_id)
+        except OverflowError:
+            return _error(503, protocol.QUEUE_FULL, job_id)
+        if copy is None:
+            return _error(404, f"Job not found or its receipt is no longer stored: {job_id}", job_id)
+        audit("job reprinted", job=job_id, copy=copy.id)
+        return JSONResponse(job_message(copy), status_code=202)
+
+    return reprint
+
+
+def _cancel(daemon: Daemon) -> Endpoint:
+    async def cancel(request: Request) -> Response:
+        job_id = str(request.path_params["job_id"])
+        try:
+            cancelled = await daemon.cancel(job_id)
+        except InvalidTransition:
+            return _error(409, "VALIDATION: only a queued or waiting job can be cancelled", job_id)
+        except KeyError:
+            cancelled = None
+        if cancelled is None:
+            return _error(404, protocol.JOB_NOT_FOUND.format(id=job_id), job_id)
+        audit("job cancelled", job=job_id)
+        return JSONResponse(job_message(cancelled))
+
+    return cancel
