@@ -9,6 +9,8 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v cupsd >/dev/null 2>&1 || [ -x /usr/sbin/cupsd ] || need+=(cups)
 command -v lp >/dev/null 2>&1 || need+=(cups-client)
 command -v socat >/dev/null 2>&1 || need+=(socat)
+# systemd-analyze verifies the generated unit (tests/service); Debian ships it in the systemd package.
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf ] || need+=(fonts-dejavu-core)
 [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
 if [ ${#need[@]} -eq 0 ]; then

@@ -24,6 +24,11 @@ HANDLERS: dict[str, str] = {
     "serve": "ticket_daemon.service.console:serve_main",
     "virtual-printer": "ticket_daemon.printers.virtual_server:main",
     "hash-password": "ticket_daemon.server.passwords:hash_password_main",
+    "status": "ticket_daemon.service.status:status_main",
+    "config": "ticket_daemon.service.configcheck:config_main",
+    "service": "ticket_daemon.service.windows:service_main",
+    "systemd-unit": "ticket_daemon.service.systemd:systemd_unit_main",
+    "printers": "ticket_daemon.printers.listing:printers_main",
 }
 
 
@@ -62,9 +67,36 @@ def build_parser() -> argparse.ArgumentParser:
         help="the printer state it reports",
     )
     virtual.add_argument("--width", type=int, default=576, help="paper width in dots")
+    virtual.add_argument("--fail-after-bytes", type=int, default=0, help="drop the link after N bytes (0: never)")
 
     hash_password = sub.add_parser("hash-password", help="hash a dashboard password for the configuration")
     hash_password.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+
+    status = sub.add_parser("status", help="ask the running daemon how it is (GET /health)")
+    status.add_argument("--url", help="the daemon's address (default: from --config, or http://127.0.0.1:8766/)")
+    status.add_argument("--config", help="TOML configuration file the daemon runs with")
+    status.add_argument("--port", type=int, help="the daemon's port")
+    status.add_argument("--timeout", type=float, default=None, help="seconds to wait for an answer (default 5)")
+
+    config = sub.add_parser("config", help="check a configuration file")
+    config_actions = config.add_subparsers(dest="config_action", metavar="ACTION", required=True)
+    check = config_actions.add_parser("check", help="validate FILE and print the effective settings, secrets masked")
+    check.add_argument("file", help="TOML configuration file")
+
+    service = sub.add_parser("service", help="install and control the Windows service (needs pywin32)")
+    service.add_argument("action", choices=["install", "remove", "start", "stop", "status", "run"])
+    service.add_argument("--name", default="TicketServicio", help="service name (TicketServicio, TicketServicioTest)")
+    service.add_argument("--config", help="TOML configuration file the service runs with")
+
+    unit = sub.add_parser("systemd-unit", help="print (or --install) a systemd unit running the daemon")
+    unit.add_argument("--user", action="store_true", help="a user unit (systemctl --user) instead of a system one")
+    unit.add_argument("--install", action="store_true", help="write the unit file instead of printing it")
+    unit.add_argument("--config", help="TOML configuration file the unit runs the daemon with")
+    unit.add_argument("--unit-dir", help=argparse.SUPPRESS)  # tests: where --install writes
+
+    printers = sub.add_parser("printers", help="list configured printers (live state) and printers found on this PC")
+    printers.add_argument("--config", help="TOML configuration file")
+    printers.add_argument("--json", action="store_true", help="print the PROTOCOL.md printers message as JSON")
     return parser
 
 

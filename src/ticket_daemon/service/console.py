@@ -2,7 +2,12 @@
 
 Stopping is graceful: stop accepting connections and jobs, let the job being printed finish (at most
 ``shutdown_grace_seconds``), tell clients of jobs that will not be printed, close every client with 1001 (going
-away), exit 0. When the server is ready, one line with the dashboard URL goes to stdout.
+away), exit 0. A second SIGINT/SIGTERM during that stop forces the process out at once with status 128+signal
+(the spool is durable, so whatever was not printed is still there at the next start). When the server is ready,
+one line with the dashboard URL goes to stdout.
+
+The same :class:`DaemonServer` runs under the Windows service (``service/windows.py``, in a thread, stopped with
+:meth:`DaemonServer.request_stop`) and under systemd (this console mode, stopped with SIGTERM).
 """
 
 from __future__ import annotations
@@ -12,11 +17,13 @@ import contextlib
 import errno
 import logging
 import math
+import os
 import signal
 import socket
 import sys
 import threading
 from collections.abc import Iterator
+from types import FrameType
 
 import uvicorn
 from starlette.applications import Starlette
@@ -62,6 +69,17 @@ class DaemonServer(uvicorn.Server):
         finally:
             for sig, handler in original.items():
                 signal.signal(sig, handler)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """First stop signal: graceful stop. A second one while stopping: exit now (issue "a second signal forces
+        exit"), with a non-zero status so a supervisor can tell it was not a clean stop."""
+        if self.should_exit:
+            force_exit(sig)
+        super().handle_exit(sig, frame)
+
+    def request_stop(self) -> None:
+        """Begin the graceful stop from another thread (the Windows service's SvcStop); uvicorn polls the flag."""
+        self.should_exit = True
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
@@ -117,17 +135,28 @@ def serve_main(args: argparse.Namespace) -> int:
     }
     try:
         settings = load_settings(getattr(args, "config", None), flags)
-        configure_logging(
-            level=settings.server.log_level,
-            data_dir=settings.storage.data_dir,
-            console=True,
-            secrets=_secrets(settings),
-        )
-        app = create_app(settings)
+        server = prepare_server(settings, console=True)
     except ConfigError as error:
         print(str(error), file=sys.stderr)
         return EXIT_CONFIG
-    server = build_server(app, settings)
+    return run_server(server)
+
+
+def prepare_server(settings: Settings, *, console: bool | None, announce: bool = True) -> DaemonServer:
+    """Logging and the app for ``settings``, ready to :func:`run_server`. Raises ``ConfigError`` (bad printers)."""
+    configure_logging(
+        level=settings.server.log_level,
+        data_dir=settings.storage.data_dir,
+        console=console,
+        secrets=_secrets(settings),
+    )
+    return build_server(create_app(settings), settings, announce=announce)
+
+
+def run_server(server: DaemonServer) -> int:
+    """Bind, serve until stopped, and return the exit status. Problems are one ``EXECUTION:`` line on stderr and
+    in the log, never a traceback."""
+    settings = server.daemon.settings
     where = f"{settings.server.host}:{settings.server.port}"
     try:
         # Bound here rather than inside uvicorn, so a port in use is one clear sentence, not a log excerpt.
@@ -135,18 +164,34 @@ def serve_main(args: argparse.Namespace) -> int:
     except OSError as error:
         reason = (error.strerror or str(error)).lower()
         hint = " (is another ticket-daemon running?)" if error.errno in (errno.EADDRINUSE,) else ""
-        print(f"EXECUTION: the daemon could not start on {where}: {reason}{hint}", file=sys.stderr)
+        _report_failure(f"EXECUTION: the daemon could not start on {where}: {reason}{hint}")
         return EXIT_START_FAILED
     try:
         server.run(sockets=[listener])
     except SystemExit as stop:  # uvicorn exits this way when it cannot start
         if stop.code in (None, 0):
             return EXIT_OK
-        print(f"EXECUTION: the daemon could not start on {where} (see the log)", file=sys.stderr)
+        _report_failure(f"EXECUTION: the daemon could not start on {where} (see the log)")
         return EXIT_START_FAILED
     finally:
         listener.close()
-    return EXIT_OK
+    return EXIT_OK if server.started else EXIT_START_FAILED
+
+
+def force_exit(sig: int) -> None:
+    """Leave at once: the log handlers are flushed, nothing else runs (the spool's writes are already durable)."""
+    log.warning("second stop signal (%s): exiting without waiting for the job in progress", signal.Signals(sig).name)
+    for handler in logging.getLogger().handlers:
+        with contextlib.suppress(Exception):
+            handler.flush()
+    os._exit(128 + int(sig))
+
+
+def _report_failure(sentence: str) -> None:
+    log.error("%s", sentence)
+    # A service has no console: stderr may be None or a handle that cannot be written (the log has the line).
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        print(sentence, file=sys.stderr)
 
 
 def listen_socket(host: str, port: int) -> socket.socket:
