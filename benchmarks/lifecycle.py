@@ -1,0 +1,191 @@
+"""Daemon life-cycle benchmarks: ``ticket-daemon serve`` start-up time to ready, idle memory, and stop time.
+
+Also home of :class:`DaemonProcess`: a real ``python -m ticket_daemon serve`` child process on 127.0.0.1 port 0,
+which the "daemon" section drives over WebSocket. A separate process keeps the benchmark's own clients from
+sharing the daemon's interpreter (and its GIL), as real POS clients never do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http.client
+import os
+import re
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .report import Stats
+
+REPO = Path(__file__).resolve().parents[1]
+READY_LINE = "ticket-daemon ready"  # service/console.py prints it once the server accepts connections
+READY_TIMEOUT_S = 30.0  # upper bound for a start-up (a cold interpreter on a busy 2-core machine is ~1 s)
+STOP_TIMEOUT_S = 30.0  # SIGTERM → exit; the daemon's own shutdown grace is 10 s by default
+HEALTH_TIMEOUT_S = 5.0
+IDLE_SETTLE_S = 1.0  # let start-up garbage settle before reading the resident set
+STARTS = 5
+_READY_URL = re.compile(r"http://[^\s/]+:(\d+)/")
+
+
+class DaemonStartError(RuntimeError):
+    """The daemon exited or stayed silent instead of printing its ready line."""
+
+
+@dataclass
+class DaemonProcess:
+    """A running ``ticket-daemon serve``; stop it with :meth:`stop` (SIGTERM, then SIGKILL if it hangs)."""
+
+    process: asyncio.subprocess.Process
+    port: int
+    stderr_path: Path
+    ready_s: float  # spawn → ready line on stdout
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    @classmethod
+    async def spawn(cls, data_dir: Path, *, config: Path | None = None) -> DaemonProcess:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        stderr_path = data_dir / "daemon-stderr.log"  # a file, not a pipe: a full pipe would stall the daemon
+        command = [sys.executable, "-m", "ticket_daemon", "serve", "--port", "0", "--data-dir", str(data_dir)]
+        if config is not None:
+            command += ["--config", str(config)]
+        started = time.perf_counter()
+        with stderr_path.open("wb") as stderr:
+            process = await asyncio.create_subprocess_exec(
+                *command, stdout=asyncio.subprocess.PIPE, stderr=stderr, cwd=REPO, env=clean_environment()
+            )
+        try:
+            port = await _read_ready_port(process)
+        except BaseException as error:  # cancelled or timed out included: never leave the child running
+            await terminate(process)
+            if isinstance(error, Exception):
+                raise DaemonStartError(f"the daemon did not start: {tail(stderr_path)}") from None
+            raise
+        return cls(process, port, stderr_path, time.perf_counter() - started)
+
+    def rss_kib(self) -> int | None:
+        """Resident set size from ``/proc/PID/status`` (Linux), or None where that is not available."""
+        try:
+            status = Path(f"/proc/{self.process.pid}/status").read_text(encoding="ascii")
+        except OSError:
+            return None
+        match = re.search(r"^VmRSS:\s+(\d+)\s+kB", status, re.MULTILINE)
+        return int(match.group(1)) if match else None
+
+    async def stop(self) -> float:
+        """SIGTERM (the graceful stop) and wait for the exit; seconds it took."""
+        started = time.perf_counter()
+        await terminate(self.process)
+        return time.perf_counter() - started
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (``/proc/PID/stat``; 0.0 where that is not available)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
+    except OSError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)": fields[0] is field 3 of proc(5)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def clean_environment() -> dict[str, str]:
+    """This environment without ``TICKET_*`` settings, so a developer's variables cannot change the figures."""
+    return {key: value for key, value in os.environ.items() if not key.upper().startswith("TICKET_")}
+
+
+async def _read_ready_port(process: asyncio.subprocess.Process) -> int:
+    if process.stdout is None:
+        raise DaemonStartError("no stdout pipe")
+    async with asyncio.timeout(READY_TIMEOUT_S):
+        while line := (await process.stdout.readline()).decode(errors="replace"):
+            if line.startswith(READY_LINE) and (match := _READY_URL.search(line)):
+                return int(match.group(1))
+    raise DaemonStartError("the daemon exited before it was ready")
+
+
+async def terminate(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), timeout=STOP_TIMEOUT_S)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await asyncio.wait_for(process.wait(), timeout=STOP_TIMEOUT_S)
+    if process.stdout is not None:  # the ready line was read; drain whatever else was printed
+        with contextlib.suppress(Exception):
+            await process.stdout.read()
+
+
+def tail(path: Path, lines: int = 5) -> str:
+    try:
+        return " | ".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]) or "(no output)"
+    except OSError:
+        return "(no output)"
+
+
+def health_status(port: int) -> int:
+    """``GET /health`` straight to 127.0.0.1 (http.client: no proxy from the environment); the HTTP status."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=HEALTH_TIMEOUT_S)
+    try:
+        connection.request("GET", "/health")
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
+@dataclass(frozen=True)
+class StartSample:
+    ready_s: float  # spawn → ready line
+    healthy_s: float  # spawn → first /health answer
+    rss_kib: int | None
+    stop_s: float
+
+
+async def _one_start(data_dir: Path) -> StartSample:
+    started = time.perf_counter()
+    daemon = await DaemonProcess.spawn(data_dir)
+    try:
+        status = await asyncio.to_thread(health_status, daemon.port)
+        healthy_s = time.perf_counter() - started
+        if status != 200:
+            raise DaemonStartError(f"/health answered {status}")
+        await asyncio.sleep(IDLE_SETTLE_S)
+        rss = daemon.rss_kib()
+    finally:
+        stop_s = await daemon.stop()
+    if daemon.process.returncode != 0:
+        raise DaemonStartError(f"the daemon exited with status {daemon.process.returncode}: {tail(daemon.stderr_path)}")
+    return StartSample(daemon.ready_s, healthy_s, rss, stop_s)
+
+
+async def _starts(root: Path) -> list[StartSample]:
+    # A fresh data directory each time: the first start of a new installation, spool and logs created.
+    return [await _one_start(root / f"start{n}") for n in range(STARTS)]
+
+
+def run(report: Callable[[str, Stats], None]) -> None:
+    with tempfile.TemporaryDirectory(prefix="ticket-bench-life-") as tmp:
+        samples = asyncio.run(_starts(Path(tmp)))
+    print(f"  `python -m ticket_daemon serve --port 0 --data-dir TMP` (default config), {STARTS} starts:")
+    report("start-up: spawn -> 'ticket-daemon ready'", Stats([s.ready_s * 1000 for s in samples]))
+    report("start-up: spawn -> /health answers 200", Stats([s.healthy_s * 1000 for s in samples]))
+    report("stop: SIGTERM -> exit (idle)", Stats([s.stop_s * 1000 for s in samples]))
+    print(f"  start-up time to ready (median of {STARTS}): {statistics.median(s.healthy_s for s in samples):.2f} s")
+    rss = [s.rss_kib for s in samples if s.rss_kib is not None]
+    if rss:
+        print(f"  idle RSS after ready (VmRSS, median of {len(rss)}): {statistics.median(rss) / 1024:.1f} MiB")
+    else:
+        print("  idle RSS: /proc/PID/status not available on this system")
