@@ -49,17 +49,9 @@ def _preview(daemon: Daemon) -> Endpoint:
     limit = daemon.settings.server.max_frame_bytes
 
     async def preview(request: Request) -> Response:
-        origin = request.headers.get("origin")
-        if not daemon.origin_policy.allows(origin, request.headers.get("host")):
-            audit("origin refused", origin=repr((origin or "")[:100]), path=request.url.path)
-            return _error(403, "AUDIT: Origin not allowed")
-        body = await read_bounded(request, limit)
-        if body is None:
-            return _error(413, f"JSON: request body is larger than {limit} bytes")
-        try:
-            payload = await asyncio.to_thread(json.loads, body)
-        except (ValueError, RecursionError):
-            return _error(400, "JSON: request body is not valid JSON")
+        payload = await read_json_request(daemon, request, limit)
+        if isinstance(payload, Response):
+            return payload
         document = _document_of(payload)
         if document is None:
             return _error(400, "VALIDATION: the body must be a print document (or a ticket message with 'datos')")
@@ -82,6 +74,27 @@ def _document_of(payload: Any) -> Mapping[str, Any] | None:
     if "commands" not in payload and isinstance(datos, dict):
         return datos
     return payload
+
+
+ErrorResponse = Callable[[int, str], Response]
+
+
+async def read_json_request(daemon: Daemon, request: Request, limit: int, error: ErrorResponse | None = None) -> Any:
+    """The request's JSON body, or the error response to send instead: a foreign origin (403), a body over
+    ``limit`` bytes (413), or a body that is not JSON (400). Parsing runs off the event loop. ``error`` shapes
+    the response body (default ``{"status":"error","mensaje":…}``)."""
+    reply = error or _error
+    origin = request.headers.get("origin")
+    if not daemon.origin_policy.allows(origin, request.headers.get("host")):
+        audit("origin refused", origin=repr((origin or "")[:100]), path=request.url.path)
+        return reply(403, "AUDIT: Origin not allowed")
+    body = await read_bounded(request, limit)
+    if body is None:
+        return reply(413, f"JSON: request body is larger than {limit} bytes")
+    try:
+        return await asyncio.to_thread(json.loads, body)
+    except (ValueError, RecursionError):
+        return reply(400, "JSON: request body is not valid JSON")
 
 
 async def read_bounded(request: Request, limit: int) -> bytes | None:

@@ -11,11 +11,9 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -23,9 +21,9 @@ from starlette.routing import BaseRoute, Route
 
 from ..document.errors import TicketError
 from ..service.logging import audit
-from ..spool.jobs import InvalidTransition, Job
+from ..spool.jobs import InvalidTransition
 from . import protocol
-from .api import read_bounded
+from .api import read_json_request
 from .daemon import Daemon
 from .intake import MAX_JOB_ID_CHARS, Submitter, submit_ticket
 from .openapi import openapi_document
@@ -62,19 +60,6 @@ def job_routes(daemon: Daemon, guard: Guard) -> list[BaseRoute]:
     ]
 
 
-def job_message(job: Job) -> protocol.Message:
-    """The ``job`` message (``job_status``) for a stored job."""
-    return protocol.job(
-        job.id,
-        state=job.state.value,
-        printer=job.printer,
-        mensaje=job.message,
-        attempts=job.attempts,
-        created_at=job.created_at,
-        updated_at=job.updated_at,
-    )
-
-
 def _error(status_code: int, mensaje: str, job_id: str | None = None) -> JSONResponse:
     return JSONResponse(protocol.error(mensaje, job_id), status_code=status_code)
 
@@ -87,17 +72,9 @@ def _submit(daemon: Daemon) -> Endpoint:
     limit = daemon.settings.server.max_frame_bytes
 
     async def submit(request: Request) -> Response:
-        origin = request.headers.get("origin")
-        if not daemon.origin_policy.allows(origin, request.headers.get("host")):
-            audit("origin refused", origin=repr((origin or "")[:100]), path=request.url.path)
-            return _error(403, "AUDIT: Origin not allowed")
-        body = await read_bounded(request, limit)
-        if body is None:
-            return _error(413, f"JSON: request body is larger than {limit} bytes")
-        try:
-            message: Any = json.loads(body)
-        except (ValueError, RecursionError):
-            return _error(400, "JSON: request body is not valid JSON")
+        message = await read_json_request(daemon, request, limit, _error)
+        if isinstance(message, Response):
+            return message
         if not isinstance(message, dict):
             return _error(400, protocol.NOT_AN_OBJECT.format(got=protocol.json_type(message)))
         if message.setdefault("tipo", "ticket") != "ticket":
@@ -152,7 +129,7 @@ def _job(daemon: Daemon) -> Endpoint:
             return _error(503, str(error), job_id)
         if stored is None:
             return _error(404, protocol.JOB_NOT_FOUND.format(id=job_id), job_id)
-        return JSONResponse(job_message(stored))
+        return JSONResponse(protocol.job_of(stored))
 
     return job
 
@@ -164,7 +141,7 @@ def _recent(daemon: Daemon) -> Endpoint:
         except ValueError:
             return _error(400, "VALIDATION: 'limit' must be a whole number")
         jobs = await daemon.store.recent(limit)  # a StorageError becomes a JSON error in the guard
-        listed = [{**job_message(job), "client_id": job.client_id, "seq": job.seq} for job in jobs]
+        listed = [{**protocol.job_of(job), "client_id": job.client_id, "seq": job.seq} for job in jobs]
         return JSONResponse({"status": "ok", "jobs": listed})
 
     return recent
@@ -180,7 +157,7 @@ def _reprint(daemon: Daemon) -> Endpoint:
         if copy is None:
             return _error(404, f"Job not found or its receipt is no longer stored: {job_id}", job_id)
         audit("job reprinted", job=job_id, copy=copy.id)
-        return JSONResponse(job_message(copy), status_code=202)
+        return JSONResponse(protocol.job_of(copy), status_code=202)
 
     return reprint
 
@@ -197,6 +174,6 @@ def _cancel(daemon: Daemon) -> Endpoint:
         if cancelled is None:
             return _error(404, protocol.JOB_NOT_FOUND.format(id=job_id), job_id)
         audit("job cancelled", job=job_id)
-        return JSONResponse(job_message(cancelled))
+        return JSONResponse(protocol.job_of(cancelled))
 
     return cancel

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..document.parse import json_type as json_type  # re-exported: error sentences name JSON types one way
+from ..spool.jobs import Job
 
 Message = dict[str, Any]
 
@@ -151,3 +152,16 @@ def job(
 def job_waiting(job_id: str, mensaje: str) -> Message:
     """Issue "durable spool" item 5: the job waits for its printer; ``mensaje`` is the ``PRINTER: …`` reason."""
     return {"tipo": "job", "id": job_id, "status": "waiting", "mensaje": mensaje}
+
+
+def job_of(record: Job) -> Message:
+    """The ``job`` message (``job_status``, ``GET /api/v1/jobs/{id}``) for a stored job."""
+    return job(
+        record.id,
+        state=record.state.value,
+        printer=record.printer,
+        mensaje=record.message,
+        attempts=record.attempts,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+    )

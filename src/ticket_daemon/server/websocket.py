@@ -293,17 +293,7 @@ async def _job_status(connection: ClientConnection, message: dict[str, Any]) -> 
     job = await connection.daemon.store.get(job_id)
     if job is None:
         return [protocol.error(protocol.JOB_NOT_FOUND.format(id=job_id), job_id)]
-    return [
-        protocol.job(
-            job.id,
-            state=job.state.value,
-            printer=job.printer,
-            mensaje=job.message,
-            attempts=job.attempts,
-            created_at=job.created_at,
-            updated_at=job.updated_at,
-        )
-    ]
+    return [protocol.job_of(job)]
 
 
 HANDLERS: dict[str, Handler] = {
