@@ -4,6 +4,7 @@ sentence naming the command and the field."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -12,8 +13,10 @@ from conftest import require_shared, shared_examples
 from ticket_daemon.document import DocumentError, parse_document
 from ticket_daemon.document.model import (
     BarcodeCommand,
+    BeepCommand,
     CutCommand,
     ImageCommand,
+    PulseCommand,
     QrCommand,
     RawCommand,
     SeparatorCommand,
@@ -135,64 +138,79 @@ def test_command_type_is_case_sensitive_and_unknown_types_are_errors() -> None:
         (doc({"type": "cut"}, dpi=250), "VALIDATION: profile: field 'dpi' must be one of"),
         (doc({"type": "cut"}, code_table="UTF8"), "VALIDATION: profile: field 'code_table' must be one of"),
         ({"version": "1.0", "profile": {}, "commands": [{"type": "cut"}]}, "VALIDATION: profile: field 'model'"),
-        (doc("cut"), "VALIDATION: command 0 (?): must be an object, got a string"),
-        (doc({"data": {}}), "VALIDATION: command 0 (?): field 'type' is required"),
-        (doc({"type": "text", "data": {}}), "VALIDATION: command 0 (text): field 'content' is required"),
-        (doc({"type": "text", "data": []}), "VALIDATION: command 0 (text): field 'data' must be an object"),
+        (doc({"type": "cut"}, model="   "), "VALIDATION: profile: field 'model' must have at least 1 character"),
+        (doc("cut"), "VALIDATION: must be an object, got a string … at command 0 (?)"),
+        (doc({"data": {}}), "VALIDATION: field 'type' is required … at command 0 (?)"),
+        (doc({"type": "text", "data": {}}), "VALIDATION: field 'content' is required … at command 0 (text)"),
+        (doc({"type": "text", "data": []}), "VALIDATION: field 'data' must be an object … at command 0 (text)"),
         (
             doc({"type": "text", "data": {"content": {"text": "x", "content_style": {"size": "9x1"}}}}),
-            "VALIDATION: command 0 (text): field 'content.content_style.size' must be 'WxH'",
+            "VALIDATION: field 'content.content_style.size' must be 'WxH' … at command 0 (text)",
         ),
         (
             doc({"type": "text", "data": {"content": {"text": 5}}}),
-            "VALIDATION: command 0 (text): field 'content.text' must be a string, got 5",
+            "VALIDATION: field 'content.text' must be a string, got 5 … at command 0 (text)",
         ),
-        (doc({"type": "feed", "data": {"lines": 0}}), "VALIDATION: command 0 (feed): field 'lines' must be greater"),
-        (doc({"type": "feed", "data": {"lines": 256}}), "VALIDATION: command 0 (feed): field 'lines' must be less"),
-        (doc({"type": "beep", "data": {"times": 10}}), "VALIDATION: command 0 (beep): field 'times'"),
-        (doc({"type": "pulse", "data": {"pin": 2}}), "VALIDATION: command 0 (pulse): field 'pin' must be one of"),
-        (doc({"type": "cut", "data": {"mode": "half"}}), "VALIDATION: command 0 (cut): field 'mode' must be one of"),
+        (
+            doc({"type": "feed", "data": {"lines": 0}}),
+            "VALIDATION: field 'lines' must be greater … at command 0 (feed)",
+        ),
+        (doc({"type": "feed", "data": {"lines": 256}}), "VALIDATION: field 'lines' must be less … at command 0 (feed)"),
+        (doc({"type": "beep", "data": {"times": 0}}), "VALIDATION: field 'times' … at command 0 (beep)"),
+        (doc({"type": "pulse", "data": {"pin": 2}}), "VALIDATION: field 'pin' must be one of … at command 0 (pulse)"),
+        (
+            doc({"type": "cut", "data": {"mode": "half"}}),
+            "VALIDATION: field 'mode' must be one of … at command 0 (cut)",
+        ),
         (
             doc({"type": "barcode", "data": {"symbology": "pdf417", "data": "1"}}),
-            "BARCODE: command 0 (barcode): field 'symbology' 'pdf417' is not supported",
+            "BARCODE: field 'symbology' 'pdf417' is not supported … at command 0 (barcode)",
         ),
         (
             doc({"type": "barcode", "data": {"symbology": "ean13", "data": "12345"}}),
-            "BARCODE: command 0 (barcode): field 'data': EAN13 needs 12 or 13 digits",
+            "BARCODE: field 'data': EAN13 needs 12 or 13 digits … at command 0 (barcode)",
         ),
         (
             doc({"type": "barcode", "data": {"symbology": "ean13", "data": "4006381333932"}}),
-            "BARCODE: command 0 (barcode): field 'data': EAN13 check digit",
+            "BARCODE: field 'data': EAN13 check digit … at command 0 (barcode)",
         ),
         (
             doc({"type": "barcode", "data": {"symbology": "itf", "data": "123"}}),
-            "BARCODE: command 0 (barcode): field 'data': ITF needs an even number of digits",
+            "BARCODE: field 'data': ITF needs an even number of digits … at command 0 (barcode)",
         ),
         (
             doc({"type": "barcode", "data": {"symbology": "code39", "data": "abc"}}),
-            "BARCODE: command 0 (barcode): field 'data': CODE39 cannot encode",
+            "BARCODE: field 'data': CODE39 cannot encode … at command 0 (barcode)",
         ),
         (
             doc({"type": "barcode", "data": {"symbology": "codabar", "data": "12345"}}),
-            "BARCODE: command 0 (barcode): field 'data': CODABAR data must start and end",
+            "BARCODE: field 'data': CODABAR data must start and end … at command 0 (barcode)",
         ),
         (
             doc({"type": "barcode", "data": {"symbology": "code128", "data": "ñ"}}),
-            "BARCODE: command 0 (barcode): field 'data': data must be printable ASCII",
+            "BARCODE: field 'data': data must be printable ASCII … at command 0 (barcode)",
         ),
         (
             doc({"type": "barcode", "data": {"symbology": "code128", "data": "1", "width": 7}}),
-            "VALIDATION: command 0 (barcode): field 'width' must be less than or equal to 6",
+            "VALIDATION: field 'width' must be less than or equal to 6 … at command 0 (barcode)",
         ),
-        (doc({"type": "qr", "data": {"data": "x" * 7090}}), "QR: command 0 (qr): field 'data' is 7090 bytes"),
-        (doc({"type": "qr", "data": {"data": ""}}), "VALIDATION: command 0 (qr): field 'data' must have at least"),
-        (doc({"type": "raw", "data": {"hex": "1B 4"}}), "RAW: command 0 (raw): field 'hex' has an odd number"),
-        (doc({"type": "raw", "data": {"hex": "1G"}}), "RAW: command 0 (raw): field 'hex' has a character that is not"),
-        (doc({"type": "raw", "data": {"hex": ""}}), "RAW: command 0 (raw): field 'hex' decodes to 0 bytes"),
-        (doc({"type": "raw", "data": {"hex": "00" * 4097}}), "RAW: command 0 (raw): field 'hex' decodes to 4097"),
+        (doc({"type": "qr", "data": {"data": "x" * 7090}}), "QR: field 'data' is 7090 bytes … at command 0 (qr)"),
+        (doc({"type": "qr", "data": {"data": ""}}), "QR: field 'data' is empty … at command 0 (qr)"),
+        (doc({"type": "image", "data": {"code": ""}}), "IMAGE: field 'code' is empty … at command 0 (image)"),
+        (
+            doc({"type": "pulse", "data": {"on_time": 0}}),
+            "VALIDATION: field 'on_time' must be greater … at command 0 (pulse)",
+        ),
+        (doc({"type": "raw", "data": {"hex": "1B 4"}}), "RAW: field 'hex' has an odd number … at command 0 (raw)"),
+        (
+            doc({"type": "raw", "data": {"hex": "1G"}}),
+            "RAW: field 'hex' has a character that is not … at command 0 (raw)",
+        ),
+        (doc({"type": "raw", "data": {"hex": ""}}), "RAW: field 'hex' decodes to 0 bytes … at command 0 (raw)"),
+        (doc({"type": "raw", "data": {"hex": "00" * 4097}}), "RAW: field 'hex' decodes to 4097 … at command 0 (raw)"),
         (
             doc({"type": "raw", "data": {"hex": "1B 70 00 19 FA", "safe_mode": True}}),
-            "RAW: command 0 (raw): Blocked by safe_mode - ESC p",
+            "RAW: Blocked by safe_mode - ESC p … at command 0 (raw)",
         ),
         (
             doc(
@@ -201,22 +219,28 @@ def test_command_type_is_case_sensitive_and_unknown_types_are_errors() -> None:
                     "data": {"definition": {"columns": [{"name": "A", "width": 3}]}, "rows": [["a", "b"]]},
                 }
             ),
-            "TABLE: command 0 (table): row 0 has 2 cells, expected 1",
+            "TABLE: row 0 has 2 cells, expected 1 … at command 0 (table)",
         ),
         (
             doc({"type": "table", "data": {"definition": {"columns": [{"name": "A", "width": 0}]}, "rows": []}}),
-            "VALIDATION: command 0 (table): field 'definition.columns.0.width' must be greater than 0",
+            "VALIDATION: field 'definition.columns.0.width' must be greater than 0 … at command 0 (table)",
         ),
-        (doc({"type": "image", "data": {"code": "@@@"}}), "IMAGE: command 0 (image): field 'code' is not valid base64"),
+        (
+            doc({"type": "image", "data": {"code": "@@@"}}),
+            "IMAGE: field 'code' is not valid base64 … at command 0 (image)",
+        ),
         (
             doc({"type": "image", "data": {"code": "iVBORw0KGgo=", "threshold": 300}}),
-            "VALIDATION: command 0 (image): field 'threshold' must be less than or equal to 255",
+            "VALIDATION: field 'threshold' must be less than or equal to 255 … at command 0 (image)",
         ),
     ],
 )
 def test_bad_documents_get_one_categorised_sentence(document: Any, expected: str) -> None:
     message = refused(document if isinstance(document, (str, bytes)) else json.dumps(document))
-    assert message.startswith(expected), message
+    # DOCUMENT.md "Errors": the sentence comes first (clients match its start), the command it is about last.
+    start, _, end = expected.partition(" … ")
+    assert message.startswith(start), message
+    assert message.endswith(end), message
     assert "\n" not in message
 
 
@@ -262,8 +286,8 @@ def test_huge_and_deep_inputs_are_refused_without_crashing() -> None:
 def test_legacy_format_documents_are_refused_naming_the_field(path: Any) -> None:
     require_shared()
     message = refused(path.read_bytes())
-    assert message.startswith("VALIDATION: command ")
-    assert "field 'content'" in message
+    assert message.startswith("VALIDATION: field 'content'")
+    assert re.search(r" at command \d+ \(text\)$", message), message
 
 
 @pytest.mark.parametrize(
@@ -272,3 +296,100 @@ def test_legacy_format_documents_are_refused_naming_the_field(path: Any) -> None
 def test_real_client_documents_are_accepted(path: Any) -> None:
     require_shared()
     assert parse_document(path.read_bytes()).commands
+
+
+def test_error_messages_start_with_the_spec_sentence_and_end_with_the_command() -> None:
+    # DOCUMENT.md gives literal texts clients match with startsWith; the location follows the sentence.
+    table = {"definition": {"columns": [{"name": "A", "width": 3}]}, "rows": [["a", "b"]]}
+    message = refused(doc({"type": "cut"}, {"type": "feed"}, {"type": "table", "data": table}))
+    assert message == "TABLE: row 0 has 2 cells, expected 1 at command 2 (table)"
+
+
+def test_a_lone_surrogate_is_dropped_from_the_text() -> None:
+    raw = json.dumps(doc({"type": "text", "data": {"content": {"text": "caf\udce9"}}}))
+    assert "\\udce9" in raw  # JSON carries the lone surrogate as an escape
+
+    command = parse_document(raw).commands[0]
+
+    assert isinstance(command, TextCommand)
+    assert command.data.content.text == "caf"
+
+
+def test_an_error_about_a_non_ascii_value_can_be_sent_back_as_utf8() -> None:
+    message = refused(doc({"type": "cut", "data": {"mode": "m\u00e9dio\udce9"}}))
+    assert message.startswith("VALIDATION: field 'mode' must be one of")
+    message.encode("utf-8")  # no surrogate left to break the reply
+
+
+def test_null_optional_fields_mean_not_given() -> None:
+    document = parse_document(
+        json.dumps(
+            doc(
+                {
+                    "type": "text",
+                    "data": {
+                        "content": {"text": "Hola", "content_style": None, "align": None},
+                        "label": None,
+                        "new_line": None,
+                    },
+                },
+                {
+                    "type": "table",
+                    "data": {"definition": {"columns": [{"name": "A", "width": 4}]}, "rows": None, "options": None},
+                },
+                {"type": "image", "data": {"code": "iVBORw0KGgo=", "pixel_width": None}},
+                {"type": "cut", "data": None},
+                code_table=None,
+                has_qr=None,
+            )
+            | {"debug_log": None}
+        )
+    )
+    text, table, image, _ = document.commands
+    assert isinstance(text, TextCommand) and isinstance(table, TableCommand) and isinstance(image, ImageCommand)
+    assert text.data.new_line is True
+    assert text.data.content.align == "left"
+    assert text.data.content.content_style.size == "1x1"
+    assert table.data.rows == []
+    assert table.data.options.header_bold is True
+    assert image.data.pixel_width == 256
+    assert document.profile.code_table == "WPC1252"
+    assert document.profile.has_qr is False
+    assert document.debug_log is False
+
+
+def test_null_in_a_required_field_is_reported_as_missing() -> None:
+    assert refused(doc({"type": "text", "data": {"content": {"text": None}}})) == (
+        "VALIDATION: field 'content.text' is required at command 0 (text)"
+    )
+    assert refused(doc({"type": "cut"}) | {"version": None}) == "VALIDATION: field 'version' is required"
+
+
+def test_a_number_with_thousands_of_digits_is_a_json_error() -> None:
+    raw = '{"version": "1.0", "profile": {"model": "x"}, "commands": [{"type": "feed", "data": {"lines": 1%s}}]}'
+    message = refused(raw % ("0" * 5000))
+    assert message == "JSON: document has a number with too many digits"
+
+
+def test_out_of_range_times_and_widths_are_accepted_for_the_renderer_to_clamp() -> None:
+    document = parse_document(
+        doc(
+            {"type": "pulse", "data": {"on_time": 100_000, "off_time": 20_000}},
+            {"type": "beep", "data": {"times": 12, "lapse": 40}},
+            {"type": "image", "data": {"code": "iVBORw0KGgo=", "pixel_width": 20_000}},
+            {"type": "qr", "data": {"data": "x", "pixel_width": 20_000}},
+        )
+    )
+    pulse, beep, image, qr = document.commands
+    assert isinstance(pulse, PulseCommand) and isinstance(beep, BeepCommand)
+    assert isinstance(image, ImageCommand) and isinstance(qr, QrCommand)
+    assert (pulse.data.on_time, beep.data.times, image.data.pixel_width, qr.data.pixel_width) == (
+        100_000,
+        12,
+        20_000,
+        20_000,
+    )
+
+
+def test_the_profile_model_is_stripped_of_surrounding_spaces() -> None:
+    assert parse_document(doc({"type": "cut"}, model="  58mm PT-210 ")).profile.model == "58mm PT-210"

@@ -93,7 +93,7 @@ def test_code128_that_grows_past_255_bytes_is_refused_naming_the_command() -> No
     with pytest.raises(DocumentError) as caught:
         render_job(document)
     assert str(caught.value) == (
-        "BARCODE: command 0 (barcode): field 'data' needs 402 bytes once encoded, at most 255 fit"
+        "BARCODE: field 'data' needs 402 bytes once encoded, at most 255 fit at command 0 (barcode)"
     )
 
 
@@ -109,7 +109,9 @@ def test_data_a_symbology_cannot_carry_is_refused_before_printing(symbology: str
     }
     with pytest.raises(DocumentError) as caught:
         parse_document(document)
-    assert str(caught.value).startswith("BARCODE: command 0 (barcode): field 'data'")
+    message = str(caught.value)
+    assert message.startswith("BARCODE: field 'data'")
+    assert message.endswith(" at command 0 (barcode)")
 
 
 def test_unknown_symbology_is_an_error_not_code128() -> None:
@@ -120,7 +122,9 @@ def test_unknown_symbology_is_an_error_not_code128() -> None:
     }
     with pytest.raises(DocumentError) as caught:
         parse_document(document)
-    assert str(caught.value).startswith("BARCODE: command 0 (barcode): field 'symbology'")
+    message = str(caught.value)
+    assert message.startswith("BARCODE: field 'symbology'")
+    assert message.endswith(" at command 0 (barcode)")
 
 
 def test_a_document_built_without_parsing_is_still_checked() -> None:

@@ -23,6 +23,7 @@ from ticket_daemon.escpos.raster import Bitmap, bitmap_from_image, image_from_bi
 NATIVE_58MM = profile_for(Profile(model="58mm PT-210"))  # 384 dots, has_qr
 RASTER_58MM = profile_for(Profile(model="58mm GP-58N"))  # 384 dots, no native QR
 RASTER_80MM = profile_for(Profile(model="80mm EC-PM-80250"))  # 576 dots, no native QR
+NATIVE_80MM = profile_for(Profile(model="Generic", paper_width=80, has_qr=True))  # 576 dots, has_qr
 GS_V_0 = bytes.fromhex("1d 76 30 00")
 
 
@@ -274,9 +275,28 @@ def test_data_that_does_not_fit_version_40_is_refused(data: str, level: str, mes
 
 
 def test_the_most_a_qr_code_holds_still_prints() -> None:
-    printed = qr_bytes(QrData(data="7" * 7089, correction="L"), NATIVE_58MM)
+    # Version 40 is 177 modules: at the smallest native module (3 dots) it needs 531 dots, so 80 mm paper.
+    printed = qr_bytes(QrData(data="7" * 7089, correction="L"), NATIVE_80MM)
 
     assert bytes.fromhex("1d 28 6b b4 1b 31 50 30") in printed  # 7089 + 3 = 0x1bb4
+
+
+def test_a_native_symbol_wider_than_the_head_is_printed_as_a_raster_that_fits_and_scans() -> None:
+    data = "A" * 2900  # 149 modules at L: at 3 dots each 447 dots, more than the 384 of 58 mm paper
+
+    printed = qr_bytes(QrData(data=data, correction="L"), NATIVE_58MM)
+
+    assert printed.startswith(GS_V_0)
+    bitmap = raster_of(printed)
+    assert bitmap.width <= NATIVE_58MM.dot_width
+    assert scan(bitmap) == [data]
+
+
+def test_a_pixel_width_far_wider_than_the_paper_is_capped_not_refused() -> None:
+    printed = qr_bytes(QrData(data="HELLO", pixel_width=50_000), RASTER_58MM)
+
+    assert raster_of(printed).width <= RASTER_58MM.dot_width
+    assert printed_and_scanned(QrData(data="HELLO", pixel_width=50_000), RASTER_58MM) == ["HELLO"]
 
 
 @pytest.mark.parametrize(

@@ -87,6 +87,7 @@ def test_cut_feeds_then_cuts(data: dict[str, Any], expected: bytes) -> None:
         ({}, b"\x1b\x70\x00\x19\x32"),  # pin 0, 50 ms = 25 units, 100 ms = 50 units
         ({"pin": 1, "on_time": 120, "off_time": 241}, b"\x1b\x70\x01\x3c\x78"),
         ({"on_time": 1, "off_time": 10_000}, b"\x1b\x70\x00\x01\xff"),  # clamped to 1..255
+        ({"on_time": 60_000, "off_time": 600_000}, b"\x1b\x70\x00\xff\xff"),  # any positive time is clamped
     ],
 )
 def test_pulse_opens_the_cash_drawer_in_units_of_two_milliseconds(data: dict[str, Any], expected: bytes) -> None:
@@ -96,6 +97,16 @@ def test_pulse_opens_the_cash_drawer_in_units_of_two_milliseconds(data: dict[str
 def test_beep_sounds_the_buzzer() -> None:
     assert body({"type": "beep"}) == b"\x1b\x42\x01\x01"
     assert body({"type": "beep", "data": {"times": 3, "lapse": 9}}) == b"\x1b\x42\x03\x09"
+
+
+def test_beep_counts_above_nine_are_clamped_not_refused() -> None:
+    # DOCUMENT.md "beep": 1..9 each.
+    assert body({"type": "beep", "data": {"times": 12, "lapse": 40}}) == b"\x1b\x42\x09\x09"
+
+
+def test_an_image_far_wider_than_the_paper_is_capped_at_the_dot_width() -> None:
+    printed = body({"type": "image", "data": {"code": png(40, 8), "pixel_width": 50_000}}, paper_width=58)
+    assert printed.startswith(b"\x1d\x76\x30\x00\x30\x00")  # GS v 0, 48 bytes = 384 dots wide
 
 
 def test_raw_bytes_are_sent_as_given() -> None:
@@ -119,7 +130,7 @@ def test_daemon_that_forces_safe_mode_blocks_dangerous_raw_commands() -> None:
     doc = document({"type": "feed"}, {"type": "raw", "data": {"hex": "1B 70 00 19 32"}})
     with pytest.raises(DocumentError) as caught:
         render_job(doc, raw_policy="safe")
-    assert str(caught.value) == "RAW: command 1 (raw): Blocked by safe_mode - ESC p (cash drawer pulse)"
+    assert str(caught.value) == "RAW: Blocked by safe_mode - ESC p (cash drawer pulse) at command 1 (raw)"
     harmless = document({"type": "raw", "data": {"hex": "1B 7B 01"}})
     assert render_job(harmless, raw_policy="safe").data.endswith(b"\x1b\x7b\x01")
 
@@ -128,7 +139,7 @@ def test_daemon_that_forbids_raw_refuses_it() -> None:
     doc = document({"type": "raw", "data": {"hex": "1B 7B 01"}})
     with pytest.raises(DocumentError) as caught:
         render_job(doc, raw_policy="deny")
-    assert str(caught.value) == "RAW: command 0 (raw): raw commands are disabled on this daemon"
+    assert str(caught.value) == "RAW: raw commands are disabled on this daemon at command 0 (raw)"
 
 
 # --- images and QR codes -------------------------------------------------------------------------------------
@@ -145,7 +156,9 @@ def test_an_image_that_does_not_decode_is_named_by_its_command() -> None:
     doc = document({"type": "feed"}, {"type": "image", "data": {"code": base64.b64encode(b"not an image").decode()}})
     with pytest.raises(DocumentError) as caught:
         render_job(doc)
-    assert str(caught.value).startswith("IMAGE: command 1 (image): ")
+    message = str(caught.value)
+    assert message.startswith("IMAGE: ")
+    assert message.endswith(" at command 1 (image)")
 
 
 def test_native_qr_then_its_human_text_centred_below() -> None:
@@ -260,4 +273,4 @@ def test_an_unexpected_failure_is_reported_against_its_command(monkeypatch: pyte
     doc = document({"type": "feed"}, {"type": "table", "data": {"definition": {"columns": [{"width": 3}]}}})
     with pytest.raises(DocumentError) as caught:
         render_job(doc)
-    assert str(caught.value) == "TABLE: command 1 (table): could not be rendered (RuntimeError)"
+    assert str(caught.value) == "TABLE: could not be rendered (RuntimeError) at command 1 (table)"

@@ -77,7 +77,7 @@ def test_render_names_the_table_that_does_not_fit() -> None:
     )
     with pytest.raises(DocumentError) as caught:
         render_job(document)
-    assert str(caught.value) == "TABLE: command 1 (table): Columns exceed paper width (needs 41, has 32)"
+    assert str(caught.value) == "TABLE: Columns exceed paper width (needs 41, has 32) at command 1 (table)"
 
 
 # --- cells ---------------------------------------------------------------------------------------------------
@@ -231,7 +231,7 @@ def test_a_row_with_the_wrong_number_of_cells_is_refused_before_printing() -> No
     }
     with pytest.raises(DocumentError) as caught:
         parse_document(document)
-    assert str(caught.value) == "TABLE: command 0 (table): row 1 has 1 cells, expected 2"
+    assert str(caught.value) == "TABLE: row 1 has 1 cells, expected 2 at command 0 (table)"
 
 
 def test_tabs_and_control_characters_in_cells_do_not_break_the_columns() -> None:

@@ -142,7 +142,9 @@ def test_invalid_size_is_refused_before_printing() -> None:
     }
     with pytest.raises(DocumentError) as caught:
         parse_document(document)
-    assert str(caught.value).startswith("VALIDATION: command 0 (text): field 'content.content_style.size'")
+    message = str(caught.value)
+    assert message.startswith("VALIDATION: field 'content.content_style.size'")
+    assert message.endswith(" at command 0 (text)")
 
 
 # --- separator -----------------------------------------------------------------------------------------------

@@ -50,6 +50,11 @@ def test_a_parameter_byte_equal_to_dle_is_not_a_request() -> None:
     assert split(job) == (job, [])
 
 
+def test_a_real_time_drawer_pulse_whose_last_byte_is_dle_is_not_a_request() -> None:
+    job = b"\x10\x14\x01\x01\x10" + b"\x04\x01text"  # DLE DC4 1 m t with t = 16 (DLE), then text
+    assert split(job) == (job, [])
+
+
 def test_other_real_time_commands_are_passed_through() -> None:
     job = b"\x10\x04\x07\x10\x05\x02"  # DLE EOT 7 (not a status request here) and DLE ENQ 2
     assert split(job) == (job, [])

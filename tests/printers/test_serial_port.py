@@ -7,6 +7,7 @@ The "serial cable" is a pseudo-terminal pair: the transport opens the slave side
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import select
 import threading
@@ -181,6 +182,22 @@ def test_a_missing_serial_port_says_to_plug_the_printer_in(tmp_path: Path) -> No
     with pytest.raises(PrinterError) as failure:
         run(story())
     assert "serial port not found (is the printer plugged in?)" in str(failure.value)
+    assert failure.value.retryable is True
+
+
+@pytest.mark.parametrize("code", [errno.EIO, errno.ENXIO])
+def test_a_port_that_fails_to_open_is_not_reported_as_lost_mid_print(code: int) -> None:
+    def opener(device: str, **arguments: object) -> HeldPort:
+        raise OSError(code, os.strerror(code))
+
+    async def story() -> None:
+        await SerialTransport("/dev/ttyUSB0", opener=opener).open()
+
+    with pytest.raises(PrinterError) as failure:
+        run(story())
+    assert str(failure.value) == (
+        "PRINTER: Cannot write to /dev/ttyUSB0: the serial port cannot be opened (is the printer switched on?)"
+    )
     assert failure.value.retryable is True
 
 

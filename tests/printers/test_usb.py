@@ -44,6 +44,13 @@ class Endpoint:
     bmAttributes: int
 
 
+class FakeConfiguration(dict[tuple[int, int], list[Endpoint]]):
+    """pyusb's ``Configuration``: indexing an interface it does not have raises IndexError."""
+
+    def __missing__(self, key: tuple[int, int]) -> list[Endpoint]:
+        raise IndexError(f"invalid interface {key}")
+
+
 class FakePrinterDevice:
     """An Epson-like USB printer: bulk OUT 0x01, bulk IN 0x82, owned by usblp until detached."""
 
@@ -79,7 +86,7 @@ class FakePrinterDevice:
         self.api.calls.append(("get_active_configuration",))
         if not self.configured:
             raise USBError("Configuration not set", None, None)
-        return {(0, 0): [Endpoint(0x82, 0x02), Endpoint(0x01, 0x02), Endpoint(0x83, 0x03)]}
+        return FakeConfiguration({(0, 0): [Endpoint(0x82, 0x02), Endpoint(0x01, 0x02), Endpoint(0x83, 0x03)]})
 
     def write(self, endpoint: int, data: Any, timeout: int) -> int:
         self.api.calls.append(("write", endpoint))
@@ -193,6 +200,34 @@ def test_permission_denied_points_at_the_udev_rule() -> None:
         "PRINTER: Permission denied opening USB printer 04b8:0202 (see the udev rule in docs/printers.md)"
     )
     assert failure.value.retryable is False
+
+
+def test_a_computer_without_libusb_gets_a_sentence_not_a_crash() -> None:
+    api = FakePyusb()
+    api.plug()
+    api.find_error = ValueError("No backend available")  # usb.core.NoBackendError is a ValueError
+    with pytest.raises(PrinterError) as failure:
+        run_story(api)
+    assert str(failure.value) == (
+        "PRINTER: USB printers need the libusb library, which is not installed on this computer (see docs/printers.md)"
+    )
+    assert failure.value.retryable is False
+
+
+def test_an_interface_the_printer_does_not_have_names_the_address_option() -> None:
+    api = FakePyusb()
+    device = api.plug()
+
+    async def story() -> None:
+        await UsbTransport(UsbTarget(EPSON.vendor, EPSON.product, interface=3), api=api).open()
+
+    with pytest.raises(PrinterError) as failure:
+        asyncio.run(asyncio.wait_for(story(), 20))
+    assert str(failure.value) == (
+        "PRINTER: USB printer 04b8:0202 has no interface 3: fix '?interface=' in its address (most printers use 0)"
+    )
+    assert failure.value.retryable is False
+    assert device.kernel_driver is True  # usblp gets the printer back
 
 
 def test_a_timeout_mid_write_is_reported_and_the_device_released() -> None:

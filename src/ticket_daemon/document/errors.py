@@ -51,5 +51,14 @@ class DocumentError(TicketError):
 
 
 def command_error(category: Category, index: int, kind: str, sentence: str) -> DocumentError:
-    """An error about ``commands[index]``; the sentence names the field."""
-    return DocumentError(f"command {index} ({kind}): {sentence}", category=category)
+    """An error about ``commands[index]``: ``CATEGORY: <sentence> at command <i> (<type>)``.
+
+    DOCUMENT.md gives literal texts clients match with ``startsWith`` (``TABLE: Columns exceed paper width…``), so
+    the sentence comes first and the location last, like its ``… at command 3`` example.
+    """
+    return DocumentError(f"{sentence}{command_location(index, kind)}", category=category)
+
+
+def command_location(index: int, kind: str) -> str:
+    """The suffix :func:`command_error` appends; lets callers tell whether a message already names its command."""
+    return f" at command {index} ({kind})"

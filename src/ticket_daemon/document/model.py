@@ -14,7 +14,16 @@ import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from .limits import (
@@ -57,6 +66,14 @@ class Model(BaseModel):
     # DOCUMENT.md: "Unknown keys anywhere are ignored".
     model_config = ConfigDict(extra="ignore", frozen=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_not_given(cls, value: Any) -> Any:
+        # The original (Go encoding/json) treated null as "not given": defaults apply, required fields stay required.
+        if isinstance(value, dict):
+            return {key: item for key, item in value.items() if item is not None}
+        return value
+
 
 # --- profile -------------------------------------------------------------------------------------------------
 
@@ -66,7 +83,8 @@ DPIS = (203, 300, 600)
 
 
 class Profile(Model):
-    model: Annotated[str, Field(min_length=1, max_length=200)]
+    # A model of only spaces names no printer: stripped, then required to be non-empty.
+    model: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     paper_width: Literal[58, 72, 80, 100, 112, 120] = 80
     code_table: Annotated[
         Literal["PC437", "PC850", "PC852", "PC858", "PC866", "WPC1252"], BeforeValidator(_upper), loose(*CODE_TABLES)
@@ -162,8 +180,9 @@ def _image_scaling(value: Any) -> Any:
 
 
 class ImageData(Model):
-    code: Annotated[str, Field(min_length=1, max_length=MAX_IMAGE_BASE64_CHARS)]
-    pixel_width: Annotated[int, Field(ge=1, le=10_000)] = 256
+    code: Annotated[str, Field(max_length=MAX_IMAGE_BASE64_CHARS)]
+    # DOCUMENT.md "image": wider than the paper is capped at the profile's dot width, not refused.
+    pixel_width: Annotated[int, Field(ge=1)] = 256
     align: AlignField = Align.CENTER
     threshold: Annotated[int, Field(ge=0, le=255)] = 128
     dithering: Annotated[Literal["atkinson", "threshold"], BeforeValidator(_lower), loose("atkinson", "threshold")] = (
@@ -176,6 +195,8 @@ class ImageData(Model):
     @field_validator("code")
     @classmethod
     def _check_base64(cls, value: str) -> str:
+        if not value.strip():  # DOCUMENT.md "image": bad image data is an IMAGE: error
+            raise PydanticCustomError("image", "is empty; it must hold the base64 image data")
         try:
             payload = decode_base64_payload(value)
         except (binascii.Error, ValueError):
@@ -294,9 +315,10 @@ def _qr_width(value: Any) -> Any:
 
 
 class QrData(Model):
-    data: Annotated[str, Field(min_length=1)]
+    data: str
     human_text: Text | None = None
-    pixel_width: Annotated[int, Field(ge=QR_MIN_WIDTH, le=10_000), BeforeValidator(_qr_width)] = 256
+    # DOCUMENT.md "qr": pixel_width is "capped at dot width", so a wider request is not refused.
+    pixel_width: Annotated[int, Field(ge=QR_MIN_WIDTH), BeforeValidator(_qr_width)] = 256
     correction: Annotated[Literal["L", "M", "Q", "H"], BeforeValidator(_upper), loose("L", "M", "Q", "H")] = "M"
     align: AlignField = Align.CENTER
     logo: Annotated[str, Field(max_length=MAX_IMAGE_BASE64_CHARS)] | None = None
@@ -305,6 +327,8 @@ class QrData(Model):
     @field_validator("data")
     @classmethod
     def _check_length(cls, value: str) -> str:
+        if not value:  # DOCUMENT.md "qr": errors are QR: ...
+            raise PydanticCustomError("qr", "field 'data' is empty; a QR code needs something to hold")
         size = len(value.encode("utf-8"))
         if size > MAX_QR_BYTES:
             raise PydanticCustomError(
@@ -399,14 +423,16 @@ class CutData(Model):
 
 
 class PulseData(Model):
+    # DOCUMENT.md "pulse": t = ms/2 clamped 1..255 at render, so any positive time is accepted.
     pin: Literal[0, 1] = 0
-    on_time: Annotated[int, Field(ge=1, le=10_000)] = 50
-    off_time: Annotated[int, Field(ge=1, le=10_000)] = 100
+    on_time: Annotated[int, Field(ge=1)] = 50
+    off_time: Annotated[int, Field(ge=1)] = 100
 
 
 class BeepData(Model):
-    times: Annotated[int, Field(ge=1, le=9)] = 1
-    lapse: Annotated[int, Field(ge=1, le=9)] = 1
+    # DOCUMENT.md "beep": 1..9 each, clamped at render rather than refused.
+    times: Annotated[int, Field(ge=1)] = 1
+    lapse: Annotated[int, Field(ge=1)] = 1
 
 
 # --- raw -----------------------------------------------------------------------------------------------------

@@ -1,12 +1,13 @@
 """JSON (str, bytes or an already-decoded object) → validated :class:`Document`, or one categorised error.
 
 Commands are validated one at a time so that every message names the command index, its type and the field:
-``VALIDATION: command 3 (text): field 'content.text' is required``.
+``VALIDATION: field 'content.text' is required at command 3 (text)``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -28,16 +29,19 @@ _CUSTOM_CATEGORIES = {
     "image": Category.IMAGE,
 }
 
+# A lone UTF-16 surrogate (JSON "\\udce9") is no character: pydantic refuses it and it cannot be sent back as UTF-8.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
 
 def parse_document(raw: str | bytes | bytearray | Mapping[str, Any]) -> Document:
     """Validate a v1 document. Raises :class:`DocumentError`; never anything else for any input."""
     data = _load_json(raw) if isinstance(raw, (str, bytes, bytearray)) else raw
     if not isinstance(data, Mapping):
         raise DocumentError(f"document must be a JSON object, got {json_type(data)}", category=Category.JSON)
-    _check_depth(data)
+    data = _cleaned(data)
 
     for key in ("version", "profile", "commands"):
-        if key not in data:
+        if data.get(key) is None:  # null is "not given", as in the original (Go encoding/json)
             raise DocumentError(f"field '{key}' is required")
     version = data["version"]
     if not isinstance(version, str):
@@ -149,19 +153,42 @@ def _load_json(raw: str | bytes | bytearray) -> Any:
         raise DocumentError("document is not valid UTF-8 text", category=Category.JSON) from None
     except RecursionError:
         raise DocumentError("document is nested too deeply", category=Category.JSON) from None
+    except ValueError:  # e.g. an integer longer than Python's int_max_str_digits (4300)
+        raise DocumentError("document has a number with too many digits", category=Category.JSON) from None
 
 
-def _check_depth(root: Any) -> None:
-    """Refuse absurd nesting iteratively, so no later recursive walk can blow the stack."""
-    stack: list[tuple[Any, int]] = [(root, 1)]
+def _cleaned(root: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of the document without lone surrogates in any string, refusing absurd nesting on the way.
+
+    Iterative, so no later recursive walk can blow the stack on a deeply nested document.
+    """
+    top: dict[str, Any] = {}
+    # (value, depth, container to store the cleaned value in, key or index in it)
+    stack: list[tuple[Any, int, Any, Any]] = [(child, 2, top, _clean_string(key)) for key, child in root.items()]
+    for _, _, container, key in stack:
+        container[key] = None  # keep the client's key order
     while stack:
-        value, depth = stack.pop()
+        value, depth, container, slot = stack.pop()
         if depth > MAX_JSON_DEPTH:
             raise DocumentError(f"document is nested more than {MAX_JSON_DEPTH} levels deep", category=Category.JSON)
         if isinstance(value, Mapping):
-            stack.extend((child, depth + 1) for child in value.values())
+            mapping: dict[Any, Any] = {}
+            for key, child in value.items():
+                key = _clean_string(key)
+                mapping[key] = None
+                stack.append((child, depth + 1, mapping, key))
+            container[slot] = mapping
         elif isinstance(value, list):
-            stack.extend((child, depth + 1) for child in value)
+            items: list[Any] = [None] * len(value)
+            stack.extend((child, depth + 1, items, i) for i, child in enumerate(value))
+            container[slot] = items
+        else:
+            container[slot] = _clean_string(value)
+    return top
+
+
+def _clean_string(value: Any) -> Any:
+    return _LONE_SURROGATE.sub("", value) if isinstance(value, str) else value
 
 
 def json_type(value: Any) -> str:
@@ -184,5 +211,5 @@ def json_type(value: Any) -> str:
 def _shown(value: Any) -> str:
     if isinstance(value, (Mapping, list)) or value is None:
         return json_type(value)
-    text = json.dumps(value, ensure_ascii=False) if isinstance(value, (str, int, float, bool)) else repr(value)
+    text = json.dumps(value, ensure_ascii=True) if isinstance(value, (str, int, float, bool)) else repr(value)
     return text if len(text) <= 40 else text[:37] + "..."

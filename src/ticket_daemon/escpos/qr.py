@@ -119,20 +119,23 @@ def qr_bytes(data: QrData, profile: PrinterProfile) -> bytes:
     A ``logo`` forces error correction H, whatever ``correction`` says, so the modules it hides can be restored.
     """
     if profile.has_qr and not data.logo and not data.circle_shape:
-        return native_qr_bytes(data, profile)
+        symbol = _symbol(data.data, data.correction)  # refuses data that does not fit before the printer sees it
+        modules = len(symbol.matrix)
+        size = module_size(modules, data.pixel_width, profile.dot_width)
+        # The native module size is at least 3 dots: a large symbol may not fit the head; the raster path shrinks it.
+        if size * modules <= profile.dot_width:
+            return native_qr_bytes(data, size)
     bitmap = qr_bitmap(data, profile.dot_width)
     return raster_bytes(bitmap, data.align, profile.dot_width)
 
 
-def native_qr_bytes(data: QrData, profile: PrinterProfile) -> bytes:
+def native_qr_bytes(data: QrData, module_dots: int) -> bytes:
     """DOCUMENT.md "qr" with ``has_qr``: ESC a, then GS ( k model 2, module size, error level, store, print."""
-    symbol = _symbol(data.data, data.correction)  # refuses data that does not fit before the printer sees it
-    modules = len(symbol.matrix)
     return b"".join(
         (
             align(_ALIGN_CODES[data.align]),  # ESC a n
             QR_SELECT_MODEL_2,  # GS ( k fn 65 — model 2
-            qr_module_size(module_size(modules, data.pixel_width, profile.dot_width)),  # GS ( k fn 67
+            qr_module_size(module_dots),  # GS ( k fn 67
             qr_error_level(data.correction),  # GS ( k fn 69
             qr_store(data.data.encode("utf-8")),  # GS ( k fn 80 — store the data
             QR_PRINT,  # GS ( k fn 81 — print the stored symbol

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ..document.errors import Category, DocumentError, TicketError, command_error
+from ..document.errors import Category, DocumentError, TicketError, command_error, command_location
 from ..document.model import (
     SAFE_MODE_BLOCKED,
     BarcodeCommand,
@@ -50,6 +50,7 @@ COMMAND_CATEGORIES: dict[str, Category] = {
 }
 
 MS_PER_PULSE_UNIT = 2  # ESC p t1/t2 count units of 2 ms
+BEEP_MAX = 9  # ESC B n t: at most 9 beeps, 9 × 50 ms apart
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +69,8 @@ def render_job(
 ) -> RenderedJob:
     """Render every command in order. ``profile`` defaults to the one the document describes.
 
-    Raises :class:`DocumentError` naming the command (``QR: command 4 (qr): ...``) when a command cannot be printed.
+    Raises :class:`DocumentError` naming the command (``QR: <sentence> at command 4 (qr)``) when a command cannot
+    be printed.
     """
     printer = profile if profile is not None else profile_for(document.profile)
     select_home = commands.select_code_table(commands.CODE_TABLE_NUMBERS[printer.code_table])
@@ -120,7 +122,8 @@ def _render_command(command: Command, printer: PrinterProfile, raw_policy: RawPo
             # ESC p m t1 t2 — t = ms / 2, clamped to 1..255.
             return EncodedText(commands.pulse(data.pin, _pulse_units(data.on_time), _pulse_units(data.off_time)))
         case BeepCommand(data=data):
-            return EncodedText(commands.beep(data.times, data.lapse))  # ESC B n t
+            # ESC B n t; DOCUMENT.md "beep": 1..9 each.
+            return EncodedText(commands.beep(min(data.times, BEEP_MAX), min(data.lapse, BEEP_MAX)))
         case RawCommand(data=data):
             return EncodedText(raw_bytes(data, raw_policy))
     raise DocumentError(f"Unknown command type {command.type!r}", category=Category.COMMAND)  # pragma: no cover
@@ -144,6 +147,6 @@ def _pulse_units(milliseconds: int) -> int:
 
 def _about_command(error: TicketError, index: int, kind: str) -> TicketError:
     """The same error, its sentence naming ``commands[index]`` (unless it already does)."""
-    if error.message.startswith(f"command {index} ("):
+    if error.message.endswith(command_location(index, kind)):
         return error
     return command_error(error.category, index, kind, error.message)

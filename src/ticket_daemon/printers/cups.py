@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import shutil
 from pathlib import Path
@@ -73,6 +74,8 @@ class CupsTransport:
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
+                # lp_failure matches lp's English messages; in the user's locale they would be translated.
+                env={**os.environ, "LC_ALL": "C", "LANG": "C"},
             )
         except OSError as error:
             raise PrinterError(f"Cannot run the CUPS client: {error.strerror or error}", retryable=False) from None

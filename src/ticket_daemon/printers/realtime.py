@@ -25,7 +25,7 @@ _GS_PARAMS = {
     0x61: 1, 0x62: 1, 0x66: 1, 0x68: 1, 0x72: 1, 0x77: 1,
 }  # fmt: skip
 _FS_PARAMS = {0x21: 1, 0x2D: 1, 0x43: 1, 0x53: 2, 0x57: 1, 0x70: 2}
-_DLE_PARAMS = {0x04: 1, 0x05: 1}  # DLE EOT n, DLE ENQ n
+_DLE_PARAMS = {0x04: 1, 0x05: 1, 0x14: 3}  # DLE EOT n, DLE ENQ n, DLE DC4 n m t (real-time pulse)
 
 # A measured command: (length of its head, length of the binary payload after it, payload ends at a NUL).
 Measure = tuple[int, int, bool]

@@ -107,8 +107,8 @@ def open_pyserial(device: str, **arguments: Any) -> SerialPort:
     return port
 
 
-def _serial_error(device: str, error: OSError) -> PrinterError:
-    """pyserial raises ``SerialException`` (an ``OSError``) carrying the errno of the failed open."""
+def _serial_error(device: str, error: OSError, *, opening: bool = False) -> PrinterError:
+    """pyserial raises ``SerialException`` (an ``OSError``) carrying the errno of the failed open or write."""
     code = error.errno
     if code == errno.ENOENT or "FileNotFoundError" in str(error) or "cannot find" in str(error).lower():
         return cannot_write(device, "serial port not found (is the printer plugged in?)", retryable=True)
@@ -116,6 +116,8 @@ def _serial_error(device: str, error: OSError) -> PrinterError:
         return cannot_write(device, "permission denied (add the daemon's user to the dialout group)", retryable=False)
     if code == errno.EBUSY:
         return cannot_write(device, "the serial port is in use by another program", retryable=True)
+    if (code == errno.EIO or code == errno.ENXIO) and opening:  # nothing was being printed yet
+        return cannot_write(device, "the serial port cannot be opened (is the printer switched on?)", retryable=True)
     if code == errno.EIO or code == errno.ENXIO:
         return PrinterError("Connection lost while printing")
     reason = (error.strerror or str(error)).lower()
@@ -167,7 +169,7 @@ class SerialTransport:
         except ImportError:
             raise PrinterError("pyserial is not installed: serial printers cannot be used", retryable=False) from None
         except OSError as error:
-            raise _serial_error(device, error) from None
+            raise _serial_error(device, error, opening=True) from None
         self._status_unanswered = False
 
     def _require_port(self) -> SerialPort:

@@ -128,7 +128,13 @@ class UsbTransport:
     def _open_link(self) -> _Link:
         api = self._pyusb()
         target = self.target
-        device = api.core.find(idVendor=target.vendor, idProduct=target.product)
+        try:
+            device = api.core.find(idVendor=target.vendor, idProduct=target.product)
+        except ValueError:  # usb.core.NoBackendError: pyusb found no libusb to talk to USB with
+            raise PrinterError(
+                "USB printers need the libusb library, which is not installed on this computer (see docs/printers.md)",
+                retryable=False,
+            ) from None
         if device is None:
             raise PrinterError(f"USB printer {target.id} not found (is it plugged in and switched on?)")
         reattach = False
@@ -143,8 +149,19 @@ class UsbTransport:
         except api.core.USBError:  # not configured yet
             device.set_configuration()
             configuration = device.get_active_configuration()
+        try:
+            endpoints = list(configuration[(target.interface, 0)])
+        except LookupError:  # pyusb raises IndexError for an interface the device does not have
+            if reattach:
+                with contextlib.suppress(Exception):
+                    device.attach_kernel_driver(target.interface)
+            raise PrinterError(
+                f"USB printer {target.id} has no interface {target.interface}: "
+                "fix '?interface=' in its address (most printers use 0)",
+                retryable=False,
+            ) from None
         out_address, in_address = None, None
-        for endpoint in configuration[(target.interface, 0)]:
+        for endpoint in endpoints:
             if endpoint.bmAttributes & TRANSFER_TYPE_MASK != TRANSFER_BULK:
                 continue
             if endpoint.bEndpointAddress & ENDPOINT_IN:
