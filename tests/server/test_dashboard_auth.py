@@ -18,8 +18,10 @@ import uvicorn
 from starlette.applications import Starlette
 
 from ticket_daemon.printers.registry import PrinterRegistry
+from ticket_daemon.server import dashboard as dashboard_module
 from ticket_daemon.server import passwords
-from ticket_daemon.server.dashboard import dashboard_routes
+from ticket_daemon.server.app import create_app
+from ticket_daemon.server.dashboard import REMOTE_NEEDS_PASSWORD, dashboard_routes
 from ticket_daemon.server.passwords import hash_password, hash_password_main, verify_password
 from ticket_daemon.server.sessions import SESSION_COOKIE
 from ticket_daemon.service.config import Settings, load_settings
@@ -225,6 +227,37 @@ def test_lock_out_is_per_client_address(dashboard: Dashboard) -> None:
         assert allowed.status_code == 200
 
 
+def test_concurrent_guesses_get_no_more_password_checks_than_the_lock_out_allows(
+    dashboard: Dashboard, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checked: list[str] = []
+
+    def slow_verify(password_hash: str, password: str) -> bool:
+        checked.append(password)
+        time.sleep(0.2)  # a slow check: every guess is in flight before the first one is judged
+        return verify_password(password_hash, password)
+
+    monkeypatch.setattr(dashboard_module, "verify_password", slow_verify)
+    statuses: list[int] = []
+    together = threading.Barrier(12, timeout=10)
+
+    def guess(n: int) -> None:
+        with dashboard.client() as client:
+            client.get("/auth/session")  # connected: the guesses below leave at the same moment
+            together.wait()
+            statuses.append(client.post("/auth/login", json={"password": f"guess {n}"}).status_code)
+
+    guessers = [threading.Thread(target=guess, args=(n,)) for n in range(12)]
+    for guesser in guessers:
+        guesser.start()
+    for guesser in guessers:
+        guesser.join(timeout=30)
+    assert len(checked) == 5  # the lock-out's five, however the guesses arrive
+    assert sorted(statuses) == [401] * 4 + [429] * 8
+    with dashboard.client() as client:
+        assert client.post("/auth/login", json={"password": PASSWORD}).status_code == 429
+
+
 def test_failures_spread_over_more_than_five_minutes_do_not_lock_out(dashboard: Dashboard) -> None:
     with dashboard.client() as client:
         for _ in range(4):
@@ -295,6 +328,24 @@ def test_open_dashboard_ignores_a_foreign_host_name(open_dashboard: Dashboard) -
     with open_dashboard.client(headers={"Host": "evil.example:8766"}) as client:
         assert client.get("/").status_code == 403
         assert client.get("/api/v1/virtual/default/jobs").status_code == 401
+
+
+# ---- an open dashboard stays on this machine ---------------------------------------------------------------
+
+
+def test_without_a_password_other_machines_cannot_use_the_dashboard_or_operator_apis(tmp_path: Path) -> None:
+    settings = load_settings(flags={"storage": {"data_dir": str(tmp_path), "spool": "memory"}})
+    # A remote client, as a local reverse proxy forwards it (the test server trusts X-Forwarded-For from 127.0.0.1).
+    remote = {"X-Forwarded-For": "192.0.2.44"}
+    for url in serve(create_app(settings)):
+        with httpx.Client(base_url=url, follow_redirects=False, timeout=10.0) as client:
+            for method, path in (("GET", "/"), ("GET", "/api/v1/jobs"), ("POST", "/api/v1/jobs/j1/cancel")):
+                refused = client.request(method, path, headers=remote)
+                assert refused.status_code == 403, path
+                assert refused.json()["mensaje"] == REMOTE_NEEDS_PASSWORD
+            assert client.get("/api/v1/jobs/j1", headers=remote).status_code == 404  # the HTTP mirror stays open
+            assert client.get("/").status_code == 200  # this machine still may
+            assert client.get("/api/v1/jobs").status_code == 200
 
 
 # ---- passwords --------------------------------------------------------------------------------------------------

@@ -12,13 +12,14 @@ leaves unprinted jobs in it, results are stored and re-sent to a client that rec
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..document.errors import TicketError
+from ..document.errors import Category, TicketError
 from ..printers.discovery import PrinterDiscovery, with_discovered
 from ..printers.registry import ConfiguredPrinter, PrinterRegistry
 from ..printers.status import PrinterState
@@ -45,6 +46,10 @@ class Client(Protocol):
     """A connected client, as the daemon sees it: something to close when the daemon stops."""
 
     async def close(self, code: int, reason: str) -> None: ...
+
+
+class NotAccepting(Exception):
+    """The daemon began stopping while the job was being checked: it was not stored (the client retries)."""
 
 
 class Daemon:
@@ -111,6 +116,13 @@ class Daemon:
                 log.warning("job %s was interrupted while printing on %s (%s)", job.id, job.printer, "recovered")
             if self.settings.spool.interrupted_policy == "reprint":
                 reprints = {job.id for job in interrupted}
+            await self._end_orphaned_jobs()
+        if not _is_loopback_host(self.settings.server.host) and not self.settings.server.dashboard_password_hash:
+            log.warning(
+                "listening on %s without a dashboard password: the dashboard and operator APIs answer only "
+                "to this machine (set server.dashboard_password_hash for remote access)",
+                self.settings.server.host,
+            )
         for worker in self.workers.values():
             worker.start(reprints)
         self._pruner = asyncio.create_task(self._prune_periodically(), name="spool-pruner")
@@ -125,6 +137,20 @@ class Daemon:
         if not self.store.durable:
             await self._abandon_unprinted()
         # A durable spool keeps the rest queued: they print after the restart (issue "durable spool").
+
+    async def _end_orphaned_jobs(self) -> None:
+        """Review item 4: jobs left pending for a printer no longer configured would wait forever and count against
+        the capacity; they end ``error`` instead."""
+        try:
+            for printer in await self.store.pending_printers():
+                if printer in self.workers:
+                    continue
+                message = f"PRINTER: Printer '{printer}' is no longer configured"
+                for job in await self.store.pending_for_printer(printer):
+                    log.warning("job %s: %s", job.id, message)
+                    self._job_finished(await self.store.move(job.id, JobState.ERROR, now=time.time(), message=message))
+        except Exception as error:  # start-up goes on: they only wait, as before
+            log.error("cannot end the jobs of printers no longer configured: %s", error)
 
     async def close_clients(self, code: int = protocol.CLOSE_GOING_AWAY, reason: str = "server shutting down") -> None:
         clients = list(self.connections)
@@ -151,9 +177,12 @@ class Daemon:
 
     async def _abandon_unprinted(self) -> None:
         """Jobs not printed when the workers stopped are lost with this in-memory queue: tell their clients, rather
-        than leaving them waiting for a result that cannot come."""
+        than leaving them waiting for a result that cannot come. Every printer's pending list, not just the recent
+        jobs: an old waiting job must not be missed (review item 8)."""
+        jobs: list[Job] = []
         try:
-            jobs = await self.store.recent(self.capacity + len(self.workers))
+            for printer in self.workers:
+                jobs += await self.store.pending_for_printer(printer)
         except TicketError:
             return
         for job in jobs:
@@ -172,6 +201,8 @@ class Daemon:
         """Queue a rendered job; its ``result`` will go to ``sink``, but only after :meth:`release_result` (called
         once the ``ack`` is on its way), so a fast printer can never overtake the ack. Raises ``OverflowError`` when
         the queue is full and ``DuplicateJob`` when the id was already accepted (neither stores anything)."""
+        if not self.accepting:  # review item 7: stop began while the job rendered; an ack now could lose it
+            raise NotAccepting(job.id)
         fresh = job.id not in self._routes
         if fresh:  # registered before the add: a worker may pick the job up as soon as it is stored
             self._routes[job.id] = _ResultRoute(sink)
@@ -195,10 +226,14 @@ class Daemon:
             self._send_result(route.held, route.sink)
 
     def redirect_result(self, job_id: str, sink: ResultSink) -> None:
-        """Send a pending job's result to ``sink`` instead (the client resent it from a new connection)."""
+        """Send a pending job's result to ``sink`` instead (the client resent it from a new connection). After a
+        restart there is no route yet (review item 1): one is made, held until :meth:`release_result` like a new
+        job's, so the result follows the duplicate ``ack`` exactly once."""
         route = self._routes.get(job_id)
         if route is not None:
             route.sink = sink
+        else:
+            self._routes[job_id] = _ResultRoute(sink)
 
     def _job_finished(self, job: Job) -> None:
         if job.state is JobState.SUCCESS:
@@ -288,6 +323,8 @@ class Daemon:
         original = await self.store.get(job_id)
         if original is None or not original.data:
             return None
+        if original.printer not in self.workers:  # review item 4: its printer was removed from the configuration
+            raise TicketError(f"Printer '{original.printer}' is no longer configured", category=Category.PRINTER)
         now = time.time()
         for attempt in range(1, 100):
             copy = Job(
@@ -364,8 +401,14 @@ class Daemon:
 
     async def _check(self, printer: ConfiguredPrinter) -> PrinterState:
         worker = self.workers[printer.name]
-        if worker.busy:  # a second connection to a printer mid-job would only time out
+        # Review item 5: one connection to a printer at a time (TCP 9100 and USB refuse a second one). Mid-job the
+        # last known state is reported; a job starting during the check waits for it (status_timeout_seconds).
+        if worker.line.locked():
             return worker.last_state
+        async with worker.line:
+            return await self._probe(printer, worker)
+
+    async def _probe(self, printer: ConfiguredPrinter, worker: PrinterWorker) -> PrinterState:
         try:
             transport = open_transport(
                 printer.uri, dot_width=GENERIC_DOT_WIDTH, data_dir=self.settings.storage.data_dir
@@ -410,6 +453,15 @@ def _deliver(sink: ResultSink, message: protocol.Message) -> bool:
         return sink(message) is not False
     except Exception:
         log.exception("delivering a result failed")
+        return False
+
+
+def _is_loopback_host(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
         return False
 
 

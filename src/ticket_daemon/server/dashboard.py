@@ -11,11 +11,13 @@ With no password hash configured the dashboard is open (the local default) and s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -50,6 +52,11 @@ MAX_LOGIN_BODY_BYTES = 8 * 1024
 # Transcripts listed per job are cut here: a receipt's text is a few KB; a runaway raw job must not bloat the list.
 MAX_TRANSCRIPT_CHARS = 16 * 1024
 LOCAL_HOSTNAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+# argon2 costs tens of ms of CPU and ~100 MB/s of memory bandwidth per check: a few at once, whatever the load
+# (review item 3); each address gets one at a time.
+MAX_CONCURRENT_PASSWORD_CHECKS = 2
+# Review item 9: an open dashboard (no password) is served to this machine only.
+REMOTE_NEEDS_PASSWORD = "AUDIT: Set server.dashboard_password_hash to use the dashboard from another machine"
 
 # Scripts and styles come only from /static (no inline code); images may be blob:/data: (preview, favicon).
 _CSP = (
@@ -95,6 +102,8 @@ class _Dashboard:
             )
         self.sessions = SessionStore(clock=clock)
         self.throttle = LoginThrottle(clock=clock)
+        self._password_checks = asyncio.Semaphore(MAX_CONCURRENT_PASSWORD_CHECKS)
+        self._checking: dict[str, _AddressLock] = {}  # address → its logins running or waiting
 
     @property
     def password_required(self) -> bool:
@@ -121,7 +130,7 @@ class _Dashboard:
         """May this request see the dashboard? A live session, or an open dashboard reached by a trusted host name."""
         if self.password_required:
             return self.has_session(request)
-        return self._trusted_host(request)
+        return self._trusted_host(request) and _loopback_client(request)
 
     def _trusted_host(self, request: Request) -> bool:
         # An open dashboard answers only to localhost, IP literals and the configured origins' host names, so a
@@ -152,6 +161,8 @@ class _Dashboard:
             return RedirectResponse("/login", status_code=303)
         if not self._trusted_host(request) and not self.password_required:
             return _error(403, "AUDIT: This dashboard only answers on localhost or a configured origin")
+        if not self.password_required and not _loopback_client(request):
+            return _error(403, REMOTE_NEEDS_PASSWORD)
         return _page(request, STATIC_DIR / "index.html")
 
     async def login_page(self, request: Request) -> Response:
@@ -179,8 +190,16 @@ class _Dashboard:
             self.throttle.refused(address)
             return _locked_out(wants_json, wait)
         password = await _read_password(request, wants_json)
-        # argon2 takes tens of milliseconds of CPU on purpose: keep it off the event loop.
-        if password is None or not await asyncio.to_thread(verify_password, self.password_hash, password):
+        async with self._one_check_per_address(address), self._password_checks:
+            wait = self.throttle.locked_for(address)  # again: attempts queued behind this one may have locked it
+            if wait > 0:
+                self.throttle.refused(address)
+                return _locked_out(wants_json, wait)
+            # Review item 3: counted before the slow check (undone on success), so concurrent posts cannot all
+            # slip past the lock-out. argon2 takes tens of milliseconds of CPU on purpose: off the event loop.
+            self.throttle.attempt(address)
+            ok = password is not None and await asyncio.to_thread(verify_password, self.password_hash, password)
+        if not ok:
             if self.throttle.failure(address):
                 return _locked_out(wants_json, self.throttle.locked_for(address))
             if wants_json:
@@ -190,6 +209,19 @@ class _Dashboard:
         response = _login_ok(wants_json)
         set_session_cookie(response, self.sessions.create(), secure=request.url.scheme == "https")
         return response
+
+    @contextlib.asynccontextmanager
+    async def _one_check_per_address(self, address: str) -> AsyncIterator[None]:
+        """One login of ``address`` at a time; an entry exists only while one runs or waits (bounded)."""
+        entry = self._checking.setdefault(address, _AddressLock())
+        entry.users += 1
+        try:
+            async with entry.lock:
+                yield
+        finally:
+            entry.users -= 1
+            if entry.users == 0:
+                del self._checking[address]
 
     async def logout(self, request: Request) -> Response:
         if not self._same_origin_post(request):
@@ -207,6 +239,8 @@ class _Dashboard:
 
     def _api(self, endpoint: Endpoint) -> Endpoint:
         async def guarded(request: Request) -> Response:
+            if not self.password_required and not _loopback_client(request):
+                return _error(403, REMOTE_NEEDS_PASSWORD)
             if not self.allowed(request):
                 return _error(401, "AUDIT: Log in to the dashboard first")
             try:
@@ -305,6 +339,24 @@ def _page(request: Request, path: Path) -> Response:
 
 def _error(status_code: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"status": "error", "mensaje": message}, status_code=status_code, headers=headers)
+
+
+@dataclass(slots=True)
+class _AddressLock:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
+
+
+def _loopback_client(request: Request) -> bool:
+    """Whether the request comes from this machine (127.0.0.0/8 or ::1, also as an IPv4-mapped address)."""
+    host = request.client.host if request.client else ""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
 
 
 def _login_ok(wants_json: bool) -> Response:

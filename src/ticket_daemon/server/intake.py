@@ -20,7 +20,7 @@ from ..document.errors import TicketError
 from ..service.logging import audit
 from ..spool.jobs import DuplicateJob, Job
 from . import protocol
-from .daemon import Daemon, ResultSink, result_message
+from .daemon import Daemon, NotAccepting, ResultSink, result_message
 from .rendering import render_document
 from .security import token_identity, token_matches
 
@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 # The original schema: ids are ``^[a-zA-Z0-9_-]{1,64}$``; we accept any string up to that length.
 MAX_JOB_ID_CHARS = 64
+# Owner recorded for a job sent without ``?client_id`` (review item 10). A client_id keeps only ``[\w.:@-]``, so
+# no client can name itself ``addr/…`` and collect the results of anonymous jobs from that address.
+ANONYMOUS_OWNER = "addr/{address}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +42,9 @@ class Submitter:
     sink: ResultSink
 
     def identity(self, token: object) -> str:
-        """The rate-limit key: client_id, else the token presented, else the remote address — never the
-        connection, so reconnecting does not reset the limit."""
+        """The rate-limit key: client_id, else the (checked) token, else the remote address — never the
+        connection, so reconnecting does not reset the limit. Pass ``token`` only when a token is configured and
+        it matched: an unchecked one changes at will (review item 2)."""
         if self.client_id:
             return f"client:{self.client_id}"
         if isinstance(token, str) and token:
@@ -59,7 +63,7 @@ async def submit_ticket(daemon: Daemon, message: Mapping[str, Any], submitter: S
     or one ``error``; or, for an id already accepted, a duplicate ``ack`` (and the result again if it finished)."""
     for reply in await _replies(daemon, message, submitter):
         submitter.sink(reply)
-        if reply["tipo"] == "ack" and reply["status"] == "queued":
+        if reply["tipo"] == "ack":  # a duplicate's result may be held for its ack too (review item 1)
             daemon.release_result(reply["id"])
 
 
@@ -78,8 +82,9 @@ async def _replies(daemon: Daemon, message: Mapping[str, Any], submitter: Submit
         audit("auth failure", client=submitter.client_id or "-", address=submitter.address, job=job_id or "-")
         return [protocol.error(protocol.AUTH_INVALID, job_id)]
 
-    # 3. Rate limit per client identity (default 30 jobs per minute).
-    identity = submitter.identity(token)
+    # 3. Rate limit per client identity (default 30 jobs per minute). The token names a client only once checked.
+    checked_token = token if expected else None
+    identity = submitter.identity(checked_token)
     if not daemon.rate_limiter.allow(identity, time.monotonic()):
         audit("rate limited", identity=identity, address=submitter.address, job=job_id or "-")
         return [protocol.error(protocol.RATE_LIMITED, job_id)]
@@ -116,7 +121,7 @@ async def _replies(daemon: Daemon, message: Mapping[str, Any], submitter: Submit
     now = time.time()
     job = Job(
         id=job_id or str(uuid.uuid4()),
-        client_id=submitter.client_id or submitter.address,
+        client_id=submitter.client_id or ANONYMOUS_OWNER.format(address=submitter.address),
         printer=printer.name,
         document=rendered.document_json,
         data=rendered.data,
@@ -131,28 +136,34 @@ async def _replies(daemon: Daemon, message: Mapping[str, Any], submitter: Submit
         return await _duplicate(daemon, duplicate.existing, submitter)
     except OverflowError:
         return [protocol.error(protocol.QUEUE_FULL, job_id)]
+    except NotAccepting:
+        return [protocol.error(protocol.SHUTTING_DOWN, job_id)]
     except TicketError as error:  # issue item 8: the disk refused; the job was not stored, so no ack
         log.error("job %s not stored: %s", job.id, error)
         return [protocol.error(str(error), job_id)]
-    log.info("job %s accepted for printer %s from %s", stored.id, stored.printer, submitter.identity(token))
+    log.info("job %s accepted for printer %s from %s", stored.id, stored.printer, submitter.identity(checked_token))
     return [protocol.ack(stored.id, current=await _depth(daemon), capacity=daemon.capacity)]
 
 
 async def _depth(daemon: Daemon) -> int:
-    """Jobs pending, for an ``ack``; a read failure after the commit must not turn the ack into an error."""
+    """Jobs pending, for an ``ack``. The job is stored and will print: no failure here may turn its ack into an
+    error (review item 11), or the client would resend it and its result would wait in the daemon forever."""
     try:
         return await daemon.queue_depth()
-    except TicketError:
+    except Exception as error:
+        log.warning("cannot count the pending jobs for an ack: %s", error)
         return 0
 
 
 async def _duplicate(daemon: Daemon, existing: Job, submitter: Submitter) -> list[protocol.Message]:
+    if not existing.state.is_final:
+        # Still to print: its result now goes to whoever asked last (a client that reconnected and resent). Before
+        # any await, so the job cannot finish unseen between the read and the redirect; held until the ack.
+        daemon.redirect_result(existing.id, submitter.sink)
     reply = protocol.ack_duplicate(
         existing.id, state=existing.state.value, current=await _depth(daemon), capacity=daemon.capacity
     )
     if existing.state.is_final:
         # "if that job already finished its result is sent again", right after this ack.
         return [reply, result_message(existing)]
-    # Still to print: its result now goes to whoever asked last (a client that reconnected and resent).
-    daemon.redirect_result(existing.id, submitter.sink)
     return [reply]

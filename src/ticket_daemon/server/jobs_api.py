@@ -154,6 +154,8 @@ def _reprint(daemon: Daemon) -> Endpoint:
             copy = await daemon.reprint(job_id)
         except OverflowError:
             return _error(503, protocol.QUEUE_FULL, job_id)
+        except TicketError as error:  # e.g. its printer is no longer configured (review item 4)
+            return _error(409, str(error), job_id)
         if copy is None:
             return _error(404, f"Job not found or its receipt is no longer stored: {job_id}", job_id)
         audit("job reprinted", job=job_id, copy=copy.id)

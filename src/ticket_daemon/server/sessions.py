@@ -133,20 +133,28 @@ class LoginThrottle:
         """Log an attempt made while locked out (the password is not even checked)."""
         audit_log.warning("AUDIT: Dashboard login refused for %s: locked out after repeated failures", address)
 
-    def failure(self, address: str) -> bool:
-        """Record a wrong password; True when this failure locked the address out."""
+    def attempt(self, address: str) -> None:
+        """Count a login attempt *before* its password is checked, so concurrent attempts cannot all slip past the
+        lock-out (review item 3); the attempt reaching the limit locks the address. :meth:`success` forgets the
+        count, :meth:`failure` reports the wrong password."""
         now = self._clock()
         entry = self._failures.get(address)
         if entry is None or now - entry.first_at >= self._lockout:
             entry = _Failures(count=0, first_at=now)
         self._remember(address, entry)
         entry.count += 1
+        if entry.count >= self._max_failures:
+            entry.locked_until = now + self._lockout
+
+    def failure(self, address: str) -> bool:
+        """The attempt counted by :meth:`attempt` had a wrong password; True when it locked the address out."""
+        entry = self._failures.get(address)
+        count = entry.count if entry is not None else 0
         audit_log.warning(
-            "AUDIT: Dashboard login failed for %s (wrong password, %d of %d)", address, entry.count, self._max_failures
+            "AUDIT: Dashboard login failed for %s (wrong password, %d of %d)", address, count, self._max_failures
         )
-        if entry.count < self._max_failures:
+        if entry is None or not entry.locked_until:
             return False
-        entry.locked_until = now + self._lockout
         audit_log.warning(
             "AUDIT: Dashboard login locked for %s for %d seconds after %d failed attempts",
             address,

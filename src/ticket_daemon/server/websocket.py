@@ -5,6 +5,11 @@ client, never waits on a slow reader; a client whose unread replies overflow the
 are handled one at a time in arrival order (an ``ack`` always precedes that client's later replies); CPU-heavy
 work (big JSON, rendering, previews) runs in worker threads. No exception escapes a handler: it is logged and the
 client gets ``EXECUTION: internal error``.
+
+``?client_id=NAME`` names the client; the results of its jobs that finished while it was away are sent when it
+connects. When ``server.auth_token`` is configured that happens only once the connection proved the token: with
+``?auth_token=TOKEN`` on connect, or with the first ``ticket`` carrying the right ``auth_token`` (review item 10).
+Clients that send the token in their tickets keep working unchanged.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from .daemon import Daemon
 from .intake import Submitter, job_id_of, submit_ticket
 from .ratelimit import MessageBudget, Verdict
 from .rendering import render_preview
+from .security import token_matches
 
 log = logging.getLogger(__name__)
 
@@ -75,11 +81,17 @@ class ClientConnection:
         # PROTOCOL.md "?client_id=NAME". It names the client in logs and rate limits: kept to safe characters.
         client_id = _UNSAFE_ID_CHARS.sub("_", websocket.query_params.get("client_id", "").strip())
         self.client_id = client_id[:MAX_CLIENT_ID_CHARS] or None
+        # Review item 10: a client_id is not a secret. With an auth token configured, results owed to the client
+        # go to this connection only once it proved the token (``?auth_token=`` on connect, or a ticket with it).
+        self._expected_token = settings.auth_token.get_secret_value()
+        self._attached = False
         self.connected_at = time.time()
         self.open = True  # False once closing: nothing more is queued
         self._max_frame = settings.max_frame_bytes
         # (frame, id of the job whose result it is): a result counts as delivered once written, not once queued.
         self._outbox: asyncio.Queue[tuple[str, str | None]] = asyncio.Queue(maxsize=settings.outbound_queue_messages)
+        self._max_outbox_bytes = settings.outbound_queue_bytes
+        self._outbox_bytes = 0  # characters queued, not yet written (~bytes: replies are nearly all ASCII; item 12)
         self._budget = MessageBudget(settings.messages_per_second, settings.message_burst, now=time.monotonic())
         self._closing = asyncio.Event()
         self._finished = asyncio.Event()
@@ -94,13 +106,17 @@ class ClientConnection:
         a client too far behind is disconnected."""
         if not self.open:
             return False
+        text = protocol.encode(message)
         try:
+            if self._outbox_bytes and self._outbox_bytes + len(text) > self._max_outbox_bytes:  # one always fits
+                raise asyncio.QueueFull
             result_of = message.get("id") if message.get("tipo") == "result" else None
-            self._outbox.put_nowait((protocol.encode(message), result_of if isinstance(result_of, str) else None))
+            self._outbox.put_nowait((text, result_of if isinstance(result_of, str) else None))
         except asyncio.QueueFull:
             log.warning("client %s is not reading its replies: disconnecting it", self.describe())
             self.request_close(protocol.CLOSE_POLICY_VIOLATION, "Too many unread replies", flush=False)
             return False
+        self._outbox_bytes += len(text)
         return True
 
     def request_close(self, code: int, reason: str, *, flush: bool) -> None:
@@ -124,6 +140,7 @@ class ClientConnection:
     async def _send_loop(self) -> None:
         while True:
             text, result_of = await self._outbox.get()
+            self._outbox_bytes -= len(text)
             try:
                 await self.websocket.send_text(text)
             except Exception:  # the client went away; the receive loop sees the disconnect
@@ -142,19 +159,31 @@ class ClientConnection:
         try:
             # PROTOCOL.md "Connection": greet at once.
             self.send(protocol.info_connected())
-            if self.client_id:  # PROTOCOL.md extensions: results that finished while it was away come now
-                await self.daemon.attach_client(self.client_id, self.send)
+            if self.may_attach(self.websocket.query_params.get("auth_token")):
+                await self.attach()
             if not await self._receive_until_closing(closing):
                 return  # the client left
             await self._close_now(sender)
         finally:
             self.open = False
-            if self.client_id:
+            if self.client_id and self._attached:
                 self.daemon.detach_client(self.client_id, self.send)
             for task in (sender, closing):
                 task.cancel()
             await asyncio.gather(sender, closing, return_exceptions=True)
             self._finished.set()
+
+    def may_attach(self, token: object) -> bool:
+        if not self.client_id or self._attached:
+            return False
+        return not self._expected_token or token_matches(token, self._expected_token)
+
+    async def attach(self) -> None:
+        """PROTOCOL.md extensions: from now on results of this client's jobs come here, and those that finished
+        while it was away come now."""
+        if self.client_id:
+            self._attached = True
+            await self.daemon.attach_client(self.client_id, self.send)
 
     async def _receive_until_closing(self, closing: asyncio.Task[bool]) -> bool:
         """Handle frames until the client leaves (False) or a close is requested (True)."""
@@ -247,6 +276,8 @@ async def _decode(text: str) -> Any:
 async def _ticket(connection: ClientConnection, message: dict[str, Any]) -> list[protocol.Message]:
     submitter = Submitter(address=connection.address, client_id=connection.client_id, sink=connection.send)
     await submit_ticket(connection.daemon, message, submitter)  # replies go through connection.send, in order
+    if connection.may_attach(message.get("auth_token")):  # the token proved who it is (review item 10)
+        await connection.attach()
     return []
 
 

@@ -92,6 +92,9 @@ class PrinterWorker:
         # What the last attempt learnt about the printer; reported while a job is printing (a second
         # connection to a busy network printer would only time out).
         self.last_state = PrinterState.unknown
+        # Held while a job talks to the printer and while the daemon checks its status (review item 5): TCP 9100
+        # and USB take one connection at a time, so a status probe must never collide with a delivery.
+        self.line = asyncio.Lock()
 
     @property
     def name(self) -> str:
@@ -219,8 +222,10 @@ class PrinterWorker:
         delay = self._retry.delay(self._failures)
         self._retry_at = time.monotonic() + delay
         log.warning("printer %s: %s; job %s waits, next try in %g s", self.name, message, job.id, delay)
+        moved = await self._record_waiting(job, now, message)
+        if moved is None:
+            return
         try:
-            moved = await self._store.move(job.id, JobState.WAITING, now=now, message=message)
             waiting = [moved] if tell else []
             for other in await self._store.pending_for_printer(self.name):
                 if other.state is JobState.QUEUED:
@@ -234,6 +239,21 @@ class PrinterWorker:
                     self._on_waiting(record)
                 except Exception:
                     log.exception("printer %s: reporting that job %s waits failed", self.name, record.id)
+
+    async def _record_waiting(self, job: Job, now: float, message: str) -> Job | None:
+        """Move the job from ``printing`` to ``waiting``, retrying like :meth:`_finish` (review item 6): a job left
+        ``printing`` would freeze this printer's queue. None when it ended meanwhile or the daemon stops."""
+        while True:
+            try:
+                return await self._store.move(job.id, JobState.WAITING, now=now, message=message)
+            except (InvalidTransition, KeyError) as error:  # an operator cancelled it meanwhile
+                log.info("printer %s: job %s already ended (%s)", self.name, job.id, error)
+                return None
+            except Exception as error:
+                log.error("printer %s: cannot record that job %s waits: %s", self.name, job.id, error)
+                if self._stop_requested.is_set():
+                    return None
+                await self._sleep(STORE_RETRY_SECONDS)
 
     async def _finish(self, job: Job, target: JobState, message: str) -> None:
         log.info("printer %s: job %s %s: %s", self.name, job.id, target.value, message)
@@ -261,6 +281,10 @@ class PrinterWorker:
         if not job.data:
             raise TicketError("job has no rendered bytes")
         dot_width = await asyncio.to_thread(dot_width_of, job.document, self.printer.model)
+        async with self.line:
+            await self._deliver_on_line(job.data, dot_width)
+
+    async def _deliver_on_line(self, data: bytes, dot_width: int) -> None:
         transport = open_transport(self.printer.uri, dot_width=dot_width, data_dir=self._data_dir)
         try:
             try:
@@ -278,7 +302,7 @@ class PrinterWorker:
                 raise
             # After: the reply queues behind the job's bytes, so it also confirms the printer took them all (and
             # catches a fault that happened mid-job). From here on a failure is final: part of it may be on paper.
-            await transport.send(job.data)
+            await transport.send(data)
             await self._check_status(transport)
         finally:
             await transport.close()

@@ -74,6 +74,8 @@ class ServerSettings(_Section):
     # Replies a connection may have unsent before it is closed: a client that never reads must not grow
     # memory or block a printer worker.
     outbound_queue_messages: int = Field(default=256, ge=8, le=100_000)
+    # ...and the bytes they may add up to: 256 unread preview PNGs could be hundreds of MB (review item 12).
+    outbound_queue_bytes: int = Field(default=16 * 1024 * 1024, ge=64 * 1024, le=1024 * 1024 * 1024)
     # Upper bound for one job at the printer (open + send + close); transports have their own shorter timeouts.
     print_timeout_seconds: float = Field(default=120.0, gt=0, le=3600)
     # One printer status check (get_printers, /health): a dead printer must not hold up the reply.

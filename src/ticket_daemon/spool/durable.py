@@ -8,6 +8,7 @@ app does no I/O. Until then, and after a failed open, every call raises :class:`
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +28,7 @@ class SqliteSpool:
         self.path = path
         self._runner = StoreRunner()
         self._store: SqliteJobStore | None = None
+        self._closed = False
 
     @property
     def durable(self) -> bool:
@@ -42,12 +44,15 @@ class SqliteSpool:
         return list(recovery.interrupted)
 
     async def close(self) -> None:
-        store, self._store = self._store, None
+        store, self._store, self._closed = self._store, None, True
         if store is not None:
             await self._runner.call(store.close)
-        self._runner.shutdown()
+        await asyncio.to_thread(self._runner.shutdown)  # waits for the spool thread: never on the event loop
 
     async def _call(self, method: Callable[[SqliteJobStore], T]) -> T:
+        if self._closed:  # review item 7: a StorageError the daemon reports, not the shut runner's RuntimeError
+            raise StorageError(f"the spool database {self.path} is closed")
+
         def run() -> T:
             if self._store is None:
                 raise StorageError(f"the spool database {self.path} is not open")
@@ -88,6 +93,9 @@ class SqliteSpool:
 
     async def pending_for_printer(self, printer: str) -> list[Job]:
         return await self._call(lambda store: store.pending_for_printer(printer))
+
+    async def pending_printers(self) -> list[str]:
+        return await self._call(lambda store: store.pending_printers())
 
     async def mark_delivered(self, job_id: str) -> None:
         await self._call(lambda store: store.mark_delivered(job_id))

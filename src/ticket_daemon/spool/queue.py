@@ -69,6 +69,10 @@ class JobStore(Protocol):
         """Every pending job of ``printer``, oldest first."""
         ...
 
+    async def pending_printers(self) -> list[str]:
+        """The printers with pending jobs (start-up ends those of printers no longer configured)."""
+        ...
+
     async def mark_delivered(self, job_id: str) -> None:
         """The job's final ``result`` reached its client."""
         ...
@@ -168,6 +172,9 @@ class MemoryJobStore:
 
     async def pending_for_printer(self, printer: str) -> list[Job]:
         return [self._pending[job_id] for job_id in self._fifo.get(printer, ())]
+
+    async def pending_printers(self) -> list[str]:
+        return sorted({job.printer for job in self._pending.values()})
 
     async def mark_delivered(self, job_id: str) -> None:
         self._undelivered.discard(job_id)
