@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,3 +31,19 @@ def require_shared() -> None:
 def shared_dir() -> Path:
     require_shared()
     return SHARED
+
+
+def command_data(document: Path, kind: str) -> list[dict[str, Any]]:
+    """The ``data`` of every command of type ``kind`` in a document file, found anywhere in its JSON (so it also
+    works on legacy or malformed documents the parser would refuse)."""
+    found: list[dict[str, Any]] = []
+    stack: list[Any] = [json.loads(document.read_text(encoding="utf-8"))]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node.get("type") == kind and isinstance(node.get("data"), dict):
+                found.append(node["data"])
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found

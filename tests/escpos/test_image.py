@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import random
 import struct
 import zlib
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import require_shared, shared_examples
+from conftest import command_data, require_shared, shared_examples
 from ticket_daemon.document.errors import Category, DocumentError
 from ticket_daemon.document.model import ImageData, Profile
 from ticket_daemon.escpos.image import image_bytes, rasterize_image
@@ -313,26 +311,9 @@ def test_corrupted_images_never_raise_anything_but_an_image_error() -> None:
 # --- real documents --------------------------------------------------------------------------------------------
 
 
-def images_in(document: Path) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("type") == "image" and isinstance(node.get("data"), dict):
-                found.append(node["data"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(json.loads(document.read_text(encoding="utf-8")))
-    return found
-
-
 def test_images_in_the_real_service_documents_print_within_the_paper() -> None:
     require_shared()
-    commands = [data for path in shared_examples("service") for data in images_in(path)]
+    commands = [data for path in shared_examples("service") for data in command_data(path, "image")]
     assert commands
     for data in commands:
         command = ImageData.model_validate(data)

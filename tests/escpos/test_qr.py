@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import base64
 import io
-import json
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 import zxingcpp
 from PIL import Image, ImageDraw
 
-from conftest import require_shared, shared_examples
+from conftest import command_data, require_shared, shared_examples
 from ticket_daemon.document.errors import Category, DocumentError
 from ticket_daemon.document.model import Profile, QrData
 from ticket_daemon.escpos.profiles import PrinterProfile, profile_for
@@ -330,27 +327,10 @@ def test_a_palette_logo_with_transparency_is_composited_over_white() -> None:
 # --- real documents --------------------------------------------------------------------------------------------
 
 
-def qr_commands(document: Path) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("type") == "qr" and isinstance(node.get("data"), dict):
-                found.append(node["data"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(json.loads(document.read_text(encoding="utf-8")))
-    return found
-
-
 def test_every_qr_in_the_real_documents_scans_back_from_paper() -> None:
     require_shared()
     commands = [
-        data for group in ("legacy-format", "service") for p in shared_examples(group) for data in qr_commands(p)
+        data for group in ("legacy-format", "service") for p in shared_examples(group) for data in command_data(p, "qr")
     ]
     assert commands
     for raw in commands:

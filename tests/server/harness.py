@@ -14,7 +14,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -263,3 +263,22 @@ class StubbornReader:
         with contextlib.suppress(OSError):
             self.sock.shutdown(socket.SHUT_RDWR)  # unblocks a sendall() stuck in another thread
         self.sock.close()
+
+
+@contextlib.contextmanager
+def unread_flood(port: int, text: str, *, count: int = 200) -> Iterator[StubbornReader]:
+    """A client that sends ``text`` ``count`` times from a thread and never reads a reply; closed on exit."""
+    stubborn = StubbornReader(port)
+
+    def flood() -> None:
+        with contextlib.suppress(OSError):  # the daemon cutting it off is the expected end
+            for _ in range(count):
+                stubborn.send_text(text)
+
+    flooder = threading.Thread(target=flood, daemon=True)
+    flooder.start()
+    try:
+        yield stubborn
+    finally:
+        stubborn.close()
+        flooder.join(timeout=10)

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 
 import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from server.harness import StubbornReader, WsClient, ticket, wait_until
+from server.harness import WsClient, ticket, unread_flood, wait_until
 from ticket_daemon.server import websocket
 
 RATE_LIMITED = "Rate limit exceeded: please wait before submitting more jobs"
@@ -88,20 +87,9 @@ def test_without_client_id_the_limit_is_per_address_not_per_connection(daemons):
 def test_a_client_that_never_reads_does_not_stall_anyone_and_is_disconnected(daemons, caplog):
     caplog.set_level(logging.WARNING, logger="ticket_daemon.server.websocket")
     running = daemons.start(outbound_queue_messages=8, messages_per_second=10_000, message_burst=10_000)
-    stubborn = StubbornReader(running.port)
-    other = running.connect()
     big_ping = json.dumps({"tipo": "ping", "id": "x" * 60_000})
-
-    def flood() -> None:
-        try:
-            for _ in range(200):  # ~12 MB of pongs nobody reads
-                stubborn.send_text(big_ping)
-        except OSError:
-            pass
-
-    flooder = threading.Thread(target=flood, daemon=True)
-    flooder.start()
-    try:
+    with unread_flood(running.port, big_ping):  # ~12 MB of pongs nobody reads
+        other = running.connect()
         wait_until(lambda: len(running.daemon.connections) == 1, "the stubborn client to be disconnected")
         _, result = other.print_job(ticket("meanwhile", "PRINTED ANYWAY"))
         assert result["status"] == "success"
@@ -109,9 +97,6 @@ def test_a_client_that_never_reads_does_not_stall_anyone_and_is_disconnected(dae
         health = httpx.get(f"{running.http_url}/health", timeout=10).json()
         assert health["connections"] == 1
         assert any("is not reading its replies" in r.getMessage() for r in caplog.records)
-    finally:
-        stubborn.close()
-        flooder.join(timeout=10)
 
 
 def test_absurdly_nested_json_is_a_json_error(daemons):

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 
 import httpx
 import pytest
 
-from server.harness import DaemonLauncher, StubbornReader, WsClient, receipt, refused_port, wait_until
+from server.harness import DaemonLauncher, WsClient, receipt, refused_port, unread_flood, wait_until
 
 TOKEN = "s3cret"
 # The printer never answers and a job gives up waiting at once: its result is stored, owed to its client.
@@ -83,23 +82,9 @@ def test_a_client_that_never_reads_big_replies_is_cut_off_by_bytes(
         messages_per_second=10_000,
         message_burst=10_000,
     )
-    stubborn = StubbornReader(running.port)
-    other = running.connect()
     big_ping = json.dumps({"tipo": "ping", "id": "x" * 60_000})
-
-    def flood() -> None:
-        try:
-            for _ in range(200):  # ~12 MB of pongs nobody reads
-                stubborn.send_text(big_ping)
-        except OSError:
-            pass
-
-    flooder = threading.Thread(target=flood, daemon=True)
-    flooder.start()
-    try:
+    with unread_flood(running.port, big_ping):  # ~12 MB of pongs nobody reads
+        other = running.connect()
         wait_until(lambda: len(running.daemon.connections) == 1, "the stubborn client to be disconnected")
         assert other.request({"tipo": "ping", "id": "p"})["tipo"] == "pong"
         assert any("is not reading its replies" in r.getMessage() for r in caplog.records)
-    finally:
-        stubborn.close()
-        flooder.join(timeout=10)

@@ -85,6 +85,16 @@ async def run_in_daemon_thread(function: Callable[[], T], *, abandoned: Callable
     return await future
 
 
+async def close_within(timeout: float, close: Callable[[], None]) -> None:
+    """Run a blocking ``close()`` in a daemon thread, waiting at most ``timeout`` seconds. A device stuck in close
+    is left to its thread, which finishes on its own: closing never raises and never blocks a stop."""
+    try:
+        async with asyncio.timeout(timeout):
+            await run_in_daemon_thread(close)
+    except TimeoutError:
+        pass
+
+
 def _os_error(path: Path, error: OSError) -> PrinterError:
     """A sentence for the assistant: a missing device is a printer that is unplugged (retry later); a permission or
     type problem needs someone to fix the configuration (fail now)."""
@@ -141,8 +151,4 @@ class FileTransport:
         handle, self._handle = self._handle, None
         if handle is None:
             return
-        try:
-            async with asyncio.timeout(self.timeouts.status):
-                await run_in_daemon_thread(lambda: _close_quietly(handle))
-        except TimeoutError:
-            pass  # a device stuck in close: its thread finishes on its own; nothing left to report
+        await close_within(self.timeouts.status, lambda: _close_quietly(handle))

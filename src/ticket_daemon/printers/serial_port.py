@@ -23,7 +23,7 @@ from typing import Any, ClassVar, Protocol, TypeVar
 from ..escpos.commands import status_request
 from .base import DEFAULT_TIMEOUTS, Timeouts
 from .errors import PrinterError, cannot_write, send_timed_out
-from .file import run_in_daemon_thread
+from .file import close_within, run_in_daemon_thread
 from .status import STATUS_QUERIES, PrinterState, parse_status
 
 T = TypeVar("T")
@@ -247,8 +247,4 @@ class SerialTransport:
         port, self._port = self._port, None
         if port is None:
             return
-        try:
-            async with asyncio.timeout(self.timeouts.status):
-                await run_in_daemon_thread(lambda: _close_quietly(port))
-        except TimeoutError:
-            pass  # its thread finishes on its own
+        await close_within(self.timeouts.status, lambda: _close_quietly(port))

@@ -26,7 +26,7 @@ from typing import Any, ClassVar, TypeVar
 from ..escpos.commands import status_request
 from .base import DEFAULT_TIMEOUTS, Timeouts
 from .errors import PrinterError, connection_lost, send_timed_out
-from .file import run_in_daemon_thread
+from .file import close_within, run_in_daemon_thread
 from .status import STATUS_QUERIES, PrinterState, parse_status
 
 T = TypeVar("T")
@@ -275,8 +275,4 @@ class UsbTransport:
         link, self._link = self._link, None
         if link is None:
             return
-        try:
-            async with asyncio.timeout(self.timeouts.status):
-                await run_in_daemon_thread(lambda: self._release(link))
-        except TimeoutError:
-            pass
+        await close_within(self.timeouts.status, lambda: self._release(link))

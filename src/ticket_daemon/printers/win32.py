@@ -22,7 +22,7 @@ from typing import Any
 
 from .base import DEFAULT_TIMEOUTS, Timeouts
 from .errors import PrinterError, send_timed_out
-from .file import run_in_daemon_thread
+from .file import close_within, run_in_daemon_thread
 from .status import PrinterState
 
 JOB_TITLE = "ticket-daemon"
@@ -146,8 +146,4 @@ class Win32Transport:
         handle, self._handle = self._handle, None
         if handle is None:
             return
-        try:
-            async with asyncio.timeout(self.timeouts.status):
-                await run_in_daemon_thread(lambda: self._close_handle(handle))
-        except TimeoutError:
-            pass
+        await close_within(self.timeouts.status, lambda: self._close_handle(handle))
