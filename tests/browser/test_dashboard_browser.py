@@ -22,9 +22,9 @@ import pytest
 import uvicorn
 from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, Response, expect, sync_playwright
 
+from ticket_daemon.config import load_settings
 from ticket_daemon.server.app import create_app
 from ticket_daemon.server.passwords import hash_password
-from ticket_daemon.service.config import load_settings
 
 pytestmark = pytest.mark.browser
 

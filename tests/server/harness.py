@@ -22,10 +22,10 @@ from typing import Any
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
+from ticket_daemon.config import Settings, load_settings
 from ticket_daemon.printers.virtual_server import VirtualPrinterServer
 from ticket_daemon.server.app import create_app
 from ticket_daemon.server.daemon import Daemon
-from ticket_daemon.service.config import Settings, load_settings
 from ticket_daemon.service.console import DaemonServer, build_server
 from ticket_daemon.spool.queue import JobStore
 

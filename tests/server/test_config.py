@@ -13,9 +13,9 @@ from pathlib import Path
 import platformdirs
 import pytest
 
+from ticket_daemon.config import ConfigError, load_settings
+from ticket_daemon.logs import audit, configure_logging
 from ticket_daemon.service import console
-from ticket_daemon.service.config import ConfigError, load_settings
-from ticket_daemon.service.logging import audit, configure_logging
 
 CONFIG = """
 [server]

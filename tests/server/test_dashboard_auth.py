@@ -17,6 +17,7 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 
+from ticket_daemon.config import Settings, load_settings
 from ticket_daemon.printers.registry import PrinterRegistry
 from ticket_daemon.server import dashboard as dashboard_module
 from ticket_daemon.server import passwords
@@ -24,7 +25,6 @@ from ticket_daemon.server.app import create_app
 from ticket_daemon.server.dashboard import REMOTE_NEEDS_PASSWORD, dashboard_routes
 from ticket_daemon.server.passwords import hash_password, hash_password_main, verify_password
 from ticket_daemon.server.sessions import SESSION_COOKIE
-from ticket_daemon.service.config import Settings, load_settings
 
 PASSWORD = "correct horse battery staple"
 STARTUP_TIMEOUT_S = 10.0

@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 
 from server.harness import receipt, refused_port
+from ticket_daemon.config import Settings, load_settings
 from ticket_daemon.document.errors import TicketError
 from ticket_daemon.printers.status import PrinterState
 from ticket_daemon.server import intake, protocol
 from ticket_daemon.server.daemon import Daemon
 from ticket_daemon.server.intake import Submitter, submit_ticket
-from ticket_daemon.service.config import Settings, load_settings
 from ticket_daemon.spool.jobs import JobState
 from ticket_daemon.spool.queue import MemoryJobStore
 from ticket_daemon.spool.store import StorageError

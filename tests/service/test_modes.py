@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from service.helpers import write_config
-from ticket_daemon.service.config import load_settings
+from ticket_daemon.config import load_settings
 from ticket_daemon.service.modes import with_service_defaults
 
 PROGRAM_DATA = {"PROGRAMDATA": "/fake/ProgramData"}

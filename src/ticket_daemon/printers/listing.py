@@ -68,7 +68,7 @@ def format_report(details: list[dict[str, Any]], summary: dict[str, Any], uris: 
 
 
 def printers_main(args: argparse.Namespace) -> int:
-    from ..service.config import ConfigError, load_settings  # lazily: only this command reads the settings
+    from ..config import ConfigError, load_settings  # lazily: only this command reads the settings
 
     try:
         settings = load_settings(getattr(args, "config", None))

@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ..document.errors import TicketError
-from ..service.logging import audit
+from ..logs import audit
 from .daemon import Daemon
 from .rendering import render_preview
 

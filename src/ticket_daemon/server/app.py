@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
-from ..service.config import Settings
+from ..config import Settings
 from .api import api_routes
 from .daemon import Daemon
 from .dashboard import dashboard_routes

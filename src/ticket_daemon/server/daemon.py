@@ -19,12 +19,12 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ..config import ConfigError, Settings
 from ..document.errors import Category, TicketError
 from ..printers.discovery import PrinterDiscovery, with_discovered
 from ..printers.registry import ConfiguredPrinter, PrinterRegistry
 from ..printers.status import PrinterState
 from ..printers.uri import open_transport
-from ..service.config import ConfigError, Settings
 from ..spool.durable import SPOOL_FILE, SqliteSpool
 from ..spool.jobs import Job, JobState
 from ..spool.queue import JobStore, MemoryJobStore

@@ -29,11 +29,11 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from .. import web
+from ..config import Settings
 from ..document.errors import TicketError
 from ..printers.registry import PrinterRegistry
 from ..printers.uri import parse_uri
 from ..printers.virtual import VirtualJob, list_jobs, virtual_printer_dir
-from ..service.config import Settings
 from .passwords import is_password_hash, verify_password
 from .sessions import (
     SESSION_COOKIE,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..document.errors import TicketError
-from ..service.logging import audit
+from ..logs import audit
 from ..spool.jobs import DuplicateJob, Job
 from . import protocol
 from .daemon import Daemon, NotAccepting, ResultSink, result_message

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ..document.errors import TicketError
-from ..service.logging import audit
+from ..logs import audit
 from ..spool.jobs import InvalidTransition
 from . import protocol
 from .api import read_json_request

@@ -26,7 +26,7 @@ from typing import Any
 from starlette.websockets import WebSocket
 
 from ..document.errors import Category, TicketError
-from ..service.logging import audit
+from ..logs import audit
 from . import protocol
 from .daemon import Daemon
 from .intake import Submitter, job_id_of, submit_ticket

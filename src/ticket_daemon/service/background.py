@@ -12,7 +12,7 @@ import threading
 import time
 from typing import Protocol
 
-from .config import Settings
+from ..config import Settings
 from .console import EXIT_START_FAILED, UVICORN_GRACE_SECONDS, DaemonServer, prepare_server, run_server
 
 log = logging.getLogger(__name__)

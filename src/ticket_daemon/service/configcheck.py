@@ -13,9 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr
 
+from ..config import ConfigError, Settings, load_settings
 from ..document.errors import TicketError
 from ..printers.registry import ConfiguredPrinter, PrinterRegistry
-from .config import ConfigError, Settings, load_settings
 from .console import EXIT_CONFIG, EXIT_OK
 
 # What a set secret is shown as; an unset one is shown as "" so "is it set?" is still answered.

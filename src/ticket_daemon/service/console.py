@@ -29,10 +29,10 @@ import uvicorn
 from starlette.applications import Starlette
 
 from .. import __version__
+from ..config import ConfigError, Settings, load_settings
+from ..logs import configure_logging
 from ..server.app import create_app
 from ..server.daemon import Daemon
-from .config import ConfigError, Settings, load_settings
-from .logging import configure_logging
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ def build_server(app: Starlette, settings: Settings, *, announce: bool = True) -
         ws_max_size=server.max_frame_bytes,
         lifespan="on",
         access_log=False,
-        log_config=None,  # our handlers (service/logging.py), not uvicorn's defaults
+        log_config=None,  # our handlers (logs.py), not uvicorn's defaults
         log_level=server.log_level.lower(),
         # The daemon is reached directly; trusting X-Forwarded-For would let a client pick its rate-limit identity.
         proxy_headers=False,

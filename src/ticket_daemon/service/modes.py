@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from .config import LogLevel, Settings
+from ..config import LogLevel, Settings
 
 # The original's service names, and the environment each one runs.
 PROD_SERVICE_NAME = "TicketServicio"

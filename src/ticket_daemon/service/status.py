@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from .config import ConfigError, load_settings
+from ..config import ConfigError, load_settings
 from .console import EXIT_CONFIG, EXIT_OK, EXIT_START_FAILED, dashboard_url
 
 # /health never talks to a printer, so a healthy daemon answers at once; longer means it is stuck.

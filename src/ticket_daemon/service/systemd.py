@@ -15,7 +15,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from .config import ConfigError, ServerSettings, load_settings
+from ..config import ConfigError, ServerSettings, load_settings
 from .console import EXIT_CONFIG, EXIT_OK, EXIT_START_FAILED, UVICORN_GRACE_SECONDS
 
 UNIT_NAME = "ticket-daemon.service"

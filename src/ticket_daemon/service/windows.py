@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..config import ConfigError, load_settings
 from .background import BackgroundDaemon, DaemonRunner
-from .config import ConfigError, load_settings
 from .console import EXIT_CONFIG, EXIT_OK, EXIT_START_FAILED
 from .modes import PROD_SERVICE_NAME, with_service_defaults
 
