@@ -1,0 +1,317 @@
+"""The ack path against its floor, side by side in one run (``make bench`` section ``ackpath``).
+
+The floor is a bare WebSocket server that parses a ticket and answers an ack (``floor_server.py``); ours is the real
+daemon with its durable SQLite spool, rate limit off and a printer that swallows bytes (``file:///dev/null``). The
+same closed-loop clients drive both (each sends its next ticket once the last one is acked), so the ratios say what
+validating, rendering and storing a job durably cost, whatever this shared machine's speed today. Figures:
+
+- durable acks/s of a one-line ticket and of ``examples/receipt.json`` at 10 connections, and ours ÷ floor;
+- printing keeps up: after a load of ``BENCH_KEEPUP_SECONDS`` (30 s), how many acked jobs were printed within 2 s;
+- ack p99 at 100 connections, ours ÷ floor;
+- the ack latency of a small ticket from one till while six others send heavy previews (render budget).
+
+Every loop is bounded by a duration or a timeout; only 127.0.0.1 is contacted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+
+from .lifecycle import REPO, DaemonProcess, clean_environment, tail, terminate
+from .report import Stats
+
+LOAD_SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS", "5"))
+KEEPUP_SECONDS = float(os.environ.get("BENCH_KEEPUP_SECONDS", "30"))
+KEEPUP_GRACE_SECONDS = 2.0  # "every acked job printed within 2 s after the load ends"
+HEAVY_SECONDS = float(os.environ.get("BENCH_HEAVY_SECONDS", "10"))
+RECEIVE_TIMEOUT_S = 30.0
+START_TIMEOUT_S = 30.0
+DRAIN_TIMEOUT_S = 120.0
+HEAVY_CLIENTS = 6
+SMALL_TICKET_EVERY_S = 0.1
+CONFIG = """
+[server]
+queue_capacity = 100000
+rate_limit_per_minute = 0
+messages_per_second = 100000
+message_burst = 100000
+
+[[printers]]
+name = "null"
+uri = "file:///dev/null"
+"""
+
+SMALL = {
+    "version": "1.0",
+    "profile": {"model": "80mm EC-PM-80250"},
+    "commands": [{"type": "text", "data": {"content": {"text": "Hola"}}}],
+}
+RECEIPT: dict[str, Any] = json.loads((REPO / "examples" / "receipt.json").read_text(encoding="utf-8"))
+# A preview that takes the renderer seconds: 65 536 CJK characters (no code page has them: printed as an image).
+HEAVY = {
+    "version": "1.0",
+    "profile": {"model": "80mm EC-PM-80250"},
+    "commands": [{"type": "text", "data": {"content": {"text": "漢字" * 32_768}}}],
+}
+
+
+@dataclass
+class Load:
+    """What the clients of one closed-loop run saw."""
+
+    ack_ms: list[float] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    started: float = 0.0
+    ended: float = 0.0
+    results: int = 0
+    last_result: float = 0.0
+
+    @property
+    def acks_per_second(self) -> float:
+        return len(self.ack_ms) / max(1e-9, self.ended - self.started)
+
+
+async def _reply(websocket: ClientConnection) -> dict[str, Any]:
+    async with asyncio.timeout(RECEIVE_TIMEOUT_S):
+        message = json.loads(await websocket.recv())
+    if not isinstance(message, dict):
+        raise RuntimeError(f"unexpected reply {message!r}")
+    return message
+
+
+async def _closed_loop(
+    url: str, name: str, document: dict[str, Any], seconds: float, load: Load, expect_results: bool
+) -> None:
+    """One till: ticket, wait for its ack, next ticket, until ``seconds`` are up; then (daemon) wait for results."""
+    numbers = itertools.count()
+    owed = 0
+    async with connect(f"{url}?client_id={name}", open_timeout=START_TIMEOUT_S, proxy=None, compression=None) as ws:
+        await _reply(ws)  # the greeting
+        deadline = load.started + seconds
+        while time.perf_counter() < deadline:
+            job_id = f"{name}-{next(numbers)}"
+            sent = time.perf_counter()
+            await ws.send(json.dumps({"tipo": "ticket", "id": job_id, "datos": document}))
+            while True:
+                reply = await _reply(ws)
+                if reply.get("tipo") == "result":
+                    load.results += 1
+                    load.last_result = time.perf_counter()
+                    owed -= 1
+                    continue
+                if reply.get("tipo") == "job":  # waiting for the printer: not an answer to this ticket
+                    continue
+                break
+            if reply.get("tipo") == "ack" and reply.get("id") == job_id:
+                load.ack_ms.append((time.perf_counter() - sent) * 1000)
+                owed += 1
+            else:
+                load.refused.append(str(reply.get("mensaje", reply)))
+        load.ended = max(load.ended, time.perf_counter())
+        if not expect_results:
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(DRAIN_TIMEOUT_S):
+                while owed > 0:
+                    reply = json.loads(await ws.recv())
+                    if reply.get("tipo") == "result":
+                        load.results += 1
+                        load.last_result = time.perf_counter()
+                        owed -= 1
+
+
+async def closed_loop(
+    url: str, clients: int, document: dict[str, Any], seconds: float, *, tag: str, results: bool
+) -> Load:
+    load = Load(started=time.perf_counter())
+    async with asyncio.timeout(seconds + DRAIN_TIMEOUT_S + 60):
+        await asyncio.gather(
+            *(_closed_loop(url, f"{tag}-{n}", document, seconds, load, results) for n in range(clients))
+        )
+    return load
+
+
+@asynccontextmanager
+async def floor_server() -> AsyncIterator[str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "benchmarks.floor_server",
+        stdout=asyncio.subprocess.PIPE,
+        cwd=REPO,
+        env=clean_environment(),
+    )
+    try:
+        if process.stdout is None:
+            raise RuntimeError("no stdout pipe")
+        url = ""
+        async with asyncio.timeout(START_TIMEOUT_S):
+            while line := (await process.stdout.readline()).decode():
+                if line.startswith("floor listening on "):
+                    url = f"ws://{line.split()[-1]}/ws"
+                    break
+        if not url:
+            raise RuntimeError("the floor server exited before listening")
+        yield url
+    finally:
+        await terminate(process)
+
+
+@asynccontextmanager
+async def daemon(root: Path) -> AsyncIterator[DaemonProcess]:
+    root.mkdir(parents=True, exist_ok=True)
+    config = root / "ticket-daemon.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    process = await DaemonProcess.spawn(root / "data", config=config)
+    try:
+        yield process
+    finally:
+        await process.stop()
+        if process.process.returncode != 0:
+            print(f"  (daemon exited with status {process.process.returncode}: {tail(process.stderr_path)})")
+
+
+def _p(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))] if ordered else float("nan")
+
+
+def _refusals(load: Load) -> str:
+    return f"  ({len(load.refused)} refused, first: {load.refused[0]})" if load.refused else ""
+
+
+async def _throughput(floor_url: str, ours_url: str, name: str, document: dict[str, Any], target: float) -> None:
+    floor = await closed_loop(floor_url, 10, document, LOAD_SECONDS, tag=f"floor-{name}", results=False)
+    ours = await closed_loop(ours_url, 10, document, LOAD_SECONDS, tag=f"ours-{name}", results=True)
+    ratio = ours.acks_per_second / floor.acks_per_second
+    print(
+        f"  {name:<12} 10 conns: floor {floor.acks_per_second:8.0f} acks/s   ours {ours.acks_per_second:8.0f} acks/s"
+        f"   ours/floor {ratio:5.2f}x (target >= {target}x){_refusals(ours)}"
+    )
+
+
+async def _keep_up(ours_url: str) -> None:
+    load = await closed_loop(ours_url, 10, SMALL, KEEPUP_SECONDS, tag="keepup", results=False)
+    acked = len(load.ack_ms)
+    # The clients left at the end of the load; the daemon's queue depth after the grace period says how many of
+    # their acked jobs are still unprinted.
+    await asyncio.sleep(KEEPUP_GRACE_SECONDS)
+    pending = await _queue_depth(ours_url)
+    print(
+        f"  keep-up     {KEEPUP_SECONDS:.0f} s load, {acked} acked ({load.acks_per_second:.0f}/s): "
+        f"{acked - pending} printed within {KEEPUP_GRACE_SECONDS:.0f} s of the end, {pending} still pending"
+        f"{_refusals(load)}"
+    )
+
+
+async def _queue_depth(ws_url: str) -> int:
+    async with connect(ws_url, open_timeout=START_TIMEOUT_S, proxy=None) as ws:
+        await _reply(ws)
+        await ws.send(json.dumps({"tipo": "status"}))
+        while True:
+            reply = await _reply(ws)
+            if reply.get("tipo") == "status":
+                return int(reply.get("current", 0))
+
+
+async def _latency_at_100(floor_url: str, ours_url: str) -> None:
+    floor = await closed_loop(floor_url, 100, SMALL, LOAD_SECONDS, tag="floor-100", results=False)
+    ours = await closed_loop(ours_url, 100, SMALL, LOAD_SECONDS, tag="ours-100", results=True)
+    f99, o99 = _p(floor.ack_ms, 0.99), _p(ours.ack_ms, 0.99)
+    print(
+        f"  100 conns   ack p99: floor {f99:7.1f} ms   ours {o99:7.1f} ms   ours/floor {o99 / f99:5.2f}x"
+        f" (target <= 3x); p50 ours {statistics.median(ours.ack_ms):.1f} ms{_refusals(ours)}"
+    )
+
+
+async def _heavy_neighbours(ours_url: str) -> None:
+    """One till's small tickets while six others keep the renderer busy with heavy previews."""
+    stop = asyncio.Event()
+    previews = 0
+
+    async def heavy(n: int) -> None:
+        nonlocal previews
+        async with connect(f"{ours_url}?client_id=heavy-{n}", proxy=None, max_size=None) as ws:
+            await _reply(ws)
+            while not stop.is_set():
+                await ws.send(json.dumps({"tipo": "preview", "datos": HEAVY}))
+                async with asyncio.timeout(RECEIVE_TIMEOUT_S * 4):
+                    await ws.recv()
+                previews += 1
+
+    small_ms: list[float] = []
+    refused: list[str] = []
+
+    async def small() -> None:
+        async with connect(f"{ours_url}?client_id=small-till", proxy=None) as ws:
+            await _reply(ws)
+            deadline = time.perf_counter() + HEAVY_SECONDS
+            for n in itertools.count():
+                if time.perf_counter() >= deadline:
+                    break
+                sent = time.perf_counter()
+                await ws.send(json.dumps({"tipo": "ticket", "id": f"small-{n}", "datos": SMALL}))
+                try:
+                    while (reply := await _reply(ws)).get("tipo") in ("result", "job"):
+                        pass
+                except TimeoutError:
+                    refused.append(f"no ack within {RECEIVE_TIMEOUT_S:.0f} s")
+                    break
+                if reply.get("tipo") == "ack":
+                    small_ms.append((time.perf_counter() - sent) * 1000)
+                else:
+                    refused.append(str(reply.get("mensaje")))
+                await asyncio.sleep(SMALL_TICKET_EVERY_S)
+
+    heavies = [asyncio.create_task(heavy(n)) for n in range(HEAVY_CLIENTS)]
+    await asyncio.sleep(1.0)  # let the heavy previews occupy the renderer first
+    try:
+        async with asyncio.timeout(HEAVY_SECONDS + 60):
+            await small()
+    finally:
+        stop.set()
+        for task in heavies:
+            task.cancel()
+        await asyncio.gather(*heavies, return_exceptions=True)
+    if not small_ms:
+        print(f"  small ticket beside {HEAVY_CLIENTS} heavy previews: no ack at all ({refused[:1]})")
+        return
+    print(
+        f"  small ticket beside {HEAVY_CLIENTS} heavy previews: ack p50 {statistics.median(small_ms):.0f} ms,"
+        f" p99 {_p(small_ms, 0.99):.0f} ms, max {max(small_ms):.0f} ms over {len(small_ms)} tickets"
+        f" (target < 1000 ms); {previews} heavy previews answered"
+        + (f"; {len(refused)} refused: {refused[0]}" if refused else "")
+    )
+
+
+async def _all() -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-ackpath-") as tmp:
+        root = Path(tmp)
+        async with floor_server() as floor_url, daemon(root / "ours") as ours:
+            ours_url = ours.ws_url
+            await closed_loop(ours_url, 2, SMALL, 1.0, tag="warmup", results=True)
+            await _throughput(floor_url, ours_url, "small", SMALL, 0.5)
+            await _throughput(floor_url, ours_url, "receipt", RECEIPT, 0.1)
+            await _latency_at_100(floor_url, ours_url)
+            await _keep_up(ours_url)
+        async with daemon(root / "heavy") as ours:
+            await _heavy_neighbours(ours.ws_url)
+
+
+def run(report: Callable[[str, Stats], None]) -> None:
+    asyncio.run(_all())
