@@ -2,7 +2,7 @@
 
 Named ``serial_port`` so it never shadows pyserial's ``serial`` package, which is imported lazily (only when a
 serial printer is used). Every pyserial call runs in a daemon thread of its own, bounded by the transport's
-timeouts (see ``file.run_in_daemon_thread``): a port stuck in the kernel never hangs a worker.
+timeouts (see ``threads.run_in_daemon_thread``): a port stuck in the kernel never hangs a worker.
 
 Status is read back with ``DLE EOT 1, 2, 4`` on the same line. A printer that answers nothing at all is reported
 ``offline`` (switched off or unplugged, so the job waits); a printer that never answers DLE EOT can be configured
@@ -23,8 +23,8 @@ from typing import Any, ClassVar, Protocol, TypeVar
 from ..escpos.commands import status_request
 from .base import DEFAULT_TIMEOUTS, Timeouts
 from .errors import PrinterError, cannot_write, send_timed_out
-from .file import close_within, run_in_daemon_thread
 from .status import STATUS_QUERIES, PrinterState, parse_status
+from .threads import close_within, run_in_daemon_thread
 
 T = TypeVar("T")
 

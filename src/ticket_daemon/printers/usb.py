@@ -26,8 +26,8 @@ from typing import Any, ClassVar, TypeVar
 from ..escpos.commands import status_request
 from .base import DEFAULT_TIMEOUTS, Timeouts
 from .errors import PrinterError, connection_lost, send_timed_out
-from .file import close_within, run_in_daemon_thread
 from .status import STATUS_QUERIES, PrinterState, parse_status
+from .threads import close_within, run_in_daemon_thread
 
 T = TypeVar("T")
 

@@ -22,8 +22,8 @@ from typing import Any
 
 from .base import DEFAULT_TIMEOUTS, Timeouts
 from .errors import PrinterError, send_timed_out
-from .file import close_within, run_in_daemon_thread
 from .status import PrinterState
+from .threads import close_within, run_in_daemon_thread
 
 JOB_TITLE = "ticket-daemon"
 DOC_INFO_LEVEL = 1  # DOC_INFO_1: (pDocName, pOutputFile, pDatatype)
