@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
+from printers.epson_replies import epson_answer
 from ticket_daemon.printers import PrinterError, PrinterState, open_transport, parse_uri
 from ticket_daemon.printers.realtime import RealtimeSplitter
-from ticket_daemon.printers.status import status_replies
 from ticket_daemon.printers.usb import UsbTarget, UsbTransport
 
 JOB = b"\x1b@USB RECEIPT\n" + bytes(range(256)) + b"\x1dVA\x03"
@@ -95,8 +95,7 @@ class FakePrinterDevice:
         if self.fail_write is not None and len(self.printed) + len(chunk) > self.fail_write_after:
             raise self.fail_write
         payload, requests = self._splitter.feed(chunk)
-        replies = status_replies(self.state)
-        self.pending_replies += bytes(replies[n] for n in requests)
+        self.pending_replies += epson_answer(self.state, requests)
         if self.state is PrinterState.ready:
             self.printed += payload
         return len(chunk)
