@@ -2,7 +2,7 @@
 
 The sequence is the one Microsoft documents for sending raw data ("How To: Print Raw Data to a Printer"):
 ``OpenPrinter`` → ``StartDocPrinter`` (level 1, datatype ``RAW``) → ``StartPagePrinter`` → ``WritePrinter``… →
-``EndPagePrinter`` → ``EndDocPrinter`` → ``ClosePrinter``, with ``AbortDocPrinter`` when anything fails after the
+``EndPagePrinter`` → ``EndDocPrinter`` → ``ClosePrinter``, with ``AbortPrinter`` when anything fails after the
 document was started, so no half job stays in the queue.
 
 pywin32 is imported lazily; the ``api`` object (``win32print`` plus ``error``, pywintypes' exception type) is
@@ -118,7 +118,7 @@ class Win32Transport:
             api.EndPagePrinter(handle)
         except BaseException:
             with contextlib.suppress(Exception):
-                api.AbortDocPrinter(handle)  # nothing half-printed stays in the queue
+                api.AbortPrinter(handle)  # deletes the spool file: nothing half-printed stays in the queue
             raise
         api.EndDocPrinter(handle)
         return int(job)
