@@ -74,7 +74,6 @@ class Win32Transport:
         self.timeouts = timeouts
         self._api = api
         self._handle: Any = None
-        self.last_job_id = 0  # the spooler's job id of the last job sent
 
     def _win32(self) -> Any:
         if self._api is None:
@@ -104,9 +103,9 @@ class Win32Transport:
         except api.error as error:
             raise spooler_error(name, error) from None
 
-    def _print_raw(self, handle: Any, data: bytes) -> int:
+    def _print_raw(self, handle: Any, data: bytes) -> None:
         api = self._win32()
-        job = api.StartDocPrinter(handle, DOC_INFO_LEVEL, (JOB_TITLE, None, "RAW"))
+        api.StartDocPrinter(handle, DOC_INFO_LEVEL, (JOB_TITLE, None, "RAW"))
         try:
             api.StartPagePrinter(handle)
             view = memoryview(data)
@@ -121,7 +120,6 @@ class Win32Transport:
                 api.AbortPrinter(handle)  # deletes the spool file: nothing half-printed stays in the queue
             raise
         api.EndDocPrinter(handle)
-        return int(job)
 
     async def send(self, data: bytes) -> None:
         handle = self._handle
@@ -130,7 +128,7 @@ class Win32Transport:
         api = self._win32()
         try:
             async with asyncio.timeout(self.timeouts.for_write(len(data))):
-                self.last_job_id = await run_in_daemon_thread(
+                await run_in_daemon_thread(
                     lambda: self._print_raw(handle, data), abandoned=lambda _: self._close_handle(handle)
                 )
         except TimeoutError:
