@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import array
 import errno
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
@@ -128,3 +129,30 @@ class FakePyusb:
 
     def names(self) -> list[str]:
         return [call[0] for call in self.calls]
+
+
+@dataclass
+class FakeUsbDevice:
+    """A device on the bus as discovery sees it: descriptors only."""
+
+    idVendor: int
+    idProduct: int
+    interface_classes: list[int] = field(default_factory=list)
+
+    def __iter__(self) -> Any:  # configurations → interfaces, as pyusb iterates them
+        interfaces = [
+            SimpleNamespace(bInterfaceNumber=n, bInterfaceClass=c) for n, c in enumerate(self.interface_classes)
+        ]
+        return iter([interfaces])
+
+
+class FakeUsbBus:
+    """The ``usb`` package as discovery sees it: ``core.find(find_all=True)`` lists every device."""
+
+    def __init__(self, devices: list[FakeUsbDevice]) -> None:
+        self.devices = devices
+        self.core = SimpleNamespace(find=self._find)
+
+    def _find(self, find_all: bool = False) -> Iterator[FakeUsbDevice]:
+        assert find_all
+        return iter(self.devices)

@@ -71,3 +71,23 @@ class FakeWin32Print:
 
     def names(self) -> list[str]:
         return [call[0] for call in self.calls]
+
+
+class FakeWin32PrinterList:
+    """The part of ``win32print`` discovery reads: the installed printers and the default one."""
+
+    def EnumPrinters(self, flags: int, name: None, level: int) -> tuple[dict[str, Any], ...]:
+        assert (flags, name, level) == (2 | 4, None, 2)  # local and connected printers, PRINTER_INFO_2
+        return (
+            {"pPrinterName": "EPSON TM-T20II Receipt", "pPortName": "USB001", "pDriverName": "EPSON TM-T20II",
+             "Status": 0, "Attributes": 0},
+            {"pPrinterName": "Kitchen POS-58", "pPortName": "USB002", "pDriverName": "Generic / Text Only",
+             "Status": 0x10, "Attributes": 0},
+            {"pPrinterName": "Microsoft Print to PDF", "pPortName": "PORTPROMPT:",
+             "pDriverName": "Microsoft Print To PDF", "Status": 0, "Attributes": 0x400},
+            {"pPrinterName": "Bar receipt", "pPortName": "USB003", "pDriverName": "Generic / Text Only",
+             "Status": 0x1, "Attributes": 0},
+        )  # fmt: skip
+
+    def GetDefaultPrinter(self) -> str:
+        return "EPSON TM-T20II Receipt"

@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from printers.fake_pyusb import FakePrinterDevice, FakePyusb, USBError, USBTimeoutError
-from printers.fake_win32 import FakePywintypesError, FakeWin32Print
+from printers.fake_pyusb import FakePrinterDevice, FakePyusb, FakeUsbBus, USBError, USBTimeoutError
+from printers.fake_win32 import FakePywintypesError, FakeWin32Print, FakeWin32PrinterList
 from ticket_daemon.printers import discovery, usb, win32
 
 usb_core = pytest.importorskip("usb.core")
@@ -86,6 +86,7 @@ def test_the_fake_usb_device_takes_the_calls_a_real_device_takes() -> None:
 def test_the_fake_find_and_util_functions_take_the_calls_pyusb_takes() -> None:
     fake = FakePyusb()
     assert_same_call(fake.core.find, inspect.signature(usb_core.find), "usb.core.find")
+    assert_same_call(FakeUsbBus([]).core.find, inspect.signature(usb_core.find), "usb.core.find (discovery)")
     for name in sorted(used_names(usb, r"api\.util\.(\w+)")):
         assert_same_call(getattr(fake.util, name), inspect.signature(getattr(usb_util, name)), f"usb.util.{name}")
 
@@ -195,6 +196,12 @@ def test_the_fake_win32print_takes_the_calls_pywin32_takes() -> None:
     stub = win32_stub("win32print")
     for name in sorted(used_names(win32, r"api\.(\w+)\(") - {"error"}):
         assert_same_call(getattr(FakeWin32Print(), name), stub_signatures(stub, name), f"win32print.{name}")
+
+
+def test_the_fake_printer_list_takes_the_calls_pywin32_takes() -> None:
+    stub = win32_stub("win32print")
+    for name in sorted(used_names(discovery, r"api\.(\w+)\(")):
+        assert_same_call(getattr(FakeWin32PrinterList(), name), stub_signatures(stub, name), f"win32print.{name}")
 
 
 def test_the_fake_pywintypes_error_is_built_like_pywin32s() -> None:
