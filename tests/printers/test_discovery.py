@@ -7,13 +7,14 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from printers.fake_pyusb import FakeUsbBus, FakeUsbDevice
+from printers.fake_win32 import FakeWin32PrinterList
 from ticket_daemon.cli import main
 from ticket_daemon.printers import ConfiguredPrinter, PrinterRegistry
 from ticket_daemon.printers.discovery import (
@@ -43,26 +44,8 @@ def test_printers_are_classified_by_the_original_keyword_rules(name: str, driver
     assert classify(name, driver, port) == kind
 
 
-class FakeWin32Print:
-    def EnumPrinters(self, flags: int, name: None, level: int) -> tuple[dict[str, Any], ...]:
-        assert (flags, name, level) == (2 | 4, None, 2)  # local and connected printers, PRINTER_INFO_2
-        return (
-            {"pPrinterName": "EPSON TM-T20II Receipt", "pPortName": "USB001", "pDriverName": "EPSON TM-T20II",
-             "Status": 0, "Attributes": 0},
-            {"pPrinterName": "Kitchen POS-58", "pPortName": "USB002", "pDriverName": "Generic / Text Only",
-             "Status": 0x10, "Attributes": 0},
-            {"pPrinterName": "Microsoft Print to PDF", "pPortName": "PORTPROMPT:",
-             "pDriverName": "Microsoft Print To PDF", "Status": 0, "Attributes": 0x400},
-            {"pPrinterName": "Bar receipt", "pPortName": "USB003", "pDriverName": "Generic / Text Only",
-             "Status": 0x1, "Attributes": 0},
-        )  # fmt: skip
-
-    def GetDefaultPrinter(self) -> str:
-        return "EPSON TM-T20II Receipt"
-
-
 def test_windows_printers_come_with_their_spooler_status_and_a_win32_uri() -> None:
-    found = windows_printers(FakeWin32Print())
+    found = windows_printers(FakeWin32PrinterList())
 
     assert [(p.name, p.uri, p.status, p.printer_type, p.os_default) for p in found] == [
         ("EPSON TM-T20II Receipt", "win32://EPSON TM-T20II Receipt", "ready", "thermal", True),
@@ -108,28 +91,13 @@ def test_usb_serial_adapters_are_listed_and_plain_serial_ports_are_not() -> None
     ]
 
 
-@dataclass
-class FakeUsbDevice:
-    idVendor: int
-    idProduct: int
-    interface_classes: list[int] = field(default_factory=list)
-
-    def __iter__(self) -> Any:  # configurations → interfaces, as pyusb iterates them
-        interfaces = [
-            SimpleNamespace(bInterfaceNumber=n, bInterfaceClass=c) for n, c in enumerate(self.interface_classes)
-        ]
-        return iter([interfaces])
-
-
 def test_usb_printer_class_devices_are_listed_with_a_usb_uri() -> None:
     devices = [
         FakeUsbDevice(0x04B8, 0x0E15, [7]),  # Epson receipt printer
         FakeUsbDevice(0x046D, 0xC52B, [3]),  # a keyboard receiver: not a printer
         FakeUsbDevice(0x03F0, 0x2B17, [255, 7]),  # an HP printer, printer interface 1
     ]
-    api = SimpleNamespace(core=SimpleNamespace(find=lambda find_all: iter(devices)))
-
-    found = usb_printers(api)
+    found = usb_printers(FakeUsbBus(devices))
 
     assert [(p.name, p.uri, p.printer_type) for p in found] == [
         ("Epson printer 04b8:0e15", "usb://04b8:0e15", "thermal"),

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import pytest
 
 from ticket_daemon.printers import FileTransport, PrinterError, PrinterState, Timeouts, open_transport
+from unprivileged import folder_nobody_can_use, is_root, run_as_nobody
 
 T = TypeVar("T")
 needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes stand in for a stuck device")
@@ -67,6 +68,24 @@ def test_a_device_the_daemon_may_not_write_fails_for_good(tmp_path: Path) -> Non
     error = refusal(FileTransport(locked), b"x")
     assert str(error) == f"PRINTER: Cannot write to {locked}: permission denied"
     assert not error.retryable
+
+
+@pytest.mark.skipif(not is_root(), reason="the test above sees the refusal directly")
+def test_a_device_the_daemon_may_not_write_fails_for_good_for_a_daemon_started_by_root() -> None:
+    """As root (CI), the daemon's part runs as the unprivileged user it would run as in production."""
+    with folder_nobody_can_use() as folder:
+        locked = folder / "lp0"  # owned by root, read-only for everyone else: a device node of the lp group
+        locked.write_bytes(b"")
+        locked.chmod(0o644)
+
+        def print_as_nobody() -> tuple[str, bool]:
+            error = refusal(FileTransport(locked), b"x")
+            return str(error), error.retryable
+
+        message, retryable = run_as_nobody(print_as_nobody)
+        assert locked.read_bytes() == b""
+    assert message == f"PRINTER: Cannot write to {locked}: permission denied"
+    assert not retryable
 
 
 @needs_fifo

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from printers.epson_replies import epson_answer
 from server.harness import DaemonLauncher, ticket
 from ticket_daemon.escpos import commands
 from ticket_daemon.printers import PrinterError, PrinterState, open_transport, parse_uri, state_error
 from ticket_daemon.printers.realtime import RealtimeSplitter
 from ticket_daemon.printers.serial_port import SerialSettings, SerialTransport
-from ticket_daemon.printers.status import status_replies
 
 pytest.importorskip("serial")
 if os.name != "posix":
@@ -67,8 +67,7 @@ class PtyPrinter:
             else:
                 self.discarded += len(payload)
             if requests:  # answered after taking the bytes ahead of the request, like a printer's input buffer
-                replies = status_replies(self.state)
-                os.write(self.master, bytes(replies[n] for n in requests))
+                os.write(self.master, epson_answer(self.state, requests))
 
     def close(self) -> None:
         self._stop.set()

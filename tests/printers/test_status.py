@@ -6,12 +6,23 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from printers.epson_replies import EPSON_REPLIES
 from ticket_daemon.printers import PrinterState, parse_status, state_error, status_replies
 
 
 @pytest.mark.parametrize("state", [s for s in PrinterState if s is not PrinterState.unknown])
 def test_every_state_reads_back_as_itself(state: PrinterState) -> None:
     assert parse_status(status_replies(state)) is state
+
+
+@pytest.mark.parametrize("state", list(EPSON_REPLIES))
+def test_the_bytes_of_epsons_bit_tables_read_as_their_state(state: PrinterState) -> None:
+    assert parse_status(EPSON_REPLIES[state]) is state
+
+
+@pytest.mark.parametrize("state", list(EPSON_REPLIES))
+def test_the_virtual_printer_answers_with_the_bytes_of_epsons_bit_tables(state: PrinterState) -> None:
+    assert status_replies(state) == EPSON_REPLIES[state]
 
 
 def test_a_healthy_epson_reply_is_ready() -> None:

@@ -12,8 +12,10 @@ from typing import Any, TypeVar
 
 import pytest
 
+from printers.epson_replies import epson_answer
 from ticket_daemon.escpos import commands
 from ticket_daemon.printers import PrinterError, PrinterState, TcpTransport, Timeouts, state_error
+from ticket_daemon.printers.realtime import RealtimeSplitter
 from ticket_daemon.printers.virtual_server import VirtualPrinterServer
 
 T = TypeVar("T")
@@ -259,3 +261,77 @@ def test_slow_printer_makes_the_sender_wait(tmp_path: Path) -> None:
     assert state is PrinterState.ready
     assert received == job
     assert elapsed >= 1.5
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        PrinterState.ready,
+        PrinterState.paper_near_end,
+        PrinterState.paper_out,
+        PrinterState.cover_open,
+        PrinterState.offline,
+        PrinterState.error,
+    ],
+)
+def test_a_printer_answering_epsons_status_bytes_is_read_as_its_state(state: PrinterState) -> None:
+    """A bare network printer that answers DLE EOT with the bytes of Epson's bit tables, one reply per read."""
+
+    async def epson(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        splitter = RealtimeSplitter()
+        while data := await reader.read(1024):
+            _, requests = splitter.feed(data)
+            for reply in epson_answer(state, requests):
+                writer.write(bytes([reply]))
+                await writer.drain()
+        writer.close()
+
+    async def story() -> PrinterState:
+        server = await raw_server(epson)
+        printer = TcpTransport("127.0.0.1", port_of(server))
+        try:
+            await printer.open()
+            return await printer.status()
+        finally:
+            await printer.close()
+            server.close()
+
+    assert run(story()) is state
+
+
+def test_the_virtual_printer_sends_epsons_status_bytes_on_the_wire(tmp_path: Path) -> None:
+    async def ask(server: VirtualPrinterServer) -> bytes:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        try:
+            writer.write(b"\x10\x04\x01\x10\x04\x02\x10\x04\x03\x10\x04\x04")  # DLE EOT 1, 2, 3, 4
+            await writer.drain()
+            return await reader.readexactly(4)
+        finally:
+            writer.close()
+
+    # 1: bit 3 offline; 2: bit 5 stopped by paper end; 3: no error cause; 4: bits 2-3 near end, 5-6 roll end
+    assert run(with_printer(tmp_path, ask, status="paper_out")) == bytes([0x1A, 0x32, 0x12, 0x7E])
+    assert run(with_printer(tmp_path / "ok", ask)) == bytes([0x12, 0x12, 0x12, 0x12])
+
+
+def test_a_printer_that_answers_only_part_of_the_status_is_unknown_for_the_connection() -> None:
+    async def first_reply_only(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        splitter = RealtimeSplitter()
+        while data := await reader.read(1024):
+            _, requests = splitter.feed(data)
+            if requests:
+                writer.write(b"\x12")  # DLE EOT 1 answered "online", the rest never comes
+                await writer.drain()
+        writer.close()
+
+    async def story() -> list[PrinterState]:
+        server = await raw_server(first_reply_only)
+        printer = TcpTransport("127.0.0.1", port_of(server), timeouts=Timeouts(status=0.3))
+        try:
+            await printer.open()
+            return [await printer.status(), await printer.status()]
+        finally:
+            await printer.close()
+            server.close()
+
+    assert run(story()) == [PrinterState.unknown, PrinterState.unknown]

@@ -7,136 +7,17 @@ assistant is told. Nothing here runs against real USB hardware (see docs/printer
 
 from __future__ import annotations
 
-import array
 import asyncio
 import errno
-from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any
 
 import pytest
 
+from printers.fake_pyusb import EPSON, FakePyusb, USBError, USBTimeoutError
 from ticket_daemon.printers import PrinterError, PrinterState, open_transport, parse_uri
-from ticket_daemon.printers.realtime import RealtimeSplitter
-from ticket_daemon.printers.status import status_replies
 from ticket_daemon.printers.usb import UsbTarget, UsbTransport
 
 JOB = b"\x1b@USB RECEIPT\n" + bytes(range(256)) + b"\x1dVA\x03"
-EPSON = UsbTarget(0x04B8, 0x0202)
-
-
-class USBError(OSError):
-    """``usb.core.USBError(strerror, error_code=None, errno=None)``."""
-
-    def __init__(self, strerror: str, error_code: int | None = None, errno: int | None = None) -> None:
-        super().__init__(errno, strerror)
-        self.backend_error_code = error_code
-
-
-class USBTimeoutError(USBError):
-    pass
-
-
-@dataclass
-class Endpoint:
-    bEndpointAddress: int
-    bmAttributes: int
-
-
-class FakeConfiguration(dict[tuple[int, int], list[Endpoint]]):
-    """pyusb's ``Configuration``: indexing an interface it does not have raises IndexError."""
-
-    def __missing__(self, key: tuple[int, int]) -> list[Endpoint]:
-        raise IndexError(f"invalid interface {key}")
-
-
-class FakePrinterDevice:
-    """An Epson-like USB printer: bulk OUT 0x01, bulk IN 0x82, owned by usblp until detached."""
-
-    def __init__(self, api: FakePyusb, state: PrinterState = PrinterState.ready, packet: int = 64) -> None:
-        self.api = api
-        self.state = state
-        self.packet = packet  # bytes taken per write call
-        self.configured = False
-        self.kernel_driver = True
-        self.printed = bytearray()
-        self.pending_replies = bytearray()
-        self.fail_write: Exception | None = None
-        self.fail_write_after = 0  # bytes accepted before fail_write is raised
-        self._splitter = RealtimeSplitter()
-
-    def is_kernel_driver_active(self, interface: int) -> bool:
-        self.api.calls.append(("is_kernel_driver_active", interface))
-        return self.kernel_driver
-
-    def detach_kernel_driver(self, interface: int) -> None:
-        self.api.calls.append(("detach_kernel_driver", interface))
-        self.kernel_driver = False
-
-    def attach_kernel_driver(self, interface: int) -> None:
-        self.api.calls.append(("attach_kernel_driver", interface))
-        self.kernel_driver = True
-
-    def set_configuration(self) -> None:
-        self.api.calls.append(("set_configuration",))
-        self.configured = True
-
-    def get_active_configuration(self) -> dict[tuple[int, int], list[Endpoint]]:
-        self.api.calls.append(("get_active_configuration",))
-        if not self.configured:
-            raise USBError("Configuration not set", None, None)
-        return FakeConfiguration({(0, 0): [Endpoint(0x82, 0x02), Endpoint(0x01, 0x02), Endpoint(0x83, 0x03)]})
-
-    def write(self, endpoint: int, data: Any, timeout: int) -> int:
-        self.api.calls.append(("write", endpoint))
-        assert endpoint == 0x01
-        chunk = bytes(data[: self.packet])
-        if self.fail_write is not None and len(self.printed) + len(chunk) > self.fail_write_after:
-            raise self.fail_write
-        payload, requests = self._splitter.feed(chunk)
-        replies = status_replies(self.state)
-        self.pending_replies += bytes(replies[n] for n in requests)
-        if self.state is PrinterState.ready:
-            self.printed += payload
-        return len(chunk)
-
-    def read(self, endpoint: int, size: int, timeout: int) -> array.array[int]:
-        self.api.calls.append(("read", endpoint))
-        assert endpoint == 0x82
-        if not self.pending_replies:
-            raise USBTimeoutError("Operation timed out", -7, errno.ETIMEDOUT)
-        out, self.pending_replies = self.pending_replies[:size], self.pending_replies[size:]
-        return array.array("B", out)
-
-
-class FakePyusb:
-    """The ``usb`` package as the transport sees it."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[Any, ...]] = []
-        self.devices: dict[tuple[int, int], FakePrinterDevice] = {}
-        self.find_error: Exception | None = None
-        self.core = SimpleNamespace(find=self._find, USBError=USBError, USBTimeoutError=USBTimeoutError)
-        self.util = SimpleNamespace(
-            claim_interface=lambda device, interface: self.calls.append(("claim_interface", interface)),
-            release_interface=lambda device, interface: self.calls.append(("release_interface", interface)),
-            dispose_resources=lambda device: self.calls.append(("dispose_resources",)),
-        )
-
-    def plug(self, target: UsbTarget = EPSON, **options: Any) -> FakePrinterDevice:
-        device = FakePrinterDevice(self, **options)
-        self.devices[(target.vendor, target.product)] = device
-        return device
-
-    def _find(self, *, idVendor: int, idProduct: int) -> FakePrinterDevice | None:
-        self.calls.append(("find", idVendor, idProduct))
-        if self.find_error is not None:
-            raise self.find_error
-        return self.devices.get((idVendor, idProduct))
-
-    def names(self) -> list[str]:
-        return [call[0] for call in self.calls]
 
 
 def run_story(api: FakePyusb, *, data: bytes = JOB) -> tuple[PrinterState, ...]:

@@ -9,80 +9,14 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from printers.fake_win32 import FakePywintypesError, FakeWin32Print
 from ticket_daemon.printers import PrinterError, PrinterState, open_transport, parse_uri
 from ticket_daemon.printers.win32 import Win32Transport
 
 JOB = b"\x1b@WINDOWS RECEIPT\n" + bytes(range(256)) + b"\x1dVA\x03"
-
-
-class FakePywintypesError(Exception):
-    """``pywintypes.error``: args are (winerror, funcname, strerror), also exposed as attributes."""
-
-    def __init__(self, winerror: int, funcname: str, strerror: str) -> None:
-        super().__init__(winerror, funcname, strerror)
-        self.winerror, self.funcname, self.strerror = winerror, funcname, strerror
-
-
-class FakeWin32Print:
-    """The part of ``win32print`` the transport uses, recording every call."""
-
-    error = FakePywintypesError
-
-    def __init__(self, installed: tuple[str, ...] = ("EPSON TM-T20II Receipt",), chunk: int = 100) -> None:
-        self.installed = installed
-        self.chunk = chunk  # WritePrinter takes at most this many bytes per call, like a busy port monitor
-        self.calls: list[tuple[Any, ...]] = []
-        self.spooled: list[bytes] = []
-        self.fail: dict[str, FakePywintypesError] = {}  # function name → error to raise
-        self._document = bytearray()
-        self._handles = 0
-
-    def _call(self, name: str, *args: Any) -> None:
-        self.calls.append((name, *args))
-        if name in self.fail:
-            raise self.fail.pop(name)
-
-    def OpenPrinter(self, name: str, defaults: Any = None) -> int:
-        self._call("OpenPrinter", name)
-        if name not in self.installed:
-            raise FakePywintypesError(1801, "OpenPrinter", "The printer name is invalid.")
-        self._handles += 1
-        return self._handles
-
-    def StartDocPrinter(self, handle: int, level: int, info: tuple[str, None, str]) -> int:
-        self._call("StartDocPrinter", handle, level, info)
-        self._document = bytearray()
-        return 42
-
-    def StartPagePrinter(self, handle: int) -> None:
-        self._call("StartPagePrinter", handle)
-
-    def WritePrinter(self, handle: int, data: bytes) -> int:
-        self._call("WritePrinter", handle, len(data))
-        taken = data[: self.chunk]
-        self._document += taken
-        return len(taken)
-
-    def EndPagePrinter(self, handle: int) -> None:
-        self._call("EndPagePrinter", handle)
-
-    def EndDocPrinter(self, handle: int) -> None:
-        self._call("EndDocPrinter", handle)
-        self.spooled.append(bytes(self._document))
-
-    def AbortDocPrinter(self, handle: int) -> None:
-        self._call("AbortDocPrinter", handle)
-        self._document = bytearray()
-
-    def ClosePrinter(self, handle: int) -> None:
-        self._call("ClosePrinter", handle)
-
-    def names(self) -> list[str]:
-        return [call[0] for call in self.calls]
 
 
 def print_job(api: FakeWin32Print, name: str = "EPSON TM-T20II Receipt", data: bytes = JOB) -> None:
@@ -149,7 +83,7 @@ def test_a_timeout_mid_write_aborts_the_document_so_no_half_receipt_stays_queued
         "StartDocPrinter",
         "StartPagePrinter",
         "WritePrinter",
-        "AbortDocPrinter",
+        "AbortPrinter",
         "ClosePrinter",
     ]
     assert api.spooled == []

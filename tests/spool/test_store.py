@@ -10,6 +10,7 @@ import pytest
 
 from ticket_daemon.spool.jobs import InvalidTransition, Job, JobState
 from ticket_daemon.spool.store import DuplicateJob, SqliteJobStore, StorageError
+from unprivileged import folder_nobody_can_use, is_root, run_as_nobody
 
 
 def job(job_id: str, printer: str = "caja1", client: str = "pos1") -> Job:
@@ -136,6 +137,27 @@ def test_a_read_only_database_refuses_writes_with_a_storage_error(tmp_path: Path
     path.chmod(0o444)
     with pytest.raises(StorageError):
         SqliteJobStore(path).add(job("x"), capacity=10)
+
+
+@pytest.mark.skipif(not is_root(), reason="the test above sees the refusal directly")
+def test_a_read_only_database_refuses_writes_with_a_storage_error_for_a_daemon_started_by_root() -> None:
+    """As root (CI), the daemon's part runs as the unprivileged user it would run as in production: the database
+    file belongs to someone else and is read-only, its folder is open (SQLite may create its side files there)."""
+    with folder_nobody_can_use(0o777) as folder:
+        path = folder / "spool.db"
+        SqliteJobStore(path).close()
+        path.chmod(0o444)
+
+        def add_as_nobody() -> str:
+            with pytest.raises(StorageError) as info:
+                SqliteJobStore(path).add(job("x"), capacity=10)
+            return str(info.value)
+
+        message = run_as_nobody(add_as_nobody)
+        store = SqliteJobStore(path)
+        assert store.get("x") is None
+        store.close()
+    assert message.startswith("STORAGE: ")
 
 
 def test_a_read_only_connection_refuses_writes_with_a_storage_error(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ Import the virtual network printer simulator from ``ticket_daemon.printers.virtu
 library part, so it is not re-exported here).
 """
 
-from .base import DEFAULT_TIMEOUTS, Timeouts, Transport
+from .base import Timeouts, Transport
 from .cups import CupsTransport
 from .discovery import FoundPrinter, PrinterDiscovery, with_discovered
 from .errors import PrinterError
@@ -20,7 +20,6 @@ from .virtual import VirtualJob, VirtualTransport, list_jobs, virtual_printer_di
 from .win32 import Win32Transport
 
 __all__ = [
-    "DEFAULT_TIMEOUTS",
     "ConfiguredPrinter",
     "CupsTransport",
     "FileTransport",

@@ -23,8 +23,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .file import run_in_daemon_thread
 from .registry import PrinterRegistry
+from .threads import run_in_daemon_thread
 from .uri import parse_uri
 from .usb import PRINTER_CLASS
 

@@ -3,9 +3,8 @@
 Semantics: the path is opened for appending and created if it is missing (its folder must exist), so a regular file
 collects every job one after the other and a device node simply receives them. Nothing is ever truncated.
 
-Opening, writing and closing run in a daemon thread of their own, bounded by the transport's timeouts. A device
-stuck in the kernel cannot be interrupted, so after a timeout its thread is abandoned: being a daemon thread, it
-never keeps the daemon from exiting (a thread pool's worker would be joined at shutdown and hang it).
+Opening, writing and closing run in a daemon thread of their own (``threads.run_in_daemon_thread``), bounded by
+the transport's timeouts.
 """
 
 from __future__ import annotations
@@ -13,16 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import threading
-from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO, TypeVar
+from typing import BinaryIO
 
 from .base import DEFAULT_TIMEOUTS, Timeouts
 from .errors import PrinterError, cannot_write, send_timed_out
 from .status import PrinterState
-
-T = TypeVar("T")
+from .threads import close_within, run_in_daemon_thread
 
 
 def _open_for_append(path: Path) -> BinaryIO:
@@ -42,57 +38,6 @@ def _close_quietly(handle: BinaryIO | None) -> None:
     if handle is not None:
         with contextlib.suppress(OSError):
             handle.close()
-
-
-async def run_in_daemon_thread(function: Callable[[], T], *, abandoned: Callable[[T | None], None] | None = None) -> T:
-    """``await`` ``function()`` run in a new daemon thread. If the caller stopped waiting (timeout, cancellation),
-    ``abandoned`` is called when the function ends, with its result (None if it failed), so nothing leaks: a file
-    opened too late, or a handle whose write was given up on."""
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[T] = loop.create_future()
-
-    def give_up(result: T | None) -> None:
-        if abandoned is not None:
-            abandoned(result)
-
-    def deliver(result: T) -> None:
-        if future.cancelled():
-            give_up(result)
-        else:
-            future.set_result(result)
-
-    def fail(error: BaseException) -> None:
-        if future.cancelled():
-            give_up(None)
-        else:
-            future.set_exception(error)
-
-    def work() -> None:
-        try:
-            result = function()
-        except BaseException as error:  # handed to the awaiting coroutine, not lost in the thread
-            try:
-                loop.call_soon_threadsafe(fail, error)
-            except RuntimeError:  # the event loop is gone: nobody is waiting any more
-                give_up(None)
-            return
-        try:
-            loop.call_soon_threadsafe(deliver, result)
-        except RuntimeError:
-            give_up(result)
-
-    threading.Thread(target=work, name="printer-file-io", daemon=True).start()
-    return await future
-
-
-async def close_within(timeout: float, close: Callable[[], None]) -> None:
-    """Run a blocking ``close()`` in a daemon thread, waiting at most ``timeout`` seconds. A device stuck in close
-    is left to its thread, which finishes on its own: closing never raises and never blocks a stop."""
-    try:
-        async with asyncio.timeout(timeout):
-            await run_in_daemon_thread(close)
-    except TimeoutError:
-        pass
 
 
 def _os_error(path: Path, error: OSError) -> PrinterError:

@@ -2,7 +2,7 @@
 
 Named ``serial_port`` so it never shadows pyserial's ``serial`` package, which is imported lazily (only when a
 serial printer is used). Every pyserial call runs in a daemon thread of its own, bounded by the transport's
-timeouts (see ``file.run_in_daemon_thread``): a port stuck in the kernel never hangs a worker.
+timeouts (see ``threads.run_in_daemon_thread``): a port stuck in the kernel never hangs a worker.
 
 Status is read back with ``DLE EOT 1, 2, 4`` on the same line. A printer that answers nothing at all is reported
 ``offline`` (switched off or unplugged, so the job waits); a printer that never answers DLE EOT can be configured
@@ -15,16 +15,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, TypeVar
 
-from ..escpos.commands import status_request
 from .base import DEFAULT_TIMEOUTS, Timeouts
 from .errors import PrinterError, cannot_write, send_timed_out
-from .file import close_within, run_in_daemon_thread
-from .status import STATUS_QUERIES, PrinterState, parse_status
+from .status import PrinterState
+from .status_exchange import StatusExchange
+from .threads import close_within, run_in_daemon_thread
 
 T = TypeVar("T")
 
@@ -146,9 +145,7 @@ class SerialTransport:
         self.timeouts = timeouts
         self._open_port = opener
         self._port: SerialPort | None = None
-        self._status_unanswered = False
-        # Until when bytes already written may still be ahead of a status query (printer input buffer).
-        self._busy_until = 0.0
+        self._exchange = StatusExchange(timeouts)
 
     async def open(self) -> None:
         if self._port is not None:
@@ -170,7 +167,7 @@ class SerialTransport:
             raise PrinterError("pyserial is not installed: serial printers cannot be used", retryable=False) from None
         except OSError as error:
             raise _serial_error(device, error, opening=True) from None
-        self._status_unanswered = False
+        self._exchange.restart()
 
     def _require_port(self) -> SerialPort:
         if self._port is None:
@@ -204,7 +201,7 @@ class SerialTransport:
                 raise send_timed_out(self.device) from None
             raise _serial_error(self.device, error) from None
         # flush() saw the bytes leave the UART; the printer may still be working through its input buffer.
-        self._busy_until = time.monotonic() + len(data) / self.timeouts.slowest_bytes_per_second
+        self._exchange.job_sent(len(data))
 
     def _write_budget(self, size: int) -> float:
         """The write timeout, stretched for a slow line: 50 kB of raster take 52 s at 9600 baud."""
@@ -212,36 +209,27 @@ class SerialTransport:
         return self.timeouts.write + size / min(line, self.timeouts.slowest_bytes_per_second)
 
     async def status(self) -> PrinterState:
-        """Ask ``DLE EOT 1, 2, 4``; one reply byte each. No reply at all: ``offline``; a partial or late one:
-        ``unknown`` (and stays so on this connection, so a late byte is never read as the next answer)."""
+        """Ask ``DLE EOT 1, 2, 4``; one reply byte each (``status_exchange``). No reply at all: ``offline``; a
+        partial or late one: ``unknown`` (and stays so on this connection, so a late byte is never read as the next
+        answer)."""
         if not self.can_read_status:
             return PrinterState.unknown
         if self._port is None:
             return PrinterState.offline
-        if self._status_unanswered:
+        if self._exchange.unanswered:
             return PrinterState.unknown
-        query = b"".join(status_request(n) for n in STATUS_QUERIES)
-        deadline = self.timeouts.status + max(0.0, self._busy_until - time.monotonic())
+        budget = self._exchange.budget()
 
         def ask(port: SerialPort) -> bytes:
             port.reset_input_buffer()  # drop unsolicited bytes (ASB, XON/XOFF noise) before asking
-            port.write(query)
-            replies = bytearray()
-            stop = time.monotonic() + deadline
-            while len(replies) < len(STATUS_QUERIES) and time.monotonic() < stop:
-                replies += port.read(len(STATUS_QUERIES) - len(replies))  # returns after the read timeout
-            return bytes(replies)
+            # read() returns what arrived within the port's own timeout (the status timeout set at open).
+            return self._exchange.collect(port.write, lambda count, _seconds: port.read(count), budget)
 
         try:
-            replies = await self._run(ask, deadline + self.timeouts.status)
+            replies = await self._run(ask, budget + self.timeouts.status)
         except (TimeoutError, OSError):
             return PrinterState.offline
-        if not replies:
-            return PrinterState.offline
-        if len(replies) < len(STATUS_QUERIES):
-            self._status_unanswered = True
-            return PrinterState.unknown
-        return parse_status(dict(zip(STATUS_QUERIES, replies, strict=True)))
+        return self._exchange.verdict(replies, silence=PrinterState.offline)
 
     async def close(self) -> None:
         port, self._port = self._port, None

@@ -1,7 +1,7 @@
 """Real-time printer status from the replies to ``DLE EOT n`` (Epson ESC/POS "Transmit real-time status").
 
 Pure functions both ways: ``parse_status`` reads a printer's reply bytes, ``status_replies`` builds them (for the
-virtual network printer), so the two are tested against each other.
+virtual network printer); the tests check both against the bytes of Epson's bit tables.
 """
 
 from __future__ import annotations

@@ -10,12 +10,11 @@ import asyncio
 import contextlib
 import errno
 import socket
-import time
 
-from ..escpos.commands import status_request
 from .base import DEFAULT_TIMEOUTS, Timeouts
 from .errors import cannot_connect, connection_lost, send_timed_out
-from .status import STATUS_QUERIES, PrinterState, parse_status
+from .status import PrinterState
+from .status_exchange import REPLY_COUNT, STATUS_QUERY, StatusExchange
 
 DEFAULT_PORT = 9100
 _READ_CHUNK = 256  # status replies are single bytes; anything longer is unsolicited and discarded
@@ -41,9 +40,7 @@ class TcpTransport:
         self._replies = bytearray()
         self._replied = asyncio.Event()
         self._lost = False
-        self._status_unanswered = False
-        # Until when bytes already sent may still sit in network and printer buffers ahead of a status query.
-        self._busy_until = 0.0
+        self._exchange = StatusExchange(timeouts)
 
     async def open(self) -> None:
         if self._writer is not None:
@@ -64,7 +61,7 @@ class TcpTransport:
         writer.transport.set_write_buffer_limits(high=0)
         self._writer = writer
         self._lost = False
-        self._status_unanswered = False
+        self._exchange.restart()
         self._replies.clear()
         self._listener = asyncio.create_task(self._listen(reader), name=f"printer replies {self.address}")
 
@@ -100,10 +97,10 @@ class TcpTransport:
             raise connection_lost() from None
         if self._lost:
             raise connection_lost()
-        self._busy_until = time.monotonic() + len(data) / self.timeouts.slowest_bytes_per_second
+        self._exchange.job_sent(len(data))
 
     async def status(self) -> PrinterState:
-        """Ask ``DLE EOT 1, 2, 4`` and parse the replies (Epson answers in order, one byte each).
+        """Ask ``DLE EOT 1, 2, 4`` and parse the replies (``status_exchange``), collected by the listener.
 
         A printer that hung up is ``offline``. One that does not answer in time is ``unknown``, and stays so on this
         connection: a late reply could otherwise be taken for the answer to the next query.
@@ -111,27 +108,23 @@ class TcpTransport:
         writer = self._require_writer()
         if self._lost:
             return PrinterState.offline
-        if self._status_unanswered:
+        if self._exchange.unanswered:
             return PrinterState.unknown
         self._replies.clear()
         self._replied.clear()
-        # A query sent after a job waits behind the job's bytes that the printer has not taken yet.
-        budget = self.timeouts.status + max(0.0, self._busy_until - time.monotonic())
         try:
-            async with asyncio.timeout(budget):
-                writer.write(b"".join(status_request(n) for n in STATUS_QUERIES))
+            async with asyncio.timeout(self._exchange.budget()):
+                writer.write(STATUS_QUERY)
                 await writer.drain()
-                while len(self._replies) < len(STATUS_QUERIES) and not self._lost:
+                while len(self._replies) < REPLY_COUNT and not self._lost:
                     self._replied.clear()
                     await self._replied.wait()
         except TimeoutError:
-            self._status_unanswered = True
+            pass
         except OSError:
             self._lost = True
-        if self._lost and not self._replies:
-            return PrinterState.offline
-        replies = dict(zip(STATUS_QUERIES, self._replies, strict=False))
-        return parse_status(replies)
+        silence = PrinterState.offline if self._lost else PrinterState.unknown
+        return self._exchange.verdict(bytes(self._replies), silence=silence)
 
     async def close(self) -> None:
         writer, self._writer = self._writer, None

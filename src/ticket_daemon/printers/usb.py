@@ -23,11 +23,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
-from ..escpos.commands import status_request
 from .base import DEFAULT_TIMEOUTS, Timeouts
 from .errors import PrinterError, connection_lost, send_timed_out
-from .file import close_within, run_in_daemon_thread
-from .status import STATUS_QUERIES, PrinterState, parse_status
+from .status import PrinterState
+from .status_exchange import StatusExchange
+from .threads import close_within, run_in_daemon_thread
 
 T = TypeVar("T")
 
@@ -97,8 +97,7 @@ class UsbTransport:
         self.can_read_status = True  # until open() finds no bulk IN endpoint
         self._api = api
         self._link: _Link | None = None
-        self._status_unanswered = False
-        self._busy_until = 0.0
+        self._exchange = StatusExchange(timeouts)
 
     def _pyusb(self) -> Any:
         if self._api is None:
@@ -197,7 +196,7 @@ class UsbTransport:
         except api.core.USBError as error:
             raise self._error(error) from None
         self.can_read_status = self._link.in_address is not None
-        self._status_unanswered = False
+        self._exchange.restart()
 
     async def _run(self, work: Callable[[_Link], T], budget: float) -> T:
         link = self._link
@@ -230,35 +229,36 @@ class UsbTransport:
             raise send_timed_out(f"USB printer {self.target.id}") from None
         except api.core.USBError as error:
             raise self._error(error) from None
-        self._busy_until = time.monotonic() + len(data) / self.timeouts.slowest_bytes_per_second
+        self._exchange.job_sent(len(data))
 
     async def status(self) -> PrinterState:
-        """``DLE EOT 1, 2, 4`` out, one byte each back on bulk IN. Unplugged: ``offline``; no answer: ``unknown``."""
+        """``DLE EOT 1, 2, 4`` out, one byte each back on bulk IN (``status_exchange``). Unplugged: ``offline``; no
+        or a partial answer: ``unknown``."""
         if not self.can_read_status:
             return PrinterState.unknown
         if self._link is None:
             return PrinterState.offline
-        if self._status_unanswered:
+        if self._exchange.unanswered:
             return PrinterState.unknown
         api = self._pyusb()
-        query = b"".join(status_request(n) for n in STATUS_QUERIES)
-        budget = self.timeouts.status + max(0.0, self._busy_until - time.monotonic())
+        budget = self._exchange.budget()
 
         def ask(link: _Link) -> bytes:
-            assert link.in_address is not None
-            with contextlib.suppress(api.core.USBTimeoutError):  # drop unsolicited bytes (ASB) first
-                link.device.read(link.in_address, _READ_SIZE, 1)
-            link.device.write(link.out_address, query, _milliseconds(budget))
-            replies = bytearray()
-            stop = time.monotonic() + budget
-            while len(replies) < len(STATUS_QUERIES) and time.monotonic() < stop:
+            in_address = link.in_address
+            assert in_address is not None
+
+            def write(query: bytes) -> None:
+                link.device.write(link.out_address, query, _milliseconds(budget))
+
+            def read(_count: int, seconds: float) -> bytes:
                 try:
-                    replies += bytes(
-                        link.device.read(link.in_address, _READ_SIZE, _milliseconds(stop - time.monotonic()))
-                    )
+                    return bytes(link.device.read(in_address, _READ_SIZE, _milliseconds(seconds)))
                 except api.core.USBTimeoutError:
-                    break
-            return bytes(replies)
+                    raise TimeoutError from None  # nothing more came within the time left
+
+            with contextlib.suppress(api.core.USBTimeoutError):  # drop unsolicited bytes (ASB) first
+                link.device.read(in_address, _READ_SIZE, 1)
+            return self._exchange.collect(write, read, budget)
 
         try:
             replies = await self._run(ask, budget + self.timeouts.status)
@@ -266,10 +266,7 @@ class UsbTransport:
             return PrinterState.unknown
         except api.core.USBError as error:
             return PrinterState.unknown if isinstance(error, api.core.USBTimeoutError) else PrinterState.offline
-        if len(replies) < len(STATUS_QUERIES):
-            self._status_unanswered = True
-            return PrinterState.unknown
-        return parse_status(dict(zip(STATUS_QUERIES, replies[: len(STATUS_QUERIES)], strict=True)))
+        return self._exchange.verdict(replies, silence=PrinterState.unknown)
 
     async def close(self) -> None:
         link, self._link = self._link, None

@@ -2,7 +2,7 @@
 
 The sequence is the one Microsoft documents for sending raw data ("How To: Print Raw Data to a Printer"):
 ``OpenPrinter`` → ``StartDocPrinter`` (level 1, datatype ``RAW``) → ``StartPagePrinter`` → ``WritePrinter``… →
-``EndPagePrinter`` → ``EndDocPrinter`` → ``ClosePrinter``, with ``AbortDocPrinter`` when anything fails after the
+``EndPagePrinter`` → ``EndDocPrinter`` → ``ClosePrinter``, with ``AbortPrinter`` when anything fails after the
 document was started, so no half job stays in the queue.
 
 pywin32 is imported lazily; the ``api`` object (``win32print`` plus ``error``, pywintypes' exception type) is
@@ -22,8 +22,8 @@ from typing import Any
 
 from .base import DEFAULT_TIMEOUTS, Timeouts
 from .errors import PrinterError, send_timed_out
-from .file import close_within, run_in_daemon_thread
 from .status import PrinterState
+from .threads import close_within, run_in_daemon_thread
 
 JOB_TITLE = "ticket-daemon"
 DOC_INFO_LEVEL = 1  # DOC_INFO_1: (pDocName, pOutputFile, pDatatype)
@@ -74,7 +74,6 @@ class Win32Transport:
         self.timeouts = timeouts
         self._api = api
         self._handle: Any = None
-        self.last_job_id = 0  # the spooler's job id of the last job sent
 
     def _win32(self) -> Any:
         if self._api is None:
@@ -104,9 +103,9 @@ class Win32Transport:
         except api.error as error:
             raise spooler_error(name, error) from None
 
-    def _print_raw(self, handle: Any, data: bytes) -> int:
+    def _print_raw(self, handle: Any, data: bytes) -> None:
         api = self._win32()
-        job = api.StartDocPrinter(handle, DOC_INFO_LEVEL, (JOB_TITLE, None, "RAW"))
+        api.StartDocPrinter(handle, DOC_INFO_LEVEL, (JOB_TITLE, None, "RAW"))
         try:
             api.StartPagePrinter(handle)
             view = memoryview(data)
@@ -118,10 +117,9 @@ class Win32Transport:
             api.EndPagePrinter(handle)
         except BaseException:
             with contextlib.suppress(Exception):
-                api.AbortDocPrinter(handle)  # nothing half-printed stays in the queue
+                api.AbortPrinter(handle)  # deletes the spool file: nothing half-printed stays in the queue
             raise
         api.EndDocPrinter(handle)
-        return int(job)
 
     async def send(self, data: bytes) -> None:
         handle = self._handle
@@ -130,7 +128,7 @@ class Win32Transport:
         api = self._win32()
         try:
             async with asyncio.timeout(self.timeouts.for_write(len(data))):
-                self.last_job_id = await run_in_daemon_thread(
+                await run_in_daemon_thread(
                     lambda: self._print_raw(handle, data), abandoned=lambda _: self._close_handle(handle)
                 )
         except TimeoutError:
