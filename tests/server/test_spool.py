@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from server.harness import DaemonLauncher, PrinterFarm, WsClient, printed_jobs, receipt, ticket, wait_until
-from ticket_daemon.server.rendering import render_document
+from ticket_daemon.spool.rendering import render_document
 from ticket_daemon.spool.durable import SqliteSpool
 from ticket_daemon.spool.jobs import Job, JobState
 from ticket_daemon.spool.store import SqliteJobStore

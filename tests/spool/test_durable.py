@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ticket_daemon.server.workers import RetryPolicy
+from ticket_daemon.spool.worker import RetryPolicy
 from ticket_daemon.spool.durable import SqliteSpool
 from ticket_daemon.spool.jobs import Job, JobState
 from ticket_daemon.spool.queue import MemoryJobStore

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..document.errors import TicketError
 from .discovery import PrinterDiscovery, with_discovered
-from .registry import ConfiguredPrinter, PrinterRegistry
+from .registry import PrinterRegistry
 from .status import PrinterState
 from .uri import open_transport
 
@@ -72,10 +72,8 @@ def printers_main(args: argparse.Namespace) -> int:
 
     try:
         settings = load_settings(getattr(args, "config", None))
-        registry = PrinterRegistry(
-            ConfiguredPrinter(p.name, p.uri, p.model, tuple(p.aliases), p.default) for p in settings.printers
-        )
-    except (ConfigError, TicketError) as error:
+        registry = PrinterRegistry.from_settings(settings.printers)
+    except ConfigError as error:
         print(error, file=sys.stderr)
         return 2
     discovery = PrinterDiscovery(timeout=settings.server.status_timeout_seconds + 3)

@@ -27,11 +27,11 @@ from starlette.websockets import WebSocket
 
 from ..document.errors import Category, TicketError
 from ..logs import audit
-from . import protocol
+from ..spool import protocol
+from ..spool.intake import Submitter, job_id_of, submit_ticket
+from ..spool.rendering import render_preview
 from .daemon import Daemon
-from .intake import Submitter, job_id_of, submit_ticket
 from .ratelimit import MessageBudget, Verdict
-from .rendering import render_preview
 from .security import token_matches
 
 log = logging.getLogger(__name__)
@@ -149,7 +149,7 @@ class ClientConnection:
             finally:
                 self._outbox.task_done()
             if result_of is not None:
-                self.daemon.result_written(result_of)
+                self.daemon.results.written(result_of)
 
     # --- the connection's life ---------------------------------------------------------------------------------
 
@@ -167,7 +167,7 @@ class ClientConnection:
         finally:
             self.open = False
             if self.client_id and self._attached:
-                self.daemon.detach_client(self.client_id, self.send)
+                self.daemon.results.detach(self.client_id, self.send)
             for task in (sender, closing):
                 task.cancel()
             await asyncio.gather(sender, closing, return_exceptions=True)
@@ -183,7 +183,7 @@ class ClientConnection:
         while it was away come now."""
         if self.client_id:
             self._attached = True
-            await self.daemon.attach_client(self.client_id, self.send)
+            await self.daemon.results.attach(self.client_id, self.send)
 
     async def _receive_until_closing(self, closing: asyncio.Task[bool]) -> bool:
         """Handle frames until the client leaves (False) or a close is requested (True)."""
@@ -274,7 +274,12 @@ async def _decode(text: str) -> Any:
 
 
 async def _ticket(connection: ClientConnection, message: dict[str, Any]) -> list[protocol.Message]:
-    submitter = Submitter(address=connection.address, client_id=connection.client_id, sink=connection.send)
+    submitter = Submitter(
+        address=connection.address,
+        client_id=connection.client_id,
+        sink=connection.send,
+        rate_limit=connection.daemon.rate_limiter,
+    )
     await submit_ticket(connection.daemon, message, submitter)  # replies go through connection.send, in order
     if connection.may_attach(message.get("auth_token")):  # the token proved who it is (review item 10)
         await connection.attach()

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..document.parse import json_type as json_type  # re-exported: error sentences name JSON types one way
-from ..spool.jobs import Job
+from .jobs import Job
 
 Message = dict[str, Any]
 
