@@ -16,8 +16,8 @@ from server.harness import receipt, refused_port
 from ticket_daemon.config import Settings, load_settings
 from ticket_daemon.document.errors import TicketError
 from ticket_daemon.printers.status import PrinterState
-from ticket_daemon.spool import intake, protocol
 from ticket_daemon.server.daemon import Daemon
+from ticket_daemon.spool import intake, protocol
 from ticket_daemon.spool.intake import Submitter, submit_ticket
 from ticket_daemon.spool.jobs import JobState
 from ticket_daemon.spool.queue import MemoryJobStore

@@ -1,4 +1,4 @@
-"""HTTP mirror of the job messages (PROTOCOL.md "Extensions"; issue "durable spool" items 6 and 7).
+"""HTTP mirror of the job messages (PROTOCOL.md "Extensions"): submit, look up, list, reprint and cancel jobs.
 
 - ``POST /api/v1/jobs`` takes a ``ticket`` message (``tipo`` may be left out) through the very same checks as
   ``/ws`` (token, rate limit, duplicate id, validation, printer, capacity) and answers with the ``ack`` (202) or the
@@ -156,7 +156,7 @@ def _reprint(daemon: Daemon) -> Endpoint:
             copy = await daemon.reprint(job_id)
         except OverflowError:
             return _error(503, protocol.QUEUE_FULL, job_id)
-        except TicketError as error:  # e.g. its printer is no longer configured (review item 4)
+        except TicketError as error:  # e.g. its printer is no longer configured: not reprinted
             return _error(409, str(error), job_id)
         if copy is None:
             return _error(404, f"Job not found or its receipt is no longer stored: {job_id}", job_id)

@@ -41,7 +41,7 @@ CONNECTED = "✅ Servidor respondiendo desde Ticket Daemon"  # the original's gr
 ACK_QUEUED = "Job queued for printing"
 ACK_DUPLICATE = "Job already accepted; it is not printed again"
 PRINT_COMPLETED = "Print completed in {ms}ms"
-# Issue "durable spool" item 3: appended to the result of a job printed again after a crash mid-send.
+# Appended to the result of a job printed again after a crash mid-send: the client may find two copies.
 REPRINTED = "reprinted after an interruption"
 CANCELLED = "EXECUTION: cancelled by an operator"
 STORAGE_NOT_OPEN = "STORAGE: the spool is not available"
@@ -150,7 +150,7 @@ def job(
 
 
 def job_waiting(job_id: str, mensaje: str) -> Message:
-    """Issue "durable spool" item 5: the job waits for its printer; ``mensaje`` is the ``PRINTER: …`` reason."""
+    """The job waits for its printer; ``mensaje`` is the ``PRINTER: …`` reason."""
     return {"tipo": "job", "id": job_id, "status": "waiting", "mensaje": mensaje}
 
 
