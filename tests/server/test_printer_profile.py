@@ -118,6 +118,7 @@ def test_the_worker_knows_its_paper_width_from_its_configuration() -> None:
     assert ConfiguredPrinter("b", "virtual://b", model="58mm GP-58N").dot_width == 384
     assert ConfiguredPrinter("c", "virtual://c", paper_width=80, dpi=300).dot_width == 848
     assert ConfiguredPrinter("d", "virtual://d").dot_width == 576  # states nothing: 80 mm
+    assert ConfiguredPrinter("PT-210", "virtual://pt").dot_width == 576  # a name is not a model
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,8 @@ from .status import PrinterState
 from .uri import parse_uri
 
 DEFAULT_VIRTUAL_NAME = "default"
+# The model of a document profile that states nothing (no known model is called this).
+_NO_MODEL = "-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +57,7 @@ class ConfiguredPrinter:
     @property
     def dot_width(self) -> int:
         """Dots per line of this printer's paper (what the virtual printer draws on); 80 mm when it states none."""
-        return self.profile_for(Profile(model=self.model.strip() or self.name)).dot_width
+        return self.profile_for(Profile(model=self.model.strip() or _NO_MODEL)).dot_width
 
     @classmethod
     def from_settings(cls, settings: PrinterSettings) -> ConfiguredPrinter:
@@ -72,7 +74,7 @@ class ConfiguredPrinter:
             has_qr=settings.has_qr,
         )
         try:
-            printer.profile_for(Profile(model=settings.model.strip() or settings.name))
+            printer.profile_for(Profile(model=settings.model.strip() or _NO_MODEL))
         except ValidationError as error:
             first = error.errors()[0]
             field = ".".join(str(part) for part in first["loc"])

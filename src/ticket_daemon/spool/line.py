@@ -17,16 +17,7 @@ from ..printers.status import PrinterState
 class PrinterLine:
     def __init__(self) -> None:
         self._lock = asyncio.Lock()
-        self._last_state = PrinterState.unknown
-
-    @property
-    def last_state(self) -> PrinterState:
-        """What the printer said the last time anyone asked (unknown before the first exchange)."""
-        return self._last_state
-
-    @property
-    def in_use(self) -> bool:
-        return self._lock.locked()
+        self._last_state = PrinterState.unknown  # what the printer said the last time anyone asked
 
     def record(self, state: PrinterState) -> None:
         """The printer just answered ``state`` (a job's status exchange, a probe, or a failed connection)."""

@@ -44,7 +44,6 @@ PRINT_COMPLETED = "Print completed in {ms}ms"
 # Appended to the result of a job printed again after a crash mid-send: the client may find two copies.
 REPRINTED = "reprinted after an interruption"
 CANCELLED = "EXECUTION: cancelled by an operator"
-STORAGE_NOT_OPEN = "STORAGE: the spool is not available"
 
 # Close codes (RFC 6455 §7.4.1).
 CLOSE_GOING_AWAY = 1001  # server stopping

@@ -8,18 +8,14 @@ Printers are asked concurrently, each bounded by ``status_timeout_seconds``, and
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..document.errors import TicketError
+from ..printers.listing import probe_state
 from ..printers.registry import ConfiguredPrinter, PrinterRegistry
 from ..printers.status import PrinterState
-from ..printers.uri import open_transport
 from .line import PrinterLine
-
-log = logging.getLogger(__name__)
 
 
 class PrinterStates:
@@ -60,23 +56,6 @@ class PrinterStates:
         return self._states is not None and time.monotonic() - self._states_at < self._ttl
 
     async def _check(self, printer: ConfiguredPrinter) -> PrinterState:
-        return await self._lines[printer.name].probe(lambda: self._probe(printer))
-
-    async def _probe(self, printer: ConfiguredPrinter) -> PrinterState:
-        try:
-            transport = open_transport(printer.uri, dot_width=printer.dot_width, data_dir=self._data_dir)
-        except TicketError:
-            return PrinterState.error
-        if not transport.can_read_status:
-            return PrinterState.unknown
-        try:
-            async with asyncio.timeout(self._timeout):
-                await transport.open()
-                return await transport.status()
-        except (TicketError, TimeoutError, OSError):
-            return PrinterState.offline
-        except Exception:
-            log.exception("status check of printer %s failed", printer.name)
-            return PrinterState.unknown
-        finally:
-            await transport.close()
+        return await self._lines[printer.name].probe(
+            lambda: probe_state(printer.uri, data_dir=self._data_dir, timeout=self._timeout)
+        )

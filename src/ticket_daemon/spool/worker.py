@@ -105,10 +105,6 @@ class PrinterWorker:
     def busy(self) -> bool:
         return self._current is not None and not self._current.done()
 
-    @property
-    def waiting_for_printer(self) -> bool:
-        return self._outage_since is not None
-
     def start(self, reprints: set[str] | None = None) -> None:
         """Start the loop; ``reprints`` are ids recovered after an interrupted send (their result mentions it)."""
         self._reprints |= reprints or set()
