@@ -1,4 +1,4 @@
-"""The daemon as the network face sees it: the :class:`~ticket_daemon.spool.service.PrintSpool` plus what only the
+"""The daemon as the network face sees it: the :class:`~ticket_daemon.spool.facade.PrintSpool` plus what only the
 server needs — the open connections, the origin policy and the job rate limit.
 
 One :class:`Daemon` lives in ``app.state.daemon``; the app's lifespan calls :meth:`start` and :meth:`stop`. A stop
@@ -15,7 +15,7 @@ from typing import Protocol
 from ..config import Settings
 from ..spool import protocol
 from ..spool.queue import JobStore
-from ..spool.service import PrintSpool
+from ..spool.facade import PrintSpool
 from .ratelimit import JobRateLimiter
 from .security import OriginPolicy
 

@@ -28,7 +28,7 @@ from .jobs import DuplicateJob, Job
 from .records import MAX_JOB_ID_CHARS, new_job
 from .rendering import render_document
 from .results import ResultSink
-from .service import NotAccepting, PrintSpool
+from .facade import NotAccepting, PrintSpool
 from .tokens import token_identity, token_matches
 
 log = logging.getLogger(__name__)
