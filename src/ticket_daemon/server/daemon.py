@@ -14,8 +14,8 @@ from typing import Protocol
 
 from ..config import Settings
 from ..spool import protocol
-from ..spool.queue import JobStore
 from ..spool.facade import PrintSpool
+from ..spool.queue import JobStore
 from .ratelimit import JobRateLimiter
 from .security import OriginPolicy
 

@@ -24,11 +24,11 @@ from typing import Any, Protocol
 from ..document.errors import TicketError
 from ..logs import audit
 from . import protocol
+from .facade import NotAccepting, PrintSpool
 from .jobs import DuplicateJob, Job
 from .records import MAX_JOB_ID_CHARS, new_job
 from .rendering import render_document
 from .results import ResultSink
-from .facade import NotAccepting, PrintSpool
 from .tokens import token_identity, token_matches
 
 log = logging.getLogger(__name__)
