@@ -32,9 +32,9 @@ from ticket_daemon.config import StorageSettings
 from ticket_daemon.printers.base import Transport
 from ticket_daemon.printers.status import PrinterState
 from ticket_daemon.printers.uri import open_transport
-from ticket_daemon.server.rendering import render_document
 from ticket_daemon.spool.jobs import Job
 from ticket_daemon.spool.queue import MemoryJobStore
+from ticket_daemon.spool.rendering import render_document
 from ticket_daemon.spool.runner import StoreRunner
 from ticket_daemon.spool.store import SqliteJobStore
 

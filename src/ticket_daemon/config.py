@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
@@ -74,7 +74,7 @@ class ServerSettings(_Section):
     # Replies a connection may have unsent before it is closed: a client that never reads must not grow
     # memory or block a printer worker.
     outbound_queue_messages: int = Field(default=256, ge=8, le=100_000)
-    # ...and the bytes they may add up to: 256 unread preview PNGs could be hundreds of MB (review item 12).
+    # ...and the bytes they may add up to: 256 unread preview PNGs could be hundreds of MB.
     outbound_queue_bytes: int = Field(default=16 * 1024 * 1024, ge=64 * 1024, le=1024 * 1024 * 1024)
     # Upper bound for one job at the printer (open + send + close); transports have their own shorter timeouts.
     print_timeout_seconds: float = Field(default=120.0, gt=0, le=3600)
@@ -126,6 +126,13 @@ class PrinterSettings(_Section):
     model: str = ""
     aliases: list[str] = Field(default_factory=list)
     default: bool = False
+    # The printer's own paper (DOCUMENT.md "Profile" values); unset: from ``model`` when it is a known model, else
+    # the document's. The printer's paper wins over the document's. Their allowed values are checked where the
+    # registry builds the printer's profile, with the same rules as a document's profile.
+    paper_width: int | None = None
+    dpi: int | None = None
+    code_table: str | None = Field(default=None, min_length=1, max_length=32)
+    has_qr: bool | None = None
 
 
 class Settings(BaseSettings):
@@ -160,22 +167,6 @@ class Settings(BaseSettings):
         config_file = getattr(init_settings, "init_kwargs", {}).get("config_file")
         toml = TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file) if config_file else None)
         return (init_settings, env_settings, toml)
-
-    @model_validator(mode="after")
-    def _printers_are_unambiguous(self) -> Settings:
-        seen: dict[str, str] = {}
-        for printer in self.printers:
-            for label in (printer.name, *printer.aliases):
-                key = label.strip().lower()
-                if key in seen:
-                    raise ValueError(
-                        f"printer name or alias {label!r} is used twice ({seen[key]!r} and {printer.name!r})"
-                    )
-                seen[key] = printer.name
-        defaults = [printer.name for printer in self.printers if printer.default]
-        if len(defaults) > 1:
-            raise ValueError(f"only one printer may be the default, got {', '.join(defaults)}")
-        return self
 
 
 def load_settings(config_file: str | Path | None = None, flags: Mapping[str, Any] | None = None) -> Settings:

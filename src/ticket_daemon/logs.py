@@ -14,7 +14,6 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-LOGGER_NAME = "ticket_daemon"
 AUDIT_LOGGER_NAME = "ticket_daemon.audit"
 LOG_FILE_NAME = "ticket-daemon.log"
 # 5 MB x (1 + 5 backups): bounded disk use on a small POS box, still days of history.

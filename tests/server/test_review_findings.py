@@ -16,9 +16,9 @@ from server.harness import receipt, refused_port
 from ticket_daemon.config import Settings, load_settings
 from ticket_daemon.document.errors import TicketError
 from ticket_daemon.printers.status import PrinterState
-from ticket_daemon.server import intake, protocol
 from ticket_daemon.server.daemon import Daemon
-from ticket_daemon.server.intake import Submitter, submit_ticket
+from ticket_daemon.spool import intake, protocol
+from ticket_daemon.spool.intake import Submitter, submit_ticket
 from ticket_daemon.spool.jobs import JobState
 from ticket_daemon.spool.queue import MemoryJobStore
 from ticket_daemon.spool.store import StorageError
@@ -75,7 +75,7 @@ async def eventually(condition: Callable[[], Awaitable[bool]], what: str) -> Non
 async def send(daemon: Daemon, message: Message, address: str = "10.0.0.5", **who: Any) -> list[Message]:
     """Submit a ticket; the list it returns keeps receiving the job's later messages (its sink)."""
     got: list[Message] = []
-    await submit_ticket(daemon, message, Submitter(address, who.get("client_id"), got.append))
+    await submit_ticket(daemon, message, Submitter(address, who.get("client_id"), got.append, daemon.rate_limiter))
     return got
 
 
@@ -180,8 +180,8 @@ def test_a_status_check_while_the_printer_is_in_use_reports_the_last_known_state
     async def story() -> None:
         daemon = Daemon(settings)
         worker = daemon.workers["kitchen"]
-        worker.last_state = PrinterState.ready
-        async with worker.line:  # a job is talking to the printer
+        worker.line.record(PrinterState.ready)
+        async with worker.line.hold():  # a job is talking to the printer
             assert (await daemon.printer_states())["kitchen"] is PrinterState.ready
         assert (await daemon.printer_states())["kitchen"] is PrinterState.offline  # free again: really asked
 
@@ -318,7 +318,7 @@ def test_a_stored_job_is_acked_even_if_counting_the_queue_fails(tmp_path: Path) 
             assert got[0]["tipo"] == "ack" and got[0]["status"] == "queued"
             await eventually(lambda: _has_result(got), "the result")
             assert got[-1]["status"] == "success"
-            assert "C1" not in daemon._routes  # nothing held for a client that already has its result
+            assert not daemon.results.is_routed("C1")  # nothing held for a client that already has its result
         finally:
             await daemon.stop()
 

@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from server.harness import DaemonLauncher, PrinterFarm, WsClient, printed_jobs, receipt, ticket, wait_until
-from ticket_daemon.server.rendering import render_document
 from ticket_daemon.spool.durable import SqliteSpool
 from ticket_daemon.spool.jobs import Job, JobState
+from ticket_daemon.spool.rendering import render_document
 from ticket_daemon.spool.store import SqliteJobStore
 
 # Retry an unavailable printer every 0.2 s, so an outage ends promptly after the printer is back.

@@ -74,6 +74,44 @@ def test_config_check_refuses_a_printer_uri_the_daemon_could_not_use(tmp_path: P
     assert result.stderr.startswith("VALIDATION: printers:")
 
 
+def test_config_check_accepts_a_printers_own_paper(tmp_path: Path) -> None:
+    paper = {"paper_width": 58, "dpi": 203, "code_table": "PC850", "has_qr": True}
+    config = write_config(tmp_path / "config.toml", {}, printers=[{"name": "bar", "uri": "virtual://bar", **paper}])
+    result = cli("config", "check", str(config))
+    assert result.returncode == 0, result.stderr
+    for line in ("paper_width = 58", "dpi = 203", 'code_table = "PC850"', "has_qr = true"):
+        assert line in result.stdout.splitlines()
+
+
+@pytest.mark.parametrize(
+    ("paper", "expected"),
+    [
+        ({"paper_width": 57}, "VALIDATION: printers: printer 'bar': paper_width "),
+        ({"dpi": 204}, "VALIDATION: printers: printer 'bar': dpi "),
+        ({"code_table": "CP9999"}, "VALIDATION: printers: printer 'bar': code_table "),
+        ({"has_qr": "sometimes"}, "VALIDATION: setting 'printers[0].has_qr': "),
+    ],
+)
+def test_config_check_names_a_bad_paper_value_in_one_line(
+    tmp_path: Path, paper: dict[str, object], expected: str
+) -> None:
+    config = write_config(tmp_path / "config.toml", {}, printers=[{"name": "bar", "uri": "virtual://bar", **paper}])
+    result = cli("config", "check", str(config))
+    assert result.returncode == 2
+    assert result.stderr.startswith(expected), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and result.stdout == ""
+
+
+def test_config_check_compares_printer_names_case_insensitively_one_way(tmp_path: Path) -> None:
+    # casefold, not lower: "Straße" and "STRASSE" are one name to a client typing either.
+    printers = [{"name": "Straße", "uri": "virtual://a"}, {"name": "STRASSE", "uri": "virtual://b"}]
+    result = cli("config", "check", str(write_config(tmp_path / "config.toml", {}, printers=printers)))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "VALIDATION: printers: Printer name or alias 'STRASSE' is used by both 'Straße' and 'STRASSE'"
+    )
+
+
 def test_status_shows_a_running_daemons_health(daemons: DaemonLauncher, capsys: pytest.CaptureFixture[str]) -> None:
     running = daemons.start()
     assert main(["status", "--url", running.http_url]) == 0

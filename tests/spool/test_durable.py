@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from ticket_daemon.server.workers import RetryPolicy
 from ticket_daemon.spool.durable import SqliteSpool
 from ticket_daemon.spool.jobs import Job, JobState
 from ticket_daemon.spool.queue import MemoryJobStore
 from ticket_daemon.spool.store import StorageError
+from ticket_daemon.spool.worker import RetryPolicy
 
 
 def job(job_id: str, printer: str = "caja1", client: str = "pos1") -> Job:

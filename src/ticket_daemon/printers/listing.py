@@ -10,15 +10,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any
 
 from ..document.errors import TicketError
 from .discovery import PrinterDiscovery, with_discovered
-from .registry import ConfiguredPrinter, PrinterRegistry
+from .registry import PrinterRegistry
 from .status import PrinterState
 from .uri import open_transport
+
+log = logging.getLogger(__name__)
 
 # Any paper width will do: a status check sends no job.
 _STATUS_DOT_WIDTH = 576
@@ -39,6 +42,9 @@ async def probe_state(uri: str, *, data_dir: Path, timeout: float) -> PrinterSta
             return await transport.status()
     except (TicketError, TimeoutError, OSError):
         return PrinterState.offline
+    except Exception:  # a transport bug must not take down the report of every other printer
+        log.exception("status check of printer %s failed", uri)
+        return PrinterState.unknown
     finally:
         await transport.close()
 
@@ -72,10 +78,8 @@ def printers_main(args: argparse.Namespace) -> int:
 
     try:
         settings = load_settings(getattr(args, "config", None))
-        registry = PrinterRegistry(
-            ConfiguredPrinter(p.name, p.uri, p.model, tuple(p.aliases), p.default) for p in settings.printers
-        )
-    except (ConfigError, TicketError) as error:
+        registry = PrinterRegistry.from_settings(settings.printers)
+    except ConfigError as error:
         print(error, file=sys.stderr)
         return 2
     discovery = PrinterDiscovery(timeout=settings.server.status_timeout_seconds + 3)

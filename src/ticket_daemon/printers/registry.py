@@ -1,6 +1,9 @@
-"""The configured printers: which one a job goes to, and how they are reported to clients (PROTOCOL.md).
+"""The configured printers: which one a job goes to, the paper it is laid out for, and how they are reported to
+clients (PROTOCOL.md).
 
 Built once from configuration and immutable afterwards; live states are passed in by whoever polls the printers.
+Names and aliases are one namespace, compared case-insensitively (``casefold``): this is the only place that rule
+is checked.
 """
 
 from __future__ import annotations
@@ -9,11 +12,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
+from ..config import ConfigError, PrinterSettings
+from ..document.model import Profile
+from ..escpos.profiles import KNOWN_MODELS, PrinterProfile, profile_for
 from .errors import PrinterError, unknown_printer
 from .status import PrinterState
 from .uri import parse_uri
 
 DEFAULT_VIRTUAL_NAME = "default"
+# The model of a document profile that states nothing (no known model is called this).
+_NO_MODEL = "-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +33,57 @@ class ConfiguredPrinter:
     model: str = ""  # the profile model it prints like, e.g. "80mm EC-PM-80250"
     aliases: tuple[str, ...] = ()  # other names clients may use, matched like names (PROTOCOL.md "Extensions")
     default: bool = False
+    # The printer's own paper, when configured; None: its known model's value, else the document's.
+    paper_width: int | None = None
+    dpi: int | None = None
+    code_table: str | None = None
+    has_qr: bool | None = None
+
+    def profile_for(self, document_profile: Profile) -> PrinterProfile:
+        """The profile a job for this printer is laid out for (DOCUMENT.md "The printer's paper wins"): what the
+        printer states (configured, or implied by a known model) wins over the document's profile; what it does
+        not state comes from the document."""
+        stated = document_profile.model_dump(include=document_profile.model_fields_set)
+        stated["model"] = document_profile.model
+        if self.model.strip().lower() in KNOWN_MODELS:
+            # The known model fixes the paper and QR support unless configured explicitly below.
+            stated["model"] = self.model
+            stated.pop("paper_width", None)
+            stated.pop("has_qr", None)
+        own = {"paper_width": self.paper_width, "dpi": self.dpi, "code_table": self.code_table, "has_qr": self.has_qr}
+        stated.update({key: value for key, value in own.items() if value is not None})
+        return profile_for(Profile.model_validate(stated))
+
+    @property
+    def dot_width(self) -> int:
+        """Dots per line of this printer's paper (what the virtual printer draws on); 80 mm when it states none."""
+        return self.profile_for(Profile(model=self.model.strip() or _NO_MODEL)).dot_width
+
+    @classmethod
+    def from_settings(cls, settings: PrinterSettings) -> ConfiguredPrinter:
+        """The printer a ``[[printers]]`` entry describes; a paper value no profile allows is a ``ConfigError``."""
+        printer = cls(
+            name=settings.name,
+            uri=settings.uri,
+            model=settings.model,
+            aliases=tuple(settings.aliases),
+            default=settings.default,
+            paper_width=settings.paper_width,
+            dpi=settings.dpi,
+            code_table=settings.code_table,
+            has_qr=settings.has_qr,
+        )
+        try:
+            printer.profile_for(Profile(model=settings.model.strip() or _NO_MODEL))
+        except ValidationError as error:
+            first = error.errors()[0]
+            field = ".".join(str(part) for part in first["loc"])
+            raise ConfigError(
+                f"printers: printer '{settings.name}': {field} {first['msg'][:1].lower()}{first['msg'][1:]}, "
+                f"got {first.get('input')!r}",
+                kind="VALIDATION",
+            ) from None
+        return printer
 
 
 # PrinterDetail.printer_type and driver by URI scheme. Every supported link carries raw ESC/POS to a receipt
@@ -56,6 +117,15 @@ def _key(name: str) -> str:
 
 
 class PrinterRegistry:
+    @classmethod
+    def from_settings(cls, printers: Iterable[PrinterSettings]) -> PrinterRegistry:
+        """The registry ``[[printers]]`` describes; any mistake in it is one ``VALIDATION:`` :class:`ConfigError`."""
+        configured = [ConfiguredPrinter.from_settings(printer) for printer in printers]
+        try:
+            return cls(configured)
+        except PrinterError as error:  # a wrong URI or an ambiguous name is a configuration mistake
+            raise ConfigError(f"printers: {error.message}", kind="VALIDATION") from None
+
     def __init__(self, printers: Iterable[ConfiguredPrinter]) -> None:
         configured = list(printers)
         if not configured:  # nothing configured: the built-in virtual printer, so the daemon works out of the box

@@ -18,8 +18,8 @@ from starlette.routing import BaseRoute, Route
 
 from ..document.errors import TicketError
 from ..logs import audit
+from ..spool.rendering import render_preview
 from .daemon import Daemon
-from .rendering import render_preview
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 

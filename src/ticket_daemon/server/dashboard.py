@@ -53,9 +53,9 @@ MAX_LOGIN_BODY_BYTES = 8 * 1024
 MAX_TRANSCRIPT_CHARS = 16 * 1024
 LOCAL_HOSTNAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 # argon2 costs tens of ms of CPU and ~100 MB/s of memory bandwidth per check: a few at once, whatever the load
-# (review item 3); each address gets one at a time.
+# so a flood of logins cannot starve the event loop's threads; each address gets one at a time.
 MAX_CONCURRENT_PASSWORD_CHECKS = 2
-# Review item 9: an open dashboard (no password) is served to this machine only.
+# An open dashboard (no password) is served to this machine only: anyone on the network could print otherwise.
 REMOTE_NEEDS_PASSWORD = "AUDIT: Set server.dashboard_password_hash to use the dashboard from another machine"
 
 # Scripts and styles come only from /static (no inline code); images may be blob:/data: (preview, favicon).
@@ -195,7 +195,7 @@ class _Dashboard:
             if wait > 0:
                 self.throttle.refused(address)
                 return _locked_out(wants_json, wait)
-            # Review item 3: counted before the slow check (undone on success), so concurrent posts cannot all
+            # Counted before the slow check (undone on success), so concurrent posts cannot all
             # slip past the lock-out. argon2 takes tens of milliseconds of CPU on purpose: off the event loop.
             self.throttle.attempt(address)
             ok = password is not None and await asyncio.to_thread(verify_password, self.password_hash, password)

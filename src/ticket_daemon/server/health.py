@@ -41,7 +41,7 @@ async def health_report(daemon: Daemon) -> dict[str, Any]:
         "uptime_seconds": uptime,
         "uptime": uptime,  # the original schema's name for it
         "connections": len(daemon.connections),
-        # Issue "durable spool" item 7: rows kept, jobs pending, age of the oldest pending job.
+        # Rows kept, jobs pending, age of the oldest pending job: a spool that only grows is seen before the disk fills.
         "spool": spool,
     }
 

@@ -1,4 +1,4 @@
-"""HTTP mirror of the job messages (PROTOCOL.md "Extensions"; issue "durable spool" items 6 and 7).
+"""HTTP mirror of the job messages (PROTOCOL.md "Extensions"): submit, look up, list, reprint and cancel jobs.
 
 - ``POST /api/v1/jobs`` takes a ``ticket`` message (``tipo`` may be left out) through the very same checks as
   ``/ws`` (token, rate limit, duplicate id, validation, printer, capacity) and answers with the ``ack`` (202) or the
@@ -21,11 +21,12 @@ from starlette.routing import BaseRoute, Route
 
 from ..document.errors import TicketError
 from ..logs import audit
+from ..spool import protocol
+from ..spool.intake import Submitter, submit_ticket
 from ..spool.jobs import InvalidTransition
-from . import protocol
+from ..spool.records import MAX_JOB_ID_CHARS
 from .api import read_json_request
 from .daemon import Daemon
-from .intake import MAX_JOB_ID_CHARS, Submitter, submit_ticket
 from .openapi import openapi_document
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,8 @@ def _submit(daemon: Daemon) -> Endpoint:
         client_id = _UNSAFE_ID_CHARS.sub("_", request.query_params.get("client_id", "").strip())[:64] or None
         address = request.client.host if request.client else "unknown"
         try:
-            await submit_ticket(daemon, message, Submitter(address=address, client_id=client_id, sink=sink))
+            submitter = Submitter(address=address, client_id=client_id, sink=sink, rate_limit=daemon.rate_limiter)
+            await submit_ticket(daemon, message, submitter)
         except Exception:  # never a traceback to a client
             log.exception("POST /api/v1/jobs failed")
             replies = [protocol.error(protocol.INTERNAL_ERROR)]
@@ -98,7 +100,7 @@ def _submit(daemon: Daemon) -> Endpoint:
             open_ = False
         for reply in replies:
             if reply.get("tipo") == "result":
-                daemon.result_written(str(reply["id"]))
+                daemon.results.written(str(reply["id"]))
         return _response(replies)
 
     return submit
@@ -154,7 +156,7 @@ def _reprint(daemon: Daemon) -> Endpoint:
             copy = await daemon.reprint(job_id)
         except OverflowError:
             return _error(503, protocol.QUEUE_FULL, job_id)
-        except TicketError as error:  # e.g. its printer is no longer configured (review item 4)
+        except TicketError as error:  # e.g. its printer is no longer configured: not reprinted
             return _error(409, str(error), job_id)
         if copy is None:
             return _error(404, f"Job not found or its receipt is no longer stored: {job_id}", job_id)

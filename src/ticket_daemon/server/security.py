@@ -7,25 +7,14 @@ the cash drawer). Non-browser clients send no Origin and are allowed (they canno
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import ipaddress
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
+from ..spool.tokens import token_identity as token_identity  # re-exported: the front doors' one import
+from ..spool.tokens import token_matches as token_matches
+
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
-
-
-def token_matches(presented: object, expected: str) -> bool:
-    """Constant-time comparison (``hmac.compare_digest``) so timing does not reveal how much of a guess is right."""
-    if not isinstance(presented, str):
-        return False
-    return hmac.compare_digest(presented.encode("utf-8"), expected.encode("utf-8"))
-
-
-def token_identity(token: str) -> str:
-    """A stable, non-reversible name for a token (rate limiting, logs) that never reveals the token itself."""
-    return "token:" + hashlib.sha256(token.encode("utf-8")).hexdigest()[:12]
 
 
 class OriginPolicy:

@@ -135,7 +135,7 @@ class LoginThrottle:
 
     def attempt(self, address: str) -> None:
         """Count a login attempt *before* its password is checked, so concurrent attempts cannot all slip past the
-        lock-out (review item 3); the attempt reaching the limit locks the address. :meth:`success` forgets the
+        lock-out; the attempt reaching the limit locks the address. :meth:`success` forgets the
         count, :meth:`failure` reports the wrong password."""
         now = self._clock()
         entry = self._failures.get(address)

@@ -8,7 +8,8 @@ client gets ``EXECUTION: internal error``.
 
 ``?client_id=NAME`` names the client; the results of its jobs that finished while it was away are sent when it
 connects. When ``server.auth_token`` is configured that happens only once the connection proved the token: with
-``?auth_token=TOKEN`` on connect, or with the first ``ticket`` carrying the right ``auth_token`` (review item 10).
+``?auth_token=TOKEN`` on connect, or with the first ``ticket`` carrying the right ``auth_token`` (a client_id is a
+name, not a secret).
 Clients that send the token in their tickets keep working unchanged.
 """
 
@@ -27,11 +28,11 @@ from starlette.websockets import WebSocket
 
 from ..document.errors import Category, TicketError
 from ..logs import audit
-from . import protocol
+from ..spool import protocol
+from ..spool.intake import Submitter, job_id_of, submit_ticket
+from ..spool.rendering import render_preview
 from .daemon import Daemon
-from .intake import Submitter, job_id_of, submit_ticket
 from .ratelimit import MessageBudget, Verdict
-from .rendering import render_preview
 from .security import token_matches
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,7 @@ class ClientConnection:
         # PROTOCOL.md "?client_id=NAME". It names the client in logs and rate limits: kept to safe characters.
         client_id = _UNSAFE_ID_CHARS.sub("_", websocket.query_params.get("client_id", "").strip())
         self.client_id = client_id[:MAX_CLIENT_ID_CHARS] or None
-        # Review item 10: a client_id is not a secret. With an auth token configured, results owed to the client
+        # A client_id is not a secret. With an auth token configured, results owed to the client
         # go to this connection only once it proved the token (``?auth_token=`` on connect, or a ticket with it).
         self._expected_token = settings.auth_token.get_secret_value()
         self._attached = False
@@ -91,7 +92,7 @@ class ClientConnection:
         # (frame, id of the job whose result it is): a result counts as delivered once written, not once queued.
         self._outbox: asyncio.Queue[tuple[str, str | None]] = asyncio.Queue(maxsize=settings.outbound_queue_messages)
         self._max_outbox_bytes = settings.outbound_queue_bytes
-        self._outbox_bytes = 0  # characters queued, not yet written (~bytes: replies are nearly all ASCII; item 12)
+        self._outbox_bytes = 0  # characters queued, not yet written (~bytes: replies are nearly all ASCII)
         self._budget = MessageBudget(settings.messages_per_second, settings.message_burst, now=time.monotonic())
         self._closing = asyncio.Event()
         self._finished = asyncio.Event()
@@ -149,7 +150,7 @@ class ClientConnection:
             finally:
                 self._outbox.task_done()
             if result_of is not None:
-                self.daemon.result_written(result_of)
+                self.daemon.results.written(result_of)
 
     # --- the connection's life ---------------------------------------------------------------------------------
 
@@ -167,7 +168,7 @@ class ClientConnection:
         finally:
             self.open = False
             if self.client_id and self._attached:
-                self.daemon.detach_client(self.client_id, self.send)
+                self.daemon.results.detach(self.client_id, self.send)
             for task in (sender, closing):
                 task.cancel()
             await asyncio.gather(sender, closing, return_exceptions=True)
@@ -183,7 +184,7 @@ class ClientConnection:
         while it was away come now."""
         if self.client_id:
             self._attached = True
-            await self.daemon.attach_client(self.client_id, self.send)
+            await self.daemon.results.attach(self.client_id, self.send)
 
     async def _receive_until_closing(self, closing: asyncio.Task[bool]) -> bool:
         """Handle frames until the client leaves (False) or a close is requested (True)."""
@@ -274,9 +275,14 @@ async def _decode(text: str) -> Any:
 
 
 async def _ticket(connection: ClientConnection, message: dict[str, Any]) -> list[protocol.Message]:
-    submitter = Submitter(address=connection.address, client_id=connection.client_id, sink=connection.send)
+    submitter = Submitter(
+        address=connection.address,
+        client_id=connection.client_id,
+        sink=connection.send,
+        rate_limit=connection.daemon.rate_limiter,
+    )
     await submit_ticket(connection.daemon, message, submitter)  # replies go through connection.send, in order
-    if connection.may_attach(message.get("auth_token")):  # the token proved who it is (review item 10)
+    if connection.may_attach(message.get("auth_token")):  # the token proved who it is
         await connection.attach()
     return []
 

@@ -14,8 +14,7 @@ from typing import Any
 from pydantic import BaseModel, SecretStr
 
 from ..config import ConfigError, Settings, load_settings
-from ..document.errors import TicketError
-from ..printers.registry import ConfiguredPrinter, PrinterRegistry
+from ..printers.registry import PrinterRegistry
 from .console import EXIT_CONFIG, EXIT_OK
 
 # What a set secret is shown as; an unset one is shown as "" so "is it set?" is still answered.
@@ -23,13 +22,9 @@ MASK = "***"
 
 
 def check_settings(settings: Settings) -> None:
-    """What ``create_app`` would refuse beyond the settings schema: printer URIs and names (raises ConfigError)."""
-    try:
-        PrinterRegistry(
-            ConfiguredPrinter(p.name, p.uri, p.model, tuple(p.aliases), p.default) for p in settings.printers
-        )
-    except TicketError as error:
-        raise ConfigError(f"printers: {error.message}", kind="VALIDATION") from None
+    """What ``create_app`` would refuse beyond the settings schema: printer URIs, names and paper (raises
+    ConfigError)."""
+    PrinterRegistry.from_settings(settings.printers)
 
 
 def effective_toml(settings: Settings) -> str:
@@ -41,7 +36,8 @@ def effective_toml(settings: Settings) -> str:
             lines += [f"{key} = {_value(value)}" for key, value in _fields(model).items()]
     for printer in settings.printers:
         lines += ["", "[[printers]]"]
-        lines += [f"{key} = {_value(value)}" for key, value in _fields(printer).items()]
+        # TOML has no null: a paper value not configured is left out (it comes from the model or the document).
+        lines += [f"{key} = {_value(value)}" for key, value in _fields(printer).items() if value is not None]
     return "\n".join(lines) + "\n"
 
 

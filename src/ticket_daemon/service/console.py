@@ -71,8 +71,8 @@ class DaemonServer(uvicorn.Server):
                 signal.signal(sig, handler)
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        """First stop signal: graceful stop. A second one while stopping: exit now (issue "a second signal forces
-        exit"), with a non-zero status so a supervisor can tell it was not a clean stop."""
+        """First stop signal: graceful stop. A second one while stopping: exit now (an operator
+        who presses Ctrl+C twice means it), with a non-zero status so a supervisor can tell it was not a clean stop."""
         if self.should_exit:
             force_exit(sig)
         super().handle_exit(sig, frame)

@@ -1,6 +1,6 @@
 """Defaults that depend on how the daemon is run (a Windows service) and on its ``env``.
 
-Issue "Runs unattended": the ``prod`` environment binds 0.0.0.0 with quiet logs, ``test``/``local`` bind localhost with
+Unattended runs: the ``prod`` environment binds 0.0.0.0 with quiet logs, ``test``/``local`` bind localhost with
 verbose logs, and a service keeps its data under ``%PROGRAMDATA%\\<ServiceName>\\`` as the original did. These are
 only defaults: whatever the file, the environment or a flag sets explicitly wins.
 """

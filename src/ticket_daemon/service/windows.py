@@ -48,7 +48,6 @@ STOP_WAIT_SECONDS = 60.0
 # Recovery: restart after 5 s, three times; the failure count resets after a day without failures.
 RESTART_DELAY_MS = 5_000
 FAILURE_RESET_SECONDS = 24 * 60 * 60
-SERVICE_ACTIONS = ("install", "remove", "start", "stop", "status", "run")
 _STATE_NAMES = {1: "stopped", 2: "start pending", 3: "stop pending", 4: "running", 5: "continue pending",
                 6: "pause pending", 7: "paused"}  # fmt: skip
 

@@ -4,7 +4,7 @@ Each worker is one asyncio task that takes its printer's jobs from the store in 
 through a fresh transport per job (like a CUPS backend: connect, check status, send, close). Printers therefore
 print in parallel, each keeps its own order, and a slow or dead printer only ever delays its own jobs.
 
-Issue "durable spool", item 5 (printer outages): a retryable :class:`PrinterError` met *before* any byte was sent
+Printer outages: a retryable :class:`PrinterError` met *before* any byte was sent
 (cannot connect; paper out, cover open or offline at the first status check) puts the job, and every job queued
 behind it, in ``waiting`` with that sentence; the clients are told, and the worker tries again after a backoff
 (``retry_initial_seconds`` doubling up to ``retry_max_seconds``; a stop wakes it at once, a new job does not).
@@ -27,10 +27,10 @@ from ..printers.base import Transport
 from ..printers.registry import ConfiguredPrinter
 from ..printers.status import PrinterState, state_error
 from ..printers.uri import open_transport
-from ..spool.jobs import InvalidTransition, Job, JobState
-from ..spool.queue import JobStore
 from . import protocol
-from .rendering import dot_width_of
+from .jobs import InvalidTransition, Job, JobState
+from .line import PrinterLine
+from .queue import JobStore
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,7 @@ class PrinterWorker:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.printer = printer
+        self._dot_width = printer.dot_width
         self._store = store
         self._data_dir = data_dir
         self._print_timeout = print_timeout
@@ -89,12 +90,8 @@ class PrinterWorker:
         self._outage_since: float | None = None  # wall clock of the first failure of the current outage
         self._retry_at = 0.0  # monotonic time before which the printer is not tried again
         self._reprints: set[str] = set()  # jobs resumed after a crash mid-send: their result says so
-        # What the last attempt learnt about the printer; reported while a job is printing (a second
-        # connection to a busy network printer would only time out).
-        self.last_state = PrinterState.unknown
-        # Held while a job talks to the printer and while the daemon checks its status (review item 5): TCP 9100
-        # and USB take one connection at a time, so a status probe must never collide with a delivery.
-        self.line = asyncio.Lock()
+        # Held while a job talks to the printer and while its status is checked; remembers the last state seen.
+        self.line = PrinterLine()
 
     @property
     def name(self) -> str:
@@ -107,10 +104,6 @@ class PrinterWorker:
     @property
     def busy(self) -> bool:
         return self._current is not None and not self._current.done()
-
-    @property
-    def waiting_for_printer(self) -> bool:
-        return self._outage_since is not None
 
     def start(self, reprints: set[str] | None = None) -> None:
         """Start the loop; ``reprints`` are ids recovered after an interrupted send (their result mentions it)."""
@@ -166,7 +159,7 @@ class PrinterWorker:
             await asyncio.wait_for(self._stop_requested.wait(), timeout=seconds)
 
     async def _expire_if_stale(self, job: Job) -> bool:
-        """Issue item 5: a job that waited for its printer longer than ``job_ttl_seconds`` ends ``expired``."""
+        """A job that waited for its printer longer than ``job_ttl_seconds`` ends ``expired``."""
         if job.state is not JobState.WAITING:
             return False
         waited_since = max(self._outage_since or job.updated_at, job.created_at)
@@ -241,8 +234,8 @@ class PrinterWorker:
                     log.exception("printer %s: reporting that job %s waits failed", self.name, record.id)
 
     async def _record_waiting(self, job: Job, now: float, message: str) -> Job | None:
-        """Move the job from ``printing`` to ``waiting``, retrying like :meth:`_finish` (review item 6): a job left
-        ``printing`` would freeze this printer's queue. None when it ended meanwhile or the daemon stops."""
+        """Move the job from ``printing`` to ``waiting``, retrying like :meth:`_finish`: a job left ``printing``
+        would freeze this printer's queue. None when it ended meanwhile or the daemon stops."""
         while True:
             try:
                 return await self._store.move(job.id, JobState.WAITING, now=now, message=message)
@@ -280,18 +273,18 @@ class PrinterWorker:
     async def _deliver(self, job: Job) -> None:
         if not job.data:
             raise TicketError("job has no rendered bytes")
-        dot_width = await asyncio.to_thread(dot_width_of, job.document, self.printer.model)
-        async with self.line:
-            await self._deliver_on_line(job.data, dot_width)
+        async with self.line.hold():
+            await self._deliver_on_line(job.data)
 
-    async def _deliver_on_line(self, data: bytes, dot_width: int) -> None:
-        transport = open_transport(self.printer.uri, dot_width=dot_width, data_dir=self._data_dir)
+    async def _deliver_on_line(self, data: bytes) -> None:
+        # The job was laid out for this printer's paper at intake; the printer knows its own width.
+        transport = open_transport(self.printer.uri, dot_width=self._dot_width, data_dir=self._data_dir)
         try:
             try:
                 try:
                     await transport.open()
                 except TicketError:
-                    self.last_state = PrinterState.offline
+                    self.line.record(PrinterState.offline)
                     raise
                 # DESIGN.md: status check before and after sending (DLE EOT). Before: "Paper out" beats a silently
                 # lost receipt, and nothing was printed, so the job can wait and retry.
@@ -311,7 +304,7 @@ class PrinterWorker:
         if not transport.can_read_status:
             return
         state = await transport.status()
-        self.last_state = state
+        self.line.record(state)
         problem = state_error(state)
         if problem is not None:
             raise problem

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..document.parse import json_type as json_type  # re-exported: error sentences name JSON types one way
-from ..spool.jobs import Job
+from .jobs import Job
 
 Message = dict[str, Any]
 
@@ -41,10 +41,9 @@ CONNECTED = "✅ Servidor respondiendo desde Ticket Daemon"  # the original's gr
 ACK_QUEUED = "Job queued for printing"
 ACK_DUPLICATE = "Job already accepted; it is not printed again"
 PRINT_COMPLETED = "Print completed in {ms}ms"
-# Issue "durable spool" item 3: appended to the result of a job printed again after a crash mid-send.
+# Appended to the result of a job printed again after a crash mid-send: the client may find two copies.
 REPRINTED = "reprinted after an interruption"
 CANCELLED = "EXECUTION: cancelled by an operator"
-STORAGE_NOT_OPEN = "STORAGE: the spool is not available"
 
 # Close codes (RFC 6455 §7.4.1).
 CLOSE_GOING_AWAY = 1001  # server stopping
@@ -150,7 +149,7 @@ def job(
 
 
 def job_waiting(job_id: str, mensaje: str) -> Message:
-    """Issue "durable spool" item 5: the job waits for its printer; ``mensaje`` is the ``PRINTER: …`` reason."""
+    """The job waits for its printer; ``mensaje`` is the ``PRINTER: …`` reason."""
     return {"tipo": "job", "id": job_id, "status": "waiting", "mensaje": mensaje}
 
 

@@ -1,4 +1,5 @@
-"""CPU work the server hands to a worker thread: validate + render a document, and draw a preview.
+"""CPU work intake hands to a worker thread: validate a document, choose its printer, render it for that printer's
+paper; and draw a preview.
 
 These functions are synchronous and pure (no event loop, no sockets): callers run them with
 ``asyncio.to_thread`` so one big image never stalls the other clients (DESIGN.md: the event loop never runs
@@ -8,18 +9,14 @@ CPU-heavy work). They raise :class:`~ticket_daemon.document.errors.TicketError` 
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..document import Document, parse_document
-from ..document.model import Profile
 from ..emulator import emulate
 from ..escpos import RawPolicy, profile_for, render_job
-
-# 80 mm paper at 203 dpi (DOCUMENT.md "Profile"), when nothing says otherwise.
-GENERIC_DOT_WIDTH = 576
+from ..printers.registry import ConfiguredPrinter, PrinterRegistry
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +26,7 @@ class RenderedDocument:
     data: bytes  # ESC/POS bytes, sent as they are to the printer
     notes: tuple[str, ...]  # substitutions the renderer made (told to the client in the result)
     dot_width: int  # the paper the document was laid out for
+    printer: ConfiguredPrinter | None  # the printer it was laid out for (None: laid out for its own profile)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,16 +41,28 @@ class Preview:
         return base64.b64encode(self.png).decode("ascii")
 
 
-def render_document(datos: Mapping[str, Any], *, raw_policy: RawPolicy) -> RenderedDocument:
-    """Validate and render a ``ticket``'s ``datos``; raises ``DocumentError`` with the categorised message."""
+def render_document(
+    datos: Mapping[str, Any],
+    *,
+    raw_policy: RawPolicy,
+    registry: PrinterRegistry | None = None,
+    printer_name: str | None = None,
+) -> RenderedDocument:
+    """Validate ``datos``, choose its printer from ``registry`` (``printer_name``, else ``profile.model`` against
+    names and aliases, else the default) and render it for that printer's profile: the printer's paper wins over
+    the document's (DOCUMENT.md). Without a registry it is laid out for its own profile (previews, tools). Raises
+    ``TicketError`` with the categorised message (invalid document, unknown printer, rendering refused)."""
     document = parse_document(datos)
-    rendered = render_job(document, raw_policy=raw_policy)
+    printer = registry.select(printer_name, document.profile.model) if registry is not None else None
+    profile = printer.profile_for(document.profile) if printer is not None else profile_for(document.profile)
+    rendered = render_job(document, profile=profile, raw_policy=raw_policy)
     return RenderedDocument(
         document=document,
         document_json=document.model_dump_json(),
         data=rendered.data,
         notes=tuple(rendered.notes),
-        dot_width=profile_for(document.profile).dot_width,
+        dot_width=profile.dot_width,
+        printer=printer,
     )
 
 
@@ -61,15 +71,3 @@ def render_preview(datos: Mapping[str, Any], *, raw_policy: RawPolicy) -> Previe
     rendered = render_document(datos, raw_policy=raw_policy)
     emulation = emulate(rendered.data, rendered.dot_width)
     return Preview(png=emulation.png, width=emulation.width, height=emulation.height, notes=rendered.notes)
-
-
-def dot_width_of(document_json: str, printer_model: str) -> int:
-    """The paper width in dots a job is printed on: the printer's configured model when it has one, otherwise the
-    document's own profile (what the virtual printer draws on)."""
-    try:
-        if printer_model:
-            return profile_for(Profile(model=printer_model)).dot_width
-        profile = json.loads(document_json)["profile"]
-        return profile_for(Profile.model_validate(profile)).dot_width
-    except (ValueError, KeyError, TypeError):
-        return GENERIC_DOT_WIDTH

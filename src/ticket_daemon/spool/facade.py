@@ -1,0 +1,252 @@
+"""The print spool as the front doors see it: one :class:`PrintSpool` per process owns the printers, the job
+store, one worker per printer, results routing, recovery, operator actions and housekeeping.
+
+Front doors (``/ws``, the HTTP mirror, MQTT) hand it jobs through :mod:`.intake`; everything after the ``ack`` is
+the spool's. The store is the durable SQLite spool by default (``[storage] spool``; docs/spool.md): start-up
+recovers it, a stop leaves unprinted jobs in it, results are stored and re-sent to a client that reconnects with
+its ``client_id``. ``PrintSpool(settings, store=...)`` takes any :class:`JobStore` (benchmarks compare the spool
+with the memory queue).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from ..config import Settings
+from ..document.errors import Category, TicketError
+from ..printers.discovery import PrinterDiscovery, with_discovered
+from ..printers.registry import PrinterRegistry
+from ..printers.status import PrinterState
+from . import protocol
+from .durable import SPOOL_FILE, SqliteSpool
+from .jobs import Job, JobState
+from .queue import JobStore, MemoryJobStore
+from .records import new_job, reprint_id
+from .recovery import abandon_unprinted, end_orphaned_jobs, recover
+from .results import ResultRouter, ResultSink
+from .states import PrinterStates
+from .store import StorageError
+from .worker import PrinterWorker, RetryPolicy
+
+log = logging.getLogger(__name__)
+
+# A reprint gets the first free id among ``<id>.reprint-1`` … ``<id>.reprint-99``.
+MAX_REPRINTS = 99
+
+
+class NotAccepting(Exception):
+    """The spool began stopping while the job was being checked: it was not stored (the client retries)."""
+
+
+class PrintSpool:
+    def __init__(self, settings: Settings, *, store: JobStore | None = None) -> None:
+        self.settings = settings
+        self.registry = PrinterRegistry.from_settings(settings.printers)  # ConfigError for bad printers
+        self.store: JobStore = store if store is not None else default_store(settings)
+        self.capacity = settings.server.queue_capacity
+        self.results = ResultRouter(self.store)
+        self.discovery = PrinterDiscovery()  # the OS's printers, asked at most every 30 s
+        self.jobs_processed = 0
+        self.jobs_failed = 0
+        self.started_at = time.time()
+        self.accepting = False  # True between start() and the beginning of stop()
+        self.storage_error: str | None = None  # why the spool could not be opened, when it could not
+        retry = RetryPolicy(
+            initial_seconds=settings.spool.retry_initial_seconds,
+            max_seconds=settings.spool.retry_max_seconds,
+            job_ttl_seconds=settings.spool.job_ttl_seconds,
+        )
+        self.workers: dict[str, PrinterWorker] = {
+            printer.name: PrinterWorker(
+                printer,
+                store=self.store,
+                data_dir=settings.storage.data_dir,
+                print_timeout=settings.server.print_timeout_seconds,
+                on_finished=self._job_finished,
+                on_waiting=self.results.waiting,
+                retry=retry,
+            )
+            for printer in self.registry.printers
+        }
+        self.states = PrinterStates(
+            self.registry,
+            {name: worker.line for name, worker in self.workers.items()},
+            data_dir=settings.storage.data_dir,
+            timeout_seconds=settings.server.status_timeout_seconds,
+            cache_seconds=settings.server.status_cache_seconds,
+        )
+        self._pruner: asyncio.Task[None] | None = None
+        self._stopped = False
+
+    # --- life-cycle ------------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.started_at = time.time()
+        reprints: set[str] = set()
+        try:
+            reprints = await recover(self.store, interrupted_policy=self.settings.spool.interrupted_policy)
+        except StorageError as error:  # reported on every ticket; everything else keeps being served
+            self.storage_error = str(error)
+            log.error("the spool cannot be used: %s", error)
+        else:
+            await end_orphaned_jobs(self.store, self.workers, self._job_finished)
+        for worker in self.workers.values():
+            worker.start(reprints)
+        self._pruner = asyncio.create_task(self._prune_periodically(), name="spool-pruner")
+        self.accepting = True
+        log.info("daemon started with printers: %s", ", ".join(self.workers))
+
+    async def drain(self) -> None:
+        """Stop taking jobs; let each job being printed finish (bounded by ``shutdown_grace_seconds``)."""
+        self.accepting = False
+        grace = self.settings.server.shutdown_grace_seconds
+        await asyncio.gather(*(worker.stop(grace) for worker in self.workers.values()))
+        if not self.store.durable:
+            await abandon_unprinted(self.store, self.workers, self._job_finished)
+        # A durable spool keeps the rest queued: they print after the restart.
+
+    async def stop(self) -> None:
+        """Drain, then close the store. Safe to call more than once."""
+        if self._stopped:
+            return
+        self._stopped = True
+        await self.drain()
+        await self.before_store_closes()
+        if self._pruner is not None:
+            self._pruner.cancel()
+            await asyncio.gather(self._pruner, return_exceptions=True)
+        await self.results.close()
+        try:
+            await self.store.close()
+        except Exception:
+            log.exception("closing the spool failed")
+        log.info("daemon stopped: %d jobs printed, %d failed", self.jobs_processed, self.jobs_failed)
+
+    async def before_store_closes(self) -> None:
+        """Hook for the process around the spool: runs after the drain, while results can still be recorded
+        (the server closes its connections here)."""
+
+    # --- jobs ------------------------------------------------------------------------------------------------
+
+    async def accept(self, job: Job, sink: ResultSink) -> Job:
+        """Store a rendered job; its messages go to ``sink``, held until ``results.acknowledge`` sends its ack.
+        Raises ``OverflowError`` when the queue is full, ``DuplicateJob`` when the id was already accepted and
+        ``NotAccepting`` when a stop began (none of them stores anything)."""
+        if not self.accepting:  # a stop began while the job rendered: an ack now could lose it
+            raise NotAccepting(job.id)
+        fresh = self.results.expect(job.id, sink)  # before the add: a worker may pick the job up once stored
+        try:
+            stored = await self.store.add(job, capacity=self.capacity)
+        except BaseException:
+            if fresh:
+                self.results.forget(job.id)
+            raise
+        self.workers[stored.printer].wake()
+        return stored
+
+    def _job_finished(self, job: Job) -> None:
+        if job.state is JobState.SUCCESS:
+            self.jobs_processed += 1
+        else:
+            self.jobs_failed += 1
+        self.results.finished(job)
+
+    async def queue_depth(self) -> int:
+        return await self.store.count_pending()
+
+    # --- operator actions (dashboard) ------------------------------------------------------------------------
+
+    async def cancel(self, job_id: str) -> Job | None:
+        """Cancel a job still queued or waiting; None when there is no such job. Raises ``InvalidTransition``
+        when it is printing or finished."""
+        job = await self.store.get(job_id)
+        if job is None:
+            return None
+        cancelled = await self.store.move(job_id, JobState.CANCELLED, now=time.time(), message=protocol.CANCELLED)
+        self._job_finished(cancelled)
+        return cancelled
+
+    async def reprint(self, job_id: str) -> Job | None:
+        """Queue a new copy of a stored job (new id ``<id>.reprint-N``, same bytes, same printer); None when the
+        job or its bytes are gone. A job whose printer was removed from the configuration cannot be reprinted."""
+        original = await self.store.get(job_id)
+        if original is None or not original.data:
+            return None
+        if original.printer not in self.workers:
+            raise TicketError(f"Printer '{original.printer}' is no longer configured", category=Category.PRINTER)
+        for attempt in range(1, MAX_REPRINTS + 1):
+            copy_id = reprint_id(original.id, attempt)
+            if await self.store.get(copy_id) is None:
+                copy = new_job(
+                    copy_id,
+                    client_id=original.client_id,
+                    printer=original.printer,
+                    document=original.document,
+                    data=original.data,
+                    notes=original.notes,
+                    now=time.time(),
+                )
+                stored = await self.store.add(copy, capacity=self.capacity)
+                self.workers[stored.printer].wake()
+                return stored
+        return None
+
+    # --- housekeeping ----------------------------------------------------------------------------------------
+
+    async def prune(self) -> int:
+        """Drop finished jobs past ``retention_days``, and the oldest beyond ``max_rows``."""
+        spool = self.settings.spool
+        older_than = time.time() - spool.retention_days * 86400
+        return await self.store.prune(older_than=older_than, max_rows=spool.max_rows)
+
+    async def _prune_periodically(self) -> None:
+        while True:
+            try:
+                removed = await self.prune()
+                if removed:
+                    log.info("spool: pruned %d finished jobs", removed)
+            except Exception as error:
+                log.warning("spool: pruning failed: %s", error)
+            await asyncio.sleep(self.settings.spool.prune_interval_seconds)
+
+    async def spool_report(self) -> dict[str, object]:
+        """``/health`` ``spool``: rows stored, jobs pending, and how long the oldest pending one has waited."""
+        try:
+            size, pending, oldest = (
+                await self.store.size(),
+                await self.store.count_pending(),
+                await self.store.oldest_pending(),
+            )
+        except TicketError as error:
+            return {"status": "error", "mensaje": str(error)}
+        waited = round(max(0.0, time.time() - oldest.created_at), 1) if oldest is not None else 0.0
+        return {"status": "ok", "size": size, "pending": pending, "oldest_waiting_seconds": waited}
+
+    def uptime_seconds(self) -> int:
+        return max(0, int(time.time() - self.started_at))
+
+    def workers_running(self) -> bool:
+        return bool(self.workers) and all(worker.running for worker in self.workers.values())
+
+    # --- printers --------------------------------------------------------------------------------------------
+
+    async def printer_states(self) -> dict[str, PrinterState]:
+        return await self.states.current()
+
+    async def printers_report(self, *, discover: bool = False) -> tuple[list[dict[str, object]], dict[str, object]]:
+        """(PrinterDetail list, PrinterSummary) as PROTOCOL.md ``printers`` and ``/health`` report them: the
+        configured printers with their live state, then (``discover``) the OS's printers not configured yet."""
+        states = await self.printer_states()
+        details, summary = self.registry.details(states), self.registry.summary()
+        if discover:
+            return with_discovered(self.registry, details, await self.discovery.scan())
+        return details, summary
+
+
+def default_store(settings: Settings) -> JobStore:
+    """The store ``[storage] spool`` asks for: the SQLite spool in the data dir, or the in-memory queue."""
+    if settings.storage.spool == "memory":
+        return MemoryJobStore(history=settings.server.job_history)
+    return SqliteSpool(settings.storage.data_dir / SPOOL_FILE)

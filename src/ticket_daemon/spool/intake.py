@@ -1,0 +1,208 @@
+"""Taking in a ``ticket``: every check PROTOCOL.md asks for, in its order, then the ``ack``.
+
+Order (the first failing check decides the reply): ``datos`` present → auth token (when configured) → rate limit
+per client identity → duplicate id → document valid and rendered (in a worker thread) → printer selection →
+queue capacity → ``ack``. Nothing is queued unless every check passed. Independent of the transport: ``/ws``, the
+HTTP mirror and MQTT share it, each passing who sent the ticket (:class:`Submitter`, with the rate limit that
+applies to it) and where its replies go.
+
+The printer is chosen before rendering, and the document is laid out for that printer's paper (DOCUMENT.md "The
+printer's paper wins"); the ``ack`` comes only after a successful render, and only through the spool's
+:class:`~.results.ResultRouter`, which holds the job's result until its ack is out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ..document.errors import TicketError
+from ..logs import audit
+from . import protocol
+from .facade import NotAccepting, PrintSpool
+from .jobs import DuplicateJob, Job
+from .records import MAX_JOB_ID_CHARS, new_job
+from .rendering import render_document
+from .results import ResultSink
+from .tokens import token_identity, token_matches
+
+log = logging.getLogger(__name__)
+
+# Owner recorded for a job sent without ``?client_id``. A client_id keeps only ``[\w.:@-]``, so no client can name
+# itself ``addr/…`` and collect the results of anonymous jobs from that address.
+ANONYMOUS_OWNER = "addr/{address}"
+
+
+class RateLimit(Protocol):
+    """A front door's job budget (``server.ratelimit.JobRateLimiter``): may ``identity`` submit a job at ``now``?"""
+
+    def allow(self, identity: str, now: float) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Submitter:
+    """Who sent the ticket: the ``?client_id`` they chose, else their address; where its replies go; and the rate
+    limit of the front door it came through."""
+
+    address: str
+    client_id: str | None
+    sink: ResultSink
+    rate_limit: RateLimit
+
+    def identity(self, token: object) -> str:
+        """The rate-limit key: client_id, else the (checked) token, else the remote address — never the
+        connection, so reconnecting does not reset the limit. Pass ``token`` only when a token is configured and
+        it matched: an unchecked one changes at will."""
+        if self.client_id:
+            return f"client:{self.client_id}"
+        if isinstance(token, str) and token:
+            return token_identity(token)
+        return f"addr:{self.address}"
+
+
+def job_id_of(message: Mapping[str, Any]) -> str | None:
+    """The client's id when it is a usable string (echoed in errors), else None."""
+    value = message.get("id")
+    return value if isinstance(value, str) and 0 < len(value) <= MAX_JOB_ID_CHARS else None
+
+
+async def submit_ticket(spool: PrintSpool, message: Mapping[str, Any], submitter: Submitter) -> None:
+    """Handle a ``ticket``. Every reply goes to the submitter's sink, in order: ``ack`` then, later, ``result``;
+    or one ``error``; or, for an id already accepted, a duplicate ``ack`` (and the result again if it finished)."""
+    outcome = await _outcome(spool, message, submitter)
+    if isinstance(outcome, _Acked):
+        spool.results.acknowledge(outcome.job_id, outcome.ack, submitter.sink)
+    elif isinstance(outcome, _AlreadyFinished):
+        spool.results.acknowledge_finished(submitter.sink, outcome.ack, outcome.job)
+    else:
+        submitter.sink(outcome)
+
+
+@dataclass(frozen=True, slots=True)
+class _Acked:
+    """The job is stored (or was already pending): its ``ack`` goes out through the result router."""
+
+    job_id: str
+    ack: protocol.Message
+
+
+@dataclass(frozen=True, slots=True)
+class _AlreadyFinished:
+    """A duplicate of a job that already finished: its ``ack``, then its result again."""
+
+    ack: protocol.Message
+    job: Job
+
+
+_Outcome = _Acked | _AlreadyFinished | protocol.Message
+
+
+async def _outcome(spool: PrintSpool, message: Mapping[str, Any], submitter: Submitter) -> _Outcome:
+    job_id = job_id_of(message)
+
+    # 1. PROTOCOL.md: "Field 'datos' is required for type 'ticket'" (null counts as missing, as in the original).
+    datos = message.get("datos")
+    if datos is None:
+        return protocol.error(protocol.DATOS_REQUIRED, job_id)
+
+    # 2. Auth token, compared in constant time; the audit line names the client, never the token.
+    token = message.get("auth_token")
+    expected = spool.settings.server.auth_token.get_secret_value()
+    if expected and not token_matches(token, expected):
+        audit("auth failure", client=submitter.client_id or "-", address=submitter.address, job=job_id or "-")
+        return protocol.error(protocol.AUTH_INVALID, job_id)
+
+    # 3. Rate limit per client identity (default 30 jobs per minute). The token names a client only once checked.
+    checked_token = token if expected else None
+    identity = submitter.identity(checked_token)
+    if not submitter.rate_limit.allow(identity, time.monotonic()):
+        audit("rate limited", identity=identity, address=submitter.address, job=job_id or "-")
+        return protocol.error(protocol.RATE_LIMITED, job_id)
+
+    if not spool.accepting:
+        return protocol.error(protocol.SHUTTING_DOWN, job_id)
+    raw_id = message.get("id")
+    if raw_id is not None and raw_id != "" and job_id is None:
+        return protocol.error(protocol.BAD_ID.format(limit=MAX_JOB_ID_CHARS))
+
+    # PROTOCOL.md extension "Idempotent ids": never print the same id twice (checked again atomically on add).
+    if job_id is not None:
+        try:
+            existing = await spool.store.get(job_id)
+        except TicketError as error:  # "STORAGE: …": the disk cannot be read, so nothing is acked
+            return protocol.error(str(error), job_id)
+        if existing is not None:
+            return await _duplicate(spool, existing, submitter)
+
+    if not isinstance(datos, Mapping):
+        return protocol.error(protocol.DATOS_NOT_OBJECT.format(got=protocol.json_type(datos)), job_id)
+    printer_name = message.get("printer")
+    if printer_name is not None and not isinstance(printer_name, str):
+        return protocol.error(protocol.PRINTER_NOT_STRING, job_id)
+
+    # 4. Validate, choose the printer (ticket.printer, else profile.model against names/aliases, else the
+    # default), and render for its paper, off the event loop: a big image must not stall other clients.
+    try:
+        rendered = await asyncio.to_thread(
+            render_document,
+            datos,
+            raw_policy=spool.settings.server.raw_policy,
+            registry=spool.registry,
+            printer_name=printer_name,
+        )
+    except TicketError as error:
+        return protocol.error(str(error), job_id)
+    assert rendered.printer is not None  # a registry was given
+
+    job = new_job(
+        job_id or str(uuid.uuid4()),
+        client_id=submitter.client_id or ANONYMOUS_OWNER.format(address=submitter.address),
+        printer=rendered.printer.name,
+        document=rendered.document_json,
+        data=rendered.data,
+        notes=rendered.notes,
+        now=time.time(),
+    )
+    # 6. Capacity: refuse at once, never make the client wait on the socket.
+    try:
+        stored = await spool.accept(job, submitter.sink)
+    except DuplicateJob as duplicate:
+        return await _duplicate(spool, duplicate.existing, submitter)
+    except OverflowError:
+        return protocol.error(protocol.QUEUE_FULL, job_id)
+    except NotAccepting:
+        return protocol.error(protocol.SHUTTING_DOWN, job_id)
+    except TicketError as error:  # the disk refused: the job was not stored, so no ack
+        log.error("job %s not stored: %s", job.id, error)
+        return protocol.error(str(error), job_id)
+    log.info("job %s accepted for printer %s from %s", stored.id, stored.printer, submitter.identity(checked_token))
+    return _Acked(stored.id, protocol.ack(stored.id, current=await _depth(spool), capacity=spool.capacity))
+
+
+async def _depth(spool: PrintSpool) -> int:
+    """Jobs pending, for an ``ack``. The job is stored and will print: no failure here may turn its ack into an
+    error, or the client would resend it and its result would wait in the spool forever."""
+    try:
+        return await spool.queue_depth()
+    except Exception as error:
+        log.warning("cannot count the pending jobs for an ack: %s", error)
+        return 0
+
+
+async def _duplicate(spool: PrintSpool, existing: Job, submitter: Submitter) -> _Outcome:
+    if not existing.state.is_final:
+        # Still to print: its result now goes to whoever asked last (a client that reconnected and resent). Before
+        # any await, so the job cannot finish unseen between the read and the redirect; held until the ack.
+        spool.results.redirect(existing.id, submitter.sink)
+    reply = protocol.ack_duplicate(
+        existing.id, state=existing.state.value, current=await _depth(spool), capacity=spool.capacity
+    )
+    if existing.state.is_final:
+        # "if that job already finished its result is sent again", right after this ack.
+        return _AlreadyFinished(reply, existing)
+    return _Acked(existing.id, reply)

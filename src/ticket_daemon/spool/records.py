@@ -1,0 +1,37 @@
+"""The one way a new job record is made, whether a client sent it or an operator asked for a reprint."""
+
+from __future__ import annotations
+
+from .jobs import Job
+
+# Longest job id a client may send, and the longest one the daemon makes (a reprint's id is cut to it).
+MAX_JOB_ID_CHARS = 64
+
+
+def new_job(
+    job_id: str,
+    *,
+    client_id: str,
+    printer: str,
+    document: str,
+    data: bytes,
+    notes: tuple[str, ...],
+    now: float,
+) -> Job:
+    """A ``queued`` job, not stored yet: ``document`` is the validated document as JSON, ``data`` its ESC/POS bytes
+    for ``printer``'s paper."""
+    return Job(
+        id=job_id,
+        client_id=client_id,
+        printer=printer,
+        document=document,
+        data=data,
+        created_at=now,
+        updated_at=now,
+        notes=notes,
+    )
+
+
+def reprint_id(original_id: str, attempt: int) -> str:
+    """The id of the ``attempt``-th reprint of a job, kept within :data:`MAX_JOB_ID_CHARS`."""
+    return f"{original_id}.reprint-{attempt}"[-MAX_JOB_ID_CHARS:]

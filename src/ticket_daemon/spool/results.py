@@ -1,0 +1,178 @@
+"""Where each job's messages go, and the one rule about their order: a job's ``ack`` always comes before its
+``result`` (and before any "waiting" notice).
+
+The router is the only sender of both. A front door never sends an ``ack`` itself: it hands it to
+:meth:`ResultRouter.acknowledge`, which queues it on the job's sink and only then releases a result that arrived
+first (a fast printer can finish before the ack leaves). Until that call, results and notices for the job are held,
+so no call order can put a result ahead of its ack. Sinks are connection outboxes that keep order (FIFO).
+
+A result goes to the connection that sent the job; if that one is gone, to the live connection of the same client
+(``client_id``). It counts as delivered only once written (:meth:`written`); until then a client that reconnects
+gets it again, from the durable spool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from ..document.errors import TicketError
+from . import protocol
+from .jobs import Job, JobState
+from .queue import JobStore
+
+log = logging.getLogger(__name__)
+
+# Where a job's messages go (a connection's outbox). Must not block; returns False when the message could not be
+# queued (the connection is gone), so a durable result stays undelivered until its client reconnects.
+ResultSink = Callable[[protocol.Message], bool | None]
+
+
+def result_message(job: Job) -> protocol.Message:
+    return protocol.result(job.id, success=job.state is JobState.SUCCESS, mensaje=job.message)
+
+
+@dataclass(slots=True)
+class _Route:
+    sink: ResultSink
+    acked: bool = False
+    held: Job | None = None  # the finished job, when it finished before its ack was sent
+
+
+class ResultRouter:
+    def __init__(self, store: JobStore) -> None:
+        self._store = store
+        self._routes: dict[str, _Route] = {}  # job id → where its messages go; bounded by the queue capacity
+        self._clients: dict[str, ResultSink] = {}  # client_id → its live connection
+        self._background: set[asyncio.Task[None]] = set()
+
+    # --- before the ack ----------------------------------------------------------------------------------------
+
+    def expect(self, job_id: str, sink: ResultSink) -> bool:
+        """The job is about to be stored: its messages will go to ``sink``, held until :meth:`acknowledge`.
+        Call before storing (a worker may pick the job up at once). False when the id is already routed (the
+        same id is being stored by another request): that route stays; only a route made here may be
+        :meth:`forget`-ten when storing fails."""
+        if job_id in self._routes:
+            return False
+        self._routes[job_id] = _Route(sink)
+        return True
+
+    def forget(self, job_id: str) -> None:
+        """The job was not stored after all: nothing will come for it."""
+        self._routes.pop(job_id, None)
+
+    def is_routed(self, job_id: str) -> bool:
+        """Whether a message of this job is still expected to go to a particular connection."""
+        return job_id in self._routes
+
+    def redirect(self, job_id: str, sink: ResultSink) -> None:
+        """A pending job was sent again (a client resent it, maybe from a new connection): its result goes to
+        ``sink`` from now on, after the duplicate's :meth:`acknowledge`. After a restart there is no route yet: one
+        is made and held like a new job's, so the result follows the duplicate ``ack`` exactly once."""
+        route = self._routes.get(job_id)
+        if route is None:
+            self._routes[job_id] = _Route(sink)
+        else:
+            route.sink, route.acked = sink, False
+
+    def acknowledge(self, job_id: str, ack: protocol.Message, sink: ResultSink) -> None:
+        """Send the job's ``ack`` (new or duplicate) to ``sink``, the connection that sent it; then, if that is
+        where the job's result goes, anything held behind the ack. A result redirected to another connection
+        meanwhile stays held until that connection's own ack is out."""
+        _deliver(sink, ack)
+        route = self._routes.get(job_id)
+        if route is None or route.sink != sink:  # bound methods: equal, not identical
+            return
+        route.acked = True
+        if route.held is not None:
+            del self._routes[job_id]
+            self._send_result(route.held, route.sink)
+
+    def acknowledge_finished(self, sink: ResultSink, ack: protocol.Message, job: Job) -> None:
+        """A duplicate of a job that already finished: its ``ack``, then its result again, in that order."""
+        if _deliver(sink, ack):
+            _deliver(sink, result_message(job))
+
+    # --- after the ack -----------------------------------------------------------------------------------------
+
+    def finished(self, job: Job) -> None:
+        """The job reached a final state: send its result now, or hold it until its ack is out."""
+        route = self._routes.get(job.id)
+        if route is not None and not route.acked:
+            route.held = job
+            return
+        self._routes.pop(job.id, None)
+        self._send_result(job, route.sink if route is not None else None)
+
+    def waiting(self, job: Job) -> None:
+        """Tell the client its job waits for the printer (never before its ack)."""
+        route = self._routes.get(job.id)
+        message = protocol.job_waiting(job.id, job.message)
+        if route is not None:
+            if route.acked:
+                _deliver(route.sink, message)
+            return
+        live = self._clients.get(job.client_id)
+        if live is not None:
+            _deliver(live, message)
+
+    def written(self, job_id: str) -> None:
+        """A ``result`` left for its client (written to its socket, or in an HTTP response): do not resend it."""
+        self._in_background(self._mark_delivered(job_id))
+
+    # --- clients that come back --------------------------------------------------------------------------------
+
+    async def attach(self, client_id: str, sink: ResultSink) -> None:
+        """A connection identified as ``client_id`` opened: results of its jobs go there from now on, and those
+        that finished while it was away are re-sent now, in acceptance order."""
+        self._clients[client_id] = sink
+        try:
+            missed = await self._store.undelivered_results(client_id)
+        except TicketError as error:
+            log.error("cannot read the results owed to client %s: %s", client_id, error)
+            return
+        for job in missed:
+            if job.id in self._routes:  # its own connection is about to get it after the ack
+                continue
+            if not _deliver(sink, result_message(job)):
+                return
+
+    def detach(self, client_id: str, sink: ResultSink) -> None:
+        if self._clients.get(client_id) == sink:  # bound methods: equal, not identical
+            del self._clients[client_id]
+
+    async def close(self) -> None:
+        """Wait for the delivery records still being written."""
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
+    def _send_result(self, job: Job, sink: ResultSink | None) -> None:
+        message = result_message(job)
+        if sink is not None and _deliver(sink, message):
+            return
+        live = self._clients.get(job.client_id)
+        if live is not None and live != sink:
+            _deliver(live, message)
+
+    async def _mark_delivered(self, job_id: str) -> None:
+        try:
+            await self._store.mark_delivered(job_id)
+        except Exception as error:  # the client may get the result again on reconnect: harmless, ids are idempotent
+            log.warning("cannot record that the result of job %s was delivered: %s", job_id, error)
+
+    def _in_background(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+
+def _deliver(sink: ResultSink, message: protocol.Message) -> bool:
+    try:
+        return sink(message) is not False
+    except Exception:
+        log.exception("delivering a message failed")
+        return False

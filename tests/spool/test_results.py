@@ -1,0 +1,94 @@
+"""The result router's one rule, driven directly: whatever order the printer and the front door act in, a job's
+``ack`` reaches its connection before its ``result`` or any "waiting" notice."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from ticket_daemon.spool import protocol
+from ticket_daemon.spool.jobs import Job, JobState
+from ticket_daemon.spool.queue import MemoryJobStore
+from ticket_daemon.spool.results import ResultRouter
+
+Message = dict[str, Any]
+
+
+def finished(job_id: str, state: JobState = JobState.SUCCESS, client_id: str = "till-1") -> Job:
+    return Job(id=job_id, client_id=client_id, printer="bar", document="{}", state=state, message="done")
+
+
+def ack(job_id: str) -> Message:
+    return protocol.ack(job_id, current=1, capacity=100)
+
+
+def kinds(messages: list[Message]) -> list[str]:
+    return [m["tipo"] for m in messages]
+
+
+def test_a_result_that_comes_before_the_ack_is_held_until_the_ack_is_sent() -> None:
+    router = ResultRouter(MemoryJobStore())
+    outbox: list[Message] = []
+    assert router.expect("J1", outbox.append)
+    router.finished(finished("J1"))  # a fast printer: done before the front door sent the ack
+    router.waiting(finished("J1", JobState.WAITING))
+    assert outbox == []
+    router.acknowledge("J1", ack("J1"), outbox.append)
+    assert kinds(outbox) == ["ack", "result"]
+    assert outbox[1]["id"] == "J1" and outbox[1]["status"] == "success"
+    assert not router.is_routed("J1")
+
+
+def test_after_the_ack_results_and_notices_go_out_at_once() -> None:
+    router = ResultRouter(MemoryJobStore())
+    outbox: list[Message] = []
+    router.expect("J2", outbox.append)
+    router.acknowledge("J2", ack("J2"), outbox.append)
+    router.waiting(Job(id="J2", client_id="till-1", printer="bar", document="{}", message="PRINTER: Paper out"))
+    router.finished(finished("J2"))
+    assert kinds(outbox) == ["ack", "job", "result"]
+
+
+def test_an_ack_sent_to_another_connection_does_not_release_a_redirected_result() -> None:
+    router = ResultRouter(MemoryJobStore())
+    first: list[Message] = []
+    second: list[Message] = []
+    router.expect("J3", first.append)
+    router.redirect("J3", second.append)  # the client resent the job from a new connection
+    router.acknowledge("J3", ack("J3"), first.append)  # the first request's ack goes out late
+    router.finished(finished("J3"))
+    assert kinds(first) == ["ack"] and second == []  # held: the second connection has no ack yet
+    router.acknowledge("J3", protocol.ack_duplicate("J3", state="queued", current=1, capacity=100), second.append)
+    assert kinds(second) == ["ack", "result"] and kinds(first) == ["ack"]
+
+
+def test_a_route_is_kept_for_the_request_that_made_it() -> None:
+    router = ResultRouter(MemoryJobStore())
+    first: list[Message] = []
+    assert router.expect("J4", first.append)
+    assert not router.expect("J4", [].append)  # the same id, being stored by another request
+    router.forget("J4")
+    assert not router.is_routed("J4")
+
+
+def test_a_finished_duplicate_gets_its_ack_then_its_result_again() -> None:
+    router = ResultRouter(MemoryJobStore())
+    outbox: list[Message] = []
+    job = finished("J5", JobState.ERROR)
+    router.acknowledge_finished(outbox.append, protocol.ack_duplicate("J5", state="error", current=0, capacity=1), job)
+    assert kinds(outbox) == ["ack", "result"] and outbox[1]["status"] == "error"
+
+
+def test_without_a_route_a_result_goes_to_the_clients_live_connection() -> None:
+    async def story() -> None:
+        router = ResultRouter(MemoryJobStore())
+        live: list[Message] = []
+        await router.attach("till-1", live.append)
+        router.finished(finished("J6"))  # its connection is gone (e.g. the daemon restarted)
+        router.waiting(Job(id="J7", client_id="till-1", printer="bar", document="{}", message="PRINTER: Paper out"))
+        router.detach("till-1", live.append)
+        router.finished(finished("J8"))
+        assert [(m["tipo"], m["id"]) for m in live] == [("result", "J6"), ("job", "J7")]
+        await router.close()
+
+    asyncio.run(asyncio.wait_for(story(), timeout=10))
