@@ -5,8 +5,10 @@ after close."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
+import signal
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -119,6 +121,7 @@ def test_a_receipt_renders_in_a_worker_process_to_the_same_bytes():
     outcome, preview, pids = run(scenario)
     assert outcome.data == render_job(parse_document(RECEIPT)).data
     assert preview.png.startswith(b"\x89PNG") and preview.width == 576 and preview.height > 100
+    assert base64.b64decode(preview.png_base64) == preview.png
     assert len(pids) == 2 and os.getpid() not in pids
 
 
@@ -233,6 +236,28 @@ def test_one_client_holds_at_most_one_worker_at_a_time():
     finished = run(scenario, processes=3)
     # With three workers, a second worker for client a would have let a-2 run beside a-1 and b-1.
     assert finished.index("b-1") < finished.index("a-2"), finished
+
+
+def test_a_worker_process_that_dies_is_replaced_and_rendering_goes_on():
+    async def scenario(pool: RenderPool) -> list[str]:
+        pool.warm()
+        await pool.render("till-1", RECEIPT, raw_policy="allow")
+        for pid in pool.worker_pids():
+            os.kill(pid, signal.SIGKILL)
+        outcomes = []
+        for _ in range(pool.size + 1):
+            try:
+                await pool.render("till-1", RECEIPT, raw_policy="allow")
+            except TicketError as error:
+                outcomes.append(str(error))
+            else:
+                outcomes.append("rendered")
+                break
+        return outcomes
+
+    outcomes = run(scenario)
+    assert outcomes[-1] == "rendered", outcomes
+    assert set(outcomes[:-1]) <= {"EXECUTION: the render worker stopped unexpectedly, please retry"}
 
 
 # --- life ----------------------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ on first use; their start-up is never paid per job. :meth:`RenderPool.close` sto
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import multiprocessing
 import os
@@ -114,6 +115,10 @@ class PreviewOutcome:
     width: int
     height: int
     notes: tuple[str, ...]
+
+    @property
+    def png_base64(self) -> str:
+        return base64.b64encode(self.png).decode("ascii")
 
 
 @dataclass(frozen=True, slots=True)
@@ -405,6 +410,8 @@ class RenderPool:
 
     async def _in_worker(self, function: Callable[..., T], arguments: tuple[Any, ...], *, heavy: bool) -> T:
         worker = await self._acquire(heavy=heavy)
+        if worker.executor._broken:  # its process died while idle (out of memory, killed): start a new one first
+            worker = self._replace(worker)
         try:
             return await self._within_budget(worker.executor, function, arguments)
         except (RenderTooSlow, BrokenExecutor) as error:
