@@ -87,6 +87,18 @@ class ServerSettings(_Section):
     # In-memory spool only ([storage] spool = "memory"): finished jobs remembered (without their bytes) for
     # job_status and duplicate ids. The SQLite spool keeps them for [spool] retention_days instead.
     job_history: int = Field(default=1000, ge=0, le=1_000_000)
+    # Per-message deflate costs ~20% of the CPU per ack and saves little on short JSON replies: off unless asked.
+    ws_compression: bool = False
+    # Render budget (DESIGN.md): one render may take this long before its worker process is killed and the job
+    # refused, so one costly document cannot hold a render worker that other tills need.
+    render_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    # ESC/POS bytes one job may render to: a long receipt with a logo is tens of KB; 2 MB is metres of paper.
+    max_rendered_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
+    # Validated document JSON stored with one job (its spool row): what one frame may carry, so defaults filled
+    # in by validation cannot blow a row up past it.
+    max_document_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
+    # Render worker processes; 0 means one per CPU core.
+    render_processes: int = Field(default=0, ge=0, le=256)
 
 
 def _default_data_dir() -> Path:

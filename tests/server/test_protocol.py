@@ -158,7 +158,7 @@ def test_job_status_follows_a_job_to_its_end(daemons):
     assert job["printer"] == "default" and PRINT_COMPLETED.match(job["mensaje"])
 
     missing = client.request({"tipo": "job_status", "id": "nope"})
-    assert missing == {"tipo": "error", "id": "nope", "status": "error", "mensaje": "Job not found: nope"}
+    assert missing == {"tipo": "error", "id": "nope", "status": "error", "mensaje": "VALIDATION: Job not found: nope"}
 
 
 def test_a_resent_id_is_never_printed_twice(daemons):

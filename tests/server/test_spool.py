@@ -234,7 +234,7 @@ def test_a_full_disk_refuses_new_tickets_without_ack_and_everything_else_keeps_w
 
     assert refused["mensaje"].startswith("STORAGE: ") and "full" in refused["mensaje"]
     job_id = refused["id"]
-    assert client.request({"tipo": "job_status", "id": job_id})["mensaje"] == f"Job not found: {job_id}"
+    assert client.request({"tipo": "job_status", "id": job_id})["mensaje"] == f"VALIDATION: Job not found: {job_id}"
     assert client.request({"tipo": "ping", "id": "alive"})["tipo"] == "pong"
     ack = client.request(ticket("before", "JOB-before"))  # what is stored is still served
     assert (ack["status"], ack["job_status"]) == ("duplicate", "success")

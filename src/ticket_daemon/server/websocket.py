@@ -17,18 +17,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
-from ..document.errors import Category, TicketError
+from ..document.errors import TicketError
 from ..logs import audit
-from ..spool import protocol
+from ..spool import protocol, wire
 from ..spool.intake import Submitter, job_id_of, submit_ticket
 from ..spool.rendering import render_preview
 from .daemon import Daemon
@@ -40,6 +39,8 @@ log = logging.getLogger(__name__)
 # JSON bigger than this is decoded in a worker thread: ~1 ms of parsing is fine on the event loop, a 4 MB frame
 # (~20 ms) is not.
 INLINE_JSON_CHARS = 64 * 1024
+# What sending raises once the client is gone (starlette, uvicorn's ClientDisconnected is an OSError): not a fault.
+CLIENT_GONE = (WebSocketDisconnect, WebSocketDisconnected, OSError)
 # On a graceful close (daemon stopping) the replies already queued get this long to reach the client.
 FLUSH_SECONDS = 2.0
 # Closing handshake bound: a client that does not read cannot hold its connection open.
@@ -139,18 +140,24 @@ class ClientConnection:
         return f"{self.client_id or '-'}@{self.address}"
 
     async def _send_loop(self) -> None:
-        while True:
-            text, result_of = await self._outbox.get()
-            self._outbox_bytes -= len(text)
-            try:
-                await self.websocket.send_text(text)
-            except Exception:  # the client went away; the receive loop sees the disconnect
-                self.open = False
-                return
-            finally:
-                self._outbox.task_done()
-            if result_of is not None:
-                self.daemon.results.written(result_of)
+        """The connection's one sender. It never dies silently: a client that left ends it quietly (the receive
+        loop sees the disconnect); anything else is logged and closes the connection with 1011, so a till is never
+        left on an open socket that will not answer again."""
+        try:
+            while True:
+                text, result_of = await self._outbox.get()
+                self._outbox_bytes -= len(text)
+                try:
+                    await self.websocket.send_text(text)
+                finally:
+                    self._outbox.task_done()
+                if result_of is not None:
+                    self.daemon.results.written(result_of)
+        except CLIENT_GONE:
+            self.open = False
+        except Exception:
+            log.exception("sending to client %s failed: closing its connection", self.describe())
+            self.request_close(protocol.CLOSE_INTERNAL_ERROR, "Internal error", flush=False)
 
     # --- the connection's life ---------------------------------------------------------------------------------
 
@@ -242,6 +249,7 @@ class ClientConnection:
             message = await _decode(text)
             if not isinstance(message, dict):
                 return [protocol.error(protocol.NOT_AN_OBJECT.format(got=protocol.json_type(message)))]
+            wire.check_text_fields(message)  # ids and names are echoed and stored: valid text or VALIDATION
             tipo = message.get("tipo")
             if not isinstance(tipo, str):
                 return [protocol.error(protocol.TIPO_REQUIRED, job_id_of(message))]
@@ -259,16 +267,10 @@ class ClientConnection:
 
 
 async def _decode(text: str) -> Any:
-    try:
-        if len(text) > INLINE_JSON_CHARS:
-            return await asyncio.to_thread(json.loads, text)
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise TicketError(
-            f"Invalid JSON at line {error.lineno} column {error.colno}: {error.msg}", category=Category.JSON
-        ) from None
-    except RecursionError:
-        raise TicketError("message is nested too deeply", category=Category.JSON) from None
+    """Strict JSON (wire.py): ``JSON: …`` for anything else, big frames decoded off the event loop."""
+    if len(text) > INLINE_JSON_CHARS:
+        return await asyncio.to_thread(wire.decode, text)
+    return wire.decode(text)
 
 
 # --- one handler per client message type (PROTOCOL.md "Client → server", then our extensions) ------------------
@@ -307,7 +309,7 @@ async def _preview(connection: ClientConnection, message: dict[str, Any]) -> lis
     datos = message.get("datos")
     job_id = job_id_of(message)
     if datos is None:
-        return [protocol.error("Field 'datos' is required for type 'preview'", job_id)]
+        return [protocol.error("VALIDATION: field 'datos' is required for type 'preview'", job_id)]
     if not isinstance(datos, Mapping):
         return [protocol.error(protocol.DATOS_NOT_OBJECT.format(got=protocol.json_type(datos)), job_id)]
     raw_policy = connection.daemon.settings.server.raw_policy

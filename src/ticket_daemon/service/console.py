@@ -114,6 +114,7 @@ def build_server(app: Starlette, settings: Settings, *, announce: bool = True) -
         ws="websockets-sansio",
         # A frame bigger than this is refused by the protocol layer with close code 1009, before it is buffered.
         ws_max_size=server.max_frame_bytes,
+        ws_per_message_deflate=server.ws_compression,
         lifespan="on",
         access_log=False,
         log_config=None,  # our handlers (logs.py), not uvicorn's defaults

@@ -7,11 +7,11 @@ original daemon did.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..document.parse import json_type as json_type  # re-exported: error sentences name JSON types one way
+from . import wire
 from .jobs import Job
 
 Message = dict[str, Any]
@@ -33,7 +33,7 @@ NOT_AN_OBJECT = "JSON: a message must be a JSON object, got {got}"
 TIPO_REQUIRED = "JSON: field 'tipo' is required and must be a string"
 DATOS_NOT_OBJECT = "VALIDATION: field 'datos' must be a JSON object (the print document), got {got}"
 BAD_ID = "VALIDATION: field 'id' must be a string of 1 to {limit} characters"
-JOB_NOT_FOUND = "Job not found: {id}"
+JOB_NOT_FOUND = "VALIDATION: Job not found: {id}"
 JOB_ID_REQUIRED = "VALIDATION: field 'id' is required for type 'job_status'"
 PRINTER_NOT_STRING = "VALIDATION: field 'printer' must be the name of a configured printer"
 
@@ -53,7 +53,7 @@ CLOSE_INTERNAL_ERROR = 1011  # a bug met while handling this connection (logged)
 
 
 def encode(message: Mapping[str, Any]) -> str:
-    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+    return wire.encode(message)  # strict JSON: never NaN, Infinity or a lone surrogate (a browser must parse it)
 
 
 def _with_id(message: Message, job_id: str | None) -> Message:

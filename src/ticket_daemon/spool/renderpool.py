@@ -1,0 +1,465 @@
+"""The render budget (DESIGN.md: no single client can occupy the render workers for long): where documents are
+validated, rendered and previewed, on every core, out of everyone else's way.
+
+- **Tiny documents render inline** (a small thread pool of their own, not asyncio's default one): a few lines of
+  text cost ~0.05 ms to render and ~4 ms to preview, less than handing them to another process. "Tiny" is decided
+  by :func:`estimated_cost`, a cheap static look at the document (command types, text length, characters that
+  have to be drawn as an image), so a small ticket never queues behind a heavy one.
+- **Everything else renders in worker processes**, one per core (the core is pure: documents and bytes cross
+  cheaply). Each worker is its own single-process executor, so one that must be killed is replaced without
+  disturbing the renders running in the others.
+- **Fairness:** one client (its identity: client id, checked token or address) holds at most one worker at a time,
+  and waiting clients are served in arrival order, so six heavy previews from six connections share the workers
+  with a seventh client instead of starving it. When there are two workers or more, documents estimated heavy may
+  hold all but one, so a medium receipt waits for at most one heavy render.
+- **Budgets:** a render that takes longer than ``render_timeout_seconds`` is refused with ``EXECUTION: document
+  too costly to render (took more than 10 s)`` and its worker process is killed and replaced (a thread could not be
+  stopped); a job whose printer data exceeds ``max_rendered_bytes``, or whose stored document exceeds
+  ``max_document_bytes``, is refused before it reaches the spool.
+
+Worker processes start in the background when :meth:`RenderPool.warm` is called (the daemon does it at start), or
+on first use; their start-up is never paid per job. :meth:`RenderPool.close` stops them all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import multiprocessing
+import os
+import re
+import sys
+from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool as BrokenExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from ..config import ServerSettings
+from ..document import parse_document
+from ..document.errors import Category, TicketError
+from ..emulator import emulate
+from ..escpos import RawPolicy, profile_for, render_job
+from ..escpos.profiles import PrinterProfile
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# A document estimated to cost at most this (µs of rendering on one core) renders inline: well under the cost of
+# a round trip to a worker process (~0.5 ms) plus its share of a busy worker's queue.
+TINY_COST_US = 2_000.0
+# Above this it counts as heavy (fairness: heavy renders may not hold every worker).
+HEAVY_COST_US = 200_000.0
+# Threads for tiny renders: they finish in milliseconds, two keep one slow client from delaying another.
+INLINE_THREADS = 2
+# Strings longer than this are not scanned by the estimate (it runs on the event loop): they are not tiny anyway.
+MAX_SCANNED_CHARS = 64 * 1024
+
+# Rough cost of each command type (µs), measured on this project's 2-core reference machine: QR codes are encoded
+# in pure Python (~4 ms each), images are decoded and dithered; unknown types go to a worker (validation decides).
+COMMAND_COST_US: dict[str, float] = {
+    "text": 5.0,
+    "separator": 5.0,
+    "feed": 2.0,
+    "cut": 2.0,
+    "beep": 2.0,
+    "pulse": 2.0,
+    "raw": 10.0,
+    "table": 300.0,
+    "barcode": 1_000.0,
+    "qr": 4_000.0,
+    "image": 5_000.0,
+}
+UNKNOWN_COMMAND_COST_US = 5_000.0
+# Per character: ASCII and the code pages' alphabets encode directly; other scripts (CJK, emoji…) are drawn as
+# images by the text fallback, ~0.3 ms each (65 536 CJK characters took 13 s).
+CHEAP_CHAR_US = 0.05
+DRAWN_CHAR_US = 300.0
+_DRAWN_CHARS = re.compile("[^\u0000-\u04ff\u2000-\u20cf]")
+
+TOO_SLOW = "document too costly to render (took more than {seconds:g} s)"
+TOO_MANY_BYTES = "document too costly to render ({size} bytes of printer data, the limit is {limit})"
+TOO_BIG_TO_STORE = "document too large to store ({size} bytes of validated document, the limit is {limit})"
+WORKER_DIED = "the render worker stopped unexpectedly, please retry"
+CLOSED = "the print service is shutting down, please retry in a few seconds"
+
+
+# --- what crosses the process boundary --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RenderLimits:
+    timeout_seconds: float
+    max_rendered_bytes: int
+    max_document_bytes: int
+
+    @classmethod
+    def from_settings(cls, server: ServerSettings) -> RenderLimits:
+        return cls(server.render_timeout_seconds, server.max_rendered_bytes, server.max_document_bytes)
+
+
+@dataclass(frozen=True, slots=True)
+class RenderOutcome:
+    document_json: str  # the validated document, as stored with the job
+    data: bytes  # ESC/POS bytes, sent as they are to the printer
+    notes: tuple[str, ...]  # substitutions the renderer made (told to the client in the result)
+    dot_width: int  # the paper the document was laid out for
+    profile_model: str  # the document's profile.model (chooses the printer when the ticket names none)
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewOutcome:
+    png: bytes
+    width: int
+    height: int
+    notes: tuple[str, ...]
+
+    @property
+    def png_base64(self) -> str:
+        return base64.b64encode(self.png).decode("ascii")
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A :class:`TicketError` carried back from a worker as plain data (exceptions do not always pickle)."""
+
+    category: Category
+    message: str
+
+    def error(self) -> TicketError:
+        return TicketError(self.message, category=self.category)
+
+
+def render_in_worker(
+    datos: Mapping[str, Any], profile: PrinterProfile | None, raw_policy: RawPolicy, limits: RenderLimits
+) -> RenderOutcome | Refusal:
+    """Validate and render a ``ticket``'s ``datos`` for ``profile`` (None: the document's own profile).
+
+    Top level and pure, so a worker process can run it; a client's mistake comes back as a :class:`Refusal`.
+    """
+    try:
+        return _render(datos, profile, raw_policy, limits)
+    except TicketError as error:
+        return Refusal(error.category, error.message)
+
+
+def preview_in_worker(
+    datos: Mapping[str, Any], profile: PrinterProfile | None, raw_policy: RawPolicy, limits: RenderLimits
+) -> PreviewOutcome | Refusal:
+    """What the printer would print, drawn by the emulator from the exact ESC/POS bytes (PROTOCOL.md "preview")."""
+    try:
+        rendered = _render(datos, profile, raw_policy, limits)
+        emulation = emulate(rendered.data, rendered.dot_width)
+    except TicketError as error:
+        return Refusal(error.category, error.message)
+    return PreviewOutcome(emulation.png, emulation.width, emulation.height, rendered.notes)
+
+
+def _render(
+    datos: Mapping[str, Any], profile: PrinterProfile | None, raw_policy: RawPolicy, limits: RenderLimits
+) -> RenderOutcome:
+    document = parse_document(datos)
+    printer = profile if profile is not None else profile_for(document.profile)
+    rendered = render_job(document, printer, raw_policy=raw_policy)
+    if len(rendered.data) > limits.max_rendered_bytes:
+        limit = _shown_size(limits.max_rendered_bytes)
+        raise TicketError(TOO_MANY_BYTES.format(size=len(rendered.data), limit=limit), category=Category.EXECUTION)
+    document_json = document.model_dump_json()
+    stored = len(document_json.encode())
+    if stored > limits.max_document_bytes:
+        limit = _shown_size(limits.max_document_bytes)
+        raise TicketError(TOO_BIG_TO_STORE.format(size=stored, limit=limit), category=Category.EXECUTION)
+    return RenderOutcome(document_json, rendered.data, tuple(rendered.notes), printer.dot_width, document.profile.model)
+
+
+def _shown_size(size: int) -> str:
+    for unit, name in ((1024 * 1024, "MB"), (1024, "KB")):
+        if size >= unit and size % unit == 0:
+            return f"{size // unit} {name}"
+    return f"{size} bytes"
+
+
+def _warm_up() -> int:
+    """Run once in each new worker: the imports are done by unpickling this module; report the pid."""
+    return os.getpid()
+
+
+# --- the cost estimate ------------------------------------------------------------------------------------------
+
+
+def estimated_cost(datos: Mapping[str, Any]) -> float:
+    """Rough microseconds to render ``datos`` on one core, from its shape alone (no validation). Stops counting
+    once past :data:`HEAVY_COST_US`, so it costs little whatever the document's size."""
+    commands = datos.get("commands")
+    if not isinstance(commands, list):
+        return UNKNOWN_COMMAND_COST_US  # not a valid document: validation in a worker says why
+    cost = 0.0
+    for command in commands:
+        kind = command.get("type") if isinstance(command, Mapping) else None
+        cost += COMMAND_COST_US.get(kind, UNKNOWN_COMMAND_COST_US) if isinstance(kind, str) else UNKNOWN_COMMAND_COST_US
+        cost += _text_cost(command, HEAVY_COST_US - cost)
+        if cost > HEAVY_COST_US:
+            break
+    return cost
+
+
+def _text_cost(value: Any, budget: float) -> float:
+    """Cost of the strings inside one command (iterative: a deeply nested command cannot exhaust the stack)."""
+    cost = 0.0
+    stack = [value]
+    while stack and cost <= budget:
+        item = stack.pop()
+        if isinstance(item, str):
+            if len(item) > MAX_SCANNED_CHARS:
+                return HEAVY_COST_US + 1
+            drawn = 0 if item.isascii() else len(_DRAWN_CHARS.findall(item))
+            cost += (len(item) - drawn) * CHEAP_CHAR_US + drawn * DRAWN_CHAR_US
+        elif isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return cost
+
+
+# --- the pool ---------------------------------------------------------------------------------------------------
+
+
+def _process_context() -> multiprocessing.context.BaseContext:
+    """forkserver where there is one (Linux): a fresh worker is forked from a server that already imported the core,
+    in milliseconds, and never inherits the daemon's threads or sockets; spawn elsewhere (Windows, macOS)."""
+    if sys.platform.startswith("linux"):
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([__name__])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+class RenderTooSlow(TicketError):
+    """A render over its time budget."""
+
+    category = Category.EXECUTION
+
+
+class _Worker:
+    """One worker process, as a single-process executor: killing it breaks nothing but the render it runs."""
+
+    def __init__(self, context: multiprocessing.context.BaseContext) -> None:
+        self.executor = ProcessPoolExecutor(max_workers=1, mp_context=context)
+        self.heavy = False  # what it runs now counts against the heavy renders' share
+
+    def warm(self) -> None:
+        self.executor.submit(_warm_up)
+
+    def kill(self) -> None:
+        # No public handle on the process before Python 3.14; None once the executor has shut down.
+        for process in list((self.executor._processes or {}).values()):
+            process.kill()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+    def pids(self) -> list[int]:
+        return [pid for pid in (self.executor._processes or {}) if pid is not None]
+
+
+class _ClientLocks:
+    """One lock per client identity, dropped when nobody holds or waits for it (identities are unbounded)."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    async def run(self, key: str, work: Callable[[], Awaitable[T]]) -> T:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                return await work()
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
+class RenderPool:
+    """``await pool.render(client_key, datos, profile=…, raw_policy=…)`` → :class:`RenderOutcome`, or a
+    :class:`TicketError` (``VALIDATION: …``, ``EXECUTION: document too costly to render (…)``…)."""
+
+    def __init__(self, limits: RenderLimits, *, processes: int = 0) -> None:
+        self.limits = limits
+        self.size = processes or os.cpu_count() or 1
+        # Heavy renders leave one worker free for the others when there is more than one.
+        self.heavy_share = max(1, self.size - 1)
+        self._context = _process_context()
+        self._workers: list[_Worker] = []  # every live worker, idle or busy
+        self._idle: list[_Worker] = []
+        self._heavy_busy = 0
+        self._available = asyncio.Condition()
+        self._inline = ThreadPoolExecutor(max_workers=INLINE_THREADS, thread_name_prefix="render-inline")
+        self._clients = _ClientLocks()
+        self._closed = False
+        self.killed = 0  # workers killed over their time budget (for /metrics and tests)
+
+    @classmethod
+    def from_settings(cls, server: ServerSettings) -> RenderPool:
+        return cls(RenderLimits.from_settings(server), processes=server.render_processes)
+
+    # --- life -------------------------------------------------------------------------------------------------
+
+    def warm(self) -> None:
+        """Start every worker process in the background (the daemon calls it at start; it returns at once)."""
+        if self._start_workers():
+            for worker in self._workers:
+                worker.warm()
+
+    def _start_workers(self) -> bool:
+        if self._workers or self._closed:
+            return False
+        self._workers = [_Worker(self._context) for _ in range(self.size)]
+        self._idle = list(self._workers)
+        return True
+
+    def worker_pids(self) -> list[int]:
+        """Pids of the worker processes running now."""
+        return [pid for worker in self._workers for pid in worker.pids()]
+
+    async def close(self) -> None:
+        """Stop every worker process (a render still running is cut short) and the inline threads; renders
+        waiting for a worker are refused."""
+        self._closed = True
+        async with self._available:
+            self._available.notify_all()
+        idle = set(map(id, self._idle))
+        workers, self._workers, self._idle = self._workers, [], []
+        for worker in workers:
+            if id(worker) in idle:
+                worker.executor.shutdown(wait=False, cancel_futures=True)
+            else:
+                worker.kill()
+        await asyncio.to_thread(self._join, workers)
+
+    def _join(self, workers: list[_Worker]) -> None:
+        for worker in workers:
+            worker.executor.shutdown(wait=True)
+        self._inline.shutdown(wait=True, cancel_futures=True)
+
+    # --- rendering --------------------------------------------------------------------------------------------
+
+    async def render(
+        self,
+        client_key: str,
+        datos: Mapping[str, Any],
+        *,
+        profile: PrinterProfile | None = None,
+        raw_policy: RawPolicy,
+    ) -> RenderOutcome:
+        """Validate and render a ticket's document (profile None: the document's own)."""
+        outcome = await self._run(client_key, datos, render_in_worker, profile, raw_policy)
+        assert isinstance(outcome, RenderOutcome)
+        return outcome
+
+    async def preview(
+        self,
+        client_key: str,
+        datos: Mapping[str, Any],
+        *,
+        profile: PrinterProfile | None = None,
+        raw_policy: RawPolicy,
+    ) -> PreviewOutcome:
+        """The preview image of a document: rendering plus emulation, under the same budget."""
+        outcome = await self._run(client_key, datos, preview_in_worker, profile, raw_policy)
+        assert isinstance(outcome, PreviewOutcome)
+        return outcome
+
+    async def _run(
+        self,
+        client_key: str,
+        datos: Mapping[str, Any],
+        function: Callable[..., T | Refusal],
+        profile: PrinterProfile | None,
+        raw_policy: RawPolicy,
+    ) -> T:
+        if self._closed:
+            raise TicketError(CLOSED, category=Category.EXECUTION)
+        arguments = (dict(datos), profile, raw_policy, self.limits)
+        cost = estimated_cost(datos)
+        outcome: T | Refusal
+        if cost <= TINY_COST_US:
+            outcome = await self._within_budget(self._inline, function, arguments)
+        else:
+            heavy = cost > HEAVY_COST_US
+
+            async def pooled() -> T | Refusal:
+                return await self._in_worker(function, arguments, heavy=heavy)
+
+            outcome = await self._clients.run(client_key, pooled)
+        if isinstance(outcome, Refusal):
+            raise outcome.error()
+        return outcome
+
+    async def _within_budget(self, executor: Executor, function: Callable[..., T], arguments: tuple[Any, ...]) -> T:
+        future = asyncio.wrap_future(executor.submit(function, *arguments))
+        try:
+            return await asyncio.wait_for(future, timeout=self.limits.timeout_seconds)
+        except TimeoutError:
+            raise RenderTooSlow(TOO_SLOW.format(seconds=self.limits.timeout_seconds)) from None
+
+    async def _in_worker(self, function: Callable[..., T], arguments: tuple[Any, ...], *, heavy: bool) -> T:
+        worker = await self._acquire(heavy=heavy)
+        if worker.executor._broken:  # its process died while idle (out of memory, killed): start a new one first
+            worker = self._replace(worker)
+        try:
+            return await self._within_budget(worker.executor, function, arguments)
+        except (RenderTooSlow, BrokenExecutor) as error:
+            if self._closed:  # close() stopped it
+                raise TicketError(CLOSED, category=Category.EXECUTION) from None
+            # Over its budget the process is still rendering, and only killing it stops that; a process that died
+            # (out of memory, killed by someone) is replaced the same way.
+            log.warning("render worker replaced: %s", error if isinstance(error, RenderTooSlow) else "it died")
+            self.killed += 1
+            worker = self._replace(worker)
+            if isinstance(error, RenderTooSlow):
+                raise
+            raise TicketError(WORKER_DIED, category=Category.EXECUTION) from None
+        except asyncio.CancelledError:  # the client left: its render must not eat the next client's budget
+            worker = self._replace(worker)
+            raise
+        finally:
+            await self._release(worker)
+
+    def _replace(self, worker: _Worker) -> _Worker:
+        worker.kill()
+        replacement = _Worker(self._context)
+        replacement.heavy = worker.heavy
+        self._workers = [replacement if each is worker else each for each in self._workers]
+        if not self._closed:
+            replacement.warm()
+        return replacement
+
+    async def _acquire(self, *, heavy: bool) -> _Worker:
+        self._start_workers()
+        async with self._available:
+            await self._available.wait_for(lambda: self._closed or self._may_take(heavy=heavy))
+            if self._closed:
+                raise TicketError(CLOSED, category=Category.EXECUTION)
+            worker = self._idle.pop()
+            worker.heavy = heavy
+            self._heavy_busy += heavy
+            return worker
+
+    def _may_take(self, *, heavy: bool) -> bool:
+        return bool(self._idle) and (not heavy or self._heavy_busy < self.heavy_share)
+
+    async def _release(self, worker: _Worker) -> None:
+        self._heavy_busy -= worker.heavy
+        worker.heavy = False
+        if self._closed:
+            worker.kill()
+            return
+        async with self._available:
+            self._idle.append(worker)
+            self._available.notify_all()

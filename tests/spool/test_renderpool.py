@@ -1,0 +1,285 @@
+"""The render budget (spool/renderpool.py) with real worker processes: tiny tickets inline, the rest on every
+core, one worker per client at a time, renders over their time or size budget refused, and nothing left running
+after close."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from ticket_daemon.document import parse_document
+from ticket_daemon.document.errors import TicketError
+from ticket_daemon.escpos import render_job
+from ticket_daemon.spool.renderpool import (
+    HEAVY_COST_US,
+    TINY_COST_US,
+    RenderLimits,
+    RenderPool,
+    estimated_cost,
+)
+
+T = TypeVar("T")
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+WAIT_S = 60.0  # upper bound for any one scenario
+
+
+def document(*commands: dict[str, Any]) -> dict[str, Any]:
+    return {"version": "1.0", "profile": {"model": "80mm EC-PM-80250"}, "commands": list(commands)}
+
+
+def text(content: str) -> dict[str, Any]:
+    return {"type": "text", "data": {"content": {"text": content}}}
+
+
+TINY = document(text("Café con leche 1,50 €"), {"type": "cut", "data": {"mode": "partial"}})
+RECEIPT: dict[str, Any] = json.loads((EXAMPLES / "receipt.json").read_text())
+
+
+def cjk(characters: int) -> dict[str, Any]:
+    """Text no code page holds: drawn as an image, ~0.3 ms a character (65 536 of them took 13 s)."""
+    return document(text("漢字テキスト" * (characters // 6)))
+
+
+def qr_codes(count: int) -> dict[str, Any]:
+    return document(*({"type": "qr", "data": {"data": f"https://example.com/ticket/{n}"}} for n in range(count)))
+
+
+def run(scenario: Callable[[RenderPool], Awaitable[T]], **limits: Any) -> T:
+    values = {"timeout_seconds": 30.0, "max_rendered_bytes": 2 * 1024 * 1024, "max_document_bytes": 4 << 20}
+    processes = limits.pop("processes", 2)
+    pool_limits = RenderLimits(**{**values, **limits})
+
+    async def main() -> T:
+        pool = RenderPool(pool_limits, processes=processes)
+        try:
+            return await asyncio.wait_for(scenario(pool), timeout=WAIT_S)
+        finally:
+            await pool.close()
+
+    return asyncio.run(main())
+
+
+def gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    status = Path(f"/proc/{pid}/status")
+    return status.exists() and "\nState:\tZ" in status.read_text()  # exited, not yet reaped by its parent
+
+
+def wait_gone(pids: list[int]) -> None:
+    deadline = time.monotonic() + 10
+    while not all(gone(pid) for pid in pids):
+        assert time.monotonic() < deadline, f"worker processes {pids} still running"
+        time.sleep(0.05)
+
+
+# --- the estimate ------------------------------------------------------------------------------------------------
+
+
+def test_the_estimate_tells_tiny_tickets_from_receipts_from_costly_documents():
+    assert estimated_cost(TINY) <= TINY_COST_US
+    assert estimated_cost(document(text("ñandú " * 300))) <= TINY_COST_US  # Latin text encodes directly
+    assert TINY_COST_US < estimated_cost(RECEIPT) < HEAVY_COST_US
+    assert estimated_cost(cjk(65_536)) > HEAVY_COST_US
+    assert estimated_cost(qr_codes(2_000)) > HEAVY_COST_US
+    assert estimated_cost({"commands": "nope"}) > TINY_COST_US  # not a document: a worker's validation says why
+
+
+# --- what comes back -----------------------------------------------------------------------------------------------
+
+
+def test_a_tiny_ticket_renders_inline_to_the_same_bytes_and_starts_no_process():
+    async def scenario(pool: RenderPool) -> Any:
+        outcome = await pool.render("till-1", TINY, raw_policy="allow")
+        return outcome, pool.worker_pids()
+
+    outcome, pids = run(scenario)
+    assert outcome.data == render_job(parse_document(TINY)).data
+    assert (outcome.dot_width, outcome.profile_model) == (576, "80mm EC-PM-80250")
+    assert json.loads(outcome.document_json)["commands"][0]["type"] == "text"
+    assert pids == []
+
+
+def test_a_receipt_renders_in_a_worker_process_to_the_same_bytes():
+    async def scenario(pool: RenderPool) -> Any:
+        pool.warm()
+        outcome = await pool.render("till-1", RECEIPT, raw_policy="allow")
+        preview = await pool.preview("till-1", RECEIPT, raw_policy="allow")
+        return outcome, preview, pool.worker_pids()
+
+    outcome, preview, pids = run(scenario)
+    assert outcome.data == render_job(parse_document(RECEIPT)).data
+    assert preview.png.startswith(b"\x89PNG") and preview.width == 576 and preview.height > 100
+    assert base64.b64decode(preview.png_base64) == preview.png
+    assert len(pids) == 2 and os.getpid() not in pids
+
+
+def test_a_client_mistake_comes_back_from_a_worker_as_its_categorised_error():
+    bad = document(*[text("x")] * 3, {"type": "qr", "data": {"size": 3}})
+    with pytest.raises(TicketError) as expected:
+        parse_document(bad)
+
+    async def scenario(pool: RenderPool) -> str:
+        with pytest.raises(TicketError) as raised:
+            await pool.render("till-1", bad, raw_policy="allow")
+        return str(raised.value)
+
+    assert run(scenario) == str(expected.value)
+
+
+# --- budgets -------------------------------------------------------------------------------------------------------
+
+
+def test_a_document_over_the_time_budget_is_refused_its_worker_killed_and_the_pool_keeps_serving():
+    async def scenario(pool: RenderPool) -> Any:
+        pool.warm()
+        await pool.render("warm", RECEIPT, raw_policy="allow")  # both workers up
+        before = pool.worker_pids()
+        started = time.monotonic()
+        with pytest.raises(TicketError) as raised:
+            await pool.render("heavy", cjk(65_536), raw_policy="allow")
+        took = time.monotonic() - started
+        after = await pool.render("till-1", RECEIPT, raw_policy="allow")
+        return str(raised.value), took, before, pool.worker_pids(), pool.killed, after
+
+    message, took, before, now, killed, after = run(scenario, timeout_seconds=1.0)
+    assert message == "EXECUTION: document too costly to render (took more than 1 s)"
+    assert took < 5  # refused at the budget, not when the render would have ended (~20 s)
+    assert killed == 1
+    killed_pids = [pid for pid in before if pid not in now]
+    assert len(killed_pids) == 1
+    wait_gone(killed_pids)
+    assert after.data == render_job(parse_document(RECEIPT)).data
+
+
+def test_printer_data_over_the_cap_is_refused_inline_and_in_a_worker():
+    async def scenario(pool: RenderPool) -> list[str]:
+        messages = []
+        for datos in (document(text("ñ" * 5_000)), qr_codes(12)):
+            with pytest.raises(TicketError) as raised:
+                await pool.render("till-1", datos, raw_policy="allow")
+            messages.append(str(raised.value))
+        return messages
+
+    inline, pooled = run(scenario, max_rendered_bytes=4096)
+    size = len(render_job(parse_document(document(text("ñ" * 5_000)))).data)
+    assert inline == f"EXECUTION: document too costly to render ({size} bytes of printer data, the limit is 4 KB)"
+    assert pooled.startswith("EXECUTION: document too costly to render (") and pooled.endswith("the limit is 4 KB)")
+
+
+def test_a_document_too_large_to_store_is_refused():
+    async def scenario(pool: RenderPool) -> str:
+        with pytest.raises(TicketError) as raised:
+            await pool.render("till-1", RECEIPT, raw_policy="allow")
+        return str(raised.value)
+
+    message = run(scenario, max_document_bytes=2048)
+    assert message.startswith("EXECUTION: document too large to store (")
+    assert message.endswith("bytes of validated document, the limit is 2 KB)")
+
+
+# --- fairness ------------------------------------------------------------------------------------------------------
+
+
+def test_six_heavy_renders_from_six_clients_do_not_hold_up_a_small_ticket_or_a_receipt():
+    async def scenario(pool: RenderPool) -> list[str]:
+        pool.warm()
+        await pool.render("warm", RECEIPT, raw_policy="allow")
+        finished: list[str] = []
+
+        async def render(client: str, datos: dict[str, Any], preview: bool = False) -> None:
+            if preview:
+                await pool.preview(client, datos, raw_policy="allow")
+            else:
+                await pool.render(client, datos, raw_policy="allow")
+            finished.append(client)
+
+        heavy = [asyncio.create_task(render(f"heavy-{n}", cjk(1_200), preview=True)) for n in range(6)]
+        await asyncio.sleep(0.2)  # the heavy previews are running or waiting
+        await asyncio.gather(render("small-ticket", TINY), render("receipt", RECEIPT))
+        await asyncio.gather(*heavy)
+        return finished
+
+    finished = run(scenario)
+    assert finished.index("small-ticket") == 0, finished
+    assert finished.index("receipt") <= 1, finished  # at most one heavy render ahead of it
+    assert sorted(finished[2:]) == [f"heavy-{n}" for n in range(6)]
+
+
+def test_one_client_holds_at_most_one_worker_at_a_time():
+    async def scenario(pool: RenderPool) -> list[str]:
+        pool.warm()
+        await pool.render("warm", RECEIPT, raw_policy="allow")
+        finished: list[str] = []
+
+        async def render(client: str, label: str) -> None:
+            await pool.render(client, qr_codes(60), raw_policy="allow")
+            finished.append(label)
+
+        first = asyncio.create_task(render("a", "a-1"))
+        second = asyncio.create_task(render("a", "a-2"))
+        await asyncio.sleep(0.05)
+        await asyncio.gather(render("b", "b-1"), first, second)
+        return finished
+
+    finished = run(scenario, processes=3)
+    # With three workers, a second worker for client a would have let a-2 run beside a-1 and b-1.
+    assert finished.index("b-1") < finished.index("a-2"), finished
+
+
+def test_a_worker_process_that_dies_is_replaced_and_rendering_goes_on():
+    async def scenario(pool: RenderPool) -> list[str]:
+        pool.warm()
+        await pool.render("till-1", RECEIPT, raw_policy="allow")
+        for pid in pool.worker_pids():
+            os.kill(pid, signal.SIGKILL)
+        outcomes = []
+        for _ in range(pool.size + 1):
+            try:
+                await pool.render("till-1", RECEIPT, raw_policy="allow")
+            except TicketError as error:
+                outcomes.append(str(error))
+            else:
+                outcomes.append("rendered")
+                break
+        return outcomes
+
+    outcomes = run(scenario)
+    assert outcomes[-1] == "rendered", outcomes
+    assert set(outcomes[:-1]) <= {"EXECUTION: the render worker stopped unexpectedly, please retry"}
+
+
+# --- life ----------------------------------------------------------------------------------------------------------
+
+
+def test_closing_the_pool_leaves_no_worker_process_and_refuses_later_renders():
+    async def scenario(pool: RenderPool) -> tuple[list[int], str]:
+        pool.warm()
+        await pool.render("till-1", RECEIPT, raw_policy="allow")
+        pids = pool.worker_pids()
+        busy = asyncio.create_task(pool.render("heavy", cjk(65_536), raw_policy="allow"))
+        await asyncio.sleep(0.3)
+        await pool.close()
+        with pytest.raises(TicketError) as raised:
+            await busy
+        assert pool.worker_pids() == []
+        with pytest.raises(TicketError) as later:
+            await pool.render("till-1", RECEIPT, raw_policy="allow")
+        assert str(later.value).startswith("EXECUTION: the print service is shutting down")
+        return pids, str(raised.value)
+
+    pids, interrupted = run(scenario)
+    assert len(pids) == 2
+    assert interrupted.startswith("EXECUTION: ")
+    wait_gone(pids)
