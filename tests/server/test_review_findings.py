@@ -17,7 +17,7 @@ from ticket_daemon.config import Settings, load_settings
 from ticket_daemon.document.errors import TicketError
 from ticket_daemon.printers.status import PrinterState
 from ticket_daemon.server.daemon import Daemon
-from ticket_daemon.spool import intake, protocol
+from ticket_daemon.spool import protocol
 from ticket_daemon.spool.intake import Submitter, submit_ticket
 from ticket_daemon.spool.jobs import JobState
 from ticket_daemon.spool.queue import MemoryJobStore
@@ -243,14 +243,14 @@ def test_a_ticket_rendered_while_the_daemon_stops_is_refused_not_acked(
     async def story() -> None:
         daemon = Daemon(settings)
         await daemon.start()
-        render = intake.render_document
+        render = daemon.render_pool.render
 
-        def render_then_stop(*args: Any, **kwargs: Any) -> Any:
-            rendered = render(*args, **kwargs)
+        async def render_then_stop(*args: Any, **kwargs: Any) -> Any:
+            rendered = await render(*args, **kwargs)
             daemon.accepting = False  # the stop began while this document was rendered
             return rendered
 
-        monkeypatch.setattr(intake, "render_document", render_then_stop)
+        monkeypatch.setattr(daemon.render_pool, "render", render_then_stop)
         try:
             replies = await send(daemon, ticket("S1"))
             assert kinds(replies) == [("error", protocol.SHUTTING_DOWN)]

@@ -106,7 +106,7 @@ def test_a_tiny_ticket_renders_inline_to_the_same_bytes_and_starts_no_process():
 
     outcome, pids = run(scenario)
     assert outcome.data == render_job(parse_document(TINY)).data
-    assert (outcome.dot_width, outcome.profile_model) == (576, "80mm EC-PM-80250")
+    assert (outcome.dot_width, outcome.printer) == (576, None)  # no registry: laid out for its own 80 mm profile
     assert json.loads(outcome.document_json)["commands"][0]["type"] == "text"
     assert pids == []
 

@@ -18,7 +18,6 @@ from starlette.routing import BaseRoute, Route
 
 from ..document.errors import TicketError
 from ..logs import audit
-from ..spool.rendering import render_preview
 from .daemon import Daemon
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -56,7 +55,8 @@ def _preview(daemon: Daemon) -> Endpoint:
         if document is None:
             return _error(400, "VALIDATION: the body must be a print document (or a ticket message with 'datos')")
         try:
-            drawn = await asyncio.to_thread(render_preview, document, raw_policy=daemon.settings.server.raw_policy)
+            client = f"http:{request.client.host if request.client else 'unknown'}"
+            drawn = await daemon.render_pool.preview(client, document, raw_policy=daemon.settings.server.raw_policy)
         except TicketError as error:
             return _error(400, str(error))
         headers = {"X-Image-Width": str(drawn.width), "X-Image-Height": str(drawn.height), "Cache-Control": "no-store"}

@@ -29,7 +29,6 @@ from ..document.errors import TicketError
 from ..logs import audit
 from ..spool import protocol, wire
 from ..spool.intake import Submitter, job_id_of, submit_ticket
-from ..spool.rendering import render_preview
 from .daemon import Daemon
 from .ratelimit import MessageBudget, Verdict
 from .security import token_matches
@@ -314,7 +313,7 @@ async def _preview(connection: ClientConnection, message: dict[str, Any]) -> lis
         return [protocol.error(protocol.DATOS_NOT_OBJECT.format(got=protocol.json_type(datos)), job_id)]
     raw_policy = connection.daemon.settings.server.raw_policy
     try:
-        preview = await asyncio.to_thread(render_preview, datos, raw_policy=raw_policy)
+        preview = await connection.daemon.render_pool.preview(connection.describe(), datos, raw_policy=raw_policy)
     except TicketError as error:
         return [protocol.error(str(error), job_id)]
     reply = protocol.preview(

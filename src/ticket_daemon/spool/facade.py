@@ -25,6 +25,7 @@ from .jobs import Job, JobState
 from .queue import JobStore, MemoryJobStore
 from .records import new_job, reprint_id
 from .recovery import abandon_unprinted, end_orphaned_jobs, recover
+from .renderpool import RenderPool
 from .results import ResultRouter, ResultSink
 from .states import PrinterStates
 from .store import StorageError
@@ -47,6 +48,8 @@ class PrintSpool:
         self.store: JobStore = store if store is not None else default_store(settings)
         self.capacity = settings.server.queue_capacity
         self.results = ResultRouter(self.store)
+        # Validation and rendering: a bounded pool of its own with a time budget per render (renderpool.py).
+        self.render_pool = RenderPool.from_settings(settings.server)
         self.discovery = PrinterDiscovery()  # the OS's printers, asked at most every 30 s
         self.jobs_processed = 0
         self.jobs_failed = 0
@@ -95,6 +98,7 @@ class PrintSpool:
         for worker in self.workers.values():
             worker.start(reprints)
         self._pruner = asyncio.create_task(self._prune_periodically(), name="spool-pruner")
+        self.render_pool.warm()  # worker processes start in the background: the first receipt does not wait
         self.accepting = True
         log.info("daemon started with printers: %s", ", ".join(self.workers))
 
@@ -113,6 +117,7 @@ class PrintSpool:
             return
         self._stopped = True
         await self.drain()
+        await self.render_pool.close()
         await self.before_store_closes()
         if self._pruner is not None:
             self._pruner.cancel()

@@ -13,7 +13,6 @@ printer's paper wins"); the ``ack`` comes only after a successful render, and on
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid
@@ -27,7 +26,6 @@ from . import protocol
 from .facade import NotAccepting, PrintSpool
 from .jobs import DuplicateJob, Job
 from .records import MAX_JOB_ID_CHARS, new_job
-from .rendering import render_document
 from .results import ResultSink
 from .tokens import token_identity, token_matches
 
@@ -146,10 +144,11 @@ async def _outcome(spool: PrintSpool, message: Mapping[str, Any], submitter: Sub
         return protocol.error(protocol.PRINTER_NOT_STRING, job_id)
 
     # 4. Validate, choose the printer (ticket.printer, else profile.model against names/aliases, else the
-    # default), and render for its paper, off the event loop: a big image must not stall other clients.
+    # default), and render for its paper in the render pool: off the event loop, under a time and size budget,
+    # one render worker at a time per client (renderpool.py).
     try:
-        rendered = await asyncio.to_thread(
-            render_document,
+        rendered = await spool.render_pool.render(
+            identity,
             datos,
             raw_policy=spool.settings.server.raw_policy,
             registry=spool.registry,
@@ -162,7 +161,7 @@ async def _outcome(spool: PrintSpool, message: Mapping[str, Any], submitter: Sub
     job = new_job(
         job_id or str(uuid.uuid4()),
         client_id=submitter.client_id or ANONYMOUS_OWNER.format(address=submitter.address),
-        printer=rendered.printer.name,
+        printer=rendered.printer,
         document=rendered.document_json,
         data=rendered.data,
         notes=rendered.notes,

@@ -1,20 +1,17 @@
-"""CPU work intake hands to a worker thread: validate a document, choose its printer, render it for that printer's
-paper; and draw a preview.
+"""The CPU work of intake: validate a document, choose its printer, render it for that printer's paper.
 
-These functions are synchronous and pure (no event loop, no sockets): callers run them with
-``asyncio.to_thread`` so one big image never stalls the other clients (DESIGN.md: the event loop never runs
-CPU-heavy work). They raise :class:`~ticket_daemon.document.errors.TicketError` for anything a client did wrong.
+Synchronous and pure (no event loop, no sockets): the render pool (``renderpool.py``) runs it in a worker thread or
+process under a time budget, so one big document never stalls the other clients (DESIGN.md: the event loop never
+runs CPU-heavy work). Raises :class:`~ticket_daemon.document.errors.TicketError` for anything a client did wrong.
 """
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..document import Document, parse_document
-from ..emulator import emulate
 from ..escpos import RawPolicy, profile_for, render_job
 from ..printers.registry import ConfiguredPrinter, PrinterRegistry
 
@@ -27,18 +24,6 @@ class RenderedDocument:
     notes: tuple[str, ...]  # substitutions the renderer made (told to the client in the result)
     dot_width: int  # the paper the document was laid out for
     printer: ConfiguredPrinter | None  # the printer it was laid out for (None: laid out for its own profile)
-
-
-@dataclass(frozen=True, slots=True)
-class Preview:
-    png: bytes
-    width: int
-    height: int
-    notes: tuple[str, ...]
-
-    @property
-    def png_base64(self) -> str:
-        return base64.b64encode(self.png).decode("ascii")
 
 
 def render_document(
@@ -64,10 +49,3 @@ def render_document(
         dot_width=profile.dot_width,
         printer=printer,
     )
-
-
-def render_preview(datos: Mapping[str, Any], *, raw_policy: RawPolicy) -> Preview:
-    """What the printer would print, drawn by the emulator from the exact ESC/POS bytes (PROTOCOL.md "preview")."""
-    rendered = render_document(datos, raw_policy=raw_policy)
-    emulation = emulate(rendered.data, rendered.dot_width)
-    return Preview(png=emulation.png, width=emulation.width, height=emulation.height, notes=rendered.notes)

@@ -37,11 +37,11 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ..config import ServerSettings
-from ..document import parse_document
 from ..document.errors import Category, TicketError
 from ..emulator import emulate
-from ..escpos import RawPolicy, profile_for, render_job
-from ..escpos.profiles import PrinterProfile
+from ..escpos import RawPolicy
+from ..printers.registry import PrinterRegistry
+from .rendering import RenderedDocument, render_document
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ class RenderOutcome:
     data: bytes  # ESC/POS bytes, sent as they are to the printer
     notes: tuple[str, ...]  # substitutions the renderer made (told to the client in the result)
     dot_width: int  # the paper the document was laid out for
-    profile_model: str  # the document's profile.model (chooses the printer when the ticket names none)
+    printer: str | None  # the configured printer chosen for it (None: laid out for its own profile)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,45 +133,53 @@ class Refusal:
 
 
 def render_in_worker(
-    datos: Mapping[str, Any], profile: PrinterProfile | None, raw_policy: RawPolicy, limits: RenderLimits
+    datos: Mapping[str, Any],
+    registry: PrinterRegistry | None,
+    printer_name: str | None,
+    raw_policy: RawPolicy,
+    limits: RenderLimits,
 ) -> RenderOutcome | Refusal:
-    """Validate and render a ``ticket``'s ``datos`` for ``profile`` (None: the document's own profile).
+    """Validate ``datos``, choose its printer from ``registry`` and render it for that printer's paper (no registry:
+    the document's own profile) — :func:`.rendering.render_document` — within the byte limits.
 
     Top level and pure, so a worker process can run it; a client's mistake comes back as a :class:`Refusal`.
     """
     try:
-        return _render(datos, profile, raw_policy, limits)
+        rendered = render_document(datos, raw_policy=raw_policy, registry=registry, printer_name=printer_name)
+        document_json = _within_limits(rendered, limits)
     except TicketError as error:
         return Refusal(error.category, error.message)
+    printer = rendered.printer.name if rendered.printer is not None else None
+    return RenderOutcome(document_json, rendered.data, rendered.notes, rendered.dot_width, printer)
 
 
 def preview_in_worker(
-    datos: Mapping[str, Any], profile: PrinterProfile | None, raw_policy: RawPolicy, limits: RenderLimits
+    datos: Mapping[str, Any],
+    registry: PrinterRegistry | None,
+    printer_name: str | None,
+    raw_policy: RawPolicy,
+    limits: RenderLimits,
 ) -> PreviewOutcome | Refusal:
     """What the printer would print, drawn by the emulator from the exact ESC/POS bytes (PROTOCOL.md "preview")."""
     try:
-        rendered = _render(datos, profile, raw_policy, limits)
+        rendered = render_document(datos, raw_policy=raw_policy, registry=registry, printer_name=printer_name)
+        _within_limits(rendered, limits)
         emulation = emulate(rendered.data, rendered.dot_width)
     except TicketError as error:
         return Refusal(error.category, error.message)
     return PreviewOutcome(emulation.png, emulation.width, emulation.height, rendered.notes)
 
 
-def _render(
-    datos: Mapping[str, Any], profile: PrinterProfile | None, raw_policy: RawPolicy, limits: RenderLimits
-) -> RenderOutcome:
-    document = parse_document(datos)
-    printer = profile if profile is not None else profile_for(document.profile)
-    rendered = render_job(document, printer, raw_policy=raw_policy)
+def _within_limits(rendered: RenderedDocument, limits: RenderLimits) -> str:
+    """The document JSON to store, once the printer data and the document are known to be within the limits."""
     if len(rendered.data) > limits.max_rendered_bytes:
         limit = _shown_size(limits.max_rendered_bytes)
         raise TicketError(TOO_MANY_BYTES.format(size=len(rendered.data), limit=limit), category=Category.EXECUTION)
-    document_json = document.model_dump_json()
-    stored = len(document_json.encode())
+    stored = len(rendered.document_json.encode())
     if stored > limits.max_document_bytes:
         limit = _shown_size(limits.max_document_bytes)
         raise TicketError(TOO_BIG_TO_STORE.format(size=stored, limit=limit), category=Category.EXECUTION)
-    return RenderOutcome(document_json, rendered.data, tuple(rendered.notes), printer.dot_width, document.profile.model)
+    return rendered.document_json
 
 
 def _shown_size(size: int) -> str:
@@ -354,11 +362,13 @@ class RenderPool:
         client_key: str,
         datos: Mapping[str, Any],
         *,
-        profile: PrinterProfile | None = None,
         raw_policy: RawPolicy,
+        registry: PrinterRegistry | None = None,
+        printer_name: str | None = None,
     ) -> RenderOutcome:
-        """Validate and render a ticket's document (profile None: the document's own)."""
-        outcome = await self._run(client_key, datos, render_in_worker, profile, raw_policy)
+        """Validate a ticket's document, choose its printer from ``registry`` and render it for that printer's paper
+        (no registry: the document's own profile)."""
+        outcome = await self._run(client_key, datos, render_in_worker, (registry, printer_name), raw_policy)
         assert isinstance(outcome, RenderOutcome)
         return outcome
 
@@ -367,11 +377,12 @@ class RenderPool:
         client_key: str,
         datos: Mapping[str, Any],
         *,
-        profile: PrinterProfile | None = None,
         raw_policy: RawPolicy,
+        registry: PrinterRegistry | None = None,
+        printer_name: str | None = None,
     ) -> PreviewOutcome:
         """The preview image of a document: rendering plus emulation, under the same budget."""
-        outcome = await self._run(client_key, datos, preview_in_worker, profile, raw_policy)
+        outcome = await self._run(client_key, datos, preview_in_worker, (registry, printer_name), raw_policy)
         assert isinstance(outcome, PreviewOutcome)
         return outcome
 
@@ -380,12 +391,12 @@ class RenderPool:
         client_key: str,
         datos: Mapping[str, Any],
         function: Callable[..., T | Refusal],
-        profile: PrinterProfile | None,
+        target: tuple[PrinterRegistry | None, str | None],
         raw_policy: RawPolicy,
     ) -> T:
         if self._closed:
             raise TicketError(CLOSED, category=Category.EXECUTION)
-        arguments = (dict(datos), profile, raw_policy, self.limits)
+        arguments = (dict(datos), *target, raw_policy, self.limits)
         cost = estimated_cost(datos)
         outcome: T | Refusal
         if cost <= TINY_COST_US:
