@@ -3,12 +3,13 @@
 Parsing is tolerant where the spec says so (unknown keys ignored, case-insensitive enums, ``nns`` for nearest) and
 strict where a wrong value would print something other than what the client meant (sizes, ranges, barcode data).
 Checks that need only the document itself live here, so an invalid document is refused before it is queued;
-checks that need rendering (a QR that does not fit, an image that does not decode) live in the renderer.
+checks that need rendering (a QR that does not fit, an image that does not decode) live in the renderer. What a
+barcode symbology can carry is in ``barcodes``, base64 and hex decoding in ``payloads``; the lenient reading of
+documents the original engine printed with defaults is in ``lenient``. These models are always the strict form.
 """
 
 from __future__ import annotations
 
-import base64
 import binascii
 import re
 from enum import StrEnum
@@ -19,6 +20,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     StringConstraints,
     WithJsonSchema,
     field_validator,
@@ -26,6 +28,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from .barcodes import SYMBOLOGIES, Symbology, barcode_problem, known_symbology
 from .limits import (
     MAX_BARCODE_BYTES,
     MAX_COMMANDS,
@@ -35,6 +38,7 @@ from .limits import (
     MAX_TABLE_CELLS,
     MAX_TEXT_CHARS,
 )
+from .payloads import SAFE_MODE_BLOCKED, decode_base64_payload, decode_raw
 
 
 def _lower(value: Any) -> Any:
@@ -161,18 +165,6 @@ class TextData(Model):
 
 # --- image ---------------------------------------------------------------------------------------------------
 
-_DATA_URI = re.compile(r"^data:[^,]*?;base64,", re.IGNORECASE)
-
-
-def decode_base64_payload(value: str) -> bytes:
-    """Decode base64 that may carry a ``data:`` URI prefix, whitespace, or the URL-safe alphabet."""
-    text = _DATA_URI.sub("", value.strip())
-    text = "".join(text.split())
-    if "-" in text or "_" in text:
-        text = text.replace("-", "+").replace("_", "/")
-    text += "=" * (-len(text) % 4)
-    return base64.b64decode(text, validate=True)
-
 
 def _image_scaling(value: Any) -> Any:
     value = _lower(value)
@@ -212,79 +204,9 @@ class ImageData(Model):
 
 # --- barcode -------------------------------------------------------------------------------------------------
 
-SYMBOLOGY_ALIASES = {"jan13": "ean13", "jan8": "ean8"}
-Symbology = Literal["upca", "upce", "ean13", "ean8", "code39", "itf", "codabar", "code128"]
-
-
-SYMBOLOGIES = ("upca", "upce", "ean13", "ean8", "code39", "itf", "codabar", "code128")
-
-
-def _symbology(value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    name = value.strip().lower().replace("-", "").replace("_", "").replace(" ", "")
-    name = SYMBOLOGY_ALIASES.get(name, name)
-    if name not in SYMBOLOGIES:
-        # DOCUMENT.md: an unknown symbology is an error (the original silently used CODE128).
-        raise PydanticCustomError(
-            "barcode",
-            "field 'symbology' {value} is not supported (use one of: {known})",
-            {"value": repr(value), "known": ", ".join(SYMBOLOGIES)},
-        )
-    return name
-
-
-_CODE39_CHARS = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./")
-_CODABAR_INNER = set("0123456789-$:/.+")
-_CODABAR_ENDS = set("ABCDabcd")
-
-
-def _ean_check_digit(digits: str) -> int:
-    """GS1 mod-10 check digit of the digits that precede it."""
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
-    return (10 - total % 10) % 10
-
-
-def barcode_problem(symbology: str, data: str) -> str | None:
-    """Why ``data`` cannot be printed in ``symbology``, or None when it can (DOCUMENT.md "barcode")."""
-    if not data:
-        return "data is empty"
-    if not data.isascii() or any(ord(c) < 0x20 and symbology != "code128" for c in data):
-        return "data must be printable ASCII"
-    if len(data.encode("ascii")) > MAX_BARCODE_BYTES:
-        return f"data is {len(data)} bytes, at most {MAX_BARCODE_BYTES} fit"
-    fixed = {"upca": (11, 12), "ean13": (12, 13), "ean8": (7, 8)}
-    if symbology in fixed:
-        lengths = fixed[symbology]
-        if not data.isdigit() or len(data) not in lengths:
-            return f"{symbology.upper()} needs {lengths[0]} or {lengths[1]} digits, got {data!r}"
-        if len(data) == lengths[1] and _ean_check_digit(data[:-1]) != int(data[-1]):
-            return f"{symbology.upper()} check digit of {data!r} should be {_ean_check_digit(data[:-1])}"
-    elif symbology == "upce":
-        if not data.isdigit() or len(data) not in (6, 7, 8, 11, 12):
-            return f"UPCE needs 6, 7, 8, 11 or 12 digits, got {data!r}"
-        if len(data) in (7, 8, 11, 12) and data[0] != "0":
-            return f"UPCE data of {len(data)} digits must start with 0 (number system 0), got {data!r}"
-    elif symbology == "itf":
-        if not data.isdigit() or len(data) % 2:
-            return f"ITF needs an even number of digits, got {data!r}"
-    elif symbology == "code39":
-        bad = sorted(set(data) - _CODE39_CHARS)
-        if bad:
-            return f"CODE39 cannot encode {''.join(bad)!r} (allowed: 0-9 A-Z space $ % * + - . /)"
-    elif symbology == "codabar":
-        if len(data) < 2 or data[0] not in _CODABAR_ENDS or data[-1] not in _CODABAR_ENDS:
-            return f"CODABAR data must start and end with A, B, C or D, got {data!r}"
-        bad = sorted(set(data[1:-1]) - _CODABAR_INNER)
-        if bad:
-            return f"CODABAR cannot encode {''.join(bad)!r} (allowed: 0-9 - $ : / . +)"
-    elif symbology == "code128" and any(ord(c) > 0x7F for c in data):
-        return "CODE128 data must be ASCII"
-    return None
-
 
 class BarcodeData(Model):
-    symbology: Annotated[Symbology, BeforeValidator(_symbology), loose(*SYMBOLOGIES, "jan13", "jan8")]
+    symbology: Annotated[Symbology, BeforeValidator(known_symbology), loose(*SYMBOLOGIES, "jan13", "jan8")]
     data: Annotated[str, Field(max_length=MAX_BARCODE_BYTES)]
     width: Annotated[int, Field(ge=2, le=6)] = 3
     height: Annotated[int, Field(ge=1, le=255)] = 64
@@ -437,36 +359,6 @@ class BeepData(Model):
 
 # --- raw -----------------------------------------------------------------------------------------------------
 
-_HEX_PREFIX = re.compile(r"0x", re.IGNORECASE)
-_HEX_SEPARATORS = re.compile(r"[\s,:;]+")
-# DOCUMENT.md "raw": commands refused under safe_mode, with the name reported to the client.
-SAFE_MODE_BLOCKED: tuple[tuple[bytes, str], ...] = (
-    (b"\x1b\x40", "ESC @ (initialize)"),
-    (b"\x1b\x3d\x00", "ESC = 0 (disable printer)"),
-    (b"\x1b\x70", "ESC p (cash drawer pulse)"),
-    (b"\x1d\x3a", "GS : (macro definition)"),
-)
-
-
-def decode_raw(text: str, fmt: str) -> bytes:
-    """Decode the ``hex`` field of a raw command; raises ValueError with a client-facing sentence."""
-    if fmt == "base64":
-        try:
-            payload = decode_base64_payload(text)
-        except (binascii.Error, ValueError):
-            raise ValueError("field 'hex' is not valid base64") from None
-    else:
-        digits = _HEX_SEPARATORS.sub("", _HEX_PREFIX.sub("", text))
-        if not re.fullmatch(r"[0-9a-fA-F]*", digits):
-            bad = next(c for c in digits if c not in "0123456789abcdefABCDEF")
-            raise ValueError(f"field 'hex' has a character that is not hex: {bad!r}")
-        if len(digits) % 2:
-            raise ValueError(f"field 'hex' has an odd number of hex digits ({len(digits)})")
-        payload = bytes.fromhex(digits)
-    if not 1 <= len(payload) <= MAX_RAW_BYTES:
-        raise ValueError(f"field 'hex' decodes to {len(payload)} bytes; 1 to {MAX_RAW_BYTES} are accepted")
-    return payload
-
 
 class RawData(Model):
     hex: Annotated[str, Field(max_length=MAX_RAW_BYTES * 6)]
@@ -584,6 +476,13 @@ class Document(Model):
     profile: Profile
     debug_log: bool = False
     commands: Annotated[list[Command], Field(min_length=1, max_length=MAX_COMMANDS)]
+    # DOCUMENT.md "Lenient (default) and strict": each default the lenient reading substituted, one
+    # ``CATEGORY: sentence`` each, for the job's result. Private: never dumped, never read from a client's JSON.
+    _reading_notes: tuple[str, ...] = PrivateAttr(default=())
+
+    @property
+    def reading_notes(self) -> tuple[str, ...]:
+        return self._reading_notes
 
     @field_validator("version")
     @classmethod

@@ -1,14 +1,15 @@
 """The ``barcode`` command (DOCUMENT.md "barcode"): GS w, GS h, GS H, GS f, then GS k in its length-prefixed form.
 
-The data was checked per symbology when the document was parsed (``document.model.barcode_problem``); it is checked
+The data was checked per symbology when the document was parsed (``document.barcodes.barcode_problem``); it is checked
 again here only so that a document built without parsing cannot send the printer something it would choke on.
 """
 
 from __future__ import annotations
 
+from ..document.barcodes import barcode_problem
 from ..document.errors import Category, DocumentError
 from ..document.limits import MAX_BARCODE_BYTES
-from ..document.model import Align, BarcodeData, barcode_problem
+from ..document.model import Align, BarcodeData
 from .commands import (
     BARCODE_SYSTEMS,
     HRI_POSITIONS,

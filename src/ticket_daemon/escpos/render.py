@@ -11,7 +11,6 @@ from typing import Literal
 
 from ..document.errors import Category, DocumentError, TicketError, command_error, command_location
 from ..document.model import (
-    SAFE_MODE_BLOCKED,
     BarcodeCommand,
     BeepCommand,
     Command,
@@ -27,6 +26,7 @@ from ..document.model import (
     TableCommand,
     TextCommand,
 )
+from ..document.payloads import SAFE_MODE_BLOCKED
 from . import commands
 from .barcode import barcode_bytes
 from .codepages import EncodedText
