@@ -76,7 +76,8 @@ def render_job(
     select_home = commands.select_code_table(commands.CODE_TABLE_NUMBERS[printer.code_table])
     # DOCUMENT.md "Profile": every job starts with ESC @ and ESC t n for the code table.
     out = bytearray(commands.INITIALIZE + select_home)
-    notes: list[str] = []
+    # DOCUMENT.md "Lenient (default) and strict": the defaults the reading substituted come first.
+    notes: list[str] = list(document.reading_notes)
     for index, command in enumerate(document.commands):
         try:
             part = _render_command(command, printer, raw_policy)
