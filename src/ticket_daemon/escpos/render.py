@@ -28,7 +28,7 @@ from ..document.model import (
 )
 from ..document.payloads import SAFE_MODE_BLOCKED
 from . import commands
-from .barcode import barcode_bytes
+from .barcode import barcode_bytes, barcode_notes
 from .codepages import EncodedText
 from .image import image_bytes
 from .profiles import PrinterProfile, profile_for
@@ -90,6 +90,8 @@ def render_job(
             raise command_error(category, index, command.type, sentence) from error
         out += part.data
         notes.extend(part.tally.notes(index))
+        if isinstance(command, BarcodeCommand):  # DOCUMENT.md "Barcodes fit the paper": say when it was narrowed
+            notes.extend(barcode_notes(command.data, printer.dot_width, index))
         if isinstance(command, RawCommand) and commands.INITIALIZE in part.data:
             # ESC @ in a raw command resets the printer to code table 0; the text that follows is encoded for ours.
             out += select_home
@@ -107,7 +109,7 @@ def _render_command(command: Command, printer: PrinterProfile, raw_policy: RawPo
         case ImageCommand(data=data):
             return EncodedText(image_bytes(data, printer))
         case BarcodeCommand(data=data):
-            return EncodedText(barcode_bytes(data))
+            return EncodedText(barcode_bytes(data, printer.dot_width))
         case QrCommand(data=data):
             symbol = EncodedText(qr_bytes(data, printer))
             if not data.human_text:
