@@ -49,11 +49,14 @@ def _upper(value: Any) -> Any:
     return value.strip().upper() if isinstance(value, str) else value
 
 
-def loose(*values: str) -> WithJsonSchema:
-    """Schema of a case-insensitive enum: any string, with the accepted values documented."""
-    return WithJsonSchema(
-        {"type": "string", "examples": list(values), "description": f"One of {', '.join(values)} (case-insensitive)."}
-    )
+def loose(*values: str, ignoring: str = "") -> WithJsonSchema:
+    """Schema of a case-insensitive enum: a pattern that takes what the parser takes (any case, surrounding spaces,
+    the ``ignoring`` characters anywhere), so the published schema describes the strict form and no more."""
+    gap = f"[{ignoring}]*" if ignoring else ""  # a JSON Schema (ECMA 262) class: '-' is literal when first
+    spelled = (gap.join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in v) for v in values)
+    pattern = rf"^\s*{gap}({'|'.join(spelled)}){gap}\s*$"
+    description = f"One of {', '.join(values)} (case-insensitive)."
+    return WithJsonSchema({"type": "string", "pattern": pattern, "examples": list(values), "description": description})
 
 
 class Align(StrEnum):
@@ -115,7 +118,7 @@ def _underline(value: Any) -> Any:
 
 class TextStyle(Model):
     bold: bool = False
-    size: str = "1x1"
+    size: Annotated[str, WithJsonSchema({"type": "string", "pattern": r"^\s*[1-8][xX][1-8]\s*$"})] = "1x1"
     underline: Annotated[Literal["0pt", "1pt", "2pt"], BeforeValidator(_underline), loose("0pt", "1pt", "2pt")] = "0pt"
     inverse: bool = False
     font: Annotated[Literal["A", "B"], BeforeValidator(_upper), loose("A", "B")] = "A"
@@ -206,7 +209,9 @@ class ImageData(Model):
 
 
 class BarcodeData(Model):
-    symbology: Annotated[Symbology, BeforeValidator(known_symbology), loose(*SYMBOLOGIES, "jan13", "jan8")]
+    symbology: Annotated[
+        Symbology, BeforeValidator(known_symbology), loose(*SYMBOLOGIES, "jan13", "jan8", ignoring="-_ ")
+    ]
     data: Annotated[str, Field(max_length=MAX_BARCODE_BYTES)]
     width: Annotated[int, Field(ge=2, le=6)] = 3
     height: Annotated[int, Field(ge=1, le=255)] = 64
