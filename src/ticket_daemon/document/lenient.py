@@ -22,13 +22,13 @@ from .errors import Category
 from .limits import MAX_IMAGE_PIXELS
 from .model import Model
 from .payloads import decode_base64_payload
+from .spellings import QR_MIN_WIDTH
 
 # Every repair round fixes all errors pydantic reported at once; checks that run after the fields are valid (the
 # barcode's data) can surface only in a later round. More rounds than this means a repair is not converging.
 MAX_REPAIR_ROUNDS = 6
 # DOCUMENT.md "image": what the renderer decodes; a logo in another format is as unusable as one that is not base64.
 LOGO_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP")
-QR_MIN_WIDTH = 87
 BARCODE_MODULE_RANGE = (2, 6)
 # "1.x", "2.0", "10.3": a major and a minor part the original read as version 1.0.
 _ANY_VERSION = re.compile(r"^\d+\.[0-9A-Za-z]+$")

@@ -4,8 +4,9 @@ Parsing is tolerant where the spec says so (unknown keys ignored, case-insensiti
 strict where a wrong value would print something other than what the client meant (sizes, ranges, barcode data).
 Checks that need only the document itself live here, so an invalid document is refused before it is queued;
 checks that need rendering (a QR that does not fit, an image that does not decode) live in the renderer. What a
-barcode symbology can carry is in ``barcodes``, base64 and hex decoding in ``payloads``; the lenient reading of
-documents the original engine printed with defaults is in ``lenient``. These models are always the strict form.
+barcode symbology can carry is in ``barcodes``, base64 and hex decoding in ``payloads``, how client spellings
+are read in ``spellings``; the lenient reading of documents the original engine printed with defaults is in
+``lenient``. These models are always the strict form.
 """
 
 from __future__ import annotations
@@ -39,24 +40,7 @@ from .limits import (
     MAX_TEXT_CHARS,
 )
 from .payloads import SAFE_MODE_BLOCKED, decode_base64_payload, decode_raw
-
-
-def _lower(value: Any) -> Any:
-    return value.strip().lower() if isinstance(value, str) else value
-
-
-def _upper(value: Any) -> Any:
-    return value.strip().upper() if isinstance(value, str) else value
-
-
-def loose(*values: str, ignoring: str = "") -> WithJsonSchema:
-    """Schema of a case-insensitive enum: a pattern that takes what the parser takes (any case, surrounding spaces,
-    the ``ignoring`` characters anywhere), so the published schema describes the strict form and no more."""
-    gap = f"[{ignoring}]*" if ignoring else ""  # a JSON Schema (ECMA 262) class: '-' is literal when first
-    spelled = (gap.join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in v) for v in values)
-    pattern = rf"^\s*{gap}({'|'.join(spelled)}){gap}\s*$"
-    description = f"One of {', '.join(values)} (case-insensitive)."
-    return WithJsonSchema({"type": "string", "pattern": pattern, "examples": list(values), "description": description})
+from .spellings import QR_MIN_WIDTH, image_scaling, loose, lower, qr_width, table_cell, underline_spelling, upper
 
 
 class Align(StrEnum):
@@ -65,7 +49,7 @@ class Align(StrEnum):
     RIGHT = "right"
 
 
-AlignField = Annotated[Align, BeforeValidator(_lower), loose("left", "center", "right")]
+AlignField = Annotated[Align, BeforeValidator(lower), loose("left", "center", "right")]
 Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
 
 
@@ -94,7 +78,7 @@ class Profile(Model):
     model: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     paper_width: Literal[58, 72, 80, 100, 112, 120] = 80
     code_table: Annotated[
-        Literal["PC437", "PC850", "PC852", "PC858", "PC866", "WPC1252"], BeforeValidator(_upper), loose(*CODE_TABLES)
+        Literal["PC437", "PC850", "PC852", "PC858", "PC866", "WPC1252"], BeforeValidator(upper), loose(*CODE_TABLES)
     ] = "WPC1252"
     dpi: Literal[203, 300, 600] = 203
     has_qr: bool = False
@@ -105,23 +89,14 @@ class Profile(Model):
 _SIZE = re.compile(r"^([1-8])[xX]([1-8])$")
 
 
-def _underline(value: Any) -> Any:
-    """Accept "0pt".."2pt" (the spec) and the bare numbers 0..2 that some clients send."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1, 2):
-        return f"{value}pt"
-    if isinstance(value, str) and value.strip() in ("0", "1", "2"):
-        return f"{value.strip()}pt"
-    return _lower(value)
-
-
 class TextStyle(Model):
     bold: bool = False
     size: Annotated[str, WithJsonSchema({"type": "string", "pattern": r"^\s*[1-8][xX][1-8]\s*$"})] = "1x1"
-    underline: Annotated[Literal["0pt", "1pt", "2pt"], BeforeValidator(_underline), loose("0pt", "1pt", "2pt")] = "0pt"
+    underline: Annotated[
+        Literal["0pt", "1pt", "2pt"], BeforeValidator(underline_spelling), loose("0pt", "1pt", "2pt")
+    ] = "0pt"
     inverse: bool = False
-    font: Annotated[Literal["A", "B"], BeforeValidator(_upper), loose("A", "B")] = "A"
+    font: Annotated[Literal["A", "B"], BeforeValidator(upper), loose("A", "B")] = "A"
 
     @field_validator("size")
     @classmethod
@@ -169,22 +144,17 @@ class TextData(Model):
 # --- image ---------------------------------------------------------------------------------------------------
 
 
-def _image_scaling(value: Any) -> Any:
-    value = _lower(value)
-    return "nearest" if value == "nns" else value
-
-
 class ImageData(Model):
     code: Annotated[str, Field(max_length=MAX_IMAGE_BASE64_CHARS)]
     # DOCUMENT.md "image": wider than the paper is capped at the profile's dot width, not refused.
     pixel_width: Annotated[int, Field(ge=1)] = 256
     align: AlignField = Align.CENTER
     threshold: Annotated[int, Field(ge=0, le=255)] = 128
-    dithering: Annotated[Literal["atkinson", "threshold"], BeforeValidator(_lower), loose("atkinson", "threshold")] = (
+    dithering: Annotated[Literal["atkinson", "threshold"], BeforeValidator(lower), loose("atkinson", "threshold")] = (
         "atkinson"
     )
     scaling: Annotated[
-        Literal["bilinear", "nearest"], BeforeValidator(_image_scaling), loose("bilinear", "nearest", "nns")
+        Literal["bilinear", "nearest"], BeforeValidator(image_scaling), loose("bilinear", "nearest", "nns")
     ] = "bilinear"
 
     @field_validator("code")
@@ -216,9 +186,9 @@ class BarcodeData(Model):
     width: Annotated[int, Field(ge=2, le=6)] = 3
     height: Annotated[int, Field(ge=1, le=255)] = 64
     hri_position: Annotated[
-        Literal["none", "above", "below", "both"], BeforeValidator(_lower), loose("none", "above", "below", "both")
+        Literal["none", "above", "below", "both"], BeforeValidator(lower), loose("none", "above", "below", "both")
     ] = "below"
-    hri_font: Annotated[Literal["A", "B"], BeforeValidator(_upper), loose("A", "B")] = "A"
+    hri_font: Annotated[Literal["A", "B"], BeforeValidator(upper), loose("A", "B")] = "A"
     align: AlignField = Align.CENTER
 
     @model_validator(mode="after")
@@ -231,22 +201,13 @@ class BarcodeData(Model):
 
 # --- qr ------------------------------------------------------------------------------------------------------
 
-QR_MIN_WIDTH = 87
-
-
-def _qr_width(value: Any) -> Any:
-    # The original schema's minimum is 87 dots; smaller requests are raised to it instead of refused.
-    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value < QR_MIN_WIDTH:
-        return QR_MIN_WIDTH
-    return value
-
 
 class QrData(Model):
     data: str
     human_text: Text | None = None
     # DOCUMENT.md "qr": pixel_width is "capped at dot width", so a wider request is not refused.
-    pixel_width: Annotated[int, Field(ge=QR_MIN_WIDTH), BeforeValidator(_qr_width)] = 256
-    correction: Annotated[Literal["L", "M", "Q", "H"], BeforeValidator(_upper), loose("L", "M", "Q", "H")] = "M"
+    pixel_width: Annotated[int, Field(ge=QR_MIN_WIDTH), BeforeValidator(qr_width)] = 256
+    correction: Annotated[Literal["L", "M", "Q", "H"], BeforeValidator(upper), loose("L", "M", "Q", "H")] = "M"
     align: AlignField = Align.CENTER
     logo: Annotated[str, Field(max_length=MAX_IMAGE_BASE64_CHARS)] | None = None
     circle_shape: bool = False
@@ -279,14 +240,7 @@ class QrData(Model):
 # --- table ---------------------------------------------------------------------------------------------------
 
 
-def _cell(value: Any) -> Any:
-    # Numbers are printed as written; anything else must already be a string.
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    return value
-
-
-Cell = Annotated[str, BeforeValidator(_cell), Field(max_length=MAX_TEXT_CHARS)]
+Cell = Annotated[str, BeforeValidator(table_cell), Field(max_length=MAX_TEXT_CHARS)]
 
 
 class Column(Model):
@@ -345,7 +299,7 @@ class FeedData(Model):
 
 
 class CutData(Model):
-    mode: Annotated[Literal["partial", "full"], BeforeValidator(_lower), loose("partial", "full")] = "partial"
+    mode: Annotated[Literal["partial", "full"], BeforeValidator(lower), loose("partial", "full")] = "partial"
     feed: Annotated[int, Field(ge=0, le=255)] = 2
 
 
@@ -367,7 +321,7 @@ class BeepData(Model):
 
 class RawData(Model):
     hex: Annotated[str, Field(max_length=MAX_RAW_BYTES * 6)]
-    format: Annotated[Literal["hex", "base64"], BeforeValidator(_lower), loose("hex", "base64")] = "hex"
+    format: Annotated[Literal["hex", "base64"], BeforeValidator(lower), loose("hex", "base64")] = "hex"
     comment: Annotated[str, Field(max_length=2000)] | None = None
     safe_mode: bool = False
 
