@@ -400,3 +400,18 @@ def test_kinds_of_commands_covered() -> None:
     # Every command type with a tolerated field appears above; a guard against a case list that silently shrinks.
     kinds = {type(command) for case in CASES for command in parse_document(copy.deepcopy(case.values[0])).commands}
     assert kinds >= {TextCommand, ImageCommand, BarcodeCommand, QrCommand, TableCommand, CutCommand, PulseCommand}
+
+
+def test_messages_after_a_skipped_command_name_the_command_as_the_client_numbered_it() -> None:
+    document = parse_document(
+        {
+            "version": "1.0",
+            "profile": {"model": "x"},
+            "commands": [None, {"type": "teleport"}, {"type": "qr", "data": {"data": "é" * 1000, "correction": "H"}}],
+        }
+    )
+    assert document.client_index(0) == 2
+    with pytest.raises(DocumentError) as caught:
+        render_job(document)
+    assert str(caught.value).startswith("QR: data is 2000 bytes, too long")
+    assert str(caught.value).endswith(" at command 2 (qr)")

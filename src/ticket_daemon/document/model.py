@@ -438,10 +438,16 @@ class Document(Model):
     # DOCUMENT.md "Lenient (default) and strict": each default the lenient reading substituted, one
     # ``CATEGORY: sentence`` each, for the job's result. Private: never dumped, never read from a client's JSON.
     _reading_notes: tuple[str, ...] = PrivateAttr(default=())
+    # The client's index of each command, when lenient reading skipped some (a null, an unknown type).
+    _client_indexes: tuple[int, ...] = PrivateAttr(default=())
 
     @property
     def reading_notes(self) -> tuple[str, ...]:
         return self._reading_notes
+
+    def client_index(self, position: int) -> int:
+        """The index the client gave ``commands[position]``, so every message names the command it sent."""
+        return self._client_indexes[position] if self._client_indexes else position
 
     @field_validator("version")
     @classmethod

@@ -72,6 +72,8 @@ def parse_document(raw: str | bytes | bytearray | Mapping[str, Any], *, strict: 
     document = _validate(Document, {**header, "commands": kept}, "document", where="document")
     if notes:
         document._reading_notes = tuple(notes)
+    if len(kept) < len(validated):
+        document._client_indexes = tuple(i for i, command in enumerate(validated) if command is not None)
     return document
 
 

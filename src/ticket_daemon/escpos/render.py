@@ -78,7 +78,8 @@ def render_job(
     out = bytearray(commands.INITIALIZE + select_home)
     # DOCUMENT.md "Lenient (default) and strict": the defaults the reading substituted come first.
     notes: list[str] = list(document.reading_notes)
-    for index, command in enumerate(document.commands):
+    for position, command in enumerate(document.commands):
+        index = document.client_index(position)  # lenient reading may have skipped commands before this one
         try:
             part = _render_command(command, printer, raw_policy)
         except TicketError as error:
