@@ -42,10 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
     render = sub.add_parser("render", help="render a v1 document to ESC/POS bytes")
     render.add_argument("document", help="document JSON file (a bare document or a whole ticket message)")
     render.add_argument("-o", "--output", required=True, help="where to write the ESC/POS bytes ('-' = stdout)")
+    render.add_argument("--strict", action="store_true", help="refuse what lenient reading prints with a default")
 
     preview = sub.add_parser("preview", help="draw what a document (or raw ESC/POS) would print, as PNG")
     preview.add_argument("document", help="document JSON file, or ESC/POS bytes with --raw")
     preview.add_argument("--raw", action="store_true", help="the input is ESC/POS bytes, not a document")
+    preview.add_argument("--strict", action="store_true", help="refuse what lenient reading prints with a default")
     preview.add_argument("-o", "--output", help="PNG file to write")
     preview.add_argument("--text", action="store_true", help="print the plain-text transcript to stdout")
     preview.add_argument("--width", type=int, default=None, help="paper width in dots for --raw (default 576)")

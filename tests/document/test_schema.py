@@ -44,3 +44,35 @@ def test_real_client_documents_validate_against_the_schema(path: Path) -> None:
 def test_legacy_documents_do_not_validate(path: Path) -> None:
     require_shared()
     assert list(validator().iter_errors(json.loads(path.read_text(encoding="utf-8"))))
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        {"type": "text", "data": {"content": {"text": "x", "align": "middle"}}},
+        {"type": "text", "data": {"content": {"text": "x", "content_style": {"size": "big"}}}},
+        {"type": "text", "data": {"content": {"text": "x", "content_style": {"font": "C"}}}},
+        {"type": "cut", "data": {"mode": "half"}},
+        {"type": "barcode", "data": {"symbology": "pdf417", "data": "1"}},
+        {"type": "barcode", "data": {"symbology": "code128", "data": "1", "width": 7}},
+        {"type": "image", "data": {"code": "iVBORw0KGgo=", "dithering": "floyd"}},
+        {"type": "pulse", "data": {"pin": 5}},
+        {"type": "feed", "data": {"lines": 0}},
+    ],
+)
+def test_the_schema_is_the_strict_form(command: dict[str, object]) -> None:
+    # DOCUMENT.md "Lenient (default) and strict": lenient reading prints these with a default; the schema does not
+    # promise them.
+    document = {"version": "1.0", "profile": {"model": "x"}, "commands": [command]}
+    assert list(validator().iter_errors(document))
+
+
+def test_the_schema_takes_any_letter_case_and_spelling_the_parser_takes() -> None:
+    commands = [
+        {"type": "text", "data": {"content": {"text": "x", "align": " Center ", "content_style": {"size": "2X1"}}}},
+        {"type": "barcode", "data": {"symbology": "EAN-13", "data": "4006381333931"}},
+        {"type": "barcode", "data": {"symbology": "Code 128", "data": "x"}},
+        {"type": "cut", "data": {"mode": "FULL"}},
+    ]
+    document = {"version": "1.0", "profile": {"model": "x", "code_table": "pc850"}, "commands": commands}
+    assert list(validator().iter_errors(document)) == []

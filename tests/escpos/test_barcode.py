@@ -3,14 +3,19 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
+import numpy as np
 import pytest
+import zxingcpp
+from PIL import Image
 
 from ticket_daemon.document import DocumentError, parse_document
 from ticket_daemon.document.model import BarcodeData
-from ticket_daemon.escpos import render_job
-from ticket_daemon.escpos.barcode import barcode_bytes, code128_data
+from ticket_daemon.emulator import emulate
+from ticket_daemon.escpos import profile_for, render_job
+from ticket_daemon.escpos.barcode import barcode_bytes, barcode_dots, barcode_payload, code128_data
 
 ALIGN_LEFT, ALIGN_CENTER, ALIGN_RIGHT = b"\x1b\x61\x00", b"\x1b\x61\x01", b"\x1b\x61\x02"
 # Defaults: GS w 3, GS h 64, GS H 2 (below), GS f 0 (font A).
@@ -114,14 +119,14 @@ def test_data_a_symbology_cannot_carry_is_refused_before_printing(symbology: str
     assert message.endswith(" at command 0 (barcode)")
 
 
-def test_unknown_symbology_is_an_error_not_code128() -> None:
+def test_unknown_symbology_is_an_error_not_code128_in_strict_mode() -> None:
     document = {
         "version": "1.0",
         "profile": {"model": "x"},
         "commands": [{"type": "barcode", "data": {"symbology": "pdf417", "data": "x"}}],
     }
     with pytest.raises(DocumentError) as caught:
-        parse_document(document)
+        parse_document(document, strict=True)
     message = str(caught.value)
     assert message.startswith("BARCODE: field 'symbology'")
     assert message.endswith(" at command 0 (barcode)")
@@ -134,3 +139,92 @@ def test_a_document_built_without_parsing_is_still_checked() -> None:
     with pytest.raises(DocumentError) as caught:
         barcode_bytes(data)
     assert str(caught.value).startswith("BARCODE: field 'data': EAN8 needs 7 or 8 digits")
+
+
+# --- DOCUMENT.md "Barcodes fit the paper" ----------------------------------------------------------------------
+
+FIT_CASES = [
+    ("upca", "012345678905"),
+    ("upce", "01234565"),
+    ("ean13", "1234567890128"),
+    ("ean8", "12345670"),
+    ("code39", "CODE39 TEST"),
+    ("itf", "1234567890"),
+    ("codabar", "A40156B"),
+    ("code128", "ABC123456"),
+    ("code128", "20250109"),
+    ("code128", "A{B\tc"),
+]
+
+
+@pytest.mark.parametrize(("symbology", "data"), FIT_CASES)
+@pytest.mark.parametrize("module", [2, 3, 4, 5, 6])
+def test_the_computed_width_is_what_the_emulated_printer_draws(symbology: str, data: str, module: int) -> None:
+    command = BarcodeData.model_validate({"symbology": symbology, "data": data, "width": module, "align": "left"})
+    payload = barcode_payload(command)
+    drawn = emulate(b"\x1b\x40" + barcode_bytes(command), 4096).png
+    image = Image.open(io.BytesIO(drawn)).convert("L")
+    bars = np.asarray(image) < 128
+    rows = np.flatnonzero(bars.any(axis=1))
+    columns = np.flatnonzero(bars[rows[0]])  # the top row of the bars: HRI text is below
+    assert columns[-1] - columns[0] + 1 == barcode_dots(command.symbology, payload, module)
+
+
+def dashboard_barcode_template() -> dict[str, Any]:
+    """The original dashboard's CODE128 template: 58 mm paper, the default module width (3)."""
+    return {
+        "version": "1.0",
+        "profile": {"model": "58mm PT-210", "paper_width": 58},
+        "commands": [
+            {"type": "text", "data": {"content": {"text": "PRUEBA CODIGO BARRAS", "align": "center"}}},
+            {"type": "feed", "data": {"lines": 1}},
+            {
+                "type": "barcode",
+                "data": {"symbology": "code128", "data": "ABC123456", "height": 60, "hri_position": "below"},
+            },
+            {"type": "feed", "data": {"lines": 3}},
+            {"type": "cut", "data": {"mode": "partial"}},
+        ],
+    }
+
+
+def test_an_over_wide_barcode_is_printed_at_the_largest_module_width_that_fits() -> None:
+    document = parse_document(dashboard_barcode_template())
+    profile = profile_for(document.profile)
+    job = render_job(document, profile)
+    # {B + 9 characters: start, 9 symbols, check (11 modules each) and the 13-module stop = 134 modules.
+    assert job.notes == (
+        "BARCODE: barcode at command 2 printed at module width 2 to fit the paper "
+        "(it needs 402 dots at width 3, the paper has 384)",
+    )
+    assert b"\x1d\x77\x02" in job.data and b"\x1d\x77\x03" not in job.data  # GS w 2
+    emulation = emulate(job.data, profile.dot_width)
+    assert "[barcode CODE128 ABC123456]" in emulation.transcript
+    image = Image.open(io.BytesIO(emulation.png)).convert("L")
+    framed = Image.new("L", (image.width + 80, image.height + 80), 255)
+    framed.paste(image, (40, 40))
+    assert "ABC123456" in [result.text for result in zxingcpp.read_barcodes(framed)]
+
+
+def test_the_same_barcode_on_80mm_paper_keeps_its_module_width() -> None:
+    template = dashboard_barcode_template()
+    template["profile"] = {"model": "80mm EC-PM-80250"}
+    job = render_job(parse_document(template))
+    assert job.notes == ()
+    assert b"\x1d\x77\x03" in job.data
+
+
+def test_a_barcode_too_wide_at_every_module_width_is_a_barcode_error() -> None:
+    document = parse_document(
+        {
+            "version": "1.0",
+            "profile": {"model": "58mm GP-58N"},
+            "commands": [{"type": "barcode", "data": {"symbology": "code39", "data": "ABCDEFGHIJKLMNOP"}}],
+        }
+    )
+    with pytest.raises(DocumentError) as caught:
+        render_job(document)
+    # 18 characters of 3 wide (5 dots) and 6 narrow (2 dots) elements, 17 narrow gaps.
+    assert str(caught.value) == (
+        "BARCODE: barcode needs 520 dots even at module width 2, the paper has 384 at command 0 (barcode)"
+    )

@@ -134,14 +134,14 @@ def test_line_breaks_and_tabs_in_text_are_kept() -> None:
     assert text({"content": {"text": "a\r\nb\tc"}}) == b"a\r\nb\tc\n"
 
 
-def test_invalid_size_is_refused_before_printing() -> None:
+def test_invalid_size_is_refused_before_printing_in_strict_mode() -> None:
     document = {
         "version": "1.0",
         "profile": {"model": "x"},
         "commands": [{"type": "text", "data": {"content": {"text": "a", "content_style": {"size": "9x1"}}}}],
     }
     with pytest.raises(DocumentError) as caught:
-        parse_document(document)
+        parse_document(document, strict=True)
     message = str(caught.value)
     assert message.startswith("VALIDATION: field 'content.content_style.size'")
     assert message.endswith(" at command 0 (text)")

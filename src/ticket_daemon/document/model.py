@@ -3,12 +3,14 @@
 Parsing is tolerant where the spec says so (unknown keys ignored, case-insensitive enums, ``nns`` for nearest) and
 strict where a wrong value would print something other than what the client meant (sizes, ranges, barcode data).
 Checks that need only the document itself live here, so an invalid document is refused before it is queued;
-checks that need rendering (a QR that does not fit, an image that does not decode) live in the renderer.
+checks that need rendering (a QR that does not fit, an image that does not decode) live in the renderer. What a
+barcode symbology can carry is in ``barcodes``, base64 and hex decoding in ``payloads``, how client spellings
+are read in ``spellings``; the lenient reading of documents the original engine printed with defaults is in
+``lenient``. These models are always the strict form.
 """
 
 from __future__ import annotations
 
-import base64
 import binascii
 import re
 from enum import StrEnum
@@ -19,6 +21,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     StringConstraints,
     WithJsonSchema,
     field_validator,
@@ -26,6 +29,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from .barcodes import SYMBOLOGIES, Symbology, barcode_problem, known_symbology
 from .limits import (
     MAX_BARCODE_BYTES,
     MAX_COMMANDS,
@@ -35,21 +39,8 @@ from .limits import (
     MAX_TABLE_CELLS,
     MAX_TEXT_CHARS,
 )
-
-
-def _lower(value: Any) -> Any:
-    return value.strip().lower() if isinstance(value, str) else value
-
-
-def _upper(value: Any) -> Any:
-    return value.strip().upper() if isinstance(value, str) else value
-
-
-def loose(*values: str) -> WithJsonSchema:
-    """Schema of a case-insensitive enum: any string, with the accepted values documented."""
-    return WithJsonSchema(
-        {"type": "string", "examples": list(values), "description": f"One of {', '.join(values)} (case-insensitive)."}
-    )
+from .payloads import SAFE_MODE_BLOCKED, decode_base64_payload, decode_raw
+from .spellings import QR_MIN_WIDTH, image_scaling, loose, lower, qr_width, table_cell, underline_spelling, upper
 
 
 class Align(StrEnum):
@@ -58,7 +49,7 @@ class Align(StrEnum):
     RIGHT = "right"
 
 
-AlignField = Annotated[Align, BeforeValidator(_lower), loose("left", "center", "right")]
+AlignField = Annotated[Align, BeforeValidator(lower), loose("left", "center", "right")]
 Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
 
 
@@ -87,7 +78,7 @@ class Profile(Model):
     model: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     paper_width: Literal[58, 72, 80, 100, 112, 120] = 80
     code_table: Annotated[
-        Literal["PC437", "PC850", "PC852", "PC858", "PC866", "WPC1252"], BeforeValidator(_upper), loose(*CODE_TABLES)
+        Literal["PC437", "PC850", "PC852", "PC858", "PC866", "WPC1252"], BeforeValidator(upper), loose(*CODE_TABLES)
     ] = "WPC1252"
     dpi: Literal[203, 300, 600] = 203
     has_qr: bool = False
@@ -98,23 +89,14 @@ class Profile(Model):
 _SIZE = re.compile(r"^([1-8])[xX]([1-8])$")
 
 
-def _underline(value: Any) -> Any:
-    """Accept "0pt".."2pt" (the spec) and the bare numbers 0..2 that some clients send."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1, 2):
-        return f"{value}pt"
-    if isinstance(value, str) and value.strip() in ("0", "1", "2"):
-        return f"{value.strip()}pt"
-    return _lower(value)
-
-
 class TextStyle(Model):
     bold: bool = False
-    size: str = "1x1"
-    underline: Annotated[Literal["0pt", "1pt", "2pt"], BeforeValidator(_underline), loose("0pt", "1pt", "2pt")] = "0pt"
+    size: Annotated[str, WithJsonSchema({"type": "string", "pattern": r"^\s*[1-8][xX][1-8]\s*$"})] = "1x1"
+    underline: Annotated[
+        Literal["0pt", "1pt", "2pt"], BeforeValidator(underline_spelling), loose("0pt", "1pt", "2pt")
+    ] = "0pt"
     inverse: bool = False
-    font: Annotated[Literal["A", "B"], BeforeValidator(_upper), loose("A", "B")] = "A"
+    font: Annotated[Literal["A", "B"], BeforeValidator(upper), loose("A", "B")] = "A"
 
     @field_validator("size")
     @classmethod
@@ -161,23 +143,6 @@ class TextData(Model):
 
 # --- image ---------------------------------------------------------------------------------------------------
 
-_DATA_URI = re.compile(r"^data:[^,]*?;base64,", re.IGNORECASE)
-
-
-def decode_base64_payload(value: str) -> bytes:
-    """Decode base64 that may carry a ``data:`` URI prefix, whitespace, or the URL-safe alphabet."""
-    text = _DATA_URI.sub("", value.strip())
-    text = "".join(text.split())
-    if "-" in text or "_" in text:
-        text = text.replace("-", "+").replace("_", "/")
-    text += "=" * (-len(text) % 4)
-    return base64.b64decode(text, validate=True)
-
-
-def _image_scaling(value: Any) -> Any:
-    value = _lower(value)
-    return "nearest" if value == "nns" else value
-
 
 class ImageData(Model):
     code: Annotated[str, Field(max_length=MAX_IMAGE_BASE64_CHARS)]
@@ -185,11 +150,11 @@ class ImageData(Model):
     pixel_width: Annotated[int, Field(ge=1)] = 256
     align: AlignField = Align.CENTER
     threshold: Annotated[int, Field(ge=0, le=255)] = 128
-    dithering: Annotated[Literal["atkinson", "threshold"], BeforeValidator(_lower), loose("atkinson", "threshold")] = (
+    dithering: Annotated[Literal["atkinson", "threshold"], BeforeValidator(lower), loose("atkinson", "threshold")] = (
         "atkinson"
     )
     scaling: Annotated[
-        Literal["bilinear", "nearest"], BeforeValidator(_image_scaling), loose("bilinear", "nearest", "nns")
+        Literal["bilinear", "nearest"], BeforeValidator(image_scaling), loose("bilinear", "nearest", "nns")
     ] = "bilinear"
 
     @field_validator("code")
@@ -212,86 +177,18 @@ class ImageData(Model):
 
 # --- barcode -------------------------------------------------------------------------------------------------
 
-SYMBOLOGY_ALIASES = {"jan13": "ean13", "jan8": "ean8"}
-Symbology = Literal["upca", "upce", "ean13", "ean8", "code39", "itf", "codabar", "code128"]
-
-
-SYMBOLOGIES = ("upca", "upce", "ean13", "ean8", "code39", "itf", "codabar", "code128")
-
-
-def _symbology(value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    name = value.strip().lower().replace("-", "").replace("_", "").replace(" ", "")
-    name = SYMBOLOGY_ALIASES.get(name, name)
-    if name not in SYMBOLOGIES:
-        # DOCUMENT.md: an unknown symbology is an error (the original silently used CODE128).
-        raise PydanticCustomError(
-            "barcode",
-            "field 'symbology' {value} is not supported (use one of: {known})",
-            {"value": repr(value), "known": ", ".join(SYMBOLOGIES)},
-        )
-    return name
-
-
-_CODE39_CHARS = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./")
-_CODABAR_INNER = set("0123456789-$:/.+")
-_CODABAR_ENDS = set("ABCDabcd")
-
-
-def _ean_check_digit(digits: str) -> int:
-    """GS1 mod-10 check digit of the digits that precede it."""
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
-    return (10 - total % 10) % 10
-
-
-def barcode_problem(symbology: str, data: str) -> str | None:
-    """Why ``data`` cannot be printed in ``symbology``, or None when it can (DOCUMENT.md "barcode")."""
-    if not data:
-        return "data is empty"
-    if not data.isascii() or any(ord(c) < 0x20 and symbology != "code128" for c in data):
-        return "data must be printable ASCII"
-    if len(data.encode("ascii")) > MAX_BARCODE_BYTES:
-        return f"data is {len(data)} bytes, at most {MAX_BARCODE_BYTES} fit"
-    fixed = {"upca": (11, 12), "ean13": (12, 13), "ean8": (7, 8)}
-    if symbology in fixed:
-        lengths = fixed[symbology]
-        if not data.isdigit() or len(data) not in lengths:
-            return f"{symbology.upper()} needs {lengths[0]} or {lengths[1]} digits, got {data!r}"
-        if len(data) == lengths[1] and _ean_check_digit(data[:-1]) != int(data[-1]):
-            return f"{symbology.upper()} check digit of {data!r} should be {_ean_check_digit(data[:-1])}"
-    elif symbology == "upce":
-        if not data.isdigit() or len(data) not in (6, 7, 8, 11, 12):
-            return f"UPCE needs 6, 7, 8, 11 or 12 digits, got {data!r}"
-        if len(data) in (7, 8, 11, 12) and data[0] != "0":
-            return f"UPCE data of {len(data)} digits must start with 0 (number system 0), got {data!r}"
-    elif symbology == "itf":
-        if not data.isdigit() or len(data) % 2:
-            return f"ITF needs an even number of digits, got {data!r}"
-    elif symbology == "code39":
-        bad = sorted(set(data) - _CODE39_CHARS)
-        if bad:
-            return f"CODE39 cannot encode {''.join(bad)!r} (allowed: 0-9 A-Z space $ % * + - . /)"
-    elif symbology == "codabar":
-        if len(data) < 2 or data[0] not in _CODABAR_ENDS or data[-1] not in _CODABAR_ENDS:
-            return f"CODABAR data must start and end with A, B, C or D, got {data!r}"
-        bad = sorted(set(data[1:-1]) - _CODABAR_INNER)
-        if bad:
-            return f"CODABAR cannot encode {''.join(bad)!r} (allowed: 0-9 - $ : / . +)"
-    elif symbology == "code128" and any(ord(c) > 0x7F for c in data):
-        return "CODE128 data must be ASCII"
-    return None
-
 
 class BarcodeData(Model):
-    symbology: Annotated[Symbology, BeforeValidator(_symbology), loose(*SYMBOLOGIES, "jan13", "jan8")]
+    symbology: Annotated[
+        Symbology, BeforeValidator(known_symbology), loose(*SYMBOLOGIES, "jan13", "jan8", ignoring="-_ ")
+    ]
     data: Annotated[str, Field(max_length=MAX_BARCODE_BYTES)]
     width: Annotated[int, Field(ge=2, le=6)] = 3
     height: Annotated[int, Field(ge=1, le=255)] = 64
     hri_position: Annotated[
-        Literal["none", "above", "below", "both"], BeforeValidator(_lower), loose("none", "above", "below", "both")
+        Literal["none", "above", "below", "both"], BeforeValidator(lower), loose("none", "above", "below", "both")
     ] = "below"
-    hri_font: Annotated[Literal["A", "B"], BeforeValidator(_upper), loose("A", "B")] = "A"
+    hri_font: Annotated[Literal["A", "B"], BeforeValidator(upper), loose("A", "B")] = "A"
     align: AlignField = Align.CENTER
 
     @model_validator(mode="after")
@@ -304,22 +201,13 @@ class BarcodeData(Model):
 
 # --- qr ------------------------------------------------------------------------------------------------------
 
-QR_MIN_WIDTH = 87
-
-
-def _qr_width(value: Any) -> Any:
-    # The original schema's minimum is 87 dots; smaller requests are raised to it instead of refused.
-    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value < QR_MIN_WIDTH:
-        return QR_MIN_WIDTH
-    return value
-
 
 class QrData(Model):
     data: str
     human_text: Text | None = None
     # DOCUMENT.md "qr": pixel_width is "capped at dot width", so a wider request is not refused.
-    pixel_width: Annotated[int, Field(ge=QR_MIN_WIDTH), BeforeValidator(_qr_width)] = 256
-    correction: Annotated[Literal["L", "M", "Q", "H"], BeforeValidator(_upper), loose("L", "M", "Q", "H")] = "M"
+    pixel_width: Annotated[int, Field(ge=QR_MIN_WIDTH), BeforeValidator(qr_width)] = 256
+    correction: Annotated[Literal["L", "M", "Q", "H"], BeforeValidator(upper), loose("L", "M", "Q", "H")] = "M"
     align: AlignField = Align.CENTER
     logo: Annotated[str, Field(max_length=MAX_IMAGE_BASE64_CHARS)] | None = None
     circle_shape: bool = False
@@ -352,14 +240,7 @@ class QrData(Model):
 # --- table ---------------------------------------------------------------------------------------------------
 
 
-def _cell(value: Any) -> Any:
-    # Numbers are printed as written; anything else must already be a string.
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    return value
-
-
-Cell = Annotated[str, BeforeValidator(_cell), Field(max_length=MAX_TEXT_CHARS)]
+Cell = Annotated[str, BeforeValidator(table_cell), Field(max_length=MAX_TEXT_CHARS)]
 
 
 class Column(Model):
@@ -418,7 +299,7 @@ class FeedData(Model):
 
 
 class CutData(Model):
-    mode: Annotated[Literal["partial", "full"], BeforeValidator(_lower), loose("partial", "full")] = "partial"
+    mode: Annotated[Literal["partial", "full"], BeforeValidator(lower), loose("partial", "full")] = "partial"
     feed: Annotated[int, Field(ge=0, le=255)] = 2
 
 
@@ -437,40 +318,10 @@ class BeepData(Model):
 
 # --- raw -----------------------------------------------------------------------------------------------------
 
-_HEX_PREFIX = re.compile(r"0x", re.IGNORECASE)
-_HEX_SEPARATORS = re.compile(r"[\s,:;]+")
-# DOCUMENT.md "raw": commands refused under safe_mode, with the name reported to the client.
-SAFE_MODE_BLOCKED: tuple[tuple[bytes, str], ...] = (
-    (b"\x1b\x40", "ESC @ (initialize)"),
-    (b"\x1b\x3d\x00", "ESC = 0 (disable printer)"),
-    (b"\x1b\x70", "ESC p (cash drawer pulse)"),
-    (b"\x1d\x3a", "GS : (macro definition)"),
-)
-
-
-def decode_raw(text: str, fmt: str) -> bytes:
-    """Decode the ``hex`` field of a raw command; raises ValueError with a client-facing sentence."""
-    if fmt == "base64":
-        try:
-            payload = decode_base64_payload(text)
-        except (binascii.Error, ValueError):
-            raise ValueError("field 'hex' is not valid base64") from None
-    else:
-        digits = _HEX_SEPARATORS.sub("", _HEX_PREFIX.sub("", text))
-        if not re.fullmatch(r"[0-9a-fA-F]*", digits):
-            bad = next(c for c in digits if c not in "0123456789abcdefABCDEF")
-            raise ValueError(f"field 'hex' has a character that is not hex: {bad!r}")
-        if len(digits) % 2:
-            raise ValueError(f"field 'hex' has an odd number of hex digits ({len(digits)})")
-        payload = bytes.fromhex(digits)
-    if not 1 <= len(payload) <= MAX_RAW_BYTES:
-        raise ValueError(f"field 'hex' decodes to {len(payload)} bytes; 1 to {MAX_RAW_BYTES} are accepted")
-    return payload
-
 
 class RawData(Model):
     hex: Annotated[str, Field(max_length=MAX_RAW_BYTES * 6)]
-    format: Annotated[Literal["hex", "base64"], BeforeValidator(_lower), loose("hex", "base64")] = "hex"
+    format: Annotated[Literal["hex", "base64"], BeforeValidator(lower), loose("hex", "base64")] = "hex"
     comment: Annotated[str, Field(max_length=2000)] | None = None
     safe_mode: bool = False
 
@@ -584,6 +435,19 @@ class Document(Model):
     profile: Profile
     debug_log: bool = False
     commands: Annotated[list[Command], Field(min_length=1, max_length=MAX_COMMANDS)]
+    # DOCUMENT.md "Lenient (default) and strict": each default the lenient reading substituted, one
+    # ``CATEGORY: sentence`` each, for the job's result. Private: never dumped, never read from a client's JSON.
+    _reading_notes: tuple[str, ...] = PrivateAttr(default=())
+    # The client's index of each command, when lenient reading skipped some (a null, an unknown type).
+    _client_indexes: tuple[int, ...] = PrivateAttr(default=())
+
+    @property
+    def reading_notes(self) -> tuple[str, ...]:
+        return self._reading_notes
+
+    def client_index(self, position: int) -> int:
+        """The index the client gave ``commands[position]``, so every message names the command it sent."""
+        return self._client_indexes[position] if self._client_indexes else position
 
     @field_validator("version")
     @classmethod

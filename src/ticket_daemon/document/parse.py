@@ -1,7 +1,8 @@
 """JSON (str, bytes or an already-decoded object) → validated :class:`Document`, or one categorised error.
 
 Commands are validated one at a time so that every message names the command index, its type and the field:
-``VALIDATION: field 'content.text' is required at command 3 (text)``.
+``VALIDATION: field 'content.text' is required at command 3 (text)``. Read leniently by default (``lenient``):
+what the original engine printed with a default is printed with it, and the document's ``reading_notes`` say so.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from . import lenient
 from .errors import Category, DocumentError, command_error
 from .limits import MAX_COMMANDS, MAX_DOCUMENT_BYTES, MAX_JSON_DEPTH
 from .model import COMMAND_MODELS, Document, Profile
@@ -33,12 +35,17 @@ _CUSTOM_CATEGORIES = {
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def parse_document(raw: str | bytes | bytearray | Mapping[str, Any]) -> Document:
-    """Validate a v1 document. Raises :class:`DocumentError`; never anything else for any input."""
+def parse_document(raw: str | bytes | bytearray | Mapping[str, Any], *, strict: bool = False) -> Document:
+    """Validate a v1 document. Raises :class:`DocumentError`; never anything else for any input.
+
+    DOCUMENT.md "Lenient (default) and strict": by default each value the original engine printed with a default
+    is replaced by it and named in ``Document.reading_notes``; ``strict`` refuses those values instead.
+    """
     data = _load_json(raw) if isinstance(raw, (str, bytes, bytearray)) else raw
     if not isinstance(data, Mapping):
         raise DocumentError(f"document must be a JSON object, got {json_type(data)}", category=Category.JSON)
     data = _cleaned(data)
+    notes: list[str] | None = None if strict else lenient.fold_key_case(data)
 
     for key in ("version", "profile", "commands"):
         if data.get(key) is None:  # null is "not given", as in the original (Go encoding/json)
@@ -46,7 +53,10 @@ def parse_document(raw: str | bytes | bytearray | Mapping[str, Any]) -> Document
     version = data["version"]
     if not isinstance(version, str):
         raise DocumentError(f"field 'version' must be a string like \"1.0\", got {json_type(version)}")
-    profile = _validate(Profile, data["profile"], "field 'profile'", where="profile")
+    if notes is not None:
+        version, version_note = lenient.read_version(version)
+        notes.extend([version_note] if version_note else [])
+    profile = _validate_profile(data["profile"], notes)
 
     commands = data["commands"]
     if not isinstance(commands, list):
@@ -55,13 +65,36 @@ def parse_document(raw: str | bytes | bytearray | Mapping[str, Any]) -> Document
         raise DocumentError("field 'commands' must hold at least one command")
     if len(commands) > MAX_COMMANDS:
         raise DocumentError(f"field 'commands' has {len(commands)} commands, at most {MAX_COMMANDS} are accepted")
-    validated = [_validate_command(i, command) for i, command in enumerate(commands)]
+    validated = [_validate_command(i, command, notes) for i, command in enumerate(commands)]
 
     header = {"version": version, "profile": profile, "debug_log": data.get("debug_log", False)}
-    return _validate(Document, {**header, "commands": validated}, "document", where="document")
+    kept = [command for command in validated if command is not None]
+    document = _validate(Document, {**header, "commands": kept}, "document", where="document")
+    if notes:
+        document._reading_notes = tuple(notes)
+    if len(kept) < len(validated):
+        document._client_indexes = tuple(i for i, command in enumerate(validated) if command is not None)
+    return document
 
 
-def _validate_command(index: int, command: Any) -> BaseModel:
+def _validate_profile(value: Any, notes: list[str] | None) -> Profile:
+    """The profile; leniently an unknown ``code_table`` is the default page, as in the original."""
+    if notes is not None and isinstance(value, dict) and isinstance(value.get("code_table"), str):
+        try:
+            Profile.model_validate(value)
+        except ValidationError as exc:
+            if any(error["loc"] == ("code_table",) for error in exc.errors()):
+                given = value.pop("code_table")
+                default = Profile.model_fields["code_table"].default
+                notes.append(f"VALIDATION: profile code_table {given!r} printed as {default!r}")
+    return _validate(Profile, value, "field 'profile'", where="profile")
+
+
+def _validate_command(index: int, command: Any, notes: list[str] | None) -> BaseModel | None:
+    """``commands[index]`` validated, or None when lenient reading skips it (the note says so)."""
+    if command is None and notes is not None:
+        notes.append(f"VALIDATION: command {index} is null, so it was skipped")
+        return None
     if not isinstance(command, Mapping):
         raise command_error(Category.VALIDATION, index, "?", f"must be an object, got {json_type(command)}")
     kind = command.get("type")
@@ -69,16 +102,32 @@ def _validate_command(index: int, command: Any) -> BaseModel:
         raise command_error(Category.VALIDATION, index, "?", "field 'type' is required and must be a string")
     model = COMMAND_MODELS.get(kind)
     if model is None:
+        if notes is not None:  # the original skipped a command type it did not know
+            notes.append(f"COMMAND: Unknown command type {kind!r} at command {index}, so it was skipped")
+            return None
         # DOCUMENT.md: "COMMAND: Unknown command type 'x' at command 3"
         raise DocumentError(f"Unknown command type {kind!r} at command {index}", category=Category.COMMAND)
     payload: dict[str, Any] = {"type": kind}
     if "data" in command and command["data"] is not None:
         payload["data"] = command["data"]
-    try:
-        return model.model_validate(payload)
-    except ValidationError as exc:
-        category, sentence = _describe(exc.errors()[0], strip=("data",))
-        raise command_error(category, index, kind, sentence) from None
+    if notes is not None:
+        notes.extend(lenient.before_validation(kind, payload, index))
+    pending: list[lenient.Pending] = []
+    for _ in range(lenient.MAX_REPAIR_ROUNDS):
+        try:
+            validated = model.model_validate(payload)
+        except ValidationError as exc:
+            errors = exc.errors()
+            repaired = lenient.repair_errors(kind, payload, errors) if notes is not None else []
+            if not repaired:
+                category, sentence = _describe(errors[0], strip=("data",))
+                raise command_error(category, index, kind, sentence) from None
+            pending.extend(repaired)
+            continue
+        if notes is not None:
+            notes.extend(lenient.notes_for(pending, validated, index, kind))
+        return validated
+    raise command_error(Category.VALIDATION, index, kind, "could not be read")  # pragma: no cover
 
 
 def _validate(model: type[M], value: Any, what: str, *, where: str) -> M:

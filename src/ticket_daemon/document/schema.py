@@ -2,6 +2,8 @@
 
 ``python -m ticket_daemon.document.schema > schemas/document.schema.json`` regenerates the committed copy; a test
 checks it is current. Unlike the original schema's ambiguous ``oneOf``, commands are discriminated by ``type``.
+It describes the strict form, which is what the models enforce; lenient reading (the default) repairs a document
+into that form first, so a document valid here prints the same in both modes.
 """
 
 from __future__ import annotations
@@ -20,7 +22,11 @@ def document_schema() -> dict[str, Any]:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
         "title": "ticket-daemon print document v1",
-        "description": "A printer profile plus an ordered list of commands. Unknown keys are ignored.",
+        "description": (
+            "A printer profile plus an ordered list of commands. Unknown keys are ignored. This is the strict form; "
+            "by default the daemon also prints documents the original engine printed with defaults, naming each "
+            "substitution in the result (DOCUMENT.md 'Lenient (default) and strict')."
+        ),
         **{key: value for key, value in schema.items() if key != "title"},
     }
 

@@ -1,14 +1,19 @@
 """The ``barcode`` command (DOCUMENT.md "barcode"): GS w, GS h, GS H, GS f, then GS k in its length-prefixed form.
 
-The data was checked per symbology when the document was parsed (``document.model.barcode_problem``); it is checked
+DOCUMENT.md "Barcodes fit the paper": a printer silently drops a symbol wider than its print area, so the width in
+dots is computed here (modules of the symbology × the GS w module width) and a barcode that does not fit is sent at
+the largest module width that fits, with a note; when none fits it is a ``BARCODE:`` error.
+
+The data was checked per symbology when the document was parsed (``document.barcodes.barcode_problem``); it is checked
 again here only so that a document built without parsing cannot send the printer something it would choke on.
 """
 
 from __future__ import annotations
 
+from ..document.barcodes import barcode_problem
 from ..document.errors import Category, DocumentError
 from ..document.limits import MAX_BARCODE_BYTES
-from ..document.model import Align, BarcodeData, barcode_problem
+from ..document.model import Align, BarcodeData
 from .commands import (
     BARCODE_SYSTEMS,
     HRI_POSITIONS,
@@ -22,6 +27,16 @@ from .commands import (
 from .text import ALIGN_NUMBERS
 
 HRI_FONTS = {"A": 0, "B": 1}
+MODULE_WIDTHS = range(2, 7)  # DOCUMENT.md "barcode": width 2..6 (GS w n)
+# GS w n for the two-level symbologies (CODE39, ITF, CODABAR): (narrow, wide) element widths in dots (Epson).
+TWO_LEVEL_DOTS: dict[int, tuple[int, int]] = {1: (1, 3), 2: (2, 5), 3: (3, 8), 4: (4, 10), 5: (5, 13), 6: (6, 15)}
+# Modules of the fixed-length symbologies: guards, digits and centre pattern (GS1 General Specifications).
+FIXED_MODULES = {"upca": 95, "ean13": 95, "ean8": 67, "upce": 51}
+CODE128_SYMBOL_MODULES = 11  # every CODE128 symbol character, start and check included
+CODE128_STOP_MODULES = 13  # the stop pattern with its termination bar
+CODE39_WIDE_PER_CHAR = 3  # of 9 elements; characters are separated by one narrow gap
+ITF_WIDE_PER_PAIR = 4  # of 10 elements (two digits: one in the bars, one in the spaces)
+CODABAR_THREE_WIDE = frozenset(":/.+ABCD")  # the other CODABAR characters have 2 wide elements of 7
 
 
 def code128_data(data: str) -> bytes:
@@ -42,8 +57,52 @@ def code128_data(data: str) -> bytes:
     return bytes(out)
 
 
-def barcode_bytes(data: BarcodeData) -> bytes:
-    """Alignment, symbol settings and the symbol; alignment back to left afterwards."""
+def _code128_symbols(payload: bytes) -> int:
+    """Symbol characters of a GS k m=73 payload: start (its ``{A``/``{B``/``{C``), one per character, code-set
+    switch or ``{{``, and the check character."""
+    count, position = 2, 2  # start and check
+    while position < len(payload):
+        position += 2 if payload[position] == 0x7B else 1  # "{x": a switch, or "{{" a literal brace
+        count += 1
+    return count
+
+
+def barcode_dots(symbology: str, payload: bytes, module: int) -> int:
+    """Width in dots of the symbol a printer draws for ``payload`` at GS w ``module``, without quiet zones."""
+    if symbology in FIXED_MODULES:
+        return FIXED_MODULES[symbology] * module
+    if symbology == "code128":
+        return (_code128_symbols(payload) * CODE128_SYMBOL_MODULES + CODE128_STOP_MODULES) * module
+    narrow, wide = TWO_LEVEL_DOTS[module]
+    text = payload.decode("ascii")
+    if symbology == "code39":  # the printer adds the * start/stop (a * the data begins or ends with is taken as it)
+        chars = len(text.removeprefix("*").removesuffix("*")) + 2
+        return chars * (CODE39_WIDE_PER_CHAR * wide + 6 * narrow) + (chars - 1) * narrow
+    if symbology == "itf":
+        pairs = len(text) // 2
+        return 4 * narrow + pairs * (ITF_WIDE_PER_PAIR * wide + 6 * narrow) + wide + 2 * narrow
+    # codabar: 7 elements a character, a narrow gap between characters
+    wides = sum(3 if char in CODABAR_THREE_WIDE else 2 for char in text.upper())
+    return wides * wide + (7 * len(text) - wides) * narrow + (len(text) - 1) * narrow
+
+
+def fitted_module_width(data: BarcodeData, payload: bytes, dot_width: int | None) -> int:
+    """The module width to print at: the one asked for, else the largest that fits ``dot_width`` (BARCODE error if
+    none does). ``dot_width`` None means the paper is unknown and nothing is checked."""
+    if dot_width is None or barcode_dots(data.symbology, payload, data.width) <= dot_width:
+        return data.width
+    for module in reversed(range(MODULE_WIDTHS.start, data.width)):
+        if barcode_dots(data.symbology, payload, module) <= dot_width:
+            return module
+    needs = barcode_dots(data.symbology, payload, MODULE_WIDTHS.start)
+    raise DocumentError(
+        f"barcode needs {needs} dots even at module width {MODULE_WIDTHS.start}, the paper has {dot_width}",
+        category=Category.BARCODE,
+    )
+
+
+def barcode_payload(data: BarcodeData) -> bytes:
+    """The GS k data of a barcode command, checked for its symbology."""
     problem = barcode_problem(data.symbology, data.data)
     if problem:
         raise DocumentError(f"field 'data': {problem}", category=Category.BARCODE)
@@ -53,10 +112,31 @@ def barcode_bytes(data: BarcodeData) -> bytes:
             f"field 'data' needs {len(payload)} bytes once encoded, at most {MAX_BARCODE_BYTES} fit",
             category=Category.BARCODE,
         )
+    return payload
+
+
+def barcode_notes(data: BarcodeData, dot_width: int, index: int) -> tuple[str, ...]:
+    """The note when ``commands[index]`` is printed narrower than asked so it fits the paper."""
+    payload = barcode_payload(data)
+    module = fitted_module_width(data, payload, dot_width)
+    if module == data.width:
+        return ()
+    needs = barcode_dots(data.symbology, payload, data.width)
+    return (
+        f"BARCODE: barcode at command {index} printed at module width {module} to fit the paper "
+        f"(it needs {needs} dots at width {data.width}, the paper has {dot_width})",
+    )
+
+
+def barcode_bytes(data: BarcodeData, dot_width: int | None = None) -> bytes:
+    """Alignment, symbol settings and the symbol; alignment back to left afterwards. With ``dot_width`` the
+    module width is reduced until the symbol fits it."""
+    payload = barcode_payload(data)
+    module = fitted_module_width(data, payload, dot_width)
     out = bytearray()
     if data.align is not Align.LEFT:
         out += align(ALIGN_NUMBERS[data.align])  # ESC a n
-    out += barcode_width(data.width)  # GS w n
+    out += barcode_width(module)  # GS w n
     out += barcode_height(data.height)  # GS h n
     out += barcode_hri_position(HRI_POSITIONS[data.hri_position])  # GS H n
     out += barcode_hri_font(HRI_FONTS[data.hri_font])  # GS f n

@@ -16,7 +16,8 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from ..document.errors import Category, DocumentError
-from ..document.model import Align, QrData, decode_base64_payload
+from ..document.model import Align, QrData
+from ..document.payloads import decode_base64_payload
 from .commands import QR_PRINT, QR_SELECT_MODEL_2, align, qr_error_level, qr_module_size, qr_store
 from .dither import atkinson
 from .image import decode_luma, open_image, upright_size

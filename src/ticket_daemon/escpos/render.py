@@ -11,7 +11,6 @@ from typing import Literal
 
 from ..document.errors import Category, DocumentError, TicketError, command_error, command_location
 from ..document.model import (
-    SAFE_MODE_BLOCKED,
     BarcodeCommand,
     BeepCommand,
     Command,
@@ -27,8 +26,9 @@ from ..document.model import (
     TableCommand,
     TextCommand,
 )
+from ..document.payloads import SAFE_MODE_BLOCKED
 from . import commands
-from .barcode import barcode_bytes
+from .barcode import barcode_bytes, barcode_notes
 from .codepages import EncodedText
 from .image import image_bytes
 from .profiles import PrinterProfile, profile_for
@@ -76,8 +76,10 @@ def render_job(
     select_home = commands.select_code_table(commands.CODE_TABLE_NUMBERS[printer.code_table])
     # DOCUMENT.md "Profile": every job starts with ESC @ and ESC t n for the code table.
     out = bytearray(commands.INITIALIZE + select_home)
-    notes: list[str] = []
-    for index, command in enumerate(document.commands):
+    # DOCUMENT.md "Lenient (default) and strict": the defaults the reading substituted come first.
+    notes: list[str] = list(document.reading_notes)
+    for position, command in enumerate(document.commands):
+        index = document.client_index(position)  # lenient reading may have skipped commands before this one
         try:
             part = _render_command(command, printer, raw_policy)
         except TicketError as error:
@@ -89,6 +91,8 @@ def render_job(
             raise command_error(category, index, command.type, sentence) from error
         out += part.data
         notes.extend(part.tally.notes(index))
+        if isinstance(command, BarcodeCommand):  # DOCUMENT.md "Barcodes fit the paper": say when it was narrowed
+            notes.extend(barcode_notes(command.data, printer.dot_width, index))
         if isinstance(command, RawCommand) and commands.INITIALIZE in part.data:
             # ESC @ in a raw command resets the printer to code table 0; the text that follows is encoded for ours.
             out += select_home
@@ -106,7 +110,7 @@ def _render_command(command: Command, printer: PrinterProfile, raw_policy: RawPo
         case ImageCommand(data=data):
             return EncodedText(image_bytes(data, printer))
         case BarcodeCommand(data=data):
-            return EncodedText(barcode_bytes(data))
+            return EncodedText(barcode_bytes(data, printer.dot_width))
         case QrCommand(data=data):
             symbol = EncodedText(qr_bytes(data, printer))
             if not data.human_text:

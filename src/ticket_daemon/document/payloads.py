@@ -1,0 +1,55 @@
+"""Decoding the binary payloads a document carries as text: base64 images and logos, and ``raw`` command bytes.
+
+Shared by the model (which refuses what does not decode before a job is queued) and the renderer (which decodes
+again to print), so both read the same bytes from the same text.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+
+from .limits import MAX_RAW_BYTES
+
+_DATA_URI = re.compile(r"^data:[^,]*?;base64,", re.IGNORECASE)
+_HEX_PREFIX = re.compile(r"0x", re.IGNORECASE)
+_HEX_SEPARATORS = re.compile(r"[\s,:;]+")
+
+# DOCUMENT.md "raw": commands refused under safe_mode, with the name reported to the client.
+SAFE_MODE_BLOCKED: tuple[tuple[bytes, str], ...] = (
+    (b"\x1b\x40", "ESC @ (initialize)"),
+    (b"\x1b\x3d\x00", "ESC = 0 (disable printer)"),
+    (b"\x1b\x70", "ESC p (cash drawer pulse)"),
+    (b"\x1d\x3a", "GS : (macro definition)"),
+)
+
+
+def decode_base64_payload(value: str) -> bytes:
+    """Decode base64 that may carry a ``data:`` URI prefix, whitespace, or the URL-safe alphabet."""
+    text = _DATA_URI.sub("", value.strip())
+    text = "".join(text.split())
+    if "-" in text or "_" in text:
+        text = text.replace("-", "+").replace("_", "/")
+    text += "=" * (-len(text) % 4)
+    return base64.b64decode(text, validate=True)
+
+
+def decode_raw(text: str, fmt: str) -> bytes:
+    """Decode the ``hex`` field of a raw command; raises ValueError with a client-facing sentence."""
+    if fmt == "base64":
+        try:
+            payload = decode_base64_payload(text)
+        except (binascii.Error, ValueError):
+            raise ValueError("field 'hex' is not valid base64") from None
+    else:
+        digits = _HEX_SEPARATORS.sub("", _HEX_PREFIX.sub("", text))
+        if not re.fullmatch(r"[0-9a-fA-F]*", digits):
+            bad = next(c for c in digits if c not in "0123456789abcdefABCDEF")
+            raise ValueError(f"field 'hex' has a character that is not hex: {bad!r}")
+        if len(digits) % 2:
+            raise ValueError(f"field 'hex' has an odd number of hex digits ({len(digits)})")
+        payload = bytes.fromhex(digits)
+    if not 1 <= len(payload) <= MAX_RAW_BYTES:
+        raise ValueError(f"field 'hex' decodes to {len(payload)} bytes; 1 to {MAX_RAW_BYTES} are accepted")
+    return payload
