@@ -66,6 +66,9 @@ class ServerSettings(_Section):
     max_frame_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     # What to do with ``raw`` commands: print them, force safe_mode, or refuse them (DOCUMENT.md "raw").
     raw_policy: RawPolicy = "allow"
+    # How documents are read (DOCUMENT.md "Lenient (default) and strict"): "lenient" prints what the original
+    # printed, with a default for each oddity named in the result; "strict" refuses every such oddity.
+    documents: Literal["lenient", "strict"] = "lenient"
     log_level: LogLevel = "INFO"
     # Messages per second per connection, and the burst allowed above it: far beyond any real client, low
     # enough that a flood cannot monopolise the event loop. Persistent floods are closed with 1008.

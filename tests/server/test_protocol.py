@@ -70,7 +70,7 @@ def test_datos_of_the_wrong_type_is_a_validation_error(daemons):
 
 
 def test_an_invalid_document_is_refused_before_it_is_queued(daemons):
-    running = daemons.start()
+    running = daemons.start(documents="strict")
     client = running.connect()
     document = receipt("x")
     document["commands"].append({"type": "teleport", "data": {}})
@@ -85,6 +85,19 @@ def test_an_invalid_document_is_refused_before_it_is_queued(daemons):
     }
     assert client.request({"tipo": "status"})["current"] == 0
     assert running.virtual_jobs("default") == []
+
+
+def test_a_lenient_daemon_prints_an_unknown_command_and_names_the_skip_in_the_result(daemons):
+    running = daemons.start()
+    client = running.connect()
+    document = receipt("x")
+    document["commands"].append({"type": "teleport", "data": {}})
+
+    _, result = client.print_job({"tipo": "ticket", "id": "odd-1", "datos": document})
+    assert result["tipo"] == "result" and result["status"] == "success"
+    assert result["mensaje"].startswith("Print completed in ")
+    assert "COMMAND: Unknown command type 'teleport' at command 2" in result["mensaje"]
+    assert len(running.virtual_jobs("default")) == 1
 
 
 def test_an_unknown_message_type_is_named_in_the_error(daemons):

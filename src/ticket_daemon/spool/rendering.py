@@ -32,12 +32,14 @@ def render_document(
     raw_policy: RawPolicy,
     registry: PrinterRegistry | None = None,
     printer_name: str | None = None,
+    strict: bool = False,
 ) -> RenderedDocument:
     """Validate ``datos``, choose its printer from ``registry`` (``printer_name``, else ``profile.model`` against
     names and aliases, else the default) and render it for that printer's profile: the printer's paper wins over
-    the document's (DOCUMENT.md). Without a registry it is laid out for its own profile (previews, tools). Raises
-    ``TicketError`` with the categorised message (invalid document, unknown printer, rendering refused)."""
-    document = parse_document(datos)
+    the document's (DOCUMENT.md). ``strict`` refuses what lenient reading would print with a note. Without a
+    registry it is laid out for its own profile (previews, tools). Raises ``TicketError`` with the categorised
+    message (invalid document, unknown printer, rendering refused)."""
+    document = parse_document(datos, strict=strict)
     printer = registry.select(printer_name, document.profile.model) if registry is not None else None
     profile = printer.profile_for(document.profile) if printer is not None else profile_for(document.profile)
     rendered = render_job(document, profile=profile, raw_policy=raw_policy)

@@ -137,6 +137,7 @@ def render_in_worker(
     registry: PrinterRegistry | None,
     printer_name: str | None,
     raw_policy: RawPolicy,
+    strict: bool,
     limits: RenderLimits,
 ) -> RenderOutcome | Refusal:
     """Validate ``datos``, choose its printer from ``registry`` and render it for that printer's paper (no registry:
@@ -145,7 +146,9 @@ def render_in_worker(
     Top level and pure, so a worker process can run it; a client's mistake comes back as a :class:`Refusal`.
     """
     try:
-        rendered = render_document(datos, raw_policy=raw_policy, registry=registry, printer_name=printer_name)
+        rendered = render_document(
+            datos, raw_policy=raw_policy, registry=registry, printer_name=printer_name, strict=strict
+        )
         document_json = _within_limits(rendered, limits)
     except TicketError as error:
         return Refusal(error.category, error.message)
@@ -158,11 +161,14 @@ def preview_in_worker(
     registry: PrinterRegistry | None,
     printer_name: str | None,
     raw_policy: RawPolicy,
+    strict: bool,
     limits: RenderLimits,
 ) -> PreviewOutcome | Refusal:
     """What the printer would print, drawn by the emulator from the exact ESC/POS bytes (PROTOCOL.md "preview")."""
     try:
-        rendered = render_document(datos, raw_policy=raw_policy, registry=registry, printer_name=printer_name)
+        rendered = render_document(
+            datos, raw_policy=raw_policy, registry=registry, printer_name=printer_name, strict=strict
+        )
         _within_limits(rendered, limits)
         emulation = emulate(rendered.data, rendered.dot_width)
     except TicketError as error:
@@ -297,8 +303,9 @@ class RenderPool:
     """``await pool.render(client_key, datos, profile=…, raw_policy=…)`` → :class:`RenderOutcome`, or a
     :class:`TicketError` (``VALIDATION: …``, ``EXECUTION: document too costly to render (…)``…)."""
 
-    def __init__(self, limits: RenderLimits, *, processes: int = 0) -> None:
+    def __init__(self, limits: RenderLimits, *, processes: int = 0, strict: bool = False) -> None:
         self.limits = limits
+        self.strict = strict  # read documents strictly ([server] documents = "strict")
         self.size = processes or os.cpu_count() or 1
         # Heavy renders leave one worker free for the others when there is more than one.
         self.heavy_share = max(1, self.size - 1)
@@ -314,7 +321,11 @@ class RenderPool:
 
     @classmethod
     def from_settings(cls, server: ServerSettings) -> RenderPool:
-        return cls(RenderLimits.from_settings(server), processes=server.render_processes)
+        return cls(
+            RenderLimits.from_settings(server),
+            processes=server.render_processes,
+            strict=server.documents == "strict",
+        )
 
     # --- life -------------------------------------------------------------------------------------------------
 
@@ -396,7 +407,7 @@ class RenderPool:
     ) -> T:
         if self._closed:
             raise TicketError(CLOSED, category=Category.EXECUTION)
-        arguments = (dict(datos), *target, raw_policy, self.limits)
+        arguments = (dict(datos), *target, raw_policy, self.strict, self.limits)
         cost = estimated_cost(datos)
         outcome: T | Refusal
         if cost <= TINY_COST_US:
