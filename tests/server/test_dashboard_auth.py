@@ -339,7 +339,15 @@ def test_without_a_password_other_machines_cannot_use_the_dashboard_or_operator_
     remote = {"X-Forwarded-For": "192.0.2.44"}
     for url in serve(create_app(settings)):
         with httpx.Client(base_url=url, follow_redirects=False, timeout=10.0) as client:
-            for method, path in (("GET", "/"), ("GET", "/api/v1/jobs"), ("POST", "/api/v1/jobs/j1/cancel")):
+            operator_paths = (
+                ("GET", "/"),
+                ("GET", "/api/v1/jobs"),
+                ("POST", "/api/v1/jobs/j1/cancel"),
+                ("GET", "/api/v1/origins"),
+                ("POST", "/api/v1/origins"),
+                ("DELETE", "/api/v1/origins?origin=http://pos.lan"),
+            )
+            for method, path in operator_paths:
                 refused = client.request(method, path, headers=remote)
                 assert refused.status_code == 403, path
                 assert refused.json()["mensaje"] == REMOTE_NEEDS_PASSWORD

@@ -30,6 +30,7 @@ from ..logs import audit
 from . import protocol
 from .daemon import Daemon
 from .intake import Submitter, job_id_of, submit_ticket
+from .origins import OriginRegistry
 from .ratelimit import MessageBudget, Verdict
 from .rendering import render_preview
 from .security import token_matches
@@ -51,15 +52,15 @@ _UNSAFE_ID_CHARS = re.compile(r"[^\w.:@-]")
 Handler = Callable[["ClientConnection", dict[str, Any]], Awaitable[list[protocol.Message]]]
 
 
-def websocket_endpoint(daemon: Daemon) -> Callable[[WebSocket], Awaitable[None]]:
+def websocket_endpoint(daemon: Daemon, origins: OriginRegistry) -> Callable[[WebSocket], Awaitable[None]]:
     async def endpoint(websocket: WebSocket) -> None:
         origin = websocket.headers.get("origin")
         address = websocket.client.host if websocket.client else "unknown"
-        if not daemon.origin_policy.allows(origin, websocket.headers.get("host")):
-            # A web page on another site must not be able to print: refuse with 1008 (policy violation).
-            audit("origin refused", origin=_shown(origin), address=address)
-            await websocket.accept()
-            await websocket.close(protocol.CLOSE_POLICY_VIOLATION, "Origin not allowed")
+        if not origins.allows(origin, websocket.headers.get("host")):
+            # A web page on another site must not be able to print. Refused at the handshake with HTTP 403, so
+            # the page's console says why; the origin is listed for the operator (PROTOCOL.md "Extensions").
+            origins.refused(origin)  # logged once per origin, not on every reconnect of the page
+            await refuse_handshake(websocket)
             return
         await websocket.accept()
         connection = ClientConnection(websocket, daemon, address=address)
@@ -70,6 +71,13 @@ def websocket_endpoint(daemon: Daemon) -> Callable[[WebSocket], Awaitable[None]]
             daemon.connections.discard(connection)
 
     return endpoint
+
+
+async def refuse_handshake(websocket: WebSocket) -> None:
+    """HTTP 403 instead of the upgrade. A close before ``accept`` is how ASGI says so (servers answer it with 403);
+    the denial-response extension would allow a body, but uvicorn's sans-I/O WebSocket logs it as an unfinished
+    handshake."""
+    await websocket.close(protocol.CLOSE_POLICY_VIOLATION, "Origin not allowed")
 
 
 class ClientConnection:
@@ -85,6 +93,11 @@ class ClientConnection:
         # go to this connection only once it proved the token (``?auth_token=`` on connect, or a ticket with it).
         self._expected_token = settings.auth_token.get_secret_value()
         self._attached = False
+        # With a token configured, previews and job_status need it too: in the message, or proved once by this
+        # connection (``?auth_token=`` on connect, or any message carrying the right one).
+        self._token_proved = not self._expected_token or token_matches(
+            websocket.query_params.get("auth_token"), self._expected_token
+        )
         self.connected_at = time.time()
         self.open = True  # False once closing: nothing more is queued
         self._max_frame = settings.max_frame_bytes
@@ -177,6 +190,12 @@ class ClientConnection:
         if not self.client_id or self._attached:
             return False
         return not self._expected_token or token_matches(token, self._expected_token)
+
+    def token_ok(self, message: Mapping[str, Any]) -> bool:
+        """Whether this message may reveal or render jobs: no token configured, or it was proved."""
+        if not self._token_proved and token_matches(message.get("auth_token"), self._expected_token):
+            self._token_proved = True
+        return self._token_proved
 
     async def attach(self) -> None:
         """PROTOCOL.md extensions: from now on results of this client's jobs come here, and those that finished
@@ -300,6 +319,8 @@ async def _get_printers(connection: ClientConnection, message: dict[str, Any]) -
 async def _preview(connection: ClientConnection, message: dict[str, Any]) -> list[protocol.Message]:
     datos = message.get("datos")
     job_id = job_id_of(message)
+    if not connection.token_ok(message):
+        return [protocol.error(protocol.AUTH_INVALID, job_id)]
     if datos is None:
         return [protocol.error("Field 'datos' is required for type 'preview'", job_id)]
     if not isinstance(datos, Mapping):
@@ -319,6 +340,8 @@ async def _preview(connection: ClientConnection, message: dict[str, Any]) -> lis
 
 async def _job_status(connection: ClientConnection, message: dict[str, Any]) -> list[protocol.Message]:
     job_id = job_id_of(message)
+    if not connection.token_ok(message):
+        return [protocol.error(protocol.AUTH_INVALID, job_id)]
     if job_id is None:
         return [protocol.error(protocol.JOB_ID_REQUIRED)]
     job = await connection.daemon.store.get(job_id)
@@ -335,10 +358,3 @@ HANDLERS: dict[str, Handler] = {
     "preview": _preview,
     "job_status": _job_status,
 }
-
-
-def _shown(value: str | None, limit: int = 100) -> str:
-    """An untrusted header value made safe for one log line."""
-    if value is None:
-        return "-"
-    return repr(value[:limit])
