@@ -87,6 +87,22 @@ class ServerSettings(_Section):
     # In-memory spool only ([storage] spool = "memory"): finished jobs remembered (without their bytes) for
     # job_status and duplicate ids. The SQLite spool keeps them for [spool] retention_days instead.
     job_history: int = Field(default=1000, ge=0, le=1_000_000)
+    # TLS: with both set the daemon serves https:// and wss:// only (a POS page served over HTTPS may not open a
+    # plain ws:// socket). ``ticket-daemon tls init`` makes a local CA and these two files (README "TLS").
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    # Open connections at most (sockets, WebSockets included); beyond it new requests get 503, except /health,
+    # which keeps a few places of its own so a supervisor can still see the daemon.
+    max_connections: int = Field(default=1000, ge=8, le=1_000_000)
+    # A client that has not finished sending its request headers this long after connecting is disconnected
+    # (half-open floods); a real browser or POS sends them in milliseconds.
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+
+    @model_validator(mode="after")
+    def _tls_files_come_in_pairs(self) -> ServerSettings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key must be set together (both files of `ticket-daemon tls init`)")
+        return self
 
 
 def _default_data_dir() -> Path:
