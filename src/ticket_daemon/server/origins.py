@@ -210,7 +210,7 @@ def validated_origin(value: object) -> str:
     shown = normalised[:MAX_ORIGIN_CHARS]
     try:
         parts = urlsplit(normalised)
-        port = parts.port
+        _ = parts.port  # a port that is not a number raises here
     except ValueError:
         raise TicketError(f"'{shown}' is not an origin", category=Category.VALIDATION) from None
     if (
@@ -226,5 +226,4 @@ def validated_origin(value: object) -> str:
             f"'{shown}' is not an origin: expected scheme://host[:port] (http or https) or 'null'",
             category=Category.VALIDATION,
         )
-    del port
     return normalised

@@ -9,7 +9,9 @@ client gets ``EXECUTION: internal error``.
 ``?client_id=NAME`` names the client; the results of its jobs that finished while it was away are sent when it
 connects. When ``server.auth_token`` is configured that happens only once the connection proved the token: with
 ``?auth_token=TOKEN`` on connect, or with the first ``ticket`` carrying the right ``auth_token`` (review item 10).
-Clients that send the token in their tickets keep working unchanged.
+Clients that send the token in their tickets keep working unchanged. ``preview`` and ``job_status`` render or
+reveal jobs, so with a token configured they need it as well: in the message, or proved once by the connection.
+A page whose ``Origin`` is not allowed is refused with HTTP 403 before the upgrade (``origins.py``).
 """
 
 from __future__ import annotations

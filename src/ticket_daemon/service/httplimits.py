@@ -112,7 +112,8 @@ class ConnectionCap:
             await self._refuse(scope, send)
             return
         self.active += 1
-        self._warned = False
+        if self.active < self.max_connections // 2:  # well clear of the cap: the next episode is logged again
+            self._warned = False
         try:
             await self.app(scope, receive, send)
         finally:
