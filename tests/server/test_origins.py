@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,6 +14,8 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from server.harness import WAIT_S, DaemonLauncher, RunningDaemon, WsClient
+from ticket_daemon.server.origins import MAX_BLOCKED_ORIGINS, OriginRegistry
+from ticket_daemon.server.security import OriginPolicy
 
 POS_ORIGIN = "http://pos.lan:5173"
 
@@ -107,3 +110,29 @@ def test_allowed_origin_pages_can_print(daemons: DaemonLauncher) -> None:
     daemon.clients.append(client)
     assert client.recv()["tipo"] == "info"
     assert client.request({"tipo": "ping", "id": "p"})["tipo"] == "pong"
+
+
+def test_refused_origins_are_counted_with_the_injected_clock_and_bounded(tmp_path: Path) -> None:
+    now = [1_700_000_000.0]
+    registry = OriginRegistry(OriginPolicy([]), tmp_path, clock=lambda: now[0])
+    registry.refused("HTTP://POS.LAN:5173/")
+    now[0] += 60
+    registry.refused("http://pos.lan:5173")
+    entry = registry.snapshot()["blocked"][0]
+    assert entry == {"origin": POS_ORIGIN, "attempts": 2, "last_seen": "2023-11-14T22:14:20+00:00"}
+    for n in range(MAX_BLOCKED_ORIGINS + 50):
+        registry.refused(f"http://site{n}.example")
+    listed = registry.snapshot()["blocked"]
+    assert len(listed) == MAX_BLOCKED_ORIGINS
+    assert listed[0]["origin"] == f"http://site{MAX_BLOCKED_ORIGINS + 49}.example"  # most recent first
+
+
+def test_a_damaged_origins_file_leaves_the_configured_origins(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / "allowed_origins.json").write_text("{not json", encoding="utf-8")
+    registry = OriginRegistry(OriginPolicy(["https://shop.example"]), tmp_path)
+    registry.load()
+    assert registry.snapshot()["allowed"] == ["https://shop.example"]
+    assert any(record.getMessage().startswith("STORAGE: ") for record in caplog.records)
+    registry.allow("http://pos.lan:5173")  # replaces the damaged file atomically, with no temp file left behind
+    assert json.loads((tmp_path / "allowed_origins.json").read_text("utf-8")) == {"allowed": [POS_ORIGIN]}
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["allowed_origins.json"]

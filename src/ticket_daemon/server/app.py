@@ -30,6 +30,7 @@ def create_app(settings: Settings, *, daemon: Daemon | None = None) -> Starlette
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        origins.load()
         await daemon.start()
         try:
             yield

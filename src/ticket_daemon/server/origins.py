@@ -57,8 +57,11 @@ class OriginRegistry:
         self._path = data_dir / ORIGINS_FILE if data_dir is not None else None
         self._clock = clock
         self._blocked: dict[str, _Blocked] = {}
+
+    def load(self) -> None:
+        """Allow the origins saved in the data directory (at start-up; a missing file means none)."""
         for origin in self._load():
-            policy.add(origin)
+            self.policy.add(origin)
 
     # ---- the handshake side ------------------------------------------------------------------------------
 
