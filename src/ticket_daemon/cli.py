@@ -29,6 +29,7 @@ HANDLERS: dict[str, str] = {
     "service": "ticket_daemon.service.windows:service_main",
     "systemd-unit": "ticket_daemon.service.systemd:systemd_unit_main",
     "printers": "ticket_daemon.printers.listing:printers_main",
+    "tls": "ticket_daemon.service.tls:tls_main",
 }
 
 
@@ -99,6 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
     printers = sub.add_parser("printers", help="list configured printers (live state) and printers found on this PC")
     printers.add_argument("--config", help="TOML configuration file")
     printers.add_argument("--json", action="store_true", help="print the PROTOCOL.md printers message as JSON")
+
+    tls = sub.add_parser("tls", help="make a local CA and a server certificate for wss:// and https://")
+    tls.add_argument("action", choices=["init"])
+    tls.add_argument("--names", nargs="*", default=[], help="more host names or addresses the certificate names")
+    tls.add_argument("--out", help="where to write the files (default: <data dir>/tls)")
+    tls.add_argument("--config", help="TOML configuration file (for its data directory)")
+    tls.add_argument("--data-dir", help="the daemon's data directory")
     return parser
 
 

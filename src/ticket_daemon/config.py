@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
@@ -102,6 +102,22 @@ class ServerSettings(_Section):
     max_document_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
     # Render worker processes; 0 means one per CPU core.
     render_processes: int = Field(default=0, ge=0, le=256)
+    # TLS: with both set the daemon serves https:// and wss:// only (a POS page served over HTTPS may not open a
+    # plain ws:// socket). ``ticket-daemon tls init`` makes a local CA and these two files (README "TLS").
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    # Open connections at most (sockets, WebSockets included); beyond it new requests get 503, except /health,
+    # which keeps a few places of its own so a supervisor can still see the daemon.
+    max_connections: int = Field(default=1000, ge=8, le=1_000_000)
+    # A client that has not finished sending its request headers this long after connecting is disconnected
+    # (half-open floods); a real browser or POS sends them in milliseconds.
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+
+    @model_validator(mode="after")
+    def _tls_files_come_in_pairs(self) -> ServerSettings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key must be set together (both files of `ticket-daemon tls init`)")
+        return self
 
 
 def _default_data_dir() -> Path:

@@ -50,10 +50,15 @@ class Daemon:
     data_dir: Path
 
 
-def run_daemon(data_dir: Path, password_hash: str = "") -> Iterator[Daemon]:
+def run_daemon(data_dir: Path, password_hash: str = "", auth_token: str = "") -> Iterator[Daemon]:
     settings = load_settings(
         flags={
-            "server": {"host": "127.0.0.1", "port": 0, "dashboard_password_hash": password_hash},
+            "server": {
+                "host": "127.0.0.1",
+                "port": 0,
+                "dashboard_password_hash": password_hash,
+                "auth_token": auth_token,
+            },
             "storage": {"data_dir": str(data_dir)},
         }
     )

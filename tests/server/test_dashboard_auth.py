@@ -298,6 +298,22 @@ def test_logout_ends_the_session(dashboard: Dashboard) -> None:
         assert replay.get("/").status_code == 303
 
 
+def test_logout_link_ends_the_session_as_the_original_dashboard_does(dashboard: Dashboard) -> None:
+    with dashboard.client() as client:
+        log_in(client)
+        stolen = client.cookies[SESSION_COOKIE]
+        response = client.get("/auth/logout")
+        assert response.status_code == 303
+        assert response.headers["location"] == "/login?logged_out=1"
+        assert "Max-Age=0" in response.headers["set-cookie"] or f'{SESSION_COOKIE}=""' in response.headers["set-cookie"]
+        assert client.get("/").status_code == 303
+    with dashboard.client(cookies={SESSION_COOKIE: stolen}) as replay:
+        assert replay.get("/").status_code == 303
+    # Without a session (a link on another site: the SameSite=Strict cookie is not sent) it changes nothing.
+    with dashboard.client() as stranger:
+        assert stranger.get("/auth/logout").status_code == 303
+
+
 def test_virtual_printer_output_needs_a_session(dashboard: Dashboard) -> None:
     with dashboard.client() as client:
         response = client.get("/api/v1/virtual/default/jobs")
@@ -339,7 +355,15 @@ def test_without_a_password_other_machines_cannot_use_the_dashboard_or_operator_
     remote = {"X-Forwarded-For": "192.0.2.44"}
     for url in serve(create_app(settings)):
         with httpx.Client(base_url=url, follow_redirects=False, timeout=10.0) as client:
-            for method, path in (("GET", "/"), ("GET", "/api/v1/jobs"), ("POST", "/api/v1/jobs/j1/cancel")):
+            operator_paths = (
+                ("GET", "/"),
+                ("GET", "/api/v1/jobs"),
+                ("POST", "/api/v1/jobs/j1/cancel"),
+                ("GET", "/api/v1/origins"),
+                ("POST", "/api/v1/origins"),
+                ("DELETE", "/api/v1/origins?origin=http://pos.lan"),
+            )
+            for method, path in operator_paths:
                 refused = client.request(method, path, headers=remote)
                 assert refused.status_code == 403, path
                 assert refused.json()["mensaje"] == REMOTE_NEEDS_PASSWORD

@@ -42,7 +42,7 @@ def test_http_tickets_get_the_same_refusals_as_websocket_ones(daemons: DaemonLau
     assert (no_token.status_code, no_token.json()["mensaje"]) == (401, "Invalid or missing auth token")
     bad = httpx.post(f"{url}/api/v1/jobs", json={"id": "t-2", "datos": {"version": "1.0"}, "auth_token": "s3cret"})
     assert bad.status_code == 400 and bad.json()["mensaje"].startswith("VALIDATION: ")
-    missing = httpx.get(f"{url}/api/v1/jobs/nope")
+    missing = httpx.get(f"{url}/api/v1/jobs/nope", headers={"Authorization": "Bearer s3cret"})
     assert (missing.status_code, missing.json()["mensaje"]) == (404, "VALIDATION: Job not found: nope")
     foreign = httpx.post(f"{url}/api/v1/jobs", json=ticket("t-3"), headers={"Origin": "https://evil.example"})
     assert foreign.status_code == 403

@@ -9,6 +9,7 @@ import re
 
 import httpx
 import pytest
+from websockets.exceptions import InvalidStatus
 
 from server.harness import WsClient, receipt, refused_port, ticket
 
@@ -219,8 +220,9 @@ def test_pages_from_other_sites_cannot_open_the_socket(daemons, caplog):
     running = daemons.start(allowed_origins=["https://pos.example.com"])
     caplog.set_level(logging.WARNING, logger="ticket_daemon.audit")
 
-    evil = WsClient(running.ws_url(), origin="https://evil.example")
-    assert evil.close_code() == 1008
+    with pytest.raises(InvalidStatus) as refused:  # refused at the handshake (PROTOCOL.md), not accepted then closed
+        WsClient(running.ws_url(), origin="https://evil.example")
+    assert refused.value.response.status_code == 403
     assert any("origin refused" in r.getMessage() and "evil.example" in r.getMessage() for r in caplog.records)
 
     for origin in (None, "http://localhost:3000", "http://127.0.0.1:8080", "https://pos.example.com"):

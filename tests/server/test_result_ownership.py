@@ -23,7 +23,12 @@ def dead_printer() -> list[dict[str, object]]:
 def post_and_wait_for_expiry(url: str, job_id: str, query: str = "", **extra: object) -> None:
     posted = httpx.post(f"{url}/api/v1/jobs{query}", json={"id": job_id, "datos": receipt("SECRET"), **extra})
     assert posted.status_code == 202, posted.text
-    wait_until(lambda: httpx.get(f"{url}/api/v1/jobs/{job_id}").json()["status"] == "expired", "the job to expire")
+    # job_status reveals jobs: with a token configured it needs it too.
+    headers = {"Authorization": f"Bearer {extra['auth_token']}"} if "auth_token" in extra else {}
+    wait_until(
+        lambda: httpx.get(f"{url}/api/v1/jobs/{job_id}", headers=headers).json()["status"] == "expired",
+        "the job to expire",
+    )
 
 
 def first_message_after_connecting(url: str) -> dict[str, object]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from service.helpers import write_config
 from ticket_daemon.config import load_settings
-from ticket_daemon.service.modes import with_service_defaults
+from ticket_daemon.service.modes import exposure_warnings, with_service_defaults
 
 PROGRAM_DATA = {"PROGRAMDATA": "/fake/ProgramData"}
 
@@ -38,3 +38,19 @@ def test_an_explicit_env_chooses_the_defaults_whatever_the_service_name(tmp_path
     settings = with_service_defaults(load_settings(config), name="TicketServicioTest", environ={})
     assert (settings.server.host, settings.server.log_level) == ("0.0.0.0", "WARNING")
     assert settings.storage.data_dir == Path(r"C:\ProgramData") / "TicketServicioTest"
+
+
+def test_listening_on_every_interface_by_default_is_never_silent() -> None:
+    settings = with_service_defaults(load_settings(None), name="TicketServicio", environ=PROGRAM_DATA)
+    warnings = exposure_warnings(settings)
+    assert "all interfaces (0.0.0.0; the prod service's default" in warnings[0]
+    assert 'server.host = "127.0.0.1"' in warnings[0]
+    assert warnings[1].startswith("no server.auth_token is set")
+
+
+def test_all_interfaces_with_a_token_gets_one_warning_and_localhost_none(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "config.toml", {"host": "0.0.0.0", "auth_token": "t0ken"})
+    settings = with_service_defaults(load_settings(config), name="TicketServicio", environ=PROGRAM_DATA)
+    assert [("all interfaces" in line) for line in exposure_warnings(settings)] == [True]
+    local = with_service_defaults(load_settings(None), name="TicketServicioTest", environ=PROGRAM_DATA)
+    assert exposure_warnings(local) == []

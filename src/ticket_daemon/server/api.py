@@ -1,8 +1,10 @@
-"""HTTP mirror (PROTOCOL.md "Extensions"): ``GET /api/v1/printers`` and ``POST /api/v1/preview`` → image/png.
+"""HTTP mirror (PROTOCOL.md "Extensions"): ``GET /api/v1/printers`` and ``POST /api/v1/preview`` → image/png,
+and the operator's origin list (``GET/POST/DELETE /api/v1/origins``).
 
 Same rules as ``/ws``: bodies bounded by ``max_frame_bytes``, a page from a foreign origin is refused (a
 browser sends ``Origin`` with every POST), rendering runs in a worker thread, errors are ``CATEGORY: sentence``
-in ``{"status":"error","mensaje":…}``.
+in ``{"status":"error","mensaje":…}``. When ``server.auth_token`` is configured, every path that prints, renders
+or reveals jobs takes it as ``Authorization: Bearer <token>`` (:func:`token_refusal`).
 """
 
 from __future__ import annotations
@@ -18,9 +20,13 @@ from starlette.routing import BaseRoute, Route
 
 from ..document.errors import TicketError
 from ..logs import audit
+from ..spool import protocol
 from .daemon import Daemon
+from .origins import OriginRegistry
+from .security import token_matches
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+Guard = Callable[[Endpoint], Endpoint]
 
 
 def api_routes(daemon: Daemon) -> list[BaseRoute]:
@@ -48,6 +54,9 @@ def _preview(daemon: Daemon) -> Endpoint:
     limit = daemon.settings.server.max_frame_bytes
 
     async def preview(request: Request) -> Response:
+        refusal = token_refusal(daemon, request)
+        if refusal is not None:
+            return refusal
         payload = await read_json_request(daemon, request, limit)
         if isinstance(payload, Response):
             return payload
@@ -77,6 +86,22 @@ def _document_of(payload: Any) -> Mapping[str, Any] | None:
 
 
 ErrorResponse = Callable[[int, str], Response]
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header; None without one."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def token_refusal(daemon: Daemon, request: Request, error: ErrorResponse | None = None) -> Response | None:
+    """A 401 ``Invalid or missing auth token`` when a token is configured and the request does not carry it as
+    ``Authorization: Bearer``; None when it may go on. Compared in constant time."""
+    expected = daemon.settings.server.auth_token.get_secret_value()
+    if not expected or token_matches(bearer_token(request), expected):
+        return None
+    audit("auth token refused", path=request.url.path, address=request.client.host if request.client else "-")
+    return (error or _error)(401, protocol.AUTH_INVALID)
 
 
 async def read_json_request(daemon: Daemon, request: Request, limit: int, error: ErrorResponse | None = None) -> Any:
@@ -110,3 +135,38 @@ async def read_bounded(request: Request, limit: int) -> bytes | None:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def origin_routes(origins: OriginRegistry, guard: Guard) -> list[BaseRoute]:
+    """PROTOCOL.md "Origins an operator can see and allow": listing, allowing and removing, operator only."""
+
+    async def listing(request: Request) -> Response:
+        return JSONResponse(origins.snapshot(), headers={"Cache-Control": "no-store"})
+
+    async def allow(request: Request) -> Response:
+        body = await read_bounded(request, MAX_ORIGIN_BODY_BYTES)
+        if body is None:
+            return _error(413, f"JSON: request body is larger than {MAX_ORIGIN_BODY_BYTES} bytes")
+        try:
+            payload = json.loads(body)
+        except (ValueError, RecursionError):
+            return _error(400, "JSON: request body is not valid JSON")
+        origin = payload.get("origin") if isinstance(payload, dict) else None
+        allowed = origins.allow(origin)  # TicketError → JSON error in the guard
+        return JSONResponse({"status": "ok", "origin": allowed, **origins.snapshot()})
+
+    async def remove(request: Request) -> Response:
+        origin = request.query_params.get("origin")
+        if not origins.remove(origin):
+            return _error(404, f"VALIDATION: origin '{str(origin)[:256]}' is not allowed at run time")
+        return JSONResponse({"status": "ok", **origins.snapshot()})
+
+    return [
+        Route("/api/v1/origins", guard(listing), methods=["GET"]),
+        Route("/api/v1/origins", guard(allow), methods=["POST"]),
+        Route("/api/v1/origins", guard(remove), methods=["DELETE"]),
+    ]
+
+
+# An origin is at most a few hundred characters; the body is {"origin": …}.
+MAX_ORIGIN_BODY_BYTES = 4096

@@ -1,7 +1,8 @@
 """The diagnostic dashboard's routes: the page, its login, its static files and the virtual printers' output.
 
 PROTOCOL.md "Endpoints": ``GET /`` (login required when a dashboard password is set), ``GET /login``,
-``POST /auth/login``, ``POST /auth/logout``. Ours besides: ``GET /auth/session`` (does the page need a login?),
+``POST /auth/login``, ``POST /auth/logout`` (and ``GET /auth/logout``, which the original's dashboard uses).
+Ours besides: ``GET /auth/session`` (does the page need a login?),
 ``/static/…`` (dashboard files and ``ticket-client.js``), ``GET /api/v1/virtual/{printer}/jobs`` and
 ``GET /api/v1/virtual/{printer}/jobs/{job}.png`` (the last receipts of a ``virtual://`` printer).
 
@@ -30,7 +31,7 @@ from starlette.staticfiles import StaticFiles
 
 from .. import web
 from ..config import Settings
-from ..document.errors import TicketError
+from ..document.errors import Category, TicketError
 from ..printers.registry import PrinterRegistry
 from ..printers.uri import parse_uri
 from ..printers.virtual import VirtualJob, list_jobs, virtual_printer_dir
@@ -65,6 +66,8 @@ _CSP = (
 )
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+# A ``TicketError`` from an operator endpoint → its HTTP status (anything else: the thing asked for is not there).
+_STATUS_OF_CATEGORY = {Category.VALIDATION: 400, Category.STORAGE: 503}
 
 
 class DashboardHost(Protocol):
@@ -115,6 +118,7 @@ class _Dashboard:
             Route("/login", self.login_page, methods=["GET"]),
             Route("/auth/login", self.login, methods=["POST"]),
             Route("/auth/logout", self.logout, methods=["POST"]),
+            Route("/auth/logout", self.logout_link, methods=["GET"]),
             Route("/auth/session", self.session_info, methods=["GET"]),
             Route("/api/v1/virtual/{printer}/jobs", self._api(self.virtual_jobs), methods=["GET"]),
             Route("/api/v1/virtual/{printer}/jobs/{job:int}.png", self._api(self.virtual_png), methods=["GET"]),
@@ -235,6 +239,14 @@ class _Dashboard:
         clear_session_cookie(response, secure=request.url.scheme == "https")
         return response
 
+    async def logout_link(self, request: Request) -> Response:
+        """``GET /auth/logout`` (the original's dashboard logs out with a link). It only ends the session: the
+        cookie is SameSite=Strict, so a link on another site arrives without it and ends nothing."""
+        self.sessions.revoke(request.cookies.get(SESSION_COOKIE))
+        response = RedirectResponse("/login?logged_out=1" if self.password_required else "/", status_code=303)
+        clear_session_cookie(response, secure=request.url.scheme == "https")
+        return response
+
     # ---- virtual printer output -------------------------------------------------------------------------
 
     def _api(self, endpoint: Endpoint) -> Endpoint:
@@ -246,7 +258,7 @@ class _Dashboard:
             try:
                 return await endpoint(request)
             except TicketError as error:
-                return _error(404, str(error))
+                return _error(_STATUS_OF_CATEGORY.get(error.category, 404), str(error))
             except Exception:  # never let a listing problem escape as a 500 traceback
                 log.exception("dashboard API %s failed", request.url.path)
                 return _error(500, "EXECUTION: internal error")
@@ -254,12 +266,12 @@ class _Dashboard:
         return guarded
 
     def operator_guard(self, endpoint: Endpoint) -> Endpoint:
-        """An operator action: the dashboard's login (or trusted host), and a POST only from the dashboard's own
-        origin (a hostile page must not reprint or cancel)."""
+        """An operator action: the dashboard's login (or trusted host), and a change (POST, DELETE) only from the
+        dashboard's own origin (a hostile page must not reprint, cancel or allow itself)."""
         guarded = self._api(endpoint)
 
         async def checked(request: Request) -> Response:
-            if request.method == "POST" and not self._same_origin_post(request):
+            if request.method not in ("GET", "HEAD") and not self._same_origin_post(request):
                 return _error(403, "AUDIT: Origin not allowed")
             return await guarded(request)
 

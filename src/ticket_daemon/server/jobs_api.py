@@ -7,6 +7,10 @@
 - ``GET /api/v1/jobs/{id}`` is ``job_status``: the ``job`` message.
 - Operator actions for the dashboard, behind its session and origin check: ``GET /api/v1/jobs?limit=50`` (recent
   jobs), ``POST /api/v1/jobs/{id}/reprint`` (a new copy) and ``POST /api/v1/jobs/{id}/cancel``.
+
+When ``server.auth_token`` is configured every one of these prints or reveals jobs, so each needs it as
+``Authorization: Bearer <token>`` (``POST /api/v1/jobs`` also takes it as the message's ``auth_token``, as on
+``/ws``); being on this computer is not enough.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from ..spool import protocol
 from ..spool.intake import Submitter, submit_ticket
 from ..spool.jobs import InvalidTransition
 from ..spool.records import MAX_JOB_ID_CHARS
-from .api import read_json_request
+from .api import bearer_token, read_json_request, token_refusal
 from .daemon import Daemon
 from .openapi import openapi_document
 
@@ -51,13 +55,20 @@ _STATUS_OF_ERROR: tuple[tuple[str, int], ...] = (
 
 
 def job_routes(daemon: Daemon, guard: Guard) -> list[BaseRoute]:
+    def with_token(endpoint: Endpoint) -> Endpoint:
+        async def checked(request: Request) -> Response:
+            refusal = token_refusal(daemon, request, _error)
+            return refusal if refusal is not None else await endpoint(request)
+
+        return checked
+
     return [
         Route("/api/v1/openapi.json", _openapi, methods=["GET"]),
         Route("/api/v1/jobs", _submit(daemon), methods=["POST"]),
-        Route("/api/v1/jobs", guard(_recent(daemon)), methods=["GET"]),
-        Route("/api/v1/jobs/{job_id}", _job(daemon), methods=["GET"]),
-        Route("/api/v1/jobs/{job_id}/reprint", guard(_reprint(daemon)), methods=["POST"]),
-        Route("/api/v1/jobs/{job_id}/cancel", guard(_cancel(daemon)), methods=["POST"]),
+        Route("/api/v1/jobs", guard(with_token(_recent(daemon))), methods=["GET"]),
+        Route("/api/v1/jobs/{job_id}", with_token(_job(daemon)), methods=["GET"]),
+        Route("/api/v1/jobs/{job_id}/reprint", guard(with_token(_reprint(daemon))), methods=["POST"]),
+        Route("/api/v1/jobs/{job_id}/cancel", guard(with_token(_cancel(daemon))), methods=["POST"]),
     ]
 
 
@@ -80,6 +91,11 @@ def _submit(daemon: Daemon) -> Endpoint:
             return _error(400, protocol.NOT_AN_OBJECT.format(got=protocol.json_type(message)))
         if message.setdefault("tipo", "ticket") != "ticket":
             return _error(400, "VALIDATION: field 'tipo' must be 'ticket' (or left out) on /api/v1/jobs")
+        if bearer_token(request) is not None:  # the header, when sent, decides; else the message's auth_token
+            refusal = token_refusal(daemon, request, _error)
+            if refusal is not None:
+                return refusal
+            message["auth_token"] = bearer_token(request)
         replies: list[protocol.Message] = []
         open_ = True
 

@@ -20,8 +20,27 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 _ERROR = _json(_ref("Error"), "`{status: error, mensaje: 'CATEGORY: sentence'}`")
 _JOB_ID = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
 _OPERATOR = "Dashboard operator action: needs the dashboard session when a password is set, and a same-origin POST."
+_TOKEN = " When server.auth_token is set, needs `Authorization: Bearer <token>` (401 otherwise)."
 
 _SCHEMAS: dict[str, Any] = {
+    "Origins": {
+        "type": "object",
+        "properties": {
+            "allowed": {"type": "array", "items": {"type": "string"}},
+            "blocked": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "origin": {"type": "string"},
+                        "attempts": {"type": "integer"},
+                        "last_seen": {"type": "string", "format": "date-time"},
+                    },
+                },
+            },
+        },
+    },
+    "OriginRequest": {"type": "object", "required": ["origin"], "properties": {"origin": {"type": "string"}}},
     "Error": {
         "type": "object",
         "required": ["tipo", "status", "mensaje"],
@@ -121,11 +140,12 @@ _PATHS: dict[str, Any] = {
     },
     "/api/v1/preview": {
         "post": {
-            "summary": "What a document would print, as PNG (body: a document or a ticket message)",
+            "summary": "What a document would print, as PNG (body: a document or a ticket message)." + _TOKEN,
             "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
             "responses": {
                 "200": {"description": "the receipt", "content": {"image/png": {}}},
                 "400": _ERROR,
+                "401": _ERROR,
                 "403": _ERROR,
                 "413": _ERROR,
             },
@@ -133,7 +153,8 @@ _PATHS: dict[str, Any] = {
     },
     "/api/v1/jobs": {
         "post": {
-            "summary": "Submit a ticket (same checks as /ws); the ack is sent only once the job is on disk",
+            "summary": "Submit a ticket (same checks as /ws); the ack is sent only once the job is on disk. The token "
+            "goes in `auth_token` or as `Authorization: Bearer <token>`.",
             "parameters": [{"name": "client_id", "in": "query", "schema": {"type": "string", "maxLength": 64}}],
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("Ticket")}}},
             "responses": {
@@ -148,28 +169,28 @@ _PATHS: dict[str, Any] = {
             },
         },
         "get": {
-            "summary": "Recent jobs, newest first. " + _OPERATOR,
+            "summary": "Recent jobs, newest first. " + _OPERATOR + _TOKEN,
             "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "default": 50}}],
             "responses": {"200": _json(_ref("JobList"), "recent jobs"), "401": _ERROR},
         },
     },
     "/api/v1/jobs/{job_id}": {
         "get": {
-            "summary": "A job's state (like the job_status message)",
+            "summary": "A job's state (like the job_status message)." + _TOKEN,
             "parameters": [_JOB_ID],
-            "responses": {"200": _json(_ref("Job"), "the job"), "404": _ERROR, "503": _ERROR},
+            "responses": {"200": _json(_ref("Job"), "the job"), "401": _ERROR, "404": _ERROR, "503": _ERROR},
         }
     },
     "/api/v1/jobs/{job_id}/reprint": {
         "post": {
-            "summary": "Print a stored job again, as a new job. " + _OPERATOR,
+            "summary": "Print a stored job again, as a new job. " + _OPERATOR + _TOKEN,
             "parameters": [_JOB_ID],
             "responses": {"202": _json(_ref("Job"), "the new copy"), "401": _ERROR, "403": _ERROR, "404": _ERROR},
         }
     },
     "/api/v1/jobs/{job_id}/cancel": {
         "post": {
-            "summary": "Cancel a queued or waiting job. " + _OPERATOR,
+            "summary": "Cancel a queued or waiting job. " + _OPERATOR + _TOKEN,
             "parameters": [_JOB_ID],
             "responses": {
                 "200": _json(_ref("Job"), "the cancelled job"),
@@ -179,6 +200,22 @@ _PATHS: dict[str, Any] = {
                 "409": _ERROR,
             },
         }
+    },
+    "/api/v1/origins": {
+        "get": {
+            "summary": "Allowed origins and the origins refused so far. " + _OPERATOR,
+            "responses": {"200": _json(_ref("Origins"), "allowed and blocked origins"), "401": _ERROR, "403": _ERROR},
+        },
+        "post": {
+            "summary": "Allow an origin (kept in the data directory). " + _OPERATOR,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("OriginRequest")}}},
+            "responses": {"200": _json(_ref("Origins"), "the new lists"), "400": _ERROR, "403": _ERROR},
+        },
+        "delete": {
+            "summary": "Stop allowing an origin allowed at run time. " + _OPERATOR,
+            "parameters": [{"name": "origin", "in": "query", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": _json(_ref("Origins"), "the new lists"), "400": _ERROR, "404": _ERROR},
+        },
     },
     "/api/v1/openapi.json": {
         "get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}},

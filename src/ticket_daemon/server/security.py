@@ -24,14 +24,26 @@ class OriginPolicy:
     def __init__(self, allowed_origins: Iterable[str]) -> None:
         configured = [origin.strip() for origin in allowed_origins if origin.strip()]
         self.allow_all = "*" in configured
-        self._allowed = {_normalise(origin) for origin in configured if origin != "*"}
+        self._allowed = {normalise_origin(origin) for origin in configured if origin != "*"}
+
+    @property
+    def allowed(self) -> frozenset[str]:
+        """The origins allowed besides localhost and same-origin pages (normalised; without ``"*"``)."""
+        return frozenset(self._allowed)
+
+    def add(self, origin: str) -> None:
+        """Allow one more origin from now on (an operator allowed it; ``server/origins.py``)."""
+        self._allowed.add(normalise_origin(origin))
+
+    def discard(self, origin: str) -> None:
+        self._allowed.discard(normalise_origin(origin))
 
     def allows(self, origin: str | None, host_header: str | None) -> bool:
         if origin is None:
             return True
         if self.allow_all:
             return True
-        normalised = _normalise(origin)
+        normalised = normalise_origin(origin)
         if normalised in self._allowed:
             return True
         try:
@@ -59,5 +71,6 @@ def _is_ip_literal(hostname: str) -> bool:
     return True
 
 
-def _normalise(origin: str) -> str:
+def normalise_origin(origin: str) -> str:
+    """An origin as compared: no surrounding spaces or trailing slash, lower case."""
     return origin.strip().rstrip("/").lower()

@@ -2,13 +2,17 @@
 
 A session is a random 256-bit id held by the browser in a cookie; the server keeps only a SHA-256 of it, with a
 sliding 15-minute expiry. Failed logins are counted per remote address: the 5th failure inside 5 minutes locks
-that address out for 5 minutes, whatever it sends. Failures and lock-outs are ``AUDIT:`` log lines; passwords are
-never logged. Both stores take the clock as a parameter so tests can move time.
+that address out for 5 minutes, whatever it sends. An address is not a person, so the budget is shared where one
+party holds many addresses: every address of an IPv6 /64 (one site's network) counts together, all of 127.0.0.0/8
+and ::1 are one "loopback" client, and past a ceiling of failures from everywhere the account itself is locked.
+Failures and lock-outs are ``AUDIT:`` log lines; passwords are never logged. Both stores take the clock as a
+parameter so tests can move time.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import secrets
 import time
@@ -30,6 +34,13 @@ MAX_FAILED_LOGINS = 5
 LOCKOUT_SECONDS = 5 * 60
 # Addresses whose failures are remembered; beyond it the stalest entry is forgotten (bounds memory under a flood).
 MAX_TRACKED_ADDRESSES = 10_000
+# Failures from all addresses together inside the window that lock every login out (a spread-out guessing run);
+# high enough that one shop's staff mistyping never reaches it.
+MAX_FAILED_LOGINS_GLOBAL = 50
+# An IPv6 site gets a /64 and may use any address in it: the prefix length counted as one client.
+IPV6_SITE_PREFIX = 64
+LOOPBACK_KEY = "loopback"
+GLOBAL_KEY = "*"
 # 32 random bytes = 256 bits.
 SESSION_ID_BYTES = 32
 
@@ -100,34 +111,60 @@ class _Failures:
     locked_until: float = 0.0
 
 
+def throttle_keys(address: str) -> list[str]:
+    """The failure budgets a login from ``address`` draws on (besides the global one): the address itself, and
+    its /64 for IPv6; every loopback address is the one key ``loopback``."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:  # not an IP (a test client, a Unix socket): its own key
+        return [address]
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
+        parsed = parsed.ipv4_mapped
+    if parsed.is_loopback:
+        return [LOOPBACK_KEY]
+    if isinstance(parsed, ipaddress.IPv6Address):
+        network = ipaddress.IPv6Network((parsed, IPV6_SITE_PREFIX), strict=False)
+        return [str(parsed), str(network)]
+    return [str(parsed)]
+
+
 class LoginThrottle:
-    """Counts failed logins per remote address and locks an address out after too many."""
+    """Counts failed logins per remote address, per IPv6 /64 and in total, and locks out when one runs over."""
 
     def __init__(
         self,
         *,
         max_failures: int = MAX_FAILED_LOGINS,
+        max_global_failures: int = MAX_FAILED_LOGINS_GLOBAL,
         lockout_seconds: float = LOCKOUT_SECONDS,
         max_addresses: int = MAX_TRACKED_ADDRESSES,
         clock: Clock = time.monotonic,
     ) -> None:
         self._max_failures = max_failures
+        self._max_global = max_global_failures
         self._lockout = lockout_seconds
         self._max_addresses = max_addresses
         self._clock = clock
-        self._failures: dict[str, _Failures] = {}  # address → failures; bounded by max_addresses
+        self._failures: dict[str, _Failures] = {}  # key → failures; bounded by max_addresses
+        self._global = _Failures(count=0, first_at=clock())
 
     def locked_for(self, address: str) -> float:
         """Seconds this address must still wait before it may try again (0 when it may try now)."""
-        entry = self._failures.get(address)
-        if entry is None:
-            return 0.0
-        remaining = entry.locked_until - self._clock()
-        if remaining > 0:
-            return remaining
-        if entry.locked_until:  # the lock-out is over: start again from a clean slate
-            del self._failures[address]
-        return 0.0
+        now = self._clock()
+        remaining = 0.0
+        for key in throttle_keys(address):
+            entry = self._failures.get(key)
+            if entry is None:
+                continue
+            if entry.locked_until > now:
+                remaining = max(remaining, entry.locked_until - now)
+            elif entry.locked_until:  # the lock-out is over: start again from a clean slate
+                del self._failures[key]
+        if self._global.locked_until > now:
+            remaining = max(remaining, self._global.locked_until - now)
+        elif self._global.locked_until:
+            self._global = _Failures(count=0, first_at=now)
+        return remaining
 
     def refused(self, address: str) -> None:
         """Log an attempt made while locked out (the password is not even checked)."""
@@ -135,42 +172,60 @@ class LoginThrottle:
 
     def attempt(self, address: str) -> None:
         """Count a login attempt *before* its password is checked, so concurrent attempts cannot all slip past the
-        lock-out; the attempt reaching the limit locks the address. :meth:`success` forgets the
-        count, :meth:`failure` reports the wrong password."""
+        lock-out; the attempt reaching a limit locks its keys. :meth:`success` forgets the count, :meth:`failure`
+        reports the wrong password."""
         now = self._clock()
-        entry = self._failures.get(address)
-        if entry is None or now - entry.first_at >= self._lockout:
-            entry = _Failures(count=0, first_at=now)
-        self._remember(address, entry)
+        for key in throttle_keys(address):
+            entry = self._failures.get(key)
+            if entry is None or now - entry.first_at >= self._lockout:
+                entry = _Failures(count=0, first_at=now)
+            self._remember(key, entry)
+            self._count(entry, self._max_failures, now)
+        if now - self._global.first_at >= self._lockout and not self._global.locked_until:
+            self._global = _Failures(count=0, first_at=now)
+        if self._count(self._global, self._max_global, now):
+            audit_log.warning(
+                "AUDIT: Dashboard login locked for everyone for %d seconds: %d failed attempts from all addresses",
+                round(self._lockout),
+                self._global.count,
+            )
+
+    def _count(self, entry: _Failures, limit: int, now: float) -> bool:
+        """One more attempt on ``entry``; True when this one locked it."""
         entry.count += 1
-        if entry.count >= self._max_failures:
+        if entry.count >= limit and not entry.locked_until:
             entry.locked_until = now + self._lockout
+            return True
+        return False
 
     def failure(self, address: str) -> bool:
         """The attempt counted by :meth:`attempt` had a wrong password; True when it locked the address out."""
-        entry = self._failures.get(address)
-        count = entry.count if entry is not None else 0
+        entries = [entry for key in throttle_keys(address) if (entry := self._failures.get(key)) is not None]
+        count = max((entry.count for entry in entries), default=0)
         audit_log.warning(
             "AUDIT: Dashboard login failed for %s (wrong password, %d of %d)", address, count, self._max_failures
         )
-        if entry is None or not entry.locked_until:
+        if not any(entry.locked_until for entry in entries) and not self._global.locked_until:
             return False
         audit_log.warning(
             "AUDIT: Dashboard login locked for %s for %d seconds after %d failed attempts",
             address,
             round(self._lockout),
-            entry.count,
+            count,
         )
         return True
 
     def success(self, address: str) -> None:
-        self._failures.pop(address, None)
+        for key in throttle_keys(address):
+            self._failures.pop(key, None)
+        # The attempt was counted in the global budget before its password was checked: a right one is no failure.
+        self._global.count = max(0, self._global.count - 1)
 
-    def _remember(self, address: str, entry: _Failures) -> None:
-        self._failures.pop(address, None)
+    def _remember(self, key: str, entry: _Failures) -> None:
+        self._failures.pop(key, None)
         while len(self._failures) >= self._max_addresses:
             del self._failures[next(iter(self._failures))]  # dicts keep insertion order: oldest first
-        self._failures[address] = entry
+        self._failures[key] = entry
 
 
 def set_session_cookie(response: Response, session_id: str, *, secure: bool) -> None:

@@ -9,8 +9,10 @@ client gets ``EXECUTION: internal error``.
 ``?client_id=NAME`` names the client; the results of its jobs that finished while it was away are sent when it
 connects. When ``server.auth_token`` is configured that happens only once the connection proved the token: with
 ``?auth_token=TOKEN`` on connect, or with the first ``ticket`` carrying the right ``auth_token`` (a client_id is a
-name, not a secret).
-Clients that send the token in their tickets keep working unchanged.
+name, not a secret). Clients that send the token in their tickets keep working unchanged. ``preview`` and
+``job_status`` render or reveal jobs, so with a token configured they need it as well: in the message, or proved
+once by the connection.
+A page whose ``Origin`` is not allowed is refused with HTTP 403 before the upgrade (``origins.py``).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from ..logs import audit
 from ..spool import protocol, wire
 from ..spool.intake import Submitter, job_id_of, submit_ticket
 from .daemon import Daemon
+from .origins import OriginRegistry
 from .ratelimit import MessageBudget, Verdict
 from .security import token_matches
 
@@ -52,15 +55,15 @@ _UNSAFE_ID_CHARS = re.compile(r"[^\w.:@-]")
 Handler = Callable[["ClientConnection", dict[str, Any]], Awaitable[list[protocol.Message]]]
 
 
-def websocket_endpoint(daemon: Daemon) -> Callable[[WebSocket], Awaitable[None]]:
+def websocket_endpoint(daemon: Daemon, origins: OriginRegistry) -> Callable[[WebSocket], Awaitable[None]]:
     async def endpoint(websocket: WebSocket) -> None:
         origin = websocket.headers.get("origin")
         address = websocket.client.host if websocket.client else "unknown"
-        if not daemon.origin_policy.allows(origin, websocket.headers.get("host")):
-            # A web page on another site must not be able to print: refuse with 1008 (policy violation).
-            audit("origin refused", origin=_shown(origin), address=address)
-            await websocket.accept()
-            await websocket.close(protocol.CLOSE_POLICY_VIOLATION, "Origin not allowed")
+        if not origins.allows(origin, websocket.headers.get("host")):
+            # A web page on another site must not be able to print. Refused at the handshake with HTTP 403, so
+            # the page's console says why; the origin is listed for the operator (PROTOCOL.md "Extensions").
+            origins.refused(origin)  # logged once per origin, not on every reconnect of the page
+            await refuse_handshake(websocket)
             return
         await websocket.accept()
         connection = ClientConnection(websocket, daemon, address=address)
@@ -71,6 +74,13 @@ def websocket_endpoint(daemon: Daemon) -> Callable[[WebSocket], Awaitable[None]]
             daemon.connections.discard(connection)
 
     return endpoint
+
+
+async def refuse_handshake(websocket: WebSocket) -> None:
+    """HTTP 403 instead of the upgrade. A close before ``accept`` is how ASGI says so (servers answer it with 403);
+    the denial-response extension would allow a body, but uvicorn's sans-I/O WebSocket logs it as an unfinished
+    handshake."""
+    await websocket.close(protocol.CLOSE_POLICY_VIOLATION, "Origin not allowed")
 
 
 class ClientConnection:
@@ -86,6 +96,11 @@ class ClientConnection:
         # go to this connection only once it proved the token (``?auth_token=`` on connect, or a ticket with it).
         self._expected_token = settings.auth_token.get_secret_value()
         self._attached = False
+        # With a token configured, previews and job_status need it too: in the message, or proved once by this
+        # connection (``?auth_token=`` on connect, or any message carrying the right one).
+        self._token_proved = not self._expected_token or token_matches(
+            websocket.query_params.get("auth_token"), self._expected_token
+        )
         self.connected_at = time.time()
         self.open = True  # False once closing: nothing more is queued
         self._max_frame = settings.max_frame_bytes
@@ -184,6 +199,12 @@ class ClientConnection:
         if not self.client_id or self._attached:
             return False
         return not self._expected_token or token_matches(token, self._expected_token)
+
+    def token_ok(self, message: Mapping[str, Any]) -> bool:
+        """Whether this message may reveal or render jobs: no token configured, or it was proved."""
+        if not self._token_proved and token_matches(message.get("auth_token"), self._expected_token):
+            self._token_proved = True
+        return self._token_proved
 
     async def attach(self) -> None:
         """PROTOCOL.md extensions: from now on results of this client's jobs come here, and those that finished
@@ -307,6 +328,8 @@ async def _get_printers(connection: ClientConnection, message: dict[str, Any]) -
 async def _preview(connection: ClientConnection, message: dict[str, Any]) -> list[protocol.Message]:
     datos = message.get("datos")
     job_id = job_id_of(message)
+    if not connection.token_ok(message):
+        return [protocol.error(protocol.AUTH_INVALID, job_id)]
     if datos is None:
         return [protocol.error("VALIDATION: field 'datos' is required for type 'preview'", job_id)]
     if not isinstance(datos, Mapping):
@@ -326,6 +349,8 @@ async def _preview(connection: ClientConnection, message: dict[str, Any]) -> lis
 
 async def _job_status(connection: ClientConnection, message: dict[str, Any]) -> list[protocol.Message]:
     job_id = job_id_of(message)
+    if not connection.token_ok(message):
+        return [protocol.error(protocol.AUTH_INVALID, job_id)]
     if job_id is None:
         return [protocol.error(protocol.JOB_ID_REQUIRED)]
     job = await connection.daemon.store.get(job_id)
@@ -342,10 +367,3 @@ HANDLERS: dict[str, Handler] = {
     "preview": _preview,
     "job_status": _job_status,
 }
-
-
-def _shown(value: str | None, limit: int = 100) -> str:
-    """An untrusted header value made safe for one log line."""
-    if value is None:
-        return "-"
-    return repr(value[:limit])

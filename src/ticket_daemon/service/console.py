@@ -33,6 +33,8 @@ from ..config import ConfigError, Settings, load_settings
 from ..logs import configure_logging
 from ..server.app import create_app
 from ..server.daemon import Daemon
+from .httplimits import ConnectionCap, guarded_http_protocol, raise_open_file_limit
+from .modes import exposure_warnings
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,8 @@ EXIT_START_FAILED = 1
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGBREAK") if hasattr(signal, name))
 # Extra time uvicorn gives connections after our own drain, before cancelling what is left.
 UVICORN_GRACE_SECONDS = 5.0
+# A request line and headers bigger than this are refused (400): real clients send a few hundred bytes.
+MAX_REQUEST_HEAD_BYTES = 16 * 1024
 
 
 class DaemonServer(uvicorn.Server):
@@ -85,7 +89,7 @@ class DaemonServer(uvicorn.Server):
         await super().startup(sockets)
         if not self.started:
             return
-        self.url = dashboard_url(self.config.host, self.bound_port())
+        self.url = dashboard_url(self.config.host, self.bound_port(), tls=bool(self.config.ssl_certfile))
         _log_banner(self.daemon.settings, self.url)
         if self.announce:
             print(f"ticket-daemon ready: dashboard {self.url} (WebSocket {ws_url(self.url)})", flush=True)
@@ -107,10 +111,14 @@ class DaemonServer(uvicorn.Server):
 def build_server(app: Starlette, settings: Settings, *, announce: bool = True) -> DaemonServer:
     """The uvicorn server for ``app`` with the daemon's limits (also used by tests, on port 0)."""
     server = settings.server
+    tls = {"ssl_certfile": str(server.tls_cert), "ssl_keyfile": str(server.tls_key)} if server.tls_cert else {}
     config = uvicorn.Config(
-        app,
+        ConnectionCap(app, server.max_connections),
         host=server.host,
         port=server.port,
+        # Half-open floods: unfinished request headers time out, and only so many may be pending at once.
+        http=guarded_http_protocol(server.header_timeout_seconds, max_unfinished=server.max_connections),
+        h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
         ws="websockets-sansio",
         # A frame bigger than this is refused by the protocol layer with close code 1009, before it is buffered.
         ws_max_size=server.max_frame_bytes,
@@ -123,6 +131,7 @@ def build_server(app: Starlette, settings: Settings, *, announce: bool = True) -
         proxy_headers=False,
         server_header=False,
         timeout_graceful_shutdown=math.ceil(server.shutdown_grace_seconds + UVICORN_GRACE_SECONDS),
+        **tls,  # type: ignore[arg-type]
     )
     daemon: Daemon = app.state.daemon
     return DaemonServer(config, daemon, announce=announce)
@@ -151,6 +160,9 @@ def prepare_server(settings: Settings, *, console: bool | None, announce: bool =
         console=console,
         secrets=_secrets(settings),
     )
+    limits = raise_open_file_limit()  # every connection is an open file
+    if limits is not None and limits[0] != limits[1]:
+        log.info("open-file limit raised from %d to %d", *limits)
     return build_server(create_app(settings), settings, announce=announce)
 
 
@@ -211,14 +223,15 @@ def listen_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def dashboard_url(host: str, port: int) -> str:
+def dashboard_url(host: str, port: int, *, tls: bool = False) -> str:
     shown = "localhost" if host in ("", "0.0.0.0", "::") else host
     if ":" in shown and not shown.startswith("["):
         shown = f"[{shown}]"
-    return f"http://{shown}:{port}/"
+    return f"{'https' if tls else 'http'}://{shown}:{port}/"
 
 
 def ws_url(http_url: str) -> str:
+    """``http://h:p/`` → ``ws://h:p/ws``, ``https://h:p/`` → ``wss://h:p/ws``."""
     return "ws" + http_url.removeprefix("http").rstrip("/") + "/ws"
 
 
@@ -244,8 +257,8 @@ def _log_banner(settings: Settings, url: str) -> None:
     )
     if "*" in server.allowed_origins:
         log.warning("allowed_origins contains '*': any web page this computer opens can print")
-    if server.host in ("0.0.0.0", "::"):
-        log.warning("listening on all interfaces: other machines on the network can reach the daemon")
+    for warning in exposure_warnings(settings):
+        log.warning("%s", warning)
     log.info(
         "printers: %s; queue capacity %d; data in %s; config %s",
         daemon_printers,

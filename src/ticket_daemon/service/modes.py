@@ -3,6 +3,10 @@
 Unattended runs: the ``prod`` environment binds 0.0.0.0 with quiet logs, ``test``/``local`` bind localhost with
 verbose logs, and a service keeps its data under ``%PROGRAMDATA%\\<ServiceName>\\`` as the original did. These are
 only defaults: whatever the file, the environment or a flag sets explicitly wins.
+
+Binding every interface lets every machine on the shop's network reach the daemon, so it is never silent: the start
+banner (``console.py``) logs :func:`exposure_warnings`: what is exposed, the setting that keeps the daemon on this
+machine (``server.host``), and that ``server.auth_token`` should protect it.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from pathlib import Path
 
 from ..config import LogLevel, Settings
 
+ALL_INTERFACES = "0.0.0.0"
+
 # The original's service names, and the environment each one runs.
 PROD_SERVICE_NAME = "TicketServicio"
 TEST_SERVICE_NAME = "TicketServicioTest"
@@ -19,7 +25,7 @@ ENV_BY_SERVICE_NAME = {PROD_SERVICE_NAME.lower(): "prod", TEST_SERVICE_NAME.lowe
 
 # env → (host, log level). prod serves the other tills on the shop's network and logs only what needs attention.
 _MODE_DEFAULTS: dict[str, tuple[str, LogLevel]] = {
-    "prod": ("0.0.0.0", "WARNING"),
+    "prod": (ALL_INTERFACES, "WARNING"),
     "test": ("127.0.0.1", "DEBUG"),
     "local": ("127.0.0.1", "INFO"),
 }
@@ -50,3 +56,18 @@ def with_service_defaults(settings: Settings, *, name: str, environ: Mapping[str
     if "data_dir" not in storage.model_fields_set:
         storage = storage.model_copy(update={"data_dir": service_data_dir(name, environ)})
     return settings.model_copy(update={"server": server.model_copy(update=server_update), "storage": storage})
+
+
+def exposure_warnings(settings: Settings) -> list[str]:
+    """What to tell the operator when the daemon listens on every interface (empty when it does not)."""
+    server = settings.server
+    if server.host not in (ALL_INTERFACES, "::"):
+        return []
+    why = "; the prod service's default, as in the original" if server.env == "prod" else ""
+    warnings = [
+        f"listening on all interfaces ({server.host}{why}): other machines on the network can reach the daemon. "
+        'Set server.host = "127.0.0.1" to keep it on this machine'
+    ]
+    if not server.auth_token.get_secret_value():
+        warnings.append("no server.auth_token is set: any machine on the network can print. Set one for the tills")
+    return warnings

@@ -26,6 +26,7 @@ PRINTER_GROUPS = ("dialout", "lp")
 RESTART_SECONDS = 2
 START_LIMIT_BURST = 5
 START_LIMIT_INTERVAL_SECONDS = 300
+OPEN_FILES_LIMIT = 65536
 
 
 def user_unit_dir() -> Path:
@@ -66,6 +67,8 @@ def render_unit(*, user: bool, config_file: Path | None, grace_seconds: float, p
         "Restart=on-failure",
         f"RestartSec={RESTART_SECONDS}",
         "Environment=PYTHONUNBUFFERED=1",
+        # Every connection is an open file: 1 024 (the usual default) is what a half-open flood exhausts.
+        f"LimitNOFILE={OPEN_FILES_LIMIT}",
         "StateDirectory=ticket-daemon",
         "StateDirectoryMode=0750",
         "UMask=0027",

@@ -14,6 +14,7 @@
   var VIRTUAL_JOBS_SHOWN = 6;
   var JOBS_SHOWN = 20;
   var JOBS_POLL_MS = 5000;
+  var ORIGINS_POLL_MS = 3000;
   var BURST_SIZE = 10;
 
   // ---- templates: v1 documents (DOCUMENT.md) ------------------------------------------------------------------
@@ -255,14 +256,41 @@
     return s + "s";
   }
 
-  // fetch() that sends the user to the login page when the session has expired.
+  // The service's auth token (server.auth_token), asked once per browser session and kept in sessionStorage
+  // (gone when the tab closes). Sent as "Authorization: Bearer" with API calls and as auth_token on the socket.
+  var TOKEN_KEY = "ticket-daemon-auth-token";
+  function authToken() {
+    var typed = $("auth-token").value.trim();
+    if (typed) {
+      try {
+        sessionStorage.setItem(TOKEN_KEY, typed);
+      } catch (e) {}
+      return typed;
+    }
+    try {
+      return sessionStorage.getItem(TOKEN_KEY) || "";
+    } catch (e) {
+      return "";
+    }
+  }
+
+  // fetch() that sends the user to the login page when the session has expired, with the token when one is known.
   function api(url, options) {
     options = options || {};
     options.credentials = "same-origin";
     options.cache = "no-store";
+    var token = authToken();
+    if (token) options.headers = Object.assign({}, options.headers || {}, { Authorization: "Bearer " + token });
     return fetch(url, options).then(function (response) {
-      if (response.status === 401 && state.passwordRequired) {
-        window.location.assign("/login?expired=1");
+      if (response.status === 401) {
+        response
+          .clone()
+          .json()
+          .then(function (body) {
+            if (body && body.mensaje === "Invalid or missing auth token") askForToken();
+            else if (state.passwordRequired) window.location.assign("/login?expired=1");
+          })
+          .catch(function () {});
       }
       return response;
     });
@@ -276,6 +304,7 @@
     previewSeq: 0,
     previewTimer: null,
     virtualSignature: {},
+    tokenAsked: false,
   };
 
   var client = new TicketClient({ clientId: "dashboard-" + TicketClient.newId("tab").slice(-8) });
@@ -580,6 +609,68 @@
     });
   }
 
+  // ---- blocked sites (GET/POST /api/v1/origins) ----------------------------------------------------------
+
+  function refreshOrigins() {
+    return api("/api/v1/origins")
+      .then(function (response) {
+        return response.ok ? response.json() : null;
+      })
+      .then(function (body) {
+        if (body) showOrigins(body);
+      })
+      .catch(function () {});
+  }
+
+  function allowOrigin(origin) {
+    api("/api/v1/origins", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ origin: origin }),
+    })
+      .then(function (response) {
+        return response.json().then(function (body) {
+          if (!response.ok) note(body.mensaje || "Allowing " + origin + " failed", true);
+          else {
+            note("Allowed " + origin + ": its pages may connect now", false);
+            showOrigins(body);
+          }
+        });
+      })
+      .catch(function (error) {
+        note(String(error), true);
+      });
+  }
+
+  function showOrigins(body) {
+    $("allowed-origins").textContent = (body.allowed || []).length ? body.allowed.join(", ") : "localhost only";
+    var list = $("blocked-list");
+    list.textContent = "";
+    var blocked = body.blocked || [];
+    if (!blocked.length) {
+      list.appendChild(el("li", "hint", "No site was refused."));
+      return;
+    }
+    blocked.forEach(function (site) {
+      var item = el("li", "printer blocked-site");
+      item.dataset.origin = site.origin;
+      var main = el("div", "printer-main");
+      main.appendChild(el("span", "printer-name blocked-origin", site.origin));
+      main.appendChild(el("span", "tag tag-muted", site.attempts + " attempt(s)"));
+      main.appendChild(el("span", "hint", new Date(site.last_seen).toLocaleTimeString()));
+      item.appendChild(main);
+      var actions = el("div", "job-actions");
+      var allow = el("button", "btn btn-small", "Allow");
+      allow.type = "button";
+      allow.addEventListener("click", function () {
+        allowOrigin(site.origin);
+      });
+      actions.appendChild(allow);
+      item.appendChild(actions);
+      list.appendChild(item);
+    });
+  }
+
   // ---- editor + preview ----------------------------------------------------------------------------------
 
   function currentTemplate() {
@@ -687,8 +778,15 @@
 
   // ---- actions ------------------------------------------------------------------------------------------------
 
+  function askForToken() {
+    if (state.tokenAsked) return;
+    state.tokenAsked = true;
+    note("This service requires its auth token: enter it under Print document (kept for this browser session).", true);
+    $("auth-token").focus();
+  }
+
   function printDocument(documentV1, options) {
-    var token = $("auth-token").value.trim();
+    var token = authToken();
     return client
       .print(documentV1, {
         id: options.id,
@@ -792,6 +890,16 @@
     setInterval(function () {
       if (!document.hidden) refreshJobs();
     }, JOBS_POLL_MS);
+    refreshOrigins();
+    setInterval(function () {
+      if (!document.hidden) refreshOrigins();
+    }, ORIGINS_POLL_MS);
+    $("auth-token").value = authToken();
+    $("auth-token").addEventListener("change", function () {
+      state.tokenAsked = false;
+      authToken();
+      refreshJobs();
+    });
   }
 
   start();
