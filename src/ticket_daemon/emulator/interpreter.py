@@ -19,7 +19,8 @@ from ticket_daemon.emulator import barcodes, fonts
 from ticket_daemon.emulator.page import MAX_PAGE_DOTS
 from ticket_daemon.emulator.printer import DEFAULT_LINE_SPACING, Printer, TextStyle
 from ticket_daemon.emulator.reader import ByteReader
-from ticket_daemon.escpos.commands import CODE_TABLE_CODECS, CODE_TABLE_NUMBERS, DLE, EOT, ESC, FS, GS
+from ticket_daemon.document.codetables import CODECS_BY_NUMBER
+from ticket_daemon.escpos.commands import DLE, EOT, ESC, FS, GS
 
 Step = Generator[None, None, None]
 
@@ -30,8 +31,8 @@ TAB_LIMIT = 32  # ESC D: at most 32 tab positions
 QR_LEVELS = {48: "L", 49: "M", 50: "Q", 51: "H"}  # GS ( k fn=69 n
 MIN_DOT_WIDTH, MAX_DOT_WIDTH = 48, 4096  # a print head between 6 mm and 50 cm wide
 
-# ESC t n — code table → Python codec (DOCUMENT.md "Profile"); any other table decodes as PC437.
-CODECS: dict[int, str] = {CODE_TABLE_NUMBERS[name]: codec for name, codec in CODE_TABLE_CODECS.items()}
+# ESC t n — any table other than the supported ones decodes as PC437.
+FALLBACK_CODEC = "cp437"
 KANJI_CODEC = "gb18030"  # FS & — two-byte characters of Chinese-market printers
 HT, LF, CR, FF, CAN, NUL = 0x09, 0x0A, 0x0D, 0x0C, 0x18, 0x00
 ENQ, DC4 = 0x05, 0x14
@@ -257,7 +258,7 @@ class Emulator:
 
     def _print_text(self, run: bytes) -> None:
         style = self._modes.style()
-        high = _high_half(CODECS.get(self._modes.code_table, "cp437"))
+        high = _high_half(CODECS_BY_NUMBER.get(self._modes.code_table, FALLBACK_CODEC))
         add = self._printer.add_character
         for byte in run:
             if byte < 0x7F:

@@ -17,28 +17,8 @@ HT = b"\x09"
 INITIALIZE = b"\x1b\x40"  # ESC @ — initialize printer
 CANCEL_KANJI = b"\x1c\x2e"  # FS . — cancel Kanji (Chinese) character mode
 
-# ESC t n — select character code table (DOCUMENT.md "Profile").
-CODE_TABLE_NUMBERS: dict[str, int] = {
-    "PC437": 0,
-    "PC850": 2,
-    "PC852": 18,
-    "PC858": 19,
-    "PC866": 17,
-    "WPC1252": 16,
-}
-# Python codec for each code table.
-CODE_TABLE_CODECS: dict[str, str] = {
-    "PC437": "cp437",
-    "PC850": "cp850",
-    "PC852": "cp852",
-    "PC858": "cp858",
-    "PC866": "cp866",
-    "WPC1252": "cp1252",
-}
-
-
 def select_code_table(n: int) -> bytes:
-    return bytes((ESC, 0x74, n))  # ESC t n
+    return bytes((ESC, 0x74, n))  # ESC t n — the numbers are in document/codetables.py
 
 
 def bold(on: bool) -> bytes:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ..document.codetables import CODE_TABLES
 from ..document.errors import Category, DocumentError, TicketError, command_error, command_location
 from ..document.model import (
     SAFE_MODE_BLOCKED,
@@ -73,7 +74,7 @@ def render_job(
     be printed.
     """
     printer = profile if profile is not None else profile_for(document.profile)
-    select_home = commands.select_code_table(commands.CODE_TABLE_NUMBERS[printer.code_table])
+    select_home = commands.select_code_table(CODE_TABLES[printer.code_table].number)
     # DOCUMENT.md "Profile": every job starts with ESC @ and ESC t n for the code table.
     out = bytearray(commands.INITIALIZE + select_home)
     notes: list[str] = []
