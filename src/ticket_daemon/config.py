@@ -19,10 +19,11 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
+from .document.rawpolicy import RawPolicy
+
 # Environment variable naming the TOML file when ``--config`` is not given.
 CONFIG_FILE_ENV = "TICKET_CONFIG_FILE"
 
-RawPolicy = Literal["allow", "safe", "deny"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 
@@ -65,7 +66,7 @@ class ServerSettings(_Section):
     # One frame holds one document; 4 MB fits any real receipt with images. Bigger frames are closed with 1009.
     max_frame_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     # What to do with ``raw`` commands: print them, force safe_mode, or refuse them (DOCUMENT.md "raw").
-    raw_policy: RawPolicy = "allow"
+    raw_policy: RawPolicy = "safe"
     log_level: LogLevel = "INFO"
     # Messages per second per connection, and the burst allowed above it: far beyond any real client, low
     # enough that a flood cannot monopolise the event loop. Persistent floods are closed with 1008.

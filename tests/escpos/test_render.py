@@ -130,9 +130,50 @@ def test_daemon_that_forces_safe_mode_blocks_dangerous_raw_commands() -> None:
     doc = document({"type": "feed"}, {"type": "raw", "data": {"hex": "1B 70 00 19 32"}})
     with pytest.raises(DocumentError) as caught:
         render_job(doc, raw_policy="safe")
-    assert str(caught.value) == "RAW: Blocked by safe_mode - ESC p (cash drawer pulse) at command 1 (raw)"
+    assert str(caught.value) == 'RAW: Blocked by raw_policy "safe" - ESC p (cash drawer pulse) at command 1 (raw)'
     harmless = document({"type": "raw", "data": {"hex": "1B 7B 01"}})
     assert render_job(harmless, raw_policy="safe").data.endswith(b"\x1b\x7b\x01")
+
+
+@pytest.mark.parametrize(
+    ("hex_parts", "refused", "at"),
+    [
+        (["10 14 01 00 05"], "DLE DC4 (real-time request)", 0),
+        (["10 05 02"], "DLE ENQ (real-time request)", 0),
+        (["10 04 01"], "DLE EOT (real-time status)", 0),
+        (["1D 28 45 03 00 05 01 00"], "GS ( E", 0),
+        (["1D 28 43 05 00 00 30 00 00 00"], "GS ( C", 0),
+        (["1C 67 31 00 00 00 00 00 01 00 41"], "FS g (NV user memory)", 0),
+        (["1C 71 01 01 00 01 00 FF FF FF FF FF FF FF FF"], "FS q (define NV bit image)", 0),
+        (["1D 28 4C 06 00 30 43 30 20 20 01"], "GS ( L", 0),
+        (["1B 40"], "ESC @ (initialize)", 0),
+        (["48 69 0A", "1B"], "ESC (incomplete)", 1),
+        (["1B 45 01 41 1B", "70 00 19 FA"], "ESC p (cash drawer pulse)", 0),
+        (["41 1B 45", "01 1B", "70 00 19 FA"], "ESC p (cash drawer pulse)", 1),
+        (["1D 76 30 00 01 00 01 00 80", "07"], "control byte 0x07", 1),
+    ],
+)
+def test_safe_raw_policy_reads_all_raw_commands_as_one_stream(hex_parts: list[str], refused: str, at: int) -> None:
+    """DOCUMENT.md "raw": only printing commands pass, a command split across raw commands is still seen, and
+    the refusal names the command and the raw command it starts in."""
+    raws = [{"type": "raw", "data": {"hex": part}} for part in hex_parts]
+    doc = document({"type": "feed"}, *raws)
+    with pytest.raises(DocumentError) as caught:
+        render_job(doc, raw_policy="safe")
+    assert str(caught.value) == f'RAW: Blocked by raw_policy "safe" - {refused} at command {at + 1} (raw)'
+    assert render_job(doc, raw_policy="allow").data  # the same bytes print when raw is allowed
+
+
+def test_safe_raw_policy_passes_ordinary_printing_commands() -> None:
+    text_bold_cut = "1B 61 01 1B 45 01 48 69 1B 45 00 0A 1B 61 00 1D 21 11 41 1D 21 00 0A 1B 64 02 1D 56 42 00"
+    image = "1D 76 30 00 01 00 02 00 10 04"  # a raster image whose data bytes spell DLE EOT
+    barcode_qr = "1D 6B 49 03 7B 42 41 1D 28 6B 03 00 31 43 04 1D 28 6B 05 00 31 50 30 68 69 1D 28 6B 03 00 31 51 30"
+    # ESC d split over two raw commands: a sequence that only prints may be split too.
+    doc = document(
+        *[{"type": "raw", "data": {"hex": part}} for part in (text_bold_cut, image, barcode_qr, "1B", "64 01")]
+    )
+    data = render_job(doc, raw_policy="safe").data
+    assert data.endswith(bytes.fromhex(text_bold_cut + image + barcode_qr + "1B 64 01"))
 
 
 def test_daemon_that_forbids_raw_refuses_it() -> None:

@@ -12,12 +12,14 @@ from typing import Literal, get_args
 
 CodeTableName = Literal["PC437", "PC850", "PC852", "PC858", "PC866", "WPC1252"]
 
+
 @dataclass(frozen=True, slots=True)
 class CodeTable:
     name: CodeTableName
     number: int  # ESC t n
     codec: str  # Python codec encoding text for this page
     fallback_rank: int  # 0 is tried first when another page has to print a character
+
 
 # Fallback ranks: PC858 is PC850 plus €, WPC1252 has the typographic punctuation, PC852 central European
 # letters, PC866 Cyrillic.

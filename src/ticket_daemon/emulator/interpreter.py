@@ -15,11 +15,11 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image
 
+from ticket_daemon.document.codetables import CODECS_BY_NUMBER
 from ticket_daemon.emulator import barcodes, fonts
 from ticket_daemon.emulator.page import MAX_PAGE_DOTS
 from ticket_daemon.emulator.printer import DEFAULT_LINE_SPACING, Printer, TextStyle
 from ticket_daemon.emulator.reader import ByteReader
-from ticket_daemon.document.codetables import CODECS_BY_NUMBER
 from ticket_daemon.escpos.commands import DLE, EOT, ESC, FS, GS
 
 Step = Generator[None, None, None]

@@ -17,8 +17,8 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..document.model import Align
 from ..document.codetables import CODE_TABLES, FALLBACK_ORDER
+from ..document.model import Align
 from .commands import LF, align, select_code_table
 from .raster import raster_bytes
 from .textraster import text_bitmaps, text_height

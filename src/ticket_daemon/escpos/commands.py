@@ -17,6 +17,7 @@ HT = b"\x09"
 INITIALIZE = b"\x1b\x40"  # ESC @ — initialize printer
 CANCEL_KANJI = b"\x1c\x2e"  # FS . — cancel Kanji (Chinese) character mode
 
+
 def select_code_table(n: int) -> bytes:
     return bytes((ESC, 0x74, n))  # ESC t n — the numbers are in document/codetables.py
 

@@ -7,7 +7,6 @@ Pure: the same document and profile always give the same bytes; nothing here tou
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from ..document.codetables import CODE_TABLES
 from ..document.errors import Category, DocumentError, TicketError, command_error, command_location
@@ -28,17 +27,16 @@ from ..document.model import (
     TableCommand,
     TextCommand,
 )
+from ..document.rawpolicy import RawPolicy
 from . import commands
 from .barcode import barcode_bytes
 from .codepages import EncodedText
 from .image import image_bytes
 from .profiles import PrinterProfile, profile_for
 from .qr import qr_bytes
+from .rawsafety import first_refused
 from .table import table_bytes
 from .text import line_bytes, separator_bytes, text_bytes
-
-# Daemon configuration for ``raw`` commands: allowed as sent, always checked as if ``safe_mode`` were set, or refused.
-RawPolicy = Literal["allow", "safe", "deny"]
 
 # The category an unexpected failure inside a command is reported under.
 COMMAND_CATEGORIES: dict[str, Category] = {
@@ -76,6 +74,8 @@ def render_job(
     printer = profile if profile is not None else profile_for(document.profile)
     select_home = commands.select_code_table(CODE_TABLES[printer.code_table].number)
     # DOCUMENT.md "Profile": every job starts with ESC @ and ESC t n for the code table.
+    if raw_policy == "safe":
+        _check_raw_stream(document)
     out = bytearray(commands.INITIALIZE + select_home)
     notes: list[str] = []
     for index, command in enumerate(document.commands):
@@ -130,12 +130,26 @@ def _render_command(command: Command, printer: PrinterProfile, raw_policy: RawPo
     raise DocumentError(f"Unknown command type {command.type!r}", category=Category.COMMAND)  # pragma: no cover
 
 
+def _check_raw_stream(document: Document) -> None:
+    """DOCUMENT.md "raw": under ``raw_policy = "safe"`` the raw commands, read as one stream, may only print."""
+    raws = [
+        (index, command.data.payload)
+        for index, command in enumerate(document.commands)
+        if isinstance(command, RawCommand)
+    ]
+    refusal = first_refused([payload for _, payload in raws])
+    if refusal is not None:
+        sentence = f'Blocked by raw_policy "safe" - {refusal.command}'
+        raise command_error(Category.RAW, raws[refusal.part][0], "raw", sentence)
+
+
 def raw_bytes(data: RawData, policy: RawPolicy) -> bytes:
-    """DOCUMENT.md "raw": the payload as sent, unless the daemon forbids raw or forces ``safe_mode``."""
+    """DOCUMENT.md "raw": the payload as sent, unless the daemon forbids raw or the command asks for ``safe_mode``
+    (``raw_policy = "safe"`` has already checked the whole raw stream)."""
     if policy == "deny":
         raise DocumentError("raw commands are disabled on this daemon", category=Category.RAW)
     payload = data.payload
-    if policy == "safe" or data.safe_mode:
+    if data.safe_mode:
         for sequence, name in SAFE_MODE_BLOCKED:
             if sequence in payload:
                 raise DocumentError(f"Blocked by safe_mode - {name}", category=Category.RAW)
