@@ -22,6 +22,7 @@ from ..document.model import Align
 from .commands import LF, align, select_code_table
 from .raster import raster_bytes
 from .textraster import text_bitmaps, text_height
+from .typefaces import BUILT_IN, Typefaces
 
 # DOCUMENT.md "Text encoding": "Control characters other than LF, CR, TAB are stripped" (C0 controls, DEL, C1
 # controls), plus lone surrogates, which JSON allows but no code page or font can print.
@@ -129,6 +130,7 @@ class Placement:
     align: Align = Align.LEFT
     width_multiplier: int = 1
     height_multiplier: int = 1
+    typefaces: Typefaces = BUILT_IN  # the fonts an image run is drawn with
 
 
 def prepare_text(text: str, code_table: str) -> PreparedText:
@@ -248,7 +250,11 @@ def _image_run(run: str, placement: Placement, *, at_line_start: bool) -> bytes:
         out += align(0)
     height = text_height(placement.height_multiplier, placement.dpi)
     for bitmap in text_bitmaps(
-        run, height=height, width_multiplier=placement.width_multiplier, max_width=placement.dot_width
+        run,
+        placement.typefaces,
+        height=height,
+        width_multiplier=placement.width_multiplier,
+        max_width=placement.dot_width,
     ):
         out += raster_bytes(bitmap, placement.align, placement.dot_width)
     if placement.align is not Align.LEFT:

@@ -1,7 +1,9 @@
 """Document + printer profile → the ESC/POS bytes of one job (DOCUMENT.md), plus notices for the client.
 
-Pure: the same document and profile always give the same bytes; nothing here touches a printer, a clock or a file
-(except the font read by the text-as-image fallback). Every error names the command it comes from.
+Pure: the same document, profile and fonts always give the same bytes; nothing here touches a printer, a clock or a
+file. What it needs from the machine is handed in: the fonts text is drawn with when no code page has it
+(:class:`~.typefaces.Typefaces`) and, optionally, a cache of decoded images. Every error names the command it
+comes from.
 """
 
 from __future__ import annotations
@@ -32,11 +34,13 @@ from . import commands
 from .barcode import barcode_bytes
 from .codepages import EncodedText
 from .image import image_bytes
+from .imagecache import BitmapCache
 from .profiles import PrinterProfile, profile_for
 from .qr import qr_bytes
 from .rawsafety import first_refused
 from .table import table_bytes
 from .text import line_bytes, separator_bytes, text_bytes
+from .typefaces import BUILT_IN, Typefaces
 
 # The category an unexpected failure inside a command is reported under.
 COMMAND_CATEGORIES: dict[str, Category] = {
@@ -58,15 +62,31 @@ class RenderedJob:
     notes: tuple[str, ...]  # client-facing substitution notices, may be empty
 
 
-def render(document: Document, profile: PrinterProfile | None = None) -> bytes:
+@dataclass(frozen=True, slots=True)
+class _Resources:
+    """What the caller handed in from the machine."""
+
+    typefaces: Typefaces
+    image_cache: BitmapCache | None
+
+
+def render(document: Document, profile: PrinterProfile | None = None, *, typefaces: Typefaces = BUILT_IN) -> bytes:
     """The job's bytes; see :func:`render_job`."""
-    return render_job(document, profile).data
+    return render_job(document, profile, typefaces=typefaces).data
 
 
 def render_job(
-    document: Document, profile: PrinterProfile | None = None, *, raw_policy: RawPolicy = "allow"
+    document: Document,
+    profile: PrinterProfile | None = None,
+    *,
+    raw_policy: RawPolicy = "allow",
+    typefaces: Typefaces = BUILT_IN,
+    image_cache: BitmapCache | None = None,
 ) -> RenderedJob:
     """Render every command in order. ``profile`` defaults to the one the document describes.
+
+    ``typefaces`` draw text no code page can print (as an image); ``image_cache`` keeps decoded images between
+    jobs (it must be safe for however many threads share it). Neither changes the bytes.
 
     Raises :class:`DocumentError` naming the command (``QR: <sentence> at command 4 (qr)``) when a command cannot
     be printed.
@@ -78,9 +98,10 @@ def render_job(
         _check_raw_stream(document)
     out = bytearray(commands.INITIALIZE + select_home)
     notes: list[str] = []
+    resources = _Resources(typefaces, image_cache)
     for index, command in enumerate(document.commands):
         try:
-            part = _render_command(command, printer, raw_policy)
+            part = _render_command(command, printer, raw_policy, resources)
         except TicketError as error:
             raise _about_command(error, index, command.type) from None
         except Exception as error:
@@ -96,16 +117,19 @@ def render_job(
     return RenderedJob(bytes(out), tuple(notes))
 
 
-def _render_command(command: Command, printer: PrinterProfile, raw_policy: RawPolicy) -> EncodedText:
+def _render_command(
+    command: Command, printer: PrinterProfile, raw_policy: RawPolicy, resources: _Resources
+) -> EncodedText:
+    typefaces = resources.typefaces
     match command:
         case TextCommand(data=data):
-            return text_bytes(data, printer)
+            return text_bytes(data, printer, typefaces)
         case TableCommand(data=data):
-            return table_bytes(data, printer)
+            return table_bytes(data, printer, typefaces)
         case SeparatorCommand(data=data):
-            return separator_bytes(data, printer)
+            return separator_bytes(data, printer, typefaces)
         case ImageCommand(data=data):
-            return EncodedText(image_bytes(data, printer))
+            return EncodedText(image_bytes(data, printer, resources.image_cache))
         case BarcodeCommand(data=data):
             return EncodedText(barcode_bytes(data))
         case QrCommand(data=data):
@@ -113,7 +137,7 @@ def _render_command(command: Command, printer: PrinterProfile, raw_policy: RawPo
             if not data.human_text:
                 return symbol
             # DOCUMENT.md "qr": human_text is printed below the symbol, centred like it.
-            return symbol + line_bytes(data.human_text, data.align, printer)
+            return symbol + line_bytes(data.human_text, data.align, printer, typefaces)
         case FeedCommand(data=data):
             return EncodedText(commands.feed_lines(data.lines))  # ESC d n
         case CutCommand(data=data):

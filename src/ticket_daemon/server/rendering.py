@@ -17,9 +17,12 @@ from ..document import Document, parse_document
 from ..document.model import Profile
 from ..emulator import emulate
 from ..escpos import RawPolicy, profile_for, render_job
+from ..printers.render_resources import LockedBitmapCache, system_typefaces
 
 # 80 mm paper at 203 dpi (DOCUMENT.md "Profile"), when nothing says otherwise.
 GENERIC_DOT_WIDTH = 576
+# Decoded images shared by every render of this process (logos repeat on every ticket); the lock is its own.
+IMAGE_CACHE = LockedBitmapCache()
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +49,7 @@ class Preview:
 def render_document(datos: Mapping[str, Any], *, raw_policy: RawPolicy) -> RenderedDocument:
     """Validate and render a ``ticket``'s ``datos``; raises ``DocumentError`` with the categorised message."""
     document = parse_document(datos)
-    rendered = render_job(document, raw_policy=raw_policy)
+    rendered = render_job(document, raw_policy=raw_policy, typefaces=system_typefaces(), image_cache=IMAGE_CACHE)
     return RenderedDocument(
         document=document,
         document_json=document.model_dump_json(),
@@ -59,7 +62,7 @@ def render_document(datos: Mapping[str, Any], *, raw_policy: RawPolicy) -> Rende
 def render_preview(datos: Mapping[str, Any], *, raw_policy: RawPolicy) -> Preview:
     """What the printer would print, drawn by the emulator from the exact ESC/POS bytes (PROTOCOL.md "preview")."""
     rendered = render_document(datos, raw_policy=raw_policy)
-    emulation = emulate(rendered.data, rendered.dot_width)
+    emulation = emulate(rendered.data, rendered.dot_width, typefaces=system_typefaces())
     return Preview(png=emulation.png, width=emulation.width, height=emulation.height, notes=rendered.notes)
 
 
