@@ -138,7 +138,6 @@ def status_request(n: int) -> bytes:
 # Status bits of the DLE EOT replies (Epson TM series; bit 1 and bit 4 of every reply are fixed 1/0 markers).
 STATUS_OFFLINE = 0x08  # n=1: bit 3 — offline
 STATUS_COVER_OPEN = 0x04  # n=2: bit 2 — cover open
-STATUS_FEED_BUTTON = 0x08  # n=2: bit 3 — paper being fed by the feed button
 STATUS_PAPER_STOP = 0x20  # n=2: bit 5 — printing stopped by paper end
 STATUS_ERROR = 0x40  # n=2: bit 6 — an error occurred
 STATUS_AUTOCUTTER_ERROR = 0x08  # n=3: bit 3
