@@ -6,9 +6,9 @@ import base64
 import io
 
 import numpy as np
+import pytest
 import segno
 import segno.consts
-import pytest
 import zxingcpp
 from PIL import Image, ImageDraw
 
