@@ -6,14 +6,24 @@ from __future__ import annotations
 import base64
 import importlib
 import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
+import zxingcpp
 from PIL import Image
 
 from ticket_daemon.document import DocumentError, Profile, parse_document
 from ticket_daemon.document.model import ImageData, QrData
+from ticket_daemon.emulator import emulate
 from ticket_daemon.escpos import image_bytes, profile_for, qr_bytes, render, render_job
+from ticket_daemon.printers.render_resources import system_typefaces
+
+SOURCE = Path(__file__).resolve().parents[2] / "src"
 
 INIT_WPC1252 = b"\x1b\x40\x1b\x74\x10"  # ESC @, ESC t 16
 ALIGN_LEFT, ALIGN_CENTER = b"\x1b\x61\x00", b"\x1b\x61\x01"
@@ -44,14 +54,44 @@ def test_every_job_starts_with_initialize_and_the_code_table(table: str, n: int)
     assert data == b"\x1b\x40\x1b\x74" + bytes((n,)) + b"\x1b\x64\x01"
 
 
-def test_render_is_render_job_data_and_is_deterministic() -> None:
-    doc = document(
-        {"type": "text", "data": {"content": {"text": "Día “ok” 你好", "content_style": {"bold": True}}}},
-        {"type": "image", "data": {"code": png(16, 4)}},
-        {"type": "qr", "data": {"data": "hello", "human_text": "hello"}},
-        {"type": "cut"},
-    )
-    assert render(doc) == render_job(doc).data == render_job(doc).data
+RENDER_IN_ANOTHER_PROCESS = """
+import sys
+from ticket_daemon.document import parse_document
+from ticket_daemon.escpos import render
+from ticket_daemon.printers.render_resources import system_typefaces
+sys.stdout.buffer.write(render(parse_document(sys.stdin.buffer.read()), typefaces=system_typefaces()))
+"""
+
+
+def test_a_document_renders_to_the_same_bytes_in_another_process_and_they_print_what_it_says() -> None:
+    source = {
+        "version": "1.0",
+        "profile": {"model": "x"},
+        "commands": [
+            {"type": "text", "data": {"content": {"text": "Día “ok” 你好", "content_style": {"bold": True}}}},
+            {"type": "image", "data": {"code": png(16, 4)}},
+            {"type": "qr", "data": {"data": "hello", "human_text": "hello"}},
+            {"type": "cut"},
+        ],
+    }
+    typefaces = system_typefaces()
+    data = render(parse_document(source), typefaces=typefaces)
+    there = subprocess.run(
+        [sys.executable, "-c", RENDER_IN_ANOTHER_PROCESS],
+        input=json.dumps(source).encode(),
+        capture_output=True,
+        env={**os.environ, "PYTHONHASHSEED": "777", "PYTHONPATH": str(SOURCE)},
+        timeout=60,
+        check=True,
+    ).stdout
+    assert there == data
+    # And those bytes print what the document says: the text (its CJK part drawn as an image), the picture, a
+    # QR code that scans back to its data with the human text below it, then a cut.
+    printed = emulate(data, profile_for(parse_document(source).profile).dot_width, typefaces=typefaces)
+    lines = printed.transcript.splitlines()
+    assert lines[0].startswith("Día “ok”") and lines[-1] == "[cut partial]"  # cut mode defaults to partial
+    assert lines.count("hello") == 1 and any(line.startswith("[image") for line in lines)
+    assert [result.text for result in zxingcpp.read_barcodes(Image.open(io.BytesIO(printed.png)))] == ["hello"]
 
 
 def test_an_explicit_profile_overrides_the_documents() -> None:
