@@ -9,9 +9,11 @@ from ticket_daemon.emulator.state import NUL, TAB_LIMIT, InterpreterState, Modes
 from ticket_daemon.escpos.commands import EOT, ESC, FS
 from ticket_daemon.escpos.commandset import (
     DC4,
+    DLE_DC4_ARGUMENTS,
     ENQ,
     ESC_PARAMETERS,
     FS_PARAMETERS,
+    FS_USER_KANJI_BYTES,
     command_name,
 )
 
@@ -159,8 +161,10 @@ class EscCommands(InterpreterState):
         elif command == ord("&"):  # FS & — select Kanji character mode
             self._modes.kanji = True
         elif command == ord("p"):  # FS p n m — print NV bit image: its data lives in the printer, so not drawn
-            yield from reader.skip(2)
+            yield from reader.skip(FS_PARAMETERS[command])
             self._note_unknown("FS p (NV bit image)", start)
+        elif command == ord("2"):  # FS 2 c1 c2 d1..d72 — define a user-defined Kanji (kept in the printer)
+            yield from reader.skip(2 + FS_USER_KANJI_BYTES)
         elif command in FS_NOT_DRAWN:
             yield from reader.skip(FS_PARAMETERS[command])
         else:
@@ -177,11 +181,10 @@ class EscCommands(InterpreterState):
         elif command == DC4:
             reader.take_byte()
             fn = yield from reader.read_byte()
-            arguments = {1: 2, 2: 2, 7: 1, 8: 7}
-            if fn not in arguments:
+            if fn not in DLE_DC4_ARGUMENTS:
                 self._note_unknown(f"DLE DC4 fn={fn}", start)
                 return
-            yield from reader.skip(arguments[fn])
+            yield from reader.skip(DLE_DC4_ARGUMENTS[fn])
             if fn == 1:  # DLE DC4 1 m t — real-time pulse
                 self._printer.note("[pulse]")
         else:
