@@ -65,7 +65,7 @@ class ServerSettings(_Section):
     allowed_origins: list[str] = Field(default_factory=list)
     # One frame holds one document; 4 MB fits any real receipt with images. Bigger frames are closed with 1009.
     max_frame_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
-    # What to do with ``raw`` commands: print them, force safe_mode, or refuse them (DOCUMENT.md "raw").
+    # ``raw`` commands: print them, let only printing commands through, or refuse them (DOCUMENT.md "raw").
     raw_policy: RawPolicy = "safe"
     log_level: LogLevel = "INFO"
     # Messages per second per connection, and the burst allowed above it: far beyond any real client, low
