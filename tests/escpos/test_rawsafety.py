@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -32,7 +34,7 @@ DRAWER_KICK = c.pulse(0, 25, 250)
 
 def split(stream: bytes, cuts: list[int]) -> list[bytes]:
     points = sorted({0, len(stream), *(cut % (len(stream) + 1) for cut in cuts)})
-    return [stream[a:b] for a, b in zip(points, points[1:], strict=False) if b > a]
+    return [stream[a:b] for a, b in itertools.pairwise(points) if b > a]
 
 
 @given(st.lists(st.integers(min_value=0), max_size=6))
