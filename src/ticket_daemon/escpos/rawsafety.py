@@ -21,7 +21,8 @@ ALLOWED_CONTROLS = frozenset((0x09, 0x0A, 0x0D))
 # ESC: character spacing, print mode, positions, underline, line spacing, bit image, tabs, emphasis, feed, font,
 # character set, rotation, alignment, reverse feed, legacy cuts, code table, upside-down.
 ALLOWED_ESC = frozenset(b" !$-23*DEGJMRV\\adeimt{")
-ALLOWED_GS = frozenset(b"!BHLVWfhkvw")  # size, reverse, HRI, margins, cut, print area, barcode, raster image
+# GS: size, reverse, HRI, margins, cut, print area, smoothing, print the serial counter, barcode, raster image.
+ALLOWED_GS = frozenset(b"!BHLVWbcfhkvw")
 ALLOWED_FS = frozenset(b"!&-.SW")  # Kanji mode and its style
 # GS ( k cn=49 (QR Code): select model, module size, error level, store in the symbol buffer, print.
 ALLOWED_QR_FUNCTIONS = frozenset((65, 67, 69, 80, 81))
