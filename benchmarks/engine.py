@@ -16,8 +16,11 @@ import numpy as np
 from PIL import Image
 
 from ticket_daemon.document import parse_document
+from ticket_daemon.document.model import Document
 from ticket_daemon.emulator import emulate
-from ticket_daemon.escpos import profile_for, render
+from ticket_daemon.escpos import profile_for, render_job
+from ticket_daemon.escpos.imagecache import BoundedBitmapCache
+from ticket_daemon.printers.render_resources import system_typefaces
 
 from .report import Stats, measure
 
@@ -105,7 +108,23 @@ def escpos_lib_text_receipt() -> Callable[[], bytes]:
     return build
 
 
+def qr_receipt() -> dict[str, Any]:
+    """A receipt whose QR is drawn as an image (the printer has no native QR): the symbol encoder's cost."""
+    qr = {"type": "qr", "data": {"data": "https://example.com/factura/ABC123456789?total=1234.50", "correction": "M"}}
+    return {"version": "1.0", "profile": {"model": "EC-PM-80250", "has_qr": False}, "commands": [qr, {"type": "cut"}]}
+
+
 def run(report: Callable[[str, Stats], None]) -> None:
+    # What a daemon hands the core: this machine's fonts and one image cache (a single thread here: no lock).
+    typefaces = system_typefaces()
+    cache = BoundedBitmapCache()
+
+    def render(document: Document) -> bytes:
+        return render_job(document, typefaces=typefaces, image_cache=cache).data
+
+    def emulate_bytes(data: bytes, width: int) -> None:
+        emulate(data, width, typefaces=typefaces)
+
     text_doc = parse_document(text_receipt())
     text_stats = measure(lambda: render(text_doc), repeat=300)
     report("render text receipt", text_stats)
@@ -129,8 +148,11 @@ def run(report: Callable[[str, Stats], None]) -> None:
     render(repeated)
     report("render photo 576 dots, cached", measure(lambda: render(repeated), repeat=100))
 
+    qr_doc = parse_document(qr_receipt())
+    report("render raster QR receipt", measure(lambda: render(qr_doc), repeat=200))
+
     data = render(text_doc)
     width = profile_for(text_doc.profile).dot_width
-    report("emulate text receipt (PNG)", measure(lambda: emulate(data, width), repeat=30))
+    report("emulate text receipt (PNG)", measure(lambda: emulate_bytes(data, width), repeat=30))
     photo_bytes = render(repeated)
-    report("emulate photo receipt (PNG)", measure(lambda: emulate(photo_bytes, width), repeat=10))
+    report("emulate photo receipt (PNG)", measure(lambda: emulate_bytes(photo_bytes, width), repeat=10))

@@ -19,10 +19,11 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
+from .document.rawpolicy import RawPolicy
+
 # Environment variable naming the TOML file when ``--config`` is not given.
 CONFIG_FILE_ENV = "TICKET_CONFIG_FILE"
 
-RawPolicy = Literal["allow", "safe", "deny"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 
@@ -64,8 +65,8 @@ class ServerSettings(_Section):
     allowed_origins: list[str] = Field(default_factory=list)
     # One frame holds one document; 4 MB fits any real receipt with images. Bigger frames are closed with 1009.
     max_frame_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
-    # What to do with ``raw`` commands: print them, force safe_mode, or refuse them (DOCUMENT.md "raw").
-    raw_policy: RawPolicy = "allow"
+    # ``raw`` commands: print them, let only printing commands through, or refuse them (DOCUMENT.md "raw").
+    raw_policy: RawPolicy = "safe"
     # How documents are read (DOCUMENT.md "Lenient (default) and strict"): "lenient" prints what the original
     # printed, with a default for each oddity named in the result; "strict" refuses every such oddity.
     documents: Literal["lenient", "strict"] = "lenient"

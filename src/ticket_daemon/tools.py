@@ -16,6 +16,7 @@ from .document import Category, DocumentError, TicketError, parse_document
 from .document.model import Document
 from .emulator import emulate
 from .escpos import profile_for, render_job
+from .printers.render_resources import system_typefaces
 
 USAGE_ERROR = 2
 DEFAULT_DOT_WIDTH = 576
@@ -36,7 +37,7 @@ def load_document(path: str, *, strict: bool = False) -> Document:
 def render_main(args: argparse.Namespace) -> int:
     try:
         document = load_document(args.document, strict=args.strict)
-        rendered = render_job(document)
+        rendered = render_job(document, typefaces=system_typefaces())
         _write(args.output, rendered.data)
     except TicketError as error:
         return _fail(error)
@@ -56,12 +57,12 @@ def preview_main(args: argparse.Namespace) -> int:
         else:
             document = load_document(args.document, strict=args.strict)
             profile = profile_for(document.profile)
-            rendered = render_job(document, profile)
+            rendered = render_job(document, profile, typefaces=system_typefaces())
             data, notes = rendered.data, rendered.notes
             dot_width = args.width or profile.dot_width
         if not 64 <= dot_width <= 4096:
             raise TicketError(f"--width must be 64 to 4096 dots, got {dot_width}", category=Category.VALIDATION)
-        emulation = emulate(data, dot_width)
+        emulation = emulate(data, dot_width, typefaces=system_typefaces())
         if args.output:
             _write(args.output, emulation.png)
     except TicketError as error:

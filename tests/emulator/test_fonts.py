@@ -1,39 +1,22 @@
-"""Glyphs come from DejaVu Sans Mono when installed, else Pillow's own font; the cell layout is the same."""
+"""Glyphs come from the fonts handed in (DejaVu Sans Mono on a daemon), else Pillow's own font; the cell layout is
+the same."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import numpy as np
-import pytest
 
-from ticket_daemon.emulator import Emulator, fonts, printer
-
-
-def clear_glyph_caches() -> None:
-    fonts._typeface.cache_clear()
-    fonts._fitted.cache_clear()
-    fonts.glyph.cache_clear()
-    printer._plain_cell.cache_clear()
+from ticket_daemon.emulator import Emulator, fonts
+from ticket_daemon.escpos.typefaces import BUILT_IN, Typefaces
+from ticket_daemon.printers.render_resources import system_typefaces
 
 
-@pytest.fixture
-def without_dejavu(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    monkeypatch.setattr(fonts, "FONT_DIRECTORY", tmp_path)
-    clear_glyph_caches()
-    yield
-    clear_glyph_caches()
-
-
-def columns_and_rows(data: bytes) -> tuple[np.ndarray, np.ndarray]:
-    emulator = Emulator()
+def columns_and_rows(data: bytes, typefaces: Typefaces = BUILT_IN) -> tuple[np.ndarray, np.ndarray]:
+    emulator = Emulator(typefaces=typefaces)
     emulator.feed(data)
     dots = np.asarray(emulator.page()) < 128
     return np.flatnonzero(dots.any(axis=0)), np.flatnonzero(dots.any(axis=1))
 
 
-@pytest.mark.usefixtures("without_dejavu")
 def test_fallback_font_keeps_the_printer_cell_layout() -> None:
     columns, rows = columns_and_rows(b"\x1b\x40MMMMMMMMMM\n\xa5g\n")
     assert 108 <= columns.max() < 120  # ten 12-dot cells
@@ -47,6 +30,6 @@ def test_every_glyph_stays_inside_its_cell() -> None:
     for font in (fonts.FONT_A, fonts.FONT_B):
         for bold in (False, True):
             for char in "ÑÁÇgjW|@%":
-                mask = fonts.glyph(char, font, bold, font.width)
+                mask = fonts.glyph(system_typefaces(), char, font, bold, font.width)
                 assert mask.shape == (font.height, font.width)
                 assert mask.any()

@@ -132,7 +132,11 @@ def test_known_commands_with_arguments_are_skipped_whole() -> None:
         b"\x1d\x61\x00"  # GS a 0
         b"\x1c\x2e\x1c\x43\x01"  # FS . / FS C 1
         b"\x1b\x28\x41\x04\x00\x30\x41\x41\x41"  # ESC ( A — beeper settings with 4 argument bytes
-        b"\x1b\x44\x04\x08\x00"  # ESC D — tab stops at columns 4 and 8
+        b"\x1c\x32\xa1\xa1"
+        + b"AB" * 36  # FS 2 — a user-defined Kanji: 72 bytes of glyph, not text
+        + b"\x10\x14\x08\x01\x03\x14\x01\x06\x02\x08"  # DLE DC4 8 — clear buffers, 7 argument bytes
+        + b"\x1d\x67\x32\x00\x14\x00"  # GS g 2 — read a maintenance counter
+        + b"\x1b\x44\x04\x08\x00"  # ESC D — tab stops at columns 4 and 8
     )
     emulator = run(INIT + skipped + b"a\tb\tc\n")
     assert emulator.unknown == []

@@ -9,12 +9,13 @@ from PIL import Image
 
 from ticket_daemon.emulator import Emulator, emulate
 from ticket_daemon.escpos import commands as c
+from ticket_daemon.printers.render_resources import system_typefaces
 
 INIT = c.INITIALIZE
 
 
 def run(data: bytes, dot_width: int = 576) -> Emulator:
-    emulator = Emulator(dot_width)
+    emulator = Emulator(dot_width, typefaces=system_typefaces())  # drawn as a daemon draws it
     emulator.feed(data)
     return emulator
 

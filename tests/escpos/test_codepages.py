@@ -6,11 +6,21 @@ Expected bytes come from the code page charts (PC437, PC850, PC858, PC866, Windo
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ticket_daemon.document import Align
 from ticket_daemon.escpos.codepages import Placement, Tally, encode_text, prepare_text
+from ticket_daemon.escpos.typefaces import BUILT_IN
+from ticket_daemon.printers.render_resources import system_typefaces
+
+SOURCE = Path(__file__).resolve().parents[2] / "src"
 
 PLACEMENT = Placement(dot_width=576)
 TABLES = ["PC437", "PC850", "PC852", "PC858", "PC866", "WPC1252"]
@@ -108,9 +118,39 @@ def test_image_text_wider_than_the_paper_is_split_into_lines() -> None:
     assert all(width * 8 <= 384 for width, _ in shapes)
 
 
-def test_encoding_is_deterministic() -> None:
-    text = "Día €5 “ok” Привет 你好 ǎ"
-    assert encoded(text, "PC437") == encoded(text, "PC437")
+MIXED_TEXT = "Día €5 “ok” Привет 你好 ǎ"
+# Encodes MIXED_TEXT in a fresh interpreter (cold caches, another hash seed) with the fonts read from the same files.
+ENCODE_IN_ANOTHER_PROCESS = """
+import sys
+from ticket_daemon.escpos.codepages import Placement, encode_text
+from ticket_daemon.printers.render_resources import system_typefaces
+placement = Placement(dot_width=576, typefaces=system_typefaces())
+sys.stdout.buffer.write(encode_text(sys.argv[1], "PC437", placement).data)
+"""
+
+
+def test_the_same_text_and_fonts_give_the_same_bytes_in_another_process() -> None:
+    """Same document + same fonts ⇒ same bytes: nothing depends on process state (hash seed, caches, threads)."""
+    here = encoded(MIXED_TEXT, "PC437", Placement(dot_width=576, typefaces=system_typefaces()))
+    environment = {**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": str(SOURCE)}
+    there = subprocess.run(
+        [sys.executable, "-c", ENCODE_IN_ANOTHER_PROCESS, MIXED_TEXT],
+        capture_output=True,
+        env=environment,
+        timeout=60,
+        check=True,
+    ).stdout
+    assert there == here
+    assert graphics(here)  # the CJK run is an image: the fonts were part of what was compared
+
+
+def test_the_fonts_handed_in_are_the_ones_text_images_are_drawn_with() -> None:
+    if not system_typefaces().fallbacks:
+        pytest.skip("no CJK font installed")
+    with_system_fonts = encoded("你好", "PC437", Placement(dot_width=576, typefaces=system_typefaces()))
+    with_built_in_font = encoded("你好", "PC437", Placement(dot_width=576, typefaces=BUILT_IN))
+    assert graphics(with_system_fonts) and graphics(with_built_in_font)
+    assert with_system_fonts != with_built_in_font
 
 
 ALLOWED_COMMAND_STARTS = (b"\x1b\x74", b"\x1b\x61", b"\x1d\x76\x30\x00")

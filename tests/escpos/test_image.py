@@ -17,6 +17,7 @@ from conftest import command_data, require_shared, shared_examples
 from ticket_daemon.document.errors import Category, DocumentError
 from ticket_daemon.document.model import ImageData, Profile
 from ticket_daemon.escpos.image import image_bytes, rasterize_image
+from ticket_daemon.escpos.imagecache import BoundedBitmapCache
 from ticket_daemon.escpos.profiles import PrinterProfile, profile_for
 from ticket_daemon.escpos.raster import Bitmap, mask_from_bitmap
 
@@ -225,11 +226,26 @@ def test_a_data_uri_prefix_is_accepted() -> None:
 
 def test_printing_the_same_image_again_reuses_the_finished_bitmap() -> None:
     payload = encode(Image.new("L", (300, 200), 90))
+    cache = BoundedBitmapCache()
 
-    first = raster(payload, dithering="atkinson")
+    first = raster(payload, dithering="atkinson", cache=cache)
 
-    assert raster(payload, dithering="atkinson") is first
-    assert raster(payload, dithering="threshold") is not first  # every parameter is part of the key
+    assert raster(payload, dithering="atkinson", cache=cache) is first
+    assert raster(payload, dithering="threshold", cache=cache) is not first  # every parameter is part of the key
+    assert raster(payload, dithering="atkinson") is not first  # without a cache nothing is kept
+    assert raster(payload, dithering="atkinson") == first
+
+
+def test_the_image_cache_is_bounded_by_entries_and_by_bytes() -> None:
+    bitmaps = [raster(encode(Image.new("L", (64, 8), shade))) for shade in (0, 60, 120)]
+    by_entries = BoundedBitmapCache(entries=2)
+    for key, bitmap in enumerate(bitmaps):
+        by_entries.put(key, bitmap)
+    assert len(by_entries) == 2 and by_entries.get(0) is None and by_entries.get(2) is bitmaps[2]
+    by_bytes = BoundedBitmapCache(max_bytes=len(bitmaps[0].rows) * 2)
+    for key, bitmap in enumerate(bitmaps):
+        by_bytes.put(key, bitmap)
+    assert len(by_bytes) == 2 and by_bytes.get(0) is None
 
 
 # --- what is refused -------------------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ import io
 
 import numpy as np
 import pytest
+import segno
+import segno.consts
 import zxingcpp
 from PIL import Image, ImageDraw
 
@@ -15,6 +17,7 @@ from ticket_daemon.document.errors import Category, DocumentError
 from ticket_daemon.document.model import Profile, QrData
 from ticket_daemon.escpos.profiles import PrinterProfile, profile_for
 from ticket_daemon.escpos.qr import module_size, qr_bitmap, qr_bytes, qr_matrix
+from ticket_daemon.escpos.qrmatrix import position_patterns, qr_modules, version_of
 from ticket_daemon.escpos.raster import Bitmap, bitmap_from_image, image_from_bitmap, mask_from_bitmap
 
 NATIVE_58MM = profile_for(Profile(model="58mm PT-210"))  # 384 dots, has_qr
@@ -343,3 +346,28 @@ def test_bitmap_preview_of_a_symbol_reads_like_the_paper() -> None:
     bitmap = qr_bitmap(QrData(data="HELLO"), 576)
 
     assert bitmap_from_image(image_from_bitmap(bitmap)) == bitmap
+
+
+@pytest.mark.parametrize("version", range(1, 41))
+def test_finder_and_alignment_pattern_positions_match_an_independent_encoder(version: int) -> None:
+    """Round modules keep these patterns square; the positions come from a formula, checked against segno's own
+    module types for every version."""
+    symbol = segno.make_qr("A", version=version, error="L")
+    kinds = np.array(list(symbol.matrix_iter(scale=1, border=0, verbose=True)))
+    patterns = (
+        segno.consts.TYPE_FINDER_PATTERN_DARK,
+        segno.consts.TYPE_FINDER_PATTERN_LIGHT,
+        segno.consts.TYPE_ALIGNMENT_PATTERN_DARK,
+        segno.consts.TYPE_ALIGNMENT_PATTERN_LIGHT,
+    )
+    assert np.array_equal(position_patterns(kinds.shape[0]), np.isin(kinds, patterns))
+
+
+@pytest.mark.parametrize("data", ["HELLO", "0123456789" * 30, "https://example.com/a?b=c", "Ñandú €", "漢字"])
+def test_symbols_are_the_smallest_that_hold_the_data(data: str) -> None:
+    """zxing-cpp (ASCII) and segno (UTF-8 bytes) both give the smallest version; a larger one would print smaller
+    modules for the same width."""
+    payload = data.encode()
+    mode = "byte" if not payload.isascii() else None
+    expected = segno.make_qr(payload, error="M", mode=mode, boost_error=False).version
+    assert version_of(qr_modules(payload, "M")) <= expected

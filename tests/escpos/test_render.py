@@ -6,14 +6,24 @@ from __future__ import annotations
 import base64
 import importlib
 import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
+import zxingcpp
 from PIL import Image
 
 from ticket_daemon.document import DocumentError, Profile, parse_document
 from ticket_daemon.document.model import ImageData, QrData
+from ticket_daemon.emulator import emulate
 from ticket_daemon.escpos import image_bytes, profile_for, qr_bytes, render, render_job
+from ticket_daemon.printers.render_resources import system_typefaces
+
+SOURCE = Path(__file__).resolve().parents[2] / "src"
 
 INIT_WPC1252 = b"\x1b\x40\x1b\x74\x10"  # ESC @, ESC t 16
 ALIGN_LEFT, ALIGN_CENTER = b"\x1b\x61\x00", b"\x1b\x61\x01"
@@ -44,14 +54,44 @@ def test_every_job_starts_with_initialize_and_the_code_table(table: str, n: int)
     assert data == b"\x1b\x40\x1b\x74" + bytes((n,)) + b"\x1b\x64\x01"
 
 
-def test_render_is_render_job_data_and_is_deterministic() -> None:
-    doc = document(
-        {"type": "text", "data": {"content": {"text": "Día “ok” 你好", "content_style": {"bold": True}}}},
-        {"type": "image", "data": {"code": png(16, 4)}},
-        {"type": "qr", "data": {"data": "hello", "human_text": "hello"}},
-        {"type": "cut"},
-    )
-    assert render(doc) == render_job(doc).data == render_job(doc).data
+RENDER_IN_ANOTHER_PROCESS = """
+import sys
+from ticket_daemon.document import parse_document
+from ticket_daemon.escpos import render
+from ticket_daemon.printers.render_resources import system_typefaces
+sys.stdout.buffer.write(render(parse_document(sys.stdin.buffer.read()), typefaces=system_typefaces()))
+"""
+
+
+def test_a_document_renders_to_the_same_bytes_in_another_process_and_they_print_what_it_says() -> None:
+    source = {
+        "version": "1.0",
+        "profile": {"model": "x"},
+        "commands": [
+            {"type": "text", "data": {"content": {"text": "Día “ok” 你好", "content_style": {"bold": True}}}},
+            {"type": "image", "data": {"code": png(16, 4)}},
+            {"type": "qr", "data": {"data": "hello", "human_text": "hello"}},
+            {"type": "cut"},
+        ],
+    }
+    typefaces = system_typefaces()
+    data = render(parse_document(source), typefaces=typefaces)
+    there = subprocess.run(
+        [sys.executable, "-c", RENDER_IN_ANOTHER_PROCESS],
+        input=json.dumps(source).encode(),
+        capture_output=True,
+        env={**os.environ, "PYTHONHASHSEED": "777", "PYTHONPATH": str(SOURCE)},
+        timeout=60,
+        check=True,
+    ).stdout
+    assert there == data
+    # And those bytes print what the document says: the text (its CJK part drawn as an image), the picture, a
+    # QR code that scans back to its data with the human text below it, then a cut.
+    printed = emulate(data, profile_for(parse_document(source).profile).dot_width, typefaces=typefaces)
+    lines = printed.transcript.splitlines()
+    assert lines[0].startswith("Día “ok”") and lines[-1] == "[cut partial]"  # cut mode defaults to partial
+    assert lines.count("hello") == 1 and any(line.startswith("[image") for line in lines)
+    assert [result.text for result in zxingcpp.read_barcodes(Image.open(io.BytesIO(printed.png)))] == ["hello"]
 
 
 def test_an_explicit_profile_overrides_the_documents() -> None:
@@ -130,9 +170,52 @@ def test_daemon_that_forces_safe_mode_blocks_dangerous_raw_commands() -> None:
     doc = document({"type": "feed"}, {"type": "raw", "data": {"hex": "1B 70 00 19 32"}})
     with pytest.raises(DocumentError) as caught:
         render_job(doc, raw_policy="safe")
-    assert str(caught.value) == "RAW: Blocked by safe_mode - ESC p (cash drawer pulse) at command 1 (raw)"
+    assert str(caught.value) == 'RAW: Blocked by raw_policy "safe" - ESC p (cash drawer pulse) at command 1 (raw)'
     harmless = document({"type": "raw", "data": {"hex": "1B 7B 01"}})
     assert render_job(harmless, raw_policy="safe").data.endswith(b"\x1b\x7b\x01")
+
+
+@pytest.mark.parametrize(
+    ("hex_parts", "refused", "at"),
+    [
+        (["10 14 01 00 05"], "DLE DC4 (real-time request)", 0),
+        (["10 05 02"], "DLE ENQ (real-time request)", 0),
+        (["10 04 01"], "DLE EOT (real-time status)", 0),
+        (["1D 28 45 03 00 05 01 00"], "GS ( E", 0),
+        (["1D 28 43 05 00 00 30 00 00 00"], "GS ( C", 0),
+        (["1C 67 31 00 00 00 00 00 01 00 41"], "FS g (NV user memory)", 0),
+        (["1C 71 01 01 00 01 00 FF FF FF FF FF FF FF FF"], "FS q (define NV bit image)", 0),
+        (["1D 28 4C 06 00 30 43 30 20 20 01"], "GS ( L", 0),
+        (["48 69 0A", "1B"], "ESC (incomplete)", 1),
+        (["1B 45 01 41 1B", "70 00 19 FA"], "ESC p (cash drawer pulse)", 0),
+        (["41 1B 45", "01 1B", "70 00 19 FA"], "ESC p (cash drawer pulse)", 1),
+        (["1D 76 30 00 01 00 01 00 80", "07"], "control byte 0x07", 1),
+    ],
+)
+def test_safe_raw_policy_reads_all_raw_commands_as_one_stream(hex_parts: list[str], refused: str, at: int) -> None:
+    """DOCUMENT.md "raw": only printing commands pass, a command split across raw commands is still seen, and
+    the refusal names the command and the raw command it starts in."""
+    raws = [{"type": "raw", "data": {"hex": part}} for part in hex_parts]
+    doc = document({"type": "feed"}, *raws)
+    with pytest.raises(DocumentError) as caught:
+        render_job(doc, raw_policy="safe")
+    assert str(caught.value) == f'RAW: Blocked by raw_policy "safe" - {refused} at command {at + 1} (raw)'
+    assert render_job(doc, raw_policy="allow").data  # the same bytes print when raw is allowed
+
+
+def test_safe_raw_policy_passes_ordinary_printing_commands() -> None:
+    text_bold_cut = "1B 61 01 1B 45 01 48 69 1B 45 00 0A 1B 61 00 1D 21 11 41 1D 21 00 0A 1B 64 02 1D 56 42 00"
+    text_bold_cut += " 1D 62 01 1D 63 0A"  # GS b 1 (smoothing, a print style), GS c (print the serial counter)
+    image = "1D 76 30 00 01 00 02 00 10 04"  # a raster image whose data bytes spell DLE EOT
+    barcode_qr = "1D 6B 49 03 7B 42 41 1D 28 6B 03 00 31 43 04 1D 28 6B 05 00 31 50 30 68 69 1D 28 6B 03 00 31 51 30"
+    # ESC d split over two raw commands: a sequence that only prints may be split too. ESC @ (initialize) only
+    # clears volatile settings: real POS documents send it.
+    doc = document(
+        *[{"type": "raw", "data": {"hex": part}} for part in ("1B 40", text_bold_cut, image, barcode_qr, "1B", "64 01")]
+    )
+    data = render_job(doc, raw_policy="safe").data
+    assert data.endswith(bytes.fromhex(text_bold_cut + image + barcode_qr + "1B 64 01"))
+    assert data.count(b"\x1b\x40") == 2  # the job's own ESC @ and the raw one
 
 
 def test_daemon_that_forbids_raw_refuses_it() -> None:

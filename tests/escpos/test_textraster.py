@@ -6,11 +6,12 @@ import os
 
 import pytest
 
-from ticket_daemon.escpos.textraster import FALLBACK_FONT_FILES, text_bitmaps
+from ticket_daemon.escpos.textraster import text_bitmaps
+from ticket_daemon.printers.render_resources import FALLBACK_FONT_FILES, system_typefaces
 
 
 def drawn(text: str) -> bytes:
-    return b"".join(bitmap.rows for bitmap in text_bitmaps(text, height=24, max_width=576))
+    return b"".join(bitmap.rows for bitmap in text_bitmaps(text, system_typefaces(), height=24, max_width=576))
 
 
 def test_chinese_characters_are_drawn_with_a_fallback_font_not_as_missing_glyph_boxes() -> None:
@@ -23,6 +24,6 @@ def test_chinese_characters_are_drawn_with_a_fallback_font_not_as_missing_glyph_
 
 
 def test_long_fallback_text_wraps_within_the_paper_width() -> None:
-    bitmaps = text_bitmaps("漢字" * 60, height=24, max_width=384)
+    bitmaps = text_bitmaps("漢字" * 60, system_typefaces(), height=24, max_width=384)
     assert len(bitmaps) > 1
     assert all(bitmap.width <= 384 for bitmap in bitmaps)

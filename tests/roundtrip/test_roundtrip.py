@@ -18,6 +18,7 @@ from ticket_daemon.document import parse_document
 from ticket_daemon.document.model import BarcodeCommand, Document, QrCommand, TableCommand, TextCommand
 from ticket_daemon.emulator import emulate
 from ticket_daemon.escpos import profile_for, render_job
+from ticket_daemon.printers.render_resources import system_typefaces
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.json"))
 
@@ -25,7 +26,8 @@ EXAMPLE_FILES = sorted(EXAMPLES.glob("*.json"))
 def run(path: Path) -> tuple[Document, str, Image.Image]:
     document = parse_document(path.read_bytes())
     profile = profile_for(document.profile)
-    emulation = emulate(render_job(document, profile).data, profile.dot_width)
+    typefaces = system_typefaces()  # what the daemon hands the core
+    emulation = emulate(render_job(document, profile, typefaces=typefaces).data, profile.dot_width, typefaces=typefaces)
     image = Image.open(io.BytesIO(emulation.png))
     assert image.width == profile.dot_width
     return document, emulation.transcript, image

@@ -61,7 +61,7 @@ def test_defaults_print_out_of_the_box_on_localhost(isolated_env):
         "local",
         [],
         4194304,
-        "allow",
+        "safe",
     )
     assert settings.storage.data_dir == Path(platformdirs.user_data_dir("ticket-daemon", appauthor=False))
     assert settings.printers == [] and settings.config_file is None

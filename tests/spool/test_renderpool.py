@@ -224,7 +224,7 @@ def test_one_client_holds_at_most_one_worker_at_a_time():
         finished: list[str] = []
 
         async def render(client: str, label: str) -> None:
-            await pool.render(client, qr_codes(60), raw_policy="allow")
+            await pool.render(client, cjk(3000), raw_policy="allow")
             finished.append(label)
 
         first = asyncio.create_task(render("a", "a-1"))

@@ -30,6 +30,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from .barcodes import SYMBOLOGIES, Symbology, barcode_problem, known_symbology
+from .codetables import CODE_TABLE_NAMES, DEFAULT_CODE_TABLE, CodeTableName
 from .limits import (
     MAX_BARCODE_BYTES,
     MAX_COMMANDS,
@@ -68,7 +69,7 @@ class Model(BaseModel):
 
 # --- profile -------------------------------------------------------------------------------------------------
 
-CODE_TABLES = ("PC437", "PC850", "PC852", "PC858", "PC866", "WPC1252")
+CODE_TABLES = CODE_TABLE_NAMES
 PAPER_WIDTHS = (58, 72, 80, 100, 112, 120)
 DPIS = (203, 300, 600)
 
@@ -77,9 +78,7 @@ class Profile(Model):
     # A model of only spaces names no printer: stripped, then required to be non-empty.
     model: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     paper_width: Literal[58, 72, 80, 100, 112, 120] = 80
-    code_table: Annotated[
-        Literal["PC437", "PC850", "PC852", "PC858", "PC866", "WPC1252"], BeforeValidator(upper), loose(*CODE_TABLES)
-    ] = "WPC1252"
+    code_table: Annotated[CodeTableName, BeforeValidator(upper), loose(*CODE_TABLES)] = DEFAULT_CODE_TABLE
     dpi: Literal[203, 300, 600] = 203
     has_qr: bool = False
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-import segno
+
+from ticket_daemon.escpos.qrmatrix import qr_modules as symbol_modules
 
 
 class SymbolError(ValueError):
@@ -372,8 +373,7 @@ def qr_modules(data: bytes, level: str) -> npt.NDArray[np.bool_]:
     if not data:
         raise SymbolError("QR symbol has no data")
     try:
-        symbol = segno.make_qr(data, error=level, boost_error=False)
-    except (segno.DataOverflowError, ValueError) as error:
+        modules = symbol_modules(data, level)
+    except ValueError as error:  # QrOverflow too
         raise SymbolError(f"QR: {error}") from error
-    rows = list(symbol.matrix_iter(scale=1, border=QR_QUIET_ZONE))
-    return np.array(rows, dtype=bool)
+    return np.pad(modules, QR_QUIET_ZONE, constant_values=False)

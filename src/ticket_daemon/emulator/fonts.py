@@ -1,23 +1,21 @@
 """Printer fonts as fixed cells of dots: font A 12x24, font B 9x17 (203 dpi), glyphs centred in their cell.
 
-Glyphs come from DejaVu Sans Mono when the system has it (Debian fonts-dejavu-core), else from Pillow's built-in
-font; the cell geometry is the printer's either way, so layout is exact. Glyphs are thresholded to 1 bit because a
-thermal head has no grey.
+Glyphs come from the typefaces handed in (DejaVu Sans Mono on a daemon: ``printers/render_resources.py``), else from
+Pillow's built-in font; the cell geometry is the printer's either way, so layout is exact. Glyphs are thresholded
+to 1 bit because a thermal head has no grey.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
-FONT_DIRECTORY = Path("/usr/share/fonts/truetype/dejavu")
-REGULAR_FILE = "DejaVuSansMono.ttf"
-BOLD_FILE = "DejaVuSansMono-Bold.ttf"
+from ticket_daemon.escpos.typefaces import Font, Typefaces
+
 INK_THRESHOLD = 128  # grey levels below this become a printed dot
 
 Mask = npt.NDArray[np.bool_]
@@ -41,31 +39,17 @@ def cell_font(number: int) -> CellFont:
     return FONT_A if number == 0 else FONT_B
 
 
-AnyFont = ImageFont.FreeTypeFont | ImageFont.ImageFont
-
-
-@lru_cache(maxsize=8)  # bounded: (bold, size) pairs of the two fonts
-def _typeface(bold: bool, size: int) -> AnyFont:
-    path = FONT_DIRECTORY / (BOLD_FILE if bold else REGULAR_FILE)
-    if path.is_file():
-        try:
-            return ImageFont.truetype(str(path), size)
-        except OSError:
-            pass
-    return ImageFont.load_default(size)
-
-
 # Tallest and deepest characters a receipt prints: accented capitals and descenders must both fit in the cell.
 _PROBE = "ÑÁÅÇ|gjÉ"
 
 
-@lru_cache(maxsize=8)  # bounded: (font, bold) pairs
-def _fitted(font: CellFont, bold: bool) -> tuple[AnyFont, float]:
+@lru_cache(maxsize=16)  # bounded: (typefaces, font, bold); a process has one or two sets of typefaces
+def _fitted(typefaces: Typefaces, font: CellFont, bold: bool) -> tuple[Font, float]:
     """The largest typeface (up to the font's size) whose probe characters fit the cell height, and the baseline
     that centres them vertically."""
     size = font.point_size
     while True:
-        typeface = _typeface(bold, size)
+        typeface = typefaces.face(size, bold=bold)
         if not isinstance(typeface, ImageFont.FreeTypeFont):
             return typeface, font.height / 2
         _, top, _, bottom = typeface.getbbox(_PROBE, anchor="ls")
@@ -75,7 +59,7 @@ def _fitted(font: CellFont, bold: bool) -> tuple[AnyFont, float]:
 
 
 @lru_cache(maxsize=4096)  # bounded: a receipt uses a few hundred distinct (char, font, bold) glyphs
-def glyph(char: str, font: CellFont, bold: bool, cell_width: int) -> Mask:
+def glyph(typefaces: Typefaces, char: str, font: CellFont, bold: bool, cell_width: int) -> Mask:
     """Read-only mask (height x cell_width, True = dot) of ``char`` centred in its cell.
 
     A glyph wider than the cell (a proportional fallback font's W) is squeezed into it rather than cut off.
@@ -84,7 +68,7 @@ def glyph(char: str, font: CellFont, bold: bool, cell_width: int) -> Mask:
     canvas = Image.new("L", (room, font.height), 255)
     if char.strip():
         draw = ImageDraw.Draw(canvas)
-        typeface, baseline = _fitted(font, bold)
+        typeface, baseline = _fitted(typefaces, font, bold)
         if isinstance(typeface, ImageFont.FreeTypeFont):
             draw.text((room / 2, baseline), char, fill=0, font=typeface, anchor="ms")
         else:  # a bitmap font has no anchors: place its box in the middle by hand

@@ -14,6 +14,7 @@ import numpy as np
 from ticket_daemon.emulator import fonts
 from ticket_daemon.emulator.barcodes import LinearSymbol
 from ticket_daemon.emulator.page import CUT_MARGIN, Mask, Page
+from ticket_daemon.escpos.typefaces import Typefaces
 
 DEFAULT_LINE_SPACING = 30  # ESC 2 — dots (about 1/6 inch at 203 dpi; a line of font A plus 6 dots of leading)
 DEFAULT_TAB_DOTS = 8 * fonts.FONT_A.width  # tab stops every 8 font A columns until ESC D says otherwise
@@ -40,23 +41,23 @@ class TextStyle:
 CACHED_SPACING = 32  # cells with more right-side spacing than this are rare and big: built each time, not cached
 
 
-def character_cell(char: str, style: TextStyle) -> Mask:
+def character_cell(typefaces: Typefaces, char: str, style: TextStyle) -> Mask:
     """The dots one character prints: glyph in its cell, spacing, multipliers, inverse and underline applied."""
     if style.width == 1 and style.height == 1 and style.spacing <= CACHED_SPACING:
-        return _plain_cell(char, style)
-    return _build_cell(char, style)
+        return _plain_cell(typefaces, char, style)
+    return _build_cell(typefaces, char, style)
 
 
 @lru_cache(maxsize=4096)  # bounded: at most 4096 cells of at most 24 x 80 dots (about 8 MB)
-def _plain_cell(char: str, style: TextStyle) -> Mask:
-    return _build_cell(char, style)
+def _plain_cell(typefaces: Typefaces, char: str, style: TextStyle) -> Mask:
+    return _build_cell(typefaces, char, style)
 
 
-def _build_cell(char: str, style: TextStyle) -> Mask:
+def _build_cell(typefaces: Typefaces, char: str, style: TextStyle) -> Mask:
     font = fonts.cell_font(style.font)
     cell_width = font.width * (fonts.KANJI_WIDTH_FACTOR if style.wide else 1)
     mask = np.zeros((font.height, cell_width + style.spacing), dtype=bool)
-    mask[:, :cell_width] = fonts.glyph(char, font, style.bold, cell_width)
+    mask[:, :cell_width] = fonts.glyph(typefaces, char, font, style.bold, cell_width)
     if style.upside_down:
         mask = mask[::-1, ::-1]
     mask = np.repeat(np.repeat(mask, style.height, axis=0), style.width, axis=1)
@@ -101,7 +102,8 @@ class RasterBlock:
 
 
 class Printer:
-    def __init__(self, dot_width: int) -> None:
+    def __init__(self, dot_width: int, typefaces: Typefaces) -> None:
+        self.typefaces = typefaces
         self.page = Page(dot_width)
         self.transcript: list[str] = []
         self._line = _Line()
@@ -147,7 +149,7 @@ class Printer:
             self._line.align = align
 
     def add_character(self, char: str, style: TextStyle) -> None:
-        mask = character_cell(char, style)
+        mask = character_cell(self.typefaces, char, style)
         self._place(mask, char)
 
     def add_graphic(self, mask: Mask) -> None:
@@ -300,7 +302,7 @@ class Printer:
 
     def _hri(self, text: str, style: TextStyle, x0: int, width: int) -> None:
         """HRI characters centred on the bars (they may overhang a narrow symbol, never the paper)."""
-        cells = [character_cell(char, style) for char in text]
+        cells = [character_cell(self.typefaces, char, style) for char in text]
         total = sum(cell.shape[1] for cell in cells)
         x = max(0, min(self.page.width - total, x0 + (width - total) // 2))
         for cell in cells:

@@ -17,18 +17,16 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ..document.codetables import CODE_TABLES, FALLBACK_ORDER
 from ..document.model import Align
-from .commands import CODE_TABLE_CODECS, CODE_TABLE_NUMBERS, LF, align, select_code_table
+from .commands import LF, align, select_code_table
 from .raster import raster_bytes
 from .textraster import text_bitmaps, text_height
+from .typefaces import BUILT_IN, Typefaces
 
 # DOCUMENT.md "Text encoding": "Control characters other than LF, CR, TAB are stripped" (C0 controls, DEL, C1
 # controls), plus lone surrogates, which JSON allows but no code page or font can print.
 _STRIPPED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
-
-# Pages tried when the document's page lacks a character, best first: PC858 is PC850 plus €, WPC1252 has the
-# typographic punctuation, PC852 central European letters, PC866 Cyrillic.
-FALLBACK_ORDER = ("PC858", "WPC1252", "PC850", "PC437", "PC852", "PC866")
 
 # Close matches for characters that no supported page has and that NFKD does not reduce to printable letters.
 TRANSLITERATIONS: dict[str, str] = {
@@ -132,6 +130,7 @@ class Placement:
     align: Align = Align.LEFT
     width_multiplier: int = 1
     height_multiplier: int = 1
+    typefaces: Typefaces = BUILT_IN  # the fonts an image run is drawn with
 
 
 def prepare_text(text: str, code_table: str) -> PreparedText:
@@ -163,7 +162,7 @@ def encode_text(text: str, code_table: str, placement: Placement, *, line_start:
     afterwards. ``line_start`` says whether the print position is at the beginning of a line, so that an image
     run starts on its own line without feeding an empty one."""
     prepared = prepare_text(text, code_table)
-    home_codec = CODE_TABLE_CODECS[code_table]
+    home_codec = CODE_TABLES[code_table].codec
     if _encodes_all(prepared.text, code_table):
         return EncodedText(prepared.text.encode(home_codec), prepared.tally)
     out = bytearray()
@@ -179,9 +178,9 @@ def encode_text(text: str, code_table: str, placement: Placement, *, line_start:
             out += run.encode(home_codec)
         else:
             # ESC t m — the other page for this run only, then back to the document's page.
-            out += select_code_table(CODE_TABLE_NUMBERS[table])
-            out += run.encode(CODE_TABLE_CODECS[table])
-            out += select_code_table(CODE_TABLE_NUMBERS[code_table])
+            out += select_code_table(CODE_TABLES[table].number)
+            out += run.encode(CODE_TABLES[table].codec)
+            out += select_code_table(CODE_TABLES[code_table].number)
         at_line_start = run.endswith("\n")
     return EncodedText(bytes(out), prepared.tally + Tally(imaged=imaged))
 
@@ -251,7 +250,11 @@ def _image_run(run: str, placement: Placement, *, at_line_start: bool) -> bytes:
         out += align(0)
     height = text_height(placement.height_multiplier, placement.dpi)
     for bitmap in text_bitmaps(
-        run, height=height, width_multiplier=placement.width_multiplier, max_width=placement.dot_width
+        run,
+        placement.typefaces,
+        height=height,
+        width_multiplier=placement.width_multiplier,
+        max_width=placement.dot_width,
     ):
         out += raster_bytes(bitmap, placement.align, placement.dot_width)
     if placement.align is not Align.LEFT:
@@ -264,7 +267,7 @@ _ALIGN_NUMBERS = {Align.LEFT: 0, Align.CENTER: 1, Align.RIGHT: 2}
 
 def _encodes_all(text: str, code_table: str) -> bool:
     try:
-        text.encode(CODE_TABLE_CODECS[code_table])
+        text.encode(CODE_TABLES[code_table].codec)
     except UnicodeEncodeError:
         return False
     return True
@@ -274,7 +277,7 @@ def _encodes_all(text: str, code_table: str) -> bool:
 @lru_cache(maxsize=8192)
 def _char_bytes(char: str, code_table: str) -> bytes | None:
     try:
-        return char.encode(CODE_TABLE_CODECS[code_table])
+        return char.encode(CODE_TABLES[code_table].codec)
     except UnicodeEncodeError:
         return None
 

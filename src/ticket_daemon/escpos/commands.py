@@ -17,28 +17,9 @@ HT = b"\x09"
 INITIALIZE = b"\x1b\x40"  # ESC @ — initialize printer
 CANCEL_KANJI = b"\x1c\x2e"  # FS . — cancel Kanji (Chinese) character mode
 
-# ESC t n — select character code table (DOCUMENT.md "Profile").
-CODE_TABLE_NUMBERS: dict[str, int] = {
-    "PC437": 0,
-    "PC850": 2,
-    "PC852": 18,
-    "PC858": 19,
-    "PC866": 17,
-    "WPC1252": 16,
-}
-# Python codec for each code table.
-CODE_TABLE_CODECS: dict[str, str] = {
-    "PC437": "cp437",
-    "PC850": "cp850",
-    "PC852": "cp852",
-    "PC858": "cp858",
-    "PC866": "cp866",
-    "WPC1252": "cp1252",
-}
-
 
 def select_code_table(n: int) -> bytes:
-    return bytes((ESC, 0x74, n))  # ESC t n
+    return bytes((ESC, 0x74, n))  # ESC t n — the numbers are in document/codetables.py
 
 
 def bold(on: bool) -> bytes:
@@ -157,7 +138,6 @@ def status_request(n: int) -> bytes:
 # Status bits of the DLE EOT replies (Epson TM series; bit 1 and bit 4 of every reply are fixed 1/0 markers).
 STATUS_OFFLINE = 0x08  # n=1: bit 3 — offline
 STATUS_COVER_OPEN = 0x04  # n=2: bit 2 — cover open
-STATUS_FEED_BUTTON = 0x08  # n=2: bit 3 — paper being fed by the feed button
 STATUS_PAPER_STOP = 0x20  # n=2: bit 5 — printing stopped by paper end
 STATUS_ERROR = 0x40  # n=2: bit 6 — an error occurred
 STATUS_AUTOCUTTER_ERROR = 0x08  # n=3: bit 3

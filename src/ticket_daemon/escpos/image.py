@@ -2,8 +2,8 @@
 
 Pipeline: check the header (format, size) before decoding any pixel, decode the first frame, turn it upright
 (EXIF orientation), composite transparency over white, convert to luma, scale to ``pixel_width`` (capped at the
-paper), then threshold or Atkinson. Receipts repeat the same logo on every ticket, so finished bitmaps are kept in
-a small cache keyed by a hash of the image and every parameter.
+paper), then threshold or Atkinson. Receipts repeat the same logo on every ticket, so the caller may hand in a cache of
+finished bitmaps (``imagecache``), keyed here by a hash of the image and every parameter.
 """
 
 from __future__ import annotations
@@ -11,36 +11,27 @@ from __future__ import annotations
 import binascii
 import hashlib
 import io
-import threading
-import warnings
-from collections import OrderedDict
+import struct
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageFile, ImageOps
 
 from ..document.errors import Category, DocumentError
 from ..document.limits import MAX_IMAGE_PIXELS
 from ..document.model import ImageData
 from .dither import dither
+from .imagecache import BitmapCache
 from .profiles import PrinterProfile
 from .raster import Bitmap, bitmap_from_mask, raster_bytes
 
 # DOCUMENT.md "image": "PNG, JPEG, BMP, GIF, WEBP accepted" (Pillow format names).
 ACCEPTED_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP")
-# Finished bitmaps kept for reuse: a shop prints the same few logos all day. Bounded by count and by bytes, so
-# the cache costs at most ~32 MB however large the images are.
-CACHE_ENTRIES = 64
-CACHE_BYTES = 32 * 1024 * 1024
 # EXIF orientations 5..8 rotate the picture by 90°, swapping width and height.
 _EXIF_ORIENTATION = 0x0112
 _SIDEWAYS = (5, 6, 7, 8)
 _WHITE = (255, 255, 255, 255)
 # Pillow modes of 16-bit greyscale PNGs.
 _SIXTEEN_BIT_GREY = ("I", "I;16", "I;16B", "I;16L", "I;16N")
-
-# Image.open's decompression-bomb warning is turned into an error with warnings.catch_warnings, which swaps the
-# process-wide filter list; the lock keeps our own concurrent renders from restoring each other's filters.
-_open_lock = threading.Lock()
 
 
 def image_error(sentence: str) -> DocumentError:
@@ -53,13 +44,11 @@ def open_image(payload: bytes) -> Image.Image:
     more than MAX_IMAGE_PIXELS — a decompression bomb is refused before its pixels are inflated)."""
     formats = ", ".join(ACCEPTED_FORMATS[:-1]) + " or " + ACCEPTED_FORMATS[-1]
     try:
-        with _open_lock, warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(payload), formats=ACCEPTED_FORMATS)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise image_error(f"image has more than {MAX_IMAGE_PIXELS} pixels, which is refused as unsafe") from None
+        image = _open_header(payload)
     except Exception:  # Pillow raises assorted errors for junk headers; all mean "not an image we read"
-        raise image_error(f"data is not a {formats} image") from None
+        image = None
+    if image is None:
+        raise image_error(f"data is not a {formats} image")
     width, height = image.size
     if width <= 0 or height <= 0:
         raise image_error(f"image is {width}x{height} pixels, it has nothing to print")
@@ -67,6 +56,25 @@ def open_image(payload: bytes) -> Image.Image:
     if width * height > MAX_IMAGE_PIXELS:
         raise image_error(f"image is {width}x{height} pixels, at most {MAX_IMAGE_PIXELS} pixels are accepted")
     return image
+
+
+def _open_header(payload: bytes) -> ImageFile.ImageFile | None:
+    """What ``Image.open(..., formats=ACCEPTED_FORMATS)`` does, without its decompression-bomb warning: that
+    warning can only be silenced by changing the process-wide warning filters, and the limit checked right after
+    (MAX_IMAGE_PIXELS) is lower than Pillow's anyway."""
+    prefix = payload[:16]
+    for name in ACCEPTED_FORMATS:
+        if name not in Image.OPEN:
+            Image.init()
+        factory, accept = Image.OPEN[name]
+        recognised = accept(prefix) if accept is not None else True
+        if not recognised or isinstance(recognised, str):  # a str says why the format refuses this header
+            continue
+        try:
+            return factory(io.BytesIO(payload), "")
+        except (SyntaxError, IndexError, TypeError, struct.error):  # not this format after all: try the next
+            continue
+    return None
 
 
 def upright_size(image: Image.Image) -> tuple[int, int]:
@@ -121,59 +129,29 @@ def _resample(scaling: str) -> Image.Resampling:
     return Image.Resampling.NEAREST if scaling == "nearest" else Image.Resampling.BILINEAR
 
 
-class _BitmapCache:
-    """A least-recently-used map of finished bitmaps, bounded by entries and by bytes; safe across threads."""
-
-    def __init__(self, entries: int, max_bytes: int) -> None:
-        self._entries = entries
-        self._max_bytes = max_bytes
-        self._bytes = 0
-        self._items: OrderedDict[tuple[object, ...], Bitmap] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[object, ...]) -> Bitmap | None:
-        with self._lock:
-            bitmap = self._items.get(key)
-            if bitmap is not None:
-                self._items.move_to_end(key)
-            return bitmap
-
-    def put(self, key: tuple[object, ...], bitmap: Bitmap) -> None:
-        size = len(bitmap.rows)
-        if size > self._max_bytes:
-            return
-        with self._lock:
-            old = self._items.pop(key, None)
-            self._bytes -= len(old.rows) if old is not None else 0
-            self._items[key] = bitmap
-            self._bytes += size
-            while len(self._items) > self._entries or self._bytes > self._max_bytes:
-                _, evicted = self._items.popitem(last=False)
-                self._bytes -= len(evicted.rows)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-            self._bytes = 0
-
-
-_cache = _BitmapCache(CACHE_ENTRIES, CACHE_BYTES)
-
-
 def rasterize_image(
-    payload: bytes, *, pixel_width: int, max_width: int, threshold: int, dithering: str, scaling: str
+    payload: bytes,
+    *,
+    pixel_width: int,
+    max_width: int,
+    threshold: int,
+    dithering: str,
+    scaling: str,
+    cache: BitmapCache | None = None,
 ) -> Bitmap:
     """Decode, scale to ``pixel_width`` dots (at most ``max_width``) and dither ``payload`` to a bitmap.
 
-    Raises ``DocumentError`` (category IMAGE) for anything that cannot be printed. Results are cached by a hash
-    of the payload and all parameters, so printing the same logo again costs one hash.
+    Raises ``DocumentError`` (category IMAGE) for anything that cannot be printed. With a ``cache``, results are
+    kept by a hash of the payload and all parameters, so printing the same logo again costs one hash.
     """
+    if cache is None:
+        return _rasterize(payload, pixel_width, max_width, threshold, dithering, scaling)
     key = (hashlib.blake2b(payload, digest_size=16).digest(), pixel_width, max_width, threshold, dithering, scaling)
-    cached = _cache.get(key)
+    cached = cache.get(key)
     if cached is not None:
         return cached
     bitmap = _rasterize(payload, pixel_width, max_width, threshold, dithering, scaling)
-    _cache.put(key, bitmap)
+    cache.put(key, bitmap)
     return bitmap
 
 
@@ -197,7 +175,7 @@ def _rasterize(
     return bitmap_from_mask(black)
 
 
-def image_bytes(data: ImageData, profile: PrinterProfile) -> bytes:
+def image_bytes(data: ImageData, profile: PrinterProfile, cache: BitmapCache | None = None) -> bytes:
     """The raster commands for an ``image`` command, aligned on the paper (no trailing line feed)."""
     try:
         payload = data.payload
@@ -210,10 +188,6 @@ def image_bytes(data: ImageData, profile: PrinterProfile) -> bytes:
         threshold=data.threshold,
         dithering=data.dithering,
         scaling=data.scaling,
+        cache=cache,
     )
     return raster_bytes(bitmap, data.align, profile.dot_width)
-
-
-def clear_cache() -> None:
-    """Forget every cached bitmap (tests; a daemon never needs to)."""
-    _cache.clear()

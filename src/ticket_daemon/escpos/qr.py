@@ -1,7 +1,8 @@
 """The ``qr`` command's symbol (DOCUMENT.md "qr"); ``human_text`` below it is printed by the renderer.
 
 A printer with native QR gets ``GS ( k`` and draws the symbol itself. Otherwise, or when a logo or round modules
-are asked for, the symbol is drawn here (with segno) and sent as a raster image. Either way the data is sent as
+are asked for, the symbol is drawn here (``qrmatrix``: zxing-cpp, segno for non-ASCII data) and sent as a raster
+image. Either way the data is sent as
 UTF-8, and it is checked here that it fits a version 40 symbol at the chosen error correction level.
 """
 
@@ -10,8 +11,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import segno
-import segno.consts
 from numpy.typing import NDArray
 from PIL import Image
 
@@ -22,6 +21,7 @@ from .commands import QR_PRINT, QR_SELECT_MODEL_2, align, qr_error_level, qr_mod
 from .dither import atkinson
 from .image import decode_luma, open_image, upright_size
 from .profiles import PrinterProfile
+from .qrmatrix import QrOverflow, position_patterns, qr_modules
 from .raster import Bitmap, bitmap_from_mask, raster_bytes
 
 # DOCUMENT.md "qr": module size = floor(width / (modules + 8)) clamped to 3..16 (8 = two 4-module quiet zones).
@@ -44,25 +44,6 @@ VERSION_40_CAPACITY: dict[str, dict[str, int]] = {
 _CAPACITY_UNITS = {"numeric": "digits", "alphanumeric": "characters", "byte": "bytes"}
 _ALPHANUMERIC = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
 _ALIGN_CODES = {Align.LEFT: 0, Align.CENTER: 1, Align.RIGHT: 2}  # ESC a n
-# Finder and alignment patterns stay square with circle_shape: scanners locate the symbol by their exact shape.
-_SQUARE_PATTERNS = frozenset(
-    {
-        segno.consts.TYPE_FINDER_PATTERN_DARK,
-        segno.consts.TYPE_ALIGNMENT_PATTERN_DARK,
-    }
-)
-_DARK_TYPES = frozenset(
-    {
-        segno.consts.TYPE_FINDER_PATTERN_DARK,
-        segno.consts.TYPE_ALIGNMENT_PATTERN_DARK,
-        segno.consts.TYPE_TIMING_DARK,
-        segno.consts.TYPE_FORMAT_DARK,
-        segno.consts.TYPE_VERSION_DARK,
-        segno.consts.TYPE_DATA_DARK,
-        segno.consts.TYPE_DARKMODULE,
-    }
-)
-
 Mask = NDArray[np.bool_]
 
 
@@ -72,8 +53,7 @@ def qr_error(sentence: str) -> DocumentError:
 
 
 def _mode_for(payload: bytes) -> str:
-    """The densest mode that reproduces ``payload`` exactly. Non-ASCII is always byte mode: segno would pick
-    kanji mode for UTF-8 that happens to look like Shift JIS, and scanners would then read other text."""
+    """The encoding mode whose version 40 capacity applies to ``payload`` (for the refusal's numbers)."""
     if payload.isdigit():  # bytes.isdigit() is true for ASCII digits only
         return "numeric"
     if payload.isascii() and set(payload.decode("ascii")) <= _ALPHANUMERIC:
@@ -81,17 +61,15 @@ def _mode_for(payload: bytes) -> str:
     return "byte"
 
 
-def _symbol(data: str, correction: str, *, min_version: int = 1) -> segno.QRCode:
-    """The smallest model 2 symbol, of at least ``min_version``, holding ``data`` (UTF-8) at ``correction``;
-    QR error if none does."""
+def _symbol(data: str, correction: str, *, min_version: int = 1) -> Mask:
+    """The modules (True = dark, no quiet zone) of the smallest model 2 symbol, of at least ``min_version``,
+    holding ``data`` (UTF-8) at ``correction``; QR error if none does."""
     payload = data.encode("utf-8")
-    mode = _mode_for(payload)
     try:
-        symbol = segno.make_qr(payload, error=correction, mode=mode, boost_error=False)
-        if (len(symbol.matrix) - 17) // 4 < min_version:  # a version v symbol is 17 + 4v modules wide
-            symbol = segno.make_qr(payload, error=correction, mode=mode, version=min_version, boost_error=False)
-    except segno.DataOverflowError:
+        return qr_modules(payload, correction, min_version=min_version)
+    except QrOverflow:
         # DOCUMENT.md "qr": data must fit version 40 at the chosen level.
+        mode = _mode_for(payload)
         limit = VERSION_40_CAPACITY[mode][correction]
         raise qr_error(
             f"data is {len(payload)} bytes, too long for a QR code at error correction {correction} "
@@ -99,13 +77,11 @@ def _symbol(data: str, correction: str, *, min_version: int = 1) -> segno.QRCode
         ) from None
     except ValueError as exc:
         raise qr_error(f"data cannot be encoded as a QR code ({exc})") from None
-    return symbol
 
 
 def qr_matrix(data: str, correction: str) -> list[list[bool]]:
     """The symbol's modules without quiet zone, row by row (True = dark)."""
-    symbol = _symbol(data, correction)
-    return [[bool(module) for module in row] for row in symbol.matrix]
+    return [[bool(module) for module in row] for row in _symbol(data, correction)]
 
 
 def module_size(modules: int, pixel_width: int, dot_width: int) -> int:
@@ -121,7 +97,7 @@ def qr_bytes(data: QrData, profile: PrinterProfile) -> bytes:
     """
     if profile.has_qr and not data.logo and not data.circle_shape:
         symbol = _symbol(data.data, data.correction)  # refuses data that does not fit before the printer sees it
-        modules = len(symbol.matrix)
+        modules = symbol.shape[0]
         size = module_size(modules, data.pixel_width, profile.dot_width)
         # The native module size is at least 3 dots: a large symbol may not fit the head; the raster path shrinks it.
         if size * modules <= profile.dot_width:
@@ -151,15 +127,15 @@ def qr_bitmap(data: QrData, dot_width: int) -> Bitmap:
         symbol = _symbol(data.data, LOGO_LEVEL, min_version=LOGO_MIN_VERSION)
     else:
         symbol = _symbol(data.data, data.correction)
-    types = np.array(list(symbol.matrix_iter(scale=1, border=0, verbose=True)), dtype=np.int32)
-    modules = types.shape[0]
+    modules = symbol.shape[0]
     total_modules = modules + 2 * QUIET_ZONE_MODULES
     size = module_size(modules, data.pixel_width, dot_width)
     # On narrow paper a large symbol gets smaller modules rather than being cut off at the edge.
     size = max(1, min(size, dot_width // total_modules))
-    dark = np.isin(types, list(_DARK_TYPES))
+    dark = symbol
     if data.circle_shape:
-        square = dark & np.isin(types, list(_SQUARE_PATTERNS))
+        # Finder and alignment patterns stay square: scanners locate the symbol by their exact shape.
+        square = dark & position_patterns(modules)
         round_ = dark & ~square
         black = _scale(square, size) | (_scale(round_, size) & np.tile(_disc(size), (modules, modules)))
     else:

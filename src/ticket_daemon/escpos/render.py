@@ -1,14 +1,16 @@
 """Document + printer profile → the ESC/POS bytes of one job (DOCUMENT.md), plus notices for the client.
 
-Pure: the same document and profile always give the same bytes; nothing here touches a printer, a clock or a file
-(except the font read by the text-as-image fallback). Every error names the command it comes from.
+Pure: the same document, profile and fonts always give the same bytes; nothing here touches a printer, a clock or a
+file. What it needs from the machine is handed in: the fonts text is drawn with when no code page has it
+(:class:`~.typefaces.Typefaces`) and, optionally, a cache of decoded images. Every error names the command it
+comes from.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
+from ..document.codetables import CODE_TABLES
 from ..document.errors import Category, DocumentError, TicketError, command_error, command_location
 from ..document.model import (
     BarcodeCommand,
@@ -27,17 +29,18 @@ from ..document.model import (
     TextCommand,
 )
 from ..document.payloads import SAFE_MODE_BLOCKED
+from ..document.rawpolicy import RawPolicy
 from . import commands
 from .barcode import barcode_bytes, barcode_notes
 from .codepages import EncodedText
 from .image import image_bytes
+from .imagecache import BitmapCache
 from .profiles import PrinterProfile, profile_for
 from .qr import qr_bytes
+from .rawsafety import first_refused
 from .table import table_bytes
 from .text import line_bytes, separator_bytes, text_bytes
-
-# Daemon configuration for ``raw`` commands: allowed as sent, always checked as if ``safe_mode`` were set, or refused.
-RawPolicy = Literal["allow", "safe", "deny"]
+from .typefaces import BUILT_IN, Typefaces
 
 # The category an unexpected failure inside a command is reported under.
 COMMAND_CATEGORIES: dict[str, Category] = {
@@ -59,29 +62,48 @@ class RenderedJob:
     notes: tuple[str, ...]  # client-facing substitution notices, may be empty
 
 
-def render(document: Document, profile: PrinterProfile | None = None) -> bytes:
+@dataclass(frozen=True, slots=True)
+class _Resources:
+    """What the caller handed in from the machine."""
+
+    typefaces: Typefaces
+    image_cache: BitmapCache | None
+
+
+def render(document: Document, profile: PrinterProfile | None = None, *, typefaces: Typefaces = BUILT_IN) -> bytes:
     """The job's bytes; see :func:`render_job`."""
-    return render_job(document, profile).data
+    return render_job(document, profile, typefaces=typefaces).data
 
 
 def render_job(
-    document: Document, profile: PrinterProfile | None = None, *, raw_policy: RawPolicy = "allow"
+    document: Document,
+    profile: PrinterProfile | None = None,
+    *,
+    raw_policy: RawPolicy = "allow",
+    typefaces: Typefaces = BUILT_IN,
+    image_cache: BitmapCache | None = None,
 ) -> RenderedJob:
     """Render every command in order. ``profile`` defaults to the one the document describes.
+
+    ``typefaces`` draw text no code page can print (as an image); ``image_cache`` keeps decoded images between
+    jobs (it must be safe for however many threads share it). Neither changes the bytes.
 
     Raises :class:`DocumentError` naming the command (``QR: <sentence> at command 4 (qr)``) when a command cannot
     be printed.
     """
     printer = profile if profile is not None else profile_for(document.profile)
-    select_home = commands.select_code_table(commands.CODE_TABLE_NUMBERS[printer.code_table])
+    select_home = commands.select_code_table(CODE_TABLES[printer.code_table].number)
     # DOCUMENT.md "Profile": every job starts with ESC @ and ESC t n for the code table.
+    if raw_policy == "safe":
+        _check_raw_stream(document)
     out = bytearray(commands.INITIALIZE + select_home)
     # DOCUMENT.md "Lenient (default) and strict": the defaults the reading substituted come first.
     notes: list[str] = list(document.reading_notes)
+    resources = _Resources(typefaces, image_cache)
     for position, command in enumerate(document.commands):
         index = document.client_index(position)  # lenient reading may have skipped commands before this one
         try:
-            part = _render_command(command, printer, raw_policy)
+            part = _render_command(command, printer, raw_policy, resources)
         except TicketError as error:
             raise _about_command(error, index, command.type) from None
         except Exception as error:
@@ -99,16 +121,19 @@ def render_job(
     return RenderedJob(bytes(out), tuple(notes))
 
 
-def _render_command(command: Command, printer: PrinterProfile, raw_policy: RawPolicy) -> EncodedText:
+def _render_command(
+    command: Command, printer: PrinterProfile, raw_policy: RawPolicy, resources: _Resources
+) -> EncodedText:
+    typefaces = resources.typefaces
     match command:
         case TextCommand(data=data):
-            return text_bytes(data, printer)
+            return text_bytes(data, printer, typefaces)
         case TableCommand(data=data):
-            return table_bytes(data, printer)
+            return table_bytes(data, printer, typefaces)
         case SeparatorCommand(data=data):
-            return separator_bytes(data, printer)
+            return separator_bytes(data, printer, typefaces)
         case ImageCommand(data=data):
-            return EncodedText(image_bytes(data, printer))
+            return EncodedText(image_bytes(data, printer, resources.image_cache))
         case BarcodeCommand(data=data):
             return EncodedText(barcode_bytes(data, printer.dot_width))
         case QrCommand(data=data):
@@ -116,7 +141,7 @@ def _render_command(command: Command, printer: PrinterProfile, raw_policy: RawPo
             if not data.human_text:
                 return symbol
             # DOCUMENT.md "qr": human_text is printed below the symbol, centred like it.
-            return symbol + line_bytes(data.human_text, data.align, printer)
+            return symbol + line_bytes(data.human_text, data.align, printer, typefaces)
         case FeedCommand(data=data):
             return EncodedText(commands.feed_lines(data.lines))  # ESC d n
         case CutCommand(data=data):
@@ -133,12 +158,26 @@ def _render_command(command: Command, printer: PrinterProfile, raw_policy: RawPo
     raise DocumentError(f"Unknown command type {command.type!r}", category=Category.COMMAND)  # pragma: no cover
 
 
+def _check_raw_stream(document: Document) -> None:
+    """DOCUMENT.md "raw": under ``raw_policy = "safe"`` the raw commands, read as one stream, may only print."""
+    raws = [
+        (index, command.data.payload)
+        for index, command in enumerate(document.commands)
+        if isinstance(command, RawCommand)
+    ]
+    refusal = first_refused([payload for _, payload in raws])
+    if refusal is not None:
+        sentence = f'Blocked by raw_policy "safe" - {refusal.command}'
+        raise command_error(Category.RAW, raws[refusal.part][0], "raw", sentence)
+
+
 def raw_bytes(data: RawData, policy: RawPolicy) -> bytes:
-    """DOCUMENT.md "raw": the payload as sent, unless the daemon forbids raw or forces ``safe_mode``."""
+    """DOCUMENT.md "raw": the payload as sent, unless the daemon forbids raw or the command asks for ``safe_mode``
+    (``raw_policy = "safe"`` has already checked the whole raw stream)."""
     if policy == "deny":
         raise DocumentError("raw commands are disabled on this daemon", category=Category.RAW)
     payload = data.payload
-    if policy == "safe" or data.safe_mode:
+    if data.safe_mode:
         for sequence, name in SAFE_MODE_BLOCKED:
             if sequence in payload:
                 raise DocumentError(f"Blocked by safe_mode - {name}", category=Category.RAW)

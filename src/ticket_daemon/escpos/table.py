@@ -14,6 +14,7 @@ from .codepages import NO_SUBSTITUTIONS, EncodedText, Placement, encode_text, pr
 from .commands import LF, align, bold
 from .profiles import PrinterProfile
 from .text import ALIGN_NUMBERS
+from .typefaces import BUILT_IN, Typefaces
 
 MIN_REDUCED_WIDTH = 3  # DOCUMENT.md: auto_reduce only shrinks columns "still wider than 3"
 
@@ -81,7 +82,7 @@ def pad_cell(text: str, width: int, alignment: Align) -> str:
     return text + " " * space
 
 
-def table_bytes(data: TableData, profile: PrinterProfile) -> EncodedText:
+def table_bytes(data: TableData, profile: PrinterProfile, typefaces: Typefaces = BUILT_IN) -> EncodedText:
     """Header (bold when ``header_bold``) and rows, each row as many lines as its tallest cell."""
     options = data.options
     columns = data.definition.columns
@@ -94,7 +95,7 @@ def table_bytes(data: TableData, profile: PrinterProfile) -> EncodedText:
         rows.append((options.header_bold, [column.name for column in columns]))
     rows.extend((False, row) for row in data.rows)
 
-    placement = Placement(dot_width=profile.dot_width, dpi=profile.dpi, align=options.align)
+    placement = Placement(dot_width=profile.dot_width, dpi=profile.dpi, align=options.align, typefaces=typefaces)
     out = bytearray()  # grown in place: a table may have thousands of lines
     tally = NO_SUBSTITUTIONS
     if options.align is not Align.LEFT:

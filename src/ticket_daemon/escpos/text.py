@@ -11,6 +11,7 @@ from ..document.model import Align, SeparatorData, TextData, TextStyle
 from .codepages import EncodedText, Placement, encode_text, prepare_text
 from .commands import LF, align, bold, character_size, font, reverse, underline
 from .profiles import PrinterProfile
+from .typefaces import BUILT_IN, Typefaces
 
 ALIGN_NUMBERS = {Align.LEFT: 0, Align.CENTER: 1, Align.RIGHT: 2}
 DEFAULT_STYLE = TextStyle()
@@ -49,7 +50,13 @@ def style_off(style: TextStyle) -> bytes:
 
 
 def styled(
-    text: str, style: TextStyle, alignment: Align, profile: PrinterProfile, *, line_start: bool = True
+    text: str,
+    style: TextStyle,
+    alignment: Align,
+    profile: PrinterProfile,
+    *,
+    line_start: bool = True,
+    typefaces: Typefaces = BUILT_IN,
 ) -> EncodedText:
     """``text`` in ``style``: styles on, the encoded text, styles off."""
     placement = Placement(
@@ -58,12 +65,13 @@ def styled(
         align=alignment,
         width_multiplier=style.width_multiplier,
         height_multiplier=style.height_multiplier,
+        typefaces=typefaces,
     )
     body = encode_text(text, profile.code_table, placement, line_start=line_start)
     return EncodedText(style_on(style), body.tally) + EncodedText(body.data + style_off(style))
 
 
-def text_bytes(data: TextData, profile: PrinterProfile) -> EncodedText:
+def text_bytes(data: TextData, profile: PrinterProfile, typefaces: Typefaces = BUILT_IN) -> EncodedText:
     """DOCUMENT.md "text": the label before the content, on its own line when the alignments differ."""
     content = data.content
     label = data.label if data.label is not None and data.label.text else None
@@ -77,34 +85,36 @@ def text_bytes(data: TextData, profile: PrinterProfile) -> EncodedText:
         label_text = label.text + (label.separator.rstrip() if own_line else label.separator)
         out += EncodedText(_switch_alignment(current, label.align))
         current = label.align
-        out += styled(label_text, label.label_style, label.align, profile)
+        out += styled(label_text, label.label_style, label.align, profile, typefaces=typefaces)
         if own_line:
             out += EncodedText(LF)
         else:
             line_start = False
     out += EncodedText(_switch_alignment(current, content.align))
     current = content.align
-    out += styled(content.text, content.content_style, content.align, profile, line_start=line_start)
+    out += styled(
+        content.text, content.content_style, content.align, profile, line_start=line_start, typefaces=typefaces
+    )
     if data.new_line:
         out += EncodedText(LF)
     # DOCUMENT.md: "alignment returns to left after each command".
     return out + EncodedText(_switch_alignment(current, Align.LEFT))
 
 
-def line_bytes(text: str, alignment: Align, profile: PrinterProfile) -> EncodedText:
+def line_bytes(text: str, alignment: Align, profile: PrinterProfile, typefaces: Typefaces = BUILT_IN) -> EncodedText:
     """One plain line at ``alignment`` then LF, alignment back to left (separators, QR ``human_text``)."""
     out = EncodedText(_switch_alignment(Align.LEFT, alignment))
-    out += styled(text, DEFAULT_STYLE, alignment, profile) + EncodedText(LF)
+    out += styled(text, DEFAULT_STYLE, alignment, profile, typefaces=typefaces) + EncodedText(LF)
     return out + EncodedText(_switch_alignment(alignment, Align.LEFT))
 
 
-def separator_bytes(data: SeparatorData, profile: PrinterProfile) -> EncodedText:
+def separator_bytes(data: SeparatorData, profile: PrinterProfile, typefaces: Typefaces = BUILT_IN) -> EncodedText:
     """DOCUMENT.md "separator": exactly ``length`` characters (``char`` repeated then cut), centred, then LF."""
     length = data.length if data.length is not None else profile.chars_per_line
     prepared = prepare_text(data.char.replace("\n", "").replace("\r", "").replace("\t", " "), profile.code_table)
     unit = prepared.text or "-"  # a char made only of control characters leaves nothing to repeat
     line = (unit * -(-length // len(unit)))[:length]
-    rendered = line_bytes(line, Align.CENTER, profile)
+    rendered = line_bytes(line, Align.CENTER, profile, typefaces)
     return EncodedText(rendered.data, prepared.tally + rendered.tally)
 
 

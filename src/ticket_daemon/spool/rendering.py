@@ -14,6 +14,11 @@ from typing import Any
 from ..document import Document, parse_document
 from ..escpos import RawPolicy, profile_for, render_job
 from ..printers.registry import ConfiguredPrinter, PrinterRegistry
+from ..printers.render_resources import LockedBitmapCache, system_typefaces
+
+# Decoded and dithered images by content, shared by the renders of this process (a render thread or a render
+# worker process): a shop prints its logo on every receipt.
+IMAGE_CACHE = LockedBitmapCache()
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +47,9 @@ def render_document(
     document = parse_document(datos, strict=strict)
     printer = registry.select(printer_name, document.profile.model) if registry is not None else None
     profile = printer.profile_for(document.profile) if printer is not None else profile_for(document.profile)
-    rendered = render_job(document, profile=profile, raw_policy=raw_policy)
+    rendered = render_job(
+        document, profile=profile, raw_policy=raw_policy, typefaces=system_typefaces(), image_cache=IMAGE_CACHE
+    )
     return RenderedDocument(
         document=document,
         document_json=document.model_dump_json(),

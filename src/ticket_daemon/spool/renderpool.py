@@ -41,6 +41,7 @@ from ..document.errors import Category, TicketError
 from ..emulator import emulate
 from ..escpos import RawPolicy
 from ..printers.registry import PrinterRegistry
+from ..printers.render_resources import system_typefaces
 from .rendering import RenderedDocument, render_document
 
 log = logging.getLogger(__name__)
@@ -170,7 +171,7 @@ def preview_in_worker(
             datos, raw_policy=raw_policy, registry=registry, printer_name=printer_name, strict=strict
         )
         _within_limits(rendered, limits)
-        emulation = emulate(rendered.data, rendered.dot_width)
+        emulation = emulate(rendered.data, rendered.dot_width, typefaces=system_typefaces())
     except TicketError as error:
         return Refusal(error.category, error.message)
     return PreviewOutcome(emulation.png, emulation.width, emulation.height, rendered.notes)
