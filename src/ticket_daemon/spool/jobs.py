@@ -76,11 +76,21 @@ class IdConflict(TicketError):
         self.existing = existing
 
 
-def document_digest(document: object) -> str:
-    """SHA-256 (hex) of the document's canonical JSON (keys sorted, no spaces, UTF-8): what "the same document"
-    means for a resent id. Callers digest the ``datos`` the client sent, before any lenient substitution."""
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+def canonical_json(document: object) -> str:
+    """The document's canonical JSON (keys sorted, no spaces, not ASCII-escaped): what "the same document" means
+    for a resent id, and a compact text to keep with the job (it renders to the same bytes as the document)."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def digest_of(canonical: str) -> str:
+    """SHA-256 (hex) of a canonical JSON text (UTF-8)."""
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def document_digest(document: object) -> str:
+    """``Job.digest`` of a document: callers digest the ``datos`` the client sent, before any lenient
+    substitution, so a retry of the very same message always matches."""
+    return digest_of(canonical_json(document))
 
 
 def check_reuse(existing: Job | None, job: Job, *, window_seconds: float, now: float) -> None:
