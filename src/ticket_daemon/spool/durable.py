@@ -63,9 +63,13 @@ class SqliteSpool:
         return list(recovery.interrupted)
 
     async def close(self) -> None:
-        store, self._store, self._closed = self._store, None, True
+        """Refuse new calls; writes already handed over are still committed (the spool thread runs them before the
+        close), so a result recorded during shutdown is not lost."""
+        self._closed = True
+        store = self._store
         if store is not None:
             await self._runner.call(store.close)
+        self._store = None
         await asyncio.to_thread(self._runner.shutdown)  # waits for the spool thread: never on the event loop
 
     def _commit_batch(self, operations: Sequence[Callable[[], object]]) -> list[Outcome]:
