@@ -48,6 +48,31 @@ async def _run(path: Path, *, max_batch: int, whole_life: bool) -> float:
     return CALLERS * JOBS_PER_CALLER / elapsed
 
 
+async def _read_latency(path: Path) -> tuple[float, float]:
+    """p50 and p99 (ms) of ``next_for_printer`` while 10 callers add: reads share the spool thread with commits."""
+    spool = SqliteSpool(path)
+    await spool.open(now=time.time(), interrupted_policy="reprint")
+    adding = True
+    samples: list[float] = []
+
+    async def caller(number: int) -> None:
+        n = 0
+        while adding:
+            await spool.add(_job(number, n), capacity=1_000_000)
+            n += 1
+
+    callers = [asyncio.ensure_future(caller(number)) for number in range(CALLERS)]
+    for _ in range(300):
+        started = time.perf_counter()
+        await spool.next_for_printer("p0")
+        samples.append((time.perf_counter() - started) * 1000)
+    adding = False
+    await asyncio.gather(*callers)
+    await spool.close()
+    samples.sort()
+    return samples[len(samples) // 2], samples[int(len(samples) * 0.99)]
+
+
 def run(print_stats: Callable[..., Any]) -> None:
     for whole_life, what in ((False, "durable adds/s"), (True, "job lives/s (add, printing, success, delivered)")):
         rates = {}
@@ -59,6 +84,9 @@ def run(print_stats: Callable[..., Any]) -> None:
         before, after = rates["one commit per write"], rates["group commit"]
         print(f"spool {what}, {CALLERS} concurrent callers: one commit per write {before:,.0f}, "
               f"group commit {after:,.0f} ({after / before:.1f}x)")  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="spool-bench-") as folder:
+        p50, p99 = asyncio.run(_read_latency(Path(folder) / "spool.sqlite3"))
+    print(f"spool read (next_for_printer) while {CALLERS} callers add: p50 {p50:.2f} ms, p99 {p99:.2f} ms")
 
 
 if __name__ == "__main__":
