@@ -107,6 +107,12 @@ def test_a_full_disk_refuses_new_jobs_and_loses_nothing_acked(tmp_path: Path, ca
         for n in range(5):  # every new job is refused, with one log line for all of them
             with pytest.raises(StorageError):
                 await spool.add(job(f"refused-{n}"), capacity=10_000)
+        await asyncio.sleep(1.2)  # past the first look for free space: the file still may not grow
+        assert spool.health.status == "degraded"
+        await asyncio.sleep(0.1)
+        with pytest.raises(StorageError):
+            await spool.add(job("refused-later"), capacity=10_000)
+        assert spool.health.status == "degraded"
         # The job being printed still records its states and result.
         await spool.move(in_flight.seq, JobState.PRINTING, now=2.0, attempts=1)
         await spool.move(in_flight.seq, JobState.SUCCESS, now=3.0, message="Print completed in 5ms")

@@ -41,7 +41,6 @@ from .reads import _COLUMNS, _IS_FINAL, _IS_PENDING, JobKey, JobReads, SpoolRead
 from .schema import MIGRATIONS, SCHEMA_VERSION
 
 __all__ = ["DuplicateJob", "JobKey", "Recovery", "SpoolReader", "SqliteJobStore", "StorageError", "StoreHealth"]
-__all__ += ["_COLUMNS", "_IS_FINAL", "_IS_PENDING"]  # the query-plan test checks the literal conditions
 
 T = TypeVar("T")
 
@@ -49,6 +48,7 @@ Outcome = tuple[bool, Any]  # (True, result) or (False, the exception that reque
 
 _DISK_FULL = "the disk is full: new jobs are refused until space is freed"
 _REARM_MAX_SECONDS = 60.0
+_GROWTH_PAGES = 16  # room for a few jobs' rows before new jobs are accepted again
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,13 +225,22 @@ class SqliteJobStore(JobReads):
         the write-ahead log that grew meanwhile, and accept new jobs again."""
         if not self._disk_full or monotonic() < self._rearm_at:
             return
-        if not self._reserve.ensure():
+        if not self._room_to_grow() or not self._reserve.ensure():
             self._rearm_at = monotonic() + self._rearm_delay
             return
         with suppress(sqlite3.Error):
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._disk_full, self._rearm_at = False, monotonic()
         self._monitor.recovered()
+
+    def _room_to_grow(self) -> bool:
+        """The file may grow again: beyond the disk, SQLite's own page limit (``max_page_count``) also fills up."""
+        try:
+            pages = int(self._db.execute("PRAGMA page_count").fetchone()[0])
+            limit = int(self._db.execute("PRAGMA max_page_count").fetchone()[0])
+        except sqlite3.Error:
+            return False
+        return pages + _GROWTH_PAGES <= limit
 
     # --- writes (each a one-request batch; the async spool batches them) -------------------------------------
 
