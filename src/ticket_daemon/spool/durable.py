@@ -19,7 +19,7 @@ from typing import TypeVar
 from .faults import DEFAULT_RESERVE_BYTES, StoreHealth
 from .jobs import DEFAULT_DUPLICATE_WINDOW_SECONDS, Job, JobState
 from .runner import DEFAULT_MAX_BATCH, Outcome, StoreRunner
-from .store import JobKey, SpoolReader, SqliteJobStore, StorageError
+from .store import JobKey, SqliteJobStore, StorageError
 
 T = TypeVar("T")
 
@@ -34,7 +34,6 @@ class SqliteSpool:
         self._runner = StoreRunner(self._commit_batch, max_batch=max_batch)
         self._reserve_bytes = reserve_bytes
         self._store: SqliteJobStore | None = None
-        self._reader: SpoolReader | None = None  # a second connection, for reads that must not wait for a commit
         self._closed = False
 
     @property
@@ -61,20 +60,16 @@ class SqliteSpool:
             )
         store = self._store
         recovery = await self._runner.call(functools.partial(store.recover, now=now, policy=interrupted_policy))
-        if self._reader is None:
-            self._reader = await self._runner.call_reader(functools.partial(SpoolReader, self.path))
         return list(recovery.interrupted)
 
     async def close(self) -> None:
         """Refuse new calls; writes already handed over are still committed (the spool thread runs them before the
         close), so a result recorded during shutdown is not lost."""
         self._closed = True
-        store, reader = self._store, self._reader
-        if reader is not None:
-            await self._runner.call_reader(reader.close)
+        store = self._store
         if store is not None:
             await self._runner.call(store.close)
-        self._store = self._reader = None
+        self._store = None
         await asyncio.to_thread(self._runner.shutdown)  # waits for the spool thread: never on the event loop
 
     def _commit_batch(self, operations: Sequence[Callable[[], object]]) -> list[Outcome]:
@@ -93,15 +88,12 @@ class SqliteSpool:
     async def _write(self, operation: Callable[[SqliteJobStore], Callable[[], T]]) -> T:
         return await self._runner.write(operation(self._open_store()))
 
-    async def _read(self, method: Callable[[SpoolReader], T]) -> T:
-        self._open_store()
-        reader = self._reader
-        if reader is None:
-            raise StorageError(f"the spool database {self.path} is not open")
+    async def _read(self, method: Callable[[SqliteJobStore], T]) -> T:
+        store = self._open_store()
 
         def run() -> T:
             try:
-                return method(reader)
+                return method(store)
             except sqlite3.Error as error:  # reads outside a transaction, e.g. a corrupt page met late
                 raise StorageError(f"the spool could not be read: {error}") from None
 

@@ -1,11 +1,10 @@
 """Runs the synchronous SQLite store on one dedicated thread, so the event loop never waits on the disk and SQLite
 never sees two writers at once, and hands work over in batches (group commit).
 
-Writes from the event loop go into one list; the spool thread takes everything in it at once, commits it together
-(one transaction, one fsync: ``commit_batch``) and answers all the callers with one ``call_soon_threadsafe`` per
-event loop. Under load a batch holds many requests, so the cost of the fsync and of each thread hop is shared;
-alone, a request is a batch of one. Reads run on a second thread (with their own connection), so they never wait
-behind a commit's fsync.
+Requests from the event loop go into one list; the spool thread takes everything in it at once: the writes are
+committed together (one transaction, one fsync: ``commit_batch``), then the reads run against what was committed,
+and all their callers are answered with one ``call_soon_threadsafe`` per event loop. Under load a batch holds many
+requests, so the cost of the fsync and of each thread hop is shared; alone, a request is a batch of one.
 """
 
 from __future__ import annotations
@@ -29,13 +28,13 @@ DEFAULT_MAX_BATCH = 512  # bounds one transaction's work (and a reader's wait be
 @dataclass(slots=True)
 class _Request:
     function: Callable[[], object]
+    writes: bool
     future: asyncio.Future[Any]
 
 
 class StoreRunner:
     def __init__(self, commit_batch: CommitBatch, *, max_batch: int = DEFAULT_MAX_BATCH) -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spool")
-        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spool-read")
         self._commit_batch = commit_batch
         self._max_batch = max(1, max_batch)
         self._lock = threading.Lock()
@@ -46,26 +45,22 @@ class StoreRunner:
         """Run ``function`` alone on the spool thread (open, close, start-up recovery)."""
         return await asyncio.wrap_future(self._executor.submit(function))
 
-    async def call_reader(self, function: Callable[[], T]) -> T:
-        """Run ``function`` on the read thread (opening and closing its connection)."""
-        return await asyncio.wrap_future(self._reader.submit(function))
-
     def submit(self, function: Callable[[], T]) -> Future[T]:
         """Run ``function`` alone on the spool thread without waiting for it."""
         return self._executor.submit(function)
 
     async def write(self, function: Callable[[], T]) -> T:
         """Run ``function`` inside the next group commit; returns once that commit is durable."""
-        return await self._enqueue(function)  # type: ignore[no-any-return]
+        return await self._enqueue(function, writes=True)  # type: ignore[no-any-return]
 
     async def read(self, function: Callable[[], T]) -> T:
-        """Run ``function`` on the read thread (it sees every commit already answered)."""
-        return await asyncio.wrap_future(self._reader.submit(function))
+        """Run ``function`` on the spool thread after the next group commit."""
+        return await self._enqueue(function, writes=False)  # type: ignore[no-any-return]
 
-    async def _enqueue(self, function: Callable[[], object]) -> Any:
+    async def _enqueue(self, function: Callable[[], object], *, writes: bool) -> Any:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         with self._lock:
-            self._queued.append(_Request(function, future))
+            self._queued.append(_Request(function, writes, future))
             start = not self._draining
             self._draining = True
         if start:
@@ -73,7 +68,6 @@ class StoreRunner:
         return await future
 
     def shutdown(self) -> None:
-        self._reader.shutdown(wait=True)
         self._executor.shutdown(wait=True)
 
     # --- the spool thread ------------------------------------------------------------------------------------
@@ -88,11 +82,21 @@ class StoreRunner:
             self._run(batch)
 
     def _run(self, batch: list[_Request]) -> None:
-        try:
-            outcomes = self._commit_batch([request.function for request in batch])
-        except BaseException as error:  # a bug in the store: every writer hears of it, none hangs
-            outcomes = [(False, error)] * len(batch)
-        answers = list(zip((request.future for request in batch), outcomes, strict=True))
+        writes = [request for request in batch if request.writes]
+        answers: list[tuple[asyncio.Future[Any], Outcome]] = []
+        if writes:
+            try:
+                outcomes = self._commit_batch([request.function for request in writes])
+            except BaseException as error:  # a bug in the store: every writer hears of it, none hangs
+                outcomes = [(False, error)] * len(writes)
+            answers += zip((request.future for request in writes), outcomes, strict=True)
+        for request in batch:
+            if request.writes:
+                continue
+            try:
+                answers.append((request.future, (True, request.function())))
+            except BaseException as error:
+                answers.append((request.future, (False, error)))
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Outcome]]] = {}
         for future, outcome in answers:
             by_loop.setdefault(future.get_loop(), []).append((future, outcome))

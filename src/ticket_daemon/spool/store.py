@@ -37,10 +37,10 @@ from .faults import (
     write_marker,
 )
 from .jobs import DEFAULT_DUPLICATE_WINDOW_SECONDS, DuplicateJob, Job, JobState, check_reuse
-from .reads import _COLUMNS, _IS_FINAL, _IS_PENDING, JobKey, JobReads, SpoolReader, _job
+from .reads import _COLUMNS, _IS_FINAL, _IS_PENDING, JobKey, JobReads, _job
 from .schema import MIGRATIONS, SCHEMA_VERSION
 
-__all__ = ["DuplicateJob", "JobKey", "Recovery", "SpoolReader", "SqliteJobStore", "StorageError", "StoreHealth"]
+__all__ = ["DuplicateJob", "JobKey", "Recovery", "SqliteJobStore", "StorageError", "StoreHealth"]
 
 T = TypeVar("T")
 
