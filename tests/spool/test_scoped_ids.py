@@ -172,3 +172,17 @@ def test_a_receipts_finished_row_is_at_most_5_kb(tmp_path: Path) -> None:
     ).fetchone()
     db.close()
     assert row_bytes <= 5 * 1024, row_bytes
+
+
+def test_a_memory_store_without_history_keeps_no_trace_of_finished_jobs() -> None:
+    async def story() -> None:
+        store = MemoryJobStore(history=0)
+        done = await store.add(job("once"), capacity=10)
+        await store.move(done.seq, JobState.PRINTING, now=1001.0)
+        await store.move(done.seq, JobState.SUCCESS, now=1002.0)
+        assert await store.get(done.seq) is None and await store.find("till-1", "once") is None
+        assert store._newest == {} and store._newest_by_id == {}  # nothing left to grow without bound
+        again = await store.add(job("once"), capacity=10)  # forgotten: no longer a duplicate
+        assert again.seq != done.seq
+
+    asyncio.run(asyncio.wait_for(story(), timeout=30))

@@ -196,7 +196,7 @@ class MemoryJobStore:
             while len(self._finished) > self._history:
                 self._forget(next(iter(self._finished)))
         else:
-            self._forget(current.seq)
+            self._forget(current.seq, moved)
         return moved
 
     async def get(self, job_id: JobKey) -> Job | None:
@@ -216,8 +216,9 @@ class MemoryJobStore:
             return None
         return self._pending.get(seq) or self._finished.get(seq)
 
-    def _forget(self, seq: int) -> None:
-        job = self._finished.pop(seq, None) or self._pending.get(seq)
+    def _forget(self, seq: int, job: Job | None = None) -> None:
+        """Drop a finished job and the id lookups that still point to it."""
+        job = self._finished.pop(seq, None) or job
         self._undelivered.discard(seq)
         if job is None:
             return
