@@ -16,7 +16,7 @@ import pytest
 from ticket_daemon.document.errors import Category
 from ticket_daemon.spool.durable import SqliteSpool
 from ticket_daemon.spool.jobs import Job, JobState
-from ticket_daemon.spool.store import SqliteJobStore, StorageError
+from ticket_daemon.spool.store import SpoolDamaged, SqliteJobStore, StorageError
 
 SPOOL_LOG = "ticket_daemon.spool"
 
@@ -29,6 +29,7 @@ def job(job_id: str, size: int = 3) -> Job:
 
 
 def advice_is_given(error: StorageError, path: Path) -> None:
+    assert isinstance(error, SpoolDamaged)  # start-up stops on this one
     text = str(error)
     assert text.startswith("STORAGE: ") and error.category is Category.STORAGE
     assert f"restore {path} from a backup" in text and f"delete {path.with_suffix('.marker')}" in text

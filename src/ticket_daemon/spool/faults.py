@@ -33,6 +33,11 @@ class StorageError(TicketError):
     retryable = True
 
 
+class SpoolDamaged(StorageError):
+    """The spool file held jobs and is now missing, empty or damaged. Start-up must stop (never run on a silent
+    empty spool); the text says how to recover."""
+
+
 @dataclass(frozen=True, slots=True)
 class StoreHealth:
     """What ``/health`` reports for the spool: ``ok``, or ``degraded`` while writes fail (with why)."""
@@ -114,12 +119,12 @@ def check_marker(database: Path, marker: Path) -> None:
     if not marker.exists():
         return
     if not database.exists():
-        raise StorageError(
+        raise SpoolDamaged(
             f"the spool database {database} is missing but {marker.name} says it held jobs: "
             + recovery_advice(database, marker)
         )
     if database.stat().st_size == 0:
-        raise StorageError(
+        raise SpoolDamaged(
             f"the spool database {database} is empty but {marker.name} says it held jobs: "
             + recovery_advice(database, marker)
         )

@@ -30,6 +30,7 @@ from .faults import (
     DEFAULT_RESERVE_BYTES,
     HealthMonitor,
     Reserve,
+    SpoolDamaged,
     StorageError,
     StoreHealth,
     check_marker,
@@ -40,7 +41,7 @@ from .jobs import DEFAULT_DUPLICATE_WINDOW_SECONDS, DuplicateJob, Job, JobState,
 from .reads import _COLUMNS, _IS_FINAL, _IS_PENDING, JobKey, JobReads, _job
 from .schema import MIGRATIONS, SCHEMA_VERSION
 
-__all__ = ["DuplicateJob", "JobKey", "Recovery", "SqliteJobStore", "StorageError", "StoreHealth"]
+__all__ = ["DuplicateJob", "JobKey", "Recovery", "SpoolDamaged", "SqliteJobStore", "StorageError", "StoreHealth"]
 
 T = TypeVar("T")
 
@@ -90,8 +91,10 @@ class SqliteJobStore(JobReads):
             raise
         except (OSError, sqlite3.DatabaseError) as error:
             self._db.close()
-            advice = f"; {recovery_advice(path, self.marker)}" if self.marker.exists() else ""
-            raise StorageError(f"cannot open the spool database {path}: {error}{advice}") from None
+            if self.marker.exists():  # it held jobs: stop, and say how to recover
+                advice = recovery_advice(path, self.marker)
+                raise SpoolDamaged(f"cannot open the spool database {path}: {error}; {advice}") from None
+            raise StorageError(f"cannot open the spool database {path}: {error}") from None
         if not self._reserve.ensure():
             self._enter_disk_full("the disk is nearly full (no room for the spool's reserve)")
 
@@ -107,7 +110,7 @@ class SqliteJobStore(JobReads):
     def _check_integrity(self) -> None:
         problems = [str(row[0]) for row in self._db.execute("PRAGMA quick_check").fetchall()]
         if problems != ["ok"]:
-            raise StorageError(
+            raise SpoolDamaged(
                 f"the spool database {self.path} is damaged ({'; '.join(problems[:3])}): "
                 + recovery_advice(self.path, self.marker)
             )
