@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import sys
 
-from . import ackpath, daemon, engine, lifecycle
+from . import ackpath, daemon, engine, lifecycle, spool_bench
 from .report import print_stats
 
 
 def main() -> int:
-    sections = {"engine": engine.run, "daemon": daemon.run, "ackpath": ackpath.run, "lifecycle": lifecycle.run}
+    sections = {
+        "engine": engine.run,
+        "spool": spool_bench.run,
+        "daemon": daemon.run,
+        "ackpath": ackpath.run,
+        "lifecycle": lifecycle.run,
+    }
     chosen = sys.argv[1:] or list(sections)
     for name in chosen:
         print(f"== {name}")

@@ -1,22 +1,25 @@
 """The async face of the durable spool: :class:`SqliteSpool` is a :class:`~ticket_daemon.spool.queue.JobStore`
-whose every call runs on the one spool thread (:class:`StoreRunner`) against :class:`SqliteJobStore`.
+whose every call runs on the one spool thread (:class:`StoreRunner`) against :class:`SqliteJobStore`, writes in
+group commits (one transaction and one fsync for every write waiting; each caller hears back after that commit).
 
 The database is opened in :meth:`SqliteSpool.open` (the daemon's start-up), not in the constructor, so building the
 app does no I/O. Until then, and after a failed open, every call raises :class:`StorageError`: the daemon answers
-``STORAGE: …`` and keeps serving everything else (issue item 8).
+``STORAGE: …`` and keeps serving everything else.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from .jobs import Job, JobState
-from .runner import StoreRunner
-from .store import SqliteJobStore, StorageError
+from .faults import DEFAULT_RESERVE_BYTES, StoreHealth
+from .jobs import DEFAULT_DUPLICATE_WINDOW_SECONDS, Job, JobState
+from .runner import DEFAULT_MAX_BATCH, Outcome, StoreRunner
+from .store import JobKey, SqliteJobStore, StorageError
 
 T = TypeVar("T")
 
@@ -24,9 +27,12 @@ SPOOL_FILE = "spool.sqlite3"
 
 
 class SqliteSpool:
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self, path: Path, *, max_batch: int = DEFAULT_MAX_BATCH, reserve_bytes: int = DEFAULT_RESERVE_BYTES
+    ) -> None:
         self.path = path
-        self._runner = StoreRunner()
+        self._runner = StoreRunner(self._commit_batch, max_batch=max_batch)
+        self._reserve_bytes = reserve_bytes
         self._store: SqliteJobStore | None = None
         self._closed = False
 
@@ -34,80 +40,123 @@ class SqliteSpool:
     def durable(self) -> bool:
         return True
 
-    async def open(self, *, now: float, interrupted_policy: str) -> list[Job]:
-        """Open (create, migrate) the file and recover: queued/waiting jobs resume; a job found ``printing`` is
-        queued again or failed as ``interrupted_policy`` says. Returns the interrupted jobs."""
-        if self._store is None:
-            self._store = await self._runner.call(SqliteJobStore, self.path)
+    @property
+    def health(self) -> StoreHealth:
+        """``ok``, or ``degraded`` with why while writes fail (``/health`` reports it). While new jobs are refused
+        for a full disk, asking also lets the spool thread check whether space came back."""
         store = self._store
-        recovery = await self._runner.call(store.recover, now=now, policy=interrupted_policy)
+        if store is None:
+            return StoreHealth("degraded", f"the spool database {self.path} is not open")
+        if not store.health.ok and not self._closed:
+            self._runner.submit(store.rearm_if_due)
+        return store.health
+
+    async def open(self, *, now: float, interrupted_policy: str) -> list[Job]:
+        """Open (create, migrate, check) the file and recover: queued/waiting jobs resume; a job found ``printing``
+        is queued again or failed as ``interrupted_policy`` says. Returns the interrupted jobs."""
+        if self._store is None:
+            self._store = await self._runner.call(
+                functools.partial(SqliteJobStore, self.path, reserve_bytes=self._reserve_bytes)
+            )
+        store = self._store
+        recovery = await self._runner.call(functools.partial(store.recover, now=now, policy=interrupted_policy))
         return list(recovery.interrupted)
 
     async def close(self) -> None:
-        store, self._store, self._closed = self._store, None, True
+        """Refuse new calls; writes already handed over are still committed (the spool thread runs them before the
+        close), so a result recorded during shutdown is not lost."""
+        self._closed = True
+        store = self._store
         if store is not None:
             await self._runner.call(store.close)
+        self._store = None
         await asyncio.to_thread(self._runner.shutdown)  # waits for the spool thread: never on the event loop
 
-    async def _call(self, method: Callable[[SqliteJobStore], T]) -> T:
-        if self._closed:  # review item 7: a StorageError the daemon reports, not the shut runner's RuntimeError
+    def _commit_batch(self, operations: Sequence[Callable[[], object]]) -> list[Outcome]:
+        store = self._store
+        if store is None:
+            return [(False, StorageError(f"the spool database {self.path} is not open"))] * len(operations)
+        return store.write_batch(operations)
+
+    def _open_store(self) -> SqliteJobStore:
+        if self._closed:  # a StorageError the daemon reports, not the shut runner's RuntimeError
             raise StorageError(f"the spool database {self.path} is closed")
+        if self._store is None:
+            raise StorageError(f"the spool database {self.path} is not open")
+        return self._store
+
+    async def _write(self, operation: Callable[[SqliteJobStore], Callable[[], T]]) -> T:
+        return await self._runner.write(operation(self._open_store()))
+
+    async def _read(self, method: Callable[[SqliteJobStore], T]) -> T:
+        store = self._open_store()
 
         def run() -> T:
-            if self._store is None:
-                raise StorageError(f"the spool database {self.path} is not open")
             try:
-                return method(self._store)
+                return method(store)
             except sqlite3.Error as error:  # reads outside a transaction, e.g. a corrupt page met late
                 raise StorageError(f"the spool could not be read: {error}") from None
 
-        return await self._runner.call(run)
+        return await self._runner.read(run)
 
     # --- JobStore ------------------------------------------------------------------------------------------------
 
-    async def add(self, job: Job, *, capacity: int) -> Job:
-        return await self._call(lambda store: store.add(job, capacity=capacity))
+    async def add(
+        self,
+        job: Job,
+        *,
+        capacity: int,
+        window_seconds: float = DEFAULT_DUPLICATE_WINDOW_SECONDS,
+        now: float | None = None,
+    ) -> Job:
+        return await self._write(lambda store: functools.partial(store.do_add, job, capacity, window_seconds, now))
 
     async def move(
         self,
-        job_id: str,
+        job_id: JobKey,
         target: JobState,
         *,
         now: float,
         message: str | None = None,
         attempts: int | None = None,
     ) -> Job:
-        return await self._call(lambda store: store.move(job_id, target, now=now, message=message, attempts=attempts))
+        return await self._write(
+            lambda store: functools.partial(store.do_move, job_id, target, now, message, attempts, 0.0)
+        )
 
-    async def get(self, job_id: str) -> Job | None:
-        return await self._call(lambda store: store.get(job_id))
-
-    async def next_for_printer(self, printer: str) -> Job | None:
-        return await self._call(lambda store: store.next_for_printer(printer))
-
-    async def count_pending(self) -> int:
-        return await self._call(lambda store: store.count_pending())
-
-    async def recent(self, limit: int = 50) -> list[Job]:
-        return await self._call(lambda store: store.recent(limit))
-
-    async def pending_for_printer(self, printer: str) -> list[Job]:
-        return await self._call(lambda store: store.pending_for_printer(printer))
-
-    async def pending_printers(self) -> list[str]:
-        return await self._call(lambda store: store.pending_printers())
-
-    async def mark_delivered(self, job_id: str) -> None:
-        await self._call(lambda store: store.mark_delivered(job_id))
-
-    async def undelivered_results(self, client_id: str) -> list[Job]:
-        return await self._call(lambda store: store.undelivered_results(client_id))
+    async def mark_delivered(self, job_id: JobKey) -> None:
+        await self._write(lambda store: functools.partial(store.do_mark_delivered, job_id))
 
     async def prune(self, *, older_than: float, max_rows: int) -> int:
-        return await self._call(lambda store: store.prune(older_than=older_than, max_rows=max_rows))
+        return await self._write(lambda store: functools.partial(store.do_prune, older_than, max_rows))
+
+    async def get(self, job_id: JobKey) -> Job | None:
+        return await self._read(lambda store: store.get(job_id))
+
+    async def find(self, owner: str, job_id: str, *, newer_than: float | None = None) -> Job | None:
+        return await self._read(lambda store: store.find(owner, job_id, newer_than=newer_than))
+
+    async def next_for_printer(self, printer: str) -> Job | None:
+        return await self._read(lambda store: store.next_for_printer(printer))
+
+    async def count_pending(self) -> int:
+        # Kept in memory and published after each commit: no query, no trip to the spool thread.
+        return self._open_store().pending_total
+
+    async def recent(self, limit: int = 50) -> list[Job]:
+        return await self._read(lambda store: store.recent(limit))
+
+    async def pending_for_printer(self, printer: str) -> list[Job]:
+        return await self._read(lambda store: store.pending_for_printer(printer))
+
+    async def pending_printers(self) -> list[str]:
+        return list(self._open_store().pending_printer_names)
+
+    async def undelivered_results(self, client_id: str) -> list[Job]:
+        return await self._read(lambda store: store.undelivered_results(client_id))
 
     async def size(self) -> int:
-        return await self._call(lambda store: store.size())
+        return await self._read(lambda store: store.size())
 
     async def oldest_pending(self) -> Job | None:
-        return await self._call(lambda store: store.oldest_pending())
+        return await self._read(lambda store: store.oldest_pending())

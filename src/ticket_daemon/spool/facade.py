@@ -11,6 +11,7 @@ with the memory queue).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 
@@ -174,13 +175,24 @@ class PrintSpool:
         return cancelled
 
     async def reprint(self, job_id: str) -> Job | None:
-        """Queue a new copy of a stored job (new id ``<id>.reprint-N``, same bytes, same printer); None when the
-        job or its bytes are gone. A job whose printer was removed from the configuration cannot be reprinted."""
+        """Queue a new copy of a stored job (new id ``<id>.reprint-N``, same printer); None when the job is gone.
+        A finished job keeps its document, not its bytes: it is rendered again for its printer. A job whose printer
+        was removed from the configuration cannot be reprinted."""
         original = await self.store.get(job_id)
-        if original is None or not original.data:
+        if original is None or not original.document:
             return None
         if original.printer not in self.workers:
             raise TicketError(f"Printer '{original.printer}' is no longer configured", category=Category.PRINTER)
+        data, notes = original.data, original.notes
+        if data is None:
+            rendered = await self.render_pool.render(
+                f"reprint:{original.client_id}",
+                json.loads(original.document),
+                raw_policy=self.settings.server.raw_policy,
+                registry=self.registry,
+                printer_name=original.printer,
+            )
+            data, notes = rendered.data, rendered.notes
         for attempt in range(1, MAX_REPRINTS + 1):
             copy_id = reprint_id(original.id, attempt)
             if await self.store.get(copy_id) is None:
@@ -189,8 +201,8 @@ class PrintSpool:
                     client_id=original.client_id,
                     printer=original.printer,
                     document=original.document,
-                    data=original.data,
-                    notes=original.notes,
+                    data=data,
+                    notes=notes,
                     now=time.time(),
                 )
                 stored = await self.store.add(copy, capacity=self.capacity)

@@ -13,8 +13,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+
+from ..document.errors import Category, TicketError
+
+# PROTOCOL.md "Idempotent ids, safely scoped": an id is the client's own for this long after its first acceptance.
+DEFAULT_DUPLICATE_WINDOW_SECONDS = 600.0
 
 
 class JobState(StrEnum):
@@ -48,12 +55,54 @@ TRANSITIONS: dict[JobState, frozenset[JobState]] = {
 
 
 class DuplicateJob(Exception):
-    """A job with this id was already accepted (PROTOCOL.md "Idempotent ids"); carries the stored record so the
+    """The same client sent the same id with the same document within the duplicate window (PROTOCOL.md
+    "Idempotent ids, safely scoped"): a retry, nothing is stored or printed again. Carries the stored record so the
     caller can report its state. The one class every store raises."""
 
     def __init__(self, existing: Job) -> None:
         super().__init__(f"job {existing.id!r} was already accepted")
         self.existing = existing
+
+
+class IdConflict(TicketError):
+    """The same client sent an id it used within the duplicate window for a *different* document: refused, with the
+    exact PROTOCOL.md sentence as its text. Carries the stored record."""
+
+    category = Category.VALIDATION
+    retryable = False
+
+    def __init__(self, existing: Job) -> None:
+        super().__init__(f"id '{existing.id}' was already used for a different document; use a new id to print it")
+        self.existing = existing
+
+
+def canonical_json(document: object) -> str:
+    """The document's canonical JSON (keys sorted, no spaces, not ASCII-escaped): what "the same document" means
+    for a resent id, and a compact text to keep with the job (it renders to the same bytes as the document)."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def digest_of(canonical: str) -> str:
+    """SHA-256 (hex) of a canonical JSON text (UTF-8)."""
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def document_digest(document: object) -> str:
+    """``Job.digest`` of a document: callers digest the ``datos`` the client sent, before any lenient
+    substitution, so a retry of the very same message always matches."""
+    return digest_of(canonical_json(document))
+
+
+def check_reuse(existing: Job | None, job: Job, *, window_seconds: float, now: float) -> None:
+    """PROTOCOL.md "Idempotent ids, safely scoped", for a new ``job`` whose owner already used its id (``existing``:
+    the newest such job, or None). Within ``window_seconds`` of ``existing``'s acceptance: same document →
+    :class:`DuplicateJob`, different → :class:`IdConflict`. Older: the id is free again (returns). A record without a
+    digest (stored before digests were kept) matches any document, so a retry is never printed twice."""
+    if existing is None or now - existing.created_at >= window_seconds:
+        return
+    if not existing.digest or not job.digest or existing.digest == job.digest:
+        raise DuplicateJob(existing)
+    raise IdConflict(existing)
 
 
 class InvalidTransition(RuntimeError):
@@ -69,8 +118,8 @@ def check_transition(current: JobState, target: JobState) -> None:
 class Job:
     """Everything the daemon knows about one accepted job. Immutable: a transition returns a new record."""
 
-    id: str
-    client_id: str  # who submitted it: the ?client_id, else the remote address
+    id: str  # the client's own id: unique per owner within the duplicate window, not globally
+    client_id: str  # the owner scope: the ?client_id, else "addr/<remote address>" (see :attr:`owner`)
     printer: str  # configured printer name the job was routed to
     document: str  # the validated document as JSON text
     seq: int = 0  # acceptance order (global, monotonic); per-printer FIFO follows it
@@ -81,13 +130,27 @@ class Job:
     updated_at: float = 0.0
     message: str = ""  # result or waiting message sent to the client
     notes: tuple[str, ...] = field(default_factory=tuple)  # e.g. text substitutions made while rendering
+    digest: str = ""  # document_digest() of the document the client sent; "" when unknown
+
+    @property
+    def owner(self) -> str:
+        """The scope the id belongs to (PROTOCOL.md "Idempotent ids, safely scoped"). ``seq`` is the job's key."""
+        return self.client_id
+
+    @property
+    def has_bytes(self) -> bool:
+        """False once the job is finished: stores drop the rendered bytes then and keep the document, so a
+        reprint must render the document again."""
+        return self.data is not None
 
     def moved(self, target: JobState, *, now: float, message: str | None = None, attempts: int | None = None) -> Job:
-        """This job in ``target`` state; raises :class:`InvalidTransition` on an edge the life-cycle lacks."""
+        """This job in ``target`` state; raises :class:`InvalidTransition` on an edge the life-cycle lacks. A final
+        state drops the rendered bytes (a receipt's are ~3x its document; the document stays for a reprint)."""
         check_transition(self.state, target)
         return replace(
             self,
             state=target,
+            data=None if target.is_final else self.data,
             updated_at=now,
             message=self.message if message is None else message,
             attempts=self.attempts if attempts is None else attempts,

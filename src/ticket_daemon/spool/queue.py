@@ -2,8 +2,10 @@
 
 :class:`JobStore` is the small interface the server and the printer workers use; :class:`MemoryJobStore` keeps
 everything in this process. A durable store (SQLite WAL) can replace it without touching the server: it only has to
-honour the same contract: ``add`` is atomic (capacity and duplicate ids are checked in the same step that stores
+honour the same contract: ``add`` is atomic (capacity and reused ids are checked in the same step that stores
 the job), ``next_for_printer`` returns the oldest pending job of that printer, and ``move`` records one transition.
+Ids are scoped (PROTOCOL.md "Idempotent ids, safely scoped"): unique per owner (``Job.client_id``) within the
+duplicate window; a job's key is its ``seq``. Finished jobs keep their document and drop their rendered bytes.
 
 The interface is async so a store that does disk I/O (run on its own thread) fits behind it unchanged; the memory
 store never awaits inside a method, so each call is atomic on the event loop. Not thread-safe: event loop only.
@@ -15,9 +17,14 @@ from collections import OrderedDict, deque
 from dataclasses import replace
 from typing import Protocol
 
-from .jobs import DuplicateJob, Job, JobState
+from .faults import HEALTHY, StoreHealth
+from .jobs import DEFAULT_DUPLICATE_WINDOW_SECONDS, DuplicateJob, IdConflict, Job, JobState, check_reuse
 
-__all__ = ["DuplicateJob", "JobStore", "MemoryJobStore", "QueueFull"]
+__all__ = ["DuplicateJob", "IdConflict", "JobKey", "JobStore", "MemoryJobStore", "QueueFull"]
+
+# A job's key is its ``seq``. A str is the transitional form for callers that still pass the client's id: it names
+# the newest job with that id, whoever sent it (as when ids were global); every caller should pass ``seq``.
+JobKey = int | str
 
 
 class QueueFull(OverflowError):
@@ -27,20 +34,43 @@ class QueueFull(OverflowError):
 class JobStore(Protocol):
     """What the server and the printer workers need from a job store (the SQLite store has the same shape)."""
 
-    async def add(self, job: Job, *, capacity: int) -> Job:
-        """Store a new ``queued`` job and return it with its acceptance ``seq``, in one atomic step.
+    async def add(
+        self,
+        job: Job,
+        *,
+        capacity: int,
+        window_seconds: float = DEFAULT_DUPLICATE_WINDOW_SECONDS,
+        now: float | None = None,
+    ) -> Job:
+        """Store a new ``queued`` job and return it with its acceptance ``seq``, in one atomic step; a durable
+        store returns only once the job is on disk.
 
-        Raises :class:`DuplicateJob` when the id is known, ``OverflowError`` when ``capacity`` jobs are pending.
+        Raises :class:`DuplicateJob` (same document: a retry) or :class:`IdConflict` (another document) when the
+        job's owner used its id within ``window_seconds`` before ``now`` (default ``job.created_at``); compares
+        ``Job.digest``, which the caller sets (``jobs.document_digest`` of the client's document). Raises
+        ``OverflowError`` when ``capacity`` jobs are pending, ``StorageError`` when the disk refuses.
         """
         ...
 
     async def move(
-        self, job_id: str, target: JobState, *, now: float, message: str | None = None, attempts: int | None = None
+        self, job_id: JobKey, target: JobState, *, now: float, message: str | None = None, attempts: int | None = None
     ) -> Job:
-        """Move a job along one edge of its life-cycle (guarded by ``jobs.check_transition``); returns it."""
+        """Move a job along one edge of its life-cycle (guarded by ``jobs.check_transition``); returns it. A final
+        state drops the rendered bytes. Raises ``KeyError`` for an unknown job, ``InvalidTransition``."""
         ...
 
-    async def get(self, job_id: str) -> Job | None: ...
+    async def get(self, job_id: JobKey) -> Job | None:
+        """The job with this ``seq`` (a str: the newest job with that client id, whoever sent it)."""
+        ...
+
+    async def find(self, owner: str, job_id: str, *, newer_than: float | None = None) -> Job | None:
+        """The newest job ``owner`` sent with ``job_id`` (accepted after ``newer_than`` when given), or None."""
+        ...
+
+    @property
+    def health(self) -> StoreHealth:
+        """``ok``, or ``degraded`` with a reason while writes fail (``/health`` reports it)."""
+        ...
 
     async def next_for_printer(self, printer: str) -> Job | None:
         """The oldest pending job routed to ``printer`` (per-printer FIFO by acceptance order), or None."""
@@ -73,7 +103,7 @@ class JobStore(Protocol):
         """The printers with pending jobs (start-up ends those of printers no longer configured)."""
         ...
 
-    async def mark_delivered(self, job_id: str) -> None:
+    async def mark_delivered(self, job_id: JobKey) -> None:
         """The job's final ``result`` reached its client."""
         ...
 
@@ -93,20 +123,26 @@ class JobStore(Protocol):
 
 
 class MemoryJobStore:
-    """In-process :class:`JobStore`. Finished jobs are remembered without their document and bytes, up to
-    ``history`` of them, for ``job_status`` and duplicate ids; the oldest are forgotten first."""
+    """In-process :class:`JobStore`. Finished jobs are remembered without their bytes, up to ``history`` of them,
+    for ``job_status``, reused ids and reprints; the oldest are forgotten first."""
 
     def __init__(self, *, history: int = 1000) -> None:
         self._history = max(0, history)
-        self._pending: dict[str, Job] = {}
-        self._finished: OrderedDict[str, Job] = OrderedDict()
-        self._fifo: dict[str, deque[str]] = {}  # printer → pending job ids in acceptance order
-        self._undelivered: set[str] = set()  # finished ids (within history) whose result has not reached the client
+        self._pending: dict[int, Job] = {}  # seq → job
+        self._finished: OrderedDict[int, Job] = OrderedDict()
+        self._fifo: dict[str, deque[int]] = {}  # printer → pending seqs in acceptance order
+        self._undelivered: set[int] = set()  # finished seqs (within history) whose result has not reached the client
+        self._newest: dict[tuple[str, str], int] = {}  # (owner, id) → newest seq
+        self._newest_by_id: dict[str, int] = {}  # id → newest seq, for callers that still pass ids
         self._next_seq = 1
 
     @property
     def durable(self) -> bool:
         return False
+
+    @property
+    def health(self) -> StoreHealth:
+        return HEALTHY
 
     async def open(self, *, now: float, interrupted_policy: str) -> list[Job]:
         return []
@@ -114,49 +150,82 @@ class MemoryJobStore:
     async def close(self) -> None:
         return None
 
-    async def add(self, job: Job, *, capacity: int) -> Job:
-        existing = self._known(job.id)
-        if existing is not None:
-            raise DuplicateJob(existing)
-        if len(self._pending) >= capacity:
-            raise QueueFull("queue full")
+    async def add(
+        self,
+        job: Job,
+        *,
+        capacity: int,
+        window_seconds: float = DEFAULT_DUPLICATE_WINDOW_SECONDS,
+        now: float | None = None,
+    ) -> Job:
         if job.state is not JobState.QUEUED:
             raise ValueError(f"a new job must be queued, not {job.state.value}")
+        existing = self._known(self._newest.get((job.client_id, job.id)))
+        check_reuse(existing, job, window_seconds=window_seconds, now=job.created_at if now is None else now)
+        if len(self._pending) >= capacity:
+            raise QueueFull("queue full")
         stored = replace(job, seq=self._next_seq)
         self._next_seq += 1
-        self._pending[stored.id] = stored
-        self._fifo.setdefault(stored.printer, deque()).append(stored.id)
+        self._pending[stored.seq] = stored
+        self._fifo.setdefault(stored.printer, deque()).append(stored.seq)
+        self._newest[(stored.client_id, stored.id)] = stored.seq
+        self._newest_by_id[stored.id] = stored.seq
         return stored
 
     async def move(
-        self, job_id: str, target: JobState, *, now: float, message: str | None = None, attempts: int | None = None
+        self, job_id: JobKey, target: JobState, *, now: float, message: str | None = None, attempts: int | None = None
     ) -> Job:
-        current = self._pending.get(job_id)
+        seq = self._seq_of(job_id)
+        current = self._pending.get(seq) if seq is not None else None
         if current is None:
+            if seq is not None and seq in self._finished:  # a finished job has no way out
+                self._finished[seq].moved(target, now=now)
             raise KeyError(job_id)
         moved = current.moved(target, now=now, message=message, attempts=attempts)
         if not moved.state.is_final:
-            self._pending[job_id] = moved
+            self._pending[current.seq] = moved
             return moved
-        del self._pending[job_id]
+        del self._pending[current.seq]
         queue = self._fifo[moved.printer]
-        queue.remove(job_id)
+        queue.remove(current.seq)
         if not queue:
             del self._fifo[moved.printer]
         if self._history:
-            # The bytes and the document are what make a job big; the record is all job_status needs.
-            self._finished[job_id] = replace(moved, data=None, document="")
-            self._undelivered.add(job_id)
+            self._finished[current.seq] = moved  # without its bytes (Job.moved drops them)
+            self._undelivered.add(current.seq)
             while len(self._finished) > self._history:
-                forgotten, _ = self._finished.popitem(last=False)
-                self._undelivered.discard(forgotten)
+                self._forget(next(iter(self._finished)))
+        else:
+            self._forget(current.seq, moved)
         return moved
 
-    async def get(self, job_id: str) -> Job | None:
-        return self._known(job_id)
+    async def get(self, job_id: JobKey) -> Job | None:
+        return self._known(self._seq_of(job_id))
 
-    def _known(self, job_id: str) -> Job | None:
-        return self._pending.get(job_id) or self._finished.get(job_id)
+    async def find(self, owner: str, job_id: str, *, newer_than: float | None = None) -> Job | None:
+        job = self._known(self._newest.get((owner, job_id)))
+        if job is None or (newer_than is not None and job.created_at <= newer_than):
+            return None
+        return job
+
+    def _seq_of(self, job_id: JobKey) -> int | None:
+        return job_id if isinstance(job_id, int) else self._newest_by_id.get(job_id)
+
+    def _known(self, seq: int | None) -> Job | None:
+        if seq is None:
+            return None
+        return self._pending.get(seq) or self._finished.get(seq)
+
+    def _forget(self, seq: int, job: Job | None = None) -> None:
+        """Drop a finished job and the id lookups that still point to it."""
+        job = self._finished.pop(seq, None) or job
+        self._undelivered.discard(seq)
+        if job is None:
+            return
+        if self._newest.get((job.client_id, job.id)) == seq:
+            del self._newest[(job.client_id, job.id)]
+        if self._newest_by_id.get(job.id) == seq:
+            del self._newest_by_id[job.id]
 
     async def next_for_printer(self, printer: str) -> Job | None:
         queue = self._fifo.get(printer)
@@ -171,24 +240,25 @@ class MemoryJobStore:
         return jobs[: max(0, limit)]
 
     async def pending_for_printer(self, printer: str) -> list[Job]:
-        return [self._pending[job_id] for job_id in self._fifo.get(printer, ())]
+        return [self._pending[seq] for seq in self._fifo.get(printer, ())]
 
     async def pending_printers(self) -> list[str]:
         return sorted({job.printer for job in self._pending.values()})
 
-    async def mark_delivered(self, job_id: str) -> None:
-        self._undelivered.discard(job_id)
+    async def mark_delivered(self, job_id: JobKey) -> None:
+        seq = self._seq_of(job_id)
+        if seq is not None:
+            self._undelivered.discard(seq)
 
     async def undelivered_results(self, client_id: str) -> list[Job]:
-        jobs = [self._finished[i] for i in self._undelivered if self._finished[i].client_id == client_id]
+        jobs = [self._finished[seq] for seq in self._undelivered if self._finished[seq].client_id == client_id]
         return sorted(jobs, key=lambda job: job.seq)
 
     async def prune(self, *, older_than: float, max_rows: int) -> int:
         # The history bound already keeps this store small; age is the only extra rule.
-        old = [job_id for job_id, job in self._finished.items() if job.updated_at < older_than]
-        for job_id in old:
-            del self._finished[job_id]
-            self._undelivered.discard(job_id)
+        old = [seq for seq, job in self._finished.items() if job.updated_at < older_than]
+        for seq in old:
+            self._forget(seq)
         return len(old)
 
     async def size(self) -> int:

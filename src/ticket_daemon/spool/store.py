@@ -1,69 +1,55 @@
-"""The durable job store: one SQLite file (stdlib ``sqlite3``) in WAL mode.
+"""The durable job store: one SQLite file (stdlib ``sqlite3``) in WAL mode, written in group commits.
 
-What ``ack`` guarantees: :meth:`SqliteJobStore.add` returns only after the job's row is committed with
-``synchronous=FULL``, i.e. the write-ahead log is fsync'ed. A job that was acked survives a crash of the process
-*and* a power cut; the price is one fsync per accepted job (see ``make bench`` for the figure).
+What ``ack`` guarantees: a job is accepted only once its row is committed with ``synchronous=FULL``, i.e. the
+write-ahead log is fsync'ed, so an acked job survives a crash of the process *and* a power cut. Writes come in
+batches (:meth:`SqliteJobStore.write_batch`): every write waiting when the spool thread gets to them is committed in
+one transaction with one fsync, each inside its own savepoint, so one refused write (a duplicate id, a full queue, a
+transition the life-cycle lacks) rolls back alone and the others still commit. Nobody hears back before the commit.
+
+Keys: a job's ``seq`` (acceptance order) is its key. The client's ``id`` is unique only per owner (``client_id``)
+within the duplicate window (PROTOCOL.md "Idempotent ids, safely scoped"); :meth:`find` looks one up.
 
 The store is synchronous and not thread-safe by design: the daemon owns it from one dedicated thread
-(:class:`~ticket_daemon.spool.runner.StoreRunner`), so the event loop never waits on disk I/O and SQLite never sees
-concurrent writers. Every state change is one transaction checked against the job life-cycle (``spool/jobs.py``).
+(:class:`~ticket_daemon.spool.runner.StoreRunner`). The pending counts are kept in memory (rebuilt at open) and
+published after each commit, so counting the queue needs neither a query nor the spool thread.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
+from time import monotonic
+from typing import Any, TypeVar
 
-from ..document.errors import Category, TicketError
-from .jobs import FINAL_STATES, DuplicateJob, Job, JobState, check_transition
-
-__all__ = ["DuplicateJob", "Recovery", "SqliteJobStore", "StorageError"]
-
-SCHEMA_VERSION = 1
-
-# Each migration takes the database from version N-1 to N; they run in order on start-up.
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE jobs (
-        seq             INTEGER PRIMARY KEY AUTOINCREMENT,  -- acceptance order
-        id              TEXT NOT NULL UNIQUE,               -- the client's id: idempotency key
-        client_id       TEXT NOT NULL,
-        printer         TEXT NOT NULL,
-        document        TEXT NOT NULL,
-        data            BLOB,
-        state           TEXT NOT NULL,
-        attempts        INTEGER NOT NULL DEFAULT 0,
-        created_at      REAL NOT NULL,
-        updated_at      REAL NOT NULL,
-        next_attempt_at REAL NOT NULL DEFAULT 0,
-        message         TEXT NOT NULL DEFAULT '',
-        notes           TEXT NOT NULL DEFAULT '[]',
-        delivered       INTEGER NOT NULL DEFAULT 0           -- the final result reached the client
-    );
-    CREATE INDEX jobs_pending ON jobs (printer, seq) WHERE state IN ('queued', 'waiting', 'printing');
-    CREATE INDEX jobs_undelivered ON jobs (client_id, seq) WHERE delivered = 0;
-    CREATE INDEX jobs_finished ON jobs (updated_at) WHERE state IN ('success', 'error', 'expired', 'cancelled');
-    """,
+from .faults import (
+    DEFAULT_RESERVE_BYTES,
+    HealthMonitor,
+    Reserve,
+    SpoolDamaged,
+    StorageError,
+    StoreHealth,
+    check_marker,
+    recovery_advice,
+    write_marker,
 )
+from .jobs import DEFAULT_DUPLICATE_WINDOW_SECONDS, DuplicateJob, Job, JobState, check_reuse
+from .reads import _COLUMNS, _IS_FINAL, _IS_PENDING, JobKey, JobReads, _job
+from .schema import MIGRATIONS, SCHEMA_VERSION
 
-PENDING = (JobState.QUEUED.value, JobState.WAITING.value, JobState.PRINTING.value)
-_FINAL = tuple(state.value for state in FINAL_STATES)
-# Written out as literals, exactly as in the partial indexes' WHERE clauses: SQLite uses a partial index only when
-# the query's condition matches it literally, and bound parameters never do (every call would scan the table).
-_IS_PENDING = "state IN ('queued', 'waiting', 'printing')"
-_IS_FINAL = "state IN ('success', 'error', 'expired', 'cancelled')"
-_COLUMNS = "seq, id, client_id, printer, document, data, state, attempts, created_at, updated_at, message, notes"
+__all__ = ["DuplicateJob", "JobKey", "Recovery", "SpoolDamaged", "SqliteJobStore", "StorageError", "StoreHealth"]
 
+T = TypeVar("T")
 
-class StorageError(TicketError):
-    """The spool could not read or write its file: disk full, read-only, corrupt. Reported, never an ack."""
+Outcome = tuple[bool, Any]  # (True, result) or (False, the exception that request raised)
 
-    category = Category.STORAGE
-    retryable = True
+_DISK_FULL = "the disk is full: new jobs are refused until space is freed"
+_REARM_MAX_SECONDS = 60.0
+_GROWTH_PAGES = 16  # room for a few jobs' rows before new jobs are accepted again
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,24 +60,60 @@ class Recovery:
     interrupted: tuple[Job, ...]
 
 
-class SqliteJobStore:
-    def __init__(self, path: Path) -> None:
+class SqliteJobStore(JobReads):
+    def __init__(self, path: Path, *, reserve_bytes: int = DEFAULT_RESERVE_BYTES) -> None:
         self.path = path
+        self.marker = path.with_suffix(".marker")
+        self._monitor = HealthMonitor()
+        self._reserve = Reserve(path.with_suffix(".reserve"), reserve_bytes)
+        self._disk_full = False  # new jobs refused until the reserve can be made again
+        self._rearm_delay, self._rearm_at = 1.0, -_REARM_MAX_SECONDS  # when the reserve was (or may be) made again
+        self._pending: dict[str, int] = {}  # printer → pending jobs; changed inside a batch, rolled back with it
+        self.pending_total = 0  # published after each commit: read from any thread
+        self.pending_printer_names: tuple[str, ...] = ()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            check_marker(path, self.marker)
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5.0)
+        except (OSError, sqlite3.Error) as error:
+            raise StorageError(f"cannot open the spool database {path}: {error}") from None
+        try:
             self._db.execute("PRAGMA journal_mode=WAL")
             # FULL: the WAL is fsync'ed at every commit, so an acked job survives power loss, not just a crash.
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
+            self._check_integrity()
             self._migrate()
-        except sqlite3.DatabaseError as error:
+            write_marker(self.marker)
+            self._rebuild_counts()
+        except StorageError:
+            self._db.close()
+            raise
+        except (OSError, sqlite3.DatabaseError) as error:
+            self._db.close()
+            if self.marker.exists():  # it held jobs: stop, and say how to recover
+                advice = recovery_advice(path, self.marker)
+                raise SpoolDamaged(f"cannot open the spool database {path}: {error}; {advice}") from None
             raise StorageError(f"cannot open the spool database {path}: {error}") from None
+        if not self._reserve.ensure():
+            self._enter_disk_full("the disk is nearly full (no room for the spool's reserve)")
 
     # --- life-cycle ------------------------------------------------------------------------------------------
 
+    @property
+    def health(self) -> StoreHealth:
+        return self._monitor.current
+
     def close(self) -> None:
         self._db.close()
+
+    def _check_integrity(self) -> None:
+        problems = [str(row[0]) for row in self._db.execute("PRAGMA quick_check").fetchall()]
+        if problems != ["ok"]:
+            raise SpoolDamaged(
+                f"the spool database {self.path} is damaged ({'; '.join(problems[:3])}): "
+                + recovery_advice(self.path, self.marker)
+            )
 
     def _migrate(self) -> None:
         version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
@@ -99,10 +121,17 @@ class SqliteJobStore:
             raise StorageError(f"the spool database {self.path} was written by a newer ticket-daemon")
         for target in range(version + 1, SCHEMA_VERSION + 1):
             with self._transaction():
-                for statement in MIGRATIONS[target - 1].split(";"):
-                    if statement.strip():
-                        self._db.execute(statement)
+                MIGRATIONS[target - 1](self._db)
                 self._db.execute(f"PRAGMA user_version = {target}")
+
+    def _rebuild_counts(self) -> None:
+        rows = self._db.execute(f"SELECT printer, COUNT(*) FROM jobs WHERE {_IS_PENDING} GROUP BY printer")
+        self._pending = {str(printer): int(count) for printer, count in rows}
+        self._publish_counts()
+
+    def _publish_counts(self) -> None:
+        self.pending_total = sum(self._pending.values())
+        self.pending_printer_names = tuple(printer for printer, count in self._pending.items() if count)
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -112,52 +141,131 @@ class SqliteJobStore:
                 yield self._db
                 self._db.execute("COMMIT")
             except BaseException:
-                # SQLite may already have rolled back by itself (SQLITE_FULL, I/O errors): a second ROLLBACK would
-                # fail and hide the real error.
-                if self._db.in_transaction:
-                    with suppress(sqlite3.Error):
-                        self._db.execute("ROLLBACK")
+                self._rollback()
                 raise
         except sqlite3.Error as error:
             raise StorageError(f"the spool could not be written: {error}") from None
 
-    # --- writes ----------------------------------------------------------------------------------------------
+    def _rollback(self) -> None:
+        # SQLite may already have rolled back by itself (SQLITE_FULL, I/O errors): a second ROLLBACK would fail and
+        # hide the real error.
+        if self._db.in_transaction:
+            with suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
 
-    def add(self, job: Job, *, capacity: int) -> Job:
-        """Commit a new job and return it with its acceptance ``seq``.
+    # --- group commit ----------------------------------------------------------------------------------------
 
-        Raises :class:`DuplicateJob` when the id is known, ``OverflowError`` when ``capacity`` jobs are already
-        pending, :class:`StorageError` when the disk refuses. Only a normal return may be acked.
-        """
-        with self._transaction() as db:
-            existing = self._get(job.id)
-            if existing is not None:
-                raise DuplicateJob(existing)
-            if self._count_pending() >= capacity:
-                raise OverflowError("queue full")
-            cursor = db.execute(
-                "INSERT INTO jobs (id, client_id, printer, document, data, state, attempts, created_at, updated_at,"
-                " message, notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    job.id,
-                    job.client_id,
-                    job.printer,
-                    job.document,
-                    job.data,
-                    job.state.value,
-                    job.attempts,
-                    job.created_at,
-                    job.updated_at,
-                    job.message,
-                    json.dumps(list(job.notes)),
-                ),
-            )
-            seq = int(cursor.lastrowid or 0)
-        return replace(job, seq=seq)
+    def write_batch(self, operations: Sequence[Callable[[], object]]) -> list[Outcome]:
+        """Run ``operations`` (bound ``_add``/``_move``/… calls) in one transaction, each in its own savepoint, and
+        commit once. Returns one outcome per operation, in order; none is a success unless the commit was.
+
+        When the disk is full the reserve is given back and the batch is tried once more with new jobs refused, so
+        the states and results of jobs already accepted are still recorded."""
+        self.rearm_if_due()
+        outcomes = self._attempt(operations)
+        if outcomes is None:
+            self._enter_disk_full(_DISK_FULL)
+            outcomes = self._attempt(operations)
+        if outcomes is None:
+            error = StorageError(f"{_DISK_FULL} (database or disk is full)")
+            outcomes = [(False, error)] * len(operations)
+        return outcomes
+
+    def _attempt(self, operations: Sequence[Callable[[], object]]) -> list[Outcome] | None:
+        """One try at a batch; None when the disk was full (everything rolled back)."""
+        counts = dict(self._pending)
+        outcomes: list[Outcome] = []
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            for operation in operations:
+                self._db.execute("SAVEPOINT request")
+                try:
+                    value = operation()
+                except sqlite3.Error:
+                    raise
+                except Exception as refused:  # this request alone: DuplicateJob, OverflowError, KeyError, …
+                    self._db.execute("ROLLBACK TO request")
+                    self._db.execute("RELEASE request")
+                    outcomes.append((False, refused))
+                else:
+                    self._db.execute("RELEASE request")
+                    outcomes.append((True, value))
+            self._db.execute("COMMIT")
+        except sqlite3.Error as error:
+            self._rollback()
+            self._pending = counts
+            if getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+                return None
+            self._monitor.degraded(f"spool writes fail: {error}")
+            return [(False, StorageError(f"the spool could not be written: {error}"))] * len(operations)
+        except BaseException:
+            self._rollback()
+            self._pending = counts
+            raise
+        self._publish_counts()
+        if not self._disk_full:
+            self._monitor.recovered()
+        return outcomes
+
+    def _run_one(self, operation: Callable[[], T]) -> T:
+        ok, value = self.write_batch([operation])[0]
+        if not ok:
+            raise value
+        return value  # type: ignore[no-any-return]
+
+    def _enter_disk_full(self, reason: str) -> None:
+        """Give the reserve's space to the jobs in flight; refuse new jobs until it can be made again."""
+        released = self._reserve.release()
+        # Full again soon after the reserve was made again (space came back only briefly): wait longer next time.
+        recently_rearmed = monotonic() - self._rearm_at < _REARM_MAX_SECONDS
+        self._rearm_delay = min(_REARM_MAX_SECONDS, self._rearm_delay * 2) if recently_rearmed else 1.0
+        self._disk_full = True
+        self._rearm_at = monotonic() + self._rearm_delay
+        self._monitor.degraded(reason + (" (reserve released)" if released else ""))
+
+    def rearm_if_due(self) -> None:
+        """While new jobs are refused for a full disk: once there is room for the reserve again, make it, shrink
+        the write-ahead log that grew meanwhile, and accept new jobs again."""
+        if not self._disk_full or monotonic() < self._rearm_at:
+            return
+        if not self._room_to_grow() or not self._reserve.ensure():
+            self._rearm_at = monotonic() + self._rearm_delay
+            return
+        with suppress(sqlite3.Error):
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._disk_full, self._rearm_at = False, monotonic()
+        self._monitor.recovered()
+
+    def _room_to_grow(self) -> bool:
+        """The file may grow again: beyond the disk, SQLite's own page limit (``max_page_count``) also fills up."""
+        try:
+            pages = int(self._db.execute("PRAGMA page_count").fetchone()[0])
+            limit = int(self._db.execute("PRAGMA max_page_count").fetchone()[0])
+        except sqlite3.Error:
+            return False
+        return pages + _GROWTH_PAGES <= limit
+
+    # --- writes (each a one-request batch; the async spool batches them) -------------------------------------
+
+    def add(
+        self,
+        job: Job,
+        *,
+        capacity: int,
+        window_seconds: float = DEFAULT_DUPLICATE_WINDOW_SECONDS,
+        now: float | None = None,
+    ) -> Job:
+        """Commit a new job and return it with its ``seq``.
+
+        Raises :class:`DuplicateJob` / :class:`~ticket_daemon.spool.jobs.IdConflict` when its owner used the id
+        within ``window_seconds`` before ``now`` (default ``job.created_at``) for the same / another document,
+        ``OverflowError`` when ``capacity`` jobs are pending, :class:`StorageError` when the disk refuses. Only a
+        normal return may be acked."""
+        return self._run_one(functools.partial(self.do_add, job, capacity, window_seconds, now))
 
     def move(
         self,
-        job_id: str,
+        key: JobKey,
         target: JobState,
         *,
         now: float,
@@ -166,22 +274,10 @@ class SqliteJobStore:
         next_attempt_at: float = 0.0,
     ) -> Job:
         """Move a job along one edge of its life-cycle, atomically; returns the new record."""
-        with self._transaction() as db:
-            current = self._get(job_id)
-            if current is None:
-                raise KeyError(job_id)
-            check_transition(current.state, target)
-            moved = current.moved(target, now=now, message=message, attempts=attempts)
-            db.execute(
-                "UPDATE jobs SET state = ?, message = ?, attempts = ?, updated_at = ?, next_attempt_at = ?,"
-                " delivered = 0 WHERE id = ?",
-                (moved.state.value, moved.message, moved.attempts, now, next_attempt_at, job_id),
-            )
-        return moved
+        return self._run_one(functools.partial(self.do_move, key, target, now, message, attempts, next_attempt_at))
 
-    def mark_delivered(self, job_id: str) -> None:
-        with self._transaction() as db:
-            db.execute("UPDATE jobs SET delivered = 1 WHERE id = ?", (job_id,))
+    def mark_delivered(self, key: JobKey) -> None:
+        self._run_one(functools.partial(self.do_mark_delivered, key))
 
     def recover(self, *, now: float, policy: str) -> Recovery:
         """Start-up: a job found ``printing`` was cut off mid-send (the process died).
@@ -189,120 +285,101 @@ class SqliteJobStore:
         ``reprint`` queues it again from the start (a partial receipt is useless) and notes that in its message;
         ``fail`` ends it with an error. Queued and waiting jobs simply resume in order.
         """
-        with self._transaction() as db:
-            rows = db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE state = 'printing' ORDER BY seq").fetchall()
-            interrupted = tuple(_job(row) for row in rows)
-            for job in interrupted:
-                if policy == "fail":
-                    state, message = JobState.ERROR, "PRINTER: Interrupted while printing (daemon restarted)"
-                else:
-                    state, message = JobState.QUEUED, "reprinted after an interruption"
-                db.execute(
-                    "UPDATE jobs SET state = ?, message = ?, updated_at = ?, next_attempt_at = 0 WHERE id = ?",
-                    (state.value, message, now, job.id),
-                )
-            resumed = int(db.execute("SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'waiting')").fetchone()[0])
-        return Recovery(resumed=resumed, interrupted=interrupted)
+        return self._run_one(functools.partial(self.do_recover, now, policy))
 
     def prune(self, *, older_than: float, max_rows: int) -> int:
         """Forget finished jobs older than ``older_than`` and keep at most ``max_rows`` finished rows."""
-        with self._transaction() as db:
-            removed = db.execute(f"DELETE FROM jobs WHERE {_IS_FINAL} AND updated_at < ?", (older_than,)).rowcount
-            removed += db.execute(
-                f"DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs WHERE {_IS_FINAL}"
-                " ORDER BY seq DESC LIMIT -1 OFFSET ?)",
-                (max_rows,),
-            ).rowcount
+        return self._run_one(functools.partial(self.do_prune, older_than, max_rows))
+
+    # --- the operations, run inside a batch's transaction ----------------------------------------------------
+
+    def do_add(self, job: Job, capacity: int, window_seconds: float, now: float | None) -> Job:
+        if self._disk_full:
+            raise StorageError(_DISK_FULL)
+        if job.state is not JobState.QUEUED:
+            raise ValueError(f"a new job must be queued, not {job.state.value}")
+        check_reuse(
+            self._newest(job.client_id, job.id),
+            job,
+            window_seconds=window_seconds,
+            now=job.created_at if now is None else now,
+        )
+        if sum(self._pending.values()) >= capacity:
+            raise OverflowError("queue full")
+        cursor = self._db.execute(
+            "INSERT INTO jobs (id, client_id, printer, document, data, state, attempts, created_at, updated_at,"
+            " message, notes, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                job.id,
+                job.client_id,
+                job.printer,
+                job.document,
+                job.data,
+                job.state.value,
+                job.attempts,
+                job.created_at,
+                job.updated_at,
+                job.message,
+                json.dumps(list(job.notes), separators=(",", ":"), ensure_ascii=False),
+                job.digest,
+            ),
+        )
+        self._pending[job.printer] = self._pending.get(job.printer, 0) + 1
+        return replace(job, seq=int(cursor.lastrowid or 0))
+
+    def do_move(
+        self,
+        key: JobKey,
+        target: JobState,
+        now: float,
+        message: str | None,
+        attempts: int | None,
+        next_attempt_at: float,
+    ) -> Job:
+        current = self._resolve(key)
+        if current is None:
+            raise KeyError(key)
+        moved = current.moved(target, now=now, message=message, attempts=attempts)
+        # A final state drops the rendered bytes: the document stays, for a reprint.
+        self._db.execute(
+            "UPDATE jobs SET state = ?, message = ?, attempts = ?, updated_at = ?, next_attempt_at = ?,"
+            " delivered = 0, data = CASE WHEN ? THEN NULL ELSE data END WHERE seq = ?",
+            (moved.state.value, moved.message, moved.attempts, now, next_attempt_at, target.is_final, current.seq),
+        )
+        if target.is_final:  # every state with a way out is pending
+            self._pending[current.printer] -= 1
+        return moved
+
+    def do_mark_delivered(self, key: JobKey) -> None:
+        current = self._resolve(key)
+        if current is not None:
+            self._db.execute("UPDATE jobs SET delivered = 1 WHERE seq = ?", (current.seq,))
+
+    def do_recover(self, now: float, policy: str) -> Recovery:
+        rows = self._db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE state = 'printing' ORDER BY seq").fetchall()
+        interrupted = tuple(_job(row) for row in rows)
+        for job in interrupted:
+            if policy == "fail":
+                state, message = JobState.ERROR, "PRINTER: Interrupted while printing (daemon restarted)"
+            else:
+                state, message = JobState.QUEUED, "reprinted after an interruption"
+            self.do_move(job.seq, state, now, message, None, 0.0)
+        resumed = int(self._db.execute("SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'waiting')").fetchone()[0])
+        return Recovery(resumed=resumed, interrupted=interrupted)
+
+    def do_prune(self, older_than: float, max_rows: int) -> int:
+        removed = self._db.execute(f"DELETE FROM jobs WHERE {_IS_FINAL} AND updated_at < ?", (older_than,)).rowcount
+        removed += self._db.execute(
+            f"DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs WHERE {_IS_FINAL}"
+            " ORDER BY seq DESC LIMIT -1 OFFSET ?)",
+            (max_rows,),
+        ).rowcount
         return int(removed)
 
-    # --- reads -----------------------------------------------------------------------------------------------
-
-    def get(self, job_id: str) -> Job | None:
-        try:
-            return self._get(job_id)
-        except sqlite3.Error as error:
-            raise StorageError(f"the spool could not be read: {error}") from None
-
-    def next_for_printer(self, printer: str) -> Job | None:
-        """The oldest pending job of ``printer``: per-printer FIFO by acceptance order."""
-        row = self._read(
-            f"SELECT {_COLUMNS} FROM jobs WHERE printer = ? AND {_IS_PENDING} ORDER BY seq LIMIT 1",
-            (printer,),
-        )
-        return _job(row[0]) if row else None
-
-    def next_attempt_at(self, job_id: str) -> float:
-        row = self._read("SELECT next_attempt_at FROM jobs WHERE id = ?", (job_id,))
-        return float(str(row[0][0])) if row else 0.0
+    # --- counts (kept in memory) ---------------------------------------------------------------------------
 
     def count_pending(self) -> int:
-        try:
-            return self._count_pending()
-        except sqlite3.Error as error:
-            raise StorageError(f"the spool could not be read: {error}") from None
-
-    def oldest_pending(self) -> Job | None:
-        # INDEXED BY: otherwise SQLite walks the rowid order through every finished job to reach a pending one.
-        first = f"SELECT MIN(seq) FROM jobs INDEXED BY jobs_pending WHERE {_IS_PENDING}"
-        row = self._read(f"SELECT {_COLUMNS} FROM jobs WHERE seq = ({first})", ())
-        return _job(row[0]) if row else None
-
-    def pending_for_printer(self, printer: str) -> list[Job]:
-        """Every pending job of ``printer``, oldest first."""
-        rows = self._read(
-            f"SELECT {_COLUMNS} FROM jobs WHERE printer = ? AND {_IS_PENDING} ORDER BY seq",
-            (printer,),
-        )
-        return [_job(row) for row in rows]
+        return self.pending_total
 
     def pending_printers(self) -> list[str]:
-        rows = self._read(f"SELECT DISTINCT printer FROM jobs WHERE {_IS_PENDING}", ())
-        return [str(row[0]) for row in rows]
-
-    def undelivered_results(self, client_id: str) -> list[Job]:
-        """Finished jobs of ``client_id`` whose result has not reached it yet, in acceptance order."""
-        rows = self._read(
-            f"SELECT {_COLUMNS} FROM jobs WHERE client_id = ? AND delivered = 0 AND {_IS_FINAL} ORDER BY seq",
-            (client_id,),
-        )
-        return [_job(row) for row in rows]
-
-    def recent(self, limit: int = 50) -> list[Job]:
-        rows = self._read(f"SELECT {_COLUMNS} FROM jobs ORDER BY seq DESC LIMIT ?", (limit,))
-        return [_job(row) for row in rows]
-
-    def size(self) -> int:
-        return int(str(self._read("SELECT COUNT(*) FROM jobs", ())[0][0]))
-
-    # --- internals -------------------------------------------------------------------------------------------
-
-    def _get(self, job_id: str) -> Job | None:
-        row = self._db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return _job(row) if row else None
-
-    def _count_pending(self) -> int:
-        return int(self._db.execute(f"SELECT COUNT(*) FROM jobs WHERE {_IS_PENDING}").fetchone()[0])
-
-    def _read(self, sql: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
-        try:
-            return list(self._db.execute(sql, params).fetchall())
-        except sqlite3.Error as error:
-            raise StorageError(f"the spool could not be read: {error}") from None
-
-
-def _job(row: tuple[object, ...]) -> Job:
-    seq, job_id, client_id, printer, document, data, state, attempts, created, updated, message, notes = row
-    return Job(
-        id=str(job_id),
-        client_id=str(client_id),
-        printer=str(printer),
-        document=str(document),
-        seq=int(str(seq)),
-        data=bytes(data) if isinstance(data, (bytes, bytearray, memoryview)) else None,
-        state=JobState(str(state)),
-        attempts=int(str(attempts)),
-        created_at=float(str(created)),
-        updated_at=float(str(updated)),
-        message=str(message),
-        notes=tuple(json.loads(str(notes))),
-    )
+        return list(self.pending_printer_names)
