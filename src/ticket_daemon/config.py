@@ -52,7 +52,8 @@ class ServerSettings(_Section):
     # Jobs waiting (queued + printing + waiting) across all printers: about an hour of a busy shop's receipts,
     # a few hundred MB at most; beyond it clients get "Queue full" at once instead of waiting on a socket.
     queue_capacity: int = Field(default=100, ge=1, le=100_000)
-    # Jobs per minute per client identity: a till prints a few per minute; 0 turns the limit off.
+    # Tickets and previews per minute per connection (and 10 times that per address, PROTOCOL.md "Rate limit
+    # identity"): a till prints a few per minute; 0 turns the limit off.
     rate_limit_per_minute: int = Field(default=30, ge=0, le=100_000)
     # When set, every ticket must carry it (PROTOCOL.md "auth_token (required when configured)").
     auth_token: SecretStr = SecretStr("")

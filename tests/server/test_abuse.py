@@ -1,5 +1,5 @@
 """Misbehaving clients: oversized frames, floods, rate limits, clients that never read, handlers that blow up.
-Each one is contained to its own connection (or identity); everyone else keeps printing."""
+Each one is contained to its own connection (or address); everyone else keeps printing."""
 
 from __future__ import annotations
 
@@ -54,7 +54,8 @@ def test_a_message_flood_is_refused_then_the_connection_is_closed_with_1008(daem
     assert bystander.request({"tipo": "status"})["status"] == "ok"
 
 
-def test_the_rate_limit_follows_the_client_across_reconnects(daemons, caplog):
+def test_a_reconnecting_client_gets_a_new_budget_but_not_past_its_address_ceiling(daemons, caplog):
+    # PROTOCOL.md "Rate limit identity": per connection, as the original; 10 × the limit per address.
     running = daemons.start(rate_limit_per_minute=3)
     caplog.set_level(logging.WARNING, logger="ticket_daemon.audit")
     till = running.connect(client_id="till-1")
@@ -68,20 +69,36 @@ def test_the_rate_limit_follows_the_client_across_reconnects(daemons, caplog):
         "mensaje": RATE_LIMITED,
     }
     till.close()
-    reconnected = running.connect(client_id="till-1")
-    assert reconnected.request(ticket("still-too-many"))["mensaje"] == RATE_LIMITED
     other_till = running.connect(client_id="till-2")
     assert other_till.request(ticket("other-till"))["tipo"] == "ack"
     assert any("AUDIT: rate limited" in r.getMessage() and "till-1" in r.getMessage() for r in caplog.records)
 
+    # Reconnecting in a loop: each connection gets 3 more, until the address has used its 30 (4 so far).
+    accepted = 4
+    for attempt in range(20):
+        reconnected = running.connect(client_id="till-1")
+        for n in range(3):
+            reply = reconnected.request(ticket(f"again-{attempt}-{n}"))
+            if reply["tipo"] == "ack":
+                accepted += 1
+                assert reconnected.recv()["tipo"] == "result"
+            else:
+                assert reply["mensaje"] == RATE_LIMITED
+        reconnected.close()
+    assert accepted == 30
 
-def test_without_client_id_the_limit_is_per_address_not_per_connection(daemons):
+
+def test_without_client_id_each_connection_has_its_own_budget(daemons):
     running = daemons.start(rate_limit_per_minute=2)
     first = running.connect()
     first.print_job(ticket("a"))
     first.print_job(ticket("b"))
+    assert first.request(ticket("c"))["mensaje"] == RATE_LIMITED
     first.close()
-    assert running.connect().request(ticket("c"))["mensaje"] == RATE_LIMITED
+    second = running.connect()
+    second.print_job(ticket("d"))
+    second.print_job(ticket("e"))
+    assert second.request(ticket("f"))["mensaje"] == RATE_LIMITED
 
 
 def test_a_client_that_never_reads_does_not_stall_anyone_and_is_disconnected(daemons, caplog):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -63,8 +64,13 @@ def _preview(daemon: Daemon) -> Endpoint:
         document = _document_of(payload)
         if document is None:
             return _error(400, "VALIDATION: the body must be a print document (or a ticket message with 'datos')")
+        # Previews spend the rate limit like tickets: an HTTP request has no connection, so its address's budget.
+        address = request.client.host if request.client else "unknown"
+        if not daemon.rate_limiter.allow(address, time.monotonic()):
+            audit("rate limited", address=address, path=request.url.path)
+            return _error(429, protocol.RATE_LIMITED)
         try:
-            client = f"http:{request.client.host if request.client else 'unknown'}"
+            client = f"http:{address}"
             drawn = await daemon.render_pool.preview(client, document, raw_policy=daemon.settings.server.raw_policy)
         except TicketError as error:
             return _error(400, str(error))

@@ -1,5 +1,5 @@
 """The daemon as the network face sees it: the :class:`~ticket_daemon.spool.facade.PrintSpool` plus what only the
-server needs — the open connections, the origin policy and the job rate limit.
+server needs — the open connections, the origin policy and the job rate limits (per connection, per address).
 
 One :class:`Daemon` lives in ``app.state.daemon``; the app's lifespan calls :meth:`start` and :meth:`stop`. A stop
 drains the printers, then closes every client with 1001 (going away) while results can still be recorded.

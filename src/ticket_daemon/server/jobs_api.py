@@ -107,6 +107,7 @@ def _submit(daemon: Daemon) -> Endpoint:
         client_id = _UNSAFE_ID_CHARS.sub("_", request.query_params.get("client_id", "").strip())[:64] or None
         address = request.client.host if request.client else "unknown"
         try:
+            # No connection: the request spends its address's budget (``JobRateLimiter.allow``).
             submitter = Submitter(address=address, client_id=client_id, sink=sink, rate_limit=daemon.rate_limiter)
             await submit_ticket(daemon, message, submitter)
         except Exception:  # never a traceback to a client

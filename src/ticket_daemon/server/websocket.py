@@ -89,7 +89,7 @@ class ClientConnection:
         self.websocket = websocket
         self.daemon = daemon
         self.address = address
-        # PROTOCOL.md "?client_id=NAME". It names the client in logs and rate limits: kept to safe characters.
+        # PROTOCOL.md "?client_id=NAME". It names the client in logs and result delivery: safe characters only.
         client_id = _UNSAFE_ID_CHARS.sub("_", websocket.query_params.get("client_id", "").strip())
         self.client_id = client_id[:MAX_CLIENT_ID_CHARS] or None
         # A client_id is not a secret. With an auth token configured, results owed to the client
@@ -109,6 +109,9 @@ class ClientConnection:
         self._max_outbox_bytes = settings.outbound_queue_bytes
         self._outbox_bytes = 0  # characters queued, not yet written (~bytes: replies are nearly all ASCII)
         self._budget = MessageBudget(settings.messages_per_second, settings.message_burst, now=time.monotonic())
+        # PROTOCOL.md "Rate limit identity": this connection's own budget of tickets and previews, under the
+        # ceiling of its address; dropped with the connection.
+        self.rate_limit = daemon.rate_limiter.for_connection()
         self._closing = asyncio.Event()
         self._finished = asyncio.Event()
         self._close_code = 1000
@@ -301,7 +304,7 @@ async def _ticket(connection: ClientConnection, message: dict[str, Any]) -> list
         address=connection.address,
         client_id=connection.client_id,
         sink=connection.send,
-        rate_limit=connection.daemon.rate_limiter,
+        rate_limit=connection.rate_limit,
     )
     await submit_ticket(connection.daemon, message, submitter)  # replies go through connection.send, in order
     if connection.may_attach(message.get("auth_token")):  # the token proved who it is
@@ -334,6 +337,10 @@ async def _preview(connection: ClientConnection, message: dict[str, Any]) -> lis
         return [protocol.error("VALIDATION: field 'datos' is required for type 'preview'", job_id)]
     if not isinstance(datos, Mapping):
         return [protocol.error(protocol.DATOS_NOT_OBJECT.format(got=protocol.json_type(datos)), job_id)]
+    # Previews render like tickets, so they spend the same budget (a preview loop must not occupy the renderers).
+    if not connection.rate_limit.allow(connection.address, time.monotonic()):
+        audit("rate limited", client=connection.client_id or "-", address=connection.address, preview=job_id or "-")
+        return [protocol.error(protocol.RATE_LIMITED, job_id)]
     raw_policy = connection.daemon.settings.server.raw_policy
     try:
         preview = await connection.daemon.render_pool.preview(connection.describe(), datos, raw_policy=raw_policy)

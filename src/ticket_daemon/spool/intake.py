@@ -1,10 +1,10 @@
 """Taking in a ``ticket``: every check PROTOCOL.md asks for, in its order, then the ``ack``.
 
 Order (the first failing check decides the reply): ``datos`` present → auth token (when configured) → rate limit
-per client identity → duplicate id → document valid and rendered (in a worker thread) → printer selection →
-queue capacity → ``ack``. Nothing is queued unless every check passed. Independent of the transport: ``/ws``, the
-HTTP mirror and MQTT share it, each passing who sent the ticket (:class:`Submitter`, with the rate limit that
-applies to it) and where its replies go.
+(the front door's: per connection, under a ceiling per address) → duplicate id → document valid and rendered (in a
+worker thread) → printer selection → queue capacity → ``ack``. Nothing is queued unless every check passed.
+Independent of the transport: ``/ws``, the HTTP mirror and MQTT share it, each passing who sent the ticket
+(:class:`Submitter`, with the rate limit that applies to it) and where its replies go.
 
 The printer is chosen before rendering, and the document is laid out for that printer's paper (DOCUMENT.md "The
 printer's paper wins"); the ``ack`` comes only after a successful render, and only through the spool's
@@ -27,7 +27,7 @@ from .facade import NotAccepting, PrintSpool
 from .jobs import DuplicateJob, Job
 from .records import MAX_JOB_ID_CHARS, new_job
 from .results import ResultSink
-from .tokens import token_identity, token_matches
+from .tokens import token_matches
 
 log = logging.getLogger(__name__)
 
@@ -37,30 +37,29 @@ ANONYMOUS_OWNER = "addr/{address}"
 
 
 class RateLimit(Protocol):
-    """A front door's job budget (``server.ratelimit.JobRateLimiter``): may ``identity`` submit a job at ``now``?"""
+    """A front door's job budget (PROTOCOL.md "Rate limit identity"; ``server.ratelimit``): may a job from this
+    submitter go on at ``now``? The object knows whose budget it is (``/ws`` passes one per connection); the
+    remote address given with each job names the ceiling shared by everything from that address."""
 
-    def allow(self, identity: str, now: float) -> bool: ...
+    def allow(self, address: str, now: float, /) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
 class Submitter:
     """Who sent the ticket: the ``?client_id`` they chose, else their address; where its replies go; and the rate
-    limit of the front door it came through."""
+    limit that applies to it (its connection's budget, for ``/ws``)."""
 
     address: str
     client_id: str | None
     sink: ResultSink
     rate_limit: RateLimit
 
-    def identity(self, token: object) -> str:
-        """The rate-limit key: client_id, else the (checked) token, else the remote address — never the
-        connection, so reconnecting does not reset the limit. Pass ``token`` only when a token is configured and
-        it matched: an unchecked one changes at will."""
-        if self.client_id:
-            return f"client:{self.client_id}"
-        if isinstance(token, str) and token:
-            return token_identity(token)
-        return f"addr:{self.address}"
+    @property
+    def client_key(self) -> str:
+        """``client_id@address`` (``-@address`` without a client_id), as ``/ws`` names its connections: the render
+        pool's fairness key (one render worker at a time per key) and the name in log lines. The address is part
+        of it so two machines that chose the same client_id do not wait on each other."""
+        return f"{self.client_id or '-'}@{self.address}"
 
 
 def job_id_of(message: Mapping[str, Any]) -> str | None:
@@ -115,11 +114,9 @@ async def _outcome(spool: PrintSpool, message: Mapping[str, Any], submitter: Sub
         audit("auth failure", client=submitter.client_id or "-", address=submitter.address, job=job_id or "-")
         return protocol.error(protocol.AUTH_INVALID, job_id)
 
-    # 3. Rate limit per client identity (default 30 jobs per minute). The token names a client only once checked.
-    checked_token = token if expected else None
-    identity = submitter.identity(checked_token)
-    if not submitter.rate_limit.allow(identity, time.monotonic()):
-        audit("rate limited", identity=identity, address=submitter.address, job=job_id or "-")
+    # 3. Rate limit (default 30 jobs per minute per connection, 10 times that per address).
+    if not submitter.rate_limit.allow(submitter.address, time.monotonic()):
+        audit("rate limited", client=submitter.client_id or "-", address=submitter.address, job=job_id or "-")
         return protocol.error(protocol.RATE_LIMITED, job_id)
 
     if not spool.accepting:
@@ -148,7 +145,7 @@ async def _outcome(spool: PrintSpool, message: Mapping[str, Any], submitter: Sub
     # one render worker at a time per client (renderpool.py).
     try:
         rendered = await spool.render_pool.render(
-            identity,
+            submitter.client_key,
             datos,
             raw_policy=spool.settings.server.raw_policy,
             registry=spool.registry,
@@ -179,7 +176,7 @@ async def _outcome(spool: PrintSpool, message: Mapping[str, Any], submitter: Sub
     except TicketError as error:  # the disk refused: the job was not stored, so no ack
         log.error("job %s not stored: %s", job.id, error)
         return protocol.error(str(error), job_id)
-    log.info("job %s accepted for printer %s from %s", stored.id, stored.printer, submitter.identity(checked_token))
+    log.info("job %s accepted for printer %s from %s", stored.id, stored.printer, submitter.client_key)
     return _Acked(stored.id, protocol.ack(stored.id, current=await _depth(spool), capacity=spool.capacity))
 
 

@@ -8,7 +8,7 @@ validated, rendered and previewed, on every core, out of everyone else's way.
 - **Everything else renders in worker processes**, one per core (the core is pure: documents and bytes cross
   cheaply). Each worker is its own single-process executor, so one that must be killed is replaced without
   disturbing the renders running in the others.
-- **Fairness:** one client (its identity: client id, checked token or address) holds at most one worker at a time,
+- **Fairness:** one client (``client_id@address``, as ``/ws`` names it) holds at most one worker at a time,
   and waiting clients are served in arrival order, so six heavy previews from six connections share the workers
   with a seventh client instead of starving it. When there are two workers or more, documents estimated heavy may
   hold all but one, so a medium receipt waits for at most one heavy render.
