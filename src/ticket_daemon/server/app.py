@@ -18,12 +18,15 @@ from .daemon import Daemon
 from .dashboard import dashboard_routes
 from .health import health_endpoint
 from .jobs_api import job_routes
+from .metrics import DaemonMetrics, metrics_endpoint
 from .websocket import websocket_endpoint
 
 
 def create_app(settings: Settings, *, daemon: Daemon | None = None) -> Starlette:
     """The app for ``settings``; the daemon is at ``app.state.daemon``. Raises ``ConfigError`` for bad printers."""
     daemon = daemon if daemon is not None else Daemon(settings)
+    metrics = DaemonMetrics()  # per app: its own registry (server/metrics.py)
+    daemon.metrics = metrics
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -36,9 +39,13 @@ def create_app(settings: Settings, *, daemon: Daemon | None = None) -> Starlette
     routes: list[BaseRoute] = [
         WebSocketRoute("/ws", websocket_endpoint(daemon)),
         Route("/health", health_endpoint(daemon), methods=["GET"]),
+        Route("/metrics", metrics_endpoint(daemon, metrics), methods=["GET"]),
         *api_routes(daemon),
         *dashboard_routes(daemon, operator_routes=lambda guard: job_routes(daemon, guard)),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.daemon = daemon
+    app.state.metrics = metrics
+    # The broker link's report (mqtt/), set by whoever starts an MQTT session with this daemon (service/).
+    app.state.broker_link = None
     return app

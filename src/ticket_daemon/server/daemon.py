@@ -30,6 +30,7 @@ from ..spool.jobs import Job, JobState
 from ..spool.queue import JobStore, MemoryJobStore
 from ..spool.store import StorageError
 from . import protocol
+from .metrics import NO_METRICS, JobMetrics
 from .ratelimit import JobRateLimiter
 from .rendering import GENERIC_DOT_WIDTH
 from .security import OriginPolicy
@@ -72,6 +73,7 @@ class Daemon:
         self.started_at = time.time()
         self.accepting = False  # True between start() and the beginning of stop()
         self.connections: set[Client] = set()
+        self.metrics: JobMetrics = NO_METRICS  # GET /metrics: the app installs its own (server/metrics.py)
         self.workers: dict[str, PrinterWorker] = {
             printer.name: PrinterWorker(
                 printer,
@@ -213,6 +215,7 @@ class Daemon:
                 self._routes.pop(job.id, None)
             raise
         self.workers[stored.printer].wake()
+        self.metrics.job_accepted(stored)
         return stored
 
     def release_result(self, job_id: str) -> None:
@@ -236,6 +239,7 @@ class Daemon:
             self._routes[job_id] = _ResultRoute(sink)
 
     def _job_finished(self, job: Job) -> None:
+        self.metrics.job_finished(job)
         if job.state is JobState.SUCCESS:
             self.jobs_processed += 1
         else:

@@ -61,7 +61,9 @@ def job_id_of(message: Mapping[str, Any]) -> str | None:
 async def submit_ticket(daemon: Daemon, message: Mapping[str, Any], submitter: Submitter) -> None:
     """Handle a ``ticket``. Every reply goes to the submitter's sink, in order: ``ack`` then, later, ``result``;
     or one ``error``; or, for an id already accepted, a duplicate ``ack`` (and the result again if it finished)."""
+    started = time.perf_counter()
     for reply in await _replies(daemon, message, submitter):
+        daemon.metrics.ticket_answered(reply, seconds=time.perf_counter() - started)
         submitter.sink(reply)
         if reply["tipo"] == "ack":  # a duplicate's result may be held for its ack too (review item 1)
             daemon.release_result(reply["id"])
