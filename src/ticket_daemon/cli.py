@@ -29,6 +29,7 @@ HANDLERS: dict[str, str] = {
     "service": "ticket_daemon.service.windows:service_main",
     "systemd-unit": "ticket_daemon.service.systemd:systemd_unit_main",
     "printers": "ticket_daemon.printers.listing:printers_main",
+    "print": "ticket_daemon.client.command:print_main",
 }
 
 
@@ -97,6 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
     printers = sub.add_parser("printers", help="list configured printers (live state) and printers found on this PC")
     printers.add_argument("--config", help="TOML configuration file")
     printers.add_argument("--json", action="store_true", help="print the PROTOCOL.md printers message as JSON")
+
+    send = sub.add_parser("print", help="send a document to a running daemon and show its result")
+    send.add_argument("document", help="document JSON file (a bare document or a whole ticket message)")
+    send.add_argument("--url", help="the daemon's WebSocket URL (default ws://127.0.0.1:8766/ws)")
+    send.add_argument("--printer", help="name of a configured printer (default: chosen by the daemon)")
+    send.add_argument("--id", help="job id (default: the message's, else a new one); a resend is never reprinted")
+    send.add_argument("--token", help="auth token, when the daemon requires one")
+    send.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the result (default 60)")
     return parser
 
 

@@ -265,9 +265,7 @@ class MqttSession:
 
     # --- paho callbacks (network thread): record, then hand over to the event loop --------------------------------
 
-    def _on_connect(
-        self, client: paho.Client, userdata: Any, flags: Any, reason: ReasonCode, properties: Any
-    ) -> None:
+    def _on_connect(self, client: paho.Client, userdata: Any, flags: Any, reason: ReasonCode, properties: Any) -> None:
         if reason.is_failure:
             self._note_failure(f"EXECUTION: the broker at {self.address} refused the session: {reason}")
             return
@@ -338,9 +336,7 @@ def _json(value: object) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def session_for(
-    mqtt: MqttSettings, daemon: intake_link.Daemon, *, max_message_bytes: int
-) -> MqttSession | None:
+def session_for(mqtt: MqttSettings, daemon: intake_link.Daemon, *, max_message_bytes: int) -> MqttSession | None:
     """The daemon's broker session when ``[mqtt] url`` is set, else None. Raises ``ConfigError`` for a bad URL or
     unusable TLS files (the daemon does not start half-configured)."""
     if not mqtt.url:

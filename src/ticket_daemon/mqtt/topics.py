@@ -29,9 +29,7 @@ def parse_broker_url(url: str) -> BrokerAddress:
     logs and /health): they belong in ``[mqtt] username``/``password``."""
     parts = urlsplit(url.strip())
     if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
-        raise TicketError(
-            "mqtt.url must look like mqtt://host:1883 or mqtts://host:8883", category=Category.VALIDATION
-        )
+        raise TicketError("mqtt.url must look like mqtt://host:1883 or mqtts://host:8883", category=Category.VALIDATION)
     if parts.username is not None or parts.password is not None:
         raise TicketError(
             "mqtt.url must not contain a user name or password: set mqtt.username and mqtt.password",
