@@ -83,6 +83,8 @@ class MqttSession:
         self._announced: dict[str, object] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._taking_jobs = False
+        self._idle = asyncio.Event()  # set while no job is being taken in
+        self._idle.set()
         self._attached = False
 
     # --- set-up --------------------------------------------------------------------------------------------------
@@ -141,8 +143,8 @@ class MqttSession:
         self._taking_jobs = False
         if self._tasks:
             jobs = self._tasks[0]
-            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.shield(jobs), timeout=PAUSE_SECONDS)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), timeout=PAUSE_SECONDS)
             jobs.cancel()
             await asyncio.gather(jobs, return_exceptions=True)
 
@@ -177,12 +179,15 @@ class MqttSession:
             incoming = await self._incoming.get()
             if not self._taking_jobs:
                 return  # left unacknowledged: the broker delivers it again to the next session
+            self._idle.clear()
             try:
                 await self._take(incoming)
             except Exception:
                 # A bug must not make a message come back forever: answer it and acknowledge it.
                 log.exception("mqtt: a job message could not be handled")
                 self._reply(intake_link.refusal(intake_link.INTERNAL_ERROR, None))
+            finally:
+                self._idle.set()
             self._acknowledge(incoming)
 
     async def _take(self, incoming: _Incoming) -> None:
