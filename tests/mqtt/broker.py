@@ -3,6 +3,7 @@ a cloud-side observer (paho) that records what the daemons publish. Every wait i
 
 from __future__ import annotations
 
+import getpass
 import json
 import shutil
 import socket
@@ -41,6 +42,8 @@ class Mosquitto:
         self.data.mkdir(parents=True, exist_ok=True)
         self.conf = root / "mosquitto.conf"
         self.conf.write_text(
+            # Started as root, mosquitto would switch to the "mosquitto" user, who cannot write this tmp dir.
+            f"user {getpass.getuser()}\n"
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
             f"persistence_location {self.data}/\nautosave_interval 1\nmax_queued_messages 10000\n"
         )
@@ -83,13 +86,15 @@ class Mosquitto:
 class Cloud:
     """The cloud POS side: publishes jobs, records every reply and the retained status/printer topics."""
 
-    def __init__(self, broker: Mosquitto, prefix: str = "ticket-daemon") -> None:
+    def __init__(self, broker: Mosquitto, prefix: str = "ticket-daemon", *, persistent: bool = False) -> None:
         self.prefix = prefix
         self.lock = threading.Lock()
         self.replies: list[tuple[str, dict[str, Any]]] = []  # (site, reply)
         self.retained: dict[str, Any] = {}  # topic → last payload (status, printers)
         self.connected = threading.Event()
-        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"cloud-{free_port()}")
+        self.client = paho.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"cloud-{free_port()}", clean_session=not persistent
+        )
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(1, 1)
@@ -116,15 +121,17 @@ class Cloud:
 
     def publish(self, site: str, message: dict[str, Any] | str | bytes) -> None:
         payload = json.dumps(message) if isinstance(message, dict) else message
+        wait_for(self.client.is_connected, "the cloud client to be connected")
         info = self.client.publish(f"{self.prefix}/{site}/jobs", payload, qos=1)
         info.wait_for_publish(WAIT_S)
 
     def replies_of(self, site: str, job_id: str | None = None, tipo: str | None = None) -> list[dict[str, Any]]:
         with self.lock:
             return [
-                reply for s, reply in self.replies
-                if s == site and (job_id is None or reply.get("id") == job_id) and (tipo is None or reply.get("tipo") == tipo)
-            ]  # fmt: skip
+                reply
+                for s, reply in self.replies
+                if s == site and job_id in (None, reply.get("id")) and tipo in (None, reply.get("tipo"))
+            ]
 
     def status_of(self, site: str) -> Any:
         with self.lock:

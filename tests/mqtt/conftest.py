@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from mqtt.broker import MOSQUITTO, Cloud, Mosquitto
 
 if not os.path.exists(MOSQUITTO):

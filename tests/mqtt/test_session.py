@@ -11,9 +11,9 @@ from typing import Any
 
 import httpx
 import pytest
+
 from mqtt.broker import Cloud, Mosquitto, free_port, wait_for
 from server.harness import RunningDaemon, receipt, ticket
-
 from ticket_daemon.config import load_settings
 
 SITE = "store1"
@@ -120,7 +120,7 @@ def test_broker_down_never_blocks_local_printing_and_health_says_why(
     daemon = start_daemon(tmp_path, {"url": f"mqtt://127.0.0.1:{port}", "username": "shop", "password": PASSWORD})
     try:
         client = daemon.connect("till-1")
-        ack, result = client.print_job(ticket("local-1", "printed locally"))
+        _ack, result = client.print_job(ticket("local-1", "printed locally"))
         assert result["status"] == "success"
         wait_for(lambda: health(daemon)["mqtt"]["state"] == "down", "the link to be reported down")
         link = health(daemon)["mqtt"]
