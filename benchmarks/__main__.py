@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sys
 
-from . import daemon, engine, lifecycle
+from . import daemon, engine, fleet, lifecycle
 from .report import print_stats
 
 
 def main() -> int:
-    sections = {"engine": engine.run, "daemon": daemon.run, "lifecycle": lifecycle.run}
+    sections = {"engine": engine.run, "daemon": daemon.run, "lifecycle": lifecycle.run, "fleet": fleet.run}
     chosen = sys.argv[1:] or list(sections)
     for name in chosen:
         print(f"== {name}")
