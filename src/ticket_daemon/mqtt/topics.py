@@ -71,5 +71,7 @@ class SiteTopics:
 
 
 def owner_of(site: str) -> str:
-    """The client a site's jobs belong to (their ids are scoped to it, its results are re-sent to it)."""
-    return f"mqtt:{site}"
+    """The client a site's jobs belong to (their ids are scoped to it, its results are re-sent to it). A ``/``
+    cannot appear in a WebSocket ``?client_id`` (the server replaces it), so no local client can claim this owner
+    and collect the site's results."""
+    return f"mqtt/{site}"
