@@ -1,3 +1,5 @@
+"""A private Mosquitto per test (``broker``) and a cloud-side client on it (``cloud``)."""
+
 from __future__ import annotations
 
 import os
@@ -8,12 +10,11 @@ import pytest
 
 from mqtt.broker import MOSQUITTO, Cloud, Mosquitto
 
-if not os.path.exists(MOSQUITTO):
-    pytest.skip("mosquitto is not installed (scripts/install-system-deps.sh)", allow_module_level=True)
-
 
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[Mosquitto]:
+    if not os.path.exists(MOSQUITTO):
+        pytest.skip("mosquitto is not installed (scripts/install-system-deps.sh installs it)")
     mosquitto = Mosquitto(tmp_path)
     try:
         yield mosquitto

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(os.name == "nt", reason="SIGK
 SITES = {"north": "pos1", "south": "pos2"}  # site → id prefix (the printers' marker is JOB-pos<N>-<NNN>-END)
 JOBS_BEFORE, JOBS_WHILE_DOWN, JOBS_AFTER = 30, 5, 5
 WAIT_S = 45.0
+STREAM_GAP_S = 0.03
 
 
 def document(job_id: str) -> dict[str, Any]:
@@ -49,11 +52,12 @@ class Shop:
         self.runs = [DaemonProcess(self.config, self.root, 0)]
         self.ids: list[str] = []
 
-    def publish(self, cloud: Cloud, count: int) -> None:
+    def publish(self, cloud: Cloud, count: int, gap: float = 0.0) -> None:
         for _ in range(count):
             job_id = f"{self.prefix}-{len(self.ids):03d}"
             self.ids.append(job_id)
             cloud.publish(self.site, {"tipo": "ticket", "id": job_id, "datos": document(job_id)})
+            time.sleep(gap)
 
     def stop(self) -> None:
         self.runs[-1].terminate()
@@ -84,13 +88,16 @@ def test_every_job_prints_once_across_a_daemon_sigkill_and_a_broker_restart(
     try:
         for site in SITES:
             wait_for(lambda s=site: (cloud.status_of(s) or {}).get("status") == "online", f"{site} online")
-        for shop in shops.values():
-            shop.publish(cloud, JOBS_BEFORE)
         north, south = shops["north"], shops["south"]
-
-        # SIGKILL the north daemon while it is taking jobs in and printing them.
+        south.publish(cloud, JOBS_BEFORE)
+        # North's jobs arrive as a stream (a till every 30 ms), so the SIGKILL lands while jobs are still being
+        # taken in: some spooled and not yet acknowledged to the broker, some not yet delivered.
+        stream = threading.Thread(target=north.publish, args=(cloud, JOBS_BEFORE, STREAM_GAP_S), daemon=True)
+        stream.start()
         wait_for(lambda: len(north.printer.printed_ids()) >= 8, "north to be mid-stream", WAIT_S)
         north.runs[-1].kill()
+        stream.join(timeout=WAIT_S)
+        assert not stream.is_alive()
         wait_for(lambda: (cloud.status_of("north") or {}).get("status") == "offline", "north's last will")
         north.publish(cloud, JOBS_WHILE_DOWN)  # kept by the broker in north's persistent session
         assert (cloud.status_of("north") or {}).get("status") == "offline"
