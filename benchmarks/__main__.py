@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from . import ackpath, daemon, engine, lifecycle, spool_bench
+from . import ackpath, daemon, engine, fleet, lifecycle, spool_bench
 from .report import print_stats
 
 
@@ -15,6 +15,7 @@ def main() -> int:
         "daemon": daemon.run,
         "ackpath": ackpath.run,
         "lifecycle": lifecycle.run,
+        "fleet": fleet.run,
     }
     chosen = sys.argv[1:] or list(sections)
     for name in chosen:

@@ -30,6 +30,7 @@ HANDLERS: dict[str, str] = {
     "systemd-unit": "ticket_daemon.service.systemd:systemd_unit_main",
     "printers": "ticket_daemon.printers.listing:printers_main",
     "tls": "ticket_daemon.service.tls:tls_main",
+    "print": "ticket_daemon.client.command:print_main",
 }
 
 
@@ -107,6 +108,13 @@ def build_parser() -> argparse.ArgumentParser:
     tls.add_argument("--out", help="where to write the files (default: <data dir>/tls)")
     tls.add_argument("--config", help="TOML configuration file (for its data directory)")
     tls.add_argument("--data-dir", help="the daemon's data directory")
+    send = sub.add_parser("print", help="send a document to a running daemon and show its result")
+    send.add_argument("document", help="document JSON file (a bare document or a whole ticket message)")
+    send.add_argument("--url", help="the daemon's WebSocket URL (default ws://127.0.0.1:8766/ws)")
+    send.add_argument("--printer", help="name of a configured printer (default: chosen by the daemon)")
+    send.add_argument("--id", help="job id (default: the message's, else a new one); a resend is never reprinted")
+    send.add_argument("--token", help="auth token, when the daemon requires one")
+    send.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the result (default 60)")
     return parser
 
 

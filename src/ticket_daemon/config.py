@@ -168,6 +168,32 @@ class PrinterSettings(_Section):
     has_qr: bool | None = None
 
 
+class MqttSettings(_Section):
+    # PROTOCOL.md "MQTT": empty = no broker session (the daemon serves only its local front door).
+    # mqtt://host:1883, or mqtts://host:8883 for TLS (ca_file/cert_file/key_file below).
+    url: str = ""
+    # This shop's name in topics (<topic_prefix>/<site>/…) and in its jobs' owner ("mqtt:<site>"): one per daemon.
+    site: str = Field(default="", max_length=64, pattern=r"^[A-Za-z0-9_.-]*$")
+    topic_prefix: str = Field(default="ticket-daemon", min_length=1, max_length=128, pattern=r"^[^#+]+$")
+    username: str = ""
+    password: SecretStr = SecretStr("")
+    # Empty: ticket-daemon-<site>. The broker keeps the persistent session under this name: unique per daemon.
+    client_id: str = Field(default="", max_length=128)
+    # TLS for mqtts://: the CA that signed the broker's certificate (empty: the system's CAs), and a client
+    # certificate + key when the broker authenticates daemons by certificate.
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    # Seconds between keep-alive pings; the broker declares the daemon offline (last will) after 1.5 x this.
+    keepalive: int = Field(default=30, ge=5, le=3600)
+
+    @model_validator(mode="after")
+    def _site_is_named(self) -> MqttSettings:
+        if self.url and not self.site:
+            raise ValueError("mqtt.site is required when mqtt.url is set (it names this shop in the topics)")
+        return self
+
+
 class Settings(BaseSettings):
     """Everything the daemon is configured with. Build it with :func:`load_settings`."""
 
@@ -186,6 +212,8 @@ class Settings(BaseSettings):
     spool: SpoolSettings = Field(default_factory=SpoolSettings)
     # None configured: the printer registry provides ``virtual://default``, so ``serve`` prints out of the box.
     printers: list[PrinterSettings] = Field(default_factory=list)
+    # The fleet front door (PROTOCOL.md "MQTT"); off unless ``url`` is set.
+    mqtt: MqttSettings = Field(default_factory=MqttSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -241,7 +269,7 @@ def _describe(error: ErrorDetails) -> str:
     given = error.get("input")
     shown = "" if isinstance(given, (dict, list)) or given is None else f", got {given!r}"
     # Secrets are never echoed: their location names them, their value stays out of the message.
-    if where.endswith(("auth_token", "dashboard_password_hash")):
+    if where.endswith(("auth_token", "dashboard_password_hash", "password")):
         shown = ""
     return f"setting '{where}': {message}{shown}"
 

@@ -10,11 +10,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from ticket_daemon.spool.rendering import render_document
 
 from ticket_daemon.spool.durable import SqliteSpool
 from ticket_daemon.spool.jobs import DuplicateJob, IdConflict, InvalidTransition, Job, JobState, document_digest
 from ticket_daemon.spool.queue import JobStore, MemoryJobStore
+from ticket_daemon.spool.rendering import render_document
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 WINDOW = 600.0

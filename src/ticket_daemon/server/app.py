@@ -18,6 +18,7 @@ from .daemon import Daemon
 from .dashboard import dashboard_routes
 from .health import health_endpoint
 from .jobs_api import job_routes
+from .metrics import DaemonMetrics, metrics_endpoint
 from .origins import OriginRegistry
 from .websocket import websocket_endpoint
 
@@ -27,6 +28,8 @@ def create_app(settings: Settings, *, daemon: Daemon | None = None) -> Starlette
     daemon = daemon if daemon is not None else Daemon(settings)
     # Origins allowed at run time live in the data dir and update the daemon's origin policy in place.
     origins = OriginRegistry(daemon.origin_policy, settings.storage.data_dir)
+    metrics = DaemonMetrics()  # per app: its own registry (server/metrics.py)
+    daemon.metrics = metrics
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -40,6 +43,7 @@ def create_app(settings: Settings, *, daemon: Daemon | None = None) -> Starlette
     routes: list[BaseRoute] = [
         WebSocketRoute("/ws", websocket_endpoint(daemon, origins)),
         Route("/health", health_endpoint(daemon), methods=["GET"]),
+        Route("/metrics", metrics_endpoint(daemon, metrics), methods=["GET"]),
         *api_routes(daemon),
         *dashboard_routes(
             daemon, operator_routes=lambda guard: [*job_routes(daemon, guard), *origin_routes(origins, guard)]
@@ -48,4 +52,7 @@ def create_app(settings: Settings, *, daemon: Daemon | None = None) -> Starlette
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.daemon = daemon
     app.state.origins = origins
+    app.state.metrics = metrics
+    # The broker link's report (mqtt/), set by whoever starts an MQTT session with this daemon (service/).
+    app.state.broker_link = None
     return app

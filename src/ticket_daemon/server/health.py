@@ -48,8 +48,12 @@ async def health_report(daemon: Daemon) -> dict[str, Any]:
 
 def health_endpoint(daemon: Daemon) -> Callable[[Request], Awaitable[Response]]:
     async def health(request: Request) -> Response:
+        report = await health_report(daemon)
+        broker_link = getattr(request.app.state, "broker_link", None)
+        if broker_link is not None:  # PROTOCOL.md "Extra fields may be added": the MQTT link, when configured
+            report["mqtt"] = broker_link()
         return JSONResponse(
-            await health_report(daemon),
+            report,
             headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"},
         )
 

@@ -132,6 +132,12 @@ _PATHS: dict[str, Any] = {
             "responses": {"200": _json(_ref("Health"), "health report")},
         }
     },
+    "/metrics": {
+        "get": {
+            "summary": "Prometheus metrics (text format 0.0.4): jobs, queue, durations, spool, connections, broker",
+            "responses": {"200": {"description": "metrics", "content": {"text/plain": {"schema": {"type": "string"}}}}},
+        }
+    },
     "/api/v1/printers": {
         "get": {
             "summary": "Configured printers and their state",

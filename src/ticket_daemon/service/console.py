@@ -31,6 +31,7 @@ from starlette.applications import Starlette
 from .. import __version__
 from ..config import ConfigError, Settings, load_settings
 from ..logs import configure_logging
+from ..mqtt import MqttSession, session_for
 from ..server.app import create_app
 from ..server.daemon import Daemon
 from .httplimits import ConnectionCap, guarded_http_protocol, raise_open_file_limit
@@ -54,9 +55,12 @@ class DaemonServer(uvicorn.Server):
     """uvicorn's server with the daemon's stop sequence in front of its own shutdown (which would otherwise close
     WebSockets with 1012 before the job in progress could report its result)."""
 
-    def __init__(self, config: uvicorn.Config, daemon: Daemon, *, announce: bool = True) -> None:
+    def __init__(
+        self, config: uvicorn.Config, daemon: Daemon, *, announce: bool = True, mqtt: MqttSession | None = None
+    ) -> None:
         super().__init__(config)
         self.daemon = daemon
+        self.mqtt = mqtt  # the fleet front door (PROTOCOL.md "MQTT"), when [mqtt] url is set
         self.announce = announce
         self.url = ""
 
@@ -89,6 +93,8 @@ class DaemonServer(uvicorn.Server):
         await super().startup(sockets)
         if not self.started:
             return
+        if self.mqtt is not None:  # after the daemon started (lifespan): redelivered jobs find the spool open
+            await self.mqtt.start()
         self.url = dashboard_url(self.config.host, self.bound_port(), tls=bool(self.config.ssl_certfile))
         _log_banner(self.daemon.settings, self.url)
         if self.announce:
@@ -98,7 +104,11 @@ class DaemonServer(uvicorn.Server):
         log.info("stopping: no new connections or jobs; letting the job in progress finish")
         for server in self.servers:
             server.close()  # stop accepting connections
+        if self.mqtt is not None:  # jobs not taken in yet stay at the broker and come back after the restart
+            await self.mqtt.stop_taking_jobs()
         await self.daemon.stop()
+        if self.mqtt is not None:  # after the drain: the last results go out, then "offline"
+            await self.mqtt.close()
         await super().shutdown(sockets)
 
     def bound_port(self) -> int:
@@ -134,7 +144,13 @@ def build_server(app: Starlette, settings: Settings, *, announce: bool = True) -
         **tls,  # type: ignore[arg-type]
     )
     daemon: Daemon = app.state.daemon
-    return DaemonServer(config, daemon, announce=announce)
+    # The broker is one more "connection" for the rate limit: the site's budget, under the per-address ceiling.
+    site_budget = daemon.rate_limiter.for_connection()
+    mqtt = session_for(settings.mqtt, daemon, rate_limit=site_budget, max_message_bytes=server.max_frame_bytes)
+    if mqtt is not None:  # /health, the dashboard and /metrics show the broker link
+        app.state.broker_link = mqtt.report
+        app.state.metrics.set_broker_link(mqtt.report)
+    return DaemonServer(config, daemon, announce=announce, mqtt=mqtt)
 
 
 def serve_main(args: argparse.Namespace) -> int:
@@ -236,7 +252,7 @@ def ws_url(http_url: str) -> str:
 
 
 def _secrets(settings: Settings) -> list[str]:
-    values = (settings.server.auth_token, settings.server.dashboard_password_hash)
+    values = (settings.server.auth_token, settings.server.dashboard_password_hash, settings.mqtt.password)
     return [value.get_secret_value() for value in values if value.get_secret_value()]
 
 

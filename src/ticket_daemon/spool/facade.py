@@ -23,6 +23,7 @@ from ..printers.status import PrinterState
 from . import protocol
 from .durable import SPOOL_FILE, SqliteSpool
 from .jobs import Job, JobState
+from .metrics_hooks import NO_METRICS, JobMetrics
 from .queue import JobStore, MemoryJobStore
 from .records import new_job, reprint_id
 from .recovery import abandon_unprinted, end_orphaned_jobs, recover
@@ -51,6 +52,7 @@ class PrintSpool:
         self.results = ResultRouter(self.store)
         # Validation and rendering: a bounded pool of its own with a time budget per render (renderpool.py).
         self.render_pool = RenderPool.from_settings(settings.server)
+        self.metrics: JobMetrics = NO_METRICS  # GET /metrics: the app installs its collector (server/metrics.py)
         self.discovery = PrinterDiscovery()  # the OS's printers, asked at most every 30 s
         self.jobs_processed = 0
         self.jobs_failed = 0
@@ -150,9 +152,11 @@ class PrintSpool:
                 self.results.forget(job.id)
             raise
         self.workers[stored.printer].wake()
+        self.metrics.job_accepted(stored)
         return stored
 
     def _job_finished(self, job: Job) -> None:
+        self.metrics.job_finished(job)
         if job.state is JobState.SUCCESS:
             self.jobs_processed += 1
         else:

@@ -71,13 +71,18 @@ def job_id_of(message: Mapping[str, Any]) -> str | None:
 async def submit_ticket(spool: PrintSpool, message: Mapping[str, Any], submitter: Submitter) -> None:
     """Handle a ``ticket``. Every reply goes to the submitter's sink, in order: ``ack`` then, later, ``result``;
     or one ``error``; or, for an id already accepted, a duplicate ``ack`` (and the result again if it finished)."""
+    started = time.perf_counter()
     outcome = await _outcome(spool, message, submitter)
     if isinstance(outcome, _Acked):
+        reply = outcome.ack
         spool.results.acknowledge(outcome.job_id, outcome.ack, submitter.sink)
     elif isinstance(outcome, _AlreadyFinished):
+        reply = outcome.ack
         spool.results.acknowledge_finished(submitter.sink, outcome.ack, outcome.job)
     else:
+        reply = outcome
         submitter.sink(outcome)
+    spool.metrics.ticket_answered(reply, seconds=time.perf_counter() - started)
 
 
 @dataclass(frozen=True, slots=True)

@@ -411,7 +411,13 @@
         if (health.printers && health.printers.status === "warning") reasons.push("no thermal printer");
         if (health.worker && health.worker.running === false) reasons.push("worker stopped");
         var build = health.build || {};
-        $("health-detail").textContent = (reasons.length ? reasons : [build.env]).filter(Boolean).join(" · ");
+        var parts = (reasons.length ? reasons : [build.env]).filter(Boolean);
+        // The MQTT broker link (PROTOCOL.md "MQTT"), when configured: its state and why it is not connected.
+        if (health.mqtt) {
+          parts.push("broker " + health.mqtt.broker + ": " + health.mqtt.state +
+            (health.mqtt.state !== "connected" && health.mqtt.last_error ? " (" + health.mqtt.last_error + ")" : ""));
+        }
+        $("health-detail").textContent = parts.join(" · ");
       })
       .catch(function () {
         var badge = $("health-status");

@@ -1,0 +1,7 @@
+"""The fleet front door (PROTOCOL.md "MQTT"): one outbound broker session per daemon, the same intake as ``/ws``."""
+
+from .link import LinkState
+from .session import MqttSession, session_for
+from .topics import BrokerAddress, SiteTopics, owner_of, parse_broker_url
+
+__all__ = ["BrokerAddress", "LinkState", "MqttSession", "SiteTopics", "owner_of", "parse_broker_url", "session_for"]
