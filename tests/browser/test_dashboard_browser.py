@@ -212,6 +212,29 @@ def test_preview_shows_the_categorised_error_of_an_invalid_document(page: Page, 
     expect(error.locator(".badge")).to_have_text("JSON")
 
 
+def test_preview_warns_about_each_default_the_lenient_reading_substituted(page: Page, daemon: Daemon) -> None:
+    page.goto(daemon.url + "/")
+    expect(page.locator("#preview-image")).to_be_visible()
+    warnings = page.locator("#preview-warnings")
+    expect(warnings).to_be_hidden()
+    odd = {
+        "version": "1.0",
+        "profile": {"model": "80mm EC-PM-80250"},
+        "commands": [
+            {"type": "text", "data": {"content": {"text": "Hola", "align": "middle"}}},
+            {"type": "feed", "data": {"lines": 0}},
+        ],
+    }
+    page.locator("#editor").fill(json.dumps(odd))
+    expect(warnings).to_be_visible()
+    expect(warnings.locator(".preview-warning")).to_have_count(2)
+    expect(warnings).to_contain_text("'middle' at command 0 (text) printed as 'left'")
+    expect(page.locator("#preview-image")).to_be_visible()  # it still prints
+
+    page.locator("#editor").fill(json.dumps({**odd, "commands": [{"type": "feed", "data": {"lines": 1}}]}))
+    expect(warnings).to_be_hidden()
+
+
 def test_shop_owner_logs_in_and_out_of_a_protected_dashboard(page: Page, locked_daemon: Daemon) -> None:
     page.goto(locked_daemon.url + "/")
     expect(page).to_have_url(locked_daemon.url + "/login")

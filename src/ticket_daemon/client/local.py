@@ -96,7 +96,8 @@ class TicketClient:
     def _connection(self, deadline: float) -> ClientConnection:
         if self._ws is None:
             budget = max(0.01, min(CONNECT_TIMEOUT_SECONDS, deadline - time.monotonic()))
-            self._ws = connect(self.url, open_timeout=budget, proxy=None, max_size=MAX_MESSAGE_BYTES)
+            # legacy=True: a connection kept open across calls, not a context manager (websockets >= 17).
+            self._ws = connect(self.url, open_timeout=budget, proxy=None, max_size=MAX_MESSAGE_BYTES, legacy=True)
             self._ws.recv(timeout=budget)  # PROTOCOL.md: the server greets with "info" at once
         return self._ws
 

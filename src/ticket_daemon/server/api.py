@@ -76,7 +76,8 @@ def _preview(daemon: Daemon) -> Endpoint:
             return _error(400, str(error))
         headers = {"X-Image-Width": str(drawn.width), "X-Image-Height": str(drawn.height), "Cache-Control": "no-store"}
         if drawn.notes:
-            headers["X-Render-Notes"] = "; ".join(drawn.notes).encode("ascii", "replace").decode("ascii")
+            # A JSON array of the notes (DOCUMENT.md "Lenient"), ASCII-escaped: header values are Latin-1 only.
+            headers["X-Render-Notes"] = json.dumps(list(drawn.notes))
         return Response(drawn.png, media_type="image/png", headers=headers)
 
     return preview

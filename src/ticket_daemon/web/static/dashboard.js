@@ -729,6 +729,27 @@
       box.appendChild(el("span", "preview-error-text", message));
     }
     $("preview-meta").textContent = "";
+    $("preview-warnings").hidden = true;
+  }
+
+  // DOCUMENT.md "Lenient": what the daemon printed with a default instead of what the document says, one
+  // "CATEGORY: sentence" each (strict mode would refuse the document). Sent as a JSON array in X-Render-Notes.
+  function showPreviewWarnings(header) {
+    var list = $("preview-warnings");
+    list.textContent = "";
+    var notes = [];
+    try {
+      notes = header ? JSON.parse(header) : [];
+    } catch (e) {
+      notes = [];
+    }
+    notes.forEach(function (text) {
+      var item = el("li", "preview-warning");
+      item.appendChild(el("span", "badge", "warning"));
+      item.appendChild(el("span", "preview-error-text", String(text)));
+      list.appendChild(item);
+    });
+    list.hidden = notes.length === 0;
   }
 
   function showPreviewImage(blob, width, height) {
@@ -771,6 +792,7 @@
           return response.blob().then(function (blob) {
             if (seq !== state.previewSeq) return;
             showPreviewImage(blob, response.headers.get("X-Image-Width"), response.headers.get("X-Image-Height"));
+            showPreviewWarnings(response.headers.get("X-Render-Notes"));
           });
         }
         return errorText(response).then(function (message) {
