@@ -14,13 +14,12 @@ import numpy as np
 from ticket_daemon.emulator import fonts
 from ticket_daemon.emulator.barcodes import LinearSymbol
 from ticket_daemon.emulator.page import CUT_MARGIN, Mask, Page
+from ticket_daemon.escpos.commands import TWO_LEVEL_DOTS
 from ticket_daemon.escpos.typefaces import Typefaces
 
 DEFAULT_LINE_SPACING = 30  # ESC 2 — dots (about 1/6 inch at 203 dpi; a line of font A plus 6 dots of leading)
 DEFAULT_TAB_DOTS = 8 * fonts.FONT_A.width  # tab stops every 8 font A columns until ESC D says otherwise
 HRI_GAP = 4  # dots between the bars and the HRI text
-# GS w n — (narrow, wide) element widths in dots for the two-level symbologies (CODE39, ITF, CODABAR).
-TWO_LEVEL_DOTS: dict[int, tuple[int, int]] = {1: (1, 3), 2: (2, 5), 3: (3, 8), 4: (4, 10), 5: (5, 13), 6: (6, 15)}
 
 
 @dataclass(frozen=True)

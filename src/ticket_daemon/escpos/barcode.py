@@ -17,6 +17,7 @@ from ..document.model import Align, BarcodeData
 from .commands import (
     BARCODE_SYSTEMS,
     HRI_POSITIONS,
+    TWO_LEVEL_DOTS,
     align,
     barcode,
     barcode_height,
@@ -28,8 +29,6 @@ from .text import ALIGN_NUMBERS
 
 HRI_FONTS = {"A": 0, "B": 1}
 MODULE_WIDTHS = range(2, 7)  # DOCUMENT.md "barcode": width 2..6 (GS w n)
-# GS w n for the two-level symbologies (CODE39, ITF, CODABAR): (narrow, wide) element widths in dots (Epson).
-TWO_LEVEL_DOTS: dict[int, tuple[int, int]] = {1: (1, 3), 2: (2, 5), 3: (3, 8), 4: (4, 10), 5: (5, 13), 6: (6, 15)}
 # Modules of the fixed-length symbologies: guards, digits and centre pattern (GS1 General Specifications).
 FIXED_MODULES = {"upca": 95, "ean13": 95, "ean8": 67, "upce": 51}
 CODE128_SYMBOL_MODULES = 11  # every CODE128 symbol character, start and check included

@@ -145,3 +145,7 @@ STATUS_UNRECOVERABLE = 0x20  # n=3: bit 5
 STATUS_PAPER_NEAR_END = 0x0C  # n=4: bits 2-3 — paper roll near end
 STATUS_PAPER_END = 0x60  # n=4: bits 5-6 — paper roll end
 STATUS_FIXED_BITS = 0x12  # bits 1 and 4 always set, bits 0 and 7 always clear
+
+# GS w n — (narrow, wide) element widths in dots for the two-level symbologies (CODE39, ITF, CODABAR), Epson's
+# table: what the printer draws, so both the renderer (does it fit the paper?) and the emulator use it.
+TWO_LEVEL_DOTS: dict[int, tuple[int, int]] = {1: (1, 3), 2: (2, 5), 3: (3, 8), 4: (4, 10), 5: (5, 13), 6: (6, 15)}
