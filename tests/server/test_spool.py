@@ -249,7 +249,7 @@ def test_a_job_cut_off_mid_send_is_reprinted_or_failed_as_configured(
     data_dir = tmp_path / "shop"
     rendered = render_document(receipt("JOB-cut"), raw_policy="allow")
     store = SqliteJobStore(data_dir / "spool.sqlite3")
-    store.add(
+    stored = store.add(
         Job(
             id="cut",
             client_id="till-1",
@@ -261,7 +261,7 @@ def test_a_job_cut_off_mid_send_is_reprinted_or_failed_as_configured(
         ),
         capacity=10,
     )
-    store.move("cut", JobState.PRINTING, now=2.0, attempts=1)
+    store.move(stored.seq, JobState.PRINTING, now=2.0, attempts=1)
     store.close()
 
     running = daemons.start(storage={"data_dir": data_dir}, spool={"interrupted_policy": policy})

@@ -85,11 +85,17 @@ class PrintSpool:
             cache_seconds=settings.server.status_cache_seconds,
         )
         self._pruner: asyncio.Task[None] | None = None
+        self.has_started = False
         self._stopped = False
 
     # --- life-cycle ------------------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Recover the spool and start the workers. Idempotent (the console server starts the daemon before the
+        app's lifespan asks again). Raises ``SpoolDamaged`` for a spool that held jobs and is gone or damaged."""
+        if self.has_started:
+            return
+        self.has_started = True
         self.started_at = time.time()
         reprints: set[int] = set()
         try:
