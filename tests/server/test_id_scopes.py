@@ -5,6 +5,7 @@ or results."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -146,3 +147,16 @@ def test_the_http_mirror_looks_ids_up_in_the_asking_clients_scope(daemons: Daemo
     assert b"KIOSK TWO" in running.virtual_jobs("default")[-1]
     assert httpx.post(f"{url}/api/v1/jobs/h-1/reprint?seq={seq}&owner=x").status_code == 202  # seq decides
     assert httpx.post(f"{url}/api/v1/jobs/other/reprint?seq={seq}").status_code == 404  # seq of another id
+
+
+def test_a_document_with_a_lone_surrogate_is_stored_and_its_resend_is_a_duplicate(daemons: DaemonLauncher) -> None:
+    """What JavaScript sends when it cuts a text inside an emoji: the document the client sent is kept as it is."""
+    running = daemons.start()
+    till = running.connect("till-a")
+    message = ticket("emoji-1", "CUT")
+    text = json.dumps(message).replace('"CUT"', '"CUT \\ud83c"')
+    till.send(text)
+    ack, result = till.recv(), till.recv()
+    assert (ack["tipo"], ack["status"], result["status"]) == ("ack", "queued", "success"), (ack, result)
+    assert till.request(text)["status"] == "duplicate"
+    assert till.recv()["mensaje"].endswith(NOT_PRINTED_AGAIN)

@@ -15,7 +15,7 @@ from ..document import Document, parse_document
 from ..escpos import RawPolicy, profile_for, render_job
 from ..printers.registry import ConfiguredPrinter, PrinterRegistry
 from ..printers.render_resources import LockedBitmapCache, system_typefaces
-from .jobs import canonical_json
+from .jobs import stored_document
 
 # Decoded and dithered images by content, shared by the renders of this process (a render thread or a render
 # worker process): a shop prints its logo on every receipt.
@@ -55,7 +55,7 @@ def render_document(
     )
     return RenderedDocument(
         document=document,
-        document_json=canonical_json(datos),
+        document_json=stored_document(datos),
         data=rendered.data,
         notes=tuple(rendered.notes),
         dot_width=profile.dot_width,
