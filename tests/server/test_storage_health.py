@@ -16,7 +16,7 @@ import pytest
 
 from server.harness import DaemonLauncher, ticket, wait_until
 from ticket_daemon.spool.faults import StorageError, StoreHealth
-from ticket_daemon.spool.jobs import Job
+from ticket_daemon.spool.jobs import Job, JobState
 from ticket_daemon.spool.queue import MemoryJobStore
 
 WAIT_S = 15.0
@@ -60,6 +60,51 @@ def test_health_is_degraded_and_the_worker_logs_once_while_the_store_fails(
     ack, result = running.connect().print_job(ticket("after-the-fault", "FINE AGAIN"))
     assert (ack["status"], result["status"]) == ("queued", "success")
     assert len([r for r in caplog.records if "cannot read the queue" in r.getMessage()]) == 1
+
+
+class FailingWrites(MemoryJobStore):
+    """A store that takes jobs in but cannot record that one starts printing until :attr:`failing` is cleared (the
+    disk filled up right after the ack)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failing = False
+
+    @property
+    def health(self) -> StoreHealth:
+        return (
+            StoreHealth("degraded", "spool writes fail: database or disk is full")
+            if self.failing
+            else StoreHealth("ok")
+        )
+
+    async def move(self, key: int, target: JobState, **kwargs: object) -> Job:
+        if self.failing and target is JobState.PRINTING:
+            raise StorageError("the spool could not be written: database or disk is full")
+        return await super().move(key, target, **kwargs)  # type: ignore[arg-type]
+
+
+def test_a_worker_whose_writes_fail_logs_once_then_prints_when_they_work_again(
+    daemons: DaemonLauncher, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="ticket_daemon.spool.worker")
+    store = FailingWrites()
+    running = daemons.start(store=store)
+    till = running.connect()
+    store.failing = True
+    assert till.request(ticket("stuck-1", "STUCK"))["status"] == "queued"
+    assert httpx.get(f"{running.http_url}/health").json()["status"] == "degraded"
+
+    time.sleep(3.5)  # the worker tries to start the job every second meanwhile
+    failures = [r for r in caplog.records if "cannot start job stuck-1" in r.getMessage()]
+    assert len(failures) == 1, [r.getMessage() for r in caplog.records]
+    assert not any("works again" in r.getMessage() for r in caplog.records)  # reads working is not recovery
+
+    store.failing = False
+    result = till.recv(timeout=WAIT_S)
+    assert (result["tipo"], result["id"], result["status"]) == ("result", "stuck-1", "success")
+    assert len([r for r in caplog.records if "works again" in r.getMessage()]) == 1
+    assert httpx.get(f"{running.http_url}/health").json()["status"] == "ok"
 
 
 def test_serve_stops_with_a_storage_error_when_a_spool_that_held_jobs_is_empty(tmp_path: Path) -> None:

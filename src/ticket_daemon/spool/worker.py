@@ -89,7 +89,9 @@ class PrinterWorker:
         self._failures = 0  # failed attempts in a row (the backoff step); 0 while the printer works
         self._outage_since: float | None = None  # wall clock of the first failure of the current outage
         self._retry_at = 0.0  # monotonic time before which the printer is not tried again
-        self._store_trouble: str | None = None  # why the store last failed this worker; None while it works
+        # (reads|writes, why) the store last failed this worker; None while it works. Reads may work while writes fail
+        # (a full disk): only the kind that failed clears it, so the log does not flip between the two every second.
+        self._store_trouble: tuple[str, str] | None = None
         self._reprints: set[int] = set()  # seqs of jobs resumed after a crash mid-send: their result says so
         # Held while a job talks to the printer and while its status is checked; remembers the last state seen.
         self.line = PrinterLine()
@@ -137,10 +139,10 @@ class PrinterWorker:
             try:
                 job = await self._store.next_for_printer(self.name)
             except Exception as error:
-                self._store_failed("cannot read the queue", error)
+                self._store_failed("reads", "cannot read the queue", error)
                 await self._sleep(STORE_RETRY_SECONDS)
                 continue
-            self._store_works()
+            self._store_works("reads")
             if job is None or job.state not in (JobState.QUEUED, JobState.WAITING):
                 # Clear before looking again: a job added after the look sets the event and is not missed.
                 await self._wakeup.wait()
@@ -183,10 +185,10 @@ class PrinterWorker:
             log.info("printer %s: job %s not started (%s)", self.name, job.id, error)
             return
         except Exception as error:  # the disk refused: the loop looks again
-            self._store_failed(f"cannot start job {job.id}", error)
+            self._store_failed("writes", f"cannot start job {job.id}", error)
             await self._sleep(STORE_RETRY_SECONDS)
             return
-        self._store_works()
+        self._store_works("writes")
         started = time.perf_counter()
         target, message = JobState.ERROR, protocol.INTERNAL_ERROR
         try:
@@ -250,12 +252,12 @@ class PrinterWorker:
                 log.info("printer %s: job %s already ended (%s)", self.name, job.id, error)
                 return None
             except Exception as error:
-                self._store_failed(f"cannot record that job {job.id} waits", error)
+                self._store_failed("writes", f"cannot record that job {job.id} waits", error)
                 if self._stop_requested.is_set():
                     return None
                 await self._sleep(STORE_RETRY_SECONDS)
             else:
-                self._store_works()
+                self._store_works("writes")
                 return moved
 
     async def _finish(self, job: Job, target: JobState, message: str) -> None:
@@ -270,23 +272,23 @@ class PrinterWorker:
             except Exception as error:
                 # Keep trying (the disk may free up): giving up would leave the job "printing", and the next start
                 # would print it again. Only a stop ends the attempts; then recovery decides (interrupted_policy).
-                self._store_failed(f"cannot record the end of job {job.id}", error)
+                self._store_failed("writes", f"cannot record the end of job {job.id}", error)
                 if self._stop_requested.is_set():
                     return
                 await self._sleep(STORE_RETRY_SECONDS)
-        self._store_works()
+        self._store_works("writes")
         self._reprints.discard(job.seq)
         try:
             self._on_finished(finished)
         except Exception:
             log.exception("printer %s: reporting job %s failed", self.name, job.id)
 
-    def _store_failed(self, what: str, error: Exception) -> None:
+    def _store_failed(self, kind: str, what: str, error: Exception) -> None:
         """A store call failed; it is retried every second. Logged once per cause (with the traceback only for an
         unexpected kind of error), not at every retry: a disk fault must not flood the log."""
-        if self._store_trouble == str(error):
+        if self._store_trouble == (kind, str(error)):
             return
-        self._store_trouble = str(error)
+        self._store_trouble = (kind, str(error))
         log.error(
             "printer %s: %s: %s (retrying every %g s)",
             self.name,
@@ -296,9 +298,9 @@ class PrinterWorker:
             exc_info=not isinstance(error, TicketError),
         )
 
-    def _store_works(self) -> None:
-        if self._store_trouble is not None:
-            log.info("printer %s: the spool works again", self.name)
+    def _store_works(self, kind: str) -> None:
+        if self._store_trouble is not None and self._store_trouble[0] == kind:
+            log.info("printer %s: the spool works again (%s succeed)", self.name, kind)
             self._store_trouble = None
 
     async def _deliver(self, job: Job) -> None:
