@@ -149,6 +149,9 @@ class SpoolSettings(_Section):
     retry_max_seconds: float = Field(default=30.0, gt=0, le=3600)
     # How often finished jobs past the retention are pruned.
     prune_interval_seconds: float = Field(default=600.0, gt=0, le=7 * 24 * 3600)
+    # An id is its client's for this long (PROTOCOL.md "Idempotent ids"): long enough to catch a retry after a lost
+    # ack, short enough that a till whose counter restarted prints its ids again. 0: every ticket prints (the original).
+    duplicate_window_seconds: float = Field(default=600.0, ge=0, le=7 * 24 * 3600)
 
 
 class PrinterSettings(_Section):

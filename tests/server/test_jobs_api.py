@@ -21,16 +21,22 @@ def test_a_ticket_posted_over_http_is_acked_printed_and_queryable(daemons: Daemo
     ack = posted.json()
     assert (ack["tipo"], ack["id"], ack["status"], ack["capacity"]) == ("ack", "h-1", "queued", 100)
 
-    wait_until(lambda: httpx.get(f"{url}/api/v1/jobs/h-1").json()["status"] == "success", "the job to print")
-    job = httpx.get(f"{url}/api/v1/jobs/h-1").json()
+    # Ids are the client's own: it names itself again to look its job up.
+    wait_until(
+        lambda: httpx.get(f"{url}/api/v1/jobs/h-1?client_id=kiosk").json()["status"] == "success", "the job to print"
+    )
+    job = httpx.get(f"{url}/api/v1/jobs/h-1?client_id=kiosk").json()
     assert (job["tipo"], job["printer"], job["attempts"]) == ("job", "default", 1)
     assert job["mensaje"].startswith("Print completed in ")
     assert b"HTTP JOB" in running.virtual_jobs("default")[0]
 
-    again = httpx.post(f"{url}/api/v1/jobs", json={"tipo": "ticket", "id": "h-1", "datos": receipt("HTTP JOB")})
+    again = httpx.post(
+        f"{url}/api/v1/jobs?client_id=kiosk", json={"tipo": "ticket", "id": "h-1", "datos": receipt("HTTP JOB")}
+    )
     assert again.status_code == 200
     assert (again.json()["status"], again.json()["job_status"]) == ("duplicate", "success")
-    assert again.json()["result"] == {"tipo": "result", "id": "h-1", "status": "success", "mensaje": job["mensaje"]}
+    mensaje = job["mensaje"] + " (duplicate id: not printed again)"
+    assert again.json()["result"] == {"tipo": "result", "id": "h-1", "status": "success", "mensaje": mensaje}
     assert len(running.virtual_jobs("default")) == 1
 
 

@@ -10,13 +10,20 @@ import pytest
 
 from server.harness import ticket
 from ticket_daemon.spool.jobs import Job, JobState
-from ticket_daemon.spool.queue import DuplicateJob, MemoryJobStore
+from ticket_daemon.spool.queue import DuplicateJob, JobStore, MemoryJobStore
 
 QUEUE_FULL = "Queue full, please retry in a few seconds"
 
 
 def job(job_id: str, printer: str = "front") -> Job:
     return Job(id=job_id, client_id="till-1", printer=printer, document="{}", data=b"\x1b@")
+
+
+async def key(store: JobStore, job_id: str, owner: str = "till-1") -> int:
+    """A job's seq (its key in the store), found in its owner's scope."""
+    found = await store.find(owner, job_id)
+    assert found is not None, job_id
+    return found.seq
 
 
 def test_each_printer_gets_its_own_jobs_oldest_first():
@@ -27,8 +34,8 @@ def test_each_printer_gets_its_own_jobs_oldest_first():
 
         assert (await store.next_for_printer("front")).id == "f1"  # type: ignore[union-attr]
         assert (await store.next_for_printer("back")).id == "b1"  # type: ignore[union-attr]
-        await store.move("f1", JobState.PRINTING, now=1.0)
-        await store.move("f1", JobState.SUCCESS, now=2.0, message="Print completed in 5ms")
+        await store.move(await key(store, "f1"), JobState.PRINTING, now=1.0)
+        await store.move(await key(store, "f1"), JobState.SUCCESS, now=2.0, message="Print completed in 5ms")
         assert (await store.next_for_printer("front")).id == "f2"  # type: ignore[union-attr]
         assert await store.next_for_printer("garage") is None
         assert [j.id for j in await store.recent(10)] == ["b2", "f2", "b1", "f1"]
@@ -41,12 +48,12 @@ def test_capacity_counts_every_job_not_yet_finished():
         store = MemoryJobStore()
         await store.add(job("a"), capacity=2)
         await store.add(job("b"), capacity=2)
-        await store.move("a", JobState.PRINTING, now=1.0)
+        await store.move(await key(store, "a"), JobState.PRINTING, now=1.0)
         with pytest.raises(OverflowError):
             await store.add(job("c"), capacity=2)
         assert await store.count_pending() == 2
 
-        await store.move("a", JobState.ERROR, now=2.0, message="PRINTER: Paper out")
+        await store.move(await key(store, "a"), JobState.ERROR, now=2.0, message="PRINTER: Paper out")
         await store.add(job("c"), capacity=2)
         assert await store.count_pending() == 2
 
@@ -64,11 +71,11 @@ def test_an_accepted_id_is_never_queued_again_while_remembered():
         for job_id in ("once", "later"):
             if job_id != "once":
                 await store.add(job(job_id), capacity=5)
-            await store.move(job_id, JobState.PRINTING, now=1.0)
-            await store.move(job_id, JobState.SUCCESS, now=2.0)
+            await store.move(await key(store, job_id), JobState.PRINTING, now=1.0)
+            await store.move(await key(store, job_id), JobState.SUCCESS, now=2.0)
         # history=1: only the newest finished job is remembered, and without its bytes.
-        assert await store.get("once") is None
-        remembered = await store.get("later")
+        assert await store.find("till-1", "once") is None
+        remembered = await store.find("till-1", "later")
         assert remembered is not None and remembered.state is JobState.SUCCESS and remembered.data is None
         with pytest.raises(DuplicateJob):
             await store.add(job("later"), capacity=5)

@@ -26,7 +26,7 @@ def post_and_wait_for_expiry(url: str, job_id: str, query: str = "", **extra: ob
     # job_status reveals jobs: with a token configured it needs it too.
     headers = {"Authorization": f"Bearer {extra['auth_token']}"} if "auth_token" in extra else {}
     wait_until(
-        lambda: httpx.get(f"{url}/api/v1/jobs/{job_id}", headers=headers).json()["status"] == "expired",
+        lambda: httpx.get(f"{url}/api/v1/jobs/{job_id}{query}", headers=headers).json()["status"] == "expired",
         "the job to expire",
     )
 

@@ -79,6 +79,10 @@ async def send(daemon: Daemon, message: Message, address: str = "10.0.0.5", **wh
     return got
 
 
+# Who ``send`` submits as by default: an anonymous client at 10.0.0.5 owns its ids under its address.
+SENDER = "addr/10.0.0.5"
+
+
 def kinds(messages: list[Message]) -> list[tuple[str, Any]]:
     return [(m["tipo"], m["mensaje"] if m["tipo"] == "error" else m.get("status")) for m in messages]
 
@@ -106,7 +110,9 @@ def test_a_job_resent_after_a_restart_gets_its_result_once(tmp_path: Path) -> No
             resent = await send(second, ticket("T1"))
             assert resent[0]["status"] == "duplicate"
             await eventually(lambda: _in_state(second, "T1", JobState.WAITING), "the job to wait for its printer")
-            await second.cancel("T1")  # the job ends (any final state)
+            pending = await second.store.find(SENDER, "T1")
+            assert pending is not None
+            await second.cancel(pending.seq)  # the job ends (any final state)
             await eventually(lambda: _has_result(resent), "the result of the resent job")
             await asyncio.sleep(0.1)
             told = [m for m in resent if m["tipo"] != "job"]  # "job waiting" notices may come in between
@@ -119,7 +125,7 @@ def test_a_job_resent_after_a_restart_gets_its_result_once(tmp_path: Path) -> No
 
 
 async def _in_state(daemon: Daemon, job_id: str, state: JobState) -> bool:
-    job = await daemon.store.get(job_id)
+    job = await daemon.store.find(SENDER, job_id)
     return job is not None and job.state is state
 
 
@@ -159,12 +165,12 @@ def test_jobs_of_a_removed_printer_end_with_an_error_at_start(tmp_path: Path) ->
         after = Daemon(settings_for(tmp_path, [{"name": "bar", "uri": "virtual://bar", "default": True}]))
         await after.start()
         try:
-            job = await after.store.get("K1")
+            job = await after.store.find(SENDER, "K1")
             assert job is not None and job.state is JobState.ERROR
             assert job.message == "PRINTER: Printer 'kitchen' is no longer configured"
             assert await after.queue_depth() == 0  # no longer counts against the capacity
             with pytest.raises(TicketError, match="no longer configured"):
-                await after.reprint("K1")
+                await after.reprint(job.seq)
         finally:
             await after.stop()
 
@@ -198,11 +204,11 @@ class _RefusesOneWaitingWrite(MemoryJobStore):
         super().__init__()
         self.refused = False
 
-    async def move(self, job_id: str, target: JobState, **kwargs: Any) -> Any:
+    async def move(self, key: int, target: JobState, **kwargs: Any) -> Any:
         if target is JobState.WAITING and not self.refused:
             self.refused = True
             raise StorageError("disk full")
-        return await super().move(job_id, target, **kwargs)
+        return await super().move(key, target, **kwargs)
 
 
 def test_a_job_still_waits_for_its_printer_after_one_failed_store_write(tmp_path: Path) -> None:
@@ -216,7 +222,7 @@ def test_a_job_still_waits_for_its_printer_after_one_failed_store_write(tmp_path
             got = await send(daemon, ticket("W1"))
 
             async def waiting() -> bool:
-                job = await store.get("W1")
+                job = await store.find(SENDER, "W1")
                 return job is not None and job.state is JobState.WAITING
 
             await eventually(waiting, "the job to wait for its printer")
@@ -254,7 +260,7 @@ def test_a_ticket_rendered_while_the_daemon_stops_is_refused_not_acked(
         try:
             replies = await send(daemon, ticket("S1"))
             assert kinds(replies) == [("error", protocol.SHUTTING_DOWN)]
-            assert await daemon.store.get("S1") is None
+            assert await daemon.store.find(SENDER, "S1") is None
         finally:
             await daemon.stop()
 

@@ -75,14 +75,16 @@ def test_resubmitting_an_id_never_prints_it_again_even_across_a_restart(
     ack = client.request(ticket("once", "JOB-once"))
     resent = client.recv()
     assert (ack["status"], ack["job_status"]) == ("duplicate", "success")
-    assert resent == first_result
+    # PROTOCOL.md: the result again, saying it was not printed again.
+    sent_again = {**first_result, "mensaje": first_result["mensaje"] + " (duplicate id: not printed again)"}
+    assert resent == sent_again
     running.stop()
 
     restarted = daemons.start(storage=storage)
     client = restarted.connect("till-1")
     ack = client.request(ticket("once", "JOB-once"))
     assert (ack["status"], ack["job_status"]) == ("duplicate", "success")
-    assert client.recv() == first_result
+    assert client.recv() == sent_again
     assert len(restarted.virtual_jobs("default")) == 1
 
 
@@ -135,7 +137,7 @@ def outage_story(daemons: DaemonLauncher, printer_farm: PrinterFarm, tmp_path: P
         assert seen.index(next(m for m in seen if m["tipo"] == "ack" and m["id"] == f"k-{n}")) < seen.index(
             next(m for m in waiting if m["id"] == f"k-{n}")
         )
-    state = httpx.get(f"{running.http_url}/api/v1/jobs/k-3", timeout=10).json()
+    state = httpx.get(f"{running.http_url}/api/v1/jobs/k-3?client_id=till-1", timeout=10).json()
     assert (state["tipo"], state["status"], state["printer"]) == ("job", "waiting", "kitchen")
 
     time.sleep(outage_s)  # the printer stays down (the worker retries meanwhile)
@@ -249,7 +251,7 @@ def test_a_job_cut_off_mid_send_is_reprinted_or_failed_as_configured(
     data_dir = tmp_path / "shop"
     rendered = render_document(receipt("JOB-cut"), raw_policy="allow")
     store = SqliteJobStore(data_dir / "spool.sqlite3")
-    store.add(
+    stored = store.add(
         Job(
             id="cut",
             client_id="till-1",
@@ -261,7 +263,7 @@ def test_a_job_cut_off_mid_send_is_reprinted_or_failed_as_configured(
         ),
         capacity=10,
     )
-    store.move("cut", JobState.PRINTING, now=2.0, attempts=1)
+    store.move(stored.seq, JobState.PRINTING, now=2.0, attempts=1)
     store.close()
 
     running = daemons.start(storage={"data_dir": data_dir}, spool={"interrupted_policy": policy})

@@ -9,7 +9,7 @@ import pytest
 
 from ticket_daemon.spool.durable import SqliteSpool
 from ticket_daemon.spool.jobs import Job, JobState
-from ticket_daemon.spool.queue import MemoryJobStore
+from ticket_daemon.spool.queue import JobStore, MemoryJobStore
 from ticket_daemon.spool.store import StorageError
 from ticket_daemon.spool.worker import RetryPolicy
 
@@ -18,6 +18,13 @@ def job(job_id: str, printer: str = "caja1", client: str = "pos1") -> Job:
     return Job(
         id=job_id, client_id=client, printer=printer, document="{}", data=b"\x1b@x", created_at=1.0, updated_at=1.0
     )
+
+
+async def key(store: JobStore, job_id: str, owner: str = "pos1") -> int:
+    """A job's seq (its key in the store), found in its owner's scope."""
+    found = await store.find(owner, job_id)
+    assert found is not None, job_id
+    return found.seq
 
 
 def test_backoff_doubles_from_the_first_wait_up_to_the_maximum() -> None:
@@ -31,12 +38,12 @@ def test_the_async_spool_keeps_order_results_owed_and_recovers_an_interrupted_jo
         assert await spool.open(now=1.0, interrupted_policy="reprint") == []
         for name in ("a", "b", "c"):
             await spool.add(job(name), capacity=10)
-        await spool.move("a", JobState.PRINTING, now=2.0, attempts=1)
-        await spool.move("a", JobState.SUCCESS, now=3.0, message="Print completed in 5ms")
-        await spool.move("b", JobState.PRINTING, now=4.0, attempts=1)
+        await spool.move(await key(spool, "a"), JobState.PRINTING, now=2.0, attempts=1)
+        await spool.move(await key(spool, "a"), JobState.SUCCESS, now=3.0, message="Print completed in 5ms")
+        await spool.move(await key(spool, "b"), JobState.PRINTING, now=4.0, attempts=1)
         assert [j.id for j in await spool.pending_for_printer("caja1")] == ["b", "c"]
         assert [j.id for j in await spool.undelivered_results("pos1")] == ["a"]
-        await spool.mark_delivered("a")
+        await spool.mark_delivered(await key(spool, "a"))
         assert await spool.undelivered_results("pos1") == []
         await spool.close()  # the process "dies" with b mid-send
 
@@ -58,7 +65,7 @@ def test_the_fail_policy_ends_an_interrupted_job_with_an_error_owed_to_its_clien
         spool = SqliteSpool(tmp_path / "spool.sqlite3")
         await spool.open(now=1.0, interrupted_policy="fail")
         await spool.add(job("cut"), capacity=10)
-        await spool.move("cut", JobState.PRINTING, now=2.0, attempts=1)
+        await spool.move(await key(spool, "cut"), JobState.PRINTING, now=2.0, attempts=1)
         await spool.close()
 
         again = SqliteSpool(tmp_path / "spool.sqlite3")
@@ -92,8 +99,8 @@ def test_pruning_keeps_pending_jobs_and_bounds_finished_ones(tmp_path: Path) -> 
         for n in range(5):
             await spool.add(job(f"j{n}"), capacity=10)
         for n in range(4):
-            await spool.move(f"j{n}", JobState.PRINTING, now=float(n))
-            await spool.move(f"j{n}", JobState.SUCCESS, now=float(n))
+            await spool.move(await key(spool, f"j{n}"), JobState.PRINTING, now=float(n))
+            await spool.move(await key(spool, f"j{n}"), JobState.SUCCESS, now=float(n))
         assert await spool.prune(older_than=1.5, max_rows=10) == 2  # j0 and j1 are past the retention
         assert await spool.prune(older_than=0.0, max_rows=1) == 1  # j2 goes: one finished row is kept
         assert [j.id for j in await spool.recent(10)] == ["j4", "j3"]
@@ -106,12 +113,12 @@ def test_the_memory_queue_owes_results_too_and_forgets_old_ones() -> None:
     async def story() -> None:
         store = MemoryJobStore()
         await store.add(job("m1"), capacity=5)
-        await store.move("m1", JobState.PRINTING, now=1.0)
-        await store.move("m1", JobState.SUCCESS, now=2.0)
+        await store.move(await key(store, "m1"), JobState.PRINTING, now=1.0)
+        await store.move(await key(store, "m1"), JobState.SUCCESS, now=2.0)
         assert [j.id for j in await store.undelivered_results("pos1")] == ["m1"]
-        await store.mark_delivered("m1")
+        await store.mark_delivered(await key(store, "m1"))
         assert await store.undelivered_results("pos1") == []
         assert await store.prune(older_than=3.0, max_rows=10) == 1
-        assert await store.get("m1") is None
+        assert await store.find("pos1", "m1") is None
 
     asyncio.run(story())

@@ -15,7 +15,14 @@ Message = dict[str, Any]
 
 
 def finished(job_id: str, state: JobState = JobState.SUCCESS, client_id: str = "till-1") -> Job:
-    return Job(id=job_id, client_id=client_id, printer="bar", document="{}", state=state, message="done")
+    return Job(
+        id=job_id, client_id=client_id, printer="bar", document="{}", state=state, message="done", seq=seq_of(job_id)
+    )
+
+
+def seq_of(job_id: str) -> int:
+    """Routes are keyed by seq: J1 is job 1, J2 job 2, …"""
+    return int(job_id.removeprefix("J"))
 
 
 def ack(job_id: str) -> Message:
@@ -29,22 +36,22 @@ def kinds(messages: list[Message]) -> list[str]:
 def test_a_result_that_comes_before_the_ack_is_held_until_the_ack_is_sent() -> None:
     router = ResultRouter(MemoryJobStore())
     outbox: list[Message] = []
-    assert router.expect("J1", outbox.append)
+    router.expect(1, outbox.append)
     router.finished(finished("J1"))  # a fast printer: done before the front door sent the ack
     router.waiting(finished("J1", JobState.WAITING))
     assert outbox == []
-    router.acknowledge("J1", ack("J1"), outbox.append)
+    router.acknowledge(1, ack("J1"), outbox.append)
     assert kinds(outbox) == ["ack", "result"]
     assert outbox[1]["id"] == "J1" and outbox[1]["status"] == "success"
-    assert not router.is_routed("J1")
+    assert not router.is_routed(1)
 
 
 def test_after_the_ack_results_and_notices_go_out_at_once() -> None:
     router = ResultRouter(MemoryJobStore())
     outbox: list[Message] = []
-    router.expect("J2", outbox.append)
-    router.acknowledge("J2", ack("J2"), outbox.append)
-    router.waiting(Job(id="J2", client_id="till-1", printer="bar", document="{}", message="PRINTER: Paper out"))
+    router.expect(2, outbox.append)
+    router.acknowledge(2, ack("J2"), outbox.append)
+    router.waiting(Job(id="J2", client_id="till-1", printer="bar", document="{}", message="PRINTER: Paper out", seq=2))
     router.finished(finished("J2"))
     assert kinds(outbox) == ["ack", "job", "result"]
 
@@ -53,22 +60,26 @@ def test_an_ack_sent_to_another_connection_does_not_release_a_redirected_result(
     router = ResultRouter(MemoryJobStore())
     first: list[Message] = []
     second: list[Message] = []
-    router.expect("J3", first.append)
-    router.redirect("J3", second.append)  # the client resent the job from a new connection
-    router.acknowledge("J3", ack("J3"), first.append)  # the first request's ack goes out late
+    router.expect(3, first.append)
+    router.redirect(3, second.append)  # the client resent the job from a new connection
+    router.acknowledge(3, ack("J3"), first.append)  # the first request's ack goes out late
     router.finished(finished("J3"))
     assert kinds(first) == ["ack"] and second == []  # held: the second connection has no ack yet
-    router.acknowledge("J3", protocol.ack_duplicate("J3", state="queued", current=1, capacity=100), second.append)
+    router.acknowledge(3, protocol.ack_duplicate("J3", state="queued", current=1, capacity=100), second.append)
     assert kinds(second) == ["ack", "result"] and kinds(first) == ["ack"]
 
 
-def test_a_route_is_kept_for_the_request_that_made_it() -> None:
+def test_two_clients_jobs_with_the_same_id_keep_their_own_routes() -> None:
     router = ResultRouter(MemoryJobStore())
     first: list[Message] = []
-    assert router.expect("J4", first.append)
-    assert not router.expect("J4", [].append)  # the same id, being stored by another request
-    router.forget("J4")
-    assert not router.is_routed("J4")
+    second: list[Message] = []
+    router.expect(41, first.append)
+    router.expect(42, second.append)  # another client, the same id "J4": another job, another seq
+    router.acknowledge(41, ack("J4"), first.append)
+    router.acknowledge(42, ack("J4"), second.append)
+    router.finished(Job(id="J4", client_id="till-2", printer="bar", document="{}", state=JobState.SUCCESS, seq=42))
+    assert kinds(first) == ["ack"] and kinds(second) == ["ack", "result"]
+    assert router.is_routed(41) and not router.is_routed(42)
 
 
 def test_a_finished_duplicate_gets_its_ack_then_its_result_again() -> None:
@@ -77,6 +88,7 @@ def test_a_finished_duplicate_gets_its_ack_then_its_result_again() -> None:
     job = finished("J5", JobState.ERROR)
     router.acknowledge_finished(outbox.append, protocol.ack_duplicate("J5", state="error", current=0, capacity=1), job)
     assert kinds(outbox) == ["ack", "result"] and outbox[1]["status"] == "error"
+    assert outbox[1]["mensaje"] == "done (duplicate id: not printed again)"
 
 
 def test_without_a_route_a_result_goes_to_the_clients_live_connection() -> None:
@@ -85,7 +97,9 @@ def test_without_a_route_a_result_goes_to_the_clients_live_connection() -> None:
         live: list[Message] = []
         await router.attach("till-1", live.append)
         router.finished(finished("J6"))  # its connection is gone (e.g. the daemon restarted)
-        router.waiting(Job(id="J7", client_id="till-1", printer="bar", document="{}", message="PRINTER: Paper out"))
+        router.waiting(
+            Job(id="J7", client_id="till-1", printer="bar", document="{}", message="PRINTER: Paper out", seq=7)
+        )
         router.detach("till-1", live.append)
         router.finished(finished("J8"))
         assert [(m["tipo"], m["id"]) for m in live] == [("result", "J6"), ("job", "J7")]

@@ -181,7 +181,7 @@ def test_a_memory_store_without_history_keeps_no_trace_of_finished_jobs() -> Non
         await store.move(done.seq, JobState.PRINTING, now=1001.0)
         await store.move(done.seq, JobState.SUCCESS, now=1002.0)
         assert await store.get(done.seq) is None and await store.find("till-1", "once") is None
-        assert store._newest == {} and store._newest_by_id == {}  # nothing left to grow without bound
+        assert store._newest == {}  # nothing left to grow without bound (there is no index by bare id any more)
         again = await store.add(job("once"), capacity=10)  # forgotten: no longer a duplicate
         assert again.seq != done.seq
 

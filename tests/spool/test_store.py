@@ -19,6 +19,13 @@ def job(job_id: str, printer: str = "caja1", client: str = "pos1") -> Job:
     )
 
 
+def key(store: SqliteJobStore, job_id: str, owner: str = "pos1") -> int:
+    """A job's seq (its key in the store), found in its owner's scope."""
+    found = store.find(owner, job_id)
+    assert found is not None, job_id
+    return found.seq
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> SqliteJobStore:
     return SqliteJobStore(tmp_path / "spool.db")
@@ -38,8 +45,8 @@ def test_accepted_jobs_survive_a_reopen_in_acceptance_order(tmp_path: Path) -> N
 def test_each_printer_has_its_own_fifo(store: SqliteJobStore) -> None:
     for name, printer in (("a1", "a"), ("b1", "b"), ("a2", "a"), ("b2", "b")):
         store.add(job(name, printer), capacity=10)
-    store.move("a1", JobState.PRINTING, now=2)
-    store.move("a1", JobState.SUCCESS, now=3, message="Print completed in 5ms")
+    store.move(key(store, "a1"), JobState.PRINTING, now=2)
+    store.move(key(store, "a1"), JobState.SUCCESS, now=3, message="Print completed in 5ms")
     nxt_a, nxt_b = store.next_for_printer("a"), store.next_for_printer("b")
     assert nxt_a is not None and nxt_a.id == "a2"
     assert nxt_b is not None and nxt_b.id == "b1"
@@ -59,19 +66,19 @@ def test_capacity_counts_pending_jobs_only(store: SqliteJobStore) -> None:
     store.add(job("2"), capacity=2)
     with pytest.raises(OverflowError):
         store.add(job("3"), capacity=2)
-    store.move("1", JobState.PRINTING, now=2)
-    store.move("1", JobState.SUCCESS, now=3)
+    store.move(key(store, "1"), JobState.PRINTING, now=2)
+    store.move(key(store, "1"), JobState.SUCCESS, now=3)
     store.add(job("3"), capacity=2)
     assert store.count_pending() == 2
 
 
 def test_transitions_are_guarded(store: SqliteJobStore) -> None:
     store.add(job("x"), capacity=10)
-    store.move("x", JobState.PRINTING, now=2)
-    store.move("x", JobState.SUCCESS, now=3)
+    store.move(key(store, "x"), JobState.PRINTING, now=2)
+    store.move(key(store, "x"), JobState.SUCCESS, now=3)
     with pytest.raises(InvalidTransition):
-        store.move("x", JobState.PRINTING, now=4)
-    record = store.get("x")
+        store.move(key(store, "x"), JobState.PRINTING, now=4)
+    record = store.find("pos1", "x")
     assert record is not None and record.state is JobState.SUCCESS
 
 
@@ -80,7 +87,7 @@ def test_a_job_cut_off_mid_send_is_reprinted_after_restart(tmp_path: Path) -> No
     store = SqliteJobStore(path)
     store.add(job("cut"), capacity=10)
     store.add(job("next"), capacity=10)
-    store.move("cut", JobState.PRINTING, now=2, attempts=1)
+    store.move(key(store, "cut"), JobState.PRINTING, now=2, attempts=1)
     store.close()
     again = SqliteJobStore(path)
     recovery = again.recover(now=5, policy="reprint")
@@ -93,9 +100,9 @@ def test_a_job_cut_off_mid_send_is_reprinted_after_restart(tmp_path: Path) -> No
 
 def test_the_fail_policy_ends_an_interrupted_job_with_an_error(store: SqliteJobStore) -> None:
     store.add(job("cut"), capacity=10)
-    store.move("cut", JobState.PRINTING, now=2)
+    store.move(key(store, "cut"), JobState.PRINTING, now=2)
     store.recover(now=5, policy="fail")
-    record = store.get("cut")
+    record = store.find("pos1", "cut")
     assert record is not None and record.state is JobState.ERROR
     assert record.message.startswith("PRINTER: ")
 
@@ -103,19 +110,19 @@ def test_the_fail_policy_ends_an_interrupted_job_with_an_error(store: SqliteJobS
 def test_results_wait_for_an_offline_client_until_delivered(store: SqliteJobStore) -> None:
     store.add(job("j1", client="till-1"), capacity=10)
     store.add(job("j2", client="till-2"), capacity=10)
-    for name in ("j1", "j2"):
-        store.move(name, JobState.PRINTING, now=2)
-        store.move(name, JobState.SUCCESS, now=3, message="Print completed in 3ms")
+    for name, client in (("j1", "till-1"), ("j2", "till-2")):
+        store.move(key(store, name, client), JobState.PRINTING, now=2)
+        store.move(key(store, name, client), JobState.SUCCESS, now=3, message="Print completed in 3ms")
     assert [j.id for j in store.undelivered_results("till-1")] == ["j1"]
-    store.mark_delivered("j1")
+    store.mark_delivered(key(store, "j1", "till-1"))
     assert store.undelivered_results("till-1") == []
 
 
 def test_prune_keeps_pending_jobs_and_bounds_finished_ones(store: SqliteJobStore) -> None:
     for i in range(6):
         store.add(job(f"done{i}"), capacity=100)
-        store.move(f"done{i}", JobState.PRINTING, now=10 + i)
-        store.move(f"done{i}", JobState.SUCCESS, now=10 + i)
+        store.move(key(store, f"done{i}"), JobState.PRINTING, now=10 + i)
+        store.move(key(store, f"done{i}"), JobState.SUCCESS, now=10 + i)
     store.add(job("waiting"), capacity=100)
     assert store.prune(older_than=12, max_rows=100) == 2  # done0, done1 are past retention
     assert store.prune(older_than=0, max_rows=2) == 2  # keep the 2 newest finished rows
@@ -155,7 +162,7 @@ def test_a_read_only_database_refuses_writes_with_a_storage_error_for_a_daemon_s
 
         message = run_as_nobody(add_as_nobody)
         store = SqliteJobStore(path)
-        assert store.get("x") is None
+        assert store.find("pos1", "x") is None
         store.close()
     assert message.startswith("STORAGE: ")
 
@@ -168,7 +175,7 @@ def test_a_read_only_connection_refuses_writes_with_a_storage_error(tmp_path: Pa
         store.add(job("x"), capacity=10)
     assert str(info.value).startswith("STORAGE: the spool could not be written")
     store._db.execute("PRAGMA query_only = OFF")
-    assert store.get("x") is None
+    assert store.find("pos1", "x") is None
 
 
 def test_a_newer_schema_is_refused(tmp_path: Path) -> None:

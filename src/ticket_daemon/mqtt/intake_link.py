@@ -50,9 +50,9 @@ class DaemonLink:
     def detach(self, owner: str, sink: ReplySink) -> None:
         self._daemon.results.detach(owner, sink)
 
-    def result_delivered(self, job_id: str) -> None:
-        """The broker took the job's ``result``: it is not re-sent on the next attach."""
-        self._daemon.results.written(job_id)
+    def result_delivered(self, owner: str, job_id: str) -> None:
+        """The broker took the ``result`` of ``owner``'s job ``job_id``: it is not re-sent on the next attach."""
+        self._daemon.results.written(owner, job_id)
 
     async def printers(self) -> list[dict[str, object]]:
         """PROTOCOL.md PrinterDetail of each configured printer, with its live state."""

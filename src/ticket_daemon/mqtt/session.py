@@ -237,7 +237,7 @@ class MqttSession:
     def _published(self, mid: int) -> None:
         job_id = self._results_in_flight.pop(mid, None)
         if job_id is not None:
-            self._link.result_delivered(job_id)
+            self._link.result_delivered(self.owner, job_id)
 
     async def _announce_periodically(self) -> None:
         while True:

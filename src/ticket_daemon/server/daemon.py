@@ -36,6 +36,8 @@ class Daemon(PrintSpool):
         self.connections: set[Client] = set()
 
     async def start(self) -> None:
+        if self.has_started:
+            return
         server = self.settings.server
         if not _is_loopback_host(server.host) and not server.dashboard_password_hash:
             log.warning(

@@ -4,9 +4,12 @@
   ``/ws`` (token, rate limit, duplicate id, validation, printer, capacity) and answers with the ``ack`` (202) or the
   ``error``; a result already known when the response is written rides along as ``result``. ``?client_id=NAME``
   names the client, as on ``/ws``: results it did not get are delivered when it connects to ``/ws`` with that name.
-- ``GET /api/v1/jobs/{id}`` is ``job_status``: the ``job`` message.
+- ``GET /api/v1/jobs/{id}`` is ``job_status``: the ``job`` message, looked up in the asking client's own scope
+  (``?client_id=NAME``, else its address): ids are scoped per client (PROTOCOL.md "Idempotent ids, safely scoped").
 - Operator actions for the dashboard, behind its session and origin check: ``GET /api/v1/jobs?limit=50`` (recent
-  jobs), ``POST /api/v1/jobs/{id}/reprint`` (a new copy) and ``POST /api/v1/jobs/{id}/cancel``.
+  jobs of every client, with ``client_id`` and ``seq``), ``POST /api/v1/jobs/{id}/reprint`` (a new copy) and
+  ``POST /api/v1/jobs/{id}/cancel``. An operator sees every client's jobs, so these name the job exactly with
+  ``?seq=N`` (what the dashboard sends) or ``?owner=CLIENT``; with neither, the id must name one client's job.
 
 When ``server.auth_token`` is configured every one of these prints or reveals jobs, so each needs it as
 ``Authorization: Bearer <token>`` (``POST /api/v1/jobs`` also takes it as the message's ``auth_token``, as on
@@ -26,8 +29,8 @@ from starlette.routing import BaseRoute, Route
 from ..document.errors import TicketError
 from ..logs import audit
 from ..spool import protocol
-from ..spool.intake import Submitter, submit_ticket
-from ..spool.jobs import InvalidTransition
+from ..spool.intake import ANONYMOUS_OWNER, Submitter, submit_ticket
+from ..spool.jobs import InvalidTransition, Job
 from ..spool.records import MAX_JOB_ID_CHARS
 from .api import bearer_token, read_json_request, token_refusal
 from .daemon import Daemon
@@ -104,8 +107,8 @@ def _submit(daemon: Daemon) -> Endpoint:
                 replies.append(reply)
             return open_
 
-        client_id = _UNSAFE_ID_CHARS.sub("_", request.query_params.get("client_id", "").strip())[:64] or None
-        address = request.client.host if request.client else "unknown"
+        client_id = _client_id(request)
+        address = _address(request)
         try:
             # No connection: the request spends its address's budget (``JobRateLimiter.allow``).
             submitter = Submitter(address=address, client_id=client_id, sink=sink, rate_limit=daemon.rate_limiter)
@@ -117,10 +120,23 @@ def _submit(daemon: Daemon) -> Endpoint:
             open_ = False
         for reply in replies:
             if reply.get("tipo") == "result":
-                daemon.results.written(str(reply["id"]))
+                daemon.results.written(submitter.owner, str(reply["id"]))
         return _response(replies)
 
     return submit
+
+
+def _client_id(request: Request) -> str | None:
+    return _UNSAFE_ID_CHARS.sub("_", request.query_params.get("client_id", "").strip())[:64] or None
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _owner(request: Request) -> str:
+    """The asking client's scope, as ``/ws`` and ``POST /api/v1/jobs`` record it: ``?client_id``, else the address."""
+    return _client_id(request) or ANONYMOUS_OWNER.format(address=_address(request))
 
 
 def _response(replies: list[protocol.Message]) -> Response:
@@ -143,7 +159,7 @@ def _job(daemon: Daemon) -> Endpoint:
         if len(job_id) > MAX_JOB_ID_CHARS:
             return _error(404, protocol.JOB_NOT_FOUND.format(id=job_id[:MAX_JOB_ID_CHARS]))
         try:
-            stored = await daemon.store.get(job_id)
+            stored = await daemon.store.find(_owner(request), job_id)
         except TicketError as error:
             return _error(503, str(error), job_id)
         if stored is None:
@@ -169,8 +185,11 @@ def _recent(daemon: Daemon) -> Endpoint:
 def _reprint(daemon: Daemon) -> Endpoint:
     async def reprint(request: Request) -> Response:
         job_id = str(request.path_params["job_id"])
+        target = await _operator_target(daemon, request, job_id)
+        if isinstance(target, Response):
+            return target
         try:
-            copy = await daemon.reprint(job_id)
+            copy = await daemon.reprint(target.seq)
         except OverflowError:
             return _error(503, protocol.QUEUE_FULL, job_id)
         except TicketError as error:  # e.g. its printer is no longer configured: not reprinted
@@ -186,8 +205,11 @@ def _reprint(daemon: Daemon) -> Endpoint:
 def _cancel(daemon: Daemon) -> Endpoint:
     async def cancel(request: Request) -> Response:
         job_id = str(request.path_params["job_id"])
+        target = await _operator_target(daemon, request, job_id)
+        if isinstance(target, Response):
+            return target
         try:
-            cancelled = await daemon.cancel(job_id)
+            cancelled = await daemon.cancel(target.seq)
         except InvalidTransition:
             return _error(409, "VALIDATION: only a queued or waiting job can be cancelled", job_id)
         except KeyError:
@@ -198,3 +220,29 @@ def _cancel(daemon: Daemon) -> Endpoint:
         return JSONResponse(protocol.job_of(cancelled))
 
     return cancel
+
+
+async def _operator_target(daemon: Daemon, request: Request, job_id: str) -> Job | Response:
+    """The job an operator's reprint/cancel names: ``?seq=N`` (must carry this id), else ``?owner=CLIENT``'s newest
+    job with this id, else the newest job with this id among the recent ones, when only one client used it (two
+    clients may use the same id: then the operator must say which)."""
+    not_found = _error(404, protocol.JOB_NOT_FOUND.format(id=job_id[:MAX_JOB_ID_CHARS]), job_id[:MAX_JOB_ID_CHARS])
+    seq_text, owner = request.query_params.get("seq"), request.query_params.get("owner")
+    try:
+        if seq_text is not None:
+            if not seq_text.isdigit() or len(seq_text) > 18:
+                return _error(400, "VALIDATION: 'seq' must be a whole number", job_id)
+            job = await daemon.store.get(int(seq_text))
+            return job if job is not None and job.id == job_id else not_found
+        if owner is not None:
+            found = await daemon.store.find(owner, job_id)
+            return found if found is not None else not_found
+        named = [job for job in await daemon.store.recent(MAX_LISTED_JOBS) if job.id == job_id]
+    except TicketError as error:
+        return _error(503, str(error), job_id)
+    if not named:
+        return not_found
+    if len({job.owner for job in named}) > 1:
+        ambiguous = f"VALIDATION: several clients used id '{job_id}': name the job with ?seq= or ?owner="
+        return _error(409, ambiguous, job_id)
+    return named[0]  # recent() is newest first

@@ -19,6 +19,14 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 _ERROR = _json(_ref("Error"), "`{status: error, mensaje: 'CATEGORY: sentence'}`")
 _JOB_ID = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
+_CLIENT_ID = {"name": "client_id", "in": "query", "schema": {"type": "string", "maxLength": 64}}
+# Ids are scoped per client: an operator, who sees every client's jobs, names one job exactly.
+_WHICH_JOB = [
+    _JOB_ID,
+    {"name": "seq", "in": "query", "schema": {"type": "integer"}, "description": "the job's seq (GET /api/v1/jobs)"},
+    {"name": "owner", "in": "query", "schema": {"type": "string"}, "description": "the job's client_id"},
+]
+_AMBIGUOUS = " Without seq or owner the id must name one client's job among the recent ones (409 otherwise)."
 _OPERATOR = "Dashboard operator action: needs the dashboard session when a password is set, and a same-origin POST."
 _TOKEN = " When server.auth_token is set, needs `Authorization: Bearer <token>` (401 otherwise)."
 
@@ -161,11 +169,16 @@ _PATHS: dict[str, Any] = {
         "post": {
             "summary": "Submit a ticket (same checks as /ws); the ack is sent only once the job is on disk. The token "
             "goes in `auth_token` or as `Authorization: Bearer <token>`.",
-            "parameters": [{"name": "client_id", "in": "query", "schema": {"type": "string", "maxLength": 64}}],
+            "parameters": [_CLIENT_ID],
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("Ticket")}}},
             "responses": {
                 "202": _json(_ref("Ack"), "accepted (status queued)"),
-                "200": _json(_ref("Ack"), "this id was already accepted (status duplicate): not printed again"),
+                "200": _json(
+                    _ref("Ack"),
+                    "this client sent this id with the same document within [spool] duplicate_window_seconds "
+                    "(status duplicate): not printed again. The same id with another document is a 400 VALIDATION "
+                    "error.",
+                ),
                 "400": _ERROR,
                 "401": _ERROR,
                 "403": _ERROR,
@@ -182,22 +195,29 @@ _PATHS: dict[str, Any] = {
     },
     "/api/v1/jobs/{job_id}": {
         "get": {
-            "summary": "A job's state (like the job_status message)." + _TOKEN,
-            "parameters": [_JOB_ID],
+            "summary": "A job's state (like the job_status message), looked up among the asking client's own ids: "
+            "its `client_id`, else its address." + _TOKEN,
+            "parameters": [_JOB_ID, _CLIENT_ID],
             "responses": {"200": _json(_ref("Job"), "the job"), "401": _ERROR, "404": _ERROR, "503": _ERROR},
         }
     },
     "/api/v1/jobs/{job_id}/reprint": {
         "post": {
-            "summary": "Print a stored job again, as a new job. " + _OPERATOR + _TOKEN,
-            "parameters": [_JOB_ID],
-            "responses": {"202": _json(_ref("Job"), "the new copy"), "401": _ERROR, "403": _ERROR, "404": _ERROR},
+            "summary": "Print a stored job again, as a new job of the same client. " + _OPERATOR + _TOKEN + _AMBIGUOUS,
+            "parameters": _WHICH_JOB,
+            "responses": {
+                "202": _json(_ref("Job"), "the new copy"),
+                "401": _ERROR,
+                "403": _ERROR,
+                "404": _ERROR,
+                "409": _ERROR,
+            },
         }
     },
     "/api/v1/jobs/{job_id}/cancel": {
         "post": {
-            "summary": "Cancel a queued or waiting job. " + _OPERATOR + _TOKEN,
-            "parameters": [_JOB_ID],
+            "summary": "Cancel a queued or waiting job. " + _OPERATOR + _TOKEN + _AMBIGUOUS,
+            "parameters": _WHICH_JOB,
             "responses": {
                 "200": _json(_ref("Job"), "the cancelled job"),
                 "401": _ERROR,

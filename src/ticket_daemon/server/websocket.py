@@ -30,7 +30,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDiscon
 from ..document.errors import TicketError
 from ..logs import audit
 from ..spool import protocol, wire
-from ..spool.intake import Submitter, job_id_of, submit_ticket
+from ..spool.intake import ANONYMOUS_OWNER, Submitter, job_id_of, submit_ticket
 from .daemon import Daemon
 from .origins import OriginRegistry
 from .ratelimit import MessageBudget, Verdict
@@ -153,6 +153,12 @@ class ClientConnection:
         except TimeoutError:
             log.warning("client %s did not close in time", self.describe())
 
+    @property
+    def owner(self) -> str:
+        """The scope this connection's job ids belong to: its client_id, else its address (PROTOCOL.md
+        "Idempotent ids, safely scoped"); ``job_status`` looks ids up there and nowhere else."""
+        return self.client_id or ANONYMOUS_OWNER.format(address=self.address)
+
     def describe(self) -> str:
         return f"{self.client_id or '-'}@{self.address}"
 
@@ -169,7 +175,7 @@ class ClientConnection:
                 finally:
                     self._outbox.task_done()
                 if result_of is not None:
-                    self.daemon.results.written(result_of)
+                    self.daemon.results.written(self.owner, result_of)
         except CLIENT_GONE:
             self.open = False
         except Exception:
@@ -360,7 +366,7 @@ async def _job_status(connection: ClientConnection, message: dict[str, Any]) -> 
         return [protocol.error(protocol.AUTH_INVALID, job_id)]
     if job_id is None:
         return [protocol.error(protocol.JOB_ID_REQUIRED)]
-    job = await connection.daemon.store.get(job_id)
+    job = await connection.daemon.store.find(connection.owner, job_id)
     if job is None:
         return [protocol.error(protocol.JOB_NOT_FOUND.format(id=job_id), job_id)]
     return [protocol.job_of(job)]

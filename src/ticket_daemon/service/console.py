@@ -34,6 +34,7 @@ from ..logs import configure_logging
 from ..mqtt import MqttSession, session_for
 from ..server.app import create_app
 from ..server.daemon import Daemon
+from ..spool.store import SpoolDamaged
 from .httplimits import ConnectionCap, guarded_http_protocol, raise_open_file_limit
 from .modes import exposure_warnings
 
@@ -90,6 +91,16 @@ class DaemonServer(uvicorn.Server):
         self.should_exit = True
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        # The daemon starts before uvicorn's lifespan (whose start() is then a no-op), so a spool that held jobs
+        # and is gone or damaged stops start-up with one sentence, not a traceback, and nothing is ever served.
+        try:
+            await self.daemon.start()
+        except SpoolDamaged as error:
+            _report_failure(str(error))
+            self.should_exit = True
+            with contextlib.suppress(Exception):
+                await self.daemon.stop()
+            return
         await super().startup(sockets)
         if not self.started:
             return
@@ -218,6 +229,8 @@ def force_exit(sig: int) -> None:
 
 def _report_failure(sentence: str) -> None:
     log.error("%s", sentence)
+    if any(getattr(handler, "stream", None) is sys.stderr for handler in logging.getLogger().handlers):
+        return  # the log line just went to stderr: once is enough
     # A service has no console: stderr may be None or a handle that cannot be written (the log has the line).
     with contextlib.suppress(OSError, ValueError, AttributeError):
         print(sentence, file=sys.stderr)

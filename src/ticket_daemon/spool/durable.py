@@ -113,25 +113,23 @@ class SqliteSpool:
 
     async def move(
         self,
-        job_id: JobKey,
+        key: JobKey,
         target: JobState,
         *,
         now: float,
         message: str | None = None,
         attempts: int | None = None,
     ) -> Job:
-        return await self._write(
-            lambda store: functools.partial(store.do_move, job_id, target, now, message, attempts, 0.0)
-        )
+        return await self._write(lambda store: functools.partial(store.do_move, key, target, now, message, attempts))
 
-    async def mark_delivered(self, job_id: JobKey) -> None:
-        await self._write(lambda store: functools.partial(store.do_mark_delivered, job_id))
+    async def mark_delivered(self, key: JobKey) -> None:
+        await self._write(lambda store: functools.partial(store.do_mark_delivered, key))
 
     async def prune(self, *, older_than: float, max_rows: int) -> int:
         return await self._write(lambda store: functools.partial(store.do_prune, older_than, max_rows))
 
-    async def get(self, job_id: JobKey) -> Job | None:
-        return await self._read(lambda store: store.get(job_id))
+    async def get(self, key: JobKey) -> Job | None:
+        return await self._read(lambda store: store.get(key))
 
     async def find(self, owner: str, job_id: str, *, newer_than: float | None = None) -> Job | None:
         return await self._read(lambda store: store.find(owner, job_id, newer_than=newer_than))

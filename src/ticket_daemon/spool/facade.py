@@ -30,7 +30,7 @@ from .recovery import abandon_unprinted, end_orphaned_jobs, recover
 from .renderpool import RenderPool
 from .results import ResultRouter, ResultSink
 from .states import PrinterStates
-from .store import StorageError
+from .store import SpoolDamaged, StorageError
 from .worker import PrinterWorker, RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,7 @@ class PrintSpool:
         self.registry = PrinterRegistry.from_settings(settings.printers)  # ConfigError for bad printers
         self.store: JobStore = store if store is not None else default_store(settings)
         self.capacity = settings.server.queue_capacity
+        self.duplicate_window_seconds = settings.spool.duplicate_window_seconds
         self.results = ResultRouter(self.store)
         # Validation and rendering: a bounded pool of its own with a time budget per render (renderpool.py).
         self.render_pool = RenderPool.from_settings(settings.server)
@@ -84,16 +85,24 @@ class PrintSpool:
             cache_seconds=settings.server.status_cache_seconds,
         )
         self._pruner: asyncio.Task[None] | None = None
+        self.has_started = False
         self._stopped = False
 
     # --- life-cycle ------------------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Recover the spool and start the workers. Idempotent (the console server starts the daemon before the
+        app's lifespan asks again). Raises ``SpoolDamaged`` for a spool that held jobs and is gone or damaged."""
+        if self.has_started:
+            return
+        self.has_started = True
         self.started_at = time.time()
-        reprints: set[str] = set()
+        reprints: set[int] = set()
         try:
             reprints = await recover(self.store, interrupted_policy=self.settings.spool.interrupted_policy)
-        except StorageError as error:  # reported on every ticket; everything else keeps being served
+        except SpoolDamaged:  # it held acked jobs: serving an empty spool would lose them silently; stop start-up
+            raise
+        except StorageError as error:  # e.g. a read-only disk: reported on every ticket, everything else is served
             self.storage_error = str(error)
             log.error("the spool cannot be used: %s", error)
         else:
@@ -140,17 +149,13 @@ class PrintSpool:
 
     async def accept(self, job: Job, sink: ResultSink) -> Job:
         """Store a rendered job; its messages go to ``sink``, held until ``results.acknowledge`` sends its ack.
-        Raises ``OverflowError`` when the queue is full, ``DuplicateJob`` when the id was already accepted and
-        ``NotAccepting`` when a stop began (none of them stores anything)."""
+        Raises ``OverflowError`` when the queue is full, ``DuplicateJob``/``IdConflict`` when its owner used the id
+        within the duplicate window and ``NotAccepting`` when a stop began (none of them stores anything)."""
         if not self.accepting:  # a stop began while the job rendered: an ack now could lose it
             raise NotAccepting(job.id)
-        fresh = self.results.expect(job.id, sink)  # before the add: a worker may pick the job up once stored
-        try:
-            stored = await self.store.add(job, capacity=self.capacity)
-        except BaseException:
-            if fresh:
-                self.results.forget(job.id)
-            raise
+        stored = await self.store.add(job, capacity=self.capacity, window_seconds=self.duplicate_window_seconds)
+        # Before any await: a worker reads the job only after the add answered, so it cannot finish unrouted.
+        self.results.expect(stored.seq, sink)
         self.workers[stored.printer].wake()
         self.metrics.job_accepted(stored)
         return stored
@@ -168,21 +173,22 @@ class PrintSpool:
 
     # --- operator actions (dashboard) ------------------------------------------------------------------------
 
-    async def cancel(self, job_id: str) -> Job | None:
+    async def cancel(self, seq: int) -> Job | None:
         """Cancel a job still queued or waiting; None when there is no such job. Raises ``InvalidTransition``
         when it is printing or finished."""
-        job = await self.store.get(job_id)
+        job = await self.store.get(seq)
         if job is None:
             return None
-        cancelled = await self.store.move(job_id, JobState.CANCELLED, now=time.time(), message=protocol.CANCELLED)
+        cancelled = await self.store.move(seq, JobState.CANCELLED, now=time.time(), message=protocol.CANCELLED)
         self._job_finished(cancelled)
         return cancelled
 
-    async def reprint(self, job_id: str) -> Job | None:
-        """Queue a new copy of a stored job (new id ``<id>.reprint-N``, same printer); None when the job is gone.
-        A finished job keeps its document, not its bytes: it is rendered again for its printer. A job whose printer
-        was removed from the configuration cannot be reprinted."""
-        original = await self.store.get(job_id)
+    async def reprint(self, seq: int) -> Job | None:
+        """Queue a new copy of a stored job (new id ``<id>.reprint-N``, the first its owner has not used; same
+        owner and printer, so its result goes to that client); None when the job is gone. A finished job keeps its
+        document, not its bytes: it is rendered again for its printer. A job whose printer was removed from the
+        configuration cannot be reprinted."""
+        original = await self.store.get(seq)
         if original is None or not original.document:
             return None
         if original.printer not in self.workers:
@@ -199,7 +205,7 @@ class PrintSpool:
             data, notes = rendered.data, rendered.notes
         for attempt in range(1, MAX_REPRINTS + 1):
             copy_id = reprint_id(original.id, attempt)
-            if await self.store.get(copy_id) is None:
+            if await self.store.find(original.owner, copy_id) is None:
                 copy = new_job(
                     copy_id,
                     client_id=original.client_id,
@@ -208,8 +214,10 @@ class PrintSpool:
                     data=data,
                     notes=notes,
                     now=time.time(),
+                    digest=original.digest,
                 )
-                stored = await self.store.add(copy, capacity=self.capacity)
+                window = self.duplicate_window_seconds
+                stored = await self.store.add(copy, capacity=self.capacity, window_seconds=window)
                 self.workers[stored.printer].wake()
                 return stored
         return None
@@ -243,7 +251,11 @@ class PrintSpool:
         except TicketError as error:
             return {"status": "error", "mensaje": str(error)}
         waited = round(max(0.0, time.time() - oldest.created_at), 1) if oldest is not None else 0.0
-        return {"status": "ok", "size": size, "pending": pending, "oldest_waiting_seconds": waited}
+        report: dict[str, object] = {"status": "ok", "size": size, "pending": pending, "oldest_waiting_seconds": waited}
+        health = self.store.health  # degraded while writes fail (a full or failing disk), with why
+        if not health.ok:
+            report.update(status="degraded", reason=health.reason)
+        return report
 
     def uptime_seconds(self) -> int:
         return max(0, int(time.time() - self.started_at))

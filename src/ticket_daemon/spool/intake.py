@@ -24,7 +24,7 @@ from ..document.errors import TicketError
 from ..logs import audit
 from . import protocol
 from .facade import NotAccepting, PrintSpool
-from .jobs import DuplicateJob, Job
+from .jobs import DuplicateJob, IdConflict, Job, check_reuse, document_digest
 from .records import MAX_JOB_ID_CHARS, new_job
 from .results import ResultSink
 from .tokens import token_matches
@@ -55,6 +55,12 @@ class Submitter:
     rate_limit: RateLimit
 
     @property
+    def owner(self) -> str:
+        """The scope its ids belong to (PROTOCOL.md "Idempotent ids, safely scoped"): its client_id, else its
+        address. Recorded as the job's ``client_id``; only this owner's sinks ever get the job's result."""
+        return self.client_id or ANONYMOUS_OWNER.format(address=self.address)
+
+    @property
     def client_key(self) -> str:
         """``client_id@address`` (``-@address`` without a client_id), as ``/ws`` names its connections: the render
         pool's fairness key (one render worker at a time per key) and the name in log lines. The address is part
@@ -75,7 +81,7 @@ async def submit_ticket(spool: PrintSpool, message: Mapping[str, Any], submitter
     outcome = await _outcome(spool, message, submitter)
     if isinstance(outcome, _Acked):
         reply = outcome.ack
-        spool.results.acknowledge(outcome.job_id, outcome.ack, submitter.sink)
+        spool.results.acknowledge(outcome.seq, outcome.ack, submitter.sink)
     elif isinstance(outcome, _AlreadyFinished):
         reply = outcome.ack
         spool.results.acknowledge_finished(submitter.sink, outcome.ack, outcome.job)
@@ -89,7 +95,7 @@ async def submit_ticket(spool: PrintSpool, message: Mapping[str, Any], submitter
 class _Acked:
     """The job is stored (or was already pending): its ``ack`` goes out through the result router."""
 
-    job_id: str
+    seq: int
     ack: protocol.Message
 
 
@@ -130,17 +136,27 @@ async def _outcome(spool: PrintSpool, message: Mapping[str, Any], submitter: Sub
     if raw_id is not None and raw_id != "" and job_id is None:
         return protocol.error(protocol.BAD_ID.format(limit=MAX_JOB_ID_CHARS))
 
-    # PROTOCOL.md extension "Idempotent ids": never print the same id twice (checked again atomically on add).
-    if job_id is not None:
-        try:
-            existing = await spool.store.get(job_id)
-        except TicketError as error:  # "STORAGE: …": the disk cannot be read, so nothing is acked
-            return protocol.error(str(error), job_id)
-        if existing is not None:
-            return await _duplicate(spool, existing, submitter)
-
     if not isinstance(datos, Mapping):
         return protocol.error(protocol.DATOS_NOT_OBJECT.format(got=protocol.json_type(datos)), job_id)
+    # The document as the client sent it, before any lenient substitution: a retry of the very same message
+    # always matches, and the stored document renders the same (the printer's paper still wins) on a reprint.
+    digest = document_digest(datos)
+
+    # PROTOCOL.md "Idempotent ids, safely scoped": within the sender's own scope and the duplicate window, the same
+    # document is a retry (never printed twice), another one an error (never a silent non-print). Checked again
+    # atomically when the job is stored.
+    if job_id is not None:
+        now = time.time()
+        window = spool.duplicate_window_seconds
+        try:
+            existing = await spool.store.find(submitter.owner, job_id, newer_than=now - window)
+            probe = Job(id=job_id, client_id=submitter.owner, printer="", document="", digest=digest)
+            check_reuse(existing, probe, window_seconds=window, now=now)
+        except DuplicateJob as duplicate:
+            return await _duplicate(spool, duplicate.existing, submitter)
+        except TicketError as error:  # IdConflict ("VALIDATION: …"), or "STORAGE: …": nothing is acked
+            return protocol.error(str(error), job_id)
+
     printer_name = message.get("printer")
     if printer_name is not None and not isinstance(printer_name, str):
         return protocol.error(protocol.PRINTER_NOT_STRING, job_id)
@@ -162,18 +178,21 @@ async def _outcome(spool: PrintSpool, message: Mapping[str, Any], submitter: Sub
 
     job = new_job(
         job_id or str(uuid.uuid4()),
-        client_id=submitter.client_id or ANONYMOUS_OWNER.format(address=submitter.address),
+        client_id=submitter.owner,
         printer=rendered.printer,
         document=rendered.document_json,
         data=rendered.data,
         notes=rendered.notes,
         now=time.time(),
+        digest=digest,
     )
     # 6. Capacity: refuse at once, never make the client wait on the socket.
     try:
         stored = await spool.accept(job, submitter.sink)
     except DuplicateJob as duplicate:
         return await _duplicate(spool, duplicate.existing, submitter)
+    except IdConflict as conflict:
+        return protocol.error(str(conflict), job_id)
     except OverflowError:
         return protocol.error(protocol.QUEUE_FULL, job_id)
     except NotAccepting:
@@ -182,7 +201,7 @@ async def _outcome(spool: PrintSpool, message: Mapping[str, Any], submitter: Sub
         log.error("job %s not stored: %s", job.id, error)
         return protocol.error(str(error), job_id)
     log.info("job %s accepted for printer %s from %s", stored.id, stored.printer, submitter.client_key)
-    return _Acked(stored.id, protocol.ack(stored.id, current=await _depth(spool), capacity=spool.capacity))
+    return _Acked(stored.seq, protocol.ack(stored.id, current=await _depth(spool), capacity=spool.capacity))
 
 
 async def _depth(spool: PrintSpool) -> int:
@@ -196,14 +215,15 @@ async def _depth(spool: PrintSpool) -> int:
 
 
 async def _duplicate(spool: PrintSpool, existing: Job, submitter: Submitter) -> _Outcome:
+    """``existing`` is the sender's own job (found in its scope): a retry, acked as a duplicate."""
     if not existing.state.is_final:
-        # Still to print: its result now goes to whoever asked last (a client that reconnected and resent). Before
-        # any await, so the job cannot finish unseen between the read and the redirect; held until the ack.
-        spool.results.redirect(existing.id, submitter.sink)
+        # Still to print: its result now goes to the connection its own client resent it from (it may have
+        # reconnected). Before any await, so the job cannot finish unseen between the read and the redirect.
+        spool.results.redirect(existing.seq, submitter.sink)
     reply = protocol.ack_duplicate(
         existing.id, state=existing.state.value, current=await _depth(spool), capacity=spool.capacity
     )
     if existing.state.is_final:
         # "if that job already finished its result is sent again", right after this ack.
         return _AlreadyFinished(reply, existing)
-    return _Acked(existing.id, reply)
+    return _Acked(existing.seq, reply)

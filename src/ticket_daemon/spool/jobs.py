@@ -82,6 +82,17 @@ def canonical_json(document: object) -> str:
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def stored_document(document: object) -> str:
+    """The canonical JSON to keep with a job. A lone UTF-16 surrogate (JavaScript cut a string inside an emoji)
+    cannot be stored as UTF-8 text: then non-ASCII is escaped, which reads back as the very same document."""
+    canonical = canonical_json(document)
+    try:
+        canonical.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return canonical
+
+
 def digest_of(canonical: str) -> str:
     """SHA-256 (hex) of a canonical JSON text (UTF-8)."""
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()

@@ -40,6 +40,8 @@ PRINTER_NOT_STRING = "VALIDATION: field 'printer' must be the name of a configur
 CONNECTED = "✅ Servidor respondiendo desde Ticket Daemon"  # the original's greeting; clients may show it
 ACK_QUEUED = "Job queued for printing"
 ACK_DUPLICATE = "Job already accepted; it is not printed again"
+# Appended to a finished job's result when it is sent again for a duplicate (PROTOCOL.md "Idempotent ids").
+NOT_PRINTED_AGAIN = " (duplicate id: not printed again)"
 PRINT_COMPLETED = "Print completed in {ms}ms"
 # Appended to the result of a job printed again after a crash mid-send: the client may find two copies.
 REPRINTED = "reprinted after an interruption"

@@ -22,9 +22,8 @@ from .jobs import DEFAULT_DUPLICATE_WINDOW_SECONDS, DuplicateJob, IdConflict, Jo
 
 __all__ = ["DuplicateJob", "IdConflict", "JobKey", "JobStore", "MemoryJobStore", "QueueFull"]
 
-# A job's key is its ``seq``. A str is the transitional form for callers that still pass the client's id: it names
-# the newest job with that id, whoever sent it (as when ids were global); every caller should pass ``seq``.
-JobKey = int | str
+# A job's key is its ``seq``: the client's id is unique only per owner within the duplicate window (``find``).
+JobKey = int
 
 
 class QueueFull(OverflowError):
@@ -53,14 +52,14 @@ class JobStore(Protocol):
         ...
 
     async def move(
-        self, job_id: JobKey, target: JobState, *, now: float, message: str | None = None, attempts: int | None = None
+        self, key: JobKey, target: JobState, *, now: float, message: str | None = None, attempts: int | None = None
     ) -> Job:
         """Move a job along one edge of its life-cycle (guarded by ``jobs.check_transition``); returns it. A final
         state drops the rendered bytes. Raises ``KeyError`` for an unknown job, ``InvalidTransition``."""
         ...
 
-    async def get(self, job_id: JobKey) -> Job | None:
-        """The job with this ``seq`` (a str: the newest job with that client id, whoever sent it)."""
+    async def get(self, key: JobKey) -> Job | None:
+        """The job with this ``seq``, or None."""
         ...
 
     async def find(self, owner: str, job_id: str, *, newer_than: float | None = None) -> Job | None:
@@ -103,7 +102,7 @@ class JobStore(Protocol):
         """The printers with pending jobs (start-up ends those of printers no longer configured)."""
         ...
 
-    async def mark_delivered(self, job_id: JobKey) -> None:
+    async def mark_delivered(self, key: JobKey) -> None:
         """The job's final ``result`` reached its client."""
         ...
 
@@ -133,7 +132,6 @@ class MemoryJobStore:
         self._fifo: dict[str, deque[int]] = {}  # printer → pending seqs in acceptance order
         self._undelivered: set[int] = set()  # finished seqs (within history) whose result has not reached the client
         self._newest: dict[tuple[str, str], int] = {}  # (owner, id) → newest seq
-        self._newest_by_id: dict[str, int] = {}  # id → newest seq, for callers that still pass ids
         self._next_seq = 1
 
     @property
@@ -169,18 +167,16 @@ class MemoryJobStore:
         self._pending[stored.seq] = stored
         self._fifo.setdefault(stored.printer, deque()).append(stored.seq)
         self._newest[(stored.client_id, stored.id)] = stored.seq
-        self._newest_by_id[stored.id] = stored.seq
         return stored
 
     async def move(
-        self, job_id: JobKey, target: JobState, *, now: float, message: str | None = None, attempts: int | None = None
+        self, key: JobKey, target: JobState, *, now: float, message: str | None = None, attempts: int | None = None
     ) -> Job:
-        seq = self._seq_of(job_id)
-        current = self._pending.get(seq) if seq is not None else None
+        current = self._pending.get(key)
         if current is None:
-            if seq is not None and seq in self._finished:  # a finished job has no way out
-                self._finished[seq].moved(target, now=now)
-            raise KeyError(job_id)
+            if key in self._finished:  # a finished job has no way out
+                self._finished[key].moved(target, now=now)
+            raise KeyError(key)
         moved = current.moved(target, now=now, message=message, attempts=attempts)
         if not moved.state.is_final:
             self._pending[current.seq] = moved
@@ -199,17 +195,14 @@ class MemoryJobStore:
             self._forget(current.seq, moved)
         return moved
 
-    async def get(self, job_id: JobKey) -> Job | None:
-        return self._known(self._seq_of(job_id))
+    async def get(self, key: JobKey) -> Job | None:
+        return self._known(key)
 
     async def find(self, owner: str, job_id: str, *, newer_than: float | None = None) -> Job | None:
         job = self._known(self._newest.get((owner, job_id)))
         if job is None or (newer_than is not None and job.created_at <= newer_than):
             return None
         return job
-
-    def _seq_of(self, job_id: JobKey) -> int | None:
-        return job_id if isinstance(job_id, int) else self._newest_by_id.get(job_id)
 
     def _known(self, seq: int | None) -> Job | None:
         if seq is None:
@@ -224,8 +217,6 @@ class MemoryJobStore:
             return
         if self._newest.get((job.client_id, job.id)) == seq:
             del self._newest[(job.client_id, job.id)]
-        if self._newest_by_id.get(job.id) == seq:
-            del self._newest_by_id[job.id]
 
     async def next_for_printer(self, printer: str) -> Job | None:
         queue = self._fifo.get(printer)
@@ -245,10 +236,8 @@ class MemoryJobStore:
     async def pending_printers(self) -> list[str]:
         return sorted({job.printer for job in self._pending.values()})
 
-    async def mark_delivered(self, job_id: JobKey) -> None:
-        seq = self._seq_of(job_id)
-        if seq is not None:
-            self._undelivered.discard(seq)
+    async def mark_delivered(self, key: JobKey) -> None:
+        self._undelivered.discard(key)
 
     async def undelivered_results(self, client_id: str) -> list[Job]:
         jobs = [self._finished[seq] for seq in self._undelivered if self._finished[seq].client_id == client_id]

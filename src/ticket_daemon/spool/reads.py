@@ -13,9 +13,8 @@ import sqlite3
 from .faults import StorageError
 from .jobs import Job, JobState
 
-# A job's key is its seq. A str is the transitional form for callers that still pass the client's id: it names the
-# newest job with that id, whoever sent it (as when ids were global); callers move to seq.
-JobKey = int | str
+# A job's key is its ``seq``: the client's id is unique only per owner within the duplicate window (``find``).
+JobKey = int
 
 # Written out as literals, exactly as in the partial indexes' WHERE clauses: SQLite uses a partial index only when
 # the query's condition matches it literally, and bound parameters never do (every call would scan the table).
@@ -32,7 +31,7 @@ class JobReads:
     # --- reads -----------------------------------------------------------------------------------------------
 
     def get(self, key: JobKey) -> Job | None:
-        """The job with this ``seq`` (or, transitional, the newest with this client id)."""
+        """The job with this ``seq``, or None."""
         try:
             return self._resolve(key)
         except sqlite3.Error as error:
@@ -55,13 +54,6 @@ class JobReads:
             (printer,),
         )
         return _job(row[0]) if row else None
-
-    def next_attempt_at(self, key: JobKey) -> float:
-        job = self.get(key)
-        if job is None:
-            return 0.0
-        row = self._read("SELECT next_attempt_at FROM jobs WHERE seq = ?", (job.seq,))
-        return float(str(row[0][0])) if row else 0.0
 
     def oldest_pending(self) -> Job | None:
         # INDEXED BY: otherwise SQLite walks the rowid order through every finished job to reach a pending one.
@@ -95,12 +87,7 @@ class JobReads:
     # --- internals -------------------------------------------------------------------------------------------
 
     def _resolve(self, key: JobKey) -> Job | None:
-        if isinstance(key, int):
-            row = self._db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE seq = ?", (key,)).fetchone()
-        else:
-            row = self._db.execute(
-                f"SELECT {_COLUMNS} FROM jobs WHERE id = ? ORDER BY seq DESC LIMIT 1", (key,)
-            ).fetchone()
+        row = self._db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE seq = ?", (key,)).fetchone()
         return _job(row) if row else None
 
     def _newest(self, owner: str, job_id: str) -> Job | None:

@@ -17,9 +17,10 @@ def new_job(
     data: bytes,
     notes: tuple[str, ...],
     now: float,
+    digest: str = "",
 ) -> Job:
     """A ``queued`` job, not stored yet: ``document`` is the validated document as JSON, ``data`` its ESC/POS bytes
-    for ``printer``'s paper."""
+    for ``printer``'s paper, ``digest`` the ``jobs.document_digest`` of the document the client sent."""
     return Job(
         id=job_id,
         client_id=client_id,
@@ -29,6 +30,7 @@ def new_job(
         created_at=now,
         updated_at=now,
         notes=notes,
+        digest=digest,
     )
 
 

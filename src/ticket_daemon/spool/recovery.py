@@ -17,13 +17,14 @@ log = logging.getLogger(__name__)
 JobReport = Callable[[Job], None]
 
 
-async def recover(store: JobStore, *, interrupted_policy: str) -> set[str]:
+async def recover(store: JobStore, *, interrupted_policy: str) -> set[int]:
     """Open the store: queued and waiting jobs resume in order; a job found mid-send is reprinted or failed
-    (``interrupted_policy``). The ids to reprint are returned (their result says so). Raises ``StorageError``."""
+    (``interrupted_policy``). The seqs of the jobs to reprint are returned (their result says so). Raises
+    ``StorageError`` (``SpoolDamaged`` when a spool that held jobs is gone or damaged)."""
     interrupted = await store.open(now=time.time(), interrupted_policy=interrupted_policy)
     for job in interrupted:
         log.warning("job %s was interrupted while printing on %s (%s)", job.id, job.printer, "recovered")
-    return {job.id for job in interrupted} if interrupted_policy == "reprint" else set()
+    return {job.seq for job in interrupted} if interrupted_policy == "reprint" else set()
 
 
 async def end_orphaned_jobs(store: JobStore, configured: Collection[str], on_finished: JobReport) -> None:
@@ -36,7 +37,7 @@ async def end_orphaned_jobs(store: JobStore, configured: Collection[str], on_fin
             message = f"PRINTER: Printer '{printer}' is no longer configured"
             for job in await store.pending_for_printer(printer):
                 log.warning("job %s: %s", job.id, message)
-                on_finished(await store.move(job.id, JobState.ERROR, now=time.time(), message=message))
+                on_finished(await store.move(job.seq, JobState.ERROR, now=time.time(), message=message))
     except Exception as error:
         log.error("cannot end the jobs of printers no longer configured: %s", error)
 
@@ -58,4 +59,4 @@ async def abandon_unprinted(store: JobStore, printers: Iterable[str], on_finishe
             message = protocol.INTERRUPTED
         else:
             continue
-        on_finished(await store.move(job.id, JobState.ERROR, now=time.time(), message=message))
+        on_finished(await store.move(job.seq, JobState.ERROR, now=time.time(), message=message))

@@ -15,6 +15,7 @@ from ..document import Document, parse_document
 from ..escpos import RawPolicy, profile_for, render_job
 from ..printers.registry import ConfiguredPrinter, PrinterRegistry
 from ..printers.render_resources import LockedBitmapCache, system_typefaces
+from .jobs import stored_document
 
 # Decoded and dithered images by content, shared by the renders of this process (a render thread or a render
 # worker process): a shop prints its logo on every receipt.
@@ -24,7 +25,9 @@ IMAGE_CACHE = LockedBitmapCache()
 @dataclass(frozen=True, slots=True)
 class RenderedDocument:
     document: Document
-    document_json: str  # the validated document, as stored with the job
+    # What is stored with the job: the client's own document as canonical JSON (not a dump of the parsed model,
+    # whose explicit defaults would override the printer's on a reprint); a reprint parses and renders it again.
+    document_json: str
     data: bytes  # ESC/POS bytes, sent as they are to the printer
     notes: tuple[str, ...]  # substitutions the renderer made (told to the client in the result)
     dot_width: int  # the paper the document was laid out for
@@ -52,7 +55,7 @@ def render_document(
     )
     return RenderedDocument(
         document=document,
-        document_json=document.model_dump_json(),
+        document_json=stored_document(datos),
         data=rendered.data,
         notes=tuple(rendered.notes),
         dot_width=profile.dot_width,

@@ -6,9 +6,10 @@ The router is the only sender of both. A front door never sends an ``ack`` itsel
 first (a fast printer can finish before the ack leaves). Until that call, results and notices for the job are held,
 so no call order can put a result ahead of its ack. Sinks are connection outboxes that keep order (FIFO).
 
-A result goes to the connection that sent the job; if that one is gone, to the live connection of the same client
-(``client_id``). It counts as delivered only once written (:meth:`written`); until then a client that reconnects
-gets it again, from the durable spool.
+Routes are keyed by the job's ``seq``, never by the client's id: ids are scoped per client (PROTOCOL.md "Idempotent
+ids, safely scoped"), so two clients may use the same id at once. A result goes to the connection that sent the job;
+if that one is gone, to the live connection of the job's own client (its owner); never to anyone else. It counts as
+delivered only once written (:meth:`written`); until then a client that reconnects gets it again, from the spool.
 """
 
 from __future__ import annotations
@@ -31,8 +32,10 @@ log = logging.getLogger(__name__)
 ResultSink = Callable[[protocol.Message], bool | None]
 
 
-def result_message(job: Job) -> protocol.Message:
-    return protocol.result(job.id, success=job.state is JobState.SUCCESS, mensaje=job.message)
+def result_message(job: Job, *, again: bool = False) -> protocol.Message:
+    """The job's ``result``; ``again``: sent once more for a duplicate, saying it was not printed again."""
+    mensaje = job.message + protocol.NOT_PRINTED_AGAIN if again else job.message
+    return protocol.result(job.id, success=job.state is JobState.SUCCESS, mensaje=mensaje)
 
 
 @dataclass(slots=True)
@@ -45,72 +48,66 @@ class _Route:
 class ResultRouter:
     def __init__(self, store: JobStore) -> None:
         self._store = store
-        self._routes: dict[str, _Route] = {}  # job id → where its messages go; bounded by the queue capacity
-        self._clients: dict[str, ResultSink] = {}  # client_id → its live connection
+        self._routes: dict[int, _Route] = {}  # job seq → where its messages go; bounded by the queue capacity
+        self._clients: dict[str, ResultSink] = {}  # owner (client_id) → its live connection
         self._background: set[asyncio.Task[None]] = set()
 
     # --- before the ack ----------------------------------------------------------------------------------------
 
-    def expect(self, job_id: str, sink: ResultSink) -> bool:
-        """The job is about to be stored: its messages will go to ``sink``, held until :meth:`acknowledge`.
-        Call before storing (a worker may pick the job up at once). False when the id is already routed (the
-        same id is being stored by another request): that route stays; only a route made here may be
-        :meth:`forget`-ten when storing fails."""
-        if job_id in self._routes:
-            return False
-        self._routes[job_id] = _Route(sink)
-        return True
+    def expect(self, seq: int, sink: ResultSink) -> None:
+        """The job was just stored: its messages go to ``sink``, held until :meth:`acknowledge`. Call right after
+        the store returned, before any ``await``: a worker reads the job only after that store call answered, so it
+        cannot report the job before the route exists."""
+        self._routes[seq] = _Route(sink)
 
-    def forget(self, job_id: str) -> None:
-        """The job was not stored after all: nothing will come for it."""
-        self._routes.pop(job_id, None)
-
-    def is_routed(self, job_id: str) -> bool:
+    def is_routed(self, seq: int) -> bool:
         """Whether a message of this job is still expected to go to a particular connection."""
-        return job_id in self._routes
+        return seq in self._routes
 
-    def redirect(self, job_id: str, sink: ResultSink) -> None:
-        """A pending job was sent again (a client resent it, maybe from a new connection): its result goes to
-        ``sink`` from now on, after the duplicate's :meth:`acknowledge`. After a restart there is no route yet: one
-        is made and held like a new job's, so the result follows the duplicate ``ack`` exactly once."""
-        route = self._routes.get(job_id)
+    def redirect(self, seq: int, sink: ResultSink) -> None:
+        """A pending job was sent again by its own client (same owner, maybe from a new connection): its result goes
+        to ``sink`` from now on, after the duplicate's :meth:`acknowledge`. After a restart there is no route yet:
+        one is made and held like a new job's, so the result follows the duplicate ``ack`` exactly once. Callers
+        only pass a job found in the sender's own scope: another client's job is never redirected."""
+        route = self._routes.get(seq)
         if route is None:
-            self._routes[job_id] = _Route(sink)
+            self._routes[seq] = _Route(sink)
         else:
             route.sink, route.acked = sink, False
 
-    def acknowledge(self, job_id: str, ack: protocol.Message, sink: ResultSink) -> None:
+    def acknowledge(self, seq: int, ack: protocol.Message, sink: ResultSink) -> None:
         """Send the job's ``ack`` (new or duplicate) to ``sink``, the connection that sent it; then, if that is
         where the job's result goes, anything held behind the ack. A result redirected to another connection
         meanwhile stays held until that connection's own ack is out."""
         _deliver(sink, ack)
-        route = self._routes.get(job_id)
+        route = self._routes.get(seq)
         if route is None or route.sink != sink:  # bound methods: equal, not identical
             return
         route.acked = True
         if route.held is not None:
-            del self._routes[job_id]
+            del self._routes[seq]
             self._send_result(route.held, route.sink)
 
     def acknowledge_finished(self, sink: ResultSink, ack: protocol.Message, job: Job) -> None:
-        """A duplicate of a job that already finished: its ``ack``, then its result again, in that order."""
+        """A duplicate of a job that already finished: its ``ack``, then its result again (saying it was not printed
+        again), in that order."""
         if _deliver(sink, ack):
-            _deliver(sink, result_message(job))
+            _deliver(sink, result_message(job, again=True))
 
     # --- after the ack -----------------------------------------------------------------------------------------
 
     def finished(self, job: Job) -> None:
         """The job reached a final state: send its result now, or hold it until its ack is out."""
-        route = self._routes.get(job.id)
+        route = self._routes.get(job.seq)
         if route is not None and not route.acked:
             route.held = job
             return
-        self._routes.pop(job.id, None)
+        self._routes.pop(job.seq, None)
         self._send_result(job, route.sink if route is not None else None)
 
     def waiting(self, job: Job) -> None:
         """Tell the client its job waits for the printer (never before its ack)."""
-        route = self._routes.get(job.id)
+        route = self._routes.get(job.seq)
         message = protocol.job_waiting(job.id, job.message)
         if route is not None:
             if route.acked:
@@ -120,9 +117,10 @@ class ResultRouter:
         if live is not None:
             _deliver(live, message)
 
-    def written(self, job_id: str) -> None:
-        """A ``result`` left for its client (written to its socket, or in an HTTP response): do not resend it."""
-        self._in_background(self._mark_delivered(job_id))
+    def written(self, owner: str, job_id: str) -> None:
+        """A ``result`` of ``owner``'s job ``job_id`` left for that client (written to its socket, or in an HTTP
+        response): do not resend it. Only the owner's own sinks get its results, so owner and id name the job."""
+        self._in_background(self._mark_delivered(owner, job_id))
 
     # --- clients that come back --------------------------------------------------------------------------------
 
@@ -136,7 +134,7 @@ class ResultRouter:
             log.error("cannot read the results owed to client %s: %s", client_id, error)
             return
         for job in missed:
-            if job.id in self._routes:  # its own connection is about to get it after the ack
+            if job.seq in self._routes:  # its own connection is about to get it after the ack
                 continue
             if not _deliver(sink, result_message(job)):
                 return
@@ -158,9 +156,11 @@ class ResultRouter:
         if live is not None and live != sink:
             _deliver(live, message)
 
-    async def _mark_delivered(self, job_id: str) -> None:
+    async def _mark_delivered(self, owner: str, job_id: str) -> None:
         try:
-            await self._store.mark_delivered(job_id)
+            job = await self._store.find(owner, job_id)
+            if job is not None and job.state.is_final:
+                await self._store.mark_delivered(job.seq)
         except Exception as error:  # the client may get the result again on reconnect: harmless, ids are idempotent
             log.warning("cannot record that the result of job %s was delivered: %s", job_id, error)
 

@@ -271,10 +271,9 @@ class SqliteJobStore(JobReads):
         now: float,
         message: str | None = None,
         attempts: int | None = None,
-        next_attempt_at: float = 0.0,
     ) -> Job:
         """Move a job along one edge of its life-cycle, atomically; returns the new record."""
-        return self._run_one(functools.partial(self.do_move, key, target, now, message, attempts, next_attempt_at))
+        return self._run_one(functools.partial(self.do_move, key, target, now, message, attempts))
 
     def mark_delivered(self, key: JobKey) -> None:
         self._run_one(functools.partial(self.do_mark_delivered, key))
@@ -334,17 +333,17 @@ class SqliteJobStore(JobReads):
         now: float,
         message: str | None,
         attempts: int | None,
-        next_attempt_at: float,
     ) -> Job:
         current = self._resolve(key)
         if current is None:
             raise KeyError(key)
         moved = current.moved(target, now=now, message=message, attempts=attempts)
-        # A final state drops the rendered bytes: the document stays, for a reprint.
+        # A final state drops the rendered bytes: the document stays, for a reprint. (The schema's next_attempt_at
+        # column is no longer written or read: workers keep their backoff in memory; dropping it needs a migration.)
         self._db.execute(
-            "UPDATE jobs SET state = ?, message = ?, attempts = ?, updated_at = ?, next_attempt_at = ?,"
+            "UPDATE jobs SET state = ?, message = ?, attempts = ?, updated_at = ?,"
             " delivered = 0, data = CASE WHEN ? THEN NULL ELSE data END WHERE seq = ?",
-            (moved.state.value, moved.message, moved.attempts, now, next_attempt_at, target.is_final, current.seq),
+            (moved.state.value, moved.message, moved.attempts, now, target.is_final, current.seq),
         )
         if target.is_final:  # every state with a way out is pending
             self._pending[current.printer] -= 1
@@ -363,7 +362,7 @@ class SqliteJobStore(JobReads):
                 state, message = JobState.ERROR, "PRINTER: Interrupted while printing (daemon restarted)"
             else:
                 state, message = JobState.QUEUED, "reprinted after an interruption"
-            self.do_move(job.seq, state, now, message, None, 0.0)
+            self.do_move(job.seq, state, now, message, None)
         resumed = int(self._db.execute("SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'waiting')").fetchone()[0])
         return Recovery(resumed=resumed, interrupted=interrupted)
 

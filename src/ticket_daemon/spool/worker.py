@@ -89,7 +89,10 @@ class PrinterWorker:
         self._failures = 0  # failed attempts in a row (the backoff step); 0 while the printer works
         self._outage_since: float | None = None  # wall clock of the first failure of the current outage
         self._retry_at = 0.0  # monotonic time before which the printer is not tried again
-        self._reprints: set[str] = set()  # jobs resumed after a crash mid-send: their result says so
+        # (reads|writes, why) the store last failed this worker; None while it works. Reads may work while writes fail
+        # (a full disk): only the kind that failed clears it, so the log does not flip between the two every second.
+        self._store_trouble: tuple[str, str] | None = None
+        self._reprints: set[int] = set()  # seqs of jobs resumed after a crash mid-send: their result says so
         # Held while a job talks to the printer and while its status is checked; remembers the last state seen.
         self.line = PrinterLine()
 
@@ -105,8 +108,9 @@ class PrinterWorker:
     def busy(self) -> bool:
         return self._current is not None and not self._current.done()
 
-    def start(self, reprints: set[str] | None = None) -> None:
-        """Start the loop; ``reprints`` are ids recovered after an interrupted send (their result mentions it)."""
+    def start(self, reprints: set[int] | None = None) -> None:
+        """Start the loop; ``reprints`` are the seqs of jobs recovered after an interrupted send (their result
+        mentions it)."""
         self._reprints |= reprints or set()
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name=f"printer-worker:{self.name}")
@@ -134,10 +138,11 @@ class PrinterWorker:
         while not self._stop_requested.is_set():
             try:
                 job = await self._store.next_for_printer(self.name)
-            except Exception:
-                log.exception("printer %s: cannot read the queue", self.name)
+            except Exception as error:
+                self._store_failed("reads", "cannot read the queue", error)
                 await self._sleep(STORE_RETRY_SECONDS)
                 continue
+            self._store_works("reads")
             if job is None or job.state not in (JobState.QUEUED, JobState.WAITING):
                 # Clear before looking again: a job added after the look sets the event and is not missed.
                 await self._wakeup.wait()
@@ -172,14 +177,18 @@ class PrinterWorker:
         return True
 
     async def _print(self, job: Job) -> None:
-        reprint = job.id in self._reprints
+        reprint = job.seq in self._reprints
         before = job
         try:
-            job = await self._store.move(job.id, JobState.PRINTING, now=self._clock(), attempts=job.attempts + 1)
-        except Exception:  # cancelled meanwhile, or the disk refused: the loop looks again
-            log.exception("printer %s: cannot start job %s", self.name, job.id)
+            job = await self._store.move(job.seq, JobState.PRINTING, now=self._clock(), attempts=job.attempts + 1)
+        except (InvalidTransition, KeyError) as error:  # cancelled meanwhile: the loop looks again
+            log.info("printer %s: job %s not started (%s)", self.name, job.id, error)
+            return
+        except Exception as error:  # the disk refused: the loop looks again
+            self._store_failed("writes", f"cannot start job {job.id}", error)
             await self._sleep(STORE_RETRY_SECONDS)
             return
+        self._store_works("writes")
         started = time.perf_counter()
         target, message = JobState.ERROR, protocol.INTERNAL_ERROR
         try:
@@ -222,7 +231,7 @@ class PrinterWorker:
             waiting = [moved] if tell else []
             for other in await self._store.pending_for_printer(self.name):
                 if other.state is JobState.QUEUED:
-                    waiting.append(await self._store.move(other.id, JobState.WAITING, now=now, message=message))
+                    waiting.append(await self._store.move(other.seq, JobState.WAITING, now=now, message=message))
         except Exception:
             log.exception("printer %s: cannot record that job %s waits", self.name, job.id)
             return
@@ -238,21 +247,24 @@ class PrinterWorker:
         would freeze this printer's queue. None when it ended meanwhile or the daemon stops."""
         while True:
             try:
-                return await self._store.move(job.id, JobState.WAITING, now=now, message=message)
+                moved = await self._store.move(job.seq, JobState.WAITING, now=now, message=message)
             except (InvalidTransition, KeyError) as error:  # an operator cancelled it meanwhile
                 log.info("printer %s: job %s already ended (%s)", self.name, job.id, error)
                 return None
             except Exception as error:
-                log.error("printer %s: cannot record that job %s waits: %s", self.name, job.id, error)
+                self._store_failed("writes", f"cannot record that job {job.id} waits", error)
                 if self._stop_requested.is_set():
                     return None
                 await self._sleep(STORE_RETRY_SECONDS)
+            else:
+                self._store_works("writes")
+                return moved
 
     async def _finish(self, job: Job, target: JobState, message: str) -> None:
         log.info("printer %s: job %s %s: %s", self.name, job.id, target.value, message)
         while True:
             try:
-                finished = await self._store.move(job.id, target, now=self._clock(), message=message)
+                finished = await self._store.move(job.seq, target, now=self._clock(), message=message)
                 break
             except (InvalidTransition, KeyError) as error:  # an operator cancelled it meanwhile
                 log.info("printer %s: job %s already ended (%s)", self.name, job.id, error)
@@ -260,15 +272,36 @@ class PrinterWorker:
             except Exception as error:
                 # Keep trying (the disk may free up): giving up would leave the job "printing", and the next start
                 # would print it again. Only a stop ends the attempts; then recovery decides (interrupted_policy).
-                log.error("printer %s: cannot record the end of job %s: %s", self.name, job.id, error)
+                self._store_failed("writes", f"cannot record the end of job {job.id}", error)
                 if self._stop_requested.is_set():
                     return
                 await self._sleep(STORE_RETRY_SECONDS)
-        self._reprints.discard(job.id)
+        self._store_works("writes")
+        self._reprints.discard(job.seq)
         try:
             self._on_finished(finished)
         except Exception:
             log.exception("printer %s: reporting job %s failed", self.name, job.id)
+
+    def _store_failed(self, kind: str, what: str, error: Exception) -> None:
+        """A store call failed; it is retried every second. Logged once per cause (with the traceback only for an
+        unexpected kind of error), not at every retry: a disk fault must not flood the log."""
+        if self._store_trouble == (kind, str(error)):
+            return
+        self._store_trouble = (kind, str(error))
+        log.error(
+            "printer %s: %s: %s (retrying every %g s)",
+            self.name,
+            what,
+            error,
+            STORE_RETRY_SECONDS,
+            exc_info=not isinstance(error, TicketError),
+        )
+
+    def _store_works(self, kind: str) -> None:
+        if self._store_trouble is not None and self._store_trouble[0] == kind:
+            log.info("printer %s: the spool works again (%s succeed)", self.name, kind)
+            self._store_trouble = None
 
     async def _deliver(self, job: Job) -> None:
         if not job.data:

@@ -542,7 +542,9 @@
     if (!any) box.appendChild(el("p", "hint", "Nothing printed on a virtual printer yet."));
   }
 
-  // ---- recent jobs (GET /api/v1/jobs; POST /api/v1/jobs/{id}/reprint and /cancel) ------------------------
+  // ---- recent jobs (GET /api/v1/jobs; POST /api/v1/jobs/{id}/reprint and /cancel?seq=N) ------------------
+  // Ids are scoped per client (two tills may both send "order-1"): a job is listed with its owner and its
+  // buttons name it by seq, so they act on exactly the job shown.
 
   var JOB_STATE_CLASS = { success: "badge-ok", queued: "badge-muted", printing: "badge-muted", waiting: "badge-warn" };
   var jobsTimer = null;
@@ -563,7 +565,8 @@
   }
 
   function jobAction(job, action) {
-    api("/api/v1/jobs/" + encodeURIComponent(job.id) + "/" + action, { method: "POST" })
+    var path = "/api/v1/jobs/" + encodeURIComponent(job.id) + "/" + action + "?seq=" + encodeURIComponent(job.seq);
+    api(path, { method: "POST" })
       .then(function (response) {
         return response.json().then(function (body) {
           if (!response.ok) note(body.mensaje || action + " failed", true);
@@ -588,8 +591,10 @@
     jobs.forEach(function (job) {
       var item = el("li", "printer job-item");
       item.dataset.jobId = job.id;
+      item.dataset.jobSeq = String(job.seq);
       var main = el("div", "printer-main");
       main.appendChild(el("span", "printer-name job-id", job.id));
+      if (job.client_id) main.appendChild(el("span", "tag tag-muted job-owner", job.client_id));
       main.appendChild(el("span", "tag tag-muted", job.printer));
       main.appendChild(el("span", "badge job-state " + (JOB_STATE_CLASS[job.status] || "badge-bad"), job.status));
       if (job.created_at) main.appendChild(el("span", "hint", new Date(job.created_at * 1000).toLocaleTimeString()));
