@@ -22,9 +22,6 @@ class PrinterProfile:
     chars_per_line: int  # font A
     chars_per_line_b: int  # font B
 
-    def chars_for_font(self, font: str) -> int:
-        return self.chars_per_line_b if font == "B" else self.chars_per_line
-
 
 @dataclass(frozen=True, slots=True)
 class KnownModel:
