@@ -151,7 +151,10 @@ def test_serve_with_a_bad_config_prints_one_line_and_exits_2(isolated_env, tmp_p
 def restore_logging() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
+    # configure_logging also turns off the caller/thread/process look-ups of every record (logs.py).
+    lookups = (logging._srcfile, logging.logThreads, logging.logProcesses, logging.logMultiprocessing)
     yield
+    logging._srcfile, logging.logThreads, logging.logProcesses, logging.logMultiprocessing = lookups
     _remove_our_handlers()
     root.handlers[:] = handlers
     root.setLevel(level)

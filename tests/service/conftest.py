@@ -24,7 +24,10 @@ def restore_logging() -> Iterator[None]:
     """The service configures the root logger (file + console handlers); undo it so other tests see no change."""
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
+    # configure_logging also turns off the caller/thread/process look-ups of every record (logs.py).
+    lookups = (logging._srcfile, logging.logThreads, logging.logProcesses, logging.logMultiprocessing)
     yield
+    logging._srcfile, logging.logThreads, logging.logProcesses, logging.logMultiprocessing = lookups
     for handler in list(root.handlers):
         if handler not in handlers:
             root.removeHandler(handler)

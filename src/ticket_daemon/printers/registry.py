@@ -8,6 +8,7 @@ is checked.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,13 @@ from .uri import parse_uri
 DEFAULT_VIRTUAL_NAME = "default"
 # The model of a document profile that states nothing (no known model is called this).
 _NO_MODEL = "-"
+
+
+@functools.lru_cache(maxsize=256)
+def _laid_out_profile(printer: ConfiguredPrinter, stated_items: tuple[tuple[str, Any], ...]) -> PrinterProfile:
+    """Every ticket asks for its printer's profile, and tickets of one till state the same profile: validating
+    and building it once per (printer, stated profile) saves a pydantic round trip per job. Both are immutable."""
+    return printer._profile_from(stated_items)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +51,12 @@ class ConfiguredPrinter:
         """The profile a job for this printer is laid out for (DOCUMENT.md "The printer's paper wins"): what the
         printer states (configured, or implied by a known model) wins over the document's profile; what it does
         not state comes from the document."""
-        stated = document_profile.model_dump(include=document_profile.model_fields_set)
-        stated["model"] = document_profile.model
+        fields_set = document_profile.model_fields_set
+        stated_items = tuple((name, getattr(document_profile, name)) for name in sorted(fields_set | {"model"}))
+        return _laid_out_profile(self, stated_items)
+
+    def _profile_from(self, stated_items: tuple[tuple[str, Any], ...]) -> PrinterProfile:
+        stated = dict(stated_items)
         if self.model.strip().lower() in KNOWN_MODELS:
             # The known model fixes the paper and QR support unless configured explicitly below.
             stated["model"] = self.model

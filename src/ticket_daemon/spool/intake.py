@@ -142,28 +142,18 @@ async def _outcome(spool: PrintSpool, message: Mapping[str, Any], submitter: Sub
     # always matches, and the stored document renders the same (the printer's paper still wins) on a reprint.
     digest = document_digest(datos)
 
-    # PROTOCOL.md "Idempotent ids, safely scoped": within the sender's own scope and the duplicate window, the same
-    # document is a retry (never printed twice), another one an error (never a silent non-print). Checked again
-    # atomically when the job is stored.
-    if job_id is not None:
-        now = time.time()
-        window = spool.duplicate_window_seconds
-        try:
-            existing = await spool.store.find(submitter.owner, job_id, newer_than=now - window)
-            probe = Job(id=job_id, client_id=submitter.owner, printer="", document="", digest=digest)
-            check_reuse(existing, probe, window_seconds=window, now=now)
-        except DuplicateJob as duplicate:
-            return await _duplicate(spool, duplicate.existing, submitter)
-        except TicketError as error:  # IdConflict ("VALIDATION: …"), or "STORAGE: …": nothing is acked
-            return protocol.error(str(error), job_id)
-
     printer_name = message.get("printer")
     if printer_name is not None and not isinstance(printer_name, str):
-        return protocol.error(protocol.PRINTER_NOT_STRING, job_id)
+        refusal = protocol.error(protocol.PRINTER_NOT_STRING, job_id)
+        return await _refused_unless_reused(spool, refusal, job_id, digest, submitter)
 
     # 4. Validate, choose the printer (ticket.printer, else profile.model against names/aliases, else the
-    # default), and render for its paper in the render pool: off the event loop, under a time and size budget,
-    # one render worker at a time per client (renderpool.py).
+    # default), and render for its paper in the render pool: the smallest documents on the event loop, others off
+    # it, under a time and size budget, one render worker at a time per client (renderpool.py).
+    # PROTOCOL.md "Idempotent ids, safely scoped" puts the duplicate check before validation. The add below makes it
+    # atomically, within the sender's own scope and the duplicate window, so a ticket that renders is not read first
+    # (one trip to the spool thread per ticket, not two); a ticket refused before its add looks its id up instead,
+    # so a resent id still gets its duplicate ack (or its id conflict) whatever its document.
     try:
         rendered = await spool.render_pool.render(
             submitter.client_key,
@@ -173,7 +163,7 @@ async def _outcome(spool: PrintSpool, message: Mapping[str, Any], submitter: Sub
             printer_name=printer_name,
         )
     except TicketError as error:
-        return protocol.error(str(error), job_id)
+        return await _refused_unless_reused(spool, protocol.error(str(error), job_id), job_id, digest, submitter)
     assert rendered.printer is not None  # a registry was given
 
     job = new_job(
@@ -202,6 +192,26 @@ async def _outcome(spool: PrintSpool, message: Mapping[str, Any], submitter: Sub
         return protocol.error(str(error), job_id)
     log.info("job %s accepted for printer %s from %s", stored.id, stored.printer, submitter.client_key)
     return _Acked(stored.seq, protocol.ack(stored.id, current=await _depth(spool), capacity=spool.capacity))
+
+
+async def _refused_unless_reused(
+    spool: PrintSpool, refusal: protocol.Message, job_id: str | None, digest: str, submitter: Submitter
+) -> _Outcome:
+    """A ticket that cannot be stored: its refusal, unless its owner used its id within the duplicate window (then,
+    as if the id had been checked first: the same document's duplicate ``ack``, another document's id conflict)."""
+    if job_id is None:
+        return refusal
+    now = time.time()
+    window = spool.duplicate_window_seconds
+    try:
+        existing = await spool.store.find(submitter.owner, job_id, newer_than=now - window)
+        probe = Job(id=job_id, client_id=submitter.owner, printer="", document="", digest=digest)
+        check_reuse(existing, probe, window_seconds=window, now=now)
+    except DuplicateJob as duplicate:
+        return await _duplicate(spool, duplicate.existing, submitter)
+    except TicketError as error:  # IdConflict ("VALIDATION: …"), or "STORAGE: …": nothing is acked
+        return protocol.error(str(error), job_id)
+    return refusal
 
 
 async def _depth(spool: PrintSpool) -> int:

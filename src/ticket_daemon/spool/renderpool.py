@@ -1,8 +1,11 @@
 """The render budget (DESIGN.md: no single client can occupy the render workers for long): where documents are
 validated, rendered and previewed, on every core, out of everyone else's way.
 
+- **The smallest tickets render on the event loop**: a line or two of text costs ~0.1 ms to validate and render,
+  less than a handoff to a thread and its wake-up cost. Only renders estimated under :data:`ON_LOOP_COST_US`, never
+  previews (the emulator takes milliseconds).
 - **Tiny documents render inline** (a small thread pool of their own, not asyncio's default one): a few lines of
-  text cost ~0.05 ms to render and ~4 ms to preview, less than handing them to another process. "Tiny" is decided
+  text cost ~0.1–1 ms to render and ~4 ms to preview, less than handing them to another process. "Tiny" is decided
   by :func:`estimated_cost`, a cheap static look at the document (command types, text length, characters that
   have to be drawn as an image), so a small ticket never queues behind a heavy one.
 - **Everything else renders in worker processes**, one per core (the core is pure: documents and bytes cross
@@ -48,6 +51,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+# Estimated µs under which a ticket renders on the event loop, without a time budget: less than a thread handoff.
+ON_LOOP_COST_US = 200.0
 # A document estimated to cost at most this (µs of rendering on one core) renders inline: well under the cost of
 # a round trip to a worker process (~0.5 ms) plus its share of a busy worker's queue.
 TINY_COST_US = 2_000.0
@@ -58,15 +63,17 @@ INLINE_THREADS = 2
 # Strings longer than this are not scanned by the estimate (it runs on the event loop): they are not tiny anyway.
 MAX_SCANNED_CHARS = 64 * 1024
 
-# Rough cost of each command type (µs), measured on this project's 2-core reference machine: QR codes are encoded
-# in pure Python (~4 ms each), images are decoded and dithered; unknown types go to a worker (validation decides).
+# Rough cost of each command type (µs), validation included, measured on this project's 2-core reference machine
+# (a one-line ticket: ~80 µs in all; examples/receipt.json: ~1.6 ms); images are decoded and dithered; unknown
+# types go to a worker (validation decides).
+DOCUMENT_COST_US = 60.0  # validating and laying out any document at all
 COMMAND_COST_US: dict[str, float] = {
-    "text": 5.0,
-    "separator": 5.0,
-    "feed": 2.0,
-    "cut": 2.0,
-    "beep": 2.0,
-    "pulse": 2.0,
+    "text": 25.0,
+    "separator": 20.0,
+    "feed": 10.0,
+    "cut": 10.0,
+    "beep": 10.0,
+    "pulse": 10.0,
     "raw": 10.0,
     "table": 300.0,
     "barcode": 1_000.0,
@@ -210,7 +217,7 @@ def estimated_cost(datos: Mapping[str, Any]) -> float:
     commands = datos.get("commands")
     if not isinstance(commands, list):
         return UNKNOWN_COMMAND_COST_US  # not a valid document: validation in a worker says why
-    cost = 0.0
+    cost = DOCUMENT_COST_US
     for command in commands:
         kind = command.get("type") if isinstance(command, Mapping) else None
         cost += COMMAND_COST_US.get(kind, UNKNOWN_COMMAND_COST_US) if isinstance(kind, str) else UNKNOWN_COMMAND_COST_US
@@ -380,7 +387,9 @@ class RenderPool:
     ) -> RenderOutcome:
         """Validate a ticket's document, choose its printer from ``registry`` and render it for that printer's paper
         (no registry: the document's own profile)."""
-        outcome = await self._run(client_key, datos, render_in_worker, (registry, printer_name), raw_policy)
+        outcome = await self._run(
+            client_key, datos, render_in_worker, (registry, printer_name), raw_policy, on_loop_cost=ON_LOOP_COST_US
+        )
         assert isinstance(outcome, RenderOutcome)
         return outcome
 
@@ -405,13 +414,17 @@ class RenderPool:
         function: Callable[..., T | Refusal],
         target: tuple[PrinterRegistry | None, str | None],
         raw_policy: RawPolicy,
+        *,
+        on_loop_cost: float = 0.0,
     ) -> T:
         if self._closed:
             raise TicketError(CLOSED, category=Category.EXECUTION)
         arguments = (dict(datos), *target, raw_policy, self.strict, self.limits)
         cost = estimated_cost(datos)
         outcome: T | Refusal
-        if cost <= TINY_COST_US:
+        if cost <= on_loop_cost:
+            outcome = function(*arguments)
+        elif cost <= TINY_COST_US:
             outcome = await self._within_budget(self._inline, function, arguments)
         else:
             heavy = cost > HEAVY_COST_US

@@ -293,16 +293,17 @@ class SqliteJobStore(JobReads):
     # --- the operations, run inside a batch's transaction ----------------------------------------------------
 
     def do_add(self, job: Job, capacity: int, window_seconds: float, now: float | None) -> Job:
-        if self._disk_full:
-            raise StorageError(_DISK_FULL)
         if job.state is not JobState.QUEUED:
             raise ValueError(f"a new job must be queued, not {job.state.value}")
+        # A resent id is answered from what is stored even while new jobs are refused (a full disk).
         check_reuse(
             self._newest(job.client_id, job.id),
             job,
             window_seconds=window_seconds,
             now=job.created_at if now is None else now,
         )
+        if self._disk_full:
+            raise StorageError(_DISK_FULL)
         if sum(self._pending.values()) >= capacity:
             raise OverflowError("queue full")
         cursor = self._db.execute(

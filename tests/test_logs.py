@@ -1,0 +1,102 @@
+"""The daemon's log handlers: rotation by the bytes written, the stdlib's line format, secrets masked on every
+handler while each record is redacted and formatted once."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ticket_daemon.logs import LOG_FORMAT, RedactingFilter, configure_logging
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    saved = (logging._srcfile, logging.logThreads, logging.logProcesses, logging.logMultiprocessing)
+    yield
+    for handler in list(root.handlers):
+        if getattr(handler, "_ticket_daemon_handler", False):
+            root.removeHandler(handler)
+            handler.close()
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    logging._srcfile, logging.logThreads, logging.logProcesses, logging.logMultiprocessing = saved
+
+
+def _file_handler() -> logging.handlers.RotatingFileHandler:
+    [handler] = [h for h in logging.getLogger().handlers if isinstance(h, logging.handlers.RotatingFileHandler)]
+    return handler
+
+
+def test_the_log_file_rotates_by_the_bytes_written(tmp_path: Path, restore_logging: None) -> None:
+    log_file = configure_logging(level="INFO", data_dir=tmp_path, console=False)
+    assert log_file is not None
+    handler = _file_handler()
+    handler.maxBytes = 2_000
+    log = logging.getLogger("ticket_daemon.test")
+    for n in range(100):
+        log.info("line %03d %s", n, "é" * 20)  # multi-byte characters count as the bytes they take
+
+    rotated = sorted(log_file.parent.glob("ticket-daemon.log.*"))
+    assert [path.name for path in rotated] == [f"ticket-daemon.log.{n}" for n in range(1, 6)]
+    for path in [log_file, *rotated]:
+        assert 0 < path.stat().st_size <= 2_000
+    assert "line 099" in log_file.read_text(encoding="utf-8")
+
+
+def test_an_existing_log_file_counts_towards_the_limit(tmp_path: Path, restore_logging: None) -> None:
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "ticket-daemon.log").write_text("x" * 4_000, encoding="utf-8")
+    configure_logging(level="INFO", data_dir=tmp_path, console=False)
+    handler = _file_handler()
+    handler.maxBytes = 4_050
+
+    logging.getLogger("ticket_daemon.test").info("this line does not fit after the 4000 bytes already there")
+
+    assert (tmp_path / "logs" / "ticket-daemon.log.1").read_text(encoding="utf-8") == "x" * 4_000
+    assert "does not fit" in (tmp_path / "logs" / "ticket-daemon.log").read_text(encoding="utf-8")
+
+
+def test_lines_look_like_the_standard_format(tmp_path: Path, restore_logging: None) -> None:
+    configure_logging(level="INFO", data_dir=tmp_path, console=False)
+    handler = _file_handler()
+    record = logging.LogRecord("ticket_daemon.test", logging.WARNING, __file__, 1, "job %s: %s", ("a", "b"), None)
+    record.created, record.msecs = 1_700_000_000.25, 250.0
+    reference = logging.LogRecord("ticket_daemon.test", logging.WARNING, __file__, 1, "job %s: %s", ("a", "b"), None)
+    reference.created, reference.msecs = record.created, record.msecs
+    assert handler.format(record) == logging.Formatter(LOG_FORMAT).format(reference)
+    later = logging.LogRecord("ticket_daemon.test", logging.INFO, __file__, 1, "next", (), None)
+    later.created, later.msecs = 1_700_000_061.5, 500.0
+    reference_later = logging.LogRecord("ticket_daemon.test", logging.INFO, __file__, 1, "next", (), None)
+    reference_later.created, reference_later.msecs = later.created, later.msecs
+    assert handler.format(later) == logging.Formatter(LOG_FORMAT).format(reference_later)
+
+
+def test_secrets_are_masked_on_every_handler(
+    tmp_path: Path, restore_logging: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging(level="INFO", data_dir=tmp_path, console=True, secrets=["configured-secret-789"])
+    log = logging.getLogger("ticket_daemon.test")
+    log.info("header Authorization: Bearer abc.def.ghi sent")
+    log.info("API-Key=k-123 and Api_Key: k-456")
+    log.info("value %s from the config", "configured-secret-789")
+    log.info("job %s accepted", "plain-1")
+    _file_handler().flush()
+
+    for text in (capsys.readouterr().err, (tmp_path / "logs" / "ticket-daemon.log").read_text(encoding="utf-8")):
+        for secret in ("abc.def.ghi", "k-123", "k-456", "configured-secret-789"):
+            assert secret not in text
+        assert "Authorization: ***" in text and "API-Key=***" in text and "job plain-1 accepted" in text
+
+
+def test_a_line_without_a_secret_key_is_left_as_it_is() -> None:
+    redactor = RedactingFilter()
+    assert redactor.redact("job 42 accepted for printer bar from till-1@10.0.0.1") == (
+        "job 42 accepted for printer bar from till-1@10.0.0.1"
+    )
+    assert redactor.redact("TOKEN=abc") == "TOKEN=***"
