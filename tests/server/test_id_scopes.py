@@ -169,3 +169,24 @@ def test_a_document_with_a_lone_surrogate_is_stored_and_its_resend_is_a_duplicat
     assert (ack["tipo"], ack["status"], result["status"]) == ("ack", "queued", "success"), (ack, result)
     assert till.request(text)["status"] == "duplicate"
     assert till.recv()["mensaje"].endswith(NOT_PRINTED_AGAIN)
+
+
+def test_a_resent_id_is_checked_before_its_document_even_when_the_document_is_refused(
+    daemons: DaemonLauncher,
+) -> None:
+    # PROTOCOL.md's order puts the duplicate check before validation; the daemon checks it while storing a ticket
+    # that renders, and looks the id up for one it refuses, so a refused resend still hears about its id first.
+    running = daemons.start()
+    till = running.connect("till-a")
+    assert till.print_job(ticket("r-1", "FIRST"))[1]["status"] == "success"
+    invalid = ticket("r-1", "FIRST")
+    invalid["datos"]["commands"] = [{"type": "no-such-command"}]
+    assert till.request(invalid) == {"tipo": "error", "id": "r-1", "status": "error", "mensaje": conflict("r-1")}
+    unknown_printer = {**ticket("r-1", "FIRST"), "printer": "nowhere"}  # the very same document: a retry
+    ack = till.request(unknown_printer)
+    assert (ack["tipo"], ack["status"]) == ("ack", "duplicate")
+    assert till.recv()["mensaje"].endswith(NOT_PRINTED_AGAIN)
+    # A new id with that invalid document is refused for what it is.
+    fresh = till.request({**invalid, "id": "r-2"})
+    assert fresh["tipo"] == "error" and fresh["mensaje"].startswith("VALIDATION: ") and "r-2" == fresh["id"]
+    assert len(running.virtual_jobs("default")) == 1
