@@ -113,6 +113,7 @@ class ClientConnection:
         # ceiling of its address; dropped with the connection.
         self.rate_limit = daemon.rate_limiter.for_connection()
         self._closing = asyncio.Event()
+        self._between_frames = False  # the reader waits for the next frame (a close may stop it right away)
         self._finished = asyncio.Event()
         self._close_code = 1000
         self._close_reason = ""
@@ -186,22 +187,25 @@ class ClientConnection:
 
     async def run(self) -> None:
         sender = asyncio.create_task(self._send_loop(), name=f"ws-send:{self.describe()}")
+        reader: asyncio.Task[bool] | None = None
         closing = asyncio.create_task(self._closing.wait())
         try:
             # PROTOCOL.md "Connection": greet at once.
             self.send(protocol.info_connected())
             if self.may_attach(self.websocket.query_params.get("auth_token")):
                 await self.attach()
-            if not await self._receive_until_closing(closing):
+            reader = asyncio.create_task(self._read_frames(), name=f"ws-read:{self.describe()}")
+            if not await self._frames_until_closing(reader, closing):
                 return  # the client left
             await self._close_now(sender)
         finally:
             self.open = False
             if self.client_id and self._attached:
                 self.daemon.results.detach(self.client_id, self.send)
-            for task in (sender, closing):
+            tasks = [task for task in (sender, reader, closing) if task is not None]
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(sender, closing, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
             self._finished.set()
 
     def may_attach(self, token: object) -> bool:
@@ -222,17 +226,25 @@ class ClientConnection:
             self._attached = True
             await self.daemon.results.attach(self.client_id, self.send)
 
-    async def _receive_until_closing(self, closing: asyncio.Task[bool]) -> bool:
-        """Handle frames until the client leaves (False) or a close is requested (True)."""
+    async def _frames_until_closing(self, reader: asyncio.Task[bool], closing: asyncio.Task[bool]) -> bool:
+        """Wait until the client leaves (False) or a close is requested (True). A close requested while a frame is
+        being handled lets that frame finish (its replies are queued first); one requested between frames stops the
+        reader at once."""
+        await asyncio.wait({reader, closing}, return_when=asyncio.FIRST_COMPLETED)
+        if not reader.done() and self._between_frames:
+            reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            return await reader
+        return True
+
+    async def _read_frames(self) -> bool:
+        """Handle frames in arrival order until the client leaves (False) or a close is requested (True). One
+        long-lived task per connection: waiting for the next frame costs no task and no wait set per frame."""
         while not self._closing.is_set():
-            receive = asyncio.ensure_future(self.websocket.receive())
-            done, _ = await asyncio.wait({receive, closing}, return_when=asyncio.FIRST_COMPLETED)
-            if receive not in done:
-                receive.cancel()
-                await asyncio.gather(receive, return_exceptions=True)
-                break
             try:
-                event = receive.result()
+                self._between_frames = True
+                event = await self.websocket.receive()
+                self._between_frames = False
                 if event["type"] == "websocket.disconnect":
                     return False
                 await self._on_frame(event.get("text"), event.get("bytes"))
