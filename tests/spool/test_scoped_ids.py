@@ -12,7 +12,16 @@ from pathlib import Path
 import pytest
 
 from ticket_daemon.spool.durable import SqliteSpool
-from ticket_daemon.spool.jobs import DuplicateJob, IdConflict, InvalidTransition, Job, JobState, document_digest
+from ticket_daemon.spool.jobs import (
+    DuplicateJob,
+    IdConflict,
+    InvalidTransition,
+    Job,
+    JobState,
+    document_digest,
+    stored_document,
+    stored_document_and_digest,
+)
 from ticket_daemon.spool.queue import JobStore, MemoryJobStore
 from ticket_daemon.spool.rendering import render_document
 
@@ -186,3 +195,14 @@ def test_a_memory_store_without_history_keeps_no_trace_of_finished_jobs() -> Non
         assert again.seq != done.seq
 
     asyncio.run(asyncio.wait_for(story(), timeout=30))
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"version": "1.0", "b": [1, 2.5, None, True], "a": {"z": "ñandú €", "y": ""}},
+        {"text": "cut inside an emoji \ud83d", "n": 1},  # a lone surrogate: stored ASCII-escaped
+    ],
+)
+def test_the_stored_document_and_its_digest_are_made_together_as_each_alone(document: dict[str, object]) -> None:
+    assert stored_document_and_digest(document) == (stored_document(document), document_digest(document))

@@ -138,14 +138,11 @@ async def _outcome(spool: PrintSpool, message: Mapping[str, Any], submitter: Sub
 
     if not isinstance(datos, Mapping):
         return protocol.error(protocol.DATOS_NOT_OBJECT.format(got=protocol.json_type(datos)), job_id)
-    # The document as the client sent it, before any lenient substitution: a retry of the very same message
-    # always matches, and the stored document renders the same (the printer's paper still wins) on a reprint.
-    digest = document_digest(datos)
 
     printer_name = message.get("printer")
     if printer_name is not None and not isinstance(printer_name, str):
         refusal = protocol.error(protocol.PRINTER_NOT_STRING, job_id)
-        return await _refused_unless_reused(spool, refusal, job_id, digest, submitter)
+        return await _refused_unless_reused(spool, refusal, job_id, datos, submitter)
 
     # 4. Validate, choose the printer (ticket.printer, else profile.model against names/aliases, else the
     # default), and render for its paper in the render pool: the smallest documents on the event loop, others off
@@ -163,7 +160,7 @@ async def _outcome(spool: PrintSpool, message: Mapping[str, Any], submitter: Sub
             printer_name=printer_name,
         )
     except TicketError as error:
-        return await _refused_unless_reused(spool, protocol.error(str(error), job_id), job_id, digest, submitter)
+        return await _refused_unless_reused(spool, protocol.error(str(error), job_id), job_id, datos, submitter)
     assert rendered.printer is not None  # a registry was given
 
     job = new_job(
@@ -174,7 +171,9 @@ async def _outcome(spool: PrintSpool, message: Mapping[str, Any], submitter: Sub
         data=rendered.data,
         notes=rendered.notes,
         now=time.time(),
-        digest=digest,
+        # Of the document as the client sent it, before any lenient substitution: a retry of the very same message
+        # always matches (made by the renderer, with the canonical JSON it stores).
+        digest=rendered.digest,
     )
     # 6. Capacity: refuse at once, never make the client wait on the socket.
     try:
@@ -195,7 +194,7 @@ async def _outcome(spool: PrintSpool, message: Mapping[str, Any], submitter: Sub
 
 
 async def _refused_unless_reused(
-    spool: PrintSpool, refusal: protocol.Message, job_id: str | None, digest: str, submitter: Submitter
+    spool: PrintSpool, refusal: protocol.Message, job_id: str | None, datos: Mapping[str, Any], submitter: Submitter
 ) -> _Outcome:
     """A ticket that cannot be stored: its refusal, unless its owner used its id within the duplicate window (then,
     as if the id had been checked first: the same document's duplicate ``ack``, another document's id conflict)."""
@@ -205,7 +204,7 @@ async def _refused_unless_reused(
     window = spool.duplicate_window_seconds
     try:
         existing = await spool.store.find(submitter.owner, job_id, newer_than=now - window)
-        probe = Job(id=job_id, client_id=submitter.owner, printer="", document="", digest=digest)
+        probe = Job(id=job_id, client_id=submitter.owner, printer="", document="", digest=document_digest(datos))
         check_reuse(existing, probe, window_seconds=window, now=now)
     except DuplicateJob as duplicate:
         return await _duplicate(spool, duplicate.existing, submitter)

@@ -85,7 +85,16 @@ def canonical_json(document: object) -> str:
 def stored_document(document: object) -> str:
     """The canonical JSON to keep with a job. A lone UTF-16 surrogate (JavaScript cut a string inside an emoji)
     cannot be stored as UTF-8 text: then non-ASCII is escaped, which reads back as the very same document."""
+    return _storable(document, canonical_json(document))
+
+
+def stored_document_and_digest(document: object) -> tuple[str, str]:
+    """:func:`stored_document` and :func:`document_digest` of one document, its canonical JSON made once."""
     canonical = canonical_json(document)
+    return _storable(document, canonical), digest_of(canonical)
+
+
+def _storable(document: object, canonical: str) -> str:
     try:
         canonical.encode("utf-8")
     except UnicodeEncodeError:

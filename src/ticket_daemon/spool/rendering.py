@@ -15,7 +15,7 @@ from ..document import Document, parse_document
 from ..escpos import RawPolicy, profile_for, render_job
 from ..printers.registry import ConfiguredPrinter, PrinterRegistry
 from ..printers.render_resources import LockedBitmapCache, system_typefaces
-from .jobs import stored_document
+from .jobs import stored_document_and_digest
 
 # Decoded and dithered images by content, shared by the renders of this process (a render thread or a render
 # worker process): a shop prints its logo on every receipt.
@@ -28,6 +28,7 @@ class RenderedDocument:
     # What is stored with the job: the client's own document as canonical JSON (not a dump of the parsed model,
     # whose explicit defaults would override the printer's on a reprint); a reprint parses and renders it again.
     document_json: str
+    digest: str  # jobs.document_digest of the client's document (what "the same document" means for a resent id)
     data: bytes  # ESC/POS bytes, sent as they are to the printer
     notes: tuple[str, ...]  # substitutions the renderer made (told to the client in the result)
     dot_width: int  # the paper the document was laid out for
@@ -53,9 +54,11 @@ def render_document(
     rendered = render_job(
         document, profile=profile, raw_policy=raw_policy, typefaces=system_typefaces(), image_cache=IMAGE_CACHE
     )
+    document_json, digest = stored_document_and_digest(datos)
     return RenderedDocument(
         document=document,
-        document_json=stored_document(datos),
+        document_json=document_json,
+        digest=digest,
         data=rendered.data,
         notes=tuple(rendered.notes),
         dot_width=profile.dot_width,

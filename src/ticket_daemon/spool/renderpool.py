@@ -111,6 +111,7 @@ class RenderLimits:
 @dataclass(frozen=True, slots=True)
 class RenderOutcome:
     document_json: str  # the validated document, as stored with the job
+    digest: str  # jobs.document_digest of the client's document, made where it was rendered
     data: bytes  # ESC/POS bytes, sent as they are to the printer
     notes: tuple[str, ...]  # substitutions the renderer made (told to the client in the result)
     dot_width: int  # the paper the document was laid out for
@@ -161,7 +162,7 @@ def render_in_worker(
     except TicketError as error:
         return Refusal(error.category, error.message)
     printer = rendered.printer.name if rendered.printer is not None else None
-    return RenderOutcome(document_json, rendered.data, rendered.notes, rendered.dot_width, printer)
+    return RenderOutcome(document_json, rendered.digest, rendered.data, rendered.notes, rendered.dot_width, printer)
 
 
 def preview_in_worker(
