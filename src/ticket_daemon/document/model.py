@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import binascii
 import re
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -62,7 +63,7 @@ class Model(BaseModel):
     @classmethod
     def _null_is_not_given(cls, value: Any) -> Any:
         # The original (Go encoding/json) treated null as "not given": defaults apply, required fields stay required.
-        if isinstance(value, dict):
+        if isinstance(value, dict) and None in value.values():  # most objects hold no null: no copy for them
             return {key: item for key, item in value.items() if item is not None}
         return value
 
@@ -447,6 +448,11 @@ class Document(Model):
     def client_index(self, position: int) -> int:
         """The index the client gave ``commands[position]``, so every message names the command it sent."""
         return self._client_indexes[position] if self._client_indexes else position
+
+    def client_indexes(self) -> Sequence[int]:
+        """:meth:`client_index` of every command, in order (one private-attribute read, which pydantic makes slow,
+        for a whole render)."""
+        return self._client_indexes or range(len(self.commands))
 
     @field_validator("version")
     @classmethod

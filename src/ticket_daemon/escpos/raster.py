@@ -22,6 +22,7 @@ MAX_BAND_ROWS = 255
 LUMA_BLACK_BELOW = 128
 
 BlackMask = NDArray[np.bool_]
+PackedRows = NDArray[np.uint8]  # (height, bytes per row), MSB first, 1 = black
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,12 +95,16 @@ def raster_bytes(bitmap: Bitmap, align: Align, dot_width: int) -> bytes:
         return b""
     pad = left_padding(width, align, dot_width)
     black = mask_from_bitmap(bitmap)[:, :width]
-    if pad:
-        black = np.pad(black, ((0, 0), (pad, 0)), constant_values=False)
-    placed = np.packbits(black, axis=1)
-    width_bytes = placed.shape[1]
+    placed = np.zeros((bitmap.height, pad + width), dtype=np.bool_)  # white dots left of the bitmap
+    placed[:, pad:] = black
+    return banded_raster(np.packbits(placed, axis=1))
+
+
+def banded_raster(rows: PackedRows) -> bytes:
+    """``GS v 0`` commands printing ``rows`` (packed, already placed on the line), in bands of at most 255 rows."""
+    height, width_bytes = rows.shape
     out = bytearray()
-    for top in range(0, bitmap.height, MAX_BAND_ROWS):
-        band = placed[top : top + MAX_BAND_ROWS]
+    for top in range(0, height, MAX_BAND_ROWS):
+        band = rows[top : top + MAX_BAND_ROWS]
         out += raster_image(width_bytes, band.shape[0], band.tobytes())  # GS v 0 — raster bit image
     return bytes(out)

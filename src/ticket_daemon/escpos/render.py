@@ -100,8 +100,8 @@ def render_job(
     # DOCUMENT.md "Lenient (default) and strict": the defaults the reading substituted come first.
     notes: list[str] = list(document.reading_notes)
     resources = _Resources(typefaces, image_cache)
-    for position, command in enumerate(document.commands):
-        index = document.client_index(position)  # lenient reading may have skipped commands before this one
+    # Lenient reading may have skipped commands: each message names the index the client gave.
+    for index, command in zip(document.client_indexes(), document.commands, strict=True):
         try:
             part = _render_command(command, printer, raw_policy, resources)
         except TicketError as error:

@@ -1,0 +1,104 @@
+"""The renderer's shortcuts give the very bytes (and notes) of the general code they skip: text that prints as
+sent, and a QR symbol with square modules rastered a module row at a time."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ticket_daemon.document import Align
+from ticket_daemon.document.codetables import CODE_TABLE_NAMES
+from ticket_daemon.document.model import Profile, QrData
+from ticket_daemon.document.spellings import QR_MIN_WIDTH
+from ticket_daemon.escpos.codepages import (
+    Placement,
+    as_is,
+    encode_text,
+    encode_text_general,
+    prepare_text,
+    prepare_text_general,
+)
+from ticket_daemon.escpos.profiles import profile_for
+from ticket_daemon.escpos.qr import qr_bitmap, qr_bytes, raster_module_size, square_qr_raster
+from ticket_daemon.escpos.qrmatrix import qr_modules
+from ticket_daemon.escpos.raster import raster_bytes
+
+PLACEMENT = Placement(dot_width=384, align=Align.CENTER)
+# Letters a receipt really has, plus what must not take the shortcut: controls, LF/TAB, lone surrogates,
+# decomposed accents, characters only another page or an image can print, invisible formatting.
+ALPHABET = st.sampled_from(
+    [
+        *"Aa zZ09$.,:-=*#()",
+        *"áéíóúñÑüÜ¿¡€£ç",
+        *"\x00\x07\x1b\x7f\x85\x9f\n\r\t",
+        *"\ud800\udce9",
+        "e\u0301",
+        "\u0301",
+        *"ЖжΩ中€…“”\u200b\u00a0\u2028",
+    ]
+)
+TEXTS = st.lists(ALPHABET, max_size=12).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(TEXTS, st.sampled_from(CODE_TABLE_NAMES), st.booleans())
+def test_text_that_prints_as_sent_gets_the_bytes_of_the_general_encoder(
+    text: str, table: str, line_start: bool
+) -> None:
+    assert prepare_text(text, table) == prepare_text_general(text, table)
+    fast = encode_text(text, table, PLACEMENT, line_start=line_start)
+    assert fast == encode_text_general(text, table, PLACEMENT, line_start=line_start)
+
+
+@pytest.mark.parametrize(
+    ("text", "table"),
+    [("Total: $12.50", "WPC1252"), ("CAFÉ LA ESQUINA", "WPC1252"), ("Ñandú", "PC850"), ("Привет", "PC866")],
+)
+def test_everyday_text_takes_the_shortcut(text: str, table: str) -> None:
+    assert as_is(text, table) == encode_text_general(text, table, PLACEMENT).data
+
+
+@pytest.mark.parametrize(
+    ("text", "table"),
+    [
+        *[(text, "WPC1252") for text in ("two\nlines", "tab\there", "cafe\u0301", "bell\x07", "caf\udce9", "中文")],
+        ("a\u200bb", "WPC1252"),
+        ("“quoted”", "PC437"),
+        ("Привет", "WPC1252"),
+    ],
+)
+def test_text_the_general_encoder_changes_does_not_take_the_shortcut(text: str, table: str) -> None:
+    assert as_is(text, table) is None
+
+
+QR_DATA = st.sampled_from(
+    ["1", "HELLO WORLD", "https://example.com/factura?folio=A-000123", "0" * 300, "x" * 900, "ñandú €"]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    QR_DATA,
+    st.sampled_from("LMQH"),
+    st.integers(1, 700),
+    st.sampled_from([8, 20, 57, 100, 203, 384, 576, 832]),
+    st.sampled_from(list(Align)),
+)
+def test_square_qr_raster_is_the_raster_of_the_drawn_bitmap(
+    data: str, correction: str, pixel_width: int, dot_width: int, alignment: Align
+) -> None:
+    qr = QrData(data=data, correction=correction, pixel_width=max(pixel_width, QR_MIN_WIDTH), align=alignment)
+    symbol = qr_modules(data.encode("utf-8"), correction)
+    size = raster_module_size(symbol.shape[0], qr.pixel_width, dot_width)
+    drawn = raster_bytes(qr_bitmap(qr, dot_width), alignment, dot_width)
+    assert square_qr_raster(symbol, size, alignment, dot_width) == drawn
+
+
+def test_a_raster_qr_command_prints_the_drawn_bitmap() -> None:
+    profile = profile_for(Profile(model="80mm EC-PM-80250"))
+    qr = QrData(data="https://example.com/factura?folio=A-000123", pixel_width=200)
+    expected = raster_bytes(qr_bitmap(qr, profile.dot_width), qr.align, profile.dot_width)
+    assert qr_bytes(qr, profile) == expected
+    assert np.frombuffer(expected, dtype=np.uint8).any()
