@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from ticket_daemon.document import Align
@@ -13,7 +13,9 @@ from ticket_daemon.document.codetables import CODE_TABLE_NAMES
 from ticket_daemon.document.model import Profile, QrData
 from ticket_daemon.document.spellings import QR_MIN_WIDTH
 from ticket_daemon.escpos.codepages import (
+    NO_SUBSTITUTIONS,
     Placement,
+    PreparedText,
     as_is,
     encode_text,
     encode_text_general,
@@ -24,6 +26,7 @@ from ticket_daemon.escpos.profiles import profile_for
 from ticket_daemon.escpos.qr import qr_bitmap, qr_bytes, raster_module_size, square_qr_raster
 from ticket_daemon.escpos.qrmatrix import qr_modules
 from ticket_daemon.escpos.raster import raster_bytes
+from ticket_daemon.escpos.table import _cell_lines
 
 PLACEMENT = Placement(dot_width=384, align=Align.CENTER)
 # Letters a receipt really has, plus what must not take the shortcut: controls, LF/TAB, lone surrogates,
@@ -102,3 +105,15 @@ def test_a_raster_qr_command_prints_the_drawn_bitmap() -> None:
     expected = raster_bytes(qr_bitmap(qr, profile.dot_width), qr.align, profile.dot_width)
     assert qr_bytes(qr, profile) == expected
     assert np.frombuffer(expected, dtype=np.uint8).any()
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXTS, st.integers(1, 16), st.sampled_from(CODE_TABLE_NAMES), st.booleans())
+def test_a_table_cell_that_prints_as_sent_and_fits_is_one_unchanged_line(
+    text: str, width: int, table: str, word_wrap: bool
+) -> None:
+    # The table takes such a cell as it is; the general preparation and layout must agree.
+    assume(len(text) <= width and as_is(text, table) is not None)
+    prepared = prepare_text_general(text, table)
+    assert prepared == PreparedText(text, NO_SUBSTITUTIONS)
+    assert _cell_lines(prepared.text, width, word_wrap=word_wrap) == [text]

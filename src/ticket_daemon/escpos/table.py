@@ -10,7 +10,7 @@ import re
 
 from ..document.errors import Category, DocumentError
 from ..document.model import Align, Column, TableData
-from .codepages import NO_SUBSTITUTIONS, EncodedText, Placement, encode_text, prepare_text
+from .codepages import NO_SUBSTITUTIONS, EncodedText, Placement, as_is, encode_text, prepare_text
 from .commands import LF, align, bold
 from .profiles import PrinterProfile
 from .text import ALIGN_NUMBERS
@@ -101,9 +101,12 @@ def table_bytes(data: TableData, profile: PrinterProfile, typefaces: Typefaces =
     if options.align is not Align.LEFT:
         out += align(ALIGN_NUMBERS[options.align])  # ESC a n — places the table when narrower than the line
     for is_bold, cells in rows:
-        prepared = [prepare_text(cell, profile.code_table) for cell in cells]
         laid_out: list[list[str]] = []
-        for text, width in zip(prepared, widths, strict=True):
+        for cell, width in zip(cells, widths, strict=True):
+            if len(cell) <= width and as_is(cell, profile.code_table) is not None:
+                laid_out.append([cell])  # prints as sent (no control character, no substitution) and fits
+                continue
+            text = prepare_text(cell, profile.code_table)
             tally += text.tally
             laid_out.append(_cell_lines(text.text, width, word_wrap=options.word_wrap))
         if is_bold:
