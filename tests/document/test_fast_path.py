@@ -4,6 +4,7 @@ word. It may only be faster."""
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 from enum import Enum
@@ -19,6 +20,7 @@ from conftest import EXAMPLES, shared_examples
 from ticket_daemon.document import DocumentError, parse_document
 from ticket_daemon.document.limits import MAX_JSON_DEPTH
 from ticket_daemon.document.parse import _read_at_once, read_step_by_step
+from ticket_daemon.document.payloads import decode_base64_payload
 from ticket_daemon.document.plain import is_plain
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.json")) + [
@@ -185,3 +187,13 @@ def client_documents(draw: st.DrawFn) -> dict[str, Any]:
 @given(client_documents())
 def test_generated_documents_read_the_same_both_ways(document: dict[str, Any]) -> None:
     assert_same_reading(document)
+
+
+def test_remembered_base64_decodes_as_before_and_bad_base64_is_refused_every_time() -> None:
+    # Base64 texts are remembered with their bytes (a shop's logo on every ticket): the same answer each time.
+    logo = "data:image/png;base64," + PNG_1X1[:20] + "\n" + PNG_1X1[20:]
+    assert decode_base64_payload(logo) == decode_base64_payload(logo) == base64.b64decode(PNG_1X1)
+    bad = doc({"type": "image", "data": {"code": "not base64!"}})
+    for _ in range(2):
+        with pytest.raises(DocumentError, match="IMAGE: field 'code' is not valid base64 image data at command 0"):
+            parse_document(bad)

@@ -25,7 +25,7 @@ from ticket_daemon.escpos.codepages import (
 from ticket_daemon.escpos.profiles import profile_for
 from ticket_daemon.escpos.qr import qr_bitmap, qr_bytes, raster_module_size, square_qr_raster
 from ticket_daemon.escpos.qrmatrix import qr_modules
-from ticket_daemon.escpos.raster import raster_bytes
+from ticket_daemon.escpos.raster import Bitmap, banded_raster, left_padding, mask_from_bitmap, raster_bytes
 from ticket_daemon.escpos.table import _cell_lines
 
 PLACEMENT = Placement(dot_width=384, align=Align.CENTER)
@@ -117,3 +117,34 @@ def test_a_table_cell_that_prints_as_sent_and_fits_is_one_unchanged_line(
     prepared = prepare_text_general(text, table)
     assert prepared == PreparedText(text, NO_SUBSTITUTIONS)
     assert _cell_lines(prepared.text, width, word_wrap=word_wrap) == [text]
+
+
+def raster_by_dots(bitmap: Bitmap, alignment: Align, dot_width: int) -> bytes:
+    """``raster_bytes`` the obvious way, one dot at a time: unpack, cut at the paper, pad on the left, pack."""
+    width = min(bitmap.width, dot_width)
+    if width <= 0 or bitmap.height == 0:
+        return b""
+    pad = left_padding(width, alignment, dot_width)
+    black = np.pad(mask_from_bitmap(bitmap)[:, :width], ((0, 0), (pad, 0)), constant_values=False)
+    return banded_raster(np.packbits(black, axis=1))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(0, 70),
+    st.integers(0, 300),
+    st.sampled_from([8, 16, 24, 48, 57, 384, 576]),
+    st.sampled_from(list(Align)),
+    st.integers(0, 2**32 - 1),
+    st.booleans(),
+)
+def test_raster_bytes_shift_packed_rows_like_placing_every_dot(
+    width: int, height: int, dot_width: int, alignment: Align, seed: int, junk_padding: bool
+) -> None:
+    rng = np.random.default_rng(seed)
+    row_bytes = (width + 7) // 8
+    rows = rng.integers(0, 256, size=(height, row_bytes), dtype=np.uint8)
+    if not junk_padding and width % 8:  # bitmaps made by packbits have white padding; others may not
+        rows[:, -1] &= (0xFF << (8 - width % 8)) & 0xFF
+    bitmap = Bitmap(width=width, height=height, rows=rows.tobytes())
+    assert raster_bytes(bitmap, alignment, dot_width) == raster_by_dots(bitmap, alignment, dot_width)

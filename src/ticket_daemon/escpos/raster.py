@@ -93,11 +93,27 @@ def raster_bytes(bitmap: Bitmap, align: Align, dot_width: int) -> bytes:
     width = min(bitmap.width, dot_width)
     if width <= 0 or bitmap.height == 0:
         return b""
-    pad = left_padding(width, align, dot_width)
-    black = mask_from_bitmap(bitmap)[:, :width]
-    placed = np.zeros((bitmap.height, pad + width), dtype=np.bool_)  # white dots left of the bitmap
-    placed[:, pad:] = black
-    return banded_raster(np.packbits(placed, axis=1))
+    return banded_raster(placed_rows(bitmap, width, left_padding(width, align, dot_width)))
+
+
+def placed_rows(bitmap: Bitmap, width: int, pad: int) -> PackedRows:
+    """The left ``width`` dots of each row of ``bitmap`` after ``pad`` white dots, packed (MSB first), worked on
+    the packed bytes: whole bytes of padding are a column offset, the rest a shift of 1 to 7 bits within bytes."""
+    used = (width + 7) // 8
+    rows = np.frombuffer(bitmap.rows, dtype=np.uint8).reshape(bitmap.height, bitmap.row_bytes)[:, :used]
+    if width % 8:  # dots past ``width`` (row padding, or dots cut at the paper's edge) print white
+        rows = rows.copy()
+        rows[:, -1] &= (0xFF << (8 - width % 8)) & 0xFF
+    offset, shift = divmod(pad, 8)
+    placed = np.zeros((bitmap.height, (pad + width + 7) // 8), dtype=np.uint8)
+    if not shift:
+        placed[:, offset : offset + used] = rows
+        return placed
+    placed[:, offset : offset + used] = rows >> shift
+    # The low ``shift`` bits of each byte continue at the top of the next byte; past the last byte they are white.
+    spilled = min(used, placed.shape[1] - offset - 1)
+    placed[:, offset + 1 : offset + 1 + spilled] |= (rows[:, :spilled] << (8 - shift)).astype(np.uint8)
+    return placed
 
 
 def banded_raster(rows: PackedRows) -> bytes:
