@@ -137,4 +137,7 @@ def separator_bytes(data: SeparatorData, profile: PrinterProfile, typefaces: Typ
 
 
 def _switch_alignment(current: Align, wanted: Align) -> bytes:
-    return b"" if current is wanted else align(ALIGN_NUMBERS[wanted])  # ESC a n
+    return b"" if current is wanted else _ALIGN_COMMANDS[wanted]
+
+
+_ALIGN_COMMANDS = {alignment: align(number) for alignment, number in ALIGN_NUMBERS.items()}  # ESC a n
