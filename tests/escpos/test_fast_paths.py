@@ -25,7 +25,14 @@ from ticket_daemon.escpos.codepages import (
 from ticket_daemon.escpos.profiles import profile_for
 from ticket_daemon.escpos.qr import qr_bitmap, qr_bytes, raster_module_size, square_qr_raster
 from ticket_daemon.escpos.qrmatrix import qr_modules
-from ticket_daemon.escpos.raster import Bitmap, banded_raster, left_padding, mask_from_bitmap, raster_bytes
+from ticket_daemon.escpos.raster import (
+    Bitmap,
+    banded_raster,
+    bitmap_from_mask,
+    left_padding,
+    mask_from_bitmap,
+    raster_bytes,
+)
 from ticket_daemon.escpos.table import _cell_lines
 
 PLACEMENT = Placement(dot_width=384, align=Align.CENTER)
@@ -148,3 +155,12 @@ def test_raster_bytes_shift_packed_rows_like_placing_every_dot(
         rows[:, -1] &= (0xFF << (8 - width % 8)) & 0xFF
     bitmap = Bitmap(width=width, height=height, rows=rows.tobytes())
     assert raster_bytes(bitmap, alignment, dot_width) == raster_by_dots(bitmap, alignment, dot_width)
+
+
+def test_a_remembered_raster_is_placed_for_each_alignment_and_paper_every_time() -> None:
+    # The raster of a small bitmap (a logo) is remembered: the alignment and the paper are part of what is kept.
+    bitmap = bitmap_from_mask(np.random.default_rng(7).random((20, 37)) < 0.5)
+    for _ in range(2):
+        for dot_width in (48, 384, 576):
+            for alignment in Align:
+                assert raster_bytes(bitmap, alignment, dot_width) == raster_by_dots(bitmap, alignment, dot_width)

@@ -8,6 +8,7 @@ left between commands, so the padding is measured from the left edge of the prin
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
@@ -90,6 +91,22 @@ def raster_bytes(bitmap: Bitmap, align: Align, dot_width: int) -> bytes:
     scale images to the paper first, so this only guards against a printer wrapping the excess onto a new line).
     An empty bitmap prints nothing.
     """
+    if len(bitmap.rows) <= _REMEMBERED_BITMAP_BYTES:
+        return _remembered_raster(bitmap, align, dot_width)
+    return _raster(bitmap, align, dot_width)
+
+
+# The same logo is printed on every receipt, at the same place: the raster of small bitmaps is remembered (a hit
+# hashes the bitmap's bytes once per bitmap object and compares them in full). At most 16 x (64 KiB + its raster).
+_REMEMBERED_BITMAP_BYTES = 64 * 1024
+
+
+@lru_cache(maxsize=16)
+def _remembered_raster(bitmap: Bitmap, align: Align, dot_width: int) -> bytes:
+    return _raster(bitmap, align, dot_width)
+
+
+def _raster(bitmap: Bitmap, align: Align, dot_width: int) -> bytes:
     width = min(bitmap.width, dot_width)
     if width <= 0 or bitmap.height == 0:
         return b""
