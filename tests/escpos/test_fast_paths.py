@@ -8,7 +8,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from ticket_daemon.document import Align
+from ticket_daemon.document import Align, DocumentError
 from ticket_daemon.document.codetables import CODE_TABLE_NAMES
 from ticket_daemon.document.model import Profile, QrData
 from ticket_daemon.document.spellings import QR_MIN_WIDTH
@@ -33,7 +33,7 @@ from ticket_daemon.escpos.raster import (
     mask_from_bitmap,
     raster_bytes,
 )
-from ticket_daemon.escpos.table import _cell_lines
+from ticket_daemon.escpos.table import _cell_lines, fit_widths
 
 PLACEMENT = Placement(dot_width=384, align=Align.CENTER)
 # Letters a receipt really has, plus what must not take the shortcut: controls, LF/TAB, lone surrogates,
@@ -164,3 +164,30 @@ def test_a_remembered_raster_is_placed_for_each_alignment_and_paper_every_time()
         for dot_width in (48, 384, 576):
             for alignment in Align:
                 assert raster_bytes(bitmap, alignment, dot_width) == raster_by_dots(bitmap, alignment, dot_width)
+
+
+def fit_one_at_a_time(widths: list[int], spacing: int, limit: int) -> list[int] | None:
+    """DOCUMENT.md "table" auto_reduce as written: take one character from the widest column still wider than 3
+    (ties: leftmost) until the row fits; None when it cannot."""
+    fitted = list(widths)
+    excess = sum(widths) + spacing * (len(widths) - 1) - limit
+    while excess > 0:
+        candidates = [i for i, width in enumerate(fitted) if width > 3]
+        if not candidates:
+            return None
+        fitted[max(candidates, key=lambda i: (fitted[i], -i))] -= 1
+        excess -= 1
+    return fitted
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.integers(1, 60), min_size=1, max_size=8), st.integers(0, 4), st.integers(1, 120))
+def test_auto_reduce_takes_the_characters_the_rule_takes_one_at_a_time(
+    widths: list[int], spacing: int, limit: int
+) -> None:
+    expected = fit_one_at_a_time(widths, spacing, limit)
+    if expected is None:
+        with pytest.raises(DocumentError, match=r"^TABLE: Columns exceed paper width"):
+            fit_widths(widths, spacing, limit, auto_reduce=True)
+    else:
+        assert fit_widths(widths, spacing, limit, auto_reduce=True) == expected

@@ -29,13 +29,24 @@ def fit_widths(widths: list[int], spacing: int, limit: int, *, auto_reduce: bool
     needed = sum(widths) + spacing * (len(widths) - 1)
     fitted = list(widths)
     excess = needed - limit
+    # One character at a time would take a pass over the columns per character; instead each pass takes what the
+    # rule would: a column wider than all others loses characters until it is as wide as the next (or the excess is
+    # gone), and columns tied for widest lose one each, leftmost first.
     while excess > 0 and auto_reduce:
-        candidates = [i for i, width in enumerate(fitted) if width > MIN_REDUCED_WIDTH]
+        candidates = [width for width in fitted if width > MIN_REDUCED_WIDTH]
         if not candidates:
             break
-        widest = max(candidates, key=lambda i: (fitted[i], -i))
-        fitted[widest] -= 1
-        excess -= 1
+        top = max(candidates)
+        widest = [i for i, width in enumerate(fitted) if width == top]
+        if len(widest) == 1:
+            below = max([width for width in candidates if width < top], default=MIN_REDUCED_WIDTH)
+            taken = min(top - below, excess)
+            fitted[widest[0]] -= taken
+            excess -= taken
+            continue
+        for i in widest[:excess]:
+            fitted[i] -= 1
+        excess -= min(len(widest), excess)
     if excess > 0:
         raise DocumentError(f"Columns exceed paper width (needs {needed}, has {limit})", category=Category.TABLE)
     return fitted
