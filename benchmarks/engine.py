@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,18 @@ from ticket_daemon.printers.render_resources import system_typefaces
 from .report import Stats, measure
 
 SHARED_SHOWCASE = Path(__file__).resolve().parents[2] / "shared" / "examples" / "service" / "showcase.json"
+
+ONE_LINE_TICKET = {
+    "version": "1.0",
+    "profile": {"model": "80mm EC-PM-80250"},
+    "commands": [{"type": "text", "data": {"content": {"text": "Hola"}}}],
+}
+
+
+def _example(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((Path(__file__).resolve().parents[1] / "examples" / name).read_text("utf-8"))
+    return loaded
+
 
 ITEMS = [(f"Artículo número {i}", i % 3 + 1, 12.5 * (i + 1)) for i in range(12)]
 
@@ -124,6 +137,11 @@ def run(report: Callable[[str, Stats], None]) -> None:
 
     def emulate_bytes(data: bytes, width: int) -> None:
         emulate(data, width, typefaces=typefaces)
+
+    # What the ack path does before each ack: validate the client's decoded document, then render it.
+    for label, sent in (("one-line ticket", ONE_LINE_TICKET), ("examples/receipt.json", _example("receipt.json"))):
+        render(parse_document(sent))  # warm the image cache, as a shop's logo is on every ticket
+        report(f"validate + render {label}", measure(lambda sent=sent: render(parse_document(sent)), repeat=300))
 
     text_doc = parse_document(text_receipt())
     text_stats = measure(lambda: render(text_doc), repeat=300)

@@ -236,6 +236,16 @@ def test_printing_the_same_image_again_reuses_the_finished_bitmap() -> None:
     assert raster(payload, dithering="atkinson") == first
 
 
+def test_images_sharing_a_cache_each_print_their_own_pixels() -> None:
+    # More images than the remembered payload digests, printed in turn, several times: each keeps its own bitmap.
+    shades = [0, 40, 80, 120, 160, 200, 240]
+    payloads = [encode(Image.new("L", (16, 4), shade)) for shade in shades]
+    cache = BoundedBitmapCache()
+    for _ in range(3):
+        for payload in payloads:
+            assert raster(bytes(payload), cache=cache) == raster(payload)
+
+
 def test_the_image_cache_is_bounded_by_entries_and_by_bytes() -> None:
     bitmaps = [raster(encode(Image.new("L", (64, 8), shade))) for shade in (0, 60, 120)]
     by_entries = BoundedBitmapCache(entries=2)

@@ -13,6 +13,7 @@ import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from PIL import Image
@@ -173,7 +174,7 @@ def read_version(version: str) -> tuple[str, str | None]:
 def fold_key_case(document: dict[str, Any]) -> list[str]:
     """Keys in another letter case (``Version``, ``Commands``, ``Type``, ``Data``…) renamed in place to the field
     they name, as Go's JSON decoder matched them; one note per spelling."""
-    known = _field_names()
+    known = field_names()
     seen: dict[str, int] = {}
     stack: list[Any] = [document]
     while stack:
@@ -193,7 +194,10 @@ def fold_key_case(document: dict[str, Any]) -> list[str]:
     ]
 
 
-def _field_names() -> frozenset[str]:
+@cache
+def field_names() -> frozenset[str]:
+    """Every field name of the document models (``type`` and ``data`` included): the keys read case-insensitively.
+    The models are all defined when this module is imported, so the walk over them is done once."""
     names: set[str] = {"type", "data"}
     stack: list[type[Model]] = [Model]
     while stack:

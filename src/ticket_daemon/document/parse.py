@@ -8,7 +8,6 @@ what the original engine printed with a default is printed with it, and the docu
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -18,7 +17,8 @@ from pydantic_core import ErrorDetails
 from . import lenient
 from .errors import Category, DocumentError, command_error
 from .limits import MAX_COMMANDS, MAX_DOCUMENT_BYTES, MAX_JSON_DEPTH
-from .model import COMMAND_MODELS, Document, Profile
+from .model import COMMAND_MODELS, Document, Profile, QrCommand
+from .plain import LONE_SURROGATE, is_plain
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -31,9 +31,6 @@ _CUSTOM_CATEGORIES = {
     "image": Category.IMAGE,
 }
 
-# A lone UTF-16 surrogate (JSON "\\udce9") is no character: pydantic refuses it and it cannot be sent back as UTF-8.
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
 
 def parse_document(raw: str | bytes | bytearray | Mapping[str, Any], *, strict: bool = False) -> Document:
     """Validate a v1 document. Raises :class:`DocumentError`; never anything else for any input.
@@ -44,6 +41,43 @@ def parse_document(raw: str | bytes | bytearray | Mapping[str, Any], *, strict: 
     data = _load_json(raw) if isinstance(raw, (str, bytes, bytearray)) else raw
     if not isinstance(data, Mapping):
         raise DocumentError(f"document must be a JSON object, got {json_type(data)}", category=Category.JSON)
+    document = _read_at_once(data, strict=strict)
+    return document if document is not None else read_step_by_step(data, strict=strict)
+
+
+def _read_at_once(data: Mapping[str, Any], *, strict: bool) -> Document | None:
+    """The fast path: ``data`` validated in one call, or None when the general reading is needed.
+
+    It answers only when reading step by step would give the very same document without a note: nothing to clean
+    or rename (``plain``), and a document valid as sent, where lenient reading repairs nothing. The one lenient
+    substitution a valid document can still get (a QR logo that is no usable image) sends it the general way too.
+    Every refusal and every note therefore comes from the general reading, word for word.
+    """
+    if not is_plain(data):
+        return None
+    version = data.get("version")
+    if not isinstance(version, str) or (not strict and lenient.read_version(version)[1] is not None):
+        return None
+    # The same mapping the general reading validates last, so the fields a client set (``model_fields_set``, which
+    # the printer registry reads for the profile) are the same either way.
+    header = {"version": version, "profile": data.get("profile"), "debug_log": data.get("debug_log", False)}
+    try:
+        document = Document.model_validate({**header, "commands": data.get("commands")})
+    except ValidationError:
+        return None
+    if not strict:
+        for command in document.commands:
+            if isinstance(command, QrCommand) and command.data.logo is not None:
+                logo = command.data.logo
+                if logo.strip() and not lenient.logo_is_usable(logo):
+                    return None
+    return document
+
+
+def read_step_by_step(data: Mapping[str, Any], *, strict: bool = False) -> Document:
+    """The general reading of a decoded document: cleaned, keys folded, each command validated (and leniently
+    repaired) on its own so every error names its command. Gives the same document as the fast path wherever
+    that one answers."""
     data = _cleaned(data)
     notes: list[str] | None = None if strict else lenient.fold_key_case(data)
 
@@ -237,7 +271,7 @@ def _cleaned(root: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _clean_string(value: Any) -> Any:
-    return _LONE_SURROGATE.sub("", value) if isinstance(value, str) else value
+    return LONE_SURROGATE.sub("", value) if isinstance(value, str) else value
 
 
 def json_type(value: Any) -> str:

@@ -85,6 +85,11 @@ class Tally:
     example: tuple[str, str] | None = None  # the first transliteration, shown to the client
 
     def __add__(self, other: Tally) -> Tally:
+        # Nearly every text needs no substitution: adding nothing returns the other side as it is.
+        if not other.transliterated and not other.imaged and other.example is None:
+            return self
+        if not self.transliterated and not self.imaged and self.example is None:
+            return other
         return Tally(
             self.transliterated + other.transliterated,
             self.imaged + other.imaged,
@@ -118,7 +123,8 @@ class EncodedText:
     tally: Tally = NO_SUBSTITUTIONS
 
     def __add__(self, other: EncodedText) -> EncodedText:
-        return EncodedText(self.data + other.data, self.tally + other.tally)
+        tally = self.tally if other.tally is NO_SUBSTITUTIONS else self.tally + other.tally
+        return EncodedText(self.data + other.data, tally)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +142,13 @@ class Placement:
 def prepare_text(text: str, code_table: str) -> PreparedText:
     """Strip control characters, compose accents (NFC) and transliterate what no supported page can print.
     Characters left that no page has will be printed as an image by :func:`encode_text`."""
+    if as_is(text, code_table) is not None:
+        return PreparedText(text, NO_SUBSTITUTIONS)
+    return prepare_text_general(text, code_table)
+
+
+def prepare_text_general(text: str, code_table: str) -> PreparedText:
+    """:func:`prepare_text` without its shortcut for text that prints as sent (which must agree with this)."""
     text = unicodedata.normalize("NFC", _STRIPPED.sub("", text))
     if _encodes_all(text, code_table):
         return PreparedText(text, NO_SUBSTITUTIONS)
@@ -161,10 +174,20 @@ def encode_text(text: str, code_table: str, placement: Placement, *, line_start:
     """Bytes printing ``text`` in ``code_table`` (the page selected with ``ESC t``), which is selected again
     afterwards. ``line_start`` says whether the print position is at the beginning of a line, so that an image
     run starts on its own line without feeding an empty one."""
-    prepared = prepare_text(text, code_table)
+    encoded = as_is(text, code_table)
+    if encoded is not None:
+        return EncodedText(encoded)
+    return encode_text_general(text, code_table, placement, line_start=line_start)
+
+
+def encode_text_general(text: str, code_table: str, placement: Placement, *, line_start: bool = True) -> EncodedText:
+    """:func:`encode_text` without its shortcut for text that prints as sent (which must agree with this)."""
+    prepared = prepare_text_general(text, code_table)
     home_codec = CODE_TABLES[code_table].codec
-    if _encodes_all(prepared.text, code_table):
+    try:
         return EncodedText(prepared.text.encode(home_codec), prepared.tally)
+    except UnicodeEncodeError:
+        pass  # some characters need another page or an image
     out = bytearray()
     imaged = 0
     at_line_start = line_start
@@ -263,6 +286,27 @@ def _image_run(run: str, placement: Placement, *, at_line_start: bool) -> bytes:
 
 
 _ALIGN_NUMBERS = {Align.LEFT: 0, Align.CENTER: 1, Align.RIGHT: 2}
+_PRINTABLE_ASCII = "".join(chr(code) for code in range(0x20, 0x7F))
+# The pages that encode printable ASCII as ASCII (all supported ones: checked rather than assumed).
+_ASCII_PAGES = frozenset(
+    name for name, table in CODE_TABLES.items() if _PRINTABLE_ASCII.encode(table.codec) == _PRINTABLE_ASCII.encode()
+)
+
+
+def as_is(text: str, code_table: str) -> bytes | None:
+    """The bytes of ``text`` in ``code_table`` when it prints exactly as sent (no control character to strip, already
+    composed, every character in the page), else None. The common case, checked in C before any per-character work:
+    printable characters are never stripped, and pure ASCII is composed and in every supported page."""
+    if not text.isprintable():  # C0/C1 controls, lone surrogates, and LF/CR/TAB (the general path keeps those)
+        return None
+    if text.isascii() and code_table in _ASCII_PAGES:
+        return text.encode("ascii")
+    if not unicodedata.is_normalized("NFC", text):
+        return None
+    try:
+        return text.encode(CODE_TABLES[code_table].codec)
+    except UnicodeEncodeError:
+        return None
 
 
 def _encodes_all(text: str, code_table: str) -> bool:

@@ -12,6 +12,7 @@ import binascii
 import hashlib
 import io
 import struct
+from functools import lru_cache
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps
@@ -146,13 +147,22 @@ def rasterize_image(
     """
     if cache is None:
         return _rasterize(payload, pixel_width, max_width, threshold, dithering, scaling)
-    key = (hashlib.blake2b(payload, digest_size=16).digest(), pixel_width, max_width, threshold, dithering, scaling)
+    key = (_digest(payload), pixel_width, max_width, threshold, dithering, scaling)
     cached = cache.get(key)
     if cached is not None:
         return cached
     bitmap = _rasterize(payload, pixel_width, max_width, threshold, dithering, scaling)
     cache.put(key, bitmap)
     return bitmap
+
+
+# Hashing a 100 KB photo for the cache key costs ~100 µs on every render. The payload is usually the very bytes
+# object the decoding of its base64 remembered (``document.payloads``), so its digest is remembered as well: a
+# hit is one dictionary lookup (the bytes object keeps its own hash; equal objects are compared in full, so a hit
+# is always the same image). Few entries, as each keeps its payload alive.
+@lru_cache(maxsize=4)
+def _digest(payload: bytes) -> bytes:
+    return hashlib.blake2b(payload, digest_size=16).digest()
 
 
 def _rasterize(

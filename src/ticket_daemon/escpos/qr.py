@@ -22,7 +22,7 @@ from .dither import atkinson
 from .image import decode_luma, open_image, upright_size
 from .profiles import PrinterProfile
 from .qrmatrix import QrOverflow, position_patterns, qr_modules
-from .raster import Bitmap, bitmap_from_mask, raster_bytes
+from .raster import Bitmap, banded_raster, bitmap_from_mask, left_padding, raster_bytes
 
 # DOCUMENT.md "qr": module size = floor(width / (modules + 8)) clamped to 3..16 (8 = two 4-module quiet zones).
 QUIET_ZONE_MODULES = 4
@@ -95,15 +95,18 @@ def qr_bytes(data: QrData, profile: PrinterProfile) -> bytes:
 
     A ``logo`` forces error correction H, whatever ``correction`` says, so the modules it hides can be restored.
     """
-    if profile.has_qr and not data.logo and not data.circle_shape:
-        symbol = _symbol(data.data, data.correction)  # refuses data that does not fit before the printer sees it
-        modules = symbol.shape[0]
+    if data.logo or data.circle_shape:
+        return raster_bytes(qr_bitmap(data, profile.dot_width), data.align, profile.dot_width)
+    symbol = _symbol(data.data, data.correction)  # refuses data that does not fit before the printer sees it
+    modules = symbol.shape[0]
+    if profile.has_qr:
         size = module_size(modules, data.pixel_width, profile.dot_width)
         # The native module size is at least 3 dots: a large symbol may not fit the head; the raster path shrinks it.
         if size * modules <= profile.dot_width:
             return native_qr_bytes(data, size)
-    bitmap = qr_bitmap(data, profile.dot_width)
-    return raster_bytes(bitmap, data.align, profile.dot_width)
+    return square_qr_raster(
+        symbol, raster_module_size(modules, data.pixel_width, profile.dot_width), data.align, profile.dot_width
+    )
 
 
 def native_qr_bytes(data: QrData, module_dots: int) -> bytes:
@@ -128,10 +131,7 @@ def qr_bitmap(data: QrData, dot_width: int) -> Bitmap:
     else:
         symbol = _symbol(data.data, data.correction)
     modules = symbol.shape[0]
-    total_modules = modules + 2 * QUIET_ZONE_MODULES
-    size = module_size(modules, data.pixel_width, dot_width)
-    # On narrow paper a large symbol gets smaller modules rather than being cut off at the edge.
-    size = max(1, min(size, dot_width // total_modules))
+    size = raster_module_size(modules, data.pixel_width, dot_width)
     dark = symbol
     if data.circle_shape:
         # Finder and alignment patterns stay square: scanners locate the symbol by their exact shape.
@@ -144,6 +144,33 @@ def qr_bitmap(data: QrData, dot_width: int) -> Bitmap:
         black = _with_logo(black, modules, size, data.logo)
     quiet = QUIET_ZONE_MODULES * size
     return bitmap_from_mask(np.pad(black, quiet, constant_values=False))
+
+
+def raster_module_size(modules: int, pixel_width: int, dot_width: int) -> int:
+    """Dots per module of a symbol drawn here: :func:`module_size`, but on narrow paper a large symbol gets smaller
+    modules rather than being cut off at the edge."""
+    size = module_size(modules, pixel_width, dot_width)
+    return max(1, min(size, dot_width // (modules + 2 * QUIET_ZONE_MODULES)))
+
+
+def square_qr_raster(symbol: Mask, size: int, alignment: Align, dot_width: int) -> bytes:
+    """The raster of a symbol with square modules and no logo: the same bytes as ``raster_bytes`` of the bitmap
+    :func:`qr_bitmap` draws, built a module row at a time. Each module row is placed on the line and packed once,
+    then repeated ``size`` times as bytes, instead of scaling, padding, packing, unpacking and packing every dot."""
+    modules = symbol.shape[0]
+    quiet = QUIET_ZONE_MODULES * size
+    side = modules * size + 2 * quiet  # the drawn bitmap is side x side dots
+    width = min(side, dot_width)  # raster_bytes keeps the left dot_width dots of a wider bitmap
+    if width <= 0:
+        return b""
+    pad = left_padding(width, alignment, dot_width)
+    start = pad + quiet
+    shown = max(0, min(modules * size, pad + width - start))  # module dots left of the cut
+    line = np.zeros((modules, pad + width), dtype=np.bool_)
+    line[:, start : start + shown] = np.repeat(symbol, size, axis=1)[:, :shown]
+    packed = np.packbits(line, axis=1)
+    white = np.zeros((quiet, packed.shape[1]), dtype=np.uint8)
+    return banded_raster(np.concatenate((white, np.repeat(packed, size, axis=0), white)))
 
 
 def _scale(modules: Mask, size: int) -> Mask:

@@ -8,6 +8,7 @@ left between commands, so the padding is measured from the left edge of the prin
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
@@ -22,6 +23,7 @@ MAX_BAND_ROWS = 255
 LUMA_BLACK_BELOW = 128
 
 BlackMask = NDArray[np.bool_]
+PackedRows = NDArray[np.uint8]  # (height, bytes per row), MSB first, 1 = black
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,17 +91,53 @@ def raster_bytes(bitmap: Bitmap, align: Align, dot_width: int) -> bytes:
     scale images to the paper first, so this only guards against a printer wrapping the excess onto a new line).
     An empty bitmap prints nothing.
     """
+    if len(bitmap.rows) <= _REMEMBERED_BITMAP_BYTES:
+        return _remembered_raster(bitmap, align, dot_width)
+    return _raster(bitmap, align, dot_width)
+
+
+# The same logo is printed on every receipt, at the same place: the raster of small bitmaps is remembered (a hit
+# hashes the bitmap's bytes once per bitmap object and compares them in full). At most 16 x (64 KiB + its raster).
+_REMEMBERED_BITMAP_BYTES = 64 * 1024
+
+
+@lru_cache(maxsize=16)
+def _remembered_raster(bitmap: Bitmap, align: Align, dot_width: int) -> bytes:
+    return _raster(bitmap, align, dot_width)
+
+
+def _raster(bitmap: Bitmap, align: Align, dot_width: int) -> bytes:
     width = min(bitmap.width, dot_width)
     if width <= 0 or bitmap.height == 0:
         return b""
-    pad = left_padding(width, align, dot_width)
-    black = mask_from_bitmap(bitmap)[:, :width]
-    if pad:
-        black = np.pad(black, ((0, 0), (pad, 0)), constant_values=False)
-    placed = np.packbits(black, axis=1)
-    width_bytes = placed.shape[1]
+    return banded_raster(placed_rows(bitmap, width, left_padding(width, align, dot_width)))
+
+
+def placed_rows(bitmap: Bitmap, width: int, pad: int) -> PackedRows:
+    """The left ``width`` dots of each row of ``bitmap`` after ``pad`` white dots, packed (MSB first), worked on
+    the packed bytes: whole bytes of padding are a column offset, the rest a shift of 1 to 7 bits within bytes."""
+    used = (width + 7) // 8
+    rows = np.frombuffer(bitmap.rows, dtype=np.uint8).reshape(bitmap.height, bitmap.row_bytes)[:, :used]
+    if width % 8:  # dots past ``width`` (row padding, or dots cut at the paper's edge) print white
+        rows = rows.copy()
+        rows[:, -1] &= (0xFF << (8 - width % 8)) & 0xFF
+    offset, shift = divmod(pad, 8)
+    placed = np.zeros((bitmap.height, (pad + width + 7) // 8), dtype=np.uint8)
+    if not shift:
+        placed[:, offset : offset + used] = rows
+        return placed
+    placed[:, offset : offset + used] = rows >> shift
+    # The low ``shift`` bits of each byte continue at the top of the next byte; past the last byte they are white.
+    spilled = min(used, placed.shape[1] - offset - 1)
+    placed[:, offset + 1 : offset + 1 + spilled] |= (rows[:, :spilled] << (8 - shift)).astype(np.uint8)
+    return placed
+
+
+def banded_raster(rows: PackedRows) -> bytes:
+    """``GS v 0`` commands printing ``rows`` (packed, already placed on the line), in bands of at most 255 rows."""
+    height, width_bytes = rows.shape
     out = bytearray()
-    for top in range(0, bitmap.height, MAX_BAND_ROWS):
-        band = placed[top : top + MAX_BAND_ROWS]
+    for top in range(0, height, MAX_BAND_ROWS):
+        band = rows[top : top + MAX_BAND_ROWS]
         out += raster_image(width_bytes, band.shape[0], band.tobytes())  # GS v 0 — raster bit image
     return bytes(out)

@@ -32,7 +32,7 @@ from ..document.payloads import SAFE_MODE_BLOCKED
 from ..document.rawpolicy import RawPolicy
 from . import commands
 from .barcode import barcode_bytes, barcode_notes
-from .codepages import EncodedText
+from .codepages import NO_SUBSTITUTIONS, EncodedText
 from .image import image_bytes
 from .imagecache import BitmapCache
 from .profiles import PrinterProfile, profile_for
@@ -100,8 +100,8 @@ def render_job(
     # DOCUMENT.md "Lenient (default) and strict": the defaults the reading substituted come first.
     notes: list[str] = list(document.reading_notes)
     resources = _Resources(typefaces, image_cache)
-    for position, command in enumerate(document.commands):
-        index = document.client_index(position)  # lenient reading may have skipped commands before this one
+    # Lenient reading may have skipped commands: each message names the index the client gave.
+    for index, command in zip(document.client_indexes(), document.commands, strict=True):
         try:
             part = _render_command(command, printer, raw_policy, resources)
         except TicketError as error:
@@ -112,7 +112,8 @@ def render_job(
             sentence = f"could not be rendered ({type(error).__name__})"
             raise command_error(category, index, command.type, sentence) from error
         out += part.data
-        notes.extend(part.tally.notes(index))
+        if part.tally is not NO_SUBSTITUTIONS:
+            notes.extend(part.tally.notes(index))
         if isinstance(command, BarcodeCommand):  # DOCUMENT.md "Barcodes fit the paper": say when it was narrowed
             notes.extend(barcode_notes(command.data, printer.dot_width, index))
         if isinstance(command, RawCommand) and commands.INITIALIZE in part.data:

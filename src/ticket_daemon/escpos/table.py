@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 
 from ..document.errors import Category, DocumentError
-from ..document.model import Align, Column, TableData
-from .codepages import NO_SUBSTITUTIONS, EncodedText, Placement, encode_text, prepare_text
+from ..document.model import Align, TableData
+from .codepages import NO_SUBSTITUTIONS, EncodedText, Placement, as_is, encode_text, prepare_text
 from .commands import LF, align, bold
 from .profiles import PrinterProfile
 from .text import ALIGN_NUMBERS
@@ -29,13 +29,24 @@ def fit_widths(widths: list[int], spacing: int, limit: int, *, auto_reduce: bool
     needed = sum(widths) + spacing * (len(widths) - 1)
     fitted = list(widths)
     excess = needed - limit
+    # One character at a time would take a pass over the columns per character; instead each pass takes what the
+    # rule would: a column wider than all others loses characters until it is as wide as the next (or the excess is
+    # gone), and columns tied for widest lose one each, leftmost first.
     while excess > 0 and auto_reduce:
-        candidates = [i for i, width in enumerate(fitted) if width > MIN_REDUCED_WIDTH]
+        candidates = [width for width in fitted if width > MIN_REDUCED_WIDTH]
         if not candidates:
             break
-        widest = max(candidates, key=lambda i: (fitted[i], -i))
-        fitted[widest] -= 1
-        excess -= 1
+        top = max(candidates)
+        widest = [i for i, width in enumerate(fitted) if width == top]
+        if len(widest) == 1:
+            below = max([width for width in candidates if width < top], default=MIN_REDUCED_WIDTH)
+            taken = min(top - below, excess)
+            fitted[widest[0]] -= taken
+            excess -= taken
+            continue
+        for i in widest[:excess]:
+            fitted[i] -= 1
+        excess -= min(len(widest), excess)
     if excess > 0:
         raise DocumentError(f"Columns exceed paper width (needs {needed}, has {limit})", category=Category.TABLE)
     return fitted
@@ -74,12 +85,12 @@ def wrap_cell(text: str, width: int) -> list[str]:
 def pad_cell(text: str, width: int, alignment: Align) -> str:
     """``text`` truncated or padded with spaces to exactly ``width`` characters; center puts the odd space right."""
     text = text[:width]
-    space = width - len(text)
+    if alignment is Align.LEFT:
+        return text.ljust(width)
     if alignment is Align.RIGHT:
-        return " " * space + text
-    if alignment is Align.CENTER:
-        return " " * (space // 2) + text + " " * (space - space // 2)
-    return text + " " * space
+        return text.rjust(width)
+    space = width - len(text)
+    return " " * (space // 2) + text + " " * (space - space // 2)
 
 
 def table_bytes(data: TableData, profile: PrinterProfile, typefaces: Typefaces = BUILT_IN) -> EncodedText:
@@ -96,20 +107,25 @@ def table_bytes(data: TableData, profile: PrinterProfile, typefaces: Typefaces =
     rows.extend((False, row) for row in data.rows)
 
     placement = Placement(dot_width=profile.dot_width, dpi=profile.dpi, align=options.align, typefaces=typefaces)
+    aligns = [column.align for column in columns]
+    gap = " " * options.column_spacing
     out = bytearray()  # grown in place: a table may have thousands of lines
     tally = NO_SUBSTITUTIONS
     if options.align is not Align.LEFT:
         out += align(ALIGN_NUMBERS[options.align])  # ESC a n — places the table when narrower than the line
     for is_bold, cells in rows:
-        prepared = [prepare_text(cell, profile.code_table) for cell in cells]
         laid_out: list[list[str]] = []
-        for text, width in zip(prepared, widths, strict=True):
+        for cell, width in zip(cells, widths, strict=True):
+            if len(cell) <= width and as_is(cell, profile.code_table) is not None:
+                laid_out.append([cell])  # prints as sent (no control character, no substitution) and fits
+                continue
+            text = prepare_text(cell, profile.code_table)
             tally += text.tally
             laid_out.append(_cell_lines(text.text, width, word_wrap=options.word_wrap))
         if is_bold:
             out += bold(True)  # ESC E 1
-        for i in range(max(len(lines) for lines in laid_out)):
-            line = _row_line(laid_out, columns, widths, options.column_spacing, i)
+        for i in range(max(map(len, laid_out))):
+            line = _row_line(laid_out, aligns, widths, gap, i)
             # A left-aligned table needs no trailing spaces; centred or right-aligned ones keep the full width so
             # the printer positions every line the same way.
             encoded = encode_text(line.rstrip() if options.align is Align.LEFT else line, profile.code_table, placement)
@@ -130,9 +146,9 @@ def _cell_lines(text: str, width: int, *, word_wrap: bool) -> list[str]:
     return [text.replace("\n", " ")[:width]]
 
 
-def _row_line(laid_out: list[list[str]], columns: list[Column], widths: list[int], spacing: int, i: int) -> str:
+def _row_line(laid_out: list[list[str]], aligns: list[Align], widths: list[int], gap: str, i: int) -> str:
     cells = [
-        pad_cell(cell_lines[i] if i < len(cell_lines) else "", width, column.align)
-        for cell_lines, column, width in zip(laid_out, columns, widths, strict=True)
+        pad_cell(cell_lines[i] if i < len(cell_lines) else "", width, alignment)
+        for cell_lines, alignment, width in zip(laid_out, aligns, widths, strict=True)
     ]
-    return (" " * spacing).join(cells)
+    return gap.join(cells)

@@ -7,8 +7,10 @@ left alone, which is what the clients that send them expect.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from ..document.model import Align, SeparatorData, TextData, TextStyle
-from .codepages import EncodedText, Placement, encode_text, prepare_text
+from .codepages import NO_SUBSTITUTIONS, EncodedText, Placement, as_is, encode_text, prepare_text
 from .commands import LF, align, bold, character_size, font, reverse, underline
 from .profiles import PrinterProfile
 from .typefaces import BUILT_IN, Typefaces
@@ -19,34 +21,40 @@ DEFAULT_STYLE = TextStyle()
 
 def style_on(style: TextStyle) -> bytes:
     """The commands switching ``style`` on, non-default parts only: ESC M, GS !, ESC E, ESC -, GS B."""
-    out = bytearray()
-    if style.font == "B":
-        out += font(1)  # ESC M 1
-    if style.size != "1x1":
-        out += character_size(style.width_multiplier, style.height_multiplier)  # GS ! n
-    if style.bold:
-        out += bold(True)  # ESC E 1
-    if style.underline_dots:
-        out += underline(style.underline_dots)  # ESC - n
-    if style.inverse:
-        out += reverse(True)  # GS B 1
-    return bytes(out)
+    return _style_codes(style.font, style.size, style.bold, style.underline, style.inverse)[0]
 
 
 def style_off(style: TextStyle) -> bytes:
     """The commands switching ``style`` off again, in the reverse order of :func:`style_on`."""
-    out = bytearray()
-    if style.inverse:
-        out += reverse(False)
-    if style.underline_dots:
-        out += underline(0)
-    if style.bold:
-        out += bold(False)
-    if style.size != "1x1":
-        out += character_size(1, 1)
-    if style.font == "B":
-        out += font(0)
-    return bytes(out)
+    return _style_codes(style.font, style.size, style.bold, style.underline, style.inverse)[1]
+
+
+# A document has a handful of styles, used on line after line: their commands are worked out once each.
+@lru_cache(maxsize=512)
+def _style_codes(font_name: str, size: str, is_bold: bool, underline_spec: str, inverse: bool) -> tuple[bytes, bytes]:
+    underline_dots = int(underline_spec[0])  # "0pt", "1pt", "2pt"
+    on = bytearray()
+    off = bytearray()
+    if font_name == "B":
+        on += font(1)  # ESC M 1
+    if size != "1x1":
+        on += character_size(int(size[0]), int(size[2]))  # GS ! n
+    if is_bold:
+        on += bold(True)  # ESC E 1
+    if underline_dots:
+        on += underline(underline_dots)  # ESC - n
+    if inverse:
+        on += reverse(True)  # GS B 1
+        off += reverse(False)
+    if underline_dots:
+        off += underline(0)
+    if is_bold:
+        off += bold(False)
+    if size != "1x1":
+        off += character_size(1, 1)
+    if font_name == "B":
+        off += font(0)
+    return bytes(on), bytes(off)
 
 
 def styled(
@@ -59,6 +67,10 @@ def styled(
     typefaces: Typefaces = BUILT_IN,
 ) -> EncodedText:
     """``text`` in ``style``: styles on, the encoded text, styles off."""
+    on, off = _style_codes(style.font, style.size, style.bold, style.underline, style.inverse)
+    plain = as_is(text, profile.code_table)
+    if plain is not None:  # prints as sent: no substitution to count, no image run to place
+        return EncodedText(on + plain + off)
     placement = Placement(
         dot_width=profile.dot_width,
         dpi=profile.dpi,
@@ -68,14 +80,15 @@ def styled(
         typefaces=typefaces,
     )
     body = encode_text(text, profile.code_table, placement, line_start=line_start)
-    return EncodedText(style_on(style), body.tally) + EncodedText(body.data + style_off(style))
+    return EncodedText(on + body.data + off, body.tally)
 
 
 def text_bytes(data: TextData, profile: PrinterProfile, typefaces: Typefaces = BUILT_IN) -> EncodedText:
     """DOCUMENT.md "text": the label before the content, on its own line when the alignments differ."""
     content = data.content
     label = data.label if data.label is not None and data.label.text else None
-    out = EncodedText(b"")
+    out = bytearray()
+    tally = NO_SUBSTITUTIONS
     current = Align.LEFT
     line_start = True
     if label is not None:
@@ -83,29 +96,34 @@ def text_bytes(data: TextData, profile: PrinterProfile, typefaces: Typefaces = B
         # A label on its own line does not need the separator's trailing space (it would shift a right-aligned
         # label off the edge).
         label_text = label.text + (label.separator.rstrip() if own_line else label.separator)
-        out += EncodedText(_switch_alignment(current, label.align))
+        out += _switch_alignment(current, label.align)
         current = label.align
-        out += styled(label_text, label.label_style, label.align, profile, typefaces=typefaces)
+        part = styled(label_text, label.label_style, label.align, profile, typefaces=typefaces)
+        out += part.data
+        tally += part.tally
         if own_line:
-            out += EncodedText(LF)
+            out += LF
         else:
             line_start = False
-    out += EncodedText(_switch_alignment(current, content.align))
+    out += _switch_alignment(current, content.align)
     current = content.align
-    out += styled(
+    part = styled(
         content.text, content.content_style, content.align, profile, line_start=line_start, typefaces=typefaces
     )
+    out += part.data
+    tally += part.tally
     if data.new_line:
-        out += EncodedText(LF)
+        out += LF
     # DOCUMENT.md: "alignment returns to left after each command".
-    return out + EncodedText(_switch_alignment(current, Align.LEFT))
+    out += _switch_alignment(current, Align.LEFT)
+    return EncodedText(bytes(out), tally)
 
 
 def line_bytes(text: str, alignment: Align, profile: PrinterProfile, typefaces: Typefaces = BUILT_IN) -> EncodedText:
     """One plain line at ``alignment`` then LF, alignment back to left (separators, QR ``human_text``)."""
-    out = EncodedText(_switch_alignment(Align.LEFT, alignment))
-    out += styled(text, DEFAULT_STYLE, alignment, profile, typefaces=typefaces) + EncodedText(LF)
-    return out + EncodedText(_switch_alignment(alignment, Align.LEFT))
+    line = styled(text, DEFAULT_STYLE, alignment, profile, typefaces=typefaces)
+    data = _switch_alignment(Align.LEFT, alignment) + line.data + LF + _switch_alignment(alignment, Align.LEFT)
+    return EncodedText(data, line.tally)
 
 
 def separator_bytes(data: SeparatorData, profile: PrinterProfile, typefaces: Typefaces = BUILT_IN) -> EncodedText:
@@ -119,4 +137,7 @@ def separator_bytes(data: SeparatorData, profile: PrinterProfile, typefaces: Typ
 
 
 def _switch_alignment(current: Align, wanted: Align) -> bytes:
-    return b"" if current is wanted else align(ALIGN_NUMBERS[wanted])  # ESC a n
+    return b"" if current is wanted else _ALIGN_COMMANDS[wanted]
+
+
+_ALIGN_COMMANDS = {alignment: align(number) for alignment, number in ALIGN_NUMBERS.items()}  # ESC a n

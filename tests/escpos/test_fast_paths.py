@@ -1,0 +1,193 @@
+"""The renderer's shortcuts give the very bytes (and notes) of the general code they skip: text that prints as
+sent, and a QR symbol with square modules rastered a module row at a time."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from ticket_daemon.document import Align, DocumentError
+from ticket_daemon.document.codetables import CODE_TABLE_NAMES
+from ticket_daemon.document.model import Profile, QrData
+from ticket_daemon.document.spellings import QR_MIN_WIDTH
+from ticket_daemon.escpos.codepages import (
+    NO_SUBSTITUTIONS,
+    Placement,
+    PreparedText,
+    as_is,
+    encode_text,
+    encode_text_general,
+    prepare_text,
+    prepare_text_general,
+)
+from ticket_daemon.escpos.profiles import profile_for
+from ticket_daemon.escpos.qr import qr_bitmap, qr_bytes, raster_module_size, square_qr_raster
+from ticket_daemon.escpos.qrmatrix import qr_modules
+from ticket_daemon.escpos.raster import (
+    Bitmap,
+    banded_raster,
+    bitmap_from_mask,
+    left_padding,
+    mask_from_bitmap,
+    raster_bytes,
+)
+from ticket_daemon.escpos.table import _cell_lines, fit_widths
+
+PLACEMENT = Placement(dot_width=384, align=Align.CENTER)
+# Letters a receipt really has, plus what must not take the shortcut: controls, LF/TAB, lone surrogates,
+# decomposed accents, characters only another page or an image can print, invisible formatting.
+ALPHABET = st.sampled_from(
+    [
+        *"Aa zZ09$.,:-=*#()",
+        *"áéíóúñÑüÜ¿¡€£ç",
+        *"\x00\x07\x1b\x7f\x85\x9f\n\r\t",
+        *"\ud800\udce9",
+        "e\u0301",
+        "\u0301",
+        *"ЖжΩ中€…“”\u200b\u00a0\u2028",
+    ]
+)
+TEXTS = st.lists(ALPHABET, max_size=12).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(TEXTS, st.sampled_from(CODE_TABLE_NAMES), st.booleans())
+def test_text_that_prints_as_sent_gets_the_bytes_of_the_general_encoder(
+    text: str, table: str, line_start: bool
+) -> None:
+    assert prepare_text(text, table) == prepare_text_general(text, table)
+    fast = encode_text(text, table, PLACEMENT, line_start=line_start)
+    assert fast == encode_text_general(text, table, PLACEMENT, line_start=line_start)
+
+
+@pytest.mark.parametrize(
+    ("text", "table"),
+    [("Total: $12.50", "WPC1252"), ("CAFÉ LA ESQUINA", "WPC1252"), ("Ñandú", "PC850"), ("Привет", "PC866")],
+)
+def test_everyday_text_takes_the_shortcut(text: str, table: str) -> None:
+    assert as_is(text, table) == encode_text_general(text, table, PLACEMENT).data
+
+
+@pytest.mark.parametrize(
+    ("text", "table"),
+    [
+        *[(text, "WPC1252") for text in ("two\nlines", "tab\there", "cafe\u0301", "bell\x07", "caf\udce9", "中文")],
+        ("a\u200bb", "WPC1252"),
+        ("“quoted”", "PC437"),
+        ("Привет", "WPC1252"),
+    ],
+)
+def test_text_the_general_encoder_changes_does_not_take_the_shortcut(text: str, table: str) -> None:
+    assert as_is(text, table) is None
+
+
+QR_DATA = st.sampled_from(
+    ["1", "HELLO WORLD", "https://example.com/factura?folio=A-000123", "0" * 300, "x" * 900, "ñandú €"]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    QR_DATA,
+    st.sampled_from("LMQH"),
+    st.integers(1, 700),
+    st.sampled_from([8, 20, 57, 100, 203, 384, 576, 832]),
+    st.sampled_from(list(Align)),
+)
+def test_square_qr_raster_is_the_raster_of_the_drawn_bitmap(
+    data: str, correction: str, pixel_width: int, dot_width: int, alignment: Align
+) -> None:
+    qr = QrData(data=data, correction=correction, pixel_width=max(pixel_width, QR_MIN_WIDTH), align=alignment)
+    symbol = qr_modules(data.encode("utf-8"), correction)
+    size = raster_module_size(symbol.shape[0], qr.pixel_width, dot_width)
+    drawn = raster_bytes(qr_bitmap(qr, dot_width), alignment, dot_width)
+    assert square_qr_raster(symbol, size, alignment, dot_width) == drawn
+
+
+def test_a_raster_qr_command_prints_the_drawn_bitmap() -> None:
+    profile = profile_for(Profile(model="80mm EC-PM-80250"))
+    qr = QrData(data="https://example.com/factura?folio=A-000123", pixel_width=200)
+    expected = raster_bytes(qr_bitmap(qr, profile.dot_width), qr.align, profile.dot_width)
+    assert qr_bytes(qr, profile) == expected
+    assert np.frombuffer(expected, dtype=np.uint8).any()
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXTS, st.integers(1, 16), st.sampled_from(CODE_TABLE_NAMES), st.booleans())
+def test_a_table_cell_that_prints_as_sent_and_fits_is_one_unchanged_line(
+    text: str, width: int, table: str, word_wrap: bool
+) -> None:
+    # The table takes such a cell as it is; the general preparation and layout must agree.
+    assume(len(text) <= width and as_is(text, table) is not None)
+    prepared = prepare_text_general(text, table)
+    assert prepared == PreparedText(text, NO_SUBSTITUTIONS)
+    assert _cell_lines(prepared.text, width, word_wrap=word_wrap) == [text]
+
+
+def raster_by_dots(bitmap: Bitmap, alignment: Align, dot_width: int) -> bytes:
+    """``raster_bytes`` the obvious way, one dot at a time: unpack, cut at the paper, pad on the left, pack."""
+    width = min(bitmap.width, dot_width)
+    if width <= 0 or bitmap.height == 0:
+        return b""
+    pad = left_padding(width, alignment, dot_width)
+    black = np.pad(mask_from_bitmap(bitmap)[:, :width], ((0, 0), (pad, 0)), constant_values=False)
+    return banded_raster(np.packbits(black, axis=1))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(0, 70),
+    st.integers(0, 300),
+    st.sampled_from([8, 16, 24, 48, 57, 384, 576]),
+    st.sampled_from(list(Align)),
+    st.integers(0, 2**32 - 1),
+    st.booleans(),
+)
+def test_raster_bytes_shift_packed_rows_like_placing_every_dot(
+    width: int, height: int, dot_width: int, alignment: Align, seed: int, junk_padding: bool
+) -> None:
+    rng = np.random.default_rng(seed)
+    row_bytes = (width + 7) // 8
+    rows = rng.integers(0, 256, size=(height, row_bytes), dtype=np.uint8)
+    if not junk_padding and width % 8:  # bitmaps made by packbits have white padding; others may not
+        rows[:, -1] &= (0xFF << (8 - width % 8)) & 0xFF
+    bitmap = Bitmap(width=width, height=height, rows=rows.tobytes())
+    assert raster_bytes(bitmap, alignment, dot_width) == raster_by_dots(bitmap, alignment, dot_width)
+
+
+def test_a_remembered_raster_is_placed_for_each_alignment_and_paper_every_time() -> None:
+    # The raster of a small bitmap (a logo) is remembered: the alignment and the paper are part of what is kept.
+    bitmap = bitmap_from_mask(np.random.default_rng(7).random((20, 37)) < 0.5)
+    for _ in range(2):
+        for dot_width in (48, 384, 576):
+            for alignment in Align:
+                assert raster_bytes(bitmap, alignment, dot_width) == raster_by_dots(bitmap, alignment, dot_width)
+
+
+def fit_one_at_a_time(widths: list[int], spacing: int, limit: int) -> list[int] | None:
+    """DOCUMENT.md "table" auto_reduce as written: take one character from the widest column still wider than 3
+    (ties: leftmost) until the row fits; None when it cannot."""
+    fitted = list(widths)
+    excess = sum(widths) + spacing * (len(widths) - 1) - limit
+    while excess > 0:
+        candidates = [i for i, width in enumerate(fitted) if width > 3]
+        if not candidates:
+            return None
+        fitted[max(candidates, key=lambda i: (fitted[i], -i))] -= 1
+        excess -= 1
+    return fitted
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.integers(1, 60), min_size=1, max_size=8), st.integers(0, 4), st.integers(1, 120))
+def test_auto_reduce_takes_the_characters_the_rule_takes_one_at_a_time(
+    widths: list[int], spacing: int, limit: int
+) -> None:
+    expected = fit_one_at_a_time(widths, spacing, limit)
+    if expected is None:
+        with pytest.raises(DocumentError, match=r"^TABLE: Columns exceed paper width"):
+            fit_widths(widths, spacing, limit, auto_reduce=True)
+    else:
+        assert fit_widths(widths, spacing, limit, auto_reduce=True) == expected
