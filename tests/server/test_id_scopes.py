@@ -188,5 +188,5 @@ def test_a_resent_id_is_checked_before_its_document_even_when_the_document_is_re
     assert till.recv()["mensaje"].endswith(NOT_PRINTED_AGAIN)
     # A new id with that invalid document is refused for what it is.
     fresh = till.request({**invalid, "id": "r-2"})
-    assert fresh["tipo"] == "error" and fresh["mensaje"].startswith("VALIDATION: ") and "r-2" == fresh["id"]
+    assert fresh["tipo"] == "error" and fresh["mensaje"].startswith("VALIDATION: ") and fresh["id"] == "r-2"
     assert len(running.virtual_jobs("default")) == 1
