@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import _thread
 import asyncio
+import functools
 import logging
 import os
 import queue
@@ -30,7 +31,11 @@ log = logging.getLogger(__name__)
 # parallel calls does not leave threads behind for good.
 IDLE_SECONDS = 30.0
 
-_Task = Callable[[], None]
+# A task runs the blocking call and returns how to report its outcome; the report runs once the thread counts as
+# idle, so a caller that makes its next call as soon as it hears back finds this thread free (one thread per printer
+# serves its open, send and close calls one after the other).
+_Report = Callable[[], None]
+_Task = Callable[[], _Report]
 
 
 class DaemonThreads:
@@ -62,7 +67,7 @@ class DaemonThreads:
         return self._idle
 
     def submit(self, task: _Task) -> None:
-        """Run ``task`` (which must not raise) in an idle thread, or in a new one when every thread is busy."""
+        """Run ``task`` in an idle thread, or in a new one when every thread is busy; then the report it returns."""
         with self._lock:
             if self._idle:
                 self._idle -= 1
@@ -79,11 +84,13 @@ class DaemonThreads:
     def _serve(self, task: _Task) -> None:
         try:
             while True:
-                try:
-                    task()
-                except Exception:  # a failing cleanup callback must not end the thread's service silently
-                    log.exception("a printer I/O call failed in its thread")
+                report = _run_task(task)
                 del task  # a finished call's closure (a file handle, a big buffer) is not kept while idle
+                with self._lock:
+                    self._idle += 1
+                if report is not None:
+                    _run_task(report)
+                del report
                 next_task = self._next_task()
                 if next_task is None:
                     return
@@ -93,8 +100,7 @@ class DaemonThreads:
                 self._alive -= 1
 
     def _next_task(self) -> _Task | None:
-        with self._lock:
-            self._idle += 1
+        """The next task for this thread, which counts as idle; None when none came for ``idle_seconds``."""
         try:
             return self._tasks.get(timeout=self._idle_seconds)
         except queue.Empty:
@@ -106,6 +112,14 @@ class DaemonThreads:
         # Every waiting thread was promised a task, this one included, and tasks are queued before the promise is
         # released: its task is already in the queue.
         return self._tasks.get()
+
+
+def _run_task(task: Callable[[], T]) -> T | None:
+    try:
+        return task()
+    except Exception:  # a failing cleanup callback must not end the thread's service silently
+        log.exception("a printer I/O call failed in its thread")
+        return None
 
 
 _SHARED = DaemonThreads()
@@ -139,19 +153,24 @@ async def run_in_daemon_thread(
         else:
             future.set_exception(error)
 
-    def work() -> None:
+    def work() -> Callable[[], None]:
         try:
             result = function()
         except BaseException as error:  # handed to the awaiting coroutine, not lost in the thread
-            try:
-                loop.call_soon_threadsafe(fail, error)
-            except RuntimeError:  # the event loop is gone: nobody is waiting any more
-                give_up(None)
-            return
+            return functools.partial(report_failure, error)  # bound now: ``error`` is unset after the except
+        return functools.partial(report, result)
+
+    def report(result: T) -> None:
         try:
             loop.call_soon_threadsafe(deliver, result)
-        except RuntimeError:
+        except RuntimeError:  # the event loop is gone: nobody is waiting any more
             give_up(result)
+
+    def report_failure(error: BaseException) -> None:
+        try:
+            loop.call_soon_threadsafe(fail, error)
+        except RuntimeError:
+            give_up(None)
 
     (threads or _SHARED).submit(work)
     return await future

@@ -135,13 +135,8 @@ class PrinterWorker:
             await asyncio.gather(*(t for t in (self._current, self._task) if t is not None), return_exceptions=True)
 
     async def _run(self) -> None:
-        claimed: Job | None = None  # the next job, already moved to ``printing`` by the previous one's final write
+        claimed: Job | None = None  # claimed by the last job's final write, not sent because the daemon stops
         while not self._stop_requested.is_set():
-            if claimed is not None:
-                self._current = asyncio.create_task(self._print(claimed, claimed=True), name=f"print:{claimed.id}")
-                claimed = None
-                claimed = await asyncio.shield(self._current)
-                continue
             try:
                 job = await self._store.next_for_printer(self.name)
             except Exception as error:
@@ -160,11 +155,19 @@ class PrinterWorker:
             if backoff > 0:
                 await self._sleep(backoff)
                 continue
-            # The job runs in its own task so stop() can wait for it without cancelling the loop mid-step.
-            self._current = asyncio.create_task(self._print(job), name=f"print:{job.id}")
+            # The jobs run in their own task so stop() can wait for them without cancelling the loop mid-step.
+            self._current = asyncio.create_task(self._print_in_order(job), name=f"print:{self.name}")
             claimed = await asyncio.shield(self._current)
         if claimed is not None:
             await self._unclaim(claimed)
+
+    async def _print_in_order(self, job: Job) -> Job | None:
+        """Print ``job``, then each job its final write claimed, until none is claimed or the daemon stops. Returns
+        a job claimed but not sent (the daemon stops), for :meth:`_unclaim`."""
+        claimed = await self._print(job)
+        while claimed is not None and not self._stop_requested.is_set():
+            claimed = await self._print(claimed, claimed=True)
+        return claimed
 
     async def _unclaim(self, job: Job) -> None:
         """The daemon stops before a claimed job was sent: it goes back to ``queued`` as it was (no attempt spent),
