@@ -347,6 +347,9 @@ class SqliteJobStore(JobReads):
         current = self._resolve(key)
         if current is None:
             raise KeyError(key)
+        return self._apply_move(current, target, now, message, attempts)
+
+    def _apply_move(self, current: Job, target: JobState, now: float, message: str | None, attempts: int | None) -> Job:
         moved = current.moved(target, now=now, message=message, attempts=attempts)
         # A final state drops the rendered bytes: the document stays, for a reprint. (The schema's next_attempt_at
         # column is no longer written or read: workers keep their backoff in memory; dropping it needs a migration.)
@@ -376,7 +379,7 @@ class SqliteJobStore(JobReads):
         head = _job(row) if row else None
         if head is None or head.state is not JobState.QUEUED:
             return finished, None
-        return finished, self.do_move(head.seq, JobState.PRINTING, now, None, head.attempts + 1)
+        return finished, self._apply_move(head, JobState.PRINTING, now, None, head.attempts + 1)
 
     def do_mark_results_delivered(self, results: Sequence[tuple[str, str]]) -> None:
         """Each (owner, id): that owner's newest job with this id has had its result delivered, if it is finished.
