@@ -4,6 +4,14 @@ Each worker is one asyncio task that takes its printer's jobs from the store in 
 through a fresh transport per job (like a CUPS backend: connect, check status, send, close). Printers therefore
 print in parallel, each keeps its own order, and a slow or dead printer only ever delays its own jobs.
 
+One store write per printed job: a job's final write also claims the printer's next job when it is ``queued``
+(``finish_and_claim``: moved to ``printing`` in the same transaction), and the worker prints that one next without
+reading the queue again. So a job is durably ``printing`` before any of its bytes go out and durably final before
+its result is reported, as with separate writes. Only one job is claimed ahead, so after a crash at most the job
+being sent, or the one just claimed, is reported interrupted. A claimed job that is not sent because the daemon
+stops goes back to ``queued`` as it was. The final write goes out while the connection closes: once the printer
+has taken every byte the job has printed, whatever closing does.
+
 Printer outages: a retryable :class:`PrinterError` met *before* any byte was sent
 (cannot connect; paper out, cover open or offline at the first status check) puts the job, and every job queued
 behind it, in ``waiting`` with that sentence; the clients are told, and the worker tries again after a backoff
@@ -215,9 +223,20 @@ class PrinterWorker:
             self._store_works("writes")
         started = time.perf_counter()
         target, message = JobState.ERROR, protocol.INTERNAL_ERROR
+        finishing: list[asyncio.Task[Job | None]] = []
+
+        def printed() -> None:
+            """The printer took every byte (and said so, where it can): the job succeeded whatever closing the
+            connection does, so its final write (and the next job's claim) goes out while the connection closes."""
+            elapsed_ms = round((time.perf_counter() - started) * 1000)
+            notes = (*job.notes, protocol.REPRINTED) if reprint else job.notes
+            self._printer_answered()
+            success = protocol.print_completed(elapsed_ms, notes)
+            finishing.append(asyncio.create_task(self._finish(job, JobState.SUCCESS, success, claim_next=True)))
+
         try:
             async with asyncio.timeout(self._print_timeout):
-                await self._deliver(job)
+                await self._deliver(job, printed)
         except _NotSent as not_sent:
             # Tell the client once per reason, not at every retry.
             await self._wait_for_printer(job, str(not_sent.error), tell=told != str(not_sent.error))
@@ -227,11 +246,10 @@ class PrinterWorker:
         except TimeoutError:
             message = f"PRINTER: Timed out printing on '{self.name}' after {self._print_timeout:.0f} s"
         except Exception:
-            log.exception("printer %s: job %s failed unexpectedly", self.name, job.id)
-        else:
-            elapsed_ms = round((time.perf_counter() - started) * 1000)
-            notes = (*job.notes, protocol.REPRINTED) if reprint else job.notes
-            target, message = JobState.SUCCESS, protocol.print_completed(elapsed_ms, notes)
+            if not finishing:
+                log.exception("printer %s: job %s failed unexpectedly", self.name, job.id)
+        if finishing:  # printed: whatever happened while closing (a timeout) does not change that
+            return await finishing[0]
         self._printer_answered()
         return await self._finish(job, target, message, claim_next=True)
 
@@ -337,13 +355,14 @@ class PrinterWorker:
             log.info("printer %s: the spool works again (%s succeed)", self.name, kind)
             self._store_trouble = None
 
-    async def _deliver(self, job: Job) -> None:
+    async def _deliver(self, job: Job, printed: Callable[[], None]) -> None:
         if not job.data:
             raise TicketError("job has no rendered bytes")
         async with self.line.hold():
-            await self._deliver_on_line(job.data)
+            await self._deliver_on_line(job.data, printed)
 
-    async def _deliver_on_line(self, data: bytes) -> None:
+    async def _deliver_on_line(self, data: bytes, printed: Callable[[], None]) -> None:
+        """Open, check, send, check, close; ``printed()`` is called once the job is on paper, before closing."""
         # The job was laid out for this printer's paper at intake; the printer knows its own width.
         transport = open_transport(self.printer.uri, dot_width=self._dot_width, data_dir=self._data_dir)
         try:
@@ -364,6 +383,7 @@ class PrinterWorker:
             # catches a fault that happened mid-job). From here on a failure is final: part of it may be on paper.
             await transport.send(data)
             await self._check_status(transport)
+            printed()
         finally:
             await transport.close()
 
