@@ -364,3 +364,43 @@ def test_delivered_results_are_recorded_by_owner_and_id_for_finished_jobs_only(t
         await store.close()
 
     run(story())
+
+
+def test_a_run_of_queued_jobs_costs_one_store_write_each_and_one_queue_read(tmp_path: Path) -> None:
+    device = tmp_path / "receipts.bin"
+    names = [f"j{n}" for n in range(8)]
+    calls: list[str] = []
+
+    class CountingSpool(HookedSpool):
+        async def next_for_printer(self, printer: str) -> Job | None:
+            calls.append("read")
+            return await super().next_for_printer(printer)
+
+        async def move(self, key: int, target: JobState, **kwargs: Any) -> Job:
+            calls.append(f"move:{target.value}")
+            return await super().move(key, target, **kwargs)
+
+        async def finish_and_claim(
+            self, key: int, target: JobState, *, now: float, message: str | None = None
+        ) -> tuple[Job, Job | None]:
+            calls.append("finish+claim")
+            return await super().finish_and_claim(key, target, now=now, message=message)
+
+    async def story() -> None:
+        spool = CountingSpool(tmp_path / "spool.sqlite3")
+        await spool.open(now=1.0, interrupted_policy="reprint")
+        for name in names:
+            await spool.add(job(name, receipt(name)), capacity=20)
+        finished: list[Job] = []
+        worker = worker_for(spool, device.as_uri(), tmp_path, finished)
+        worker.start()
+        await until(lambda: len(finished) == len(names), "every job to print")
+        await worker.stop(5.0)
+        await spool.close()
+        assert [j.id for j in finished] == names
+
+    run(story())
+    # The first job is read and started on its own; every later one was claimed by the previous job's final write.
+    assert calls[:2] == ["read", "move:printing"]
+    assert calls[2:] == ["finish+claim"] * len(names) + ["read"] * (len(calls) - 2 - len(names))
+    assert device.read_bytes() == b"".join(receipt(name) for name in names)
