@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from ticket_daemon.spool import protocol
+from ticket_daemon.spool.durable import SqliteSpool
 from ticket_daemon.spool.jobs import Job, JobState
 from ticket_daemon.spool.queue import MemoryJobStore
 from ticket_daemon.spool.results import ResultRouter
@@ -106,3 +109,32 @@ def test_without_a_route_a_result_goes_to_the_clients_live_connection() -> None:
         await router.close()
 
     asyncio.run(asyncio.wait_for(story(), timeout=10))
+
+
+def test_results_written_together_are_recorded_delivered_in_one_write(tmp_path: Path) -> None:
+    writes: list[list[tuple[str, str]]] = []
+
+    class CountingSpool(SqliteSpool):
+        async def mark_results_delivered(self, results: Sequence[tuple[str, str]]) -> None:
+            writes.append(list(results))
+            await super().mark_results_delivered(results)
+
+    async def story() -> list[Job]:
+        spool = CountingSpool(tmp_path / "spool.sqlite3")
+        await spool.open(now=1.0, interrupted_policy="reprint")
+        router = ResultRouter(spool)
+        for name in ("J1", "J2", "J3"):
+            stored = await spool.add(Job(id=name, client_id="till-1", printer="bar", document="{}"), capacity=10)
+            await spool.move(stored.seq, JobState.PRINTING, now=2.0, attempts=1)
+            await spool.move(stored.seq, JobState.SUCCESS, now=3.0, message="done")
+        for name in ("J1", "J2", "J3"):  # three results leave in the same turn of the event loop
+            router.written("till-1", name)
+        await router.close()
+        router.written("till-1", "J1")  # written again later (a duplicate's result): a write of its own
+        await router.close()
+        owed = await spool.undelivered_results("till-1")
+        await spool.close()
+        return owed
+
+    assert asyncio.run(asyncio.wait_for(story(), timeout=30)) == []
+    assert writes == [[("till-1", "J1"), ("till-1", "J2"), ("till-1", "J3")], [("till-1", "J1")]]

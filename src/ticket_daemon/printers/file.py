@@ -3,8 +3,8 @@
 Semantics: the path is opened for appending and created if it is missing (its folder must exist), so a regular file
 collects every job one after the other and a device node simply receives them. Nothing is ever truncated.
 
-Opening, writing and closing run in a daemon thread of their own (``threads.run_in_daemon_thread``), bounded by
-the transport's timeouts.
+Opening, writing and closing run in daemon threads (``threads.run_in_daemon_thread``: reused from call to call, a
+stuck one is left behind), bounded by the transport's timeouts.
 """
 
 from __future__ import annotations

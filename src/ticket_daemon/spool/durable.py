@@ -122,8 +122,16 @@ class SqliteSpool:
     ) -> Job:
         return await self._write(lambda store: functools.partial(store.do_move, key, target, now, message, attempts))
 
+    async def finish_and_claim(
+        self, key: JobKey, target: JobState, *, now: float, message: str | None = None
+    ) -> tuple[Job, Job | None]:
+        return await self._write(lambda store: functools.partial(store.do_finish_and_claim, key, target, now, message))
+
     async def mark_delivered(self, key: JobKey) -> None:
         await self._write(lambda store: functools.partial(store.do_mark_delivered, key))
+
+    async def mark_results_delivered(self, results: Sequence[tuple[str, str]]) -> None:
+        await self._write(lambda store: functools.partial(store.do_mark_results_delivered, tuple(results)))
 
     async def prune(self, *, older_than: float, max_rows: int) -> int:
         return await self._write(lambda store: functools.partial(store.do_prune, older_than, max_rows))

@@ -14,6 +14,7 @@ store never awaits inside a method, so each call is atomic on the event loop. No
 from __future__ import annotations
 
 from collections import OrderedDict, deque
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Protocol
 
@@ -56,6 +57,15 @@ class JobStore(Protocol):
     ) -> Job:
         """Move a job along one edge of its life-cycle (guarded by ``jobs.check_transition``); returns it. A final
         state drops the rendered bytes. Raises ``KeyError`` for an unknown job, ``InvalidTransition``."""
+        ...
+
+    async def finish_and_claim(
+        self, key: JobKey, target: JobState, *, now: float, message: str | None = None
+    ) -> tuple[Job, Job | None]:
+        """Move a job to the final state ``target`` and, in the same atomic step, claim its printer's next job when
+        that is ``queued`` (moved to ``printing``, one more attempt), so a worker prints it without another write.
+        A ``waiting`` head is not claimed. Returns (the finished job, the claimed one or None); raises like
+        :meth:`move` (nothing is claimed then)."""
         ...
 
     async def get(self, key: JobKey) -> Job | None:
@@ -104,6 +114,11 @@ class JobStore(Protocol):
 
     async def mark_delivered(self, key: JobKey) -> None:
         """The job's final ``result`` reached its client."""
+        ...
+
+    async def mark_results_delivered(self, results: Sequence[tuple[str, str]]) -> None:
+        """Each (owner, id): the result of that owner's newest job with this id reached the client, if that job is
+        finished (a newer job reusing the id may be pending). One write for all of them, no read first."""
         ...
 
     async def undelivered_results(self, client_id: str) -> list[Job]:
@@ -172,6 +187,11 @@ class MemoryJobStore:
     async def move(
         self, key: JobKey, target: JobState, *, now: float, message: str | None = None, attempts: int | None = None
     ) -> Job:
+        return self._move(key, target, now=now, message=message, attempts=attempts)
+
+    def _move(
+        self, key: JobKey, target: JobState, *, now: float, message: str | None = None, attempts: int | None = None
+    ) -> Job:
         current = self._pending.get(key)
         if current is None:
             if key in self._finished:  # a finished job has no way out
@@ -194,6 +214,19 @@ class MemoryJobStore:
         else:
             self._forget(current.seq, moved)
         return moved
+
+    async def finish_and_claim(
+        self, key: JobKey, target: JobState, *, now: float, message: str | None = None
+    ) -> tuple[Job, Job | None]:
+        # No await between the two moves: atomic on the event loop, like the SQLite store's one transaction.
+        if not target.is_final:
+            raise ValueError(f"finish_and_claim needs a final state, not {target.value}")
+        finished = self._move(key, target, now=now, message=message)
+        queue = self._fifo.get(finished.printer)
+        head = self._pending[queue[0]] if queue else None
+        if head is None or head.state is not JobState.QUEUED:
+            return finished, None
+        return finished, self._move(head.seq, JobState.PRINTING, now=now, attempts=head.attempts + 1)
 
     async def get(self, key: JobKey) -> Job | None:
         return self._known(key)
@@ -238,6 +271,12 @@ class MemoryJobStore:
 
     async def mark_delivered(self, key: JobKey) -> None:
         self._undelivered.discard(key)
+
+    async def mark_results_delivered(self, results: Sequence[tuple[str, str]]) -> None:
+        for owner, job_id in results:
+            seq = self._newest.get((owner, job_id))
+            if seq is not None and seq in self._finished:
+                self._undelivered.discard(seq)
 
     async def undelivered_results(self, client_id: str) -> list[Job]:
         jobs = [self._finished[seq] for seq in self._undelivered if self._finished[seq].client_id == client_id]

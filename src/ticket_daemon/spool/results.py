@@ -51,6 +51,7 @@ class ResultRouter:
         self._routes: dict[int, _Route] = {}  # job seq → where its messages go; bounded by the queue capacity
         self._clients: dict[str, ResultSink] = {}  # owner (client_id) → its live connection
         self._background: set[asyncio.Task[None]] = set()
+        self._delivered: list[tuple[str, str]] = []  # (owner, id) of results written, not yet recorded
 
     # --- before the ack ----------------------------------------------------------------------------------------
 
@@ -119,8 +120,13 @@ class ResultRouter:
 
     def written(self, owner: str, job_id: str) -> None:
         """A ``result`` of ``owner``'s job ``job_id`` left for that client (written to its socket, or in an HTTP
-        response): do not resend it. Only the owner's own sinks get its results, so owner and id name the job."""
-        self._in_background(self._mark_delivered(owner, job_id))
+        response): do not resend it. Only the owner's own sinks get its results, so owner and id name the job.
+
+        Recorded in the background, every result written meanwhile in one store write (no read first): the record
+        only spares a client a harmless resend on reconnect, so it never holds up anything else."""
+        self._delivered.append((owner, job_id))
+        if len(self._delivered) == 1:  # the first since the last write: one task records them all
+            self._in_background(self._mark_delivered())
 
     # --- clients that come back --------------------------------------------------------------------------------
 
@@ -156,13 +162,14 @@ class ResultRouter:
         if live is not None and live != sink:
             _deliver(live, message)
 
-    async def _mark_delivered(self, owner: str, job_id: str) -> None:
+    async def _mark_delivered(self) -> None:
+        await asyncio.sleep(0)  # results written in the same turn of the event loop join this write
+        delivered, self._delivered = self._delivered, []
         try:
-            job = await self._store.find(owner, job_id)
-            if job is not None and job.state.is_final:
-                await self._store.mark_delivered(job.seq)
+            await self._store.mark_results_delivered(delivered)
         except Exception as error:  # the client may get the result again on reconnect: harmless, ids are idempotent
-            log.warning("cannot record that the result of job %s was delivered: %s", job_id, error)
+            ids = ", ".join(job_id for _, job_id in delivered[:5]) + (", …" if len(delivered) > 5 else "")
+            log.warning("cannot record that the results of jobs %s were delivered: %s", ids, error)
 
     def _in_background(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coroutine)

@@ -275,8 +275,18 @@ class SqliteJobStore(JobReads):
         """Move a job along one edge of its life-cycle, atomically; returns the new record."""
         return self._run_one(functools.partial(self.do_move, key, target, now, message, attempts))
 
+    def finish_and_claim(
+        self, key: JobKey, target: JobState, *, now: float, message: str | None = None
+    ) -> tuple[Job, Job | None]:
+        """Record a job's final state and, in the same transaction, claim its printer's next job (see
+        :meth:`do_finish_and_claim`)."""
+        return self._run_one(functools.partial(self.do_finish_and_claim, key, target, now, message))
+
     def mark_delivered(self, key: JobKey) -> None:
         self._run_one(functools.partial(self.do_mark_delivered, key))
+
+    def mark_results_delivered(self, results: Sequence[tuple[str, str]]) -> None:
+        self._run_one(functools.partial(self.do_mark_results_delivered, results))
 
     def recover(self, *, now: float, policy: str) -> Recovery:
         """Start-up: a job found ``printing`` was cut off mid-send (the process died).
@@ -338,6 +348,9 @@ class SqliteJobStore(JobReads):
         current = self._resolve(key)
         if current is None:
             raise KeyError(key)
+        return self._apply_move(current, target, now, message, attempts)
+
+    def _apply_move(self, current: Job, target: JobState, now: float, message: str | None, attempts: int | None) -> Job:
         moved = current.moved(target, now=now, message=message, attempts=attempts)
         # A final state drops the rendered bytes: the document stays, for a reprint. (The schema's next_attempt_at
         # column is no longer written or read: workers keep their backoff in memory; dropping it needs a migration.)
@@ -349,6 +362,34 @@ class SqliteJobStore(JobReads):
         if target.is_final:  # every state with a way out is pending
             self._pending[current.printer] -= 1
         return moved
+
+    def do_finish_and_claim(
+        self, key: JobKey, target: JobState, now: float, message: str | None
+    ) -> tuple[Job, Job | None]:
+        """Move job ``key`` to the final state ``target`` and, when its printer's oldest pending job is ``queued``,
+        move that one to ``printing`` (one more attempt): the worker prints it next without another write, and it is
+        durably ``printing`` before any of its bytes go out. A ``waiting`` head is not claimed (it may have to expire
+        or wait for the backoff first). Returns (the finished job, the claimed job or None)."""
+        if not target.is_final:
+            raise ValueError(f"finish_and_claim needs a final state, not {target.value}")
+        finished = self.do_move(key, target, now, message, None)
+        row = self._db.execute(
+            f"SELECT {_COLUMNS} FROM jobs WHERE printer = ? AND {_IS_PENDING} ORDER BY seq LIMIT 1",
+            (finished.printer,),
+        ).fetchone()
+        head = _job(row) if row else None
+        if head is None or head.state is not JobState.QUEUED:
+            return finished, None
+        return finished, self._apply_move(head, JobState.PRINTING, now, None, head.attempts + 1)
+
+    def do_mark_results_delivered(self, results: Sequence[tuple[str, str]]) -> None:
+        """Each (owner, id): that owner's newest job with this id has had its result delivered, if it is finished.
+        One statement per result, no read first (the owner's ids are indexed)."""
+        self._db.executemany(
+            "UPDATE jobs SET delivered = 1 WHERE seq = (SELECT seq FROM jobs WHERE client_id = ? AND id = ?"
+            f" ORDER BY seq DESC LIMIT 1) AND delivered = 0 AND {_IS_FINAL}",
+            results,
+        )
 
     def do_mark_delivered(self, key: JobKey) -> None:
         current = self._resolve(key)

@@ -4,6 +4,14 @@ Each worker is one asyncio task that takes its printer's jobs from the store in 
 through a fresh transport per job (like a CUPS backend: connect, check status, send, close). Printers therefore
 print in parallel, each keeps its own order, and a slow or dead printer only ever delays its own jobs.
 
+One store write per printed job: a job's final write also claims the printer's next job when it is ``queued``
+(``finish_and_claim``: moved to ``printing`` in the same transaction), and the worker prints that one next without
+reading the queue again. So a job is durably ``printing`` before any of its bytes go out and durably final before
+its result is reported, as with separate writes. Only one job is claimed ahead, so after a crash at most the job
+being sent, or the one just claimed, is reported interrupted. A claimed job that is not sent because the daemon
+stops goes back to ``queued`` as it was. The final write goes out while the connection closes: once the printer
+has taken every byte the job has printed, whatever closing does.
+
 Printer outages: a retryable :class:`PrinterError` met *before* any byte was sent
 (cannot connect; paper out, cover open or offline at the first status check) puts the job, and every job queued
 behind it, in ``waiting`` with that sentence; the clients are told, and the worker tries again after a backoff
@@ -85,7 +93,7 @@ class PrinterWorker:
         self._wakeup = asyncio.Event()
         self._stop_requested = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._current: asyncio.Task[None] | None = None
+        self._current: asyncio.Task[Job | None] | None = None
         self._failures = 0  # failed attempts in a row (the backoff step); 0 while the printer works
         self._outage_since: float | None = None  # wall clock of the first failure of the current outage
         self._retry_at = 0.0  # monotonic time before which the printer is not tried again
@@ -135,6 +143,7 @@ class PrinterWorker:
             await asyncio.gather(*(t for t in (self._current, self._task) if t is not None), return_exceptions=True)
 
     async def _run(self) -> None:
+        claimed: Job | None = None  # claimed by the last job's final write, not sent because the daemon stops
         while not self._stop_requested.is_set():
             try:
                 job = await self._store.next_for_printer(self.name)
@@ -154,9 +163,28 @@ class PrinterWorker:
             if backoff > 0:
                 await self._sleep(backoff)
                 continue
-            # The job runs in its own task so stop() can wait for it without cancelling the loop mid-step.
-            self._current = asyncio.create_task(self._print(job), name=f"print:{job.id}")
-            await asyncio.shield(self._current)
+            # The jobs run in their own task so stop() can wait for them without cancelling the loop mid-step.
+            self._current = asyncio.create_task(self._print_in_order(job), name=f"print:{self.name}")
+            claimed = await asyncio.shield(self._current)
+        if claimed is not None:
+            await self._unclaim(claimed)
+
+    async def _print_in_order(self, job: Job) -> Job | None:
+        """Print ``job``, then each job its final write claimed, until none is claimed or the daemon stops. Returns
+        a job claimed but not sent (the daemon stops), for :meth:`_unclaim`."""
+        claimed = await self._print(job)
+        while claimed is not None and not self._stop_requested.is_set():
+            claimed = await self._print(claimed, claimed=True)
+        return claimed
+
+    async def _unclaim(self, job: Job) -> None:
+        """The daemon stops before a claimed job was sent: it goes back to ``queued`` as it was (no attempt spent),
+        so nothing reports it interrupted and the next start prints it in order. If the disk refuses, the job stays
+        ``printing`` and start-up recovery decides (interrupted_policy), as for any job cut off by a stop."""
+        try:
+            await self._store.move(job.seq, JobState.QUEUED, now=self._clock(), attempts=max(0, job.attempts - 1))
+        except Exception as error:
+            log.error("printer %s: cannot put job %s back in the queue: %s", self.name, job.id, error)
 
     async def _sleep(self, seconds: float) -> None:
         """Wait ``seconds``, or less if the daemon stops (never a busy loop, never a late shutdown)."""
@@ -176,41 +204,54 @@ class PrinterWorker:
         await self._finish(job, JobState.EXPIRED, message)
         return True
 
-    async def _print(self, job: Job) -> None:
+    async def _print(self, job: Job, *, claimed: bool = False) -> Job | None:
+        """Print ``job`` (``claimed``: already durably ``printing``, claimed by the previous job's final write).
+        Returns the printer's next job when the final write claimed it, to be printed next without another read."""
         reprint = job.seq in self._reprints
-        before = job
-        try:
-            job = await self._store.move(job.seq, JobState.PRINTING, now=self._clock(), attempts=job.attempts + 1)
-        except (InvalidTransition, KeyError) as error:  # cancelled meanwhile: the loop looks again
-            log.info("printer %s: job %s not started (%s)", self.name, job.id, error)
-            return
-        except Exception as error:  # the disk refused: the loop looks again
-            self._store_failed("writes", f"cannot start job {job.id}", error)
-            await self._sleep(STORE_RETRY_SECONDS)
-            return
-        self._store_works("writes")
+        told = ""  # what the client was last told while the job waited (a claimed job was queued, never waiting)
+        if not claimed:
+            told = job.message if job.state is JobState.WAITING else ""
+            try:
+                job = await self._store.move(job.seq, JobState.PRINTING, now=self._clock(), attempts=job.attempts + 1)
+            except (InvalidTransition, KeyError) as error:  # cancelled meanwhile: the loop looks again
+                log.info("printer %s: job %s not started (%s)", self.name, job.id, error)
+                return None
+            except Exception as error:  # the disk refused: the loop looks again
+                self._store_failed("writes", f"cannot start job {job.id}", error)
+                await self._sleep(STORE_RETRY_SECONDS)
+                return None
+            self._store_works("writes")
         started = time.perf_counter()
         target, message = JobState.ERROR, protocol.INTERNAL_ERROR
+        finishing: list[asyncio.Task[Job | None]] = []
+
+        def printed() -> None:
+            """The printer took every byte (and said so, where it can): the job succeeded whatever closing the
+            connection does, so its final write (and the next job's claim) goes out while the connection closes."""
+            elapsed_ms = round((time.perf_counter() - started) * 1000)
+            notes = (*job.notes, protocol.REPRINTED) if reprint else job.notes
+            self._printer_answered()
+            success = protocol.print_completed(elapsed_ms, notes)
+            finishing.append(asyncio.create_task(self._finish(job, JobState.SUCCESS, success, claim_next=True)))
+
         try:
             async with asyncio.timeout(self._print_timeout):
-                await self._deliver(job)
+                await self._deliver(job, printed)
         except _NotSent as not_sent:
             # Tell the client once per reason, not at every retry.
-            already_told = before.state is JobState.WAITING and before.message == str(not_sent.error)
-            await self._wait_for_printer(job, str(not_sent.error), tell=not already_told)
-            return
+            await self._wait_for_printer(job, str(not_sent.error), tell=told != str(not_sent.error))
+            return None
         except TicketError as error:
             message = str(error)
         except TimeoutError:
             message = f"PRINTER: Timed out printing on '{self.name}' after {self._print_timeout:.0f} s"
         except Exception:
-            log.exception("printer %s: job %s failed unexpectedly", self.name, job.id)
-        else:
-            elapsed_ms = round((time.perf_counter() - started) * 1000)
-            notes = (*job.notes, protocol.REPRINTED) if reprint else job.notes
-            target, message = JobState.SUCCESS, protocol.print_completed(elapsed_ms, notes)
+            if not finishing:
+                log.exception("printer %s: job %s failed unexpectedly", self.name, job.id)
+        if finishing:  # printed: whatever happened while closing (a timeout) does not change that
+            return await finishing[0]
         self._printer_answered()
-        await self._finish(job, target, message)
+        return await self._finish(job, target, message, claim_next=True)
 
     def _printer_answered(self) -> None:
         self._failures, self._outage_since, self._retry_at = 0, None, 0.0
@@ -260,21 +301,31 @@ class PrinterWorker:
                 self._store_works("writes")
                 return moved
 
-    async def _finish(self, job: Job, target: JobState, message: str) -> None:
+    async def _finish(self, job: Job, target: JobState, message: str, *, claim_next: bool = False) -> Job | None:
+        """Record the job's final state, then report it. ``claim_next`` (the printer just answered, so no backoff
+        applies): the same write claims the printer's next job when it is queued and the daemon is not stopping;
+        that job is returned, durably ``printing``, to be printed next. A stop that comes during the write is
+        handled by the caller (the claim is undone)."""
         log.info("printer %s: job %s %s: %s", self.name, job.id, target.value, message)
+        claimed: Job | None = None
         while True:
             try:
-                finished = await self._store.move(job.seq, target, now=self._clock(), message=message)
+                if claim_next and not self._stop_requested.is_set():
+                    finished, claimed = await self._store.finish_and_claim(
+                        job.seq, target, now=self._clock(), message=message
+                    )
+                else:
+                    finished = await self._store.move(job.seq, target, now=self._clock(), message=message)
                 break
             except (InvalidTransition, KeyError) as error:  # an operator cancelled it meanwhile
                 log.info("printer %s: job %s already ended (%s)", self.name, job.id, error)
-                return
+                return None
             except Exception as error:
                 # Keep trying (the disk may free up): giving up would leave the job "printing", and the next start
                 # would print it again. Only a stop ends the attempts; then recovery decides (interrupted_policy).
                 self._store_failed("writes", f"cannot record the end of job {job.id}", error)
                 if self._stop_requested.is_set():
-                    return
+                    return None
                 await self._sleep(STORE_RETRY_SECONDS)
         self._store_works("writes")
         self._reprints.discard(job.seq)
@@ -282,6 +333,7 @@ class PrinterWorker:
             self._on_finished(finished)
         except Exception:
             log.exception("printer %s: reporting job %s failed", self.name, job.id)
+        return claimed
 
     def _store_failed(self, kind: str, what: str, error: Exception) -> None:
         """A store call failed; it is retried every second. Logged once per cause (with the traceback only for an
@@ -303,13 +355,14 @@ class PrinterWorker:
             log.info("printer %s: the spool works again (%s succeed)", self.name, kind)
             self._store_trouble = None
 
-    async def _deliver(self, job: Job) -> None:
+    async def _deliver(self, job: Job, printed: Callable[[], None]) -> None:
         if not job.data:
             raise TicketError("job has no rendered bytes")
         async with self.line.hold():
-            await self._deliver_on_line(job.data)
+            await self._deliver_on_line(job.data, printed)
 
-    async def _deliver_on_line(self, data: bytes) -> None:
+    async def _deliver_on_line(self, data: bytes, printed: Callable[[], None]) -> None:
+        """Open, check, send, check, close; ``printed()`` is called once the job is on paper, before closing."""
         # The job was laid out for this printer's paper at intake; the printer knows its own width.
         transport = open_transport(self.printer.uri, dot_width=self._dot_width, data_dir=self._data_dir)
         try:
@@ -330,6 +383,7 @@ class PrinterWorker:
             # catches a fault that happened mid-job). From here on a failure is final: part of it may be on paper.
             await transport.send(data)
             await self._check_status(transport)
+            printed()
         finally:
             await transport.close()
 
