@@ -33,7 +33,7 @@ WAIT_S = 20.0
 # printer can look at the spool while the job is mid-send.
 BIG = 200_000
 
-ClaimHook = Callable[[Job, Job | None], Awaitable[None]]
+ClaimHook = Callable[[Job, list[Job]], Awaitable[None]]
 
 
 def run(scenario: Coroutine[Any, Any, T]) -> T:
@@ -54,9 +54,9 @@ class HookedSpool(SqliteSpool):
     after_claim: ClaimHook | None = None
 
     async def finish_and_claim(
-        self, key: int, target: JobState, *, now: float, message: str | None = None
-    ) -> tuple[Job, Job | None]:
-        finished, claimed = await super().finish_and_claim(key, target, now=now, message=message)
+        self, key: int, target: JobState, *, now: float, message: str | None = None, limit: int = 1, **bounds: int
+    ) -> tuple[Job, list[Job]]:
+        finished, claimed = await super().finish_and_claim(key, target, now=now, message=message, limit=limit)
         if self.after_claim is not None:
             await self.after_claim(finished, claimed)
         return finished, claimed
@@ -66,9 +66,9 @@ class HookedMemory(MemoryJobStore):
     after_claim: ClaimHook | None = None
 
     async def finish_and_claim(
-        self, key: int, target: JobState, *, now: float, message: str | None = None
-    ) -> tuple[Job, Job | None]:
-        finished, claimed = await super().finish_and_claim(key, target, now=now, message=message)
+        self, key: int, target: JobState, *, now: float, message: str | None = None, limit: int = 1, **bounds: int
+    ) -> tuple[Job, list[Job]]:
+        finished, claimed = await super().finish_and_claim(key, target, now=now, message=message, limit=limit)
         if self.after_claim is not None:
             await self.after_claim(finished, claimed)
         return finished, claimed
@@ -211,10 +211,10 @@ def test_a_job_claimed_but_not_sent_when_the_daemon_stops_goes_back_to_the_queue
             await store.add(job(name, receipt(name)), capacity=10)
         finished: list[Job] = []
         worker = worker_for(store, device.as_uri(), tmp_path, finished)
-        claims: list[Job | None] = []
+        claims: list[Job] = []
 
-        async def stop_right_after_the_claim(done: Job, claimed: Job | None) -> None:
-            claims.append(claimed)
+        async def stop_right_after_the_claim(done: Job, claimed: list[Job]) -> None:
+            claims.extend(claimed)
             stopping.append(asyncio.ensure_future(worker.stop(5.0)))
             await asyncio.sleep(0)  # the stop is requested before the worker hears back from its write
 
@@ -224,7 +224,7 @@ def test_a_job_claimed_but_not_sent_when_the_daemon_stops_goes_back_to_the_queue
         await until(lambda: bool(stopping), "the first job's final write")
         await stopping[0]
 
-        assert [(c.id, c.state, c.attempts) for c in claims if c is not None] == [("s2", JobState.PRINTING, 1)]
+        assert [(c.id, c.state, c.attempts) for c in claims] == [("s2", JobState.PRINTING, 1)]
         assert [(j.id, j.state) for j in finished] == [("s1", JobState.SUCCESS)]
         assert device.read_bytes() == receipt("s1")  # s2 was never sent
         pending = await store.pending_for_printer("caja1")
@@ -265,10 +265,10 @@ def test_an_operator_cannot_cancel_a_claimed_job_but_cancels_the_one_behind_it(t
         finished: list[Job] = []
         refused: list[str] = []
 
-        async def operator_cancels(done: Job, claimed: Job | None) -> None:
+        async def operator_cancels(done: Job, claimed: list[Job]) -> None:
             if done.id != "c1":
                 return
-            assert claimed is not None and claimed.id == "c2"
+            assert [job.id for job in claimed] == ["c2"]
             with pytest.raises(InvalidTransition):  # printing: too late to cancel, as for any job being printed
                 await store.move(seqs["c2"], JobState.CANCELLED, now=2.0, message="cancelled")
             refused.append("c2")
@@ -303,7 +303,7 @@ def test_only_a_queued_head_of_the_same_printer_is_claimed(tmp_path: Path, kind:
         await store.move(b, JobState.WAITING, now=2.0, message="PRINTER: paper out")
         finished, claimed = await store.finish_and_claim(a, JobState.SUCCESS, now=3.0, message="done")
         assert (finished.id, finished.state, finished.data) == ("a", JobState.SUCCESS, None)
-        assert claimed is None  # a waiting head may have to expire or wait for the backoff first
+        assert claimed == []  # a waiting head may have to expire or wait for the backoff first
 
         with pytest.raises(InvalidTransition):  # waiting cannot end in success: nothing is claimed either
             await store.finish_and_claim(b, JobState.SUCCESS, now=4.0)
@@ -316,10 +316,11 @@ def test_only_a_queued_head_of_the_same_printer_is_claimed(tmp_path: Path, kind:
 
         await store.move(b, JobState.PRINTING, now=5.0, attempts=1)
         finished, claimed = await store.finish_and_claim(b, JobState.ERROR, now=6.0, message="PRINTER: jammed")
-        assert claimed is not None and (claimed.seq, claimed.state, claimed.attempts) == (c, JobState.PRINTING, 1)
-        assert claimed.data == b"x"  # the claimed job keeps its bytes: they are about to be sent
+        [head] = claimed
+        assert (head.seq, head.state, head.attempts) == (c, JobState.PRINTING, 1)
+        assert head.data == b"x"  # the claimed job keeps its bytes: they are about to be sent
         finished, claimed = await store.finish_and_claim(c, JobState.SUCCESS, now=7.0)
-        assert claimed is None  # cocina's job is not caja1's
+        assert claimed == []  # cocina's job is not caja1's
         assert (await store.get(other)).state is JobState.QUEUED  # type: ignore[union-attr]
         assert await store.count_pending() == 1
         await store.close()
@@ -381,10 +382,10 @@ def test_a_run_of_queued_jobs_costs_one_store_write_each_and_one_queue_read(tmp_
             return await super().move(key, target, **kwargs)
 
         async def finish_and_claim(
-            self, key: int, target: JobState, *, now: float, message: str | None = None
-        ) -> tuple[Job, Job | None]:
+            self, key: int, target: JobState, *, now: float, message: str | None = None, limit: int = 1, **bounds: int
+        ) -> tuple[Job, list[Job]]:
             calls.append("finish+claim")
-            return await super().finish_and_claim(key, target, now=now, message=message)
+            return await super().finish_and_claim(key, target, now=now, message=message, limit=limit)
 
     async def story() -> None:
         spool = CountingSpool(tmp_path / "spool.sqlite3")

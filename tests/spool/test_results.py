@@ -138,3 +138,35 @@ def test_results_written_together_are_recorded_delivered_in_one_write(tmp_path: 
 
     assert asyncio.run(asyncio.wait_for(story(), timeout=30)) == []
     assert writes == [[("till-1", "J1"), ("till-1", "J2"), ("till-1", "J3")], [("till-1", "J1")]]
+
+
+def test_a_result_written_but_not_yet_recorded_is_not_sent_again_to_a_reconnecting_client(tmp_path: Path) -> None:
+    # The till read J1's result and reconnected before its delivery record reached the disk: J1 is not owed any
+    # more; J2, which finished while it was away, is.
+    release = asyncio.Event()
+
+    class SlowRecords(SqliteSpool):
+        async def mark_results_delivered(self, results: Sequence[tuple[str, str]]) -> None:
+            await release.wait()
+            await super().mark_results_delivered(results)
+
+    async def story() -> list[Message]:
+        spool = SlowRecords(tmp_path / "spool.sqlite3")
+        await spool.open(now=1.0, interrupted_policy="reprint")
+        router = ResultRouter(spool)
+        for name in ("J1", "J2"):
+            stored = await spool.add(Job(id=name, client_id="till-1", printer="bar", document="{}"), capacity=10)
+            await spool.move(stored.seq, JobState.PRINTING, now=2.0, attempts=1)
+            await spool.move(stored.seq, JobState.SUCCESS, now=3.0, message="done")
+        router.written("till-1", "J1")
+        await asyncio.sleep(0.05)  # its record is on its way to the disk
+        reconnected: list[Message] = []
+        await router.attach("till-1", reconnected.append)
+        release.set()
+        await router.close()
+        assert [job.id for job in await spool.undelivered_results("till-1")] == ["J2"]
+        await spool.close()
+        return reconnected
+
+    sent = asyncio.run(asyncio.wait_for(story(), timeout=30))
+    assert [(m["tipo"], m["id"]) for m in sent] == [("result", "J2")]

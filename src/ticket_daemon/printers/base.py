@@ -45,6 +45,10 @@ class Transport(Protocol):
 
     uri: str
     can_read_status: bool
+    # Several jobs may follow one another over one connection as one byte stream (the device prints what arrives):
+    # a raw socket, a device node, a serial or USB link. False where each job must be a job of its own (a spooler
+    # job, one saved file per job).
+    streams_jobs: bool
 
     async def open(self) -> None:
         """Connect or open the device. Raises ``PrinterError`` (e.g. ``Cannot connect to 10.0.0.5:9100``)."""

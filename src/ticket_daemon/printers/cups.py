@@ -51,6 +51,7 @@ def lp_failure(queue: str, server: str | None, message: str) -> PrinterError:
 
 
 class CupsTransport:
+    streams_jobs = False  # each job is a CUPS job of its own (one lp run)
     can_read_status = False  # the spooler owns the printer; its state comes from the OS (discovery)
 
     def __init__(self, queue: str, *, server: str | None = None, timeouts: Timeouts = DEFAULT_TIMEOUTS) -> None:

@@ -57,6 +57,7 @@ def _os_error(path: Path, error: OSError) -> PrinterError:
 
 class FileTransport:
     can_read_status = False
+    streams_jobs = True
 
     def __init__(self, path: Path, *, timeouts: Timeouts = DEFAULT_TIMEOUTS) -> None:
         self.path = path

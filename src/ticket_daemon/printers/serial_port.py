@@ -141,6 +141,7 @@ class SerialTransport:
         self.device = device
         self.settings = settings
         self.can_read_status = settings.read_status
+        self.streams_jobs = True
         self.uri = f"serial://{device}"
         self.timeouts = timeouts
         self._open_port = opener

@@ -28,6 +28,9 @@ def format_address(host: str, port: int) -> str:
 
 class TcpTransport:
     can_read_status = True
+    # One connection per job, as a CUPS socket backend does: print servers and printers that count a job per
+    # connection (and the virtual network printer, which saves one) see each job.
+    streams_jobs = False
 
     def __init__(self, host: str, port: int = DEFAULT_PORT, *, timeouts: Timeouts = DEFAULT_TIMEOUTS) -> None:
         self.host = host

@@ -95,6 +95,7 @@ class UsbTransport:
         self.uri = f"usb://{target.id}" + (f"?interface={target.interface}" if target.interface else "")
         self.timeouts = timeouts
         self.can_read_status = True  # until open() finds no bulk IN endpoint
+        self.streams_jobs = True
         self._api = api
         self._link: _Link | None = None
         self._exchange = StatusExchange(timeouts)

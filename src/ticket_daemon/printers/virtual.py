@@ -114,6 +114,7 @@ def list_jobs(folder: Path) -> list[VirtualJob]:
 
 class VirtualTransport:
     can_read_status = True  # it is always ready
+    streams_jobs = False  # one saved job per job
 
     def __init__(self, name: str, *, data_dir: Path, dot_width: int, keep: int = DEFAULT_KEEP) -> None:
         self.name = name

@@ -66,6 +66,7 @@ def spooler_error(name: str, error: Any) -> PrinterError:
 
 
 class Win32Transport:
+    streams_jobs = False  # each job is a spooler document of its own
     can_read_status = False  # the spooler owns the printer; its state comes from EnumPrinters (discovery)
 
     def __init__(self, name: str, *, timeouts: Timeouts = DEFAULT_TIMEOUTS, api: Any = None) -> None:

@@ -18,6 +18,7 @@ from typing import TypeVar
 
 from .faults import DEFAULT_RESERVE_BYTES, StoreHealth
 from .jobs import DEFAULT_DUPLICATE_WINDOW_SECONDS, Job, JobState
+from .queue import CLAIM_MAX_BYTES
 from .runner import DEFAULT_MAX_BATCH, Outcome, StoreRunner
 from .store import JobKey, SqliteJobStore, StorageError
 
@@ -123,9 +124,18 @@ class SqliteSpool:
         return await self._write(lambda store: functools.partial(store.do_move, key, target, now, message, attempts))
 
     async def finish_and_claim(
-        self, key: JobKey, target: JobState, *, now: float, message: str | None = None
-    ) -> tuple[Job, Job | None]:
-        return await self._write(lambda store: functools.partial(store.do_finish_and_claim, key, target, now, message))
+        self,
+        key: JobKey,
+        target: JobState,
+        *,
+        now: float,
+        message: str | None = None,
+        limit: int = 1,
+        max_bytes: int = CLAIM_MAX_BYTES,
+    ) -> tuple[Job, list[Job]]:
+        return await self._write(
+            lambda store: functools.partial(store.do_finish_and_claim, key, target, now, message, limit, max_bytes)
+        )
 
     async def mark_delivered(self, key: JobKey) -> None:
         await self._write(lambda store: functools.partial(store.do_mark_delivered, key))

@@ -35,6 +35,9 @@ from .worker import PrinterWorker, RetryPolicy
 
 log = logging.getLogger(__name__)
 
+# Queued jobs one final write may claim for a printer (see PrinterWorker): one run sent over one connection.
+RUN_CLAIM_LIMIT = 64
+
 # A reprint gets the first free id among ``<id>.reprint-1`` … ``<id>.reprint-99``.
 MAX_REPRINTS = 99
 
@@ -65,6 +68,11 @@ class PrintSpool:
             max_seconds=settings.spool.retry_max_seconds,
             job_ttl_seconds=settings.spool.job_ttl_seconds,
         )
+        # Under load a printer's final write claims the queued jobs behind it (a run sent over one connection), so
+        # printing keeps up with intake. After a crash every claimed job is found "printing": reprinted from the
+        # start by default, which prints a claimed job that never began exactly once; with interrupted_policy =
+        # "fail" claimed jobs would be failed without having begun, so only one job is claimed ahead then.
+        claim_ahead = RUN_CLAIM_LIMIT if settings.spool.interrupted_policy == "reprint" else 1
         self.workers: dict[str, PrinterWorker] = {
             printer.name: PrinterWorker(
                 printer,
@@ -74,6 +82,7 @@ class PrintSpool:
                 on_finished=self._job_finished,
                 on_waiting=self.results.waiting,
                 retry=retry,
+                claim_ahead=claim_ahead,
             )
             for printer in self.registry.printers
         }

@@ -25,6 +25,21 @@ __all__ = ["DuplicateJob", "IdConflict", "JobKey", "JobStore", "MemoryJobStore",
 
 # A job's key is its ``seq``: the client's id is unique only per owner within the duplicate window (``find``).
 JobKey = int
+# Printer data claimed at once beyond the first job (finish_and_claim): bounds one run sent as one stream.
+CLAIM_MAX_BYTES = 1024 * 1024
+
+
+def claimable(heads: Sequence[Job], max_bytes: int) -> list[Job]:
+    """The jobs at the head of a printer's queue (oldest first) that one claim takes: those ``queued`` up to the
+    first that is not, the first always and the others while their printer data fits in ``max_bytes``."""
+    taken: list[Job] = []
+    size = 0
+    for head in heads:
+        size += len(head.data or b"")
+        if head.state is not JobState.QUEUED or (taken and size > max_bytes):
+            break
+        taken.append(head)
+    return taken
 
 
 class QueueFull(OverflowError):
@@ -60,12 +75,20 @@ class JobStore(Protocol):
         ...
 
     async def finish_and_claim(
-        self, key: JobKey, target: JobState, *, now: float, message: str | None = None
-    ) -> tuple[Job, Job | None]:
-        """Move a job to the final state ``target`` and, in the same atomic step, claim its printer's next job when
-        that is ``queued`` (moved to ``printing``, one more attempt), so a worker prints it without another write.
-        A ``waiting`` head is not claimed. Returns (the finished job, the claimed one or None); raises like
-        :meth:`move` (nothing is claimed then)."""
+        self,
+        key: JobKey,
+        target: JobState,
+        *,
+        now: float,
+        message: str | None = None,
+        limit: int = 1,
+        max_bytes: int = CLAIM_MAX_BYTES,
+    ) -> tuple[Job, list[Job]]:
+        """Move a job to the final state ``target`` and, in the same atomic step, claim its printer's next jobs while
+        they are ``queued`` (moved to ``printing``, one more attempt each), so a worker prints them without another
+        write: at most ``limit`` jobs, and beyond the first at most ``max_bytes`` of printer data. A ``waiting`` head
+        is not claimed. Returns (the finished job, the claimed ones in order); raises like :meth:`move` (nothing is
+        claimed then)."""
         ...
 
     async def get(self, key: JobKey) -> Job | None:
@@ -216,17 +239,24 @@ class MemoryJobStore:
         return moved
 
     async def finish_and_claim(
-        self, key: JobKey, target: JobState, *, now: float, message: str | None = None
-    ) -> tuple[Job, Job | None]:
-        # No await between the two moves: atomic on the event loop, like the SQLite store's one transaction.
+        self,
+        key: JobKey,
+        target: JobState,
+        *,
+        now: float,
+        message: str | None = None,
+        limit: int = 1,
+        max_bytes: int = CLAIM_MAX_BYTES,
+    ) -> tuple[Job, list[Job]]:
+        # No await between the moves: atomic on the event loop, like the SQLite store's one transaction.
         if not target.is_final:
             raise ValueError(f"finish_and_claim needs a final state, not {target.value}")
         finished = self._move(key, target, now=now, message=message)
-        queue = self._fifo.get(finished.printer)
-        head = self._pending[queue[0]] if queue else None
-        if head is None or head.state is not JobState.QUEUED:
-            return finished, None
-        return finished, self._move(head.seq, JobState.PRINTING, now=now, attempts=head.attempts + 1)
+        heads = [self._pending[seq] for seq in list(self._fifo.get(finished.printer, ()))[:limit]]
+        return finished, [
+            self._move(head.seq, JobState.PRINTING, now=now, attempts=head.attempts + 1)
+            for head in claimable(heads, max_bytes)
+        ]
 
     async def get(self, key: JobKey) -> Job | None:
         return self._known(key)

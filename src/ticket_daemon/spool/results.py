@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -52,6 +53,7 @@ class ResultRouter:
         self._clients: dict[str, ResultSink] = {}  # owner (client_id) → its live connection
         self._background: set[asyncio.Task[None]] = set()
         self._delivered: list[tuple[str, str]] = []  # (owner, id) of results written, not yet recorded
+        self._recording: Counter[tuple[str, str]] = Counter()  # (owner, id) of results whose record is being written
 
     # --- before the ack ----------------------------------------------------------------------------------------
 
@@ -139,8 +141,13 @@ class ResultRouter:
         except TicketError as error:
             log.error("cannot read the results owed to client %s: %s", client_id, error)
             return
+        # Written to the client's last connection, their record not on disk yet: not owed (a reconnecting till
+        # would otherwise get a result it already has).
+        being_recorded = {*self._delivered, *self._recording}
         for job in missed:
             if job.seq in self._routes:  # its own connection is about to get it after the ack
+                continue
+            if (job.client_id, job.id) in being_recorded:
                 continue
             if not _deliver(sink, result_message(job)):
                 return
@@ -165,11 +172,15 @@ class ResultRouter:
     async def _mark_delivered(self) -> None:
         await asyncio.sleep(0)  # results written in the same turn of the event loop join this write
         delivered, self._delivered = self._delivered, []
+        self._recording.update(delivered)
         try:
             await self._store.mark_results_delivered(delivered)
         except Exception as error:  # the client may get the result again on reconnect: harmless, ids are idempotent
             ids = ", ".join(job_id for _, job_id in delivered[:5]) + (", …" if len(delivered) > 5 else "")
             log.warning("cannot record that the results of jobs %s were delivered: %s", ids, error)
+        finally:
+            self._recording.subtract(delivered)
+            self._recording = +self._recording  # drop the counts that reached zero
 
     def _in_background(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coroutine)

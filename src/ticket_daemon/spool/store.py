@@ -38,6 +38,7 @@ from .faults import (
     write_marker,
 )
 from .jobs import DEFAULT_DUPLICATE_WINDOW_SECONDS, DuplicateJob, Job, JobState, check_reuse
+from .queue import CLAIM_MAX_BYTES, claimable
 from .reads import _COLUMNS, _IS_FINAL, _IS_PENDING, JobKey, JobReads, _job
 from .schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -276,11 +277,18 @@ class SqliteJobStore(JobReads):
         return self._run_one(functools.partial(self.do_move, key, target, now, message, attempts))
 
     def finish_and_claim(
-        self, key: JobKey, target: JobState, *, now: float, message: str | None = None
-    ) -> tuple[Job, Job | None]:
-        """Record a job's final state and, in the same transaction, claim its printer's next job (see
+        self,
+        key: JobKey,
+        target: JobState,
+        *,
+        now: float,
+        message: str | None = None,
+        limit: int = 1,
+        max_bytes: int = CLAIM_MAX_BYTES,
+    ) -> tuple[Job, list[Job]]:
+        """Record a job's final state and, in the same transaction, claim its printer's next jobs (see
         :meth:`do_finish_and_claim`)."""
-        return self._run_one(functools.partial(self.do_finish_and_claim, key, target, now, message))
+        return self._run_one(functools.partial(self.do_finish_and_claim, key, target, now, message, limit, max_bytes))
 
     def mark_delivered(self, key: JobKey) -> None:
         self._run_one(functools.partial(self.do_mark_delivered, key))
@@ -364,23 +372,22 @@ class SqliteJobStore(JobReads):
         return moved
 
     def do_finish_and_claim(
-        self, key: JobKey, target: JobState, now: float, message: str | None
-    ) -> tuple[Job, Job | None]:
-        """Move job ``key`` to the final state ``target`` and, when its printer's oldest pending job is ``queued``,
-        move that one to ``printing`` (one more attempt): the worker prints it next without another write, and it is
-        durably ``printing`` before any of its bytes go out. A ``waiting`` head is not claimed (it may have to expire
-        or wait for the backoff first). Returns (the finished job, the claimed job or None)."""
+        self, key: JobKey, target: JobState, now: float, message: str | None, limit: int, max_bytes: int
+    ) -> tuple[Job, list[Job]]:
+        """Move job ``key`` to the final state ``target`` and claim its printer's next jobs while they are ``queued``
+        (``queue.claimable``: at most ``limit``, and ``max_bytes`` of printer data beyond the first), each moved to
+        ``printing`` with one more attempt: the worker prints them next without another write, and they are durably
+        ``printing`` before any of their bytes go out. A ``waiting`` head is not claimed (it may have to expire or
+        wait for the backoff first). Returns (the finished job, the claimed jobs in order)."""
         if not target.is_final:
             raise ValueError(f"finish_and_claim needs a final state, not {target.value}")
         finished = self.do_move(key, target, now, message, None)
-        row = self._db.execute(
-            f"SELECT {_COLUMNS} FROM jobs WHERE printer = ? AND {_IS_PENDING} ORDER BY seq LIMIT 1",
-            (finished.printer,),
-        ).fetchone()
-        head = _job(row) if row else None
-        if head is None or head.state is not JobState.QUEUED:
-            return finished, None
-        return finished, self._apply_move(head, JobState.PRINTING, now, None, head.attempts + 1)
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM jobs WHERE printer = ? AND {_IS_PENDING} ORDER BY seq LIMIT ?",
+            (finished.printer, max(1, limit)),
+        ).fetchall()
+        heads = claimable([_job(row) for row in rows], max_bytes)
+        return finished, [self._apply_move(head, JobState.PRINTING, now, None, head.attempts + 1) for head in heads]
 
     def do_mark_results_delivered(self, results: Sequence[tuple[str, str]]) -> None:
         """Each (owner, id): that owner's newest job with this id has had its result delivered, if it is finished.

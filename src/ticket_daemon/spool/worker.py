@@ -80,6 +80,7 @@ class PrinterWorker:
         on_waiting: JobReport | None = None,
         retry: RetryPolicy | None = None,
         clock: Callable[[], float] = time.time,
+        claim_ahead: int = 1,
     ) -> None:
         self.printer = printer
         self._dot_width = printer.dot_width
@@ -93,7 +94,10 @@ class PrinterWorker:
         self._wakeup = asyncio.Event()
         self._stop_requested = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._current: asyncio.Task[Job | None] | None = None
+        self._current: asyncio.Task[list[Job]] | None = None
+        # How many queued jobs one final write may claim (a run sent over one connection); one for a printer whose
+        # every job must be a job of its own (a spooler, the virtual printer).
+        self._claim_limit = max(1, claim_ahead) if self._streams_jobs() else 1
         self._failures = 0  # failed attempts in a row (the backoff step); 0 while the printer works
         self._outage_since: float | None = None  # wall clock of the first failure of the current outage
         self._retry_at = 0.0  # monotonic time before which the printer is not tried again
@@ -142,8 +146,15 @@ class PrinterWorker:
                     task.cancel()
             await asyncio.gather(*(t for t in (self._current, self._task) if t is not None), return_exceptions=True)
 
+    def _streams_jobs(self) -> bool:
+        try:  # builds the transport object only (no I/O) to ask what kind of link it is
+            transport = open_transport(self.printer.uri, dot_width=self._dot_width, data_dir=self._data_dir)
+        except Exception:
+            return False
+        return transport.streams_jobs
+
     async def _run(self) -> None:
-        claimed: Job | None = None  # claimed by the last job's final write, not sent because the daemon stops
+        claimed: list[Job] = []  # claimed by the last job's final write, not sent because the daemon stops
         while not self._stop_requested.is_set():
             try:
                 job = await self._store.next_for_printer(self.name)
@@ -166,25 +177,25 @@ class PrinterWorker:
             # The jobs run in their own task so stop() can wait for them without cancelling the loop mid-step.
             self._current = asyncio.create_task(self._print_in_order(job), name=f"print:{self.name}")
             claimed = await asyncio.shield(self._current)
-        if claimed is not None:
-            await self._unclaim(claimed)
+        await self._unclaim(claimed)
 
-    async def _print_in_order(self, job: Job) -> Job | None:
-        """Print ``job``, then each job its final write claimed, until none is claimed or the daemon stops. Returns
-        a job claimed but not sent (the daemon stops), for :meth:`_unclaim`."""
-        claimed = await self._print(job)
-        while claimed is not None and not self._stop_requested.is_set():
+    async def _print_in_order(self, job: Job) -> list[Job]:
+        """Print ``job``, then each run of jobs a final write claimed, until none is claimed or the daemon stops.
+        Returns jobs claimed but not sent (the daemon stops), for :meth:`_unclaim`."""
+        claimed = await self._print([job])
+        while claimed and not self._stop_requested.is_set():
             claimed = await self._print(claimed, claimed=True)
         return claimed
 
-    async def _unclaim(self, job: Job) -> None:
-        """The daemon stops before a claimed job was sent: it goes back to ``queued`` as it was (no attempt spent),
-        so nothing reports it interrupted and the next start prints it in order. If the disk refuses, the job stays
-        ``printing`` and start-up recovery decides (interrupted_policy), as for any job cut off by a stop."""
-        try:
-            await self._store.move(job.seq, JobState.QUEUED, now=self._clock(), attempts=max(0, job.attempts - 1))
-        except Exception as error:
-            log.error("printer %s: cannot put job %s back in the queue: %s", self.name, job.id, error)
+    async def _unclaim(self, jobs: list[Job]) -> None:
+        """Claimed jobs that were not sent (the daemon stops, or the run ended early) go back to ``queued`` as they
+        were (no attempt spent), so nothing reports them interrupted and they print in order. If the disk refuses, a
+        job stays ``printing`` and start-up recovery decides (interrupted_policy), as for any job cut off by a stop."""
+        for job in jobs:
+            try:
+                await self._store.move(job.seq, JobState.QUEUED, now=self._clock(), attempts=max(0, job.attempts - 1))
+            except Exception as error:
+                log.error("printer %s: cannot put job %s back in the queue: %s", self.name, job.id, error)
 
     async def _sleep(self, seconds: float) -> None:
         """Wait ``seconds``, or less if the daemon stops (never a busy loop, never a late shutdown)."""
@@ -204,54 +215,73 @@ class PrinterWorker:
         await self._finish(job, JobState.EXPIRED, message)
         return True
 
-    async def _print(self, job: Job, *, claimed: bool = False) -> Job | None:
-        """Print ``job`` (``claimed``: already durably ``printing``, claimed by the previous job's final write).
-        Returns the printer's next job when the final write claimed it, to be printed next without another read."""
-        reprint = job.seq in self._reprints
+    async def _print(self, run: list[Job], *, claimed: bool = False) -> list[Job]:
+        """Print ``run`` over one connection: one job read from the queue, or (``claimed``) the jobs the previous
+        final write claimed, already durably ``printing``. Each job's final write goes out once the printer took
+        it; the last one claims the next run, returned to be printed next without another read."""
         told = ""  # what the client was last told while the job waited (a claimed job was queued, never waiting)
         if not claimed:
+            [job] = run
             told = job.message if job.state is JobState.WAITING else ""
             try:
                 job = await self._store.move(job.seq, JobState.PRINTING, now=self._clock(), attempts=job.attempts + 1)
             except (InvalidTransition, KeyError) as error:  # cancelled meanwhile: the loop looks again
                 log.info("printer %s: job %s not started (%s)", self.name, job.id, error)
-                return None
+                return []
             except Exception as error:  # the disk refused: the loop looks again
                 self._store_failed("writes", f"cannot start job {job.id}", error)
                 await self._sleep(STORE_RETRY_SECONDS)
-                return None
+                return []
             self._store_works("writes")
+            run = [job]
         started = time.perf_counter()
-        target, message = JobState.ERROR, protocol.INTERNAL_ERROR
-        finishing: list[asyncio.Task[Job | None]] = []
+        began: list[Job] = []  # jobs whose bytes started going out, in order
+        finishing: list[asyncio.Task[list[Job]]] = []  # the final writes of the jobs the printer took, in order
 
-        def printed() -> None:
-            """The printer took every byte (and said so, where it can): the job succeeded whatever closing the
-            connection does, so its final write (and the next job's claim) goes out while the connection closes."""
+        def printed(jobs: list[Job]) -> None:
+            """The printer took every byte of ``jobs`` (and said so, where it can): they succeeded whatever closing
+            the connection does, so their final writes (the last one claiming the next run) go out meanwhile."""
             elapsed_ms = round((time.perf_counter() - started) * 1000)
-            notes = (*job.notes, protocol.REPRINTED) if reprint else job.notes
             self._printer_answered()
-            success = protocol.print_completed(elapsed_ms, notes)
-            finishing.append(asyncio.create_task(self._finish(job, JobState.SUCCESS, success, claim_next=True)))
+            for job in jobs:
+                notes = (*job.notes, protocol.REPRINTED) if job.seq in self._reprints else job.notes
+                success = protocol.print_completed(elapsed_ms, notes)
+                final = self._finish(job, JobState.SUCCESS, success, claim_next=job is run[-1])
+                finishing.append(asyncio.create_task(final))
 
+        failure: str | None = None
         try:
-            async with asyncio.timeout(self._print_timeout):
-                await self._deliver(job, printed)
+            async with asyncio.timeout(self._print_timeout * len(run)):
+                await self._deliver(run, began, printed)
         except _NotSent as not_sent:
-            # Tell the client once per reason, not at every retry.
-            await self._wait_for_printer(job, str(not_sent.error), tell=told != str(not_sent.error))
-            return None
+            # Nothing went out: the run's other jobs go back to the queue, and the first waits with those behind it.
+            await self._unclaim(run[1:])
+            await self._wait_for_printer(run[0], str(not_sent.error), tell=told != str(not_sent.error))
+            return []
         except TicketError as error:
-            message = str(error)
+            failure = str(error)
         except TimeoutError:
-            message = f"PRINTER: Timed out printing on '{self.name}' after {self._print_timeout:.0f} s"
+            failure = f"PRINTER: Timed out printing on '{self.name}' after {self._print_timeout * len(run):.0f} s"
         except Exception:
-            if not finishing:
-                log.exception("printer %s: job %s failed unexpectedly", self.name, job.id)
-        if finishing:  # printed: whatever happened while closing (a timeout) does not change that
-            return await finishing[0]
+            if len(finishing) < len(began):
+                log.exception("printer %s: job %s failed unexpectedly", self.name, began[len(finishing)].id)
+            failure = protocol.INTERNAL_ERROR
+        claimed_next = [await task for task in finishing]
+        if len(finishing) == len(run):  # all printed: whatever happened while closing (a timeout) changes nothing
+            return claimed_next[-1]
+        # What began but was not confirmed is final (part of it may be on paper); what never began goes back.
+        cut_off, never_sent = began[len(finishing) :], run[len(began) :]
+        if failure is not None and not began:  # refused before any byte (not retryable): the first job ends here
+            cut_off, never_sent = run[:1], run[1:]
+        await self._unclaim(never_sent)
+        if not cut_off:  # the daemon stops between two jobs of the run
+            return []
         self._printer_answered()
-        return await self._finish(job, target, message, claim_next=True)
+        for job in cut_off[:-1]:
+            await self._finish(job, JobState.ERROR, failure or protocol.INTERNAL_ERROR)
+        return await self._finish(
+            cut_off[-1], JobState.ERROR, failure or protocol.INTERNAL_ERROR, claim_next=not never_sent
+        )
 
     def _printer_answered(self) -> None:
         self._failures, self._outage_since, self._retry_at = 0, None, 0.0
@@ -301,31 +331,31 @@ class PrinterWorker:
                 self._store_works("writes")
                 return moved
 
-    async def _finish(self, job: Job, target: JobState, message: str, *, claim_next: bool = False) -> Job | None:
+    async def _finish(self, job: Job, target: JobState, message: str, *, claim_next: bool = False) -> list[Job]:
         """Record the job's final state, then report it. ``claim_next`` (the printer just answered, so no backoff
-        applies): the same write claims the printer's next job when it is queued and the daemon is not stopping;
-        that job is returned, durably ``printing``, to be printed next. A stop that comes during the write is
-        handled by the caller (the claim is undone)."""
+        applies): the same write claims the printer's next jobs while they are queued and the daemon is not
+        stopping; they are returned, durably ``printing``, to be printed next. A stop that comes during the write
+        is handled by the caller (the claim is undone)."""
         log.info("printer %s: job %s %s: %s", self.name, job.id, target.value, message)
-        claimed: Job | None = None
+        claimed: list[Job] = []
         while True:
             try:
                 if claim_next and not self._stop_requested.is_set():
                     finished, claimed = await self._store.finish_and_claim(
-                        job.seq, target, now=self._clock(), message=message
+                        job.seq, target, now=self._clock(), message=message, limit=self._claim_limit
                     )
                 else:
                     finished = await self._store.move(job.seq, target, now=self._clock(), message=message)
                 break
             except (InvalidTransition, KeyError) as error:  # an operator cancelled it meanwhile
                 log.info("printer %s: job %s already ended (%s)", self.name, job.id, error)
-                return None
+                return []
             except Exception as error:
                 # Keep trying (the disk may free up): giving up would leave the job "printing", and the next start
                 # would print it again. Only a stop ends the attempts; then recovery decides (interrupted_policy).
                 self._store_failed("writes", f"cannot record the end of job {job.id}", error)
                 if self._stop_requested.is_set():
-                    return None
+                    return []
                 await self._sleep(STORE_RETRY_SECONDS)
         self._store_works("writes")
         self._reprints.discard(job.seq)
@@ -355,15 +385,15 @@ class PrinterWorker:
             log.info("printer %s: the spool works again (%s succeed)", self.name, kind)
             self._store_trouble = None
 
-    async def _deliver(self, job: Job, printed: Callable[[], None]) -> None:
-        if not job.data:
-            raise TicketError("job has no rendered bytes")
+    async def _deliver(self, run: list[Job], began: list[Job], printed: Callable[[list[Job]], None]) -> None:
         async with self.line.hold():
-            await self._deliver_on_line(job.data, printed)
+            await self._deliver_on_line(run, began, printed)
 
-    async def _deliver_on_line(self, data: bytes, printed: Callable[[], None]) -> None:
-        """Open, check, send, check, close; ``printed()`` is called once the job is on paper, before closing."""
-        # The job was laid out for this printer's paper at intake; the printer knows its own width.
+    async def _deliver_on_line(self, run: list[Job], began: list[Job], printed: Callable[[list[Job]], None]) -> None:
+        """Open, check, then for each job send and check, then close; ``began`` gets each job as its bytes start
+        going out and ``printed(jobs)`` is called once they are on paper, before closing. Over a link that gives no
+        status back, a run goes out as one write (the device prints what arrives, in order)."""
+        # The jobs were laid out for this printer's paper at intake; the printer knows its own width.
         transport = open_transport(self.printer.uri, dot_width=self._dot_width, data_dir=self._data_dir)
         try:
             try:
@@ -381,9 +411,20 @@ class PrinterWorker:
                 raise
             # After: the reply queues behind the job's bytes, so it also confirms the printer took them all (and
             # catches a fault that happened mid-job). From here on a failure is final: part of it may be on paper.
-            await transport.send(data)
-            await self._check_status(transport)
-            printed()
+            if len(run) > 1 and not transport.can_read_status and all(job.data for job in run):
+                began.extend(run)
+                await transport.send(b"".join(job.data or b"" for job in run))
+                printed(run)
+                return
+            for job in run:
+                if began and self._stop_requested.is_set():
+                    return  # the rest of the run goes back to the queue
+                began.append(job)
+                if not job.data:
+                    raise TicketError("job has no rendered bytes")
+                await transport.send(job.data)
+                await self._check_status(transport)
+                printed([job])
         finally:
             await transport.close()
 
