@@ -211,23 +211,22 @@ async def _keep_up(ours_url: str) -> None:
     # The clients left at the end of the load; the daemon's queue depth says how many of their acked jobs are still
     # unprinted: right away (what printed during the load), after the grace period (the target), and until empty.
     at_end = await _queue_depth(ours_url)
-    await asyncio.sleep(max(0.0, load.ended + KEEPUP_GRACE_SECONDS - time.perf_counter()))
-    pending = await _queue_depth(ours_url)
-    drained_s = await _seconds_until_empty(ours_url, since=load.ended)
+    pending_at_grace: int | None = None
+    depth = at_end
+    deadline = load.ended + DRAIN_TIMEOUT_S
+    while depth > 0 and time.perf_counter() < deadline:
+        if pending_at_grace is None and time.perf_counter() >= load.ended + KEEPUP_GRACE_SECONDS:
+            pending_at_grace = depth
+        await asyncio.sleep(0.05)
+        depth = await _queue_depth(ours_url)
+    drained_s = time.perf_counter() - load.ended
+    pending = pending_at_grace if pending_at_grace is not None else depth
     print(
         f"  keep-up     {KEEPUP_SECONDS:.0f} s load, {acked} acked ({load.acks_per_second:.0f}/s), "
         f"{acked - at_end} printed during it ({(acked - at_end) / KEEPUP_SECONDS:.0f}/s): "
         f"{acked - pending} printed within {KEEPUP_GRACE_SECONDS:.0f} s of the end, {pending} still pending"
         f" (target 0); queue empty {drained_s:.1f} s after the end{_refusals(load)}"
     )
-
-
-async def _seconds_until_empty(ws_url: str, *, since: float) -> float:
-    """Poll the queue depth until it is 0 (bounded by DRAIN_TIMEOUT_S): seconds from ``since``."""
-    deadline = time.perf_counter() + DRAIN_TIMEOUT_S
-    while await _queue_depth(ws_url) > 0 and time.perf_counter() < deadline:
-        await asyncio.sleep(0.2)
-    return time.perf_counter() - since
 
 
 async def _queue_depth(ws_url: str) -> int:
