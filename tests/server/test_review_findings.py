@@ -18,10 +18,11 @@ from ticket_daemon.document.errors import TicketError
 from ticket_daemon.printers.status import PrinterState
 from ticket_daemon.server.daemon import Daemon
 from ticket_daemon.spool import protocol
+from ticket_daemon.spool.durable import SPOOL_FILE
 from ticket_daemon.spool.intake import Submitter, submit_ticket
 from ticket_daemon.spool.jobs import JobState
 from ticket_daemon.spool.queue import MemoryJobStore
-from ticket_daemon.spool.store import StorageError
+from ticket_daemon.spool.store import SqliteJobStore, StorageError
 
 WAIT_S = 10.0
 Message = dict[str, Any]
@@ -103,13 +104,22 @@ def test_a_job_resent_after_a_restart_gets_its_result_once(tmp_path: Path) -> No
         await first.start()
         assert kinds(await send(first, ticket("T1")))[0] == ("ack", "queued")
         await first.stop()  # the durable spool keeps the job
+        reader = SqliteJobStore(settings.storage.data_dir / SPOOL_FILE)
+        left = reader.find(SENDER, "T1")
+        reader.close()
+        tried = left.attempts if left is not None else 0  # the first daemon may have tried it already
 
         second = Daemon(settings)
         await second.start()
         try:
             resent = await send(second, ticket("T1"))
             assert resent[0]["status"] == "duplicate"
-            await eventually(lambda: _in_state(second, "T1", JobState.WAITING), "the job to wait for its printer")
+            # The first daemon may have left the job waiting already: wait for the second daemon's own attempt to
+            # end in "waiting" (then the slow retry leaves time to cancel it), not for that leftover state.
+            await eventually(
+                lambda: _in_state(second, "T1", JobState.WAITING, attempts_over=tried),
+                "the job to wait for its printer",
+            )
             pending = await second.store.find(SENDER, "T1")
             assert pending is not None
             await second.cancel(pending.seq)  # the job ends (any final state)
@@ -124,9 +134,9 @@ def test_a_job_resent_after_a_restart_gets_its_result_once(tmp_path: Path) -> No
     run(story)
 
 
-async def _in_state(daemon: Daemon, job_id: str, state: JobState) -> bool:
+async def _in_state(daemon: Daemon, job_id: str, state: JobState, *, attempts_over: int = -1) -> bool:
     job = await daemon.store.find(SENDER, job_id)
-    return job is not None and job.state is state
+    return job is not None and job.state is state and job.attempts > attempts_over
 
 
 async def _has_result(messages: list[Message]) -> bool:
