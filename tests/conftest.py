@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,3 +49,19 @@ def command_data(document: Path, kind: str) -> list[dict[str, Any]]:
         elif isinstance(node, list):
             stack.extend(node)
     return found
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """Undo ``configure_logging``: its handlers, the root level and the record look-ups it turns off (logs.py)."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    lookups = (logging._srcfile, logging.logThreads, logging.logProcesses, logging.logMultiprocessing)
+    yield
+    logging._srcfile, logging.logThreads, logging.logProcesses, logging.logMultiprocessing = lookups
+    for handler in list(root.handlers):
+        if getattr(handler, "_ticket_daemon_handler", False):
+            root.removeHandler(handler)
+            handler.close()
+    root.handlers[:] = handlers
+    root.setLevel(level)

@@ -5,27 +5,11 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ticket_daemon.logs import LOG_FORMAT, RedactingFilter, configure_logging
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    saved = (logging._srcfile, logging.logThreads, logging.logProcesses, logging.logMultiprocessing)
-    yield
-    for handler in list(root.handlers):
-        if getattr(handler, "_ticket_daemon_handler", False):
-            root.removeHandler(handler)
-            handler.close()
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    logging._srcfile, logging.logThreads, logging.logProcesses, logging.logMultiprocessing = saved
 
 
 def _file_handler() -> logging.handlers.RotatingFileHandler:

@@ -7,7 +7,6 @@ import argparse
 import logging
 import logging.handlers
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import platformdirs
@@ -145,19 +144,6 @@ def test_serve_with_a_bad_config_prints_one_line_and_exits_2(isolated_env, tmp_p
     assert (
         err.startswith("VALIDATION: printers: Unsupported printer URI 'carrier-pigeon://roof'") and err.count("\n") == 1
     )
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    # configure_logging also turns off the caller/thread/process look-ups of every record (logs.py).
-    lookups = (logging._srcfile, logging.logThreads, logging.logProcesses, logging.logMultiprocessing)
-    yield
-    logging._srcfile, logging.logThreads, logging.logProcesses, logging.logMultiprocessing = lookups
-    _remove_our_handlers()
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 def _remove_our_handlers() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,19 +19,9 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    """The service configures the root logger (file + console handlers); undo it so other tests see no change."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    # configure_logging also turns off the caller/thread/process look-ups of every record (logs.py).
-    lookups = (logging._srcfile, logging.logThreads, logging.logProcesses, logging.logMultiprocessing)
+def restore_logging(restore_logging: None) -> Iterator[None]:
+    """The service configures the root logger (file + console handlers): undone after every test here."""
     yield
-    logging._srcfile, logging.logThreads, logging.logProcesses, logging.logMultiprocessing = lookups
-    for handler in list(root.handlers):
-        if handler not in handlers:
-            root.removeHandler(handler)
-            handler.close()
-    root.setLevel(level)
 
 
 @pytest.fixture

@@ -48,30 +48,29 @@ def receipt(job_id: str, size: int = 16) -> bytes:
     return f"<{job_id}>".encode() + b"." * size + f"</{job_id}>".encode()
 
 
-class HookedSpool(SqliteSpool):
-    """The real SQLite spool; ``after_claim`` runs when a final write (which may claim the next job) has committed."""
+class ClaimHooked:
+    """Mixed into a real store: ``after_claim`` runs when a final write (which may claim the next job) has
+    committed."""
 
     after_claim: ClaimHook | None = None
 
     async def finish_and_claim(
         self, key: int, target: JobState, *, now: float, message: str | None = None, limit: int = 1, **bounds: int
     ) -> tuple[Job, list[Job]]:
-        finished, claimed = await super().finish_and_claim(key, target, now=now, message=message, limit=limit)
+        finished, claimed = await super().finish_and_claim(  # type: ignore[misc]
+            key, target, now=now, message=message, limit=limit
+        )
         if self.after_claim is not None:
             await self.after_claim(finished, claimed)
         return finished, claimed
 
 
-class HookedMemory(MemoryJobStore):
-    after_claim: ClaimHook | None = None
+class HookedSpool(ClaimHooked, SqliteSpool):
+    """The real SQLite spool, hooked."""
 
-    async def finish_and_claim(
-        self, key: int, target: JobState, *, now: float, message: str | None = None, limit: int = 1, **bounds: int
-    ) -> tuple[Job, list[Job]]:
-        finished, claimed = await super().finish_and_claim(key, target, now=now, message=message, limit=limit)
-        if self.after_claim is not None:
-            await self.after_claim(finished, claimed)
-        return finished, claimed
+
+class HookedMemory(ClaimHooked, MemoryJobStore):
+    """The in-memory queue, hooked."""
 
 
 Hooked = HookedSpool | HookedMemory

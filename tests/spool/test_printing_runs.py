@@ -64,6 +64,25 @@ class CountingStore:
         return finished, claimed
 
 
+async def print_all(store: JobStore, uri: str, folder: Path, count: int) -> tuple[list[Job], CountingStore]:
+    """Print the ``count`` jobs queued in ``store`` on ``uri`` with runs of up to 8; (finished jobs, claims)."""
+    counting = CountingStore(store)
+    finished: list[Job] = []
+    worker = PrinterWorker(
+        ConfiguredPrinter(name="caja1", uri=uri),
+        store=counting,  # type: ignore[arg-type]
+        data_dir=folder,
+        print_timeout=WAIT_S,
+        on_finished=finished.append,
+        claim_ahead=8,
+    )
+    worker.start()
+    await until_done(finished, count)
+    await worker.stop(5.0)
+    assert await store.count_pending() == 0
+    return finished, counting
+
+
 @pytest.mark.parametrize("kind", ["sqlite", "memory"])
 def test_a_claim_takes_the_queued_head_run_up_to_its_limits(tmp_path: Path, kind: str) -> None:
     async def story() -> None:
@@ -109,23 +128,9 @@ def test_a_backlog_prints_in_runs_in_order_and_exactly_once(tmp_path: Path, kind
         store = await open_store(kind, tmp_path)
         for name in names:
             await store.add(job(name, receipt(name)), capacity=50)
-        counting = CountingStore(store)
-        finished: list[Job] = []
-        printer = ConfiguredPrinter(name="caja1", uri=device.as_uri())
-        worker = PrinterWorker(
-            printer,
-            store=counting,  # type: ignore[arg-type]
-            data_dir=tmp_path,
-            print_timeout=WAIT_S,
-            on_finished=finished.append,
-            claim_ahead=8,
-        )
-        worker.start()
-        await until_done(finished, len(names))
-        await worker.stop(5.0)
+        finished, counting = await print_all(store, device.as_uri(), tmp_path, len(names))
         assert [(j.id, j.state) for j in finished] == [(name, JobState.SUCCESS) for name in names]
         assert all(j.message.startswith("Print completed in ") for j in finished)
-        assert await store.count_pending() == 0
         await store.close()
         return counting
 
@@ -146,21 +151,7 @@ def test_a_run_that_cannot_be_written_fails_every_job_in_it_and_loses_none(tmp_p
         store = await open_store("sqlite", tmp_path)
         for name in names:
             await store.add(job(name, receipt(name)), capacity=50)
-        counting = CountingStore(store)
-        finished: list[Job] = []
-        printer = ConfiguredPrinter(name="caja1", uri=Path("/dev/full").as_uri())
-        worker = PrinterWorker(
-            printer,
-            store=counting,  # type: ignore[arg-type]
-            data_dir=tmp_path,
-            print_timeout=WAIT_S,
-            on_finished=finished.append,
-            claim_ahead=8,
-        )
-        worker.start()
-        await until_done(finished, len(names))
-        await worker.stop(5.0)
-        assert await store.count_pending() == 0
+        finished, counting = await print_all(store, Path("/dev/full").as_uri(), tmp_path, len(names))
         await store.close()
         return finished, counting
 
