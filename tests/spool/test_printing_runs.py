@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import pytest
 
 from ticket_daemon.printers.registry import ConfiguredPrinter
+from ticket_daemon.spool import worker as worker_module
 from ticket_daemon.spool.durable import SqliteSpool
 from ticket_daemon.spool.jobs import Job, JobState
 from ticket_daemon.spool.queue import JobStore, MemoryJobStore
@@ -182,3 +183,12 @@ def test_claimed_jobs_that_never_began_print_once_after_a_crash(tmp_path: Path) 
         ("d", JobState.QUEUED),
     ]
     again.close()
+
+
+def test_a_run_without_status_goes_out_in_writes_of_a_bounded_size() -> None:
+    # A job's result waits for its write: on a slow device at most ~32 KiB of printing, never a whole run.
+    sizes = [10_000, 10_000, 10_000, 5_000, 40_000, 1_000, 1_000]
+    run_jobs = [job(f"c{n}", b"." * size) for n, size in enumerate(sizes)]
+    chunks = worker_module._chunks(run_jobs, worker_module.STREAM_WRITE_BYTES)
+    assert [[j.id for j in chunk] for chunk in chunks] == [["c0", "c1", "c2"], ["c3"], ["c4"], ["c5", "c6"]]
+    assert [j for chunk in chunks for j in chunk] == run_jobs

@@ -43,6 +43,9 @@ from .queue import JobStore
 log = logging.getLogger(__name__)
 
 JobReport = Callable[[Job], None]
+# A run for a link without status read-back goes out in writes of about this much: few writes for a fast device,
+# while on a slow one a job's result waits for at most this much printing (a write returns once the device took it).
+STREAM_WRITE_BYTES = 32 * 1024
 # When the store cannot be read, look again after this long rather than spin on a broken disk.
 STORE_RETRY_SECONDS = 1.0
 
@@ -392,7 +395,7 @@ class PrinterWorker:
     async def _deliver_on_line(self, run: list[Job], began: list[Job], printed: Callable[[list[Job]], None]) -> None:
         """Open, check, then for each job send and check, then close; ``began`` gets each job as its bytes start
         going out and ``printed(jobs)`` is called once they are on paper, before closing. Over a link that gives no
-        status back, a run goes out as one write (the device prints what arrives, in order)."""
+        status back, a run goes out in a few writes of several jobs (the device prints what arrives, in order)."""
         # The jobs were laid out for this printer's paper at intake; the printer knows its own width.
         transport = open_transport(self.printer.uri, dot_width=self._dot_width, data_dir=self._data_dir)
         try:
@@ -412,9 +415,12 @@ class PrinterWorker:
             # After: the reply queues behind the job's bytes, so it also confirms the printer took them all (and
             # catches a fault that happened mid-job). From here on a failure is final: part of it may be on paper.
             if len(run) > 1 and not transport.can_read_status and all(job.data for job in run):
-                began.extend(run)
-                await transport.send(b"".join(job.data or b"" for job in run))
-                printed(run)
+                for chunk in _chunks(run, STREAM_WRITE_BYTES):
+                    if began and self._stop_requested.is_set():
+                        return  # the rest of the run goes back to the queue
+                    began.extend(chunk)
+                    await transport.send(b"".join(job.data or b"" for job in chunk))
+                    printed(chunk)
                 return
             for job in run:
                 if began and self._stop_requested.is_set():
@@ -436,6 +442,21 @@ class PrinterWorker:
         problem = state_error(state)
         if problem is not None:
             raise problem
+
+
+def _chunks(run: list[Job], max_bytes: int) -> list[list[Job]]:
+    """The run in consecutive groups of at most ``max_bytes`` of printer data (a bigger job is a group of its own)."""
+    chunks: list[list[Job]] = []
+    size = 0
+    for job in run:
+        length = len(job.data or b"")
+        if chunks and size + length <= max_bytes:
+            chunks[-1].append(job)
+            size += length
+        else:
+            chunks.append([job])
+            size = length
+    return chunks
 
 
 def _duration(seconds: float) -> str:
