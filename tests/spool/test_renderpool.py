@@ -19,13 +19,8 @@ import pytest
 from ticket_daemon.document import parse_document
 from ticket_daemon.document.errors import TicketError
 from ticket_daemon.escpos import render_job
-from ticket_daemon.spool.renderpool import (
-    HEAVY_COST_US,
-    TINY_COST_US,
-    RenderLimits,
-    RenderPool,
-    estimated_cost,
-)
+from ticket_daemon.spool.rendercost import HEAVY_COST_US, TINY_COST_US, estimated_cost
+from ticket_daemon.spool.renderpool import RenderLimits, RenderPool
 
 T = TypeVar("T")
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
