@@ -22,10 +22,11 @@ from typing import Any
 # a send and a wake-up) and its ~0.1 ms of latency. A one-line ticket (~40 µs) and a kitchen order (~120 µs)
 # stay on the loop; anything with an image, a QR code or a drawn character does not.
 ON_LOOP_COST_US = 200.0
-# In the pool's inline threads: a render that holds the GIL (so the loop) about as long as the loop would have
-# rendered it, but is given a time budget. Kept for what is too long for the loop and still cheap, so that it never
-# queues behind the worker processes' receipts: a few hundred lines of plain text.
-TINY_COST_US = 1_000.0
+# In the pool's inline threads: a render there holds the GIL (so the loop) as long as it runs, plus a thread
+# handoff (measured: a kitchen order costs the loop ~150 µs rendered on it, ~260 µs inline, ~130 µs through a worker
+# process), but it never queues behind the workers' receipts. Only for what is still cheap: plain text, a short QR
+# code; a document with characters to draw (~1 ms) or an image goes to a worker.
+TINY_COST_US = 500.0
 # Above this it counts as heavy (fairness: heavy renders may not hold every worker).
 HEAVY_COST_US = 200_000.0
 # Strings longer than this are not scanned for characters to draw (the estimate runs on the event loop); an

@@ -1,16 +1,17 @@
 """The render budget (DESIGN.md: no single client can occupy the render workers for long): where documents are
 validated, rendered and previewed, on every core, out of everyone else's way.
 
-- **The smallest tickets render on the event loop**: a line or two of text costs ~0.1 ms to validate and render,
-  less than a handoff to a thread and its wake-up cost. Only renders estimated under :data:`ON_LOOP_COST_US`, never
-  previews (the emulator takes milliseconds).
-- **Tiny documents render inline** (a small thread pool of their own, not asyncio's default one): a few lines of
-  text cost ~0.1–1 ms to render and ~4 ms to preview, less than handing them to another process. "Tiny" is decided
-  by :func:`estimated_cost`, a cheap static look at the document (command types, text length, characters that
-  have to be drawn as an image), so a small ticket never queues behind a heavy one.
+- **The smallest tickets render on the event loop**: a one-line ticket costs ~25 µs to validate and render, a
+  kitchen order ~120 µs, less than a round trip to another process costs the loop. Only renders estimated under
+  :data:`~.rendercost.ON_LOOP_COST_US`, never previews (the emulator takes milliseconds).
+- **Tiny documents render inline** (a small thread pool of their own, not asyncio's default one): plain text that
+  is too long for the loop and still cheap, so it never queues behind the workers' receipts. Where a render runs is
+  decided by :func:`~.rendercost.estimated_cost`, a cheap static look at the document (command types, string
+  lengths, characters that have to be drawn as an image).
 - **Everything else renders in worker processes**, one per core (the core is pure: documents and bytes cross
-  cheaply). Each worker is its own single-process executor, so one that must be killed is replaced without
-  disturbing the renders running in the others.
+  cheaply): images, QR codes, drawn characters, anything that can take milliseconds. Each worker is one process the
+  event loop talks to over a socket (``renderworker.py``), so one that must be killed is replaced without
+  disturbing the renders running in the others, and a render costs the loop no thread handoff.
 - **Fairness:** one client (``client_id@address``, as ``/ws`` names it) holds at most one worker at a time,
   and waiting clients are served in arrival order, so six heavy previews from six connections share the workers
   with a seventh client instead of starving it. When there are two workers or more, documents estimated heavy may
@@ -217,13 +218,20 @@ class RenderPool:
     """``await pool.render(client_key, datos, profile=…, raw_policy=…)`` → :class:`RenderOutcome`, or a
     :class:`TicketError` (``VALIDATION: …``, ``EXECUTION: document too costly to render (…)``…)."""
 
-    def __init__(self, limits: RenderLimits, *, processes: int = 0, strict: bool = False) -> None:
+    def __init__(
+        self,
+        limits: RenderLimits,
+        *,
+        processes: int = 0,
+        strict: bool = False,
+        context: ProcessContext | None = None,
+    ) -> None:
         self.limits = limits
         self.strict = strict  # read documents strictly ([server] documents = "strict")
         self.size = processes or os.cpu_count() or 1
         # Heavy renders leave one worker free for the others when there is more than one.
         self.heavy_share = max(1, self.size - 1)
-        self._context = _process_context()
+        self._context = context or _process_context()  # tests choose spawn, what Windows and macOS use
         self._workers: list[WorkerProcess] = []  # every live worker, idle or busy
         self._idle: list[WorkerProcess] = []
         self._retired: list[WorkerProcess] = []  # killed, their exit not collected yet
