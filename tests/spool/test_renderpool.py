@@ -345,7 +345,8 @@ def test_a_pool_that_killed_and_replaced_workers_leaves_no_descriptor_open_after
             except TicketError as error:
                 assert "stopped unexpectedly" in str(error)
 
-    run(scenario)  # the forkserver and its descriptors exist from here on, for the life of the test process
+    # The forkserver and its descriptors exist from the first run on, for the life of the test process.
+    run(scenario, timeout_seconds=1.0)
     before = set(os.listdir("/proc/self/fd"))
     run(scenario, timeout_seconds=1.0)
     assert set(os.listdir("/proc/self/fd")) == before
