@@ -285,6 +285,22 @@ def test_a_client_that_leaves_mid_render_frees_its_worker_for_the_next_client_at
     wait_gone(before)
 
 
+def test_a_worker_process_that_died_while_idle_is_replaced_before_the_next_render():
+    async def scenario(pool: RenderPool) -> list[int]:
+        pool.warm()
+        await asyncio.gather(*(pool.render(f"till-{n}", RECEIPT, raw_policy="allow") for n in range(2)))
+        pids = pool.worker_pids()
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        await asyncio.to_thread(wait_gone, pids)
+        await asyncio.sleep(0.1)  # the event loop sees each socket's end
+        await asyncio.gather(*(pool.render(f"till-{n}", RECEIPT, raw_policy="allow") for n in range(2)))
+        return pids
+
+    pids = run(scenario)  # both renders succeed on fresh workers: none told "please retry"
+    assert len(pids) == 2
+
+
 def test_a_worker_process_that_dies_is_replaced_and_rendering_goes_on():
     async def scenario(pool: RenderPool) -> list[str]:
         pool.warm()

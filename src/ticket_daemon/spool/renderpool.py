@@ -362,7 +362,7 @@ class RenderPool:
     async def _in_worker(self, function: Callable[..., T], arguments: tuple[Any, ...], *, heavy: bool) -> T:
         worker = await self._acquire(heavy=heavy)
         try:
-            if worker.stopped:  # its process died while idle (out of memory, killed): start a new one first
+            if worker.broken:  # its process died while idle (out of memory, killed): start a new one first
                 worker = self._replace(worker)
             await worker.ready()  # not part of the budget: a fresh worker may still be importing the renderer
             budget = asyncio.timeout(self.limits.timeout_seconds)

@@ -124,8 +124,11 @@ def serve(channel: socket.socket, preload: Sequence[str] = ()) -> None:
         importlib.import_module(module)
     channel.setblocking(True)
     with channel:
-        while (request := _receive(channel)) is not None:
-            channel.sendall(_answer(request))
+        try:
+            while (request := _receive(channel)) is not None:
+                channel.sendall(_answer(request))
+        except (BrokenPipeError, ConnectionResetError):
+            return  # the daemon closed its end mid-answer (it gave up on this render): nobody is left to serve
 
 
 def _answer(request: bytearray) -> memoryview:
@@ -291,6 +294,11 @@ class WorkerProcess:
             await asyncio.gather(self._starting, return_exceptions=True)  # a late start kills its own process
         if self._reaping is not None:
             await self._reaping
+
+    @property
+    def broken(self) -> bool:
+        """Killed, or its process ended by itself (out of memory, killed from outside): it will not answer again."""
+        return self.stopped or (self._channel is not None and self._channel.closed)
 
     @property
     def reaped(self) -> bool:
