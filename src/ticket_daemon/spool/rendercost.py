@@ -50,10 +50,11 @@ COMMAND_COST_US: dict[str, float] = {
     "image": 5_000.0,  # the logo of examples/receipt.json with a cold image cache; a photo scaled to 576 dots: 50 ms
 }
 UNKNOWN_COMMAND_COST_US = 5_000.0
-# Per character of the strings in a command: text encodes directly (ASCII and the code pages' alphabets); a QR
-# code's data costs ~2 µs a byte to encode and draw (2 000 bytes: 4 ms); an image's base64 is decoded and hashed.
-CHAR_COST_US: dict[str, float] = {"qr": 2.0}
-CHEAP_CHAR_US = 0.05
+# Per character of the strings in a command: text encodes directly (ASCII and the code pages' alphabets: 64 000
+# characters ~0.5–0.9 ms); a QR code's data costs ~2 µs a byte to encode and draw (2 000 bytes: 4 ms); an image's
+# base64 is decoded, hashed and, the first time, scaled and dithered (a 1.3 MB PNG: ~40 ms cold).
+CHAR_COST_US: dict[str, float] = {"qr": 2.0, "image": 0.03}
+CHEAP_CHAR_US = 0.015
 # Other scripts (CJK, emoji…) are drawn as images by the text fallback, ~0.3 ms each (65 536 CJK characters: 13 s).
 DRAWN_CHAR_US = 300.0
 _DRAWN_CHARS = re.compile("[^\u0000-\u04ff\u2000-\u20cf]")
