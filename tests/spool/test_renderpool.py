@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import multiprocessing
 import os
 import signal
 import time
@@ -19,13 +20,8 @@ import pytest
 from ticket_daemon.document import parse_document
 from ticket_daemon.document.errors import TicketError
 from ticket_daemon.escpos import render_job
-from ticket_daemon.spool.renderpool import (
-    HEAVY_COST_US,
-    TINY_COST_US,
-    RenderLimits,
-    RenderPool,
-    estimated_cost,
-)
+from ticket_daemon.spool.rendercost import HEAVY_COST_US, ON_LOOP_COST_US, TINY_COST_US, estimated_cost
+from ticket_daemon.spool.renderpool import RenderLimits, RenderPool
 
 T = TypeVar("T")
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -42,6 +38,8 @@ def text(content: str) -> dict[str, Any]:
 
 TINY = document(text("Café con leche 1,50 €"), {"type": "cut", "data": {"mode": "partial"}})
 RECEIPT: dict[str, Any] = json.loads((EXAMPLES / "receipt.json").read_text())
+KITCHEN_ORDER: dict[str, Any] = json.loads((EXAMPLES / "kitchen_order.json").read_text())
+LOGO = next(command for command in RECEIPT["commands"] if command["type"] == "image")
 
 
 def cjk(characters: int) -> dict[str, Any]:
@@ -56,10 +54,11 @@ def qr_codes(count: int) -> dict[str, Any]:
 def run(scenario: Callable[[RenderPool], Awaitable[T]], **limits: Any) -> T:
     values = {"timeout_seconds": 30.0, "max_rendered_bytes": 2 * 1024 * 1024, "max_document_bytes": 4 << 20}
     processes = limits.pop("processes", 2)
+    context = limits.pop("context", None)
     pool_limits = RenderLimits(**{**values, **limits})
 
     async def main() -> T:
-        pool = RenderPool(pool_limits, processes=processes)
+        pool = RenderPool(pool_limits, processes=processes, context=context)
         try:
             return await asyncio.wait_for(scenario(pool), timeout=WAIT_S)
         finally:
@@ -94,6 +93,33 @@ def test_the_estimate_tells_tiny_tickets_from_receipts_from_costly_documents():
     assert estimated_cost(cjk(65_536)) > HEAVY_COST_US
     assert estimated_cost(qr_codes(2_000)) > HEAVY_COST_US
     assert estimated_cost({"commands": "nope"}) > TINY_COST_US  # not a document: a worker's validation says why
+
+
+def test_the_estimate_keeps_cheap_tickets_on_the_loop_and_images_qr_and_drawn_text_off_it():
+    one_line = document(text("Hola"))
+    assert estimated_cost(one_line) <= ON_LOOP_COST_US
+    assert estimated_cost(KITCHEN_ORDER) <= ON_LOOP_COST_US
+    # An image costs milliseconds the first time a process decodes it, whatever its size: never on the loop or inline.
+    assert estimated_cost(document(LOGO)) > TINY_COST_US
+    assert estimated_cost(document(text("Hola"), LOGO)) > TINY_COST_US
+    assert estimated_cost(document({"type": "qr", "data": {"data": "x" * 2_000}})) > TINY_COST_US  # ~4 ms
+    assert estimated_cost(document(text("漢字テキスト"))) > TINY_COST_US  # six characters drawn: ~2 ms
+    assert estimated_cost(document(text("Latin text only " * 5_000))) > TINY_COST_US  # 80 000 characters
+    assert estimated_cost(document({"type": "image", "data": {"code": "A" * 2_000_000}})) > HEAVY_COST_US / 10
+
+
+def test_a_kitchen_order_renders_without_a_process_and_a_lone_image_in_one():
+    async def scenario(pool: RenderPool) -> Any:
+        kitchen = await pool.render("till-1", KITCHEN_ORDER, raw_policy="allow")
+        before = pool.worker_pids()
+        logo = await pool.render("till-1", document(LOGO), raw_policy="allow")
+        return kitchen, before, logo, pool.worker_pids()
+
+    kitchen, before, logo, after = run(scenario)
+    assert kitchen.data == render_job(parse_document(KITCHEN_ORDER)).data
+    assert before == []
+    assert logo.data == render_job(parse_document(document(LOGO))).data
+    assert len(after) == 1  # started on first use, the one that rendered it
 
 
 # --- what comes back -----------------------------------------------------------------------------------------------
@@ -238,6 +264,43 @@ def test_one_client_holds_at_most_one_worker_at_a_time():
     assert finished.index("b-1") < finished.index("a-2"), finished
 
 
+def test_a_client_that_leaves_mid_render_frees_its_worker_for_the_next_client_at_once():
+    async def scenario(pool: RenderPool) -> Any:
+        pool.warm()
+        await pool.render("warm", RECEIPT, raw_policy="allow")
+        before = pool.worker_pids()
+        leaving = asyncio.create_task(pool.render("leaves", cjk(65_536), raw_policy="allow"))
+        await asyncio.sleep(0.3)
+        leaving.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await leaving
+        started = time.monotonic()
+        # Both workers, one per client: neither may wait for the abandoned render (~20 s).
+        await asyncio.gather(*(pool.render(f"next-{n}", RECEIPT, raw_policy="allow") for n in range(2)))
+        return before, pool.worker_pids(), time.monotonic() - started
+
+    before, after, took = run(scenario, processes=1)
+    assert took < 5
+    assert len(before) == len(after) == 1 and before != after
+    wait_gone(before)
+
+
+def test_a_worker_process_that_died_while_idle_is_replaced_before_the_next_render():
+    async def scenario(pool: RenderPool) -> list[int]:
+        pool.warm()
+        await asyncio.gather(*(pool.render(f"till-{n}", RECEIPT, raw_policy="allow") for n in range(2)))
+        pids = pool.worker_pids()
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        await asyncio.to_thread(wait_gone, pids)
+        await asyncio.sleep(0.1)  # the event loop sees each socket's end
+        await asyncio.gather(*(pool.render(f"till-{n}", RECEIPT, raw_policy="allow") for n in range(2)))
+        return pids
+
+    pids = run(scenario)  # both renders succeed on fresh workers: none told "please retry"
+    assert len(pids) == 2
+
+
 def test_a_worker_process_that_dies_is_replaced_and_rendering_goes_on():
     async def scenario(pool: RenderPool) -> list[str]:
         pool.warm()
@@ -283,3 +346,37 @@ def test_closing_the_pool_leaves_no_worker_process_and_refuses_later_renders():
     assert len(pids) == 2
     assert interrupted.startswith("EXECUTION: ")
     wait_gone(pids)
+
+
+def test_a_pool_that_killed_and_replaced_workers_leaves_no_descriptor_open_after_close():
+    async def scenario(pool: RenderPool) -> None:
+        pool.warm()
+        await pool.render("till-1", RECEIPT, raw_policy="allow")
+        os.kill(pool.worker_pids()[0], signal.SIGKILL)  # one dies from outside…
+        with pytest.raises(TicketError):  # …and one is killed over its budget
+            await pool.render("heavy", cjk(65_536), raw_policy="allow")
+        for n in range(3):
+            try:
+                await pool.render(f"till-{n}", RECEIPT, raw_policy="allow")
+            except TicketError as error:
+                assert "stopped unexpectedly" in str(error)
+
+    # The forkserver and its descriptors exist from the first run on, for the life of the test process.
+    run(scenario, timeout_seconds=1.0)
+    before = set(os.listdir("/proc/self/fd"))
+    run(scenario, timeout_seconds=1.0)
+    assert set(os.listdir("/proc/self/fd")) == before
+
+
+def test_a_pool_of_spawned_workers_renders_and_kills_like_the_forkserver_one():
+    async def scenario(pool: RenderPool) -> Any:
+        pool.warm()
+        outcome = await pool.render("till-1", RECEIPT, raw_policy="allow")
+        with pytest.raises(TicketError) as raised:
+            await pool.render("heavy", cjk(65_536), raw_policy="allow")
+        return outcome, str(raised.value), pool.killed
+
+    outcome, message, killed = run(scenario, timeout_seconds=2.0, context=multiprocessing.get_context("spawn"))
+    assert outcome.data == render_job(parse_document(RECEIPT)).data
+    assert message == "EXECUTION: document too costly to render (took more than 2 s)"
+    assert killed == 1

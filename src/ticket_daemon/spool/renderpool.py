@@ -1,16 +1,17 @@
 """The render budget (DESIGN.md: no single client can occupy the render workers for long): where documents are
 validated, rendered and previewed, on every core, out of everyone else's way.
 
-- **The smallest tickets render on the event loop**: a line or two of text costs ~0.1 ms to validate and render,
-  less than a handoff to a thread and its wake-up cost. Only renders estimated under :data:`ON_LOOP_COST_US`, never
-  previews (the emulator takes milliseconds).
-- **Tiny documents render inline** (a small thread pool of their own, not asyncio's default one): a few lines of
-  text cost ~0.1–1 ms to render and ~4 ms to preview, less than handing them to another process. "Tiny" is decided
-  by :func:`estimated_cost`, a cheap static look at the document (command types, text length, characters that
-  have to be drawn as an image), so a small ticket never queues behind a heavy one.
+- **The smallest tickets render on the event loop**: a one-line ticket costs ~25 µs to validate and render, a
+  kitchen order ~120 µs, less than a round trip to another process costs the loop. Only renders estimated under
+  :data:`~.rendercost.ON_LOOP_COST_US`, never previews (the emulator takes milliseconds).
+- **Tiny documents render inline** (a small thread pool of their own, not asyncio's default one): plain text that
+  is too long for the loop and still cheap, so it never queues behind the workers' receipts. Where a render runs is
+  decided by :func:`~.rendercost.estimated_cost`, a cheap static look at the document (command types, string
+  lengths, characters that have to be drawn as an image).
 - **Everything else renders in worker processes**, one per core (the core is pure: documents and bytes cross
-  cheaply). Each worker is its own single-process executor, so one that must be killed is replaced without
-  disturbing the renders running in the others.
+  cheaply): images, QR codes, drawn characters, anything that can take milliseconds. Each worker is one process the
+  event loop talks to over a socket (``renderworker.py``), so one that must be killed is replaced without
+  disturbing the renders running in the others, and a render costs the loop no thread handoff.
 - **Fairness:** one client (``client_id@address``, as ``/ws`` names it) holds at most one worker at a time,
   and waiting clients are served in arrival order, so six heavy previews from six connections share the workers
   with a seventh client instead of starving it. When there are two workers or more, documents estimated heavy may
@@ -31,11 +32,9 @@ import base64
 import logging
 import multiprocessing
 import os
-import re
 import sys
 from collections.abc import Awaitable, Callable, Mapping
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool as BrokenExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -45,47 +44,16 @@ from ..emulator import emulate
 from ..escpos import RawPolicy
 from ..printers.registry import PrinterRegistry
 from ..printers.render_resources import system_typefaces
+from .rendercost import HEAVY_COST_US, ON_LOOP_COST_US, TINY_COST_US, estimated_cost
 from .rendering import RenderedDocument, render_document
+from .renderworker import ProcessContext, WorkerProcess, WorkerStopped
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# Estimated µs under which a ticket renders on the event loop, without a time budget: less than a thread handoff.
-ON_LOOP_COST_US = 200.0
-# A document estimated to cost at most this (µs of rendering on one core) renders inline: well under the cost of
-# a round trip to a worker process (~0.5 ms) plus its share of a busy worker's queue.
-TINY_COST_US = 2_000.0
-# Above this it counts as heavy (fairness: heavy renders may not hold every worker).
-HEAVY_COST_US = 200_000.0
 # Threads for tiny renders: they finish in milliseconds, two keep one slow client from delaying another.
 INLINE_THREADS = 2
-# Strings longer than this are not scanned by the estimate (it runs on the event loop): they are not tiny anyway.
-MAX_SCANNED_CHARS = 64 * 1024
-
-# Rough cost of each command type (µs), validation included, measured on this project's 2-core reference machine
-# (a one-line ticket: ~80 µs in all; examples/receipt.json: ~1.6 ms); images are decoded and dithered; unknown
-# types go to a worker (validation decides).
-DOCUMENT_COST_US = 60.0  # validating and laying out any document at all
-COMMAND_COST_US: dict[str, float] = {
-    "text": 25.0,
-    "separator": 20.0,
-    "feed": 10.0,
-    "cut": 10.0,
-    "beep": 10.0,
-    "pulse": 10.0,
-    "raw": 10.0,
-    "table": 300.0,
-    "barcode": 1_000.0,
-    "qr": 4_000.0,
-    "image": 5_000.0,
-}
-UNKNOWN_COMMAND_COST_US = 5_000.0
-# Per character: ASCII and the code pages' alphabets encode directly; other scripts (CJK, emoji…) are drawn as
-# images by the text fallback, ~0.3 ms each (65 536 CJK characters took 13 s).
-CHEAP_CHAR_US = 0.05
-DRAWN_CHAR_US = 300.0
-_DRAWN_CHARS = re.compile("[^\u0000-\u04ff\u2000-\u20cf]")
 
 TOO_SLOW = "document too costly to render (took more than {seconds:g} s)"
 TOO_MANY_BYTES = "document too costly to render ({size} bytes of printer data, the limit is {limit})"
@@ -204,52 +172,10 @@ def _shown_size(size: int) -> str:
     return f"{size} bytes"
 
 
-def _warm_up() -> int:
-    """Run once in each new worker: the imports are done by unpickling this module; report the pid."""
-    return os.getpid()
-
-
-# --- the cost estimate ------------------------------------------------------------------------------------------
-
-
-def estimated_cost(datos: Mapping[str, Any]) -> float:
-    """Rough microseconds to render ``datos`` on one core, from its shape alone (no validation). Stops counting
-    once past :data:`HEAVY_COST_US`, so it costs little whatever the document's size."""
-    commands = datos.get("commands")
-    if not isinstance(commands, list):
-        return UNKNOWN_COMMAND_COST_US  # not a valid document: validation in a worker says why
-    cost = DOCUMENT_COST_US
-    for command in commands:
-        kind = command.get("type") if isinstance(command, Mapping) else None
-        cost += COMMAND_COST_US.get(kind, UNKNOWN_COMMAND_COST_US) if isinstance(kind, str) else UNKNOWN_COMMAND_COST_US
-        cost += _text_cost(command, HEAVY_COST_US - cost)
-        if cost > HEAVY_COST_US:
-            break
-    return cost
-
-
-def _text_cost(value: Any, budget: float) -> float:
-    """Cost of the strings inside one command (iterative: a deeply nested command cannot exhaust the stack)."""
-    cost = 0.0
-    stack = [value]
-    while stack and cost <= budget:
-        item = stack.pop()
-        if isinstance(item, str):
-            if len(item) > MAX_SCANNED_CHARS:
-                return HEAVY_COST_US + 1
-            drawn = 0 if item.isascii() else len(_DRAWN_CHARS.findall(item))
-            cost += (len(item) - drawn) * CHEAP_CHAR_US + drawn * DRAWN_CHAR_US
-        elif isinstance(item, Mapping):
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return cost
-
-
 # --- the pool ---------------------------------------------------------------------------------------------------
 
 
-def _process_context() -> multiprocessing.context.BaseContext:
+def _process_context() -> ProcessContext:
     """forkserver where there is one (Linux): a fresh worker is forked from a server that already imported the core,
     in milliseconds, and never inherits the daemon's threads or sockets; spawn elsewhere (Windows, macOS)."""
     if sys.platform.startswith("linux"):
@@ -263,26 +189,6 @@ class RenderTooSlow(TicketError):
     """A render over its time budget."""
 
     category = Category.EXECUTION
-
-
-class _Worker:
-    """One worker process, as a single-process executor: killing it breaks nothing but the render it runs."""
-
-    def __init__(self, context: multiprocessing.context.BaseContext) -> None:
-        self.executor = ProcessPoolExecutor(max_workers=1, mp_context=context)
-        self.heavy = False  # what it runs now counts against the heavy renders' share
-
-    def warm(self) -> None:
-        self.executor.submit(_warm_up)
-
-    def kill(self) -> None:
-        # No public handle on the process before Python 3.14; None once the executor has shut down.
-        for process in list((self.executor._processes or {}).values()):
-            process.kill()
-        self.executor.shutdown(wait=False, cancel_futures=True)
-
-    def pids(self) -> list[int]:
-        return [pid for pid in (self.executor._processes or {}) if pid is not None]
 
 
 class _ClientLocks:
@@ -312,15 +218,23 @@ class RenderPool:
     """``await pool.render(client_key, datos, profile=…, raw_policy=…)`` → :class:`RenderOutcome`, or a
     :class:`TicketError` (``VALIDATION: …``, ``EXECUTION: document too costly to render (…)``…)."""
 
-    def __init__(self, limits: RenderLimits, *, processes: int = 0, strict: bool = False) -> None:
+    def __init__(
+        self,
+        limits: RenderLimits,
+        *,
+        processes: int = 0,
+        strict: bool = False,
+        context: ProcessContext | None = None,
+    ) -> None:
         self.limits = limits
         self.strict = strict  # read documents strictly ([server] documents = "strict")
         self.size = processes or os.cpu_count() or 1
         # Heavy renders leave one worker free for the others when there is more than one.
         self.heavy_share = max(1, self.size - 1)
-        self._context = _process_context()
-        self._workers: list[_Worker] = []  # every live worker, idle or busy
-        self._idle: list[_Worker] = []
+        self._context = context or _process_context()  # tests choose spawn, what Windows and macOS use
+        self._workers: list[WorkerProcess] = []  # every live worker, idle or busy
+        self._idle: list[WorkerProcess] = []
+        self._retired: list[WorkerProcess] = []  # killed, their exit not collected yet
         self._heavy_busy = 0
         self._available = asyncio.Condition()
         self._inline = ThreadPoolExecutor(max_workers=INLINE_THREADS, thread_name_prefix="render-inline")
@@ -339,41 +253,41 @@ class RenderPool:
     # --- life -------------------------------------------------------------------------------------------------
 
     def warm(self) -> None:
-        """Start every worker process in the background (the daemon calls it at start; it returns at once)."""
-        if self._start_workers():
-            for worker in self._workers:
-                worker.warm()
+        """Start every worker process in the background (the daemon calls it at start; it returns at once).
+        Without a running event loop they start on first use instead."""
+        self._start_workers()
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        for worker in self._workers:
+            worker.start()
 
-    def _start_workers(self) -> bool:
-        if self._workers or self._closed:
-            return False
-        self._workers = [_Worker(self._context) for _ in range(self.size)]
-        self._idle = list(self._workers)
-        return True
+    def _start_workers(self) -> None:
+        if not self._workers and not self._closed:
+            self._workers = [self._new_worker() for _ in range(self.size)]
+            self._idle = list(self._workers)
+
+    def _new_worker(self) -> WorkerProcess:
+        # The imports a render needs, before the first one (already done under forkserver: its preload).
+        return WorkerProcess(self._context, preload=[__name__])
 
     def worker_pids(self) -> list[int]:
         """Pids of the worker processes running now."""
-        return [pid for worker in self._workers for pid in worker.pids()]
+        return [pid for worker in self._workers if (pid := worker.pid()) is not None]
 
     async def close(self) -> None:
         """Stop every worker process (a render still running is cut short) and the inline threads; renders
-        waiting for a worker are refused."""
+        waiting for a worker are refused. Returns once every process has exited."""
         self._closed = True
         async with self._available:
             self._available.notify_all()
-        idle = set(map(id, self._idle))
-        workers, self._workers, self._idle = self._workers, [], []
+        workers = self._workers + self._retired
+        self._workers, self._idle, self._retired = [], [], []
         for worker in workers:
-            if id(worker) in idle:
-                worker.executor.shutdown(wait=False, cancel_futures=True)
-            else:
-                worker.kill()
-        await asyncio.to_thread(self._join, workers)
-
-    def _join(self, workers: list[_Worker]) -> None:
-        for worker in workers:
-            worker.executor.shutdown(wait=True)
-        self._inline.shutdown(wait=True, cancel_futures=True)
+            worker.kill()
+        await asyncio.gather(*(worker.wait_stopped() for worker in workers))
+        await asyncio.to_thread(self._inline.shutdown, wait=True, cancel_futures=True)
 
     # --- rendering --------------------------------------------------------------------------------------------
 
@@ -426,7 +340,7 @@ class RenderPool:
         if cost <= on_loop_cost:
             outcome = function(*arguments)
         elif cost <= TINY_COST_US:
-            outcome = await self._within_budget(self._inline, function, arguments)
+            outcome = await self._inline_within_budget(function, arguments)
         else:
             heavy = cost > HEAVY_COST_US
 
@@ -438,8 +352,8 @@ class RenderPool:
             raise outcome.error()
         return outcome
 
-    async def _within_budget(self, executor: Executor, function: Callable[..., T], arguments: tuple[Any, ...]) -> T:
-        future = asyncio.wrap_future(executor.submit(function, *arguments))
+    async def _inline_within_budget(self, function: Callable[..., T], arguments: tuple[Any, ...]) -> T:
+        future = asyncio.wrap_future(self._inline.submit(function, *arguments))
         try:
             return await asyncio.wait_for(future, timeout=self.limits.timeout_seconds)
         except TimeoutError:
@@ -447,11 +361,20 @@ class RenderPool:
 
     async def _in_worker(self, function: Callable[..., T], arguments: tuple[Any, ...], *, heavy: bool) -> T:
         worker = await self._acquire(heavy=heavy)
-        if worker.executor._broken:  # its process died while idle (out of memory, killed): start a new one first
-            worker = self._replace(worker)
         try:
-            return await self._within_budget(worker.executor, function, arguments)
-        except (RenderTooSlow, BrokenExecutor) as error:
+            if worker.broken:  # its process died while idle (out of memory, killed): start a new one first
+                worker = self._replace(worker)
+            await worker.ready()  # not part of the budget: a fresh worker may still be importing the renderer
+            budget = asyncio.timeout(self.limits.timeout_seconds)
+            try:
+                async with budget:
+                    result: T = await worker.call(function, arguments)
+                    return result
+            except TimeoutError:
+                if not budget.expired():  # raised by the function itself: not a budget matter
+                    raise
+                raise RenderTooSlow(TOO_SLOW.format(seconds=self.limits.timeout_seconds)) from None
+        except (RenderTooSlow, WorkerStopped) as error:
             if self._closed:  # close() stopped it
                 raise TicketError(CLOSED, category=Category.EXECUTION) from None
             # Over its budget the process is still rendering, and only killing it stops that; a process that died
@@ -466,34 +389,32 @@ class RenderPool:
             worker = self._replace(worker)
             raise
         finally:
-            await self._release(worker)
+            await self._release(worker, heavy=heavy)
 
-    def _replace(self, worker: _Worker) -> _Worker:
+    def _replace(self, worker: WorkerProcess) -> WorkerProcess:
+        """Kill ``worker`` and put a new one, starting in the background, in its place."""
         worker.kill()
-        replacement = _Worker(self._context)
-        replacement.heavy = worker.heavy
+        self._retired = [each for each in self._retired if not each.reaped] + [worker]
+        replacement = self._new_worker()
         self._workers = [replacement if each is worker else each for each in self._workers]
         if not self._closed:
-            replacement.warm()
+            replacement.start()
         return replacement
 
-    async def _acquire(self, *, heavy: bool) -> _Worker:
+    async def _acquire(self, *, heavy: bool) -> WorkerProcess:
         self._start_workers()
         async with self._available:
             await self._available.wait_for(lambda: self._closed or self._may_take(heavy=heavy))
             if self._closed:
                 raise TicketError(CLOSED, category=Category.EXECUTION)
-            worker = self._idle.pop()
-            worker.heavy = heavy
             self._heavy_busy += heavy
-            return worker
+            return self._idle.pop()
 
     def _may_take(self, *, heavy: bool) -> bool:
         return bool(self._idle) and (not heavy or self._heavy_busy < self.heavy_share)
 
-    async def _release(self, worker: _Worker) -> None:
-        self._heavy_busy -= worker.heavy
-        worker.heavy = False
+    async def _release(self, worker: WorkerProcess, *, heavy: bool) -> None:
+        self._heavy_busy -= heavy
         if self._closed:
             worker.kill()
             return

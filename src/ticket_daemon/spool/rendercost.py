@@ -1,0 +1,117 @@
+"""Where a render runs, decided from a cheap static look at the document (no validation): its estimated cost.
+
+The render pool (``renderpool.py``) renders a document estimated under :data:`ON_LOOP_COST_US` on the event loop,
+under :data:`TINY_COST_US` in its inline threads, and everything else in a worker process; a document over
+:data:`HEAVY_COST_US` may not hold every worker. The estimate runs on the event loop for every ticket, so it looks
+at each string once with C-speed string methods and stops counting once a document is known to be heavy.
+
+The figures are microseconds of validation and rendering on one core of this project's 2-core reference machine,
+measured with the renderer of the render speed-ups (a one-line ticket ~25 µs; ``examples/receipt.json`` ~450 µs
+with its logo already decoded by that process, ~5 ms with a cold image cache). An image costs milliseconds the first
+time a process sees it (decoding, scaling, dithering: 5–50 ms by size) and microseconds after that, and the estimate
+cannot know which process has seen it: it always charges the cold cost, so an image never renders on the loop.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+# On the event loop: cheaper than what a round trip to a worker process costs the loop itself (~60 µs of pickling,
+# a send and a wake-up) and its ~0.1 ms of latency. A one-line ticket (~40 µs) and a kitchen order (~120 µs)
+# stay on the loop; anything with an image, a QR code or a drawn character does not.
+ON_LOOP_COST_US = 200.0
+# In the pool's inline threads: a render there holds the GIL (so the loop) as long as it runs, plus a thread
+# handoff (measured: a kitchen order costs the loop ~150 µs rendered on it, ~260 µs inline, ~130 µs through a worker
+# process), but it never queues behind the workers' receipts. Only for what is still cheap: plain text, a short QR
+# code; a document with characters to draw (~1 ms) or an image goes to a worker.
+TINY_COST_US = 500.0
+# Above this it counts as heavy (fairness: heavy renders may not hold every worker).
+HEAVY_COST_US = 200_000.0
+# Strings longer than this are not scanned for characters to draw (the estimate runs on the event loop); an
+# ASCII one (an image's base64) is still counted by its length.
+MAX_SCANNED_CHARS = 64 * 1024
+
+DOCUMENT_COST_US = 25.0  # validating and laying out any document at all (a document with one feed: ~24 µs)
+# Per command, measured with ten of each (examples/receipt.json's commands); unknown types go to a worker
+# (validation decides).
+COMMAND_COST_US: dict[str, float] = {
+    "text": 12.0,
+    "separator": 8.0,
+    "feed": 5.0,
+    "cut": 5.0,
+    "beep": 5.0,
+    "pulse": 5.0,
+    "raw": 5.0,
+    "table": 60.0,
+    "barcode": 25.0,
+    "qr": 150.0,  # a short URL, native or drawn; a circle shape or a logo draws the symbol (~0.2 ms and more)
+    "image": 5_000.0,  # the logo of examples/receipt.json with a cold image cache; a photo scaled to 576 dots: 50 ms
+}
+UNKNOWN_COMMAND_COST_US = 5_000.0
+# Per character of the strings in a command: text encodes directly (ASCII and the code pages' alphabets: 64 000
+# characters ~0.5–0.9 ms); a QR code's data costs ~2 µs a byte to encode and draw (2 000 bytes: 4 ms); an image's
+# base64 is decoded, hashed and, the first time, scaled and dithered (a 1.3 MB PNG: ~40 ms cold).
+CHAR_COST_US: dict[str, float] = {"qr": 2.0, "image": 0.03}
+CHEAP_CHAR_US = 0.015
+# Other scripts (CJK, emoji…) are drawn as images by the text fallback, ~0.3 ms each (65 536 CJK characters: 13 s).
+DRAWN_CHAR_US = 300.0
+_DRAWN_CHARS = re.compile("[^\u0000-\u04ff\u2000-\u20cf]")
+# JSON gives these: nothing to count in them.
+_SCALARS = (int, float, bool, type(None))
+
+
+def estimated_cost(datos: Mapping[str, Any]) -> float:
+    """Rough microseconds to render ``datos`` on one core, from its shape alone (no validation). Stops counting
+    once past :data:`HEAVY_COST_US`, so it costs little whatever the document's size."""
+    commands = datos.get("commands")
+    if not isinstance(commands, list):
+        return UNKNOWN_COMMAND_COST_US  # not a valid document: validation in a worker says why
+    cost = DOCUMENT_COST_US
+    for command in commands:
+        kind = command.get("type") if isinstance(command, Mapping) else None
+        if not isinstance(kind, str) or kind not in COMMAND_COST_US:
+            cost += UNKNOWN_COMMAND_COST_US
+            kind = ""
+        else:
+            cost += COMMAND_COST_US[kind]
+        cost += _strings_cost(command, CHAR_COST_US.get(kind, CHEAP_CHAR_US), HEAVY_COST_US - cost)
+        if cost > HEAVY_COST_US:
+            break
+    return cost
+
+
+def _strings_cost(value: Any, char_cost: float, budget: float) -> float:
+    """Cost of the strings inside one command (iterative: a deeply nested command cannot exhaust the stack).
+    Exact type checks first: a JSON document is dicts, lists, strings and numbers, and an abstract-class check
+    for each of them would cost more than the rest of the estimate."""
+    cost = 0.0
+    stack = [value]
+    while stack and cost <= budget:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str:
+            cost += _string_cost(item, char_cost)
+        elif kind is dict:
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+        elif isinstance(item, _SCALARS):
+            continue
+        elif isinstance(item, str):
+            cost += _string_cost(item, char_cost)
+        elif isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return cost
+
+
+def _string_cost(text: str, char_cost: float) -> float:
+    if text.isascii():
+        return len(text) * char_cost
+    if len(text) > MAX_SCANNED_CHARS:
+        return HEAVY_COST_US + 1
+    drawn = len(_DRAWN_CHARS.findall(text))
+    return (len(text) - drawn) * char_cost + drawn * DRAWN_CHAR_US
