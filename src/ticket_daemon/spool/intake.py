@@ -1,8 +1,10 @@
 """Taking in a ``ticket``: every check PROTOCOL.md asks for, in its order, then the ``ack``.
 
 Order (the first failing check decides the reply): ``datos`` present → auth token (when configured) → rate limit
-(the front door's: per connection, under a ceiling per address) → duplicate id → document valid and rendered (in a
-worker thread) → printer selection → queue capacity → ``ack``. Nothing is queued unless every check passed.
+(the front door's: per connection, under a ceiling per address) → duplicate id → document valid and rendered (on
+the event loop, in a thread or in a worker process, by cost) → printer selection → queue capacity → ``ack``. Nothing
+is queued unless every check passed. The duplicate check is made where the job is stored (atomically, one trip to the
+spool thread); a ticket refused before that looks its id up first, so the reply is the one this order gives.
 Independent of the transport: ``/ws``, the HTTP mirror and MQTT share it, each passing who sent the ticket
 (:class:`Submitter`, with the rate limit that applies to it) and where its replies go.
 

@@ -266,8 +266,8 @@ class PrinterWorker:
         except TimeoutError:
             failure = f"PRINTER: Timed out printing on '{self.name}' after {self._print_timeout * len(run):.0f} s"
         except Exception:
-            if len(finishing) < len(began):
-                log.exception("printer %s: job %s failed unexpectedly", self.name, began[len(finishing)].id)
+            if len(finishing) < len(run):  # not after every job was printed (closing the connection failed)
+                log.exception("printer %s: job %s failed unexpectedly", self.name, run[len(finishing)].id)
             failure = protocol.INTERNAL_ERROR
         claimed_next = [await task for task in finishing]
         if len(finishing) == len(run):  # all printed: whatever happened while closing (a timeout) changes nothing
