@@ -5,19 +5,25 @@ and a real device file; the in-memory queue behaves the same."""
 from __future__ import annotations
 
 import asyncio
+import os
+import select
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 
+from printers.epson_replies import epson_answer
+from printers.test_serial_port import PtyPrinter
+from ticket_daemon.printers.realtime import RealtimeSplitter
 from ticket_daemon.printers.registry import ConfiguredPrinter
+from ticket_daemon.printers.status import PrinterState
 from ticket_daemon.spool import worker as worker_module
 from ticket_daemon.spool.durable import SqliteSpool
 from ticket_daemon.spool.jobs import Job, JobState
 from ticket_daemon.spool.queue import JobStore, MemoryJobStore
 from ticket_daemon.spool.store import SqliteJobStore
-from ticket_daemon.spool.worker import PrinterWorker
+from ticket_daemon.spool.worker import PrinterWorker, RetryPolicy
 
 T = TypeVar("T")
 WAIT_S = 20.0
@@ -192,3 +198,82 @@ def test_a_run_without_status_goes_out_in_writes_of_a_bounded_size() -> None:
     chunks = worker_module._chunks(run_jobs, worker_module.STREAM_WRITE_BYTES)
     assert [[j.id for j in chunk] for chunk in chunks] == [["c0", "c1", "c2"], ["c3"], ["c4"], ["c5", "c6"]]
     assert [j for chunk in chunks for j in chunk] == run_jobs
+
+
+class PaperRunsOut(PtyPrinter):
+    """A serial printer whose roll runs out once it has printed ``limit`` bytes (what it already took is on paper)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__()
+
+    def _run(self) -> None:
+        splitter = RealtimeSplitter()
+        while not self._stop.is_set():
+            ready, _, _ = select.select([self.master], [], [], 0.05)
+            if not ready:
+                continue
+            try:
+                data = os.read(self.master, 4096)
+            except OSError:
+                self._stop.wait(0.02)
+                continue
+            payload, requests = splitter.feed(data)
+            if self.state is PrinterState.ready:
+                self.printed += payload
+                if self.limit and len(self.printed) >= self.limit:
+                    self.state, self.limit = PrinterState.paper_out, 0  # one roll runs out, once
+            else:
+                self.discarded += len(payload)
+            if requests:
+                os.write(self.master, epson_answer(self.state, requests))
+
+
+def test_a_run_over_a_link_with_status_checks_each_job_and_stops_where_the_paper_runs_out(tmp_path: Path) -> None:
+    # Each job of a run is followed by its own status check: the job during which the paper ran out ends in error
+    # (it may be cut short on paper), the jobs behind it never began and wait for paper, then print once, in order.
+    names = [f"s{n}" for n in range(8)]
+    printer = PaperRunsOut(limit=sum(len(receipt(name)) for name in names[:4]))  # out after the 4th job
+
+    async def story() -> tuple[list[Job], list[list[str]]]:
+        store = await open_store("sqlite", tmp_path)
+        for name in names:
+            await store.add(job(name, receipt(name)), capacity=50)
+        counting = CountingStore(store)
+        finished: list[Job] = []
+        worker = PrinterWorker(
+            ConfiguredPrinter(name="caja1", uri=f"serial://{printer.device}?baudrate=38400&flow=none"),
+            store=counting,  # type: ignore[arg-type]
+            data_dir=tmp_path,
+            print_timeout=WAIT_S,
+            on_finished=finished.append,
+            retry=RetryPolicy(initial_seconds=0.2, max_seconds=0.2),
+            claim_ahead=8,
+        )
+        worker.start()
+        await until_done(finished, 4)
+        expected = [(name, JobState.WAITING) for name in names[4:]]
+        for _ in range(int(WAIT_S / 0.01)):  # the rest go back to the queue, then wait for paper
+            if [(j.id, j.state) for j in await store.pending_for_printer("caja1")] == expected:
+                break
+            await asyncio.sleep(0.01)
+        assert [(j.id, j.state) for j in await store.pending_for_printer("caja1")] == expected
+        assert len(finished) == 4 and printer.discarded == 0
+        printer.state = PrinterState.ready  # a new roll
+        await until_done(finished, len(names))
+        await worker.stop(5.0)
+        await store.close()
+        return finished, counting.claims
+
+    try:
+        finished, claims = run(story())
+    finally:
+        printer.close()
+    assert [(j.id, j.state) for j in finished] == [
+        *((name, JobState.SUCCESS) for name in names[:3]),
+        ("s3", JobState.ERROR),
+        *((name, JobState.SUCCESS) for name in names[4:]),
+    ]
+    assert finished[3].message == "PRINTER: Paper out"
+    assert next(claim for claim in claims if claim) == names[1:]  # the first job alone, then one run of seven
+    assert bytes(printer.printed) == b"".join(receipt(name) for name in names)  # each exactly once, in order
