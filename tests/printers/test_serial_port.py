@@ -63,11 +63,15 @@ class PtyPrinter:
                 continue
             payload, requests = splitter.feed(data)
             if self.state is PrinterState.ready:
-                self.printed += payload
+                self.print(payload)
             else:
                 self.discarded += len(payload)
             if requests:  # answered after taking the bytes ahead of the request, like a printer's input buffer
                 os.write(self.master, epson_answer(self.state, requests))
+
+    def print(self, payload: bytes) -> None:
+        """Bytes that reached the paper (the printer was ready)."""
+        self.printed += payload
 
     def close(self) -> None:
         self._stop.set()

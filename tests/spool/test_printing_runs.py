@@ -5,17 +5,13 @@ and a real device file; the in-memory queue behaves the same."""
 from __future__ import annotations
 
 import asyncio
-import os
-import select
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 
-from printers.epson_replies import epson_answer
 from printers.test_serial_port import PtyPrinter
-from ticket_daemon.printers.realtime import RealtimeSplitter
 from ticket_daemon.printers.registry import ConfiguredPrinter
 from ticket_daemon.printers.status import PrinterState
 from ticket_daemon.spool import worker as worker_module
@@ -207,26 +203,10 @@ class PaperRunsOut(PtyPrinter):
         self.limit = limit
         super().__init__()
 
-    def _run(self) -> None:
-        splitter = RealtimeSplitter()
-        while not self._stop.is_set():
-            ready, _, _ = select.select([self.master], [], [], 0.05)
-            if not ready:
-                continue
-            try:
-                data = os.read(self.master, 4096)
-            except OSError:
-                self._stop.wait(0.02)
-                continue
-            payload, requests = splitter.feed(data)
-            if self.state is PrinterState.ready:
-                self.printed += payload
-                if self.limit and len(self.printed) >= self.limit:
-                    self.state, self.limit = PrinterState.paper_out, 0  # one roll runs out, once
-            else:
-                self.discarded += len(payload)
-            if requests:
-                os.write(self.master, epson_answer(self.state, requests))
+    def print(self, payload: bytes) -> None:
+        super().print(payload)
+        if self.limit and len(self.printed) >= self.limit:
+            self.state, self.limit = PrinterState.paper_out, 0  # one roll runs out, once
 
 
 def test_a_run_over_a_link_with_status_checks_each_job_and_stops_where_the_paper_runs_out(tmp_path: Path) -> None:
