@@ -137,9 +137,6 @@ class SqliteSpool:
             lambda store: functools.partial(store.do_finish_and_claim, key, target, now, message, limit, max_bytes)
         )
 
-    async def mark_delivered(self, key: JobKey) -> None:
-        await self._write(lambda store: functools.partial(store.do_mark_delivered, key))
-
     async def mark_results_delivered(self, results: Sequence[tuple[str, str]]) -> None:
         await self._write(lambda store: functools.partial(store.do_mark_results_delivered, tuple(results)))
 

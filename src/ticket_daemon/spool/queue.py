@@ -13,6 +13,7 @@ store never awaits inside a method, so each call is atomic on the event loop. No
 
 from __future__ import annotations
 
+import itertools
 from collections import OrderedDict, deque
 from collections.abc import Sequence
 from dataclasses import replace
@@ -135,10 +136,6 @@ class JobStore(Protocol):
         """The printers with pending jobs (start-up ends those of printers no longer configured)."""
         ...
 
-    async def mark_delivered(self, key: JobKey) -> None:
-        """The job's final ``result`` reached its client."""
-        ...
-
     async def mark_results_delivered(self, results: Sequence[tuple[str, str]]) -> None:
         """Each (owner, id): the result of that owner's newest job with this id reached the client, if that job is
         finished (a newer job reusing the id may be pending). One write for all of them, no read first."""
@@ -252,7 +249,7 @@ class MemoryJobStore:
         if not target.is_final:
             raise ValueError(f"finish_and_claim needs a final state, not {target.value}")
         finished = self._move(key, target, now=now, message=message)
-        heads = [self._pending[seq] for seq in list(self._fifo.get(finished.printer, ()))[:limit]]
+        heads = [self._pending[seq] for seq in itertools.islice(self._fifo.get(finished.printer, ()), limit)]
         return finished, [
             self._move(head.seq, JobState.PRINTING, now=now, attempts=head.attempts + 1)
             for head in claimable(heads, max_bytes)
@@ -298,9 +295,6 @@ class MemoryJobStore:
 
     async def pending_printers(self) -> list[str]:
         return sorted({job.printer for job in self._pending.values()})
-
-    async def mark_delivered(self, key: JobKey) -> None:
-        self._undelivered.discard(key)
 
     async def mark_results_delivered(self, results: Sequence[tuple[str, str]]) -> None:
         for owner, job_id in results:

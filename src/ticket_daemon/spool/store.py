@@ -290,9 +290,6 @@ class SqliteJobStore(JobReads):
         :meth:`do_finish_and_claim`)."""
         return self._run_one(functools.partial(self.do_finish_and_claim, key, target, now, message, limit, max_bytes))
 
-    def mark_delivered(self, key: JobKey) -> None:
-        self._run_one(functools.partial(self.do_mark_delivered, key))
-
     def mark_results_delivered(self, results: Sequence[tuple[str, str]]) -> None:
         self._run_one(functools.partial(self.do_mark_results_delivered, results))
 
@@ -397,11 +394,6 @@ class SqliteJobStore(JobReads):
             f" ORDER BY seq DESC LIMIT 1) AND delivered = 0 AND {_IS_FINAL}",
             results,
         )
-
-    def do_mark_delivered(self, key: JobKey) -> None:
-        current = self._resolve(key)
-        if current is not None:
-            self._db.execute("UPDATE jobs SET delivered = 1 WHERE seq = ?", (current.seq,))
 
     def do_recover(self, now: float, policy: str) -> Recovery:
         rows = self._db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE state = 'printing' ORDER BY seq").fetchall()
