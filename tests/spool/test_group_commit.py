@@ -152,3 +152,44 @@ def test_a_batch_that_cannot_be_written_changes_nothing_not_even_the_counts(tmp_
     store.add(job("y"), capacity=10)
     assert store.count_pending() == 2 and store.health.ok
     store.close()
+
+
+def test_a_batch_that_refuses_nothing_needs_no_savepoints(tmp_path: Path) -> None:
+    store = SqliteJobStore(tmp_path / "spool.sqlite3")
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)
+    outcomes = store.write_batch(
+        [lambda: store.do_add(job("x"), 10, 600.0, None), lambda: store.do_add(job("y"), 10, 600.0, None)]
+    )
+    assert [ok for ok, _ in outcomes] == [True, True]
+    assert not [s for s in statements if "SAVEPOINT" in s.upper() or s.upper().startswith("ROLLBACK")]
+    assert [s for s in statements if s.strip().upper() == "COMMIT"] == ["COMMIT"]
+    assert committed_rows(tmp_path / "spool.sqlite3") == {"x", "y"}
+    store.close()
+
+
+def test_a_request_refused_after_it_wrote_leaves_nothing_behind_and_the_others_commit(tmp_path: Path) -> None:
+    """A request that fails half-way (its row written, then an error) is undone by itself: the batch runs again
+    request by request, and the pending counts are those of what was committed."""
+    path = tmp_path / "spool.sqlite3"
+    store = SqliteJobStore(path)
+
+    def written_then_refused() -> None:
+        store.do_add(job("half"), 10, 600.0, None)
+        raise ValueError("refused after its write")
+
+    outcomes = store.write_batch(
+        [
+            lambda: store.do_add(job("a"), 10, 600.0, None),
+            written_then_refused,
+            lambda: store.do_add(job("b"), 10, 600.0, None),
+        ]
+    )
+    assert [ok for ok, _ in outcomes] == [True, False, True]
+    assert isinstance(outcomes[1][1], ValueError)
+    assert committed_rows(path) == {"a", "b"}
+    assert store.count_pending() == 2
+    store.close()
+    again = SqliteJobStore(path)
+    assert again.count_pending() == 2
+    again.close()

@@ -3,8 +3,9 @@
 What ``ack`` guarantees: a job is accepted only once its row is committed with ``synchronous=FULL``, i.e. the
 write-ahead log is fsync'ed, so an acked job survives a crash of the process *and* a power cut. Writes come in
 batches (:meth:`SqliteJobStore.write_batch`): every write waiting when the spool thread gets to them is committed in
-one transaction with one fsync, each inside its own savepoint, so one refused write (a duplicate id, a full queue, a
-transition the life-cycle lacks) rolls back alone and the others still commit. Nobody hears back before the commit.
+one transaction with one fsync. One refused write (a duplicate id, a full queue, a transition the life-cycle lacks)
+rolls back alone and the others still commit: a batch that refuses something runs again with each write in its own
+savepoint. Nobody hears back before the commit.
 
 Keys: a job's ``seq`` (acceptance order) is its key. The client's ``id`` is unique only per owner (``client_id``)
 within the duplicate window (PROTOCOL.md "Idempotent ids, safely scoped"); :meth:`find` looks one up.
@@ -173,24 +174,20 @@ class SqliteJobStore(JobReads):
         return outcomes
 
     def _attempt(self, operations: Sequence[Callable[[], object]]) -> list[Outcome] | None:
-        """One try at a batch; None when the disk was full (everything rolled back)."""
+        """One try at a batch; None when the disk was full (everything rolled back).
+
+        Most batches refuse nothing, so the batch first runs as it is; only when a request is refused is it rolled
+        back and run again with each request in its own savepoint (two more statements per request, each of which
+        gives the interpreter lock away and takes it back)."""
         counts = dict(self._pending)
-        outcomes: list[Outcome] = []
         try:
             self._db.execute("BEGIN IMMEDIATE")
-            for operation in operations:
-                self._db.execute("SAVEPOINT request")
-                try:
-                    value = operation()
-                except sqlite3.Error:
-                    raise
-                except Exception as refused:  # this request alone: DuplicateJob, OverflowError, KeyError, …
-                    self._db.execute("ROLLBACK TO request")
-                    self._db.execute("RELEASE request")
-                    outcomes.append((False, refused))
-                else:
-                    self._db.execute("RELEASE request")
-                    outcomes.append((True, value))
+            outcomes = self._all_or_nothing(operations)
+            if outcomes is None:
+                self._db.execute("ROLLBACK")
+                self._pending = dict(counts)
+                self._db.execute("BEGIN IMMEDIATE")
+                outcomes = self._one_by_one(operations)
             self._db.execute("COMMIT")
         except sqlite3.Error as error:
             self._rollback()
@@ -206,6 +203,39 @@ class SqliteJobStore(JobReads):
         self._publish_counts()
         if not self._disk_full:
             self._monitor.recovered()
+        return outcomes
+
+    def _all_or_nothing(self, operations: Sequence[Callable[[], object]]) -> list[Outcome] | None:
+        """Every request of the batch, or None as soon as one is refused (the caller rolls back)."""
+        outcomes: list[Outcome] = []
+        for operation in operations:
+            try:
+                outcomes.append((True, operation()))
+            except sqlite3.Error:
+                raise
+            except Exception:  # refused: the batch runs again, request by request
+                return None
+        return outcomes
+
+    def _one_by_one(self, operations: Sequence[Callable[[], object]]) -> list[Outcome]:
+        """Each request in its own savepoint, so one refused request (a duplicate id, a full queue, a transition the
+        life-cycle lacks) rolls back alone and the others still commit."""
+        outcomes: list[Outcome] = []
+        for operation in operations:
+            counts = dict(self._pending)
+            self._db.execute("SAVEPOINT request")
+            try:
+                value = operation()
+            except sqlite3.Error:
+                raise
+            except Exception as refused:  # this request alone: DuplicateJob, OverflowError, KeyError, …
+                self._db.execute("ROLLBACK TO request")
+                self._db.execute("RELEASE request")
+                self._pending = counts  # whatever it counted before it failed is undone with its rows
+                outcomes.append((False, refused))
+            else:
+                self._db.execute("RELEASE request")
+                outcomes.append((True, value))
         return outcomes
 
     def _run_one(self, operation: Callable[[], T]) -> T:
