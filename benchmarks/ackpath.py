@@ -3,11 +3,15 @@
 The floor is a bare WebSocket server that parses a ticket and answers an ack (``floor_server.py``); ours is the real
 daemon with its durable SQLite spool, rate limit off and a printer that swallows bytes (``file:///dev/null``). The
 same closed-loop clients drive both (each sends its next ticket once the last one is acked), so the ratios say what
-validating, rendering and storing a job durably cost, whatever this shared machine's speed today. Figures:
+validating, rendering and storing a job durably cost, whatever this shared machine's speed today. Between them, the
+durable floor (``durable_floor.py``) does only what an ack promises and a result needs: the ticket's row committed
+and fsync'ed in group commits before its ack, then marked printed and a result sent; durable floor ÷ floor is the
+price of durability alone on this machine, a ceiling for ours ÷ floor. Figures:
 
-- durable acks/s of a one-line ticket and of ``examples/receipt.json`` at 10 connections, and ours ÷ floor;
+- durable acks/s of a one-line ticket and of ``examples/receipt.json`` at 10 connections: ours ÷ floor, and the
+  durable floor beside them;
 - printing keeps up: after a load of ``BENCH_KEEPUP_SECONDS`` (30 s), how many acked jobs were printed within 2 s;
-- ack p99 at 100 connections, ours ÷ floor;
+- ack p99 at 100 connections, ours ÷ floor (and the durable floor's);
 - the ack latency of a small ticket from one till while six others send heavy previews (render budget).
 
 Every loop is bounded by a duration or a timeout; only 127.0.0.1 is contacted.
@@ -147,11 +151,12 @@ async def closed_loop(
 
 
 @asynccontextmanager
-async def floor_server() -> AsyncIterator[str]:
+async def floor_server(module: str = "benchmarks.floor_server") -> AsyncIterator[str]:
+    """The bare floor, or (``benchmarks.durable_floor``) the durable one, in a process of its own."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "benchmarks.floor_server",
+        module,
         stdout=asyncio.subprocess.PIPE,
         cwd=REPO,
         env=clean_environment(),
@@ -195,13 +200,28 @@ def _refusals(load: Load) -> str:
     return f"  ({len(load.refused)} refused, first: {load.refused[0]})" if load.refused else ""
 
 
-async def _throughput(floor_url: str, ours_url: str, name: str, document: dict[str, Any], target: float) -> None:
-    floor = await closed_loop(floor_url, 10, document, LOAD_SECONDS, tag=f"floor-{name}", results=False)
-    ours = await closed_loop(ours_url, 10, document, LOAD_SECONDS, tag=f"ours-{name}", results=True)
+@dataclass(frozen=True)
+class Servers:
+    """The three servers every comparison runs against, side by side."""
+
+    floor: str
+    durable_floor: str
+    ours: str
+
+
+async def _throughput(servers: Servers, name: str, document: dict[str, Any], target: float) -> None:
+    floor = await closed_loop(servers.floor, 10, document, LOAD_SECONDS, tag=f"floor-{name}", results=False)
+    durable = await closed_loop(servers.durable_floor, 10, document, LOAD_SECONDS, tag=f"df-{name}", results=True)
+    ours = await closed_loop(servers.ours, 10, document, LOAD_SECONDS, tag=f"ours-{name}", results=True)
     ratio = ours.acks_per_second / floor.acks_per_second
     print(
         f"  {name:<12} 10 conns: floor {floor.acks_per_second:8.0f} acks/s   ours {ours.acks_per_second:8.0f} acks/s"
         f"   ours/floor {ratio:5.2f}x (target >= {target}x){_refusals(ours)}"
+    )
+    print(
+        f"  {'':<12}           durable floor {durable.acks_per_second:8.0f} acks/s ="
+        f" {durable.acks_per_second / floor.acks_per_second:4.2f}x the floor (a durable ack and a result, nothing"
+        f" else); ours/durable floor {ours.acks_per_second / durable.acks_per_second:5.2f}x"
     )
 
 
@@ -239,13 +259,18 @@ async def _queue_depth(ws_url: str) -> int:
                 return int(reply.get("current", 0))
 
 
-async def _latency_at_100(floor_url: str, ours_url: str) -> None:
-    floor = await closed_loop(floor_url, 100, SMALL, LOAD_SECONDS, tag="floor-100", results=False)
-    ours = await closed_loop(ours_url, 100, SMALL, LOAD_SECONDS, tag="ours-100", results=True)
-    f99, o99 = _p(floor.ack_ms, 0.99), _p(ours.ack_ms, 0.99)
+async def _latency_at_100(servers: Servers) -> None:
+    floor = await closed_loop(servers.floor, 100, SMALL, LOAD_SECONDS, tag="floor-100", results=False)
+    durable = await closed_loop(servers.durable_floor, 100, SMALL, LOAD_SECONDS, tag="df-100", results=True)
+    ours = await closed_loop(servers.ours, 100, SMALL, LOAD_SECONDS, tag="ours-100", results=True)
+    f99, d99, o99 = _p(floor.ack_ms, 0.99), _p(durable.ack_ms, 0.99), _p(ours.ack_ms, 0.99)
     print(
         f"  100 conns   ack p99: floor {f99:7.1f} ms   ours {o99:7.1f} ms   ours/floor {o99 / f99:5.2f}x"
         f" (target <= 3x); p50 ours {statistics.median(ours.ack_ms):.1f} ms{_refusals(ours)}"
+    )
+    print(
+        f"  {'':<12}durable floor p99 {d99:7.1f} ms = {d99 / f99:4.2f}x the floor's;"
+        f" ours/durable floor {o99 / d99:5.2f}x"
     )
 
 
@@ -312,13 +337,17 @@ async def _heavy_neighbours(ours_url: str) -> None:
 async def _all() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-ackpath-") as tmp:
         root = Path(tmp)
-        async with floor_server() as floor_url, daemon(root / "ours") as ours:
-            ours_url = ours.ws_url
-            await closed_loop(ours_url, 2, SMALL, 1.0, tag="warmup", results=True)
-            await _throughput(floor_url, ours_url, "small", SMALL, 0.5)
-            await _throughput(floor_url, ours_url, "receipt", RECEIPT, 0.1)
-            await _latency_at_100(floor_url, ours_url)
-            await _keep_up(ours_url)
+        async with (
+            floor_server() as floor_url,
+            floor_server("benchmarks.durable_floor") as durable_url,
+            daemon(root / "ours") as ours,
+        ):
+            servers = Servers(floor=floor_url, durable_floor=durable_url, ours=ours.ws_url)
+            await closed_loop(servers.ours, 2, SMALL, 1.0, tag="warmup", results=True)
+            await _throughput(servers, "small", SMALL, 0.5)
+            await _throughput(servers, "receipt", RECEIPT, 0.1)
+            await _latency_at_100(servers)
+            await _keep_up(servers.ours)
         async with daemon(root / "heavy") as ours:
             await _heavy_neighbours(ours.ws_url)
 
