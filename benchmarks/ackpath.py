@@ -6,7 +6,9 @@ same closed-loop clients drive both (each sends its next ticket once the last on
 validating, rendering and storing a job durably cost, whatever this shared machine's speed today. Between them, the
 durable floor (``durable_floor.py``) does only what an ack promises and a result needs: the ticket's row committed
 and fsync'ed in group commits before its ack, then marked printed and a result sent; durable floor ÷ floor is the
-price of durability alone on this machine, a ceiling for ours ÷ floor. Figures:
+price of durability alone on this machine, a ceiling for ours ÷ floor. Each comparison runs in ``BENCH_ROUNDS`` (3)
+rounds taking turns between the three servers over ``BENCH_LOAD_SECONDS`` (6 s) each; figures are medians and each
+ratio is printed with its range over the rounds. Figures:
 
 - durable acks/s of a one-line ticket and of ``examples/receipt.json`` at 10 connections: ours ÷ floor, and the
   durable floor beside them;
@@ -39,7 +41,10 @@ from websockets.asyncio.client import ClientConnection, connect
 from .lifecycle import REPO, DaemonProcess, clean_environment, tail, terminate
 from .report import Stats
 
-LOAD_SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS", "5"))
+LOAD_SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS", "6"))
+# The load of each comparison is split into rounds, floor, durable floor and ours in turn, so a slow patch of this
+# shared machine hits all three; the figures are medians over the rounds, and the spread of the ratio is printed.
+ROUNDS = max(1, int(os.environ.get("BENCH_ROUNDS", "3")))
 KEEPUP_SECONDS = float(os.environ.get("BENCH_KEEPUP_SECONDS", "30"))
 KEEPUP_GRACE_SECONDS = 2.0  # "every acked job printed within 2 s after the load ends"
 HEAVY_SECONDS = float(os.environ.get("BENCH_HEAVY_SECONDS", "10"))
@@ -209,19 +214,70 @@ class Servers:
     ours: str
 
 
+@dataclass
+class Rounds:
+    """The same closed-loop load run ``ROUNDS`` times against each server, interleaved."""
+
+    floor: list[Load] = field(default_factory=list)
+    durable: list[Load] = field(default_factory=list)
+    ours: list[Load] = field(default_factory=list)
+
+    def medians(self, figure: Callable[[Load], float]) -> tuple[float, float, float]:
+        """The median of ``figure`` over the rounds: floor, durable floor, ours."""
+        floor, durable, ours = (statistics.median(figure(load) for load in loads) for loads in self._all())
+        return floor, durable, ours
+
+    def ratios(self, figure: Callable[[Load], float], mine: list[Load]) -> list[float]:
+        """``figure`` of ``mine`` ÷ the floor's, round by round, sorted."""
+        return sorted(figure(one) / figure(base) for one, base in zip(mine, self.floor, strict=True))
+
+    def first_refusals(self) -> Load:
+        return next((load for load in self.ours if load.refused), self.ours[0])
+
+    def _all(self) -> tuple[list[Load], list[Load], list[Load]]:
+        return self.floor, self.durable, self.ours
+
+
+async def _rounds(servers: Servers, clients: int, document: dict[str, Any], tag: str) -> Rounds:
+    seconds = max(1.0, LOAD_SECONDS / ROUNDS)
+    rounds = Rounds()
+    for number in range(ROUNDS):
+        rounds.floor.append(
+            await closed_loop(servers.floor, clients, document, seconds, tag=f"f-{tag}{number}", results=False)
+        )
+        rounds.durable.append(
+            await closed_loop(servers.durable_floor, clients, document, seconds, tag=f"d-{tag}{number}", results=True)
+        )
+        rounds.ours.append(
+            await closed_loop(servers.ours, clients, document, seconds, tag=f"o-{tag}{number}", results=True)
+        )
+    return rounds
+
+
+def _rate(load: Load) -> float:
+    return load.acks_per_second
+
+
+def _p99(load: Load) -> float:
+    return _p(load.ack_ms, 0.99)
+
+
+def _spread(ratios: list[float]) -> str:
+    return f"{statistics.median(ratios):5.2f}x ({ratios[0]:.2f}-{ratios[-1]:.2f})"
+
+
 async def _throughput(servers: Servers, name: str, document: dict[str, Any], target: float) -> None:
-    floor = await closed_loop(servers.floor, 10, document, LOAD_SECONDS, tag=f"floor-{name}", results=False)
-    durable = await closed_loop(servers.durable_floor, 10, document, LOAD_SECONDS, tag=f"df-{name}", results=True)
-    ours = await closed_loop(servers.ours, 10, document, LOAD_SECONDS, tag=f"ours-{name}", results=True)
-    ratio = ours.acks_per_second / floor.acks_per_second
+    rounds = await _rounds(servers, 10, document, name)
+    floor, durable, ours = rounds.medians(_rate)
+    refused = rounds.first_refusals()
     print(
-        f"  {name:<12} 10 conns: floor {floor.acks_per_second:8.0f} acks/s   ours {ours.acks_per_second:8.0f} acks/s"
-        f"   ours/floor {ratio:5.2f}x (target >= {target}x){_refusals(ours)}"
+        f"  {name:<12} 10 conns: floor {floor:8.0f} acks/s   ours {ours:8.0f} acks/s"
+        f"   ours/floor {_spread(rounds.ratios(_rate, rounds.ours))} (target >= {target}x){_refusals(refused)}"
     )
     print(
-        f"  {'':<12}           durable floor {durable.acks_per_second:8.0f} acks/s ="
-        f" {durable.acks_per_second / floor.acks_per_second:4.2f}x the floor (a durable ack and a result, nothing"
-        f" else); ours/durable floor {ours.acks_per_second / durable.acks_per_second:5.2f}x"
+        f"  {'':<12}           durable floor {durable:8.0f} acks/s ="
+        f" {_spread(rounds.ratios(_rate, rounds.durable))} the floor (a durable ack and a result, nothing else);"
+        f" ours/durable floor {ours / durable:5.2f}x"
     )
 
 
@@ -260,16 +316,17 @@ async def _queue_depth(ws_url: str) -> int:
 
 
 async def _latency_at_100(servers: Servers) -> None:
-    floor = await closed_loop(servers.floor, 100, SMALL, LOAD_SECONDS, tag="floor-100", results=False)
-    durable = await closed_loop(servers.durable_floor, 100, SMALL, LOAD_SECONDS, tag="df-100", results=True)
-    ours = await closed_loop(servers.ours, 100, SMALL, LOAD_SECONDS, tag="ours-100", results=True)
-    f99, d99, o99 = _p(floor.ack_ms, 0.99), _p(durable.ack_ms, 0.99), _p(ours.ack_ms, 0.99)
+    rounds = await _rounds(servers, 100, SMALL, "c100-")
+    f99, d99, o99 = rounds.medians(_p99)
+    p50 = statistics.median(statistics.median(load.ack_ms) for load in rounds.ours)
+    refused = rounds.first_refusals()
     print(
-        f"  100 conns   ack p99: floor {f99:7.1f} ms   ours {o99:7.1f} ms   ours/floor {o99 / f99:5.2f}x"
-        f" (target <= 3x); p50 ours {statistics.median(ours.ack_ms):.1f} ms{_refusals(ours)}"
+        f"  100 conns   ack p99: floor {f99:7.1f} ms   ours {o99:7.1f} ms"
+        f"   ours/floor {_spread(rounds.ratios(_p99, rounds.ours))} (target <= 3x); p50 ours {p50:.1f} ms"
+        f"{_refusals(refused)}"
     )
     print(
-        f"  {'':<12}durable floor p99 {d99:7.1f} ms = {d99 / f99:4.2f}x the floor's;"
+        f"  {'':<12}durable floor p99 {d99:7.1f} ms = {_spread(rounds.ratios(_p99, rounds.durable))} the floor's;"
         f" ours/durable floor {o99 / d99:5.2f}x"
     )
 
