@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import itertools
 import json
 import signal
 import sqlite3
@@ -72,15 +73,24 @@ class GroupCommitWriter:
                 if self._stopped:
                     return
                 batch, self._waiting = self._waiting, []
-            self._db.execute("BEGIN IMMEDIATE")
-            values = [operation(self._db) for operation, _ in batch]
-            self._db.execute("COMMIT")
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                values = [operation(self._db) for operation, _ in batch]
+                self._db.execute("COMMIT")
+            except sqlite3.Error as error:  # the whole batch fails, its callers hear it; the thread carries on
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                values = [error] * len(batch)
             self._loop.call_soon_threadsafe(_release, batch, values)
 
 
 def _release(batch: list[tuple[Write, asyncio.Future[Any]]], values: list[Any]) -> None:
     for (_, future), value in zip(batch, values, strict=True):
-        if not future.done():
+        if future.done():
+            continue
+        if isinstance(value, sqlite3.Error):
+            future.set_exception(value)
+        else:
             future.set_result(value)
 
 
@@ -102,8 +112,10 @@ async def main() -> None:
     with tempfile.TemporaryDirectory(prefix="durable-floor-") as tmp:
         writer = GroupCommitWriter(Path(tmp) / "spool.sqlite3", loop)
 
+        connections = itertools.count()
+
         async def handle(websocket: ServerConnection) -> None:
-            owner = str(id(websocket))
+            owner = str(next(connections))  # each connection's ids are its own, as with the daemon's client scope
             await websocket.send(GREETING)
             async for frame in websocket:
                 message = json.loads(frame)
