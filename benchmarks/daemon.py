@@ -32,11 +32,11 @@ from ticket_daemon.config import StorageSettings
 from ticket_daemon.printers.base import Transport
 from ticket_daemon.printers.status import PrinterState
 from ticket_daemon.printers.uri import open_transport
-from ticket_daemon.spool.jobs import Job
-from ticket_daemon.spool.queue import MemoryJobStore
-from ticket_daemon.spool.rendering import render_document
-from ticket_daemon.spool.runner import StoreRunner
-from ticket_daemon.spool.store import SqliteJobStore
+from ticket_daemon.render.job import render_document
+from ticket_daemon.store.database import SqliteJobStore
+from ticket_daemon.store.jobs import Job
+from ticket_daemon.store.memory import MemoryJobStore
+from ticket_daemon.store.runner import StoreRunner
 
 from .lifecycle import REPO, DaemonProcess, clean_environment, cpu_seconds, tail, terminate
 from .report import Stats
@@ -497,7 +497,7 @@ async def spool_end_to_end(root: Path, printers: Printers) -> None:
         print("  4b. end-to-end: the durable spool is not wired into Daemon in this build ([storage] spool missing);")
         print("      only store add() was measured above")
         return
-    from ticket_daemon.spool.durable import SPOOL_FILE  # only in builds with the durable spool
+    from ticket_daemon.store.sqlite import SPOOL_FILE  # only in builds with the durable spool
 
     print(f"  4b. acked jobs/s, {tickets} tickets from {SPOOL_CLIENTS} clients to {PRINTERS} fast printers:")
     cases = (

@@ -18,11 +18,11 @@ from ticket_daemon.document.errors import TicketError
 from ticket_daemon.printers.status import PrinterState
 from ticket_daemon.server.daemon import Daemon
 from ticket_daemon.spool import protocol
-from ticket_daemon.spool.durable import SPOOL_FILE
 from ticket_daemon.spool.intake import Submitter, submit_ticket
-from ticket_daemon.spool.jobs import JobState
-from ticket_daemon.spool.queue import MemoryJobStore
-from ticket_daemon.spool.store import SqliteJobStore, StorageError
+from ticket_daemon.store.database import SqliteJobStore, StorageError
+from ticket_daemon.store.jobs import JobState
+from ticket_daemon.store.memory import MemoryJobStore
+from ticket_daemon.store.sqlite import SPOOL_FILE
 
 WAIT_S = 10.0
 Message = dict[str, Any]

@@ -11,10 +11,10 @@ import httpx
 import pytest
 
 from server.harness import DaemonLauncher, PrinterFarm, WsClient, printed_jobs, receipt, ticket, wait_until
-from ticket_daemon.spool.durable import SqliteSpool
-from ticket_daemon.spool.jobs import Job, JobState
-from ticket_daemon.spool.rendering import render_document
-from ticket_daemon.spool.store import SqliteJobStore
+from ticket_daemon.render.job import render_document
+from ticket_daemon.store.database import SqliteJobStore
+from ticket_daemon.store.jobs import Job, JobState
+from ticket_daemon.store.sqlite import SqliteSpool
 
 # Retry an unavailable printer every 0.2 s, so an outage ends promptly after the printer is back.
 FAST_RETRY = {"retry_initial_seconds": 0.2, "retry_max_seconds": 0.2}

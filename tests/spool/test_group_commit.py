@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from ticket_daemon.spool.durable import SqliteSpool
-from ticket_daemon.spool.jobs import DuplicateJob, IdConflict, InvalidTransition, Job, JobState
-from ticket_daemon.spool.store import SqliteJobStore
+from ticket_daemon.store.database import SqliteJobStore
+from ticket_daemon.store.jobs import DuplicateJob, IdConflict, InvalidTransition, Job, JobState
+from ticket_daemon.store.sqlite import SqliteSpool
 
 
 def job(job_id: str, printer: str = "caja1", *, digest: str = "d1") -> Job:

@@ -21,11 +21,12 @@ from typing import Any, TypeVar
 import pytest
 
 from ticket_daemon.printers.registry import ConfiguredPrinter
-from ticket_daemon.spool.durable import SqliteSpool
-from ticket_daemon.spool.jobs import InvalidTransition, Job, JobState
-from ticket_daemon.spool.queue import JobStore, MemoryJobStore
-from ticket_daemon.spool.store import SqliteJobStore
 from ticket_daemon.spool.worker import PrinterWorker
+from ticket_daemon.store.database import SqliteJobStore
+from ticket_daemon.store.interface import JobStore
+from ticket_daemon.store.jobs import InvalidTransition, Job, JobState
+from ticket_daemon.store.memory import MemoryJobStore
+from ticket_daemon.store.sqlite import SqliteSpool
 
 T = TypeVar("T")
 WAIT_S = 20.0

@@ -15,11 +15,12 @@ from printers.test_serial_port import PtyPrinter
 from ticket_daemon.printers.registry import ConfiguredPrinter
 from ticket_daemon.printers.status import PrinterState
 from ticket_daemon.spool import worker as worker_module
-from ticket_daemon.spool.durable import SqliteSpool
-from ticket_daemon.spool.jobs import Job, JobState
-from ticket_daemon.spool.queue import JobStore, MemoryJobStore
-from ticket_daemon.spool.store import SqliteJobStore
 from ticket_daemon.spool.worker import PrinterWorker, RetryPolicy
+from ticket_daemon.store.database import SqliteJobStore
+from ticket_daemon.store.interface import JobStore
+from ticket_daemon.store.jobs import Job, JobState
+from ticket_daemon.store.memory import MemoryJobStore
+from ticket_daemon.store.sqlite import SqliteSpool
 
 T = TypeVar("T")
 WAIT_S = 20.0

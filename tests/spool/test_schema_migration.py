@@ -6,9 +6,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from ticket_daemon.spool.jobs import Job, JobState
-from ticket_daemon.spool.schema import MIGRATIONS, SCHEMA_VERSION
-from ticket_daemon.spool.store import SqliteJobStore
+from ticket_daemon.store.database import SqliteJobStore
+from ticket_daemon.store.jobs import Job, JobState
+from ticket_daemon.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 V1_INSERT = (
     "INSERT INTO jobs (seq, id, client_id, printer, document, data, state, created_at, updated_at, message)"

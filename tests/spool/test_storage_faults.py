@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from ticket_daemon.document.errors import Category
-from ticket_daemon.spool.durable import SqliteSpool
-from ticket_daemon.spool.jobs import Job, JobState
-from ticket_daemon.spool.store import SpoolDamaged, SqliteJobStore, StorageError
+from ticket_daemon.store.database import SpoolDamaged, SqliteJobStore, StorageError
+from ticket_daemon.store.jobs import Job, JobState
+from ticket_daemon.store.sqlite import SqliteSpool
 
 SPOOL_LOG = "ticket_daemon.spool"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ticket_daemon.spool.jobs import InvalidTransition, Job, JobState
-from ticket_daemon.spool.store import DuplicateJob, SqliteJobStore, StorageError
+from ticket_daemon.store.database import DuplicateJob, SqliteJobStore, StorageError
+from ticket_daemon.store.jobs import InvalidTransition, Job, JobState
 from unprivileged import folder_nobody_can_use, is_root, run_as_nobody
 
 
@@ -194,7 +194,7 @@ def test_storage_is_crash_safe_by_configuration(store: SqliteJobStore) -> None:
 
 def test_pending_job_queries_use_the_partial_index_not_a_table_scan(store: SqliteJobStore) -> None:
     # With thousands of finished jobs kept for retention, a table scan per query would slow every ack down.
-    from ticket_daemon.spool import store as module
+    from ticket_daemon.store import database as module
 
     plans = []
     for sql in (

@@ -35,10 +35,10 @@ from ..printers.base import Transport
 from ..printers.registry import ConfiguredPrinter
 from ..printers.status import PrinterState, state_error
 from ..printers.uri import open_transport
+from ..store.interface import JobStore
+from ..store.jobs import InvalidTransition, Job, JobState
 from . import protocol
-from .jobs import InvalidTransition, Job, JobState
 from .line import PrinterLine
-from .queue import JobStore
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ validated, rendered and previewed, on every core, out of everyone else's way.
   lengths, characters that have to be drawn as an image).
 - **Everything else renders in worker processes**, one per core (the core is pure: documents and bytes cross
   cheaply): images, QR codes, drawn characters, anything that can take milliseconds. Each worker is one process the
-  event loop talks to over a socket (``renderworker.py``), so one that must be killed is replaced without
+  event loop talks to over a socket (``render/worker.py``), so one that must be killed is replaced without
   disturbing the renders running in the others, and a render costs the loop no thread handoff.
 - **Fairness:** one client (``client_id@address``, as ``/ws`` names it) holds at most one worker at a time,
   and waiting clients are served in arrival order, so six heavy previews from six connections share the workers
@@ -44,9 +44,9 @@ from ..emulator import emulate
 from ..escpos import RawPolicy
 from ..printers.registry import PrinterRegistry
 from ..printers.render_resources import system_typefaces
-from .rendercost import HEAVY_COST_US, ON_LOOP_COST_US, TINY_COST_US, estimated_cost
-from .rendering import RenderedDocument, render_document
-from .renderworker import ProcessContext, WorkerProcess, WorkerStopped
+from .cost import HEAVY_COST_US, ON_LOOP_COST_US, TINY_COST_US, estimated_cost
+from .job import RenderedDocument, render_document
+from .worker import ProcessContext, WorkerProcess, WorkerStopped
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ Keys: a job's ``seq`` (acceptance order) is its key. The client's ``id`` is uniq
 within the duplicate window (PROTOCOL.md "Idempotent ids, safely scoped"); :meth:`find` looks one up.
 
 The store is synchronous and not thread-safe by design: the daemon owns it from one dedicated thread
-(:class:`~ticket_daemon.spool.runner.StoreRunner`). The pending counts are kept in memory (rebuilt at open) and
+(:class:`~ticket_daemon.store.runner.StoreRunner`). The pending counts are kept in memory (rebuilt at open) and
 published after each commit, so counting the queue needs neither a query nor the spool thread.
 """
 
@@ -38,9 +38,9 @@ from .faults import (
     recovery_advice,
     write_marker,
 )
+from .interface import CLAIM_MAX_BYTES, JobKey, claimable
 from .jobs import DEFAULT_DUPLICATE_WINDOW_SECONDS, DuplicateJob, Job, JobState, check_reuse
-from .queue import CLAIM_MAX_BYTES, claimable
-from .reads import _COLUMNS, _IS_FINAL, _IS_PENDING, JobKey, JobReads, _job
+from .reads import _COLUMNS, _IS_FINAL, _IS_PENDING, JobReads, _job
 from .schema import MIGRATIONS, SCHEMA_VERSION
 
 __all__ = ["DuplicateJob", "JobKey", "Recovery", "SpoolDamaged", "SqliteJobStore", "StorageError", "StoreHealth"]
@@ -288,7 +288,7 @@ class SqliteJobStore(JobReads):
     ) -> Job:
         """Commit a new job and return it with its ``seq``.
 
-        Raises :class:`DuplicateJob` / :class:`~ticket_daemon.spool.jobs.IdConflict` when its owner used the id
+        Raises :class:`DuplicateJob` / :class:`~ticket_daemon.store.jobs.IdConflict` when its owner used the id
         within ``window_seconds`` before ``now`` (default ``job.created_at``) for the same / another document,
         ``OverflowError`` when ``capacity`` jobs are pending, :class:`StorageError` when the disk refuses. Only a
         normal return may be acked."""

@@ -1,6 +1,6 @@
 """The CPU work of intake: validate a document, choose its printer, render it for that printer's paper.
 
-Synchronous and pure (no event loop, no sockets): the render pool (``renderpool.py``) runs it in a worker thread or
+Synchronous and pure (no event loop, no sockets): the render pool (``pool.py``) runs it in a worker thread or
 process under a time budget, so one big document never stalls the other clients (DESIGN.md: the event loop never
 runs CPU-heavy work). Raises :class:`~ticket_daemon.document.errors.TicketError` for anything a client did wrong.
 """
@@ -15,7 +15,7 @@ from ..document import Document, parse_document
 from ..escpos import RawPolicy, profile_for, render_job
 from ..printers.registry import ConfiguredPrinter, PrinterRegistry
 from ..printers.render_resources import LockedBitmapCache, system_typefaces
-from .jobs import stored_document_and_digest
+from ..store.jobs import stored_document_and_digest
 
 # Decoded and dithered images by content, shared by the renders of this process (a render thread or a render
 # worker process): a shop prints its logo on every receipt.
