@@ -14,7 +14,7 @@ from typing import Any
 from ..document import Document, parse_document
 from ..escpos import RawPolicy, profile_for, render_job
 from ..printers.registry import ConfiguredPrinter, PrinterRegistry
-from ..printers.render_resources import LockedBitmapCache, system_typefaces
+from ..resources import LockedBitmapCache, system_typefaces
 from ..store.jobs import stored_document_and_digest
 
 # Decoded and dithered images by content, shared by the renders of this process (a render thread or a render

@@ -43,7 +43,7 @@ from ..document.errors import Category, TicketError
 from ..emulator import emulate
 from ..escpos import RawPolicy
 from ..printers.registry import PrinterRegistry
-from ..printers.render_resources import system_typefaces
+from ..resources import system_typefaces
 from .cost import HEAVY_COST_US, ON_LOOP_COST_US, TINY_COST_US, estimated_cost
 from .job import RenderedDocument, render_document
 from .worker import ProcessContext, WorkerProcess, WorkerStopped

@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..printers.listing import probe_state
+from ..printers.probe import probe_state
 from ..printers.registry import ConfiguredPrinter, PrinterRegistry
 from ..printers.status import PrinterState
 from .line import PrinterLine
