@@ -31,9 +31,6 @@ class Typefaces:
         """The main face at ``size`` pixels (bold if asked and given), else Pillow's built-in font."""
         return _face(self, size, bold)
 
-    def fallback_faces(self, size: int) -> tuple[ImageFont.FreeTypeFont, ...]:
-        return _fallback_faces(self, size)
-
     def face_for(self, char: str, size: int) -> Font:
         """The main face when it has a glyph for ``char``, else the first fallback face that does."""
         return _face_for(self, char, size)

@@ -119,10 +119,6 @@ class PrinterWorker:
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
 
-    @property
-    def busy(self) -> bool:
-        return self._current is not None and not self._current.done()
-
     def start(self, reprints: set[int] | None = None) -> None:
         """Start the loop; ``reprints`` are the seqs of jobs recovered after an interrupted send (their result
         mentions it)."""
