@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import sqlite3
@@ -34,7 +35,7 @@ from ticket_daemon.printers.status import PrinterState
 from ticket_daemon.printers.uri import open_transport
 from ticket_daemon.render.job import render_document
 from ticket_daemon.store.database import SqliteJobStore
-from ticket_daemon.store.jobs import Job
+from ticket_daemon.store.jobs import DEFAULT_DUPLICATE_WINDOW_SECONDS, Job
 from ticket_daemon.store.memory import MemoryJobStore
 from ticket_daemon.store.runner import StoreRunner
 
@@ -474,7 +475,11 @@ async def store_add_rates(root: Path, report: Callable[[str, Stats], None]) -> N
     runner = StoreRunner()
     sqlite = await runner.call(SqliteJobStore, root / "spool.sqlite3")
     try:
-        sqlite_ms = await _store_add_ms(lambda job: runner.call(sqlite.add, job, capacity=capacity), store_jobs("sql"))
+        def add(job: Job) -> Awaitable[Job]:
+            operation = functools.partial(sqlite.do_add, job, capacity, DEFAULT_DUPLICATE_WINDOW_SECONDS, None)
+            return runner.call(sqlite.commit_one, operation)
+
+        sqlite_ms = await _store_add_ms(add, store_jobs("sql"))
     finally:
         await runner.call(sqlite.close)
         runner.shutdown()
