@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..document import Document, parse_document
+from ..document import parse_document
 from ..escpos import RawPolicy, profile_for, render_job
-from ..printers.registry import ConfiguredPrinter, PrinterRegistry
+from ..printers.registry import PrinterRegistry
 from ..resources import LockedBitmapCache, system_typefaces
 from ..store.jobs import stored_document_and_digest
 
@@ -24,7 +24,8 @@ IMAGE_CACHE = LockedBitmapCache()
 
 @dataclass(frozen=True, slots=True)
 class RenderedDocument:
-    document: Document
+    """What a render hands the spool: plain data, so it crosses from a worker process as it is."""
+
     # What is stored with the job: the client's own document as canonical JSON (not a dump of the parsed model,
     # whose explicit defaults would override the printer's on a reprint); a reprint parses and renders it again.
     document_json: str
@@ -32,7 +33,7 @@ class RenderedDocument:
     data: bytes  # ESC/POS bytes, sent as they are to the printer
     notes: tuple[str, ...]  # substitutions the renderer made (told to the client in the result)
     dot_width: int  # the paper the document was laid out for
-    printer: ConfiguredPrinter | None  # the printer it was laid out for (None: laid out for its own profile)
+    printer: str | None  # the configured printer chosen for it (None: laid out for its own profile)
 
 
 def render_document(
@@ -56,11 +57,10 @@ def render_document(
     )
     document_json, digest = stored_document_and_digest(datos)
     return RenderedDocument(
-        document=document,
         document_json=document_json,
         digest=digest,
         data=rendered.data,
         notes=tuple(rendered.notes),
         dot_width=profile.dot_width,
-        printer=printer,
+        printer=printer.name if printer is not None else None,
     )
