@@ -23,7 +23,8 @@ async def printers_report(
     registry: PrinterRegistry, *, data_dir: Path, timeout: float, discovery: PrinterDiscovery
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     names = [printer.name for printer in registry.printers]
-    states = await asyncio.gather(*(probe_state(p.uri, data_dir=data_dir, timeout=timeout) for p in registry.printers))
+    probes = (probe_state(p.parsed_uri, data_dir=data_dir, timeout=timeout) for p in registry.printers)
+    states = await asyncio.gather(*probes)
     details = registry.details(dict(zip(names, states, strict=True)))
     return with_discovered(registry, details, await discovery.scan())
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..document.errors import TicketError
 from .status import PrinterState
-from .uri import open_transport
+from .uri import PrinterURI, open_transport
 
 log = logging.getLogger(__name__)
 
@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 _STATUS_DOT_WIDTH = 576
 
 
-async def probe_state(uri: str, *, data_dir: Path, timeout: float) -> PrinterState:
+async def probe_state(uri: PrinterURI | str, *, data_dir: Path, timeout: float) -> PrinterState:
     """The printer's state, checked within ``timeout`` seconds: ``unknown`` for links that cannot read back,
     ``offline`` for one that cannot be reached. Never raises."""
     try:
@@ -32,7 +32,8 @@ async def probe_state(uri: str, *, data_dir: Path, timeout: float) -> PrinterSta
     except (TicketError, TimeoutError, OSError):
         return PrinterState.offline
     except Exception:  # a transport bug must not take down the report of every other printer
-        log.exception("status check of printer %s failed", uri)
+        shown = uri if isinstance(uri, str) else f"{uri.scheme}://{uri.location}"
+        log.exception("status check of printer %s failed", shown)
         return PrinterState.unknown
     finally:
         await transport.close()

@@ -57,5 +57,5 @@ class PrinterStates:
 
     async def _check(self, printer: ConfiguredPrinter) -> PrinterState:
         return await self._lines[printer.name].probe(
-            lambda: probe_state(printer.uri, data_dir=self._data_dir, timeout=self._timeout)
+            lambda: probe_state(printer.parsed_uri, data_dir=self._data_dir, timeout=self._timeout)
         )
