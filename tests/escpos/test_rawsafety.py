@@ -19,7 +19,7 @@ PRINTING_COMMANDS = [
     c.character_size(2, 2),
     b"BIG\n",
     c.character_size(1, 1),
-    c.raster_image(1, 2, b"\x10\x04"),  # image data that spells DLE EOT is data, not a command
+    c.raster_image(1, 2, b"\x10\x1b"),  # image data with DLE and ESC bytes is data, not a command
     c.barcode(73, b"{B12"),
     c.QR_SELECT_MODEL_2,
     c.qr_module_size(4),

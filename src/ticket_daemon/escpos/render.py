@@ -28,8 +28,7 @@ from ..document.model import (
     TableCommand,
     TextCommand,
 )
-from ..document.payloads import SAFE_MODE_BLOCKED
-from ..document.rawpolicy import RawPolicy
+from ..document.rawpolicy import RawPolicy, safe_mode_refusal
 from . import commands
 from .barcode import barcode_bytes, barcode_notes
 from .codepages import NO_SUBSTITUTIONS, EncodedText
@@ -178,10 +177,9 @@ def raw_bytes(data: RawData, policy: RawPolicy) -> bytes:
     if policy == "deny":
         raise DocumentError("raw commands are disabled on this daemon", category=Category.RAW)
     payload = data.payload
-    if data.safe_mode:
-        for sequence, name in SAFE_MODE_BLOCKED:
-            if sequence in payload:
-                raise DocumentError(f"Blocked by safe_mode - {name}", category=Category.RAW)
+    refusal = safe_mode_refusal(payload) if data.safe_mode else None
+    if refusal is not None:
+        raise DocumentError(refusal, category=Category.RAW)
     return payload
 
 
