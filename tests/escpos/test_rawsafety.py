@@ -146,6 +146,28 @@ def test_bypass_attempts_are_refused_naming_the_command(hex_parts: list[str], re
     assert str(caught.value) == f'RAW: Blocked by raw_policy "safe" - {refused} at command {at + 1} (raw)'
 
 
+@pytest.mark.parametrize(
+    ("between", "second"),
+    [
+        ({"type": "feed"}, "41 41 41 41 41 41 41 1B 70 30"),  # the feed's 3 bytes become image data, ESC p runs
+        ({"type": "text", "data": {"content": {"text": "Hi"}}}, "41 41 41 41 41 41 41 1B 70 30"),
+    ],
+)
+def test_a_command_cannot_run_across_another_command_into_the_next_raw_one(
+    between: dict[str, Any], second: str
+) -> None:
+    """Joined, the image's data ends exactly at the second raw command's end; on the wire the command between them
+    fills the image first, and the printer executes the rest of the second raw command."""
+    raws = [{"type": "raw", "data": {"hex": "1D 76 30 00 0A 00 01 00"}}, {"type": "raw", "data": {"hex": second}}]
+    commands = [raws[0], between, raws[1]]
+    doc = parse_document({"version": "1.0", "profile": {"model": "x"}, "commands": commands})
+    with pytest.raises(DocumentError) as caught:
+        render_job(doc, raw_policy="safe")
+    assert str(caught.value) == 'RAW: Blocked by raw_policy "safe" - GS v (incomplete) at command 0 (raw)'
+    adjacent = parse_document({"version": "1.0", "profile": {"model": "x"}, "commands": [raws[0], raws[1]]})
+    assert render_job(adjacent, raw_policy="safe").data  # two raw commands in a row are one stream
+
+
 def test_the_bypass_table_is_large_enough() -> None:
     assert len(BYPASSES) >= 30
 

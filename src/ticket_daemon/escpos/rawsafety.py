@@ -130,23 +130,28 @@ class _Refused(Exception):
         self.what = what
 
 
-def first_refused(payloads: Sequence[bytes]) -> RawRefusal | None:
+def first_refused(payloads: Sequence[bytes], *, apart: Collection[int] = ()) -> RawRefusal | None:
     """The first command in the concatenation of ``payloads`` that is not an allowed printing command with every
-    parameter in range, or None when the whole stream only prints."""
+    parameter in range, or None when the whole stream only prints.
+
+    ``apart`` lists the payloads that do not follow the previous one directly (other commands are printed between
+    them): no command may run across their start, since the printer would read those other bytes as its data.
+    """
     stream = b"".join(payloads)
+    starts = [0, *accumulate(len(payload) for payload in payloads)]
     try:
-        _Walk(stream).run()
+        _Walk(stream, sorted(starts[part] for part in apart if 0 < part < len(payloads))).run()
     except _Refused as refused:
-        ends = list(accumulate(len(payload) for payload in payloads))
-        return RawRefusal(refused.what, bisect_right(ends, refused.offset))
+        return RawRefusal(refused.what, bisect_right(starts, refused.offset) - 1)
     return None
 
 
 class _Walk:
     """One pass over a stream; raises :class:`_Refused` at the first thing that does not only print."""
 
-    def __init__(self, stream: bytes) -> None:
+    def __init__(self, stream: bytes, barriers: Sequence[int] = ()) -> None:
         self.stream = stream
+        self.barriers = barriers  # offsets no command may run across
         self.line_has_data = False  # the print buffer holds data: GS k and GS v 0 would print their bytes as text
 
     def run(self) -> None:
@@ -172,6 +177,9 @@ class _Walk:
             end = self._command(i)
             if 0 <= realtime < end:  # inside this command's parameters or data
                 raise _Refused(realtime, f"{REALTIME_NAMES[stream[realtime + 1]]} inside {self._name(i)}")
+            barrier = bisect_right(self.barriers, i)
+            if barrier < len(self.barriers) and self.barriers[barrier] < end:
+                raise _Refused(i, f"{command_name(stream[i : i + 2])} (incomplete)")
             i = end
 
     # --- helpers ---------------------------------------------------------------------------------------------
@@ -357,7 +365,7 @@ def _check_qr(i: int, body: bytes) -> None:
         if len(arguments) != 1 or arguments[0] not in QR_FUNCTIONS[function]:
             raise _Refused(i, f"GS ( k function {function} with a parameter out of range")
     elif function == 80:  # fn 80 m d1..dk — store the data
-        if not 1 <= len(arguments) <= QR_STORE_MAX - 2 or arguments[0] != 48:
+        if not 2 <= len(arguments) <= QR_STORE_MAX - 2 or arguments[0] != 48:
             raise _Refused(i, "GS ( k function 80 with a parameter out of range")
     else:
         raise _Refused(i, f"GS ( k function {function} (not a printing function)")

@@ -165,7 +165,9 @@ def _check_raw_stream(document: Document) -> None:
         for index, command in enumerate(document.commands)
         if isinstance(command, RawCommand)
     ]
-    refusal = first_refused([payload for _, payload in raws])
+    # A raw command that does not directly follow the previous one starts a new command: no command runs across.
+    apart = [part for part in range(1, len(raws)) if raws[part][0] != raws[part - 1][0] + 1]
+    refusal = first_refused([payload for _, payload in raws], apart=apart)
     if refusal is not None:
         sentence = f'Blocked by raw_policy "safe" - {refusal.command}'
         raise command_error(Category.RAW, raws[refusal.part][0], "raw", sentence)
