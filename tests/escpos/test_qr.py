@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -406,3 +407,14 @@ def test_qr_data_that_would_carry_a_printer_command_is_drawn_as_an_image_that_sc
 def test_ordinary_qr_data_still_goes_native() -> None:
     for data in ("HELLO", "https://factura.ejemplo.com/v?folio=2&total=1060", "línea 1\nlínea 2\ttab", "A" * 1036):
         assert qr_bytes(QrData(data=data), NATIVE_80MM).startswith(b"\x1b\x61\x01\x1d\x28\x6b")
+
+
+def test_a_symbol_whose_one_dot_raster_would_spell_a_real_time_command_is_refused() -> None:
+    # Modules of 1 dot (a 96-dot print head): this symbol's rows happen to hold DLE DC4 / DLE EOT bytes, which a
+    # printer would act on. With modules of 2 dots or more no byte can be 0x10 (an isolated dot), so it prints.
+    data = "gxvI8DLh4xQ4W0sagFaRPDakHoshosr89EgsmFW7vIv2lqxfOuI8fjujOdvHj4nccqWHcDvEJ6Nhaup5N1iX47rzKD0T"
+    with pytest.raises(DocumentError) as caught:
+        qr_bytes(QrData(data=data), replace(RASTER_58MM, dot_width=96))
+    assert str(caught.value) == "QR: the symbol, drawn for this paper, would carry a printer real-time command"
+    printed = qr_bytes(QrData(data=data), RASTER_58MM)
+    assert find_realtime(printed) < 0 and scan(raster_of(printed)) == [data]

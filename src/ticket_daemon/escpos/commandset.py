@@ -2,9 +2,9 @@
 
 A command is a prefix byte (ESC, GS, FS, DLE), a command byte, then either a fixed number of parameter bytes
 (``ESC_PARAMETERS``, ``GS_PARAMETERS``, ``FS_PARAMETERS``) or a head that says how much binary payload follows
-(``measure``). The printer transports use it to find real-time requests without reading image data as commands, the
-emulator to skip settings it does not draw, and the ``raw_policy = "safe"`` check to walk a raw stream command by
-command.
+(``measure``). The printer transports use it to find real-time requests without reading image data as commands, and
+the emulator to skip settings it does not draw. The ``raw_policy = "safe"`` check (``rawsafety``) reads more
+strictly: it also checks every parameter's range, since a printer reads past an out-of-range one differently.
 
 Real-time commands are the exception to reading by length: a printer acts on ``DLE EOT``, ``DLE ENQ`` and
 ``DLE DC4`` wherever it meets them, inside another command's data too (``find_realtime``).

@@ -123,7 +123,7 @@ def qr_bytes(data: QrData, profile: PrinterProfile) -> bytes:
     raster = square_qr_raster(
         symbol, raster_module_size(modules, data.pixel_width, profile.dot_width), data.align, profile.dot_width
     )
-    if find_realtime(raster) >= 0:  # only 1-dot modules can draw one: narrow paper and data crafted for it
+    if find_realtime(raster) >= 0:  # only with 1-dot modules: with wider ones no byte is an isolated dot (0x10)
         raise qr_error("the symbol, drawn for this paper, would carry a printer real-time command")
     return raster
 
