@@ -229,10 +229,43 @@ ALLOWED_HEADS = {bytes((prefix, code)) for prefix, table in FIXED.items() for co
     b"\x1d\x28",  # GS ( k / GS ( L
     b"\x1d\x38",  # GS 8 L
 }
+FIXED_HEADS = [(prefix, code, ranges) for prefix, table in FIXED.items() for code, ranges in table.items()]
+
+
+def any_or_in_range(allowed: Any) -> st.SearchStrategy[int]:
+    return st.one_of(st.sampled_from(sorted(allowed)), st.integers(min_value=0, max_value=255))
+
+
+FIXED_COMMANDS = st.sampled_from(FIXED_HEADS).flatmap(
+    lambda head: st.tuples(*[any_or_in_range(allowed) for allowed in head[2]]).map(
+        lambda parameters: bytes((head[0], head[1], *parameters))
+    )
+)
+# Data bytes: any, or those that spell commands and real-time sequences.
+DATA = st.one_of(
+    st.binary(max_size=8),
+    st.lists(st.sampled_from([0x00, 0x04, 0x05, 0x10, 0x14, 0x1B, 0x1D, 0x70, 0x41]), max_size=8).map(bytes),
+)
+SIZES = st.tuples(st.integers(min_value=1, max_value=3), st.integers(min_value=1, max_value=3))
+DATA_COMMANDS = st.one_of(
+    SIZES.flatmap(
+        lambda size: DATA.map(lambda data: (data * 9)[: size[0] * size[1]].ljust(size[0] * size[1], b"A")).map(
+            lambda data: c.raster_image(size[0], size[1], data)
+        )
+    ),
+    DATA.map(lambda data: c.barcode(73, b"{A" + bytes(byte & 0x5F for byte in data))),
+    DATA.map(lambda data: c.barcode(72, data)),
+    DATA.map(lambda data: c.qr_store(data or b"A")),
+    DATA.map(lambda data: b"\x1b\x2a\x00" + bytes((len(data), 0)) + data),
+    st.lists(st.integers(min_value=1, max_value=255), max_size=4).map(lambda tabs: b"\x1b\x44" + bytes(tabs) + b"\0"),
+    st.sampled_from([c.QR_SELECT_MODEL_2, c.QR_PRINT, c.CUT_FULL, b"\x1d\x28\x4c\x02\x00\x30\x32"]),
+)
 FRAGMENTS = st.one_of(
     st.binary(max_size=6).map(lambda data: bytes(byte | 0x20 for byte in data)),  # text
-    st.sampled_from([b"\n", b"\r", b"\t", b"\x00", b"\x10", b"\x04", b"\x14"]),
-    st.tuples(
+    st.sampled_from([b"\n", b"\n", b"\r", b"\t", b"\x00", b"\x10", b"\x04", b"\x14"]),
+    FIXED_COMMANDS,
+    DATA_COMMANDS,
+    st.tuples(  # anything that starts like a command
         st.sampled_from(sorted(COMMAND_PREFIXES)),
         st.sampled_from(sorted({head[1] for head in ALLOWED_HEADS} | {0x70, 0x3D, 0x3A, 0x04, 0x14})),
         st.binary(max_size=12),
