@@ -302,16 +302,18 @@ class _Walk:
 
     def _gs_extended(self, i: int) -> int:
         """GS ( k (QR Code) and GS ( L (graphics in the print buffer); every other GS ( function is refused."""
+        self._need(i, 3)
+        family = self.stream[i + 2]
+        if family not in (ord("k"), ord("L")):
+            raise _Refused(i, self._name(i))
         self._need(i, 5)
-        family, end = self.stream[i + 2], i + 5 + self._u16(i + 3)
+        end = i + 5 + self._u16(i + 3)
         self._need(i, end - i)
         body = self.stream[i + 5 : end]
         if family == ord("k"):
             _check_qr(i, body)
-        elif family == ord("L"):
-            self._check_graphics(i, body, "GS ( L")
         else:
-            raise _Refused(i, self._name(i))
+            self._check_graphics(i, body, "GS ( L")
         return end
 
     def _gs_graphics_32(self, i: int) -> int:
