@@ -64,6 +64,6 @@ qr_matrix  # the QR matrix and a bitmap as an image, for decoding what was print
 image_from_bitmap
 chars_per_line_b  # font B layout of a profile
 CANCEL_KANJI  # named ESC/POS command the emulator tests feed
-FIXED_PARAMETERS  # escpos/commandset.py: owned by its own change
+until_nul  # escpos.commandset.Measure: read by unpacking the tuple (printers/realtime.py)
 connected_at  # server/websocket.py: owned by its own change
 storage_error  # spool/facade.py: owned by its own change
