@@ -21,7 +21,7 @@ from ticket_daemon.document.model import Document
 from ticket_daemon.emulator import emulate
 from ticket_daemon.escpos import profile_for, render_job
 from ticket_daemon.escpos.imagecache import BoundedBitmapCache
-from ticket_daemon.printers.render_resources import system_typefaces
+from ticket_daemon.resources import system_typefaces
 
 from .report import Stats, measure
 
