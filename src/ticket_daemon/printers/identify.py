@@ -1,0 +1,126 @@
+"""Printers that say what they are: ``GS I`` asks an ESC/POS printer its model name and manufacturer.
+
+``GS I 67`` (``1D 49 43``) asks the model name, ``GS I 66`` (``1D 49 42``) the manufacturer; the printer answers
+each with ``5F``, the text, ``00``. The answer picks the printer's escpos-printer-db profile
+(:func:`~ticket_daemon.escpos.printerdb.model_from_identity`). Identification is asked once, when the daemon
+starts, of a tcp or serial printer configured with no profile; a printer that does not answer within the timeout
+keeps the profile of a printer of no known model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..escpos.commands import GS
+from .serial_port import SerialSettings, open_pyserial
+from .threads import run_in_daemon_thread
+from .uri import PrinterURI, parse_uri
+
+log = logging.getLogger(__name__)
+
+ASK_MODEL = bytes((GS, 0x49, 67))  # GS I 67 — printer model name
+ASK_MANUFACTURER = bytes((GS, 0x49, 66))  # GS I 66 — manufacturer
+REPLY_START, REPLY_END = 0x5F, 0x00
+# A model name is a few dozen characters; anything longer is not an answer to GS I.
+MAX_REPLY = 80
+DEFAULT_TIMEOUT = 3.0  # seconds per printer: a printer on the shop's network answers in milliseconds
+IDENTIFIED_SCHEMES = frozenset({"tcp", "serial"})
+
+
+@dataclass(frozen=True, slots=True)
+class PrinterIdentity:
+    """What a printer said it is."""
+
+    model: str
+    manufacturer: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return {"model": self.model, "manufacturer": self.manufacturer}
+
+
+def reply_text(data: bytes) -> str | None:
+    """The text of a ``GS I`` reply (``5F … 00``) in ``data``, or None while it is not complete. Bytes before the
+    ``5F`` (automatic status that arrived first) are skipped."""
+    start = data.find(bytes((REPLY_START,)))
+    if start < 0:
+        return None
+    end = data.find(bytes((REPLY_END,)), start + 1)
+    if end < 0:
+        return None
+    return data[start + 1 : end].decode("ascii", errors="replace").strip()
+
+
+async def identify_printer(uri: str, timeout: float = DEFAULT_TIMEOUT) -> PrinterIdentity | None:
+    """Ask the printer at ``uri`` what it is; None when its transport cannot ask or it does not say."""
+    parsed = parse_uri(uri)
+    try:
+        async with asyncio.timeout(timeout):
+            if parsed.scheme == "tcp":
+                return await _identify_tcp(parsed.host, parsed.port)
+            if parsed.scheme == "serial":
+                return await _identify_serial(parsed, timeout)
+    except (TimeoutError, OSError) as error:
+        log.info("%s did not say what model it is (%s)", uri, type(error).__name__)
+    return None
+
+
+async def _identify_tcp(host: str, port: int) -> PrinterIdentity | None:
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+
+        async def ask(query: bytes) -> str | None:
+            writer.write(query)
+            await writer.drain()
+            received = b""
+            while (text := reply_text(received)) is None and len(received) < MAX_REPLY:
+                chunk = await reader.read(MAX_REPLY)
+                if not chunk:
+                    return None
+                received += chunk
+            return text
+
+        return await _ask_both(ask)
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+
+
+async def _identify_serial(uri: PrinterURI, timeout: float) -> PrinterIdentity | None:
+    settings = SerialSettings.from_options(dict(uri.options))
+
+    def exchange() -> tuple[str | None, str | None]:
+        port: Any = open_pyserial(uri.location, timeout=timeout, write_timeout=timeout, **settings.pyserial_arguments())
+        try:
+
+            def ask(query: bytes) -> str | None:
+                port.reset_input_buffer()
+                port.write(query)
+                received = b""
+                while (text := reply_text(received)) is None and len(received) < MAX_REPLY:
+                    chunk = port.read(MAX_REPLY)
+                    if not chunk:  # nothing within the port's timeout
+                        return None
+                    received += chunk
+                return text
+
+            return ask(ASK_MODEL), ask(ASK_MANUFACTURER)
+        finally:
+            with contextlib.suppress(OSError):
+                port.close()
+
+    model, manufacturer = await run_in_daemon_thread(exchange, abandoned=lambda _: None)
+    return PrinterIdentity(model, manufacturer or "") if model else None
+
+
+async def _ask_both(ask: Callable[[bytes], Any]) -> PrinterIdentity | None:
+    model = await ask(ASK_MODEL)
+    if not model:
+        return None
+    manufacturer = await ask(ASK_MANUFACTURER)
+    return PrinterIdentity(model, manufacturer or "")
