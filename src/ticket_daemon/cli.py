@@ -70,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
         default="ok",
         help="the printer state it reports",
     )
-    virtual.add_argument("--width", type=int, default=576, help="paper width in dots")
+    virtual.add_argument("--width", type=int, default=None, help="paper width in dots (default: the model's, else 576)")
+    virtual.add_argument("--model", help="act as this escpos-printer-db model: answer GS I, use its ESC t table")
     virtual.add_argument("--fail-after-bytes", type=int, default=0, help="drop the link after N bytes (0: never)")
 
     hash_password = sub.add_parser("hash-password", help="hash a dashboard password for the configuration")
@@ -99,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     unit.add_argument("--unit-dir", help=argparse.SUPPRESS)  # tests: where --install writes
 
     printers = sub.add_parser("printers", help="list configured printers (live state) and printers found on this PC")
+    printers.add_argument(
+        "action", nargs="?", choices=["profiles"], help="profiles: list the printer models a printer can be set to"
+    )
     printers.add_argument("--config", help="TOML configuration file")
     printers.add_argument("--json", action="store_true", help="print the PROTOCOL.md printers message as JSON")
 

@@ -53,7 +53,9 @@ class CodePages:
 @lru_cache(maxsize=16)
 def default_pages(code_table: str) -> CodePages:
     """The six pages of a printer of no known model, numbered for Epson, with ``code_table`` at home."""
-    pages = tuple(CodePage(CODE_TABLES[name].number, CODE_TABLES[name].page, CODE_TABLES[name].codec) for name in FALLBACK_ORDER)
+    pages = tuple(
+        CodePage(CODE_TABLES[name].number, CODE_TABLES[name].page, CODE_TABLES[name].codec) for name in FALLBACK_ORDER
+    )
     home = next(page for page in pages if page.name == CODE_TABLES[code_table].page)
     return CodePages(home, pages)
 
@@ -284,6 +286,8 @@ def _image_run(run: str, placement: Placement, *, at_line_start: bool) -> bytes:
 
 
 _ALIGN_NUMBERS = {Align.LEFT: 0, Align.CENTER: 1, Align.RIGHT: 2}
+
+
 def as_is(text: str, pages: CodePages) -> bytes | None:
     """The bytes of ``text`` in the home page when it prints exactly as sent (no control character to strip, already
     composed, every character in the page), else None. The common case, checked in C before any per-character work:

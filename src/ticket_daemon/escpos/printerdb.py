@@ -48,6 +48,11 @@ class ModelProfile:
     full_cut: bool  # feature "paperFullCut"
     partial_cut: bool  # feature "paperPartCut"
 
+    @property
+    def codecs(self) -> dict[int, str]:
+        """Its ``ESC t`` table as the emulator reads it: number → Python codec."""
+        return {page.number: page.codec for page in self.code_pages}
+
     def page_named(self, name: str) -> CodePage | None:
         """The first entry selecting page ``name`` (some models list a page under two numbers)."""
         return next((page for page in self.code_pages if page.name == name), None)
@@ -61,6 +66,7 @@ def model_profiles() -> dict[str, ModelProfile]:
     return {key: _model(key, entry, codecs_by_page) for key, entry in data["profiles"].items()}
 
 
+@lru_cache(maxsize=256)
 def find_model(name: str) -> ModelProfile | None:
     """The profile called ``name``: its key or its name, ignoring case, spaces, dashes and underscores
     ("tm-t20ii", "TM T20II", "TMT20II")."""
@@ -73,6 +79,7 @@ def find_model(name: str) -> ModelProfile | None:
     return None
 
 
+@lru_cache(maxsize=64)
 def model_from_identity(model_name: str, manufacturer: str = "") -> ModelProfile | None:
     """The profile a printer's ``GS I`` answers name: its model name (``TM-T20II``), possibly with the
     manufacturer in front (``EPSON TM-T20II``) or a longer model string containing a profile's name."""

@@ -93,15 +93,16 @@ def _model_profile(profile: Profile, model: ModelProfile) -> PrinterProfile:
     given = profile.model_fields_set
     model_dpi = model.dpi or BASE_DPI  # the data's pixels are at its dpi; an unknown dpi is taken as 203
     dpi = profile.dpi if "dpi" in given or model.dpi is None else model.dpi
-    if "paper_width" in given or model.dot_width is None:
-        paper = profile.paper_width
-        dots_203 = dots_for_paper(paper)
-        columns: tuple[int, ...] = ()
-    else:
-        paper = round(model.paper_width_mm) if model.paper_width_mm is not None else profile.paper_width
+    paper: int = profile.paper_width
+    dots_203 = dots_for_paper(paper)
+    columns: tuple[int, ...] = ()
+    dot_width = scale_dots(dots_203, dpi)
+    if "paper_width" not in given and model.dot_width is not None:
+        if model.paper_width_mm is not None:
+            paper = round(model.paper_width_mm)
         dots_203 = round(model.dot_width * BASE_DPI / model_dpi)
-        columns = model.font_columns
-    dot_width = model.dot_width if columns and dpi == model_dpi else scale_dots(dots_203, dpi)
+        columns = model.font_columns  # counted for the model's own paper
+        dot_width = model.dot_width if dpi == model_dpi else scale_dots(dots_203, dpi)
     return PrinterProfile(
         model=profile.model,
         paper_width_mm=paper,

@@ -14,12 +14,15 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..escpos.commands import GS
 from .serial_port import SerialSettings, open_pyserial
 from .threads import run_in_daemon_thread
 from .uri import PrinterURI, parse_uri
+
+if TYPE_CHECKING:
+    from .registry import PrinterRegistry
 
 log = logging.getLogger(__name__)
 
@@ -124,3 +127,26 @@ async def _ask_both(ask: Callable[[bytes], Any]) -> PrinterIdentity | None:
         return None
     manufacturer = await ask(ASK_MANUFACTURER)
     return PrinterIdentity(model, manufacturer or "")
+
+
+async def identify_printers(registry: PrinterRegistry, timeout: float = DEFAULT_TIMEOUT) -> None:
+    """Ask every tcp and serial printer of ``registry`` that has no configured profile what it is, all at once, and
+    remember each answer in the registry. A printer that does not answer is left as it is."""
+    wanted = [
+        printer
+        for printer in registry.printers
+        if printer.wants_identification and parse_uri(printer.uri).scheme in IDENTIFIED_SCHEMES
+    ]
+    identities = await asyncio.gather(*(identify_printer(printer.uri, timeout) for printer in wanted))
+    for printer, identity in zip(wanted, identities, strict=True):
+        if identity is None:
+            continue
+        known = registry.identified(printer.name, identity)
+        profile = known.printer_model
+        log.info(
+            "printer '%s' says it is %s%s: %s",
+            printer.name,
+            f"{identity.manufacturer} " if identity.manufacturer else "",
+            identity.model,
+            f"profile {profile.key}" if profile is not None else "no known profile (printed with the default pages)",
+        )

@@ -10,6 +10,11 @@ buffer, so the sender's writes back up as they do against a real 250 mm/s printe
 ``fail_after_bytes`` (``--fail-after-bytes N``) models a printer switched off mid-job: once a connection has
 delivered N job bytes it is reset (nothing of that job is saved), so the sender sees the link drop.
 
+``model`` (``--model NAME``, an escpos-printer-db profile) makes it act as that printer: it answers ``GS I 67`` with
+the model's name and ``GS I 66`` with its vendor (``5F … 00``, as the printer would), and draws text with that
+model's ``ESC t`` table and paper width. Without a model it answers no ``GS I`` (like a printer that cannot say what
+it is); either way a ``GS I`` is never printed.
+
 The fault can change at run time: when ``status_file`` (``TICKET_VIRTUAL_STATUS_FILE`` for the command) exists, its
 stripped content (``ok``, ``paper_out``, ``cover_open`` or ``offline``) is the current state.
 """
@@ -28,7 +33,9 @@ import sys
 from pathlib import Path
 
 from ..document.errors import Category, TicketError
+from ..escpos.printerdb import ModelProfile, find_model
 from .errors import PrinterError, cannot_write
+from .identify import REPLY_END, REPLY_START
 from .realtime import RealtimeSplitter
 from .status import PrinterState, status_replies
 from .tcp import format_address
@@ -63,6 +70,7 @@ class VirtualPrinterServer:
         dot_width: int = 576,
         status_file: Path | None = None,
         fail_after_bytes: int = 0,
+        model: ModelProfile | None = None,
     ) -> None:
         if status not in STATUSES:
             raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
@@ -71,6 +79,7 @@ class VirtualPrinterServer:
         if fail_after_bytes < 0:
             raise ValueError("fail_after_bytes must be 0 (never) or more")
         self.fail_after_bytes = fail_after_bytes
+        self.model = model
         self.host = host
         self.out_dir = out_dir
         self.bytes_per_second = bytes_per_second
@@ -189,6 +198,10 @@ class VirtualPrinterServer:
                     replies = status_replies(STATUSES[state])
                     writer.write(bytes(replies[n] for n in requests))
                     await writer.drain()
+                identity = b"".join(self._identity_reply(n) for n in splitter.take_identity_requests())
+                if identity:
+                    writer.write(identity)
+                    await writer.drain()
                 if self.bytes_per_second:
                     await asyncio.sleep(len(data) / self.bytes_per_second)
         except OSError as error:  # the sender reset the connection: what arrived is printed, like a real printer
@@ -196,11 +209,21 @@ class VirtualPrinterServer:
         job += splitter.finish() if state == "ok" else b""
         return bytes(job), discarded, state
 
+    def _identity_reply(self, n: int) -> bytes:
+        """The answer to ``GS I n`` of the model it acts as: n = 67 model name, 66 manufacturer (``5F … 00``)."""
+        if self.model is None:
+            return b""
+        text = {67: self.model.name, 66: self.model.vendor}.get(n)
+        if text is None:
+            return b""
+        return bytes((REPLY_START,)) + text.encode("ascii", errors="replace") + bytes((REPLY_END,))
+
     async def _save(self, job: bytes, peer: object) -> None:
         self._last_number += 1
         stem = f"job-{self._last_number:06d}"
         try:
-            await asyncio.to_thread(save_job, self.out_dir, stem, job, self.dot_width)
+            codecs = self.model.codecs if self.model is not None else None
+            await asyncio.to_thread(save_job, self.out_dir, stem, job, self.dot_width, codecs)
         except OSError as error:  # a full or read-only disk loses this job, not the printer
             log.error("%s: could not save %s in %s: %s", self.address, stem, self.out_dir, error)
             return
@@ -223,15 +246,24 @@ def main(args: argparse.Namespace) -> int:
     status_file = os.environ.get(STATUS_FILE_ENV)
     try:
         host, port = parse_listen(args.listen)
+        model_name = getattr(args, "model", None)
+        model = find_model(model_name) if model_name else None
+        if model_name and model is None:
+            raise ValueError(
+                f"--model '{model_name}' is not a printer model of escpos-printer-db "
+                "(`ticket-daemon printers profiles` lists them)"
+            )
+        width = args.width if args.width is not None else (model.dot_width if model and model.dot_width else 576)
         server = VirtualPrinterServer(
             host,
             port,
             Path(args.out),
             bytes_per_second=args.bytes_per_second,
             status=args.status,
-            dot_width=args.width,
+            dot_width=width,
             status_file=Path(status_file) if status_file else None,
             fail_after_bytes=getattr(args, "fail_after_bytes", 0),
+            model=model,
         )
     except ValueError as error:
         print(TicketError(str(error), category=Category.VALIDATION), file=sys.stderr)

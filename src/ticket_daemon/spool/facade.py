@@ -18,6 +18,7 @@ import time
 from ..config import Settings
 from ..document.errors import Category, TicketError
 from ..printers.discovery import PrinterDiscovery, with_discovered
+from ..printers.identify import identify_printers
 from ..printers.registry import PrinterRegistry
 from ..printers.status import PrinterState
 from . import protocol
@@ -94,6 +95,7 @@ class PrintSpool:
             cache_seconds=settings.server.status_cache_seconds,
         )
         self._pruner: asyncio.Task[None] | None = None
+        self._identifying: asyncio.Task[None] | None = None
         self.has_started = False
         self._stopped = False
 
@@ -119,6 +121,9 @@ class PrintSpool:
         for worker in self.workers.values():
             worker.start(reprints)
         self._pruner = asyncio.create_task(self._prune_periodically(), name="spool-pruner")
+        # Printers with no configured profile are asked what they are (GS I) in the background: start-up does not
+        # wait for a printer that is off; jobs laid out before it answers use the default pages.
+        self._identifying = asyncio.create_task(identify_printers(self.registry), name="printer-identification")
         self.render_pool.warm()  # worker processes start in the background: the first receipt does not wait
         self.accepting = True
         log.info("daemon started with printers: %s", ", ".join(self.workers))
@@ -140,9 +145,10 @@ class PrintSpool:
         await self.drain()
         await self.render_pool.close()
         await self.before_store_closes()
-        if self._pruner is not None:
-            self._pruner.cancel()
-            await asyncio.gather(self._pruner, return_exceptions=True)
+        for task in (self._pruner, self._identifying):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         await self.results.close()
         try:
             await self.store.close()
