@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -81,19 +82,19 @@ def find_model(name: str) -> ModelProfile | None:
 
 @lru_cache(maxsize=64)
 def model_from_identity(model_name: str, manufacturer: str = "") -> ModelProfile | None:
-    """The profile a printer's ``GS I`` answers name: its model name (``TM-T20II``), possibly with the
-    manufacturer in front (``EPSON TM-T20II``) or a longer model string containing a profile's name."""
+    """The profile a printer's ``GS I`` answers name: its model name (``TM-T20II``), possibly with the manufacturer
+    in front (``EPSON TM-T20II``), or a variant whose name begins with a profile's and goes on after a separator
+    (``TM-T88V-i`` is a TM-T88V; ``TM-T20III`` is not a TM-T20II)."""
     exact = find_model(model_name) or find_model(f"{manufacturer} {model_name}")
     if exact is not None:
         return exact
-    folded = _folded(model_name)
-    if not folded:
-        return None
-    # The longest profile key contained in what the printer said ("TM-T88V-i" → TM-T88V, not TM-T88).
+    said = model_name.strip().casefold()
+    if manufacturer.strip() and said.startswith(manufacturer.strip().casefold()):
+        said = said[len(manufacturer.strip()) :].strip()
     candidates = [
         profile
         for profile in model_profiles().values()
-        if profile.key not in GENERIC_PROFILES and _folded(profile.key) in folded
+        if profile.key not in GENERIC_PROFILES and re.match(re.escape(profile.key.casefold()) + r"(?![0-9a-z])", said)
     ]
     return max(candidates, key=lambda profile: len(profile.key), default=None)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,7 @@ REPLY_START, REPLY_END = 0x5F, 0x00
 MAX_REPLY = 80
 DEFAULT_TIMEOUT = 3.0  # seconds per printer: a printer on the shop's network answers in milliseconds
 IDENTIFIED_SCHEMES = frozenset({"tcp", "serial"})
+SERIAL_MARGIN = 1.0  # seconds beyond the timeout for opening and closing a serial port
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,14 +61,15 @@ def reply_text(data: bytes) -> str | None:
 
 
 async def identify_printer(uri: str, timeout: float = DEFAULT_TIMEOUT) -> PrinterIdentity | None:
-    """Ask the printer at ``uri`` what it is; None when its transport cannot ask or it does not say."""
+    """Ask the printer at ``uri`` what it is, within ``timeout`` seconds; None when its transport cannot ask or it
+    does not say. The link is closed again before this returns, so the printer's next conversation is its own."""
     parsed = parse_uri(uri)
     try:
-        async with asyncio.timeout(timeout):
-            if parsed.scheme == "tcp":
+        if parsed.scheme == "tcp":
+            async with asyncio.timeout(timeout):
                 return await _identify_tcp(parsed.host, parsed.port)
-            if parsed.scheme == "serial":
-                return await _identify_serial(parsed, timeout)
+        if parsed.scheme == "serial":
+            return await _identify_serial(parsed, timeout)
     except (TimeoutError, OSError) as error:
         log.info("%s did not say what model it is (%s)", uri, type(error).__name__)
     return None
@@ -95,9 +98,12 @@ async def _identify_tcp(host: str, port: int) -> PrinterIdentity | None:
 
 
 async def _identify_serial(uri: PrinterURI, timeout: float) -> PrinterIdentity | None:
+    """GS I over a serial line, in a thread that keeps to ``timeout`` itself and closes the port before it ends:
+    a line left open would take the replies meant for the printer's worker."""
     settings = SerialSettings.from_options(dict(uri.options))
 
-    def exchange() -> tuple[str | None, str | None]:
+    def exchange() -> PrinterIdentity | None:
+        deadline = time.monotonic() + timeout
         port: Any = open_pyserial(uri.location, timeout=timeout, write_timeout=timeout, **settings.pyserial_arguments())
         try:
 
@@ -106,19 +112,25 @@ async def _identify_serial(uri: PrinterURI, timeout: float) -> PrinterIdentity |
                 port.write(query)
                 received = b""
                 while (text := reply_text(received)) is None and len(received) < MAX_REPLY:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return None
+                    port.timeout = left
                     chunk = port.read(MAX_REPLY)
-                    if not chunk:  # nothing within the port's timeout
+                    if not chunk:  # nothing within the time left
                         return None
                     received += chunk
                 return text
 
-            return ask(ASK_MODEL), ask(ASK_MANUFACTURER)
+            model = ask(ASK_MODEL)
+            return PrinterIdentity(model, ask(ASK_MANUFACTURER) or "") if model else None
         finally:
             with contextlib.suppress(OSError):
                 port.close()
 
-    model, manufacturer = await run_in_daemon_thread(exchange, abandoned=lambda _: None)
-    return PrinterIdentity(model, manufacturer or "") if model else None
+    # The thread ends by itself within the timeout; the margin is for opening and closing the port.
+    async with asyncio.timeout(timeout + SERIAL_MARGIN):
+        return await run_in_daemon_thread(exchange, abandoned=lambda _: None)
 
 
 async def _ask_both(ask: Callable[[bytes], Any]) -> PrinterIdentity | None:

@@ -12,8 +12,8 @@ delivered N job bytes it is reset (nothing of that job is saved), so the sender 
 
 ``model`` (``--model NAME``, an escpos-printer-db profile) makes it act as that printer: it answers ``GS I 67`` with
 the model's name and ``GS I 66`` with its vendor (``5F … 00``, as the printer would), and draws text with that
-model's ``ESC t`` table and paper width. Without a model it answers no ``GS I`` (like a printer that cannot say what
-it is); either way a ``GS I`` is never printed.
+model's ``ESC t`` table and paper width. Without a model it says it is a "Virtual Printer" by "ticket-daemon", which
+names no profile, so the daemon lays jobs out for a printer of no known model. A ``GS I`` is never printed.
 
 The fault can change at run time: when ``status_file`` (``TICKET_VIRTUAL_STATUS_FILE`` for the command) exists, its
 stripped content (``ok``, ``paper_out``, ``cover_open`` or ``offline``) is the current state.
@@ -55,6 +55,8 @@ STATUSES: dict[str, PrinterState] = {
 SLOW_RECEIVE_BUFFER = 4096
 _READ_CHUNK = 64 * 1024
 _THROTTLE_STEPS_PER_SECOND = 20  # a throttled printer takes its input in 50 ms portions
+# What a virtual printer acting as no particular model says it is (GS I): a name no profile has.
+UNKNOWN_MODEL = ("Virtual Printer", "ticket-daemon")
 _JOB_BIN = re.compile(r"job-(\d{6,})\.bin")
 
 
@@ -211,9 +213,8 @@ class VirtualPrinterServer:
 
     def _identity_reply(self, n: int) -> bytes:
         """The answer to ``GS I n`` of the model it acts as: n = 67 model name, 66 manufacturer (``5F … 00``)."""
-        if self.model is None:
-            return b""
-        text = {67: self.model.name, 66: self.model.vendor}.get(n)
+        model, vendor = (self.model.name, self.model.vendor) if self.model is not None else UNKNOWN_MODEL
+        text = {67: model, 66: vendor}.get(n)
         if text is None:
             return b""
         return bytes((REPLY_START,)) + text.encode("ascii", errors="replace") + bytes((REPLY_END,))

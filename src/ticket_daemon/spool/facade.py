@@ -95,7 +95,6 @@ class PrintSpool:
             cache_seconds=settings.server.status_cache_seconds,
         )
         self._pruner: asyncio.Task[None] | None = None
-        self._identifying: asyncio.Task[None] | None = None
         self.has_started = False
         self._stopped = False
 
@@ -118,12 +117,13 @@ class PrintSpool:
             log.error("the spool cannot be used: %s", error)
         else:
             await end_orphaned_jobs(self.store, self.workers, self._job_finished)
+        # Printers with no configured profile are asked what they are (GS I) before any job is laid out for them or
+        # sent: a serial line, or a printer's port 9100, holds one conversation at a time. All at once, each within
+        # the status timeout, so a printer that is off delays start-up by that much at most.
+        await identify_printers(self.registry, self.settings.server.status_timeout_seconds)
         for worker in self.workers.values():
             worker.start(reprints)
         self._pruner = asyncio.create_task(self._prune_periodically(), name="spool-pruner")
-        # Printers with no configured profile are asked what they are (GS I) in the background: start-up does not
-        # wait for a printer that is off; jobs laid out before it answers use the default pages.
-        self._identifying = asyncio.create_task(identify_printers(self.registry), name="printer-identification")
         self.render_pool.warm()  # worker processes start in the background: the first receipt does not wait
         self.accepting = True
         log.info("daemon started with printers: %s", ", ".join(self.workers))
@@ -145,10 +145,9 @@ class PrintSpool:
         await self.drain()
         await self.render_pool.close()
         await self.before_store_closes()
-        for task in (self._pruner, self._identifying):
-            if task is not None:
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+        if self._pruner is not None:
+            self._pruner.cancel()
+            await asyncio.gather(self._pruner, return_exceptions=True)
         await self.results.close()
         try:
             await self.store.close()
