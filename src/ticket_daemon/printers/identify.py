@@ -3,7 +3,7 @@
 ``GS I 67`` (``1D 49 43``) asks the model name, ``GS I 66`` (``1D 49 42``) the manufacturer; the printer answers
 each with ``5F``, the text, ``00``. The answer picks the printer's escpos-printer-db profile
 (:func:`~ticket_daemon.escpos.printerdb.model_from_identity`). Identification is asked once, when the daemon
-starts, of a tcp or serial printer configured with no profile; a printer that does not answer within the timeout
+starts, of a tcp, serial or USB printer configured with no profile; a printer that does not answer within the timeout
 keeps the profile of a printer of no known model.
 """
 
@@ -18,9 +18,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..escpos.commands import GS
+from .errors import PrinterError
 from .serial_port import SerialSettings, open_pyserial
 from .threads import run_in_daemon_thread
 from .uri import PrinterURI, parse_uri
+from .usb import UsbTarget, UsbTransport
 
 if TYPE_CHECKING:
     from .registry import PrinterRegistry
@@ -33,7 +35,7 @@ REPLY_START, REPLY_END = 0x5F, 0x00
 # A model name is a few dozen characters; anything longer is not an answer to GS I.
 MAX_REPLY = 80
 DEFAULT_TIMEOUT = 3.0  # seconds per printer: a printer on the shop's network answers in milliseconds
-IDENTIFIED_SCHEMES = frozenset({"tcp", "serial"})
+IDENTIFIED_SCHEMES = frozenset({"tcp", "serial", "usb"})
 SERIAL_MARGIN = 1.0  # seconds beyond the timeout for opening and closing a serial port
 
 
@@ -70,7 +72,10 @@ async def identify_printer(uri: str, timeout: float = DEFAULT_TIMEOUT) -> Printe
                 return await _identify_tcp(parsed.host, parsed.port)
         if parsed.scheme == "serial":
             return await _identify_serial(parsed, timeout)
-    except (TimeoutError, OSError) as error:
+        if parsed.scheme == "usb":
+            target = UsbTarget.parse(parsed.location, dict(parsed.options))
+            return await identify_over_usb(UsbTransport(target), timeout)
+    except (TimeoutError, OSError, PrinterError) as error:
         log.info("%s did not say what model it is (%s)", uri, type(error).__name__)
     return None
 
@@ -116,10 +121,10 @@ async def _identify_serial(uri: PrinterURI, timeout: float) -> PrinterIdentity |
                     if left <= 0:
                         return None
                     port.timeout = left
-                    chunk = port.read(MAX_REPLY)
+                    chunk = port.read(1)  # the first byte to come, then whatever arrived with it
                     if not chunk:  # nothing within the time left
                         return None
-                    received += chunk
+                    received += chunk + port.read(min(port.in_waiting, MAX_REPLY))
                 return text
 
             model = ask(ASK_MODEL)
@@ -131,6 +136,19 @@ async def _identify_serial(uri: PrinterURI, timeout: float) -> PrinterIdentity |
     # The thread ends by itself within the timeout; the margin is for opening and closing the port.
     async with asyncio.timeout(timeout + SERIAL_MARGIN):
         return await run_in_daemon_thread(exchange, abandoned=lambda _: None)
+
+
+async def identify_over_usb(transport: UsbTransport, timeout: float) -> PrinterIdentity | None:
+    """GS I over USB: bulk OUT, the answer on bulk IN; the device is released again before this returns."""
+    await transport.open()
+    try:
+
+        async def ask(query: bytes) -> str | None:
+            return reply_text(await transport.ask(query, lambda reply: reply_text(reply) is not None, timeout))
+
+        return await _ask_both(ask)
+    finally:
+        await transport.close()
 
 
 async def _ask_both(ask: Callable[[bytes], Any]) -> PrinterIdentity | None:
