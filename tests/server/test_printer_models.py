@@ -19,8 +19,18 @@ import pytest
 
 from server.harness import WAIT_S, DaemonLauncher, RunningDaemon, wait_until
 from ticket_daemon.config import ConfigError, PrinterSettings
+from ticket_daemon.emulator import emulate
+from ticket_daemon.escpos.printerdb import find_model
 from ticket_daemon.printers.identify import PrinterIdentity, identify_printer, identify_printers
 from ticket_daemon.printers.registry import PrinterRegistry
+from ticket_daemon.printers.render_resources import system_typefaces
+from ticket_daemon.spool.renderpool import (
+    PreviewOutcome,
+    RenderLimits,
+    RenderOutcome,
+    preview_in_worker,
+    render_in_worker,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -203,3 +213,20 @@ def test_explicit_keys_override_the_profile() -> None:
     settings = PrinterSettings(name="caja", uri="virtual://caja", profile="TM-T20II", paper_width=58, has_qr=False)
     printer = PrinterRegistry.from_settings([settings]).printers[0]
     assert printer.dot_width == 384
+
+
+def test_the_preview_reads_the_bytes_with_the_printers_model_table() -> None:
+    registry = PrinterRegistry.from_settings([PrinterSettings(name="caja", uri="virtual://caja", profile="KR-306")])
+    datos = ticket("p-1", "Crème brûlée 3 €")["datos"]
+    limits = RenderLimits(timeout_seconds=30, max_rendered_bytes=1 << 20, max_document_bytes=1 << 20)
+
+    preview = preview_in_worker(datos, registry, "caja", "allow", False, limits)
+    rendered = render_in_worker(datos, registry, "caja", "allow", False, limits)
+
+    assert isinstance(preview, PreviewOutcome) and isinstance(rendered, RenderOutcome)
+    kefar = find_model("KR-306")
+    assert kefar is not None
+    as_kefar = emulate(rendered.data, rendered.dot_width, typefaces=system_typefaces(), codecs=kefar.codecs)
+    as_epson = emulate(rendered.data, rendered.dot_width, typefaces=system_typefaces())
+    assert "Crème brûlée 3 €" in as_kefar.transcript.splitlines()
+    assert preview.png == as_kefar.png != as_epson.png
