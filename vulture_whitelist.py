@@ -67,3 +67,5 @@ CANCEL_KANJI  # named ESC/POS command the emulator tests feed
 until_nul  # escpos.commandset.Measure: read by unpacking the tuple (printers/realtime.py)
 connected_at  # server/websocket.py: owned by its own change
 storage_error  # spool/facade.py: owned by its own change
+flush_logs  # logs.py: tests wait for the listener thread with it
+installed_handlers  # logs.py: tests reach the file handler behind the queue

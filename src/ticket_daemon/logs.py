@@ -7,11 +7,14 @@ message (a client pasting its token into a document, an exception text) is maske
 
 from __future__ import annotations
 
+import atexit
 import logging
 import logging.handlers
 import os
+import queue
 import re
 import sys
+import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -125,6 +128,59 @@ class _RotatingFile(logging.handlers.RotatingFileHandler):
             self.handleError(record)
 
 
+class _ToListener(logging.handlers.QueueHandler):
+    """The root logger's only handler of ours: puts each record on the listener's queue, and owns that listener
+    and the handlers behind it (closing it writes out the queue and closes them)."""
+
+    def __init__(self, handlers: list[logging.Handler]) -> None:
+        # Unbounded: the listener writes a line in microseconds, far faster than the daemon makes them.
+        records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+        super().__init__(records)
+        self.targets = handlers
+        self.listener = logging.handlers.QueueListener(records, *handlers, respect_handler_level=True)
+        self._listener_lock = threading.Lock()
+        self.listener.start()
+        self._listening = True
+        atexit.register(self.close)
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        # The message is merged now (its arguments may change once the caller goes on); the time stamp, the
+        # redaction and the line are the listener's work. Same process: the record need not pickle.
+        record.msg, record.args = record.getMessage(), None
+        return record
+
+    def flush(self) -> None:
+        """Wait until every record queued so far is written (the listener's thread is restarted)."""
+        with self._listener_lock:
+            if self._listening:
+                self.listener.stop()
+                self.listener.start()
+        for handler in self.targets:
+            handler.flush()
+
+    def close(self) -> None:
+        atexit.unregister(self.close)
+        with self._listener_lock:
+            if self._listening:
+                self._listening = False
+                self.listener.stop()
+        for handler in self.targets:
+            handler.close()
+        super().close()
+
+
+def flush_logs() -> None:
+    """Return once every line logged so far is in the log file and on the console."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, _ToListener):
+            handler.flush()
+
+
+def installed_handlers() -> list[logging.Handler]:
+    """The handlers that write the lines (file, console), behind the root logger's queue."""
+    return [target for h in logging.getLogger().handlers if isinstance(h, _ToListener) for target in h.targets]
+
+
 def audit_logger() -> logging.Logger:
     return logging.getLogger(AUDIT_LOGGER_NAME)
 
@@ -176,10 +232,11 @@ def configure_logging(
         handlers.append(logging.StreamHandler(sys.stderr))
 
     for handler in handlers:
-        setattr(handler, _OWN_HANDLER_ATTRIBUTE, True)
         handler.setFormatter(formatter)
         handler.addFilter(redactor)
-        root.addHandler(handler)
+    to_listener = _ToListener(handlers)
+    setattr(to_listener, _OWN_HANDLER_ATTRIBUTE, True)
+    root.addHandler(to_listener)
     root.setLevel(level)
     # The logging HOWTO's "Optimization": LOG_FORMAT shows no caller, thread or process, so records need not look
     # them up (a stack walk and two lookups on every line of a busy till).

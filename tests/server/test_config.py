@@ -13,7 +13,7 @@ import platformdirs
 import pytest
 
 from ticket_daemon.config import ConfigError, load_settings
-from ticket_daemon.logs import audit, configure_logging
+from ticket_daemon.logs import audit, configure_logging, flush_logs, installed_handlers
 from ticket_daemon.service import console
 
 CONFIG = """
@@ -158,7 +158,7 @@ def test_logs_go_to_a_rotating_file_with_secrets_masked(tmp_path, restore_loggin
     log_file = configure_logging(level="INFO", data_dir=tmp_path, console=False, secrets=["configured-secret-789"])
 
     assert log_file == tmp_path / "logs" / "ticket-daemon.log"
-    [handler] = [h for h in logging.getLogger().handlers if isinstance(h, logging.handlers.RotatingFileHandler)]
+    [handler] = [h for h in installed_handlers() if isinstance(h, logging.handlers.RotatingFileHandler)]
     assert (handler.maxBytes, handler.backupCount) == (5 * 1024 * 1024, 5)
 
     log = logging.getLogger("ticket_daemon.test")
@@ -166,7 +166,7 @@ def test_logs_go_to_a_rotating_file_with_secrets_masked(tmp_path, restore_loggin
     log.info('message {"auth_token": "quoted-456"} arrived')
     log.info("the configured value configured-secret-789 leaked into a message")
     audit("auth failure", client="till-1", address="127.0.0.1")
-    handler.flush()
+    flush_logs()
 
     text = log_file.read_text(encoding="utf-8")  # type: ignore[union-attr]
     for secret in ("abc123def", "hunter2", "quoted-456", "configured-secret-789"):

@@ -16,13 +16,6 @@ from typing import Any
 
 import httpx
 import pytest
-
-from server.harness import WAIT_S, DaemonLauncher, RunningDaemon, wait_until
-from ticket_daemon.config import ConfigError, PrinterSettings
-from ticket_daemon.emulator import emulate
-from ticket_daemon.escpos.printerdb import find_model
-from ticket_daemon.printers.identify import PrinterIdentity, identify_printer, identify_printers
-from ticket_daemon.printers.registry import PrinterRegistry
 from ticket_daemon.printers.render_resources import system_typefaces
 from ticket_daemon.spool.renderpool import (
     PreviewOutcome,
@@ -31,6 +24,13 @@ from ticket_daemon.spool.renderpool import (
     preview_in_worker,
     render_in_worker,
 )
+
+from server.harness import WAIT_S, DaemonLauncher, RunningDaemon, wait_until
+from ticket_daemon.config import ConfigError, PrinterSettings
+from ticket_daemon.emulator import emulate
+from ticket_daemon.escpos.printerdb import find_model
+from ticket_daemon.printers.identify import PrinterIdentity, identify_printer, identify_printers
+from ticket_daemon.printers.registry import PrinterRegistry
 
 pytestmark = pytest.mark.slow
 
