@@ -69,3 +69,4 @@ connected_at  # server/websocket.py: owned by its own change
 storage_error  # spool/facade.py: owned by its own change
 flush_logs  # logs.py: tests wait for the listener thread with it
 installed_handlers  # logs.py: tests reach the file handler behind the queue
+prepare  # logs.py: QueueHandler.prepare, called by the stdlib
