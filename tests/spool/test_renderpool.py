@@ -55,10 +55,11 @@ def run(scenario: Callable[[RenderPool], Awaitable[T]], **limits: Any) -> T:
     values = {"timeout_seconds": 30.0, "max_rendered_bytes": 2 * 1024 * 1024, "max_document_bytes": 4 << 20}
     processes = limits.pop("processes", 2)
     context = limits.pop("context", None)
+    clock = limits.pop("clock", time.monotonic)
     pool_limits = RenderLimits(**{**values, **limits})
 
     async def main() -> T:
-        pool = RenderPool(pool_limits, processes=processes, context=context)
+        pool = RenderPool(pool_limits, processes=processes, context=context, clock=clock)
         try:
             return await asyncio.wait_for(scenario(pool), timeout=WAIT_S)
         finally:
@@ -120,6 +121,50 @@ def test_a_kitchen_order_renders_without_a_process_and_a_lone_image_in_one():
     assert before == []
     assert logo.data == render_job(parse_document(document(LOGO))).data
     assert len(after) == 1  # started on first use, the one that rendered it
+
+
+class FakeClock:
+    """The pool's clock, moved by the test: idle time passes without waiting for it."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_worker_idle_for_a_minute_is_stopped_and_the_next_render_starts_one_again():
+    clock = FakeClock()
+
+    async def scenario(pool: RenderPool) -> Any:
+        first = await pool.render("till-1", document(LOGO), raw_policy="allow")
+        started = pool.worker_pids()
+        clock.now += 59.0
+        kept = pool.retire_idle()
+        clock.now += 1.0
+        stopped = pool.retire_idle()
+        after_retirement = pool.worker_pids()
+        preview = await pool.preview("till-1", RECEIPT, raw_policy="allow")
+        again = await pool.render("till-1", document(LOGO), raw_policy="allow")
+        return first, started, kept, stopped, after_retirement, preview, again, pool.worker_pids()
+
+    first, started, kept, stopped, after_retirement, preview, again, restarted = run(scenario, clock=clock)
+    assert len(started) == 1 and (kept, stopped) == (0, 1)
+    assert after_retirement == []
+    wait_gone(started)
+    assert preview.png.startswith(b"\x89PNG")  # the first preview after the retirement still works
+    assert again.data == first.data
+    assert len(restarted) >= 1 and not set(restarted) & set(started)
+
+
+def test_plain_tickets_start_no_worker_process():
+    async def scenario(pool: RenderPool) -> Any:
+        await pool.render("till-1", TINY, raw_policy="allow")
+        await pool.render("till-1", KITCHEN_ORDER, raw_policy="allow")
+        return pool.worker_pids(), multiprocessing.active_children()
+
+    pids, children = run(scenario, context=multiprocessing.get_context("forkserver"))
+    assert pids == [] and children == []
 
 
 # --- what comes back -----------------------------------------------------------------------------------------------

@@ -21,8 +21,10 @@ validated, rendered and previewed, on every core, out of everyone else's way.
   stopped); a job whose printer data exceeds ``max_rendered_bytes``, or whose stored document exceeds
   ``max_document_bytes``, is refused before it reaches the spool.
 
-Worker processes start in the background when :meth:`RenderPool.warm` is called (the daemon does it at start), or
-on first use; their start-up is never paid per job. :meth:`RenderPool.close` stops them all.
+Worker processes start on first need (an idle daemon that only prints plain text never starts one, nor the
+forkserver behind them) or when :meth:`RenderPool.warm` is called, and a worker idle for
+:data:`WORKER_IDLE_SECONDS` is retired (its memory given back; the next render that needs it starts it again).
+:meth:`RenderPool.close` stops them all.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import logging
 import multiprocessing
 import os
 import sys
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -51,6 +54,10 @@ from .worker import ProcessContext, WorkerProcess, WorkerStopped
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# A worker process holds tens of MB: one unused this long is stopped. A minute keeps a busy till's workers up
+# between receipts; starting one again costs a few hundred ms once, on the first render that needs it.
+WORKER_IDLE_SECONDS = 60.0
 
 # Threads for tiny renders: they finish in milliseconds, two keep one slow client from delaying another.
 INLINE_THREADS = 2
@@ -219,8 +226,14 @@ class RenderPool:
         processes: int = 0,
         strict: bool = False,
         context: ProcessContext | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        idle_seconds: float = WORKER_IDLE_SECONDS,
     ) -> None:
         self.limits = limits
+        self._clock = clock
+        self.idle_seconds = idle_seconds
+        self._last_used: dict[WorkerProcess, float] = {}  # idle workers with a process: when they last answered
+        self._retire_timer: asyncio.TimerHandle | None = None
         self.strict = strict  # read documents strictly ([server] documents = "strict")
         self.size = processes or os.cpu_count() or 1
         # Heavy renders leave one worker free for the others when there is more than one.
@@ -247,8 +260,8 @@ class RenderPool:
     # --- life -------------------------------------------------------------------------------------------------
 
     def warm(self) -> None:
-        """Start every worker process in the background (the daemon calls it at start; it returns at once).
-        Without a running event loop they start on first use instead."""
+        """Start every worker process in the background (it returns at once). Without a running event loop they
+        start on first use instead."""
         self._start_workers()
         try:
             asyncio.get_running_loop()
@@ -266,6 +279,35 @@ class RenderPool:
         # The imports a render needs, before the first one (already done under forkserver: its preload).
         return WorkerProcess(self._context, preload=[__name__])
 
+    def retire_idle(self) -> int:
+        """Stop every worker process idle for :attr:`idle_seconds` or more (a fresh one, not started, takes its
+        place); how many were stopped. Runs by itself on a timer while any worker process is up."""
+        now = self._clock()
+        stale = [w for w in self._idle if w.started and now - self._last_used.get(w, now) >= self.idle_seconds]
+        for worker in stale:
+            fresh = self._new_worker()
+            worker.kill()
+            self._last_used.pop(worker, None)
+            self._retired = [each for each in self._retired if not each.reaped] + [worker]
+            self._workers = [fresh if each is worker else each for each in self._workers]
+            self._idle = [fresh if each is worker else each for each in self._idle]
+        if stale:
+            log.info("render: %d idle worker process(es) stopped", len(stale))
+        return len(stale)
+
+    def _on_retire_timer(self) -> None:
+        self._retire_timer = None
+        if not self._closed:
+            self.retire_idle()
+            self._schedule_retirement()
+
+    def _schedule_retirement(self) -> None:
+        """Look again once the oldest idle worker could be due (nothing to do while none has a process)."""
+        if self._retire_timer is not None or self._closed or not self._last_used:
+            return
+        due = min(self._last_used.values()) + self.idle_seconds - self._clock()
+        self._retire_timer = asyncio.get_running_loop().call_later(max(0.0, due), self._on_retire_timer)
+
     def worker_pids(self) -> list[int]:
         """Pids of the worker processes running now."""
         return [pid for worker in self._workers if (pid := worker.pid()) is not None]
@@ -274,6 +316,8 @@ class RenderPool:
         """Stop every worker process (a render still running is cut short) and the inline threads; renders
         waiting for a worker are refused. Returns once every process has exited."""
         self._closed = True
+        if self._retire_timer is not None:
+            self._retire_timer.cancel()
         async with self._available:
             self._available.notify_all()
         workers = self._workers + self._retired
@@ -402,7 +446,9 @@ class RenderPool:
             if self._closed:
                 raise TicketError(CLOSED, category=Category.EXECUTION)
             self._heavy_busy += heavy
-            return self._idle.pop()
+            worker = self._idle.pop()
+            self._last_used.pop(worker, None)
+            return worker
 
     def _may_take(self, *, heavy: bool) -> bool:
         return bool(self._idle) and (not heavy or self._heavy_busy < self.heavy_share)
@@ -414,4 +460,7 @@ class RenderPool:
             return
         async with self._available:
             self._idle.append(worker)
+            if worker.started:
+                self._last_used[worker] = self._clock()
+                self._schedule_retirement()
             self._available.notify_all()

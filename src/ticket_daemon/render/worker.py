@@ -227,6 +227,11 @@ class WorkerProcess:
             self._starting = asyncio.get_running_loop().create_task(self._start(), name="render-worker-start")
             self._starting.add_done_callback(_report_failed_start)
 
+    @property
+    def started(self) -> bool:
+        """Its process was asked to start (it may have stopped since)."""
+        return self._starting is not None
+
     async def _start(self) -> None:
         ours, theirs = socket.socketpair()
         try:
