@@ -70,3 +70,4 @@ storage_error  # spool/facade.py: owned by its own change
 flush_logs  # logs.py: tests wait for the listener thread with it
 installed_handlers  # logs.py: tests reach the file handler behind the queue
 prepare  # logs.py: QueueHandler.prepare, called by the stdlib
+warm  # render/pool.py: starts the workers ahead of need (tests, tools)
