@@ -71,3 +71,4 @@ flush_logs  # logs.py: tests wait for the listener thread with it
 installed_handlers  # logs.py: tests reach the file handler behind the queue
 prepare  # logs.py: QueueHandler.prepare, called by the stdlib
 warm  # render/pool.py: starts the workers ahead of need (tests, tools)
+__getattr__  # escpos/__init__.py: PEP 562 lazy re-exports

@@ -43,7 +43,6 @@ from typing import Any, TypeVar
 
 from ..config import ServerSettings
 from ..document.errors import Category, TicketError
-from ..emulator import emulate
 from ..escpos import RawPolicy
 from ..printers.registry import PrinterRegistry
 from ..resources import system_typefaces
@@ -144,6 +143,8 @@ def preview_in_worker(
         )
         _check_limits(rendered, limits)
         # The printer's model reads ESC t with its own table: the preview shows what that printer prints.
+        from ..emulator import emulate  # numpy, Pillow and zxing-cpp: a worker imports them for its first preview
+
         printer = registry.get(rendered.printer) if registry is not None and rendered.printer is not None else None
         model = printer.printer_model if printer is not None else None
         if model is None:
