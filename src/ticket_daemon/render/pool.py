@@ -58,6 +58,11 @@ T = TypeVar("T")
 # between receipts; starting one again costs a few hundred ms once, on the first render that needs it.
 WORKER_IDLE_SECONDS = 60.0
 
+# What a worker imports before its first render: this module, and what images, QR codes and previews need (the
+# daemon's own process imports those only on first need). Under forkserver the server imports them once and every
+# worker forked from it shares those pages instead of importing its own copy.
+WORKER_PRELOAD = (__name__, "ticket_daemon.escpos.image", "ticket_daemon.escpos.qr", "ticket_daemon.emulator")
+
 # Threads for tiny renders: they finish in milliseconds, two keep one slow client from delaying another.
 INLINE_THREADS = 2
 
@@ -182,7 +187,7 @@ def _process_context() -> ProcessContext:
     in milliseconds, and never inherits the daemon's threads or sockets; spawn elsewhere (Windows, macOS)."""
     if sys.platform.startswith("linux"):
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([__name__])
+        context.set_forkserver_preload(list(WORKER_PRELOAD))
         return context
     return multiprocessing.get_context("spawn")
 
@@ -278,7 +283,7 @@ class RenderPool:
 
     def _new_worker(self) -> WorkerProcess:
         # The imports a render needs, before the first one (already done under forkserver: its preload).
-        return WorkerProcess(self._context, preload=[__name__])
+        return WorkerProcess(self._context, preload=WORKER_PRELOAD)
 
     def retire_idle(self) -> int:
         """Stop every worker process idle for :attr:`idle_seconds` or more (a fresh one, not started, takes its
