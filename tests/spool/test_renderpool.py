@@ -133,25 +133,37 @@ class FakeClock:
         return self.now
 
 
-def test_a_worker_idle_for_a_minute_is_stopped_and_the_next_render_starts_one_again():
+def children() -> set[int]:
+    return {int(pid) for task in Path("/proc/self/task").iterdir() for pid in (task / "children").read_text().split()}
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="Linux /proc")
+def test_a_worker_idle_for_a_minute_is_stopped_with_the_forkserver_and_the_next_render_starts_them_again():
     clock = FakeClock()
 
     async def scenario(pool: RenderPool) -> Any:
         first = await pool.render("till-1", document(LOGO), raw_policy="allow")
-        started = pool.worker_pids()
+        started, processes = pool.worker_pids(), children()
         clock.now += 59.0
         kept = pool.retire_idle()
         clock.now += 1.0
         stopped = pool.retire_idle()
         after_retirement = pool.worker_pids()
+        deadline = time.monotonic() + 10
+        while children() & processes and time.monotonic() < deadline:  # the forkserver stops in the background
+            await asyncio.sleep(0.05)
+        left = children() & processes
         preview = await pool.preview("till-1", RECEIPT, raw_policy="allow")
         again = await pool.render("till-1", document(LOGO), raw_policy="allow")
-        return first, started, kept, stopped, after_retirement, preview, again, pool.worker_pids()
+        return first, started, processes, kept, stopped, after_retirement, left, preview, again, pool.worker_pids()
 
-    first, started, kept, stopped, after_retirement, preview, again, restarted = run(scenario, clock=clock)
-    assert len(started) == 1 and (kept, stopped) == (0, 1)
+    first, started, processes, kept, stopped, after_retirement, left, preview, again, restarted = run(
+        scenario, clock=clock, context=multiprocessing.get_context("forkserver")
+    )
+    assert len(started) == 1 and len(processes) >= 2  # the worker, the forkserver (and its resource tracker)
+    assert (kept, stopped) == (0, 1)
     assert after_retirement == []
-    wait_gone(started)
+    assert left == set()  # worker, forkserver and resource tracker all gone
     assert preview.png.startswith(b"\x89PNG")  # the first preview after the retirement still works
     assert again.data == first.data
     assert len(restarted) >= 1 and not set(restarted) & set(started)

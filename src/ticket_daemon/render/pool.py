@@ -48,7 +48,7 @@ from ..printers.registry import PrinterRegistry
 from ..resources import system_typefaces
 from .cost import HEAVY_COST_US, ON_LOOP_COST_US, TINY_COST_US, estimated_cost
 from .job import RenderedDocument, render_document
-from .worker import ProcessContext, WorkerProcess, WorkerStopped
+from .worker import ProcessContext, WorkerProcess, WorkerStopped, stop_process_servers
 
 log = logging.getLogger(__name__)
 
@@ -240,6 +240,7 @@ class RenderPool:
         self.idle_seconds = idle_seconds
         self._last_used: dict[WorkerProcess, float] = {}  # idle workers with a process: when they last answered
         self._retire_timer: asyncio.TimerHandle | None = None
+        self._releasing: asyncio.Task[None] | None = None
         self.strict = strict  # read documents strictly ([server] documents = "strict")
         self.size = processes or os.cpu_count() or 1
         # Heavy renders leave one worker free for the others when there is more than one.
@@ -299,7 +300,20 @@ class RenderPool:
             self._idle = [fresh if each is worker else each for each in self._idle]
         if stale:
             log.info("render: %d idle worker process(es) stopped", len(stale))
+            if not any(worker.started for worker in self._workers) and self._releasing is None:
+                self._releasing = asyncio.get_running_loop().create_task(
+                    self._stop_servers(stale), name="render-servers-stop"
+                )
         return len(stale)
+
+    async def _stop_servers(self, retired: list[WorkerProcess]) -> None:
+        """Once the last worker process is gone, the forkserver and resource tracker go too (no need is left)."""
+        try:
+            await asyncio.gather(*(worker.wait_stopped() for worker in retired))
+            if not self._closed and not any(worker.started for worker in self._workers):
+                await asyncio.to_thread(stop_process_servers)
+        finally:
+            self._releasing = None
 
     def _on_retire_timer(self) -> None:
         self._retire_timer = None
@@ -331,6 +345,8 @@ class RenderPool:
         for worker in workers:
             worker.kill()
         await asyncio.gather(*(worker.wait_stopped() for worker in workers))
+        if self._releasing is not None:
+            await asyncio.gather(self._releasing, return_exceptions=True)
         await asyncio.to_thread(self._inline.shutdown, wait=True, cancel_futures=True)
 
     # --- rendering --------------------------------------------------------------------------------------------

@@ -328,6 +328,19 @@ async def _reap(process: BaseProcess) -> None:
     process.close()
 
 
+def stop_process_servers() -> None:
+    """Stop :mod:`multiprocessing`'s forkserver and resource tracker, when they run: each holds tens of MB, and
+    each starts again by itself when a worker process is next started. Only once no worker process is left (a
+    worker's exit status reaches us through the forkserver). Blocks until they have exited: call it in a thread."""
+    from multiprocessing import forkserver, resource_tracker
+
+    for server in (forkserver._forkserver, resource_tracker._resource_tracker):
+        # Their documented way to stop; absent from a Python that has none, then they are left running.
+        stop: Callable[[], None] | None = getattr(server, "_stop", None)
+        if stop is not None:
+            stop()
+
+
 def _report_failed_start(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error("a render worker process could not start: %s", task.exception())
