@@ -50,18 +50,22 @@ class Daemon:
     data_dir: Path
 
 
-def run_daemon(data_dir: Path, password_hash: str = "", auth_token: str = "") -> Iterator[Daemon]:
-    settings = load_settings(
-        flags={
-            "server": {
-                "host": "127.0.0.1",
-                "port": 0,
-                "dashboard_password_hash": password_hash,
-                "auth_token": auth_token,
-            },
-            "storage": {"data_dir": str(data_dir)},
-        }
-    )
+def run_daemon(
+    data_dir: Path, password_hash: str = "", auth_token: str = "", printers: list[dict[str, Any]] | None = None
+) -> Iterator[Daemon]:
+    flags: dict[str, Any] = {
+        "server": {
+            "host": "127.0.0.1",
+            "port": 0,
+            "dashboard_password_hash": password_hash,
+            "auth_token": auth_token,
+            "shutdown_grace_seconds": 1.0,
+        },
+        "storage": {"data_dir": str(data_dir)},
+    }
+    if printers is not None:
+        flags["printers"] = printers
+    settings = load_settings(flags=flags)
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

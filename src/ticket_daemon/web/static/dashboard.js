@@ -361,7 +361,7 @@
       bytes /= 1024;
       unit += 1;
     }
-    return formatNumber(bytes, unit ? 1 : 0) + " " + units[unit];
+    return formatNumber(bytes, unit && bytes < 10 ? 1 : 0) + " " + units[unit];
   }
 
   // The service's auth token (server.auth_token). The operator's own page is handed it in
@@ -441,11 +441,27 @@
 
   // ---- transaction log --------------------------------------------------------------------------------------
 
+  // Emoji and pictographs (the daemon's greeting starts with one) need a colour-emoji font a till often lacks:
+  // the summary leaves them out and the JSON shows them as \u escapes, which is the same JSON.
+  var PICTOGRAPHS = /[\u2300-\u23FF\u2600-\u27BF\u2B00-\u2BFF\uFE0F]|[\uD800-\uDBFF][\uDC00-\uDFFF]/g;
+
+  function withoutPictographs(text) {
+    return String(text).replace(PICTOGRAPHS, "").replace(/\s{2,}/g, " ").trim();
+  }
+
+  function escapePictographs(json) {
+    return json.replace(PICTOGRAPHS, function (found) {
+      var escaped = "";
+      for (var i = 0; i < found.length; i++) escaped += "\\u" + found.charCodeAt(i).toString(16).toUpperCase().padStart(4, "0");
+      return escaped;
+    });
+  }
+
   function summarise(message) {
     var parts = [];
     if (message.id) parts.push(message.id);
     if (message.status) parts.push(message.status);
-    if (message.mensaje) parts.push(message.mensaje);
+    if (message.mensaje) parts.push(withoutPictographs(message.mensaje));
     if (message.tipo === "status" || message.tipo === "ack") {
       if (message.current !== undefined) parts.push("queue " + message.current + "/" + message.capacity);
     }
@@ -472,7 +488,7 @@
       shown = Object.assign({}, message, { image: "<" + message.image.length + " base64 chars>" });
     }
     if (message.auth_token) shown = Object.assign({}, shown, { auth_token: "****" });
-    details.appendChild(el("pre", "", JSON.stringify(shown, null, 2)));
+    details.appendChild(el("pre", "", escapePictographs(JSON.stringify(shown, null, 2))));
     item.appendChild(details);
     list.insertBefore(item, list.firstChild);
     while (list.children.length > LOG_LIMIT) list.removeChild(list.lastChild);
@@ -514,6 +530,7 @@
       node.disabled = offline;
     });
     updateSendButton();
+    showHealth();
     showBanner();
   }
 
@@ -623,7 +640,7 @@
       return item.tone === "bad";
     }).length;
     var good = health.status === "ok" && !problems;
-    if (!state.healthReachable) {
+    if (!state.healthReachable || !connected()) {
       badge.textContent = t("health.unreachable");
       badge.className = "badge badge-bad";
     } else {
@@ -883,6 +900,7 @@
   function ownerText(owner) {
     if (!owner) return "";
     var address = /^addr\/(.*)$/.exec(owner);
+    if (owner === client.clientId) return t("jobs.from_this_page");
     if (!address) return t("jobs.from_client", { client: owner });
     return LOCAL_ADDRESSES[address[1]] ? t("jobs.from_here") : t("jobs.from_address", { address: address[1] });
   }
@@ -1282,6 +1300,9 @@
           authToken: token || undefined,
           onAck: function (ack) {
             if (count === 1 && ack.status !== "duplicate") feedback(target, "busy", "feedback.queued");
+          },
+          onJob: function (job) {
+            if (count === 1 && job.status === "waiting") feedback(target, "warn", "feedback.waiting", { mensaje: job.mensaje || "" });
           },
         })
         .then(function (result) {
