@@ -24,7 +24,9 @@ from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, Response
 
 from ticket_daemon.config import load_settings
 from ticket_daemon.server.app import create_app
+from ticket_daemon.server.daemon import Daemon as DaemonCore
 from ticket_daemon.server.passwords import hash_password
+from ticket_daemon.spool.queue import JobStore
 
 pytestmark = pytest.mark.browser
 
@@ -51,7 +53,11 @@ class Daemon:
 
 
 def run_daemon(
-    data_dir: Path, password_hash: str = "", auth_token: str = "", printers: list[dict[str, Any]] | None = None
+    data_dir: Path,
+    password_hash: str = "",
+    auth_token: str = "",
+    printers: list[dict[str, Any]] | None = None,
+    store: JobStore | None = None,
 ) -> Iterator[Daemon]:
     flags: dict[str, Any] = {
         "server": {
@@ -66,7 +72,8 @@ def run_daemon(
     if printers is not None:
         flags["printers"] = printers
     settings = load_settings(flags=flags)
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning"))
+    app = create_app(settings, daemon=DaemonCore(settings, store=store) if store is not None else None)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + STARTUP_TIMEOUT_S

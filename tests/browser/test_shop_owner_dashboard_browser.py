@@ -26,6 +26,7 @@ from websockets.sync.client import connect
 
 import ticket_daemon.server.health as health_module
 from browser.test_dashboard_browser import UI_TIMEOUT_MS, Daemon, browser, run_daemon  # noqa: F401 (fixtures)
+from server.test_storage_health import FailingDisk
 from ticket_daemon.server.passwords import hash_password
 
 pytestmark = pytest.mark.browser
@@ -66,6 +67,7 @@ class Words:
     disk_banner: str
     paper_meta: str
     wrong_password: str
+    spool_banner: str
 
 
 ES = Words(
@@ -89,6 +91,7 @@ ES = Words(
     disk_banner="El disco está casi lleno: quedan 100 MB",
     paper_meta="Papel de 80 mm · 72 mm impresos",
     wrong_password="Contraseña incorrecta.",
+    spool_banner="No se pueden guardar los tickets: ",
 )
 EN = Words(
     locale="en-US",
@@ -111,6 +114,7 @@ EN = Words(
     disk_banner="The disk is nearly full: 100 MB left",
     paper_meta="80 mm paper · 72 mm printed",
     wrong_password="Wrong password.",
+    spool_banner="Tickets cannot be saved: ",
 )
 
 
@@ -288,6 +292,18 @@ def test_the_banner_warns_when_the_disk_is_nearly_full(
     monkeypatch.setattr(health_module, "disk_report", nearly_full)
     page.goto(daemon.url + "/")
     expect(page.locator("#banner .banner-text")).to_have_text([words.disk_banner], timeout=UI_TIMEOUT_MS)
+
+
+def test_the_banner_says_when_tickets_cannot_be_saved(page: Page, tmp_path: Path, words: Words) -> None:
+    running = run_daemon(tmp_path / "data", store=FailingDisk())
+    daemon = next(running)
+    try:
+        page.goto(daemon.url + "/")
+        expect(page.locator("#banner .banner-text")).to_have_text(
+            [words.spool_banner + "spool writes fail: disk I/O error"], timeout=UI_TIMEOUT_MS
+        )
+    finally:
+        next(running, None)
 
 
 def test_printing_reports_at_the_button_that_printed_in_a_live_region(

@@ -991,6 +991,7 @@
     var dialog = $("confirm");
     $("confirm-title").textContent = title;
     $("confirm-text").textContent = text;
+    $("confirm-text").hidden = !text;
     $("confirm-warning").textContent = warning || "";
     $("confirm-warning").hidden = !warning;
     var ok = $("confirm-ok");
@@ -1006,7 +1007,7 @@
 
   function askToAllow(origin) {
     if (origin === "null") {
-      confirmAction(t("confirm.allow_null_title"), t("confirm.allow_text"), t("origins.null_warning"), t("confirm.allow_anyway"), true, function () {
+      confirmAction(t("confirm.allow_null_title"), "", t("origins.null_warning"), t("confirm.allow_anyway"), true, function () {
         changeOrigin("POST", origin, "origins.allowed_note");
       });
       return;
