@@ -68,6 +68,7 @@ class Words:
     paper_meta: str
     wrong_password: str
     spool_banner: str
+    hung_banner: str
 
 
 ES = Words(
@@ -92,6 +93,7 @@ ES = Words(
     paper_meta="Papel de 80 mm · 72 mm impresos",
     wrong_password="Contraseña incorrecta.",
     spool_banner="No se pueden guardar los tickets: ",
+    hung_banner="La impresora cocina no responde",
 )
 EN = Words(
     locale="en-US",
@@ -115,6 +117,7 @@ EN = Words(
     paper_meta="80 mm paper · 72 mm printed",
     wrong_password="Wrong password.",
     spool_banner="Tickets cannot be saved: ",
+    hung_banner="Printer cocina is not responding",
 )
 
 
@@ -246,25 +249,38 @@ def test_the_language_catalogues_say_every_word_in_both_languages() -> None:
     assert sorted(key for key in every if key not in english) == []
 
 
-def test_the_banner_names_a_printer_that_stops_answering_and_the_tickets_waiting_for_it(
+def test_the_banner_names_a_printer_that_is_switched_off_and_the_tickets_waiting_for_it(
     page: Page, tmp_path: Path, kitchen_printer: VirtualPrinter, words: Words, screens: Path
 ) -> None:
     daemon, running = start(tmp_path, [{"name": "cocina", "uri": kitchen_printer.uri, "default": True}])
     try:
         page.goto(daemon.url + "/")
         expect(page.locator("#printer-list [data-printer='cocina']")).to_have_attribute("data-status", "ready")
-        banner = page.get_by_role("alert").filter(has=page.locator(".banner-item"))
         expect(page.locator("#banner")).to_be_hidden()
 
         kitchen_printer.kill()  # the printer is switched off
         page.get_by_role("button", name=words.print_test).click()
         # Bounded by UI_TIMEOUT_MS: the page polls the printers every few seconds.
         expect(page.locator("#banner .banner-text")).to_have_text([words.offline_banner], timeout=UI_TIMEOUT_MS)
-        expect(banner).to_be_visible()
+        expect(page.get_by_role("alert").filter(has=page.locator(".banner-item"))).to_be_visible()
         # At the button: the ticket waits for its printer, in the daemon's own words.
         expect(page.locator("#print-test-feedback")).to_contain_text(words.waiting)
         expect(page.locator("#print-test-feedback")).to_contain_text("PRINTER: Cannot connect to 127.0.0.1:")
         page.screenshot(path=screens / "printer-offline.png")
+    finally:
+        next(running, None)
+
+
+def test_the_banner_names_a_printer_that_hangs(
+    page: Page, tmp_path: Path, kitchen_printer: VirtualPrinter, words: Words
+) -> None:
+    daemon, running = start(tmp_path, [{"name": "cocina", "uri": kitchen_printer.uri, "default": True}])
+    try:
+        page.goto(daemon.url + "/")
+        expect(page.locator("#printer-list [data-printer='cocina']")).to_have_attribute("data-status", "ready")
+        kitchen_printer.process.send_signal(signal.SIGSTOP)  # still accepts connections, answers nothing
+        expect(page.locator("#banner .banner-text")).to_have_text([words.hung_banner], timeout=UI_TIMEOUT_MS)
+        expect(page.locator("#printer-list [data-printer='cocina']")).to_have_attribute("data-status", "offline")
     finally:
         next(running, None)
 

@@ -418,6 +418,7 @@
     passwordRequired: false,
     printers: null, // the last get_printers reply's printers (null: none received yet)
     printersSummary: {},
+    answered: {}, // printer name → it has answered a status check since this page opened
     health: null, // the last /health report
     healthReachable: false,
     jobs: null, // the last recent-jobs list (null: not readable, e.g. no token yet)
@@ -699,6 +700,17 @@
     "ESC/POS raw device": "device",
   };
 
+  // A printer that answered its status on this page and now does not ("unknown": the link cannot read it back,
+  // e.g. a network printer that accepts the connection but is hung) is not responding. Printers that never
+  // answered (CUPS, Windows, USB without read-back) stay "unknown": for them that is normal.
+  function effectiveState(printer) {
+    if (printer.status !== "unknown") {
+      state.answered[printer.name] = true;
+      return printer;
+    }
+    return state.answered[printer.name] ? Object.assign({}, printer, { status: "offline" }) : printer;
+  }
+
   function printerKind(printer) {
     if (printer.is_virtual) return t("printer.kind.virtual");
     return t("printer.kind." + (KIND_OF_DRIVER[printer.driver] || "other"), { where: printer.port || printer.uri || "" });
@@ -767,7 +779,7 @@
     client
       .getPrinters({ quiet: quiet })
       .then(function (reply) {
-        state.printers = reply.printers || [];
+        state.printers = (reply.printers || []).map(effectiveState);
         state.printersSummary = reply.summary || {};
         showPrinters();
         showBanner();
