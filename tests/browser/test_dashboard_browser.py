@@ -294,8 +294,12 @@ CLIENT_LIBRARY_STORY = """async () => {
   } catch (error) {
     refused = { name: error.name, category: error.category, message: error.message };
   }
+  const dropped = new Promise((resolve) => {
+    const wait = (state) => { if (state === "closed") { client.off("state", wait); resolve(); } };
+    client.on("state", wait);
+  });
   client._socket.close();  // the link drops: the client comes back by itself
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await dropped;  // however long the close takes on a busy machine
   await opened();
   const pong = await client.ping();
   const status = await client.status();
