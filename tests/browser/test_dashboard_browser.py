@@ -26,7 +26,7 @@ from ticket_daemon.config import load_settings
 from ticket_daemon.server.app import create_app
 from ticket_daemon.server.daemon import Daemon as DaemonCore
 from ticket_daemon.server.passwords import hash_password
-from ticket_daemon.spool.queue import JobStore
+from ticket_daemon.store.interface import JobStore
 
 pytestmark = pytest.mark.browser
 
