@@ -16,11 +16,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..escpos.printerdb import GENERIC_PROFILES, model_profiles
 from ..printers.discovery import PrinterDiscovery, with_discovered
+from ..printers.identify import identify_printers
 from ..printers.probe import probe_state
 from ..printers.registry import PrinterRegistry
-from ..escpos.printerdb import GENERIC_PROFILES, model_profiles
-from ..printers.identify import identify_printers
 
 
 async def printers_report(
