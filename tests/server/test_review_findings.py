@@ -13,15 +13,19 @@ from typing import Any
 import pytest
 
 from server.harness import receipt, refused_port
+from spool.outbox import Outbox
 from ticket_daemon.config import Settings, load_settings
 from ticket_daemon.document.errors import TicketError
 from ticket_daemon.printers.status import PrinterState
+from ticket_daemon.protocol import messages
+from ticket_daemon.protocol.connection import ClientIdentity
+from ticket_daemon.protocol.requests import Refusal, parse
 from ticket_daemon.server.daemon import Daemon
-from ticket_daemon.spool import protocol
 from ticket_daemon.spool.durable import SPOOL_FILE
-from ticket_daemon.spool.intake import Submitter, submit_ticket
+from ticket_daemon.spool.intake import Submitter
 from ticket_daemon.spool.jobs import JobState
 from ticket_daemon.spool.queue import MemoryJobStore
+from ticket_daemon.spool.service import serve
 from ticket_daemon.spool.store import SqliteJobStore, StorageError
 
 WAIT_S = 10.0
@@ -75,8 +79,11 @@ async def eventually(condition: Callable[[], Awaitable[bool]], what: str) -> Non
 
 async def send(daemon: Daemon, message: Message, address: str = "10.0.0.5", **who: Any) -> list[Message]:
     """Submit a ticket; the list it returns keeps receiving the job's later messages (its sink)."""
-    got: list[Message] = []
-    await submit_ticket(daemon, message, Submitter(address, who.get("client_id"), got.append, daemon.rate_limiter))
+    got = Outbox()
+    request = parse(message)
+    assert not isinstance(request, Refusal), request
+    submitter = Submitter(ClientIdentity(address, who.get("client_id")), got, daemon.rate_limiter)
+    await serve(daemon.spool, request, submitter)
     return got
 
 
@@ -120,14 +127,14 @@ def test_a_job_resent_after_a_restart_gets_its_result_once(tmp_path: Path) -> No
                 lambda: _in_state(second, "T1", JobState.WAITING, attempts_over=tried),
                 "the job to wait for its printer",
             )
-            pending = await second.store.find(SENDER, "T1")
+            pending = await second.spool.store.find(SENDER, "T1")
             assert pending is not None
-            await second.cancel(pending.seq)  # the job ends (any final state)
+            await second.spool.cancel(pending.seq)  # the job ends (any final state)
             await eventually(lambda: _has_result(resent), "the result of the resent job")
             await asyncio.sleep(0.1)
             told = [m for m in resent if m["tipo"] != "job"]  # "job waiting" notices may come in between
             assert [m["tipo"] for m in told] == ["ack", "result"]
-            assert told[1]["mensaje"] == protocol.CANCELLED
+            assert told[1]["mensaje"] == messages.CANCELLED
         finally:
             await second.stop()
 
@@ -135,7 +142,7 @@ def test_a_job_resent_after_a_restart_gets_its_result_once(tmp_path: Path) -> No
 
 
 async def _in_state(daemon: Daemon, job_id: str, state: JobState, *, attempts_over: int = -1) -> bool:
-    job = await daemon.store.find(SENDER, job_id)
+    job = await daemon.spool.store.find(SENDER, job_id)
     return job is not None and job.state is state and job.attempts > attempts_over
 
 
@@ -157,7 +164,7 @@ def test_changing_the_auth_token_per_message_does_not_dodge_the_rate_limit(tmp_p
         finally:
             await daemon.stop()
         assert [r["tipo"] for r in replies] == ["ack"] * 3 + ["error"] * 3
-        assert replies[-1]["mensaje"] == protocol.RATE_LIMITED
+        assert replies[-1]["mensaje"] == messages.RATE_LIMITED
 
     run(story)
 
@@ -175,12 +182,12 @@ def test_jobs_of_a_removed_printer_end_with_an_error_at_start(tmp_path: Path) ->
         after = Daemon(settings_for(tmp_path, [{"name": "bar", "uri": "virtual://bar", "default": True}]))
         await after.start()
         try:
-            job = await after.store.find(SENDER, "K1")
+            job = await after.spool.store.find(SENDER, "K1")
             assert job is not None and job.state is JobState.ERROR
             assert job.message == "PRINTER: Printer 'kitchen' is no longer configured"
-            assert await after.queue_depth() == 0  # no longer counts against the capacity
+            assert await after.spool.queue_depth() == 0  # no longer counts against the capacity
             with pytest.raises(TicketError, match="no longer configured"):
-                await after.reprint(job.seq)
+                await after.spool.reprint(job.seq)
         finally:
             await after.stop()
 
@@ -195,11 +202,11 @@ def test_a_status_check_while_the_printer_is_in_use_reports_the_last_known_state
 
     async def story() -> None:
         daemon = Daemon(settings)
-        worker = daemon.workers["kitchen"]
+        worker = daemon.spool.workers["kitchen"]
         worker.line.record(PrinterState.ready)
         async with worker.line.hold():  # a job is talking to the printer
-            assert (await daemon.printer_states())["kitchen"] is PrinterState.ready
-        assert (await daemon.printer_states())["kitchen"] is PrinterState.offline  # free again: really asked
+            assert (await daemon.spool.printer_states())["kitchen"] is PrinterState.ready
+        assert (await daemon.spool.printer_states())["kitchen"] is PrinterState.offline  # free again: really asked
 
     run(story)
 
@@ -259,18 +266,18 @@ def test_a_ticket_rendered_while_the_daemon_stops_is_refused_not_acked(
     async def story() -> None:
         daemon = Daemon(settings)
         await daemon.start()
-        render = daemon.render_pool.render
+        render = daemon.spool.render_pool.render
 
         async def render_then_stop(*args: Any, **kwargs: Any) -> Any:
             rendered = await render(*args, **kwargs)
-            daemon.accepting = False  # the stop began while this document was rendered
+            daemon.spool.accepting = False  # the stop began while this document was rendered
             return rendered
 
-        monkeypatch.setattr(daemon.render_pool, "render", render_then_stop)
+        monkeypatch.setattr(daemon.spool.render_pool, "render", render_then_stop)
         try:
             replies = await send(daemon, ticket("S1"))
-            assert kinds(replies) == [("error", protocol.SHUTTING_DOWN)]
-            assert await daemon.store.find(SENDER, "S1") is None
+            assert kinds(replies) == [("error", messages.SHUTTING_DOWN)]
+            assert await daemon.spool.store.find(SENDER, "S1") is None
         finally:
             await daemon.stop()
 
@@ -292,7 +299,7 @@ def test_stopping_the_memory_queue_ends_old_waiting_jobs_too(tmp_path: Path) -> 
             done = await send(daemon, ticket(f"bar-{n}", printer="bar"))
             await eventually(lambda done=done: _has_result(done), "a bar receipt to print")
         await daemon.stop()
-        assert old[-1]["tipo"] == "result" and old[-1]["mensaje"] == protocol.SHUTTING_DOWN
+        assert old[-1]["tipo"] == "result" and old[-1]["mensaje"] == messages.SHUTTING_DOWN
 
     run(story)
 
@@ -334,7 +341,7 @@ def test_a_stored_job_is_acked_even_if_counting_the_queue_fails(tmp_path: Path) 
             assert got[0]["tipo"] == "ack" and got[0]["status"] == "queued"
             await eventually(lambda: _has_result(got), "the result")
             assert got[-1]["status"] == "success"
-            assert not daemon.results.is_routed("C1")  # nothing held for a client that already has its result
+            assert not daemon.spool.results.is_routed("C1")  # nothing held for a client that already has its result
         finally:
             await daemon.stop()
 
