@@ -92,9 +92,13 @@ def read_message(data: str | bytes) -> dict[str, Any] | Refusal:
     """Bytes or text → a JSON object whose names and ids are valid text, or the refusal that says why not."""
     try:
         message = jsontext.read_object(data)
-        jsontext.check_text_fields(message)  # ids and names are echoed and stored: valid text or VALIDATION
     except TicketError as error:
         return Refusal(str(error))
+    try:
+        jsontext.check_text_fields(message)  # ids and names are echoed and stored: valid text or VALIDATION
+    except TicketError as error:
+        readable = jsontext.text_problem(message.get("id")) is None
+        return Refusal(str(error), job_id_of(message) if readable else None)
     return message
 
 
