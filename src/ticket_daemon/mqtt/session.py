@@ -1,5 +1,5 @@
-"""One outbound MQTT session per daemon (PROTOCOL.md "MQTT"): jobs in from ``P/jobs``, replies out on ``P/replies``,
-retained presence on ``P/status`` (last will: offline) and ``P/printers/<name>``.
+"""One outbound MQTT session per daemon (docs/protocol.md "MQTT"): jobs in from ``P/jobs``, replies out on
+``P/replies``, retained presence on ``P/status`` (last will: offline) and ``P/printers/<name>``.
 
 The client is paho-mqtt (Eclipse). Its network loop runs on its own thread (``loop_start``), so a broker that is
 slow or down never blocks the event loop: callbacks only hand events to the loop with ``call_soon_threadsafe``.
@@ -34,7 +34,7 @@ from .topics import BrokerAddress, SiteTopics, owner_of, parse_broker_url
 
 log = logging.getLogger(__name__)
 
-QOS = 1  # PROTOCOL.md "MQTT": QoS 1 in and out
+QOS = 1  # docs/protocol.md "MQTT": QoS 1 in and out
 # Reconnect backoff: 1, 2, 4 … seconds up to this, each drawn at random between half and all of it, so a broker
 # that comes back is not hit by every shop in the same second.
 RECONNECT_MAX_SECONDS = 60
@@ -111,7 +111,7 @@ class MqttSession:
                 )
             except (OSError, ssl.SSLError, ValueError) as error:
                 raise ConfigError(f"mqtt TLS files cannot be used: {error}") from None
-        # PROTOCOL.md: the last will says offline, retained, when the broker loses us without a goodbye.
+        # docs/protocol.md: the last will says offline, retained, when the broker loses us without a goodbye.
         client.will_set(self.topics.status, _json(OFFLINE), qos=QOS, retain=True)
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
@@ -190,7 +190,7 @@ class MqttSession:
             self._acknowledge(incoming)
 
     async def _take(self, incoming: _Incoming) -> None:
-        """PROTOCOL.md "MQTT": the payload is a protocol-v1 ``ticket``; anything else is answered with ``error``
+        """docs/protocol.md "MQTT": the payload is a protocol-v1 ``ticket``; anything else is answered with ``error``
         on ``P/replies`` (with its id when readable) and acknowledged."""
         if len(incoming.payload) > self._max_message_bytes:
             self.send(intake_link.refusal(f"JSON: message too big (over {self._max_message_bytes} bytes)", None))
