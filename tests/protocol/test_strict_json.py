@@ -1,4 +1,4 @@
-"""Strict JSON on the wire (spool/wire.py), without a socket: what is refused, with which sentence, and that
+"""The protocol's strict JSON (protocol/jsontext.py), without a socket: what is refused, with which sentence, and that
 nothing the server writes can be something a browser's JSON.parse throws on."""
 
 from __future__ import annotations
@@ -105,3 +105,15 @@ def test_decode_never_raises_anything_but_a_categorised_error(text):
         assert str(error).startswith("JSON: ")
     else:
         _strict(json.dumps(jsontext.sanitised(value), allow_nan=False))
+
+
+def test_bytes_that_are_not_utf8_are_refused_where_they_break() -> None:
+    with pytest.raises(TicketError) as raised:
+        jsontext.decode(b'{"tipo":"ping","id":"caf\xe9"}')
+    assert str(raised.value) == "JSON: the message is not UTF-8 text (invalid byte at offset 24)"
+
+
+def test_a_message_must_be_an_object() -> None:
+    with pytest.raises(TicketError) as raised:
+        jsontext.read_object(b"[1, 2]")
+    assert str(raised.value) == "JSON: a message must be a JSON object, got a list"
