@@ -10,10 +10,10 @@ from typing import Any
 
 from spool.outbox import Outbox
 from ticket_daemon.protocol import messages
-from ticket_daemon.spool.durable import SqliteSpool
-from ticket_daemon.spool.jobs import Job, JobState
-from ticket_daemon.spool.queue import MemoryJobStore
 from ticket_daemon.spool.results import ResultRouter
+from ticket_daemon.store.jobs import Job, JobState
+from ticket_daemon.store.memory import MemoryJobStore
+from ticket_daemon.store.sqlite import SqliteSpool
 
 Message = dict[str, Any]
 

@@ -16,7 +16,7 @@ from typing import Protocol
 from ..config import Settings
 from ..protocol import messages
 from ..spool.facade import PrintSpool
-from ..spool.queue import JobStore
+from ..store.interface import JobStore
 from .metrics import DaemonMetrics
 from .ratelimit import JobRateLimiter
 from .security import OriginPolicy

@@ -34,7 +34,7 @@ from ..protocol.connection import ClientIdentity, client_id_of
 from ..protocol.requests import MAX_JOB_ID_CHARS
 from ..spool import service
 from ..spool.intake import Submitter
-from ..spool.jobs import InvalidTransition, Job
+from ..store.jobs import InvalidTransition, Job
 from .api import bearer_token, off_loop_if_big, read_request_body, token_refusal
 from .daemon import Daemon
 from .openapi import openapi_document

@@ -35,7 +35,7 @@ from ..mqtt import MqttSession, session_for
 from ..server.app import create_app
 from ..server.daemon import Daemon
 from ..server.wsprotocol import WebSocketProtocol
-from ..spool.store import SpoolDamaged
+from ..store.database import SpoolDamaged
 from .httplimits import ConnectionCap, guarded_http_protocol, raise_open_file_limit
 from .modes import exposure_warnings
 

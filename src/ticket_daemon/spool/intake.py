@@ -28,9 +28,9 @@ from ..protocol import messages
 from ..protocol.connection import ClientIdentity, ConnectionState
 from ..protocol.requests import Ticket
 from ..protocol.tokens import token_matches
+from ..store.jobs import DuplicateJob, IdConflict, Job, check_reuse, document_digest
+from ..store.records import MAX_JOB_ID_CHARS, new_job
 from .facade import NotAccepting, PrintSpool
-from .jobs import DuplicateJob, IdConflict, Job, check_reuse, document_digest
-from .records import MAX_JOB_ID_CHARS, new_job
 from .results import ResultSink
 
 log = logging.getLogger(__name__)

@@ -23,8 +23,8 @@ from typing import Any, Protocol
 
 from ..document.errors import TicketError
 from ..protocol import messages
-from .jobs import Job, JobState
-from .queue import JobStore
+from ..store.interface import JobStore
+from ..store.jobs import Job, JobState
 
 log = logging.getLogger(__name__)
 
