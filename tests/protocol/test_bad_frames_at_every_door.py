@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import ClientConnection, connect
+from websockets.sync.client import connect
 
 from mqtt.broker import MOSQUITTO, Cloud, Mosquitto, wait_for
 from server.harness import WAIT_S, RunningDaemon, receipt
@@ -111,8 +111,7 @@ def daemon(tmp_path: Path) -> Iterator[tuple[RunningDaemon, Cloud]]:
 def through_ws(running: RunningDaemon, frame: BadFrame) -> tuple[dict[str, Any], int | None]:
     """The frame as one text frame (bytes sent as they are, even when they are not UTF-8): the reply, and the close
     code when the server closed the connection after it."""
-    ws: ClientConnection = connect(f"ws://127.0.0.1:{running.port}/ws", open_timeout=WAIT_S, proxy=None)
-    try:
+    with connect(f"ws://127.0.0.1:{running.port}/ws", open_timeout=WAIT_S, proxy=None) as ws:
         assert json.loads(ws.recv(timeout=WAIT_S))["tipo"] == "info"
         ws.send(frame.payload, text=True)
         reply = json.loads(ws.recv(timeout=WAIT_S))
@@ -123,8 +122,6 @@ def through_ws(running: RunningDaemon, frame: BadFrame) -> tuple[dict[str, Any],
             return reply, None
         except ConnectionClosed as closed:
             return reply, closed.rcvd.code if closed.rcvd else None
-    finally:
-        ws.close()
 
 
 def through_http(running: RunningDaemon, frame: BadFrame) -> dict[str, Any]:
