@@ -160,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     unit.add_argument("--unit-dir", help=argparse.SUPPRESS)  # tests: where --install writes
 
     printers = sub.add_parser("printers", help="list configured printers (live state) and printers found on this PC")
+    printers.add_argument(
+        "action", nargs="?", choices=["profiles"], help="profiles: list the printer models a printer can be set to"
+    )
     printers.add_argument("--config", help="TOML configuration file")
     printers.add_argument("--json", action="store_true", help="print the PROTOCOL.md printers message as JSON")
 
