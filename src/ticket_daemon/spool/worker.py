@@ -35,9 +35,9 @@ from ..printers.base import Transport
 from ..printers.registry import ConfiguredPrinter
 from ..printers.status import PrinterState, state_error
 from ..printers.uri import open_transport
+from ..protocol import messages
 from ..store.interface import JobStore
 from ..store.jobs import InvalidTransition, Job, JobState
-from . import protocol
 from .line import PrinterLine
 
 log = logging.getLogger(__name__)
@@ -247,8 +247,8 @@ class PrinterWorker:
             elapsed_ms = round((time.perf_counter() - started) * 1000)
             self._printer_answered()
             for job in jobs:
-                notes = (*job.notes, protocol.REPRINTED) if job.seq in self._reprints else job.notes
-                success = protocol.print_completed(elapsed_ms, notes)
+                notes = (*job.notes, messages.REPRINTED) if job.seq in self._reprints else job.notes
+                success = messages.print_completed(elapsed_ms, notes)
                 final = self._finish(job, JobState.SUCCESS, success, claim_next=job is run[-1])
                 finishing.append(asyncio.create_task(final))
 
@@ -268,7 +268,7 @@ class PrinterWorker:
         except Exception:
             if len(finishing) < len(run):  # not after every job was printed (closing the connection failed)
                 log.exception("printer %s: job %s failed unexpectedly", self.name, run[len(finishing)].id)
-            failure = protocol.INTERNAL_ERROR
+            failure = messages.INTERNAL_ERROR
         claimed_next = [await task for task in finishing]
         if len(finishing) == len(run):  # all printed: whatever happened while closing (a timeout) changes nothing
             return claimed_next[-1]
@@ -281,9 +281,9 @@ class PrinterWorker:
             return []
         self._printer_answered()
         for job in cut_off[:-1]:
-            await self._finish(job, JobState.ERROR, failure or protocol.INTERNAL_ERROR)
+            await self._finish(job, JobState.ERROR, failure or messages.INTERNAL_ERROR)
         return await self._finish(
-            cut_off[-1], JobState.ERROR, failure or protocol.INTERNAL_ERROR, claim_next=not never_sent
+            cut_off[-1], JobState.ERROR, failure or messages.INTERNAL_ERROR, claim_next=not never_sent
         )
 
     def _printer_answered(self) -> None:
