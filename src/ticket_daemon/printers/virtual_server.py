@@ -47,6 +47,7 @@ STATUSES: dict[str, PrinterState] = {
 # backpressure reaches the sender instead of the whole job vanishing into kernel buffers.
 SLOW_RECEIVE_BUFFER = 4096
 _READ_CHUNK = 64 * 1024
+_STREAM_LIMIT = 64 * 1024  # asyncio's default
 _THROTTLE_STEPS_PER_SECOND = 20  # a throttled printer takes its input in 50 ms portions
 _JOB_BIN = re.compile(r"job-(\d{6,})\.bin")
 
@@ -109,7 +110,10 @@ class VirtualPrinterServer:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         numbers = [int(m.group(1)) for p in self.out_dir.iterdir() if (m := _JOB_BIN.fullmatch(p.name))]
         self._last_number = max(numbers, default=0)
-        self._server = await asyncio.start_server(self._serve_connection, sock=self._listening_socket())
+        # A slow printer's stream reader holds at most its input buffer too (asyncio stops reading the socket past
+        # twice the limit): otherwise it would take a whole job into memory at once, however slowly it prints it.
+        limit = SLOW_RECEIVE_BUFFER // 2 if self.bytes_per_second else _STREAM_LIMIT
+        self._server = await asyncio.start_server(self._serve_connection, sock=self._listening_socket(), limit=limit)
 
     def _listening_socket(self) -> socket.socket:
         family, kind, proto, _, address = socket.getaddrinfo(
