@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import struct
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -146,3 +147,35 @@ def test_where_the_send_queue_cannot_be_read_the_printer_closing_its_end_confirm
     else:
         assert outcome.startswith("PRINTER: Timed out sending to 127.0.0.1:")
     assert received == JOB
+
+
+def test_a_printer_that_closes_once_it_has_the_job_is_not_reported_offline_for_it() -> None:
+    """Some printers end the connection themselves once a job is in: every byte was taken, so the status after the
+    job cannot be asked (``unknown``), which is no fault. A printer that resets the connection is ``offline``."""
+
+    async def story(reset: bool) -> str:
+        async def take_the_job_and_hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.readexactly(len(JOB))
+            if reset:  # SO_LINGER 0: the close is a reset
+                writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            writer.close()
+
+        server = await asyncio.start_server(take_the_job_and_hang_up, "127.0.0.1", 0)
+        transport = TcpTransport("127.0.0.1", server.sockets[0].getsockname()[1], timeouts=QUICK)
+        try:
+            await transport.open()
+            await transport.send(JOB)
+            for _ in range(200):  # bounded: until the hang-up reaches us
+                state = await transport.status()
+                if state is not PrinterState.ready:
+                    break
+                await asyncio.sleep(0.01)
+            return state.value
+        except PrinterError as error:  # the reset reached us while the job was still being confirmed
+            return str(error)
+        finally:
+            await transport.close()
+            server.close()
+
+    assert run(story(reset=False)) == "unknown"
+    assert run(story(reset=True)) in ("offline", "PRINTER: Connection lost while printing")

@@ -75,6 +75,7 @@ class TcpTransport:
         self._reset = False  # the connection ended with an error rather than the printer's orderly close
         self._half_closed = False  # our end sent its FIN: the job is complete, no more queries
         self._stalled = False  # a send did not finish: bytes may still be queued, nothing more goes out
+        self._delivered = False  # a send completed: the printer acknowledged every byte of it
         self._exchange = StatusExchange(timeouts)
 
     async def open(self) -> None:
@@ -95,7 +96,7 @@ class TcpTransport:
         # drain() then waits until every byte is handed to the kernel, not just until the buffer is below 64 kB.
         writer.transport.set_write_buffer_limits(high=0)
         self._writer = writer
-        self._lost = self._reset = self._half_closed = self._stalled = False
+        self._lost = self._reset = self._half_closed = self._stalled = self._delivered = False
         self._ended.clear()
         self._exchange.restart()
         self._replies.clear()
@@ -138,6 +139,7 @@ class TcpTransport:
         except asyncio.CancelledError:  # the job's own time ran out meanwhile
             self._stalled = True
             raise
+        self._delivered = True
         self._exchange.job_sent(len(data))
 
     async def _until_accepted(self, writer: asyncio.StreamWriter) -> None:
@@ -146,9 +148,14 @@ class TcpTransport:
         sock = writer.get_extra_info("socket")
         pause = 0.0
         while True:
-            if self._lost:
+            if writer.transport.is_closing() or (sock is not None and sock.fileno() < 0):  # the connection failed
+                self._lost = True
                 raise connection_lost()
             unsent = unsent_bytes(sock) if sock is not None else None
+            if unsent is not None and unsent <= 0:
+                return  # taken, even if the printer has closed its end since (some close once they have a job)
+            if self._lost:
+                raise connection_lost()
             if unsent is None:
                 self._half_closed = True
                 writer.write_eof()  # a FIN after the job's bytes
@@ -156,20 +163,20 @@ class TcpTransport:
                 if self._reset:
                     raise connection_lost()
                 return
-            if unsent <= 0:
-                return
             await asyncio.sleep(pause)
             pause = min(_DRAIN_POLL_MAX_SECONDS, pause * 2 or 0.001)
 
     async def status(self) -> PrinterState:
         """Ask ``DLE EOT 1, 2, 4`` and parse the replies (``status_exchange``), collected by the listener.
 
-        A printer that hung up is ``offline``. One that does not answer in time is ``unknown``, and stays so on this
-        connection: a late reply could otherwise be taken for the answer to the next query. After a half-close (the
-        printer confirmed the job by closing its end) or a stalled send nothing more can be asked: ``unknown``.
+        A printer that hung up (or reset the connection after taking a job) is ``offline``. One that does not answer
+        in time is ``unknown``, and stays so on this connection: a late reply could otherwise be taken for the
+        answer to the next query. Nothing more can be asked once the printer closed its end in order after taking
+        every byte of a job (some close once they have a job), after our half-close, or after a stalled send:
+        ``unknown``.
         """
         writer = self._require_writer()
-        if self._half_closed and not self._reset:
+        if self._lost and not self._reset and (self._delivered or self._half_closed):
             return PrinterState.unknown
         if self._lost:
             return PrinterState.offline
@@ -186,8 +193,13 @@ class TcpTransport:
                     await self._replied.wait()
         except TimeoutError:
             pass
-        except OSError:
+        except OSError:  # the query met a closed connection: how it ended (in order, or a reset) tells which
             self._lost = True
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.timeouts.status):
+                    await self._ended.wait()
+        if len(self._replies) < REPLY_COUNT and self._lost and not self._reset and self._delivered:
+            return PrinterState.unknown  # the printer closed in order after taking the job: no fault
         silence = PrinterState.offline if self._lost else PrinterState.unknown
         return self._exchange.verdict(bytes(self._replies), silence=silence)
 
@@ -202,14 +214,14 @@ class TcpTransport:
             return
         try:
             async with asyncio.timeout(self.timeouts.status):
-                if not (self._lost or self._half_closed or self._stalled):
+                if not (self._lost or self._half_closed or self._stalled or writer.transport.is_closing()):
                     self._half_closed = True
                     writer.write_eof()
                 if not self._stalled:
                     await self._ended.wait()
                 writer.close()
                 await writer.wait_closed()
-        except (TimeoutError, OSError):
+        except (TimeoutError, OSError, RuntimeError):  # RuntimeError: uvloop's word for a transport already closed
             writer.transport.abort()  # a plain close(2), no SO_LINGER: queued bytes still go out, then a FIN
         if listener is not None:
             listener.cancel()

@@ -24,6 +24,7 @@ import os
 import re
 import signal
 import socket
+import struct
 import sys
 from pathlib import Path
 
@@ -187,6 +188,9 @@ class VirtualPrinterServer:
                 if self.fail_after_bytes and len(job) + discarded >= self.fail_after_bytes:
                     # Switched off: no status reply, no receipt; the RST makes the sender's next write fail.
                     log.warning("%s: switched off after %d bytes (--fail-after-bytes)", self.address, len(job))
+                    sock = writer.get_extra_info("socket")
+                    if sock is not None:  # SO_LINGER 0: a reset, not the orderly close of a printer done with a job
+                        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     writer.transport.abort()
                     return b"", 0, "switched off"
                 if requests:  # DLE EOT n — real-time: answered as soon as it is received, even when not printing
