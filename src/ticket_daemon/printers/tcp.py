@@ -18,6 +18,7 @@ import contextlib
 import errno
 import socket
 import sys
+import time
 
 from .base import DEFAULT_TIMEOUTS, Timeouts
 from .errors import cannot_connect, connection_lost, send_timed_out
@@ -125,6 +126,7 @@ class TcpTransport:
             raise send_timed_out(self.address)
         if self._lost or self._half_closed:
             raise connection_lost()
+        started = time.monotonic()
         try:
             async with asyncio.timeout(self.timeouts.for_write(len(data))):
                 writer.write(data)
@@ -140,7 +142,7 @@ class TcpTransport:
             self._stalled = True
             raise
         self._delivered = True
-        self._exchange.job_sent(len(data))
+        self._exchange.job_sent(len(data), since=started)
 
     async def _until_accepted(self, writer: asyncio.StreamWriter) -> None:
         """Wait until the kernel's send queue is empty: the printer's TCP stack acknowledged every byte. Without a
