@@ -206,8 +206,9 @@ class TcpTransport:
         return self._exchange.verdict(bytes(self._replies), silence=silence)
 
     async def close(self) -> None:
-        """Graceful: a FIN after every queued byte, then the printer's own close is awaited (bounded) while its
-        replies are still read, so nothing arriving late makes our kernel answer with a reset. After a stalled send
+        """Graceful: a FIN after every queued byte, then, after a job, the printer's own close is awaited (bounded)
+        while its replies are still read, so nothing arriving late makes our kernel answer with a reset (a printer
+        may drop the input it has not printed on a reset). After a stalled send
         the connection is released once the status timeout has passed, without a reset: the kernel keeps offering
         the printer what it already holds, and the job does not count as printed."""
         writer, self._writer = self._writer, None
@@ -219,7 +220,7 @@ class TcpTransport:
                 if not (self._lost or self._half_closed or self._stalled or writer.transport.is_closing()):
                     self._half_closed = True
                     writer.write_eof()
-                if not self._stalled:
+                if self._delivered and not self._stalled:  # only a job's bytes need protecting from a reset
                     await self._ended.wait()
                 writer.close()
                 await writer.wait_closed()
