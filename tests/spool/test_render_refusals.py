@@ -13,7 +13,7 @@ from typing import Any
 from websockets.exceptions import ConnectionClosed
 
 from server.harness import DaemonLauncher
-from ticket_daemon.spool.renderpool import RenderLimits, RenderPool
+from ticket_daemon.render.pool import RenderLimits, RenderPool
 
 WAIT_S = 60.0
 BUSY = "EXECUTION: document not rendered: the render workers are taken for longer than the 30 s budget, please retry"
