@@ -445,7 +445,8 @@ class PrinterWorker:
                     raise _NotSent(error) from None
                 raise
             # After: the reply queues behind the job's bytes, so it also confirms the printer took them all (and
-            # catches a fault that happened mid-job). From here on a failure is final: part of it may be on paper.
+            # catches a fault that happened mid-job). From here on a failure follows interrupted_policy (part of the
+            # job may be on paper).
             if len(run) > 1 and not transport.can_read_status and all(job.data for job in run):
                 for chunk in _chunks(run, STREAM_WRITE_BYTES):
                     if began and self._stop_requested.is_set():
