@@ -103,6 +103,7 @@ class PrintSpool:
                 on_waiting=self.results.waiting,
                 retry=retry,
                 claim_ahead=claim_ahead,
+                reprint_interrupted=settings.spool.interrupted_policy == "reprint",
             )
             for printer in self.registry.printers
         }
