@@ -16,14 +16,6 @@ from typing import Any
 
 import httpx
 import pytest
-from ticket_daemon.printers.render_resources import system_typefaces
-from ticket_daemon.spool.renderpool import (
-    PreviewOutcome,
-    RenderLimits,
-    RenderOutcome,
-    preview_in_worker,
-    render_in_worker,
-)
 
 from server.harness import WAIT_S, DaemonLauncher, RunningDaemon, wait_until
 from ticket_daemon.config import ConfigError, PrinterSettings
@@ -31,6 +23,9 @@ from ticket_daemon.emulator import emulate
 from ticket_daemon.escpos.printerdb import find_model
 from ticket_daemon.printers.identify import PrinterIdentity, identify_printer, identify_printers
 from ticket_daemon.printers.registry import PrinterRegistry
+from ticket_daemon.render.job import RenderedDocument
+from ticket_daemon.render.pool import PreviewOutcome, RenderLimits, preview_in_worker, render_in_worker
+from ticket_daemon.resources import system_typefaces
 
 pytestmark = pytest.mark.slow
 
@@ -223,7 +218,7 @@ def test_the_preview_reads_the_bytes_with_the_printers_model_table() -> None:
     preview = preview_in_worker(datos, registry, "caja", "allow", False, limits)
     rendered = render_in_worker(datos, registry, "caja", "allow", False, limits)
 
-    assert isinstance(preview, PreviewOutcome) and isinstance(rendered, RenderOutcome)
+    assert isinstance(preview, PreviewOutcome) and isinstance(rendered, RenderedDocument)
     kefar = find_model("KR-306")
     assert kefar is not None
     as_kefar = emulate(rendered.data, rendered.dot_width, typefaces=system_typefaces(), codecs=kefar.codecs)

@@ -54,10 +54,6 @@ class ModelProfile:
         """Its ``ESC t`` table as the emulator reads it: number → Python codec."""
         return {page.number: page.codec for page in self.code_pages}
 
-    def page_named(self, name: str) -> CodePage | None:
-        """The first entry selecting page ``name`` (some models list a page under two numbers)."""
-        return next((page for page in self.code_pages if page.name == name), None)
-
 
 @lru_cache(maxsize=1)
 def model_profiles() -> dict[str, ModelProfile]:

@@ -62,15 +62,10 @@ class ConfiguredPrinter:
     def __post_init__(self) -> None:
         object.__setattr__(self, "parsed_uri", parse_uri(self.uri))
 
-
     @property
     def printer_model(self) -> ModelProfile | None:
         """Its escpos-printer-db profile: configured, else its ``model``'s, else the one it identified as."""
         return self._printer_model_and_source()[0]
-
-    @property
-    def profile_source(self) -> ProfileSource:
-        return self._printer_model_and_source()[1]
 
     def _printer_model_and_source(self) -> tuple[ModelProfile | None, ProfileSource]:
         configured = find_model(self.profile) or (

@@ -18,7 +18,7 @@ from .daemon import Daemon
 from .dashboard import dashboard_routes
 from .health import health_endpoint
 from .jobs_api import job_routes
-from .metrics import DaemonMetrics, metrics_endpoint
+from .metrics import metrics_endpoint
 from .origins import OriginRegistry
 from .websocket import websocket_endpoint
 
@@ -28,8 +28,7 @@ def create_app(settings: Settings, *, daemon: Daemon | None = None) -> Starlette
     daemon = daemon if daemon is not None else Daemon(settings)
     # Origins allowed at run time live in the data dir and update the daemon's origin policy in place.
     origins = OriginRegistry(daemon.origin_policy, settings.storage.data_dir)
-    metrics = DaemonMetrics()  # per app: its own registry (server/metrics.py)
-    daemon.metrics = metrics
+    metrics = daemon.metrics
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -46,7 +45,7 @@ def create_app(settings: Settings, *, daemon: Daemon | None = None) -> Starlette
         Route("/metrics", metrics_endpoint(daemon, metrics), methods=["GET"]),
         *api_routes(daemon),
         *dashboard_routes(
-            daemon, operator_routes=lambda guard: [*job_routes(daemon, guard), *origin_routes(origins, guard)]
+            daemon.spool, operator_routes=lambda guard: [*job_routes(daemon, guard), *origin_routes(origins, guard)]
         ),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)

@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..document.errors import Category, TicketError
+from ..protocol import jsontext
 from .security import OriginPolicy, normalise_origin
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,8 @@ class OriginRegistry:
     # ---- the operator side --------------------------------------------------------------------------------
 
     def snapshot(self) -> dict[str, Any]:
-        """``{"allowed":[…],"blocked":[{"origin":…,"attempts":N,"last_seen":…}]}``, most recent refusal first."""
+        """``{"allowed":[…],"configured":[…],"blocked":[{"origin":…,"attempts":N,"last_seen":…}]}``, most recent
+        refusal first; ``configured`` are the allowed ones set in the configuration (removed there, not at run time)."""
         blocked = [
             {
                 "origin": origin,
@@ -102,7 +104,7 @@ class OriginRegistry:
             for origin, entry in reversed(self._blocked.items())
         ]
         allowed = sorted(self.policy.allowed) + (["*"] if self.policy.allow_all else [])
-        return {"allowed": allowed, "blocked": blocked}
+        return {"allowed": allowed, "configured": sorted(self._configured), "blocked": blocked}
 
     def allow(self, origin: object) -> str:
         """Allow ``origin`` from now on and keep it across restarts; its normalised form. Raises ``TicketError``
@@ -155,10 +157,10 @@ class OriginRegistry:
         if self._path is None:
             return []
         try:
-            data = json.loads(self._path.read_text(encoding="utf-8"))
+            data = jsontext.decode(self._path.read_bytes())
         except FileNotFoundError:
             return []
-        except (OSError, ValueError) as error:
+        except (OSError, TicketError) as error:
             log.error("STORAGE: %s cannot be read (%s): only the configured origins are allowed", self._path, error)
             return []
         listed = data.get("allowed") if isinstance(data, dict) else None

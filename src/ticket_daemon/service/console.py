@@ -34,6 +34,8 @@ from ..logs import configure_logging
 from ..mqtt import MqttSession, session_for
 from ..server.app import create_app
 from ..server.daemon import Daemon
+from ..server.security import OriginPolicy
+from ..server.wsprotocol import WebSocketProtocol
 from ..store.database import SpoolDamaged
 from .httplimits import ConnectionCap, guarded_http_protocol, raise_open_file_limit
 from .modes import exposure_warnings
@@ -107,7 +109,7 @@ class DaemonServer(uvicorn.Server):
         if self.mqtt is not None:  # after the daemon started (lifespan): redelivered jobs find the spool open
             await self.mqtt.start()
         self.url = dashboard_url(self.config.host, self.bound_port(), tls=bool(self.config.ssl_certfile))
-        _log_banner(self.daemon.settings, self.url)
+        _log_banner(self.daemon.settings, self.url, self.daemon.origin_policy)
         if self.announce:
             print(f"ticket-daemon ready: dashboard {self.url} (WebSocket {ws_url(self.url)})", flush=True)
 
@@ -140,7 +142,8 @@ def build_server(app: Starlette, settings: Settings, *, announce: bool = True) -
         # Half-open floods: unfinished request headers time out, and only so many may be pending at once.
         http=guarded_http_protocol(server.header_timeout_seconds, max_unfinished=server.max_connections),
         h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
-        ws="websockets-sansio",
+        # uvicorn's sans-I/O WebSocket, answering non-UTF-8 text and late sends as client faults (wsprotocol.py).
+        ws=WebSocketProtocol,
         # A frame bigger than this is refused by the protocol layer with close code 1009, before it is buffered.
         ws_max_size=server.max_frame_bytes,
         ws_per_message_deflate=server.ws_compression,
@@ -157,7 +160,7 @@ def build_server(app: Starlette, settings: Settings, *, announce: bool = True) -
     daemon: Daemon = app.state.daemon
     # The broker is one more "connection" for the rate limit: the site's budget, under the per-address ceiling.
     site_budget = daemon.rate_limiter.for_connection()
-    mqtt = session_for(settings.mqtt, daemon, rate_limit=site_budget, max_message_bytes=server.max_frame_bytes)
+    mqtt = session_for(settings.mqtt, daemon.spool, rate_limit=site_budget, max_message_bytes=server.max_frame_bytes)
     if mqtt is not None:  # /health, the dashboard and /metrics show the broker link
         app.state.broker_link = mqtt.report
         app.state.metrics.set_broker_link(mqtt.report)
@@ -269,7 +272,15 @@ def _secrets(settings: Settings) -> list[str]:
     return [value.get_secret_value() for value in values if value.get_secret_value()]
 
 
-def _log_banner(settings: Settings, url: str) -> None:
+def allowed_origins_text(policy: OriginPolicy) -> str:
+    """The origins pages may connect from, as the policy applies them now: the configured ones and those an
+    operator allowed (kept in ``allowed_origins.json``); localhost is always allowed."""
+    if policy.allow_all:
+        return "any site ('*')"
+    return ", ".join(["localhost", *sorted(policy.allowed)]) if policy.allowed else "localhost only"
+
+
+def _log_banner(settings: Settings, url: str, origins: OriginPolicy) -> None:
     server = settings.server
     daemon_printers = ", ".join(f"{p.name} ({p.uri})" for p in settings.printers) or "default (virtual://default)"
     log.info("ticket-daemon %s serving %s (WebSocket %s)", __version__, url, ws_url(url))
@@ -282,7 +293,7 @@ def _log_banner(settings: Settings, url: str) -> None:
         "asks for a password"
         if server.dashboard_password_hash.get_secret_value()
         else "is open on this machine (no password set)",
-        ", ".join(server.allowed_origins) or "localhost only",
+        allowed_origins_text(origins),
     )
     if "*" in server.allowed_origins:
         log.warning("allowed_origins contains '*': any web page this computer opens can print")
