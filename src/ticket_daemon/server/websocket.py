@@ -22,6 +22,7 @@ import contextlib
 import logging
 import re
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -30,7 +31,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDiscon
 from ..document.errors import TicketError
 from ..logs import audit
 from ..spool import protocol, wire
-from ..spool.intake import ANONYMOUS_OWNER, Submitter, job_id_of, submit_ticket
+from ..spool.intake import Submitter, anonymous_owner, job_id_of, submit_ticket
 from .daemon import Daemon
 from .origins import OriginRegistry
 from .ratelimit import MessageBudget, Verdict
@@ -92,6 +93,9 @@ class ClientConnection:
         # PROTOCOL.md "?client_id=NAME". It names the client in logs and result delivery: safe characters only.
         client_id = _UNSAFE_ID_CHARS.sub("_", websocket.query_params.get("client_id", "").strip())
         self.client_id = client_id[:MAX_CLIENT_ID_CHARS] or None
+        # An anonymous connection's ids are its own (docs/protocol.md "Idempotent ids"): job_status answers with
+        # this connection's newest job of an id, never another tab's from the same address.
+        self.connection_name = "" if self.client_id else uuid.uuid4().hex[:12]
         # A client_id is not a secret. With an auth token configured, results owed to the client
         # go to this connection only once it proved the token (``?auth_token=`` on connect, or a ticket with it).
         self._expected_token = settings.auth_token.get_secret_value()
@@ -156,9 +160,9 @@ class ClientConnection:
 
     @property
     def owner(self) -> str:
-        """The scope this connection's job ids belong to: its client_id, else its address (PROTOCOL.md
-        "Idempotent ids, safely scoped"); ``job_status`` looks ids up there and nowhere else."""
-        return self.client_id or ANONYMOUS_OWNER.format(address=self.address)
+        """The scope this connection's job ids belong to: its client_id, else its address and this connection
+        (docs/protocol.md "Idempotent ids"); ``job_status`` looks ids up there and nowhere else."""
+        return self.client_id or anonymous_owner(self.address, self.connection_name)
 
     def describe(self) -> str:
         return f"{self.client_id or '-'}@{self.address}"
@@ -323,6 +327,7 @@ async def _ticket(connection: ClientConnection, message: dict[str, Any]) -> list
         client_id=connection.client_id,
         sink=connection.send,
         rate_limit=connection.rate_limit,
+        connection=connection.connection_name,
     )
     await submit_ticket(connection.daemon, message, submitter)  # replies go through connection.send, in order
     if connection.may_attach(message.get("auth_token")):  # the token proved who it is

@@ -33,9 +33,16 @@ from .tokens import token_matches
 
 log = logging.getLogger(__name__)
 
-# Owner recorded for a job sent without ``?client_id``. A client_id keeps only ``[\w.:@-]``, so no client can name
+# Owner recorded for a job sent without ``?client_id``: its address, and on ``/ws`` its connection, so ``job_status``
+# names that connection's own newest job with an id. A client_id keeps only ``[\w.:@-]``, so no client can name
 # itself ``addr/…`` and collect the results of anonymous jobs from that address.
 ANONYMOUS_OWNER = "addr/{address}"
+
+
+def anonymous_owner(address: str, connection: str = "") -> str:
+    """The owner of an anonymous client's jobs: ``addr/<address>``, plus ``/<connection>`` on a connection."""
+    owner = ANONYMOUS_OWNER.format(address=address)
+    return f"{owner}/{connection}" if connection else owner
 
 
 class RateLimit(Protocol):
@@ -55,12 +62,19 @@ class Submitter:
     client_id: str | None
     sink: ResultSink
     rate_limit: RateLimit
+    connection: str = ""  # an anonymous client's connection (``/ws``), whose own ids ``job_status`` looks up
 
     @property
     def owner(self) -> str:
-        """The scope its ids belong to (PROTOCOL.md "Idempotent ids, safely scoped"): its client_id, else its
-        address. Recorded as the job's ``client_id``; only this owner's sinks ever get the job's result."""
-        return self.client_id or ANONYMOUS_OWNER.format(address=self.address)
+        """The scope its ids belong to (docs/protocol.md "Idempotent ids"): its client_id, else its address (and
+        connection). Recorded as the job's ``client_id``; only this owner's sinks ever get the job's result."""
+        return self.client_id or anonymous_owner(self.address, self.connection)
+
+    @property
+    def names_itself(self) -> bool:
+        """docs/protocol.md "Idempotent ids": a client that names itself has exactly-once ids within the duplicate
+        window; an anonymous one (every client written for the original) has every ticket printed."""
+        return self.client_id is not None
 
     @property
     def client_key(self) -> str:
@@ -179,7 +193,7 @@ async def _outcome(spool: PrintSpool, message: Mapping[str, Any], submitter: Sub
     )
     # 6. Capacity: refuse at once, never make the client wait on the socket.
     try:
-        stored = await spool.accept(job, submitter.sink)
+        stored = await spool.accept(job, submitter.sink, idempotent=submitter.names_itself)
     except DuplicateJob as duplicate:
         return await _duplicate(spool, duplicate.existing, submitter)
     except IdConflict as conflict:
@@ -200,7 +214,7 @@ async def _refused_unless_reused(
 ) -> _Outcome:
     """A ticket that cannot be stored: its refusal, unless its owner used its id within the duplicate window (then,
     as if the id had been checked first: the same document's duplicate ``ack``, another document's id conflict)."""
-    if job_id is None:
+    if job_id is None or not submitter.names_itself:  # an anonymous client's ids are never duplicates
         return refusal
     now = time.time()
     window = spool.duplicate_window_seconds
@@ -213,6 +227,21 @@ async def _refused_unless_reused(
     except TicketError as error:  # IdConflict ("VALIDATION: …"), or "STORAGE: …": nothing is acked
         return protocol.error(str(error), job_id)
     return refusal
+
+
+async def _after_redirect(spool: PrintSpool, existing: Job) -> Job:
+    """The job to answer for, now that its result goes to the resending connection. One that finished after the
+    redirect has its result held behind the duplicate ``ack`` (``existing`` is answered, the result follows); one
+    that finished before it is returned final, its route dropped, so its result is sent again right after the
+    ``ack``. Every ack gets its result either way."""
+    try:
+        current = await spool.store.get(existing.seq)
+    except TicketError as error:  # unreadable now: the route stays, and a finish still to come is delivered
+        log.warning("cannot read job %s again after its duplicate: %s", existing.id, error)
+        return existing
+    if current is not None and current.state.is_final and spool.results.missed(current.seq):
+        return current
+    return existing
 
 
 async def _depth(spool: PrintSpool) -> int:
@@ -228,9 +257,11 @@ async def _depth(spool: PrintSpool) -> int:
 async def _duplicate(spool: PrintSpool, existing: Job, submitter: Submitter) -> _Outcome:
     """``existing`` is the sender's own job (found in its scope): a retry, acked as a duplicate."""
     if not existing.state.is_final:
-        # Still to print: its result now goes to the connection its own client resent it from (it may have
-        # reconnected). Before any await, so the job cannot finish unseen between the read and the redirect.
+        # Still to print when it was read: its result now goes to the connection its own client resent it from (it
+        # may have reconnected). The job may have finished since that read, its result sent where the route then
+        # pointed; so it is read again after the redirect, and one that finished before it is answered as finished.
         spool.results.redirect(existing.seq, submitter.sink)
+        existing = await _after_redirect(spool, existing)
     reply = protocol.ack_duplicate(
         existing.id, state=existing.state.value, current=await _depth(spool), capacity=spool.capacity
     )

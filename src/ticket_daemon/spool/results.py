@@ -78,6 +78,16 @@ class ResultRouter:
         else:
             route.sink, route.acked = sink, False
 
+    def missed(self, seq: int) -> bool:
+        """The job, found final after its :meth:`redirect`, finished before it (its route holds no result, so none
+        would follow the duplicate ``ack``): the route is dropped and True returned; the caller sends the result
+        again itself. False when the result is held behind the ``ack``."""
+        route = self._routes.get(seq)
+        if route is not None and route.held is not None:
+            return False
+        self._routes.pop(seq, None)
+        return True
+
     def acknowledge(self, seq: int, ack: protocol.Message, sink: ResultSink) -> None:
         """Send the job's ``ack`` (new or duplicate) to ``sink``, the connection that sent it; then, if that is
         where the job's result goes, anything held behind the ack. A result redirected to another connection
