@@ -263,7 +263,7 @@ class PrintSpool:
             return {"status": "error", "mensaje": str(error)}
         waited = round(max(0.0, time.time() - oldest.created_at), 1) if oldest is not None else 0.0
         report: dict[str, object] = {"status": "ok", "size": size, "pending": pending, "oldest_waiting_seconds": waited}
-        health = self.store.health  # degraded while writes fail (a full or failing disk), with why
+        health = await self.store.refresh_health()  # degraded, with why, while the file or its writes fail now
         if not health.ok:
             report.update(status="degraded", reason=health.reason)
         return report

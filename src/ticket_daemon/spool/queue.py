@@ -105,6 +105,10 @@ class JobStore(Protocol):
         """``ok``, or ``degraded`` with a reason while writes fail (``/health`` reports it)."""
         ...
 
+    async def refresh_health(self) -> StoreHealth:
+        """:attr:`health` as it is now: a durable store checks its file and its writes again (``/health``)."""
+        ...
+
     async def next_for_printer(self, printer: str) -> Job | None:
         """The oldest pending job routed to ``printer`` (per-printer FIFO by acceptance order), or None."""
         ...
@@ -176,6 +180,9 @@ class MemoryJobStore:
     @property
     def health(self) -> StoreHealth:
         return HEALTHY
+
+    async def refresh_health(self) -> StoreHealth:
+        return self.health
 
     async def open(self, *, now: float, interrupted_policy: str) -> list[Job]:
         return []

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -29,12 +30,14 @@ from typing import Any, TypeVar
 
 from .faults import (
     DEFAULT_RESERVE_BYTES,
+    FileWatch,
     HealthMonitor,
     Reserve,
     SpoolDamaged,
     StorageError,
     StoreHealth,
     check_marker,
+    lost_file_advice,
     recovery_advice,
     write_marker,
 )
@@ -47,11 +50,14 @@ __all__ = ["DuplicateJob", "JobKey", "Recovery", "SpoolDamaged", "SqliteJobStore
 
 T = TypeVar("T")
 
+log = logging.getLogger("ticket_daemon.spool")
+
 Outcome = tuple[bool, Any]  # (True, result) or (False, the exception that request raised)
 
 _DISK_FULL = "the disk is full: new jobs are refused until space is freed"
 _REARM_MAX_SECONDS = 60.0
 _GROWTH_PAGES = 16  # room for a few jobs' rows before new jobs are accepted again
+_PROBE_SECONDS = 1.0  # after a failed write, how often a health check tries a write of its own
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +73,11 @@ class SqliteJobStore(JobReads):
         self.path = path
         self.marker = path.with_suffix(".marker")
         self._monitor = HealthMonitor()
+        self._file_health = HealthMonitor("the spool file is the one the daemon has open again")
+        self._watch: FileWatch | None = None  # made once the file is open and checked
+        self._file_problem: str | None = None  # the file at the path is not the one open: new jobs are refused
+        self.rescued = path.with_name(f"{path.stem}.rescued{path.suffix}")  # where a lost file's jobs are saved
+        self._probe_at = 0.0  # monotonic time of the next write a health check may try
         self._reserve = Reserve(path.with_suffix(".reserve"), reserve_bytes)
         self._disk_full = False  # new jobs refused until the reserve can be made again
         self._rearm_delay, self._rearm_at = 1.0, -_REARM_MAX_SECONDS  # when the reserve was (or may be) made again
@@ -88,6 +99,7 @@ class SqliteJobStore(JobReads):
             self._migrate()
             write_marker(self.marker)
             self._rebuild_counts()
+            self._watch = FileWatch(path)
         except StorageError:
             self._db.close()
             raise
@@ -104,10 +116,66 @@ class SqliteJobStore(JobReads):
 
     @property
     def health(self) -> StoreHealth:
-        return self._monitor.current
+        """A lost spool file first (nothing else helps until it is dealt with), then the state of the writes."""
+        return self._file_health.current if not self._file_health.current.ok else self._monitor.current
+
+    def check_health(self) -> StoreHealth:
+        """The health as it is now, not as the last write left it: the file is checked again, a full disk is looked
+        at again when due, and after a failed write a write of its own is tried (at most once a second)."""
+        self.watch_file()
+        self.rearm_if_due()
+        if not self._monitor.current.ok and not self._disk_full and monotonic() >= self._probe_at:
+            self._probe_at = monotonic() + _PROBE_SECONDS
+            self._probe_write()
+        return self.health
 
     def close(self) -> None:
+        if self._file_problem is not None:  # the jobs' final states, saved for the restart
+            self._rescue()
+        if self._watch is not None:
+            self._watch.close()
         self._db.close()
+
+    # --- the file watch ------------------------------------------------------------------------------------------
+
+    def watch_file(self) -> None:
+        """Refuse new jobs while the file at the spool's path is not the database open here (deleted, replaced,
+        truncated or overwritten): an ack would promise what a restart cannot keep. Jobs already accepted go on
+        (their states are written to the file still open). Cheap: run at every group commit."""
+        problem = self._watch.problem() if self._watch is not None else None
+        if problem is None:
+            self._file_problem = None
+            self._file_health.recovered()
+            return
+        if self._file_problem is None:  # just found: save what the open file holds, then say what to do
+            saved = self._rescue()
+            self._file_problem = f"{problem}: {lost_file_advice(self.path, self.marker, saved)}"
+            self._file_health.degraded(self._file_problem)
+
+    def _rescue(self) -> Path | None:
+        """Copy the open database next to the lost file with SQLite's online backup, which reads through this
+        connection: a deleted file's jobs are saved too. None when the copy cannot be made."""
+        try:
+            self.rescued.parent.mkdir(parents=True, exist_ok=True)
+            copy = sqlite3.connect(self.rescued)
+            try:
+                self._db.backup(copy)
+            finally:
+                copy.close()
+        except (OSError, sqlite3.Error) as error:
+            log.error("cannot save the jobs of the lost spool file to %s: %s", self.rescued, error)
+            return None
+        log.warning("the jobs the spool file held are saved in %s", self.rescued)
+        return self.rescued
+
+    def _probe_write(self) -> None:
+        """A write through the path a job's row takes (page 1 rewritten, WAL fsync'ed): writes work again or not."""
+        try:
+            with self._transaction() as db:
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except StorageError:
+            return
+        self._monitor.recovered()
 
     def _check_integrity(self) -> None:
         problems = [str(row[0]) for row in self._db.execute("PRAGMA quick_check").fetchall()]
@@ -163,6 +231,7 @@ class SqliteJobStore(JobReads):
 
         When the disk is full the reserve is given back and the batch is tried once more with new jobs refused, so
         the states and results of jobs already accepted are still recorded."""
+        self.watch_file()
         self.rearm_if_due()
         outcomes = self._attempt(operations)
         if outcomes is None:
@@ -347,6 +416,8 @@ class SqliteJobStore(JobReads):
             window_seconds=window_seconds,
             now=job.created_at if now is None else now,
         )
+        if self._file_problem is not None:
+            raise StorageError(self._file_problem)
         if self._disk_full:
             raise StorageError(_DISK_FULL)
         if sum(self._pending.values()) >= capacity:
