@@ -5,9 +5,11 @@ job of that id from that connection; a result only goes to the connection that s
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 
-from server.harness import DaemonLauncher, RunningDaemon, ticket, wait_until
+from server.harness import DaemonLauncher, PrinterFarm, RunningDaemon, ticket, wait_until
 
 
 def printed_with(jobs: list[bytes], text: bytes) -> int:
@@ -44,24 +46,36 @@ def test_an_anonymous_connection_that_sends_an_id_again_prints_it_again(daemons:
     assert printed_with(running.virtual_jobs("default"), b"SAME RECEIPT") == 2
 
 
-def test_job_status_of_an_anonymous_connection_names_its_own_newest_job_of_that_id(daemons: DaemonLauncher) -> None:
-    running = daemons.start()
+def test_job_status_of_an_anonymous_connection_names_its_own_newest_job_of_that_id(
+    daemons: DaemonLauncher, printer_farm: PrinterFarm, tmp_path: Path
+) -> None:
+    status_file = tmp_path / "status"
+    status_file.write_text("paper_out")
+    kitchen, _ = printer_farm.start("kitchen", status_file=status_file)
+    bar, _ = printer_farm.start("bar", status_file=status_file)
+    printers = [
+        {"name": "counter", "uri": "virtual://counter", "default": True},
+        {"name": "kitchen", "uri": kitchen},
+        {"name": "bar", "uri": bar},
+    ]
+    running = daemons.start(printers=printers, spool={"retry_initial_seconds": 60, "retry_max_seconds": 60})
     tab_a, tab_b = running.connect(), running.connect()
-    tab_a.print_job(ticket("7", "A FIRST"))
-    tab_a.print_job(ticket("7", "A SECOND"))
-    tab_b.print_job(ticket("7", "B ONLY"))
-    wait_until(lambda: len(running.virtual_jobs("default")) == 3, "three receipts to print")
+    assert tab_a.request(ticket("7", "A FIRST", printer="kitchen"))["status"] == "queued"
+    assert tab_a.recv()["status"] == "waiting"  # for paper
+    assert [m["status"] for m in tab_a.print_job(ticket("7", "A SECOND"))] == ["queued", "success"]
+    assert tab_b.request(ticket("7", "B LATER", printer="bar"))["status"] == "queued"
+    assert tab_b.recv()["status"] == "waiting"
 
-    # The job list names each job's owner, newest first: B's, then A's second and first (one connection's scope).
-    owners = [str(job["client_id"]) for job in _recent(running) if job["id"] == "7"]
-    assert len(owners) == 3 and owners[1] == owners[2] != owners[0]
-    assert all(owner.startswith("addr/127.0.0.1/") for owner in owners)
-
+    # A's newest job with id 7 printed; B's (newer, on the same machine) waits for paper: each tab sees its own.
     status_a = tab_a.request({"tipo": "job_status", "id": "7"})
     assert (status_a["tipo"], status_a["id"], status_a["status"]) == ("job", "7", "success")
-    stranger = running.connect()  # a third tab on the same machine never used id 7
-    unknown = stranger.request({"tipo": "job_status", "id": "7"})
-    assert (unknown["tipo"], unknown["status"]) == ("error", "error")
+    assert status_a["printer"] == "counter"
+    status_b = tab_b.request({"tipo": "job_status", "id": "7"})
+    assert (status_b["tipo"], status_b["status"], status_b["printer"]) == ("job", "waiting", "bar")
+    # A tab that never sent id 7 (a page reloaded) is told about the newest job with it from its machine.
+    reloaded = running.connect().request({"tipo": "job_status", "id": "7"})
+    assert (reloaded["tipo"], reloaded["status"], reloaded["printer"]) == ("job", "waiting", "bar")
+    assert {str(job["client_id"]) for job in _recent(running) if job["id"] == "7"} == {"addr/127.0.0.1"}
 
 
 def test_a_result_only_goes_to_the_anonymous_connection_that_sent_the_job(daemons: DaemonLauncher) -> None:

@@ -22,7 +22,7 @@ import contextlib
 import logging
 import re
 import time
-import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -31,7 +31,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDiscon
 from ..document.errors import TicketError
 from ..logs import audit
 from ..spool import protocol, wire
-from ..spool.intake import Submitter, anonymous_owner, job_id_of, submit_ticket
+from ..spool.intake import ANONYMOUS_OWNER, Submitter, job_id_of, submit_ticket
+from ..spool.jobs import Job
 from .daemon import Daemon
 from .origins import OriginRegistry
 from .ratelimit import MessageBudget, Verdict
@@ -51,6 +52,8 @@ CLOSE_SECONDS = 2.0
 # Longest ``tipo`` echoed back in "Unknown message type: …".
 MAX_ECHOED_TIPO = 100
 MAX_CLIENT_ID_CHARS = 64
+# Ids a connection remembers for job_status (newest kept): a till's whole day of tickets, ~100 bytes each.
+MAX_REMEMBERED_IDS = 1000
 _UNSAFE_ID_CHARS = re.compile(r"[^\w.:@-]")
 
 Handler = Callable[["ClientConnection", dict[str, Any]], Awaitable[list[protocol.Message]]]
@@ -93,9 +96,9 @@ class ClientConnection:
         # PROTOCOL.md "?client_id=NAME". It names the client in logs and result delivery: safe characters only.
         client_id = _UNSAFE_ID_CHARS.sub("_", websocket.query_params.get("client_id", "").strip())
         self.client_id = client_id[:MAX_CLIENT_ID_CHARS] or None
-        # An anonymous connection's ids are its own (docs/protocol.md "Idempotent ids"): job_status answers with
-        # this connection's newest job of an id, never another tab's from the same address.
-        self.connection_name = "" if self.client_id else uuid.uuid4().hex[:12]
+        # docs/protocol.md "Idempotent ids": an anonymous client may reuse ids, and another tab on its machine too;
+        # job_status names the newest job this connection sent with the id (id → seq, the newest ids kept).
+        self._sent: OrderedDict[str, int] = OrderedDict()
         # A client_id is not a secret. With an auth token configured, results owed to the client
         # go to this connection only once it proved the token (``?auth_token=`` on connect, or a ticket with it).
         self._expected_token = settings.auth_token.get_secret_value()
@@ -160,9 +163,26 @@ class ClientConnection:
 
     @property
     def owner(self) -> str:
-        """The scope this connection's job ids belong to: its client_id, else its address and this connection
-        (docs/protocol.md "Idempotent ids"); ``job_status`` looks ids up there and nowhere else."""
-        return self.client_id or anonymous_owner(self.address, self.connection_name)
+        """The scope this connection's job ids belong to: its client_id, else its address (docs/protocol.md
+        "Idempotent ids"); ``job_status`` looks ids up there and nowhere else."""
+        return self.client_id or ANONYMOUS_OWNER.format(address=self.address)
+
+    def sent(self, job_id: str, seq: int) -> None:
+        """This connection's ticket ``job_id`` was acked as job ``seq``: its newest job with that id."""
+        self._sent.pop(job_id, None)
+        self._sent[job_id] = seq
+        if len(self._sent) > MAX_REMEMBERED_IDS:
+            self._sent.popitem(last=False)
+
+    async def job_named(self, job_id: str) -> Job | None:
+        """The job ``job_status`` reports: the newest this connection sent with the id, else the newest of its
+        scope (its client_id's; for an anonymous client, its address's, e.g. a job sent before a page reload)."""
+        seq = self._sent.get(job_id)
+        if seq is not None:
+            job = await self.daemon.store.get(seq)
+            if job is not None:
+                return job
+        return await self.daemon.store.find(self.owner, job_id)
 
     def describe(self) -> str:
         return f"{self.client_id or '-'}@{self.address}"
@@ -327,9 +347,11 @@ async def _ticket(connection: ClientConnection, message: dict[str, Any]) -> list
         client_id=connection.client_id,
         sink=connection.send,
         rate_limit=connection.rate_limit,
-        connection=connection.connection_name,
     )
-    await submit_ticket(connection.daemon, message, submitter)  # replies go through connection.send, in order
+    seq = await submit_ticket(connection.daemon, message, submitter)  # replies go through connection.send, in order
+    job_id = job_id_of(message)
+    if seq is not None and job_id is not None:
+        connection.sent(job_id, seq)
     if connection.may_attach(message.get("auth_token")):  # the token proved who it is
         await connection.attach()
     return []
@@ -383,7 +405,7 @@ async def _job_status(connection: ClientConnection, message: dict[str, Any]) -> 
         return [protocol.error(protocol.AUTH_INVALID, job_id)]
     if job_id is None:
         return [protocol.error(protocol.JOB_ID_REQUIRED)]
-    job = await connection.daemon.store.find(connection.owner, job_id)
+    job = await connection.job_named(job_id)
     if job is None:
         return [protocol.error(protocol.JOB_NOT_FOUND.format(id=job_id), job_id)]
     return [protocol.job_of(job)]

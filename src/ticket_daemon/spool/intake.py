@@ -33,16 +33,9 @@ from .tokens import token_matches
 
 log = logging.getLogger(__name__)
 
-# Owner recorded for a job sent without ``?client_id``: its address, and on ``/ws`` its connection, so ``job_status``
-# names that connection's own newest job with an id. A client_id keeps only ``[\w.:@-]``, so no client can name
+# Owner recorded for a job sent without ``?client_id``. A client_id keeps only ``[\w.:@-]``, so no client can name
 # itself ``addr/…`` and collect the results of anonymous jobs from that address.
 ANONYMOUS_OWNER = "addr/{address}"
-
-
-def anonymous_owner(address: str, connection: str = "") -> str:
-    """The owner of an anonymous client's jobs: ``addr/<address>``, plus ``/<connection>`` on a connection."""
-    owner = ANONYMOUS_OWNER.format(address=address)
-    return f"{owner}/{connection}" if connection else owner
 
 
 class RateLimit(Protocol):
@@ -62,13 +55,12 @@ class Submitter:
     client_id: str | None
     sink: ResultSink
     rate_limit: RateLimit
-    connection: str = ""  # an anonymous client's connection (``/ws``), whose own ids ``job_status`` looks up
 
     @property
     def owner(self) -> str:
-        """The scope its ids belong to (docs/protocol.md "Idempotent ids"): its client_id, else its address (and
-        connection). Recorded as the job's ``client_id``; only this owner's sinks ever get the job's result."""
-        return self.client_id or anonymous_owner(self.address, self.connection)
+        """The scope its ids belong to (docs/protocol.md "Idempotent ids"): its client_id, else its address.
+        Recorded as the job's ``client_id``; only this owner's sinks ever get the job's result."""
+        return self.client_id or ANONYMOUS_OWNER.format(address=self.address)
 
     @property
     def names_itself(self) -> bool:
@@ -90,21 +82,25 @@ def job_id_of(message: Mapping[str, Any]) -> str | None:
     return value if isinstance(value, str) and 0 < len(value) <= MAX_JOB_ID_CHARS else None
 
 
-async def submit_ticket(spool: PrintSpool, message: Mapping[str, Any], submitter: Submitter) -> None:
+async def submit_ticket(spool: PrintSpool, message: Mapping[str, Any], submitter: Submitter) -> int | None:
     """Handle a ``ticket``. Every reply goes to the submitter's sink, in order: ``ack`` then, later, ``result``;
-    or one ``error``; or, for an id already accepted, a duplicate ``ack`` (and the result again if it finished)."""
+    or one ``error``; or, for an id already accepted, a duplicate ``ack`` (and the result again if it finished).
+    Returns the ``seq`` of the stored job the ``ack`` answers for (None for an ``error``): an anonymous client may
+    reuse ids, so its connection remembers which job each of its ids names."""
     started = time.perf_counter()
     outcome = await _outcome(spool, message, submitter)
+    seq: int | None = None
     if isinstance(outcome, _Acked):
-        reply = outcome.ack
+        reply, seq = outcome.ack, outcome.seq
         spool.results.acknowledge(outcome.seq, outcome.ack, submitter.sink)
     elif isinstance(outcome, _AlreadyFinished):
-        reply = outcome.ack
+        reply, seq = outcome.ack, outcome.job.seq
         spool.results.acknowledge_finished(submitter.sink, outcome.ack, outcome.job)
     else:
         reply = outcome
         submitter.sink(outcome)
     spool.metrics.ticket_answered(reply, seconds=time.perf_counter() - started)
+    return seq
 
 
 @dataclass(frozen=True, slots=True)
