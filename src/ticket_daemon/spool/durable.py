@@ -145,8 +145,8 @@ class SqliteSpool:
             lambda store: functools.partial(store.do_finish_and_claim, key, target, now, message, limit, max_bytes)
         )
 
-    async def mark_results_delivered(self, results: Sequence[tuple[str, str]]) -> None:
-        await self._write(lambda store: functools.partial(store.do_mark_results_delivered, tuple(results)))
+    async def mark_results_delivered(self, seqs: Sequence[int]) -> None:
+        await self._write(lambda store: functools.partial(store.do_mark_results_delivered, tuple(seqs)))
 
     async def prune(self, *, older_than: float, max_rows: int) -> int:
         return await self._write(lambda store: functools.partial(store.do_prune, older_than, max_rows))

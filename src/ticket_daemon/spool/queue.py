@@ -140,9 +140,9 @@ class JobStore(Protocol):
         """The printers with pending jobs (start-up ends those of printers no longer configured)."""
         ...
 
-    async def mark_results_delivered(self, results: Sequence[tuple[str, str]]) -> None:
-        """Each (owner, id): the result of that owner's newest job with this id reached the client, if that job is
-        finished (a newer job reusing the id may be pending). One write for all of them, no read first."""
+    async def mark_results_delivered(self, seqs: Sequence[int]) -> None:
+        """The results of the jobs ``seqs`` reached their clients (those finished: a client that reconnects is not
+        sent them again). One write for all of them, no read first."""
         ...
 
     async def undelivered_results(self, client_id: str) -> list[Job]:
@@ -303,10 +303,9 @@ class MemoryJobStore:
     async def pending_printers(self) -> list[str]:
         return sorted({job.printer for job in self._pending.values()})
 
-    async def mark_results_delivered(self, results: Sequence[tuple[str, str]]) -> None:
-        for owner, job_id in results:
-            seq = self._newest.get((owner, job_id))
-            if seq is not None and seq in self._finished:
+    async def mark_results_delivered(self, seqs: Sequence[int]) -> None:
+        for seq in seqs:
+            if seq in self._finished:
                 self._undelivered.discard(seq)
 
     async def undelivered_results(self, client_id: str) -> list[Job]:

@@ -10,13 +10,15 @@ Routes are keyed by the job's ``seq``, never by the client's id: ids are scoped 
 ids, safely scoped"), so two clients may use the same id at once. A result goes to the connection that sent the job;
 if that one is gone, to the live connection of the job's own client (its owner); never to anyone else. It counts as
 delivered only once written (:meth:`written`); until then a client that reconnects gets it again, from the spool.
+A door says which result was written by (owner, id), and an anonymous client's ids repeat (docs/protocol.md
+"Idempotent ids"): the router knows which job's result it handed out under that name, and records that job, by seq.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +33,10 @@ log = logging.getLogger(__name__)
 # Where a job's messages go (a connection's outbox). Must not block; returns False when the message could not be
 # queued (the connection is gone), so a durable result stays undelivered until its client reconnects.
 ResultSink = Callable[[protocol.Message], bool | None]
+
+# (owner, id) names whose results were handed to a connection and not written yet: a connection that goes away
+# never writes its own, so only the newest are kept (an unrecorded delivery only means a harmless resend).
+MAX_UNWRITTEN_NAMES = 4096
 
 
 def result_message(job: Job, *, again: bool = False) -> protocol.Message:
@@ -52,8 +58,10 @@ class ResultRouter:
         self._routes: dict[int, _Route] = {}  # job seq → where its messages go; bounded by the queue capacity
         self._clients: dict[str, ResultSink] = {}  # owner (client_id) → its live connection
         self._background: set[asyncio.Task[None]] = set()
-        self._delivered: list[tuple[str, str]] = []  # (owner, id) of results written, not yet recorded
-        self._recording: Counter[tuple[str, str]] = Counter()  # (owner, id) of results whose record is being written
+        # (owner, id) → seqs of the jobs whose results went to a connection under that name, oldest first
+        self._unwritten: OrderedDict[tuple[str, str], list[int]] = OrderedDict()
+        self._delivered: list[int] = []  # seqs of results written, not yet recorded
+        self._recording: Counter[int] = Counter()  # seqs of results whose record is being written
 
     # --- before the ack ----------------------------------------------------------------------------------------
 
@@ -105,7 +113,7 @@ class ResultRouter:
         """A duplicate of a job that already finished: its ``ack``, then its result again (saying it was not printed
         again), in that order."""
         if _deliver(sink, ack):
-            _deliver(sink, result_message(job, again=True))
+            self._hand(sink, job, again=True)
 
     # --- after the ack -----------------------------------------------------------------------------------------
 
@@ -132,11 +140,18 @@ class ResultRouter:
 
     def written(self, owner: str, job_id: str) -> None:
         """A ``result`` of ``owner``'s job ``job_id`` left for that client (written to its socket, or in an HTTP
-        response): do not resend it. Only the owner's own sinks get its results, so owner and id name the job.
+        response): do not resend it. Of the results handed out under that name, the oldest not written yet is the
+        one (a connection writes in order); the job recorded is that one's, by seq.
 
         Recorded in the background, every result written meanwhile in one store write (no read first): the record
         only spares a client a harmless resend on reconnect, so it never holds up anything else."""
-        self._delivered.append((owner, job_id))
+        seqs = self._unwritten.get((owner, job_id))
+        if not seqs:
+            return
+        seq = seqs.pop(0)
+        if not seqs:
+            del self._unwritten[(owner, job_id)]
+        self._delivered.append(seq)
         if len(self._delivered) == 1:  # the first since the last write: one task records them all
             self._in_background(self._mark_delivered())
 
@@ -157,9 +172,9 @@ class ResultRouter:
         for job in missed:
             if job.seq in self._routes:  # its own connection is about to get it after the ack
                 continue
-            if (job.client_id, job.id) in being_recorded:
+            if job.seq in being_recorded:
                 continue
-            if not _deliver(sink, result_message(job)):
+            if not self._hand(sink, job):
                 return
 
     def detach(self, client_id: str, sink: ResultSink) -> None:
@@ -172,12 +187,22 @@ class ResultRouter:
             await asyncio.gather(*self._background, return_exceptions=True)
 
     def _send_result(self, job: Job, sink: ResultSink | None) -> None:
-        message = result_message(job)
-        if sink is not None and _deliver(sink, message):
+        if sink is not None and self._hand(sink, job):
             return
         live = self._clients.get(job.client_id)
         if live is not None and live != sink:
-            _deliver(live, message)
+            self._hand(live, job)
+
+    def _hand(self, sink: ResultSink, job: Job, *, again: bool = False) -> bool:
+        """Send the job's result to ``sink``; remember under its name which job it was, for :meth:`written`."""
+        if not _deliver(sink, result_message(job, again=again)):
+            return False
+        name = (job.client_id, job.id)
+        self._unwritten.setdefault(name, []).append(job.seq)
+        self._unwritten.move_to_end(name)
+        if len(self._unwritten) > MAX_UNWRITTEN_NAMES:
+            self._unwritten.popitem(last=False)
+        return True
 
     async def _mark_delivered(self) -> None:
         await asyncio.sleep(0)  # results written in the same turn of the event loop join this write
@@ -186,8 +211,8 @@ class ResultRouter:
         try:
             await self._store.mark_results_delivered(delivered)
         except Exception as error:  # the client may get the result again on reconnect: harmless, ids are idempotent
-            ids = ", ".join(job_id for _, job_id in delivered[:5]) + (", …" if len(delivered) > 5 else "")
-            log.warning("cannot record that the results of jobs %s were delivered: %s", ids, error)
+            seqs = ", ".join(str(seq) for seq in delivered[:5]) + (", …" if len(delivered) > 5 else "")
+            log.warning("cannot record that the results of jobs (seq) %s were delivered: %s", seqs, error)
         finally:
             self._recording.subtract(delivered)
             self._recording = +self._recording  # drop the counts that reached zero

@@ -389,8 +389,8 @@ class SqliteJobStore(JobReads):
         :meth:`do_finish_and_claim`)."""
         return self._run_one(functools.partial(self.do_finish_and_claim, key, target, now, message, limit, max_bytes))
 
-    def mark_results_delivered(self, results: Sequence[tuple[str, str]]) -> None:
-        self._run_one(functools.partial(self.do_mark_results_delivered, results))
+    def mark_results_delivered(self, seqs: Sequence[int]) -> None:
+        self._run_one(functools.partial(self.do_mark_results_delivered, seqs))
 
     def recover(self, *, now: float, policy: str) -> Recovery:
         """Start-up: a job found ``printing`` was cut off mid-send (the process died).
@@ -487,13 +487,11 @@ class SqliteJobStore(JobReads):
         heads = claimable([_job(row) for row in rows], max_bytes)
         return finished, [self._apply_move(head, JobState.PRINTING, now, None, head.attempts + 1) for head in heads]
 
-    def do_mark_results_delivered(self, results: Sequence[tuple[str, str]]) -> None:
-        """Each (owner, id): that owner's newest job with this id has had its result delivered, if it is finished.
-        One statement per result, no read first (the owner's ids are indexed)."""
+    def do_mark_results_delivered(self, seqs: Sequence[int]) -> None:
+        """The jobs ``seqs`` have had their results delivered, if they are finished. One statement per result, no
+        read first."""
         self._db.executemany(
-            "UPDATE jobs SET delivered = 1 WHERE seq = (SELECT seq FROM jobs WHERE client_id = ? AND id = ?"
-            f" ORDER BY seq DESC LIMIT 1) AND delivered = 0 AND {_IS_FINAL}",
-            results,
+            f"UPDATE jobs SET delivered = 1 WHERE seq = ? AND delivered = 0 AND {_IS_FINAL}", [(seq,) for seq in seqs]
         )
 
     def do_recover(self, now: float, policy: str) -> Recovery:
