@@ -43,10 +43,13 @@ class SqliteSpool:
 
     @property
     def health(self) -> StoreHealth:
-        """``ok``, or ``degraded`` with why, as the spool thread last saw it (:meth:`refresh_health` looks now)."""
+        """``ok``, or ``degraded`` with why, as the spool thread last saw it (:meth:`refresh_health` looks now).
+        While degraded, asking also has the spool thread look again, in the background."""
         store = self._store
         if store is None:
             return StoreHealth("degraded", f"the spool database {self.path} is not open")
+        if not store.health.ok and not self._closed:
+            self._runner.submit(store.check_health)
         return store.health
 
     async def refresh_health(self) -> StoreHealth:

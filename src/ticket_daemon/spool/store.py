@@ -76,6 +76,7 @@ class SqliteJobStore(JobReads):
         self._file_health = HealthMonitor("the spool file is the one the daemon has open again")
         self._watch: FileWatch | None = None  # made once the file is open and checked
         self._file_problem: str | None = None  # the file at the path is not the one open: new jobs are refused
+        self._damage: str | None = None  # a write found the file damaged: new jobs are refused until a restart
         self.rescued = path.with_name(f"{path.stem}.rescued{path.suffix}")  # where a lost file's jobs are saved
         self._probe_at = 0.0  # monotonic time of the next write a health check may try
         self._reserve = Reserve(path.with_suffix(".reserve"), reserve_bytes)
@@ -130,7 +131,7 @@ class SqliteJobStore(JobReads):
         return self.health
 
     def close(self) -> None:
-        if self._file_problem is not None:  # the jobs' final states, saved for the restart
+        if self._file_problem is not None or self._damage is not None:  # the final states, saved for the restart
             self._rescue()
         if self._watch is not None:
             self._watch.close()
@@ -145,12 +146,23 @@ class SqliteJobStore(JobReads):
         problem = self._watch.problem() if self._watch is not None else None
         if problem is None:
             self._file_problem = None
-            self._file_health.recovered()
+            if self._damage is None:
+                self._file_health.recovered()
             return
         if self._file_problem is None:  # just found: save what the open file holds, then say what to do
             saved = self._rescue()
             self._file_problem = f"{problem}: {lost_file_advice(self.path, self.marker, saved)}"
             self._file_health.degraded(self._file_problem)
+
+    def _damaged(self, error: sqlite3.Error) -> str:
+        """A write met a damaged page: nothing accepted from now on could be trusted to survive a restart. Returns
+        the sentence that says so and what to do."""
+        if self._damage is None:
+            saved = self._rescue()
+            self._damage = f"the spool file {self.path} is damaged ({error}): "
+            self._damage += lost_file_advice(self.path, self.marker, saved)
+            self._file_health.degraded(self._damage)
+        return self._damage
 
     def _rescue(self) -> Path | None:
         """Copy the open database next to the lost file with SQLite's online backup, which reads through this
@@ -261,8 +273,11 @@ class SqliteJobStore(JobReads):
         except sqlite3.Error as error:
             self._rollback()
             self._pending = counts
-            if getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+            code = getattr(error, "sqlite_errorcode", None)
+            if code == sqlite3.SQLITE_FULL:
                 return None
+            if code is not None and code & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+                return [(False, StorageError(self._damaged(error)))] * len(operations)
             self._monitor.degraded(f"spool writes fail: {error}")
             return [(False, StorageError(f"the spool could not be written: {error}"))] * len(operations)
         except BaseException:
@@ -409,6 +424,8 @@ class SqliteJobStore(JobReads):
     def do_add(self, job: Job, capacity: int, window_seconds: float, now: float | None) -> Job:
         if job.state is not JobState.QUEUED:
             raise ValueError(f"a new job must be queued, not {job.state.value}")
+        if self._damage is not None:  # nothing it holds can be read with trust, resent ids included
+            raise StorageError(self._damage)
         # A resent id is answered from what is stored even while new jobs are refused (a full disk).
         check_reuse(
             self._newest(job.client_id, job.id),
