@@ -8,7 +8,11 @@ rolls back alone and the others still commit: a batch that refuses something run
 savepoint. Nobody hears back before the commit.
 
 Keys: a job's ``seq`` (acceptance order) is its key. The client's ``id`` is unique only per owner (``client_id``)
-within the duplicate window (PROTOCOL.md "Idempotent ids, safely scoped"); :meth:`find` looks one up.
+within the duplicate window, and only for a client that names itself: an anonymous client's ids may repeat
+(docs/protocol.md "Idempotent ids"); :meth:`find` looks up the newest.
+
+The file is watched (``faults.FileWatch``, at every group commit and every health check): deleted, replaced or
+damaged while the daemon runs, it makes new jobs refused with what to do, while the jobs already accepted go on.
 
 The store is synchronous and not thread-safe by design: the daemon owns it from one dedicated thread
 (:class:`~ticket_daemon.spool.runner.StoreRunner`). The pending counts are kept in memory (rebuilt at open) and
