@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from server.harness import RunningDaemon, receipt, refused_port
-from ticket_daemon.cli import main
 from ticket_daemon.client import AsyncTicketClient, TicketClient, Unreachable
+from ticket_daemon.commands.main import main
 from ticket_daemon.config import load_settings
 
 

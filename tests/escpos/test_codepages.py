@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from ticket_daemon.document import Align
 from ticket_daemon.escpos.codepages import Placement, Tally, encode_text, prepare_text
 from ticket_daemon.escpos.typefaces import BUILT_IN
-from ticket_daemon.printers.render_resources import system_typefaces
+from ticket_daemon.resources import system_typefaces
 
 SOURCE = Path(__file__).resolve().parents[2] / "src"
 
@@ -123,7 +123,7 @@ MIXED_TEXT = "Día €5 “ok” Привет 你好 ǎ"
 ENCODE_IN_ANOTHER_PROCESS = """
 import sys
 from ticket_daemon.escpos.codepages import Placement, encode_text
-from ticket_daemon.printers.render_resources import system_typefaces
+from ticket_daemon.resources import system_typefaces
 placement = Placement(dot_width=576, typefaces=system_typefaces())
 sys.stdout.buffer.write(encode_text(sys.argv[1], "PC437", placement).data)
 """

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from server.harness import DaemonLauncher, PrinterFarm, RunningDaemon, WsClient, printed_jobs, ticket, wait_until
-from ticket_daemon.spool.store import SqliteJobStore
+from ticket_daemon.store.database import SqliteJobStore
 
 QUICK_RETRY = {"retry_initial_seconds": 0.2, "retry_max_seconds": 0.2}
 

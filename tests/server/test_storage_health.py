@@ -16,11 +16,11 @@ import httpx
 import pytest
 
 from server.harness import DaemonLauncher, RunningDaemon, ticket, wait_until
-from ticket_daemon.spool.durable import SqliteSpool
-from ticket_daemon.spool.faults import StorageError, StoreHealth
-from ticket_daemon.spool.jobs import Job, JobState
-from ticket_daemon.spool.queue import MemoryJobStore
-from ticket_daemon.spool.store import SqliteJobStore
+from ticket_daemon.store.database import SqliteJobStore
+from ticket_daemon.store.faults import StorageError, StoreHealth
+from ticket_daemon.store.jobs import Job, JobState
+from ticket_daemon.store.memory import MemoryJobStore
+from ticket_daemon.store.sqlite import SqliteSpool
 
 WAIT_S = 15.0
 

@@ -19,17 +19,8 @@ ALIGN_NUMBERS = {Align.LEFT: 0, Align.CENTER: 1, Align.RIGHT: 2}
 DEFAULT_STYLE = TextStyle()
 
 
-def style_on(style: TextStyle) -> bytes:
-    """The commands switching ``style`` on, non-default parts only: ESC M, GS !, ESC E, ESC -, GS B."""
-    return _style_codes(style.font, style.size, style.bold, style.underline, style.inverse)[0]
-
-
-def style_off(style: TextStyle) -> bytes:
-    """The commands switching ``style`` off again, in the reverse order of :func:`style_on`."""
-    return _style_codes(style.font, style.size, style.bold, style.underline, style.inverse)[1]
-
-
-# A document has a handful of styles, used on line after line: their commands are worked out once each.
+# The commands switching a style on (non-default parts only: ESC M, GS !, ESC E, ESC -, GS B) and off again in
+# reverse order. A document has a handful of styles, used on line after line: their commands are worked out once each.
 @lru_cache(maxsize=512)
 def _style_codes(font_name: str, size: str, is_bold: bool, underline_spec: str, inverse: bool) -> tuple[bytes, bytes]:
     underline_dots = int(underline_spec[0])  # "0pt", "1pt", "2pt"

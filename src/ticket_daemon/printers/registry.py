@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
@@ -20,7 +20,7 @@ from ..document.model import Profile
 from ..escpos.profiles import KNOWN_MODELS, PrinterProfile, profile_for
 from .errors import PrinterError, unknown_printer
 from .status import PrinterState
-from .uri import parse_uri
+from .uri import PrinterURI, parse_uri
 
 DEFAULT_VIRTUAL_NAME = "default"
 # The model of a document profile that states nothing (no known model is called this).
@@ -46,6 +46,12 @@ class ConfiguredPrinter:
     dpi: int | None = None
     code_table: str | None = None
     has_qr: bool | None = None
+    # The URI parsed once, when the printer is configured: a wrong one is a configuration error at start-up, and
+    # no job parses it again.
+    parsed_uri: PrinterURI = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "parsed_uri", parse_uri(self.uri))
 
     def profile_for(self, document_profile: Profile) -> PrinterProfile:
         """The profile a job for this printer is laid out for (DOCUMENT.md "The printer's paper wins"): what the
@@ -132,9 +138,8 @@ class PrinterRegistry:
     @classmethod
     def from_settings(cls, printers: Iterable[PrinterSettings]) -> PrinterRegistry:
         """The registry ``[[printers]]`` describes; any mistake in it is one ``VALIDATION:`` :class:`ConfigError`."""
-        configured = [ConfiguredPrinter.from_settings(printer) for printer in printers]
         try:
-            return cls(configured)
+            return cls([ConfiguredPrinter.from_settings(printer) for printer in printers])
         except PrinterError as error:  # a wrong URI or an ambiguous name is a configuration mistake
             raise ConfigError(f"printers: {error.message}", kind="VALIDATION") from None
 
@@ -144,7 +149,6 @@ class PrinterRegistry:
             configured = [ConfiguredPrinter(DEFAULT_VIRTUAL_NAME, f"virtual://{DEFAULT_VIRTUAL_NAME}")]
         self._by_key: dict[str, ConfiguredPrinter] = {}
         for printer in configured:
-            parse_uri(printer.uri)  # a wrong URI is a configuration error, reported at start-up
             for label in (printer.name, *printer.aliases):
                 holder = self._by_key.setdefault(_key(label), printer)
                 if holder is not printer:
@@ -181,7 +185,7 @@ class PrinterRegistry:
         states = states or {}
         details = []
         for printer in self.printers:
-            uri = parse_uri(printer.uri)
+            uri = printer.parsed_uri
             state = states.get(printer.name, PrinterState.unknown)
             details.append(
                 {
@@ -201,7 +205,7 @@ class PrinterRegistry:
         ``error`` when there are none (PROTOCOL.md). The built-in virtual printer is an ESC/POS thermal printer
         too (it prints every job, to PNG), so a virtual-only set-up is ``ok``; ``thermal_count`` counts physical
         thermal printers only, so a client can still tell that no real printer is configured."""
-        types = [_PRINTER_TYPES.get(parse_uri(p.uri).scheme, "unknown") for p in self.printers]
+        types = [_PRINTER_TYPES.get(p.parsed_uri.scheme, "unknown") for p in self.printers]
         thermal = types.count("thermal")
         virtual = types.count("virtual")
         physical = len(types) - virtual

@@ -131,9 +131,11 @@ def parse_uri(uri: str, *, windows: bool | None = None) -> PrinterURI:
     raise unsupported_uri(uri, f"the scheme must be one of {expected}")
 
 
-def open_transport(uri: str, *, dot_width: int, data_dir: Path, timeouts: Timeouts = DEFAULT_TIMEOUTS) -> Transport:
+def open_transport(
+    uri: PrinterURI | str, *, dot_width: int, data_dir: Path, timeouts: Timeouts = DEFAULT_TIMEOUTS
+) -> Transport:
     """The transport for ``uri``, not yet opened (no I/O happens here; call ``await transport.open()``)."""
-    parsed = parse_uri(uri)
+    parsed = uri if isinstance(uri, PrinterURI) else parse_uri(uri)
     if parsed.scheme == "tcp":
         return TcpTransport(parsed.host, parsed.port, timeouts=timeouts)
     if parsed.scheme == "file":

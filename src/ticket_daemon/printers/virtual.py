@@ -70,7 +70,7 @@ def save_job(folder: Path, stem: str, data: bytes, dot_width: int) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     try:
         from ..emulator import emulate  # imported here: only virtual printers need the emulator and Pillow
-        from .render_resources import system_typefaces
+        from ..resources import system_typefaces
 
         drawn = emulate(data, dot_width, typefaces=system_typefaces())
     except Exception:  # the printer still "printed"; only the picture is missing

@@ -1,4 +1,4 @@
-"""``ticket-daemon virtual-printer``: a network ESC/POS printer simulator for tests and demos.
+"""A network ESC/POS printer simulator for tests and demos (the ``ticket-daemon virtual-printer`` command).
 
 It behaves like an Epson-compatible printer on raw TCP port 9100: ``DLE EOT n`` (n = 1..4) is answered at once
 with status bytes that reflect the current fault, and everything else a connection sends is one job, saved when the
@@ -16,19 +16,14 @@ stripped content (``ok``, ``paper_out``, ``cover_open`` or ``offline``) is the c
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import logging
 import os
 import re
-import signal
 import socket
-import sys
 from pathlib import Path
 
-from ..document.errors import Category, TicketError
-from .errors import PrinterError, cannot_write
 from .realtime import RealtimeSplitter
 from .status import PrinterState, status_replies
 from .tcp import format_address
@@ -205,61 +200,3 @@ class VirtualPrinterServer:
             log.error("%s: could not save %s in %s: %s", self.address, stem, self.out_dir, error)
             return
         log.info("%s: printed %s (%d bytes from %s)", self.address, stem, len(job), peer)
-
-
-def parse_listen(listen: str) -> tuple[str, int]:
-    """``HOST:PORT`` (``[::1]:9100`` for IPv6) → (host, port); port 0 asks for any free port."""
-    host, colon, port_text = listen.strip().rpartition(":")
-    host = host.removeprefix("[").removesuffix("]")
-    if not colon or not host or not port_text.isdigit() or int(port_text) > 65535:
-        raise ValueError(f"--listen must be HOST:PORT (port 0-65535), not '{listen}'")
-    return host, int(port_text)
-
-
-def main(args: argparse.Namespace) -> int:
-    """``ticket-daemon virtual-printer``: serve until SIGTERM or SIGINT. Prints ``virtual-printer listening on
-    HOST:PORT`` (the real port) once it accepts connections."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
-    status_file = os.environ.get(STATUS_FILE_ENV)
-    try:
-        host, port = parse_listen(args.listen)
-        server = VirtualPrinterServer(
-            host,
-            port,
-            Path(args.out),
-            bytes_per_second=args.bytes_per_second,
-            status=args.status,
-            dot_width=args.width,
-            status_file=Path(status_file) if status_file else None,
-            fail_after_bytes=getattr(args, "fail_after_bytes", 0),
-        )
-    except ValueError as error:
-        print(TicketError(str(error), category=Category.VALIDATION), file=sys.stderr)
-        return 2
-    try:
-        return asyncio.run(_serve(server))
-    except TicketError as error:
-        print(error, file=sys.stderr)
-        return 2
-
-
-async def _serve(server: VirtualPrinterServer) -> int:
-    try:
-        await server.start()
-    except PermissionError:
-        raise cannot_write(str(server.out_dir), "permission denied", retryable=False) from None
-    except OSError as error:
-        reason = (error.strerror or str(error)).lower()
-        raise PrinterError(f"Cannot listen on {server.address}: {reason}", retryable=False) from None
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError):  # Windows: Ctrl+C arrives as KeyboardInterrupt instead
-            loop.add_signal_handler(signum, stopping.set)
-    print(f"virtual-printer listening on {server.address}", flush=True)
-    try:
-        await stopping.wait()
-    finally:
-        await server.stop()
-    log.info("virtual-printer stopped")
-    return 0

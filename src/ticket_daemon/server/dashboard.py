@@ -33,7 +33,6 @@ from .. import web
 from ..config import Settings
 from ..document.errors import Category, TicketError
 from ..printers.registry import PrinterRegistry
-from ..printers.uri import parse_uri
 from ..printers.virtual import VirtualJob, list_jobs, virtual_printer_dir
 from .passwords import is_password_hash, verify_password
 from .sessions import (
@@ -282,7 +281,7 @@ class _Dashboard:
         configured = self.registry.get(printer)
         if configured is None:
             return None
-        parsed = parse_uri(configured.uri)
+        parsed = configured.parsed_uri
         if parsed.scheme != "virtual":
             return None
         return virtual_printer_dir(self.settings.storage.data_dir, parsed.location)

@@ -40,7 +40,6 @@ MAX_FAILED_LOGINS_GLOBAL = 50
 # An IPv6 site gets a /64 and may use any address in it: the prefix length counted as one client.
 IPV6_SITE_PREFIX = 64
 LOOPBACK_KEY = "loopback"
-GLOBAL_KEY = "*"
 # 32 random bytes = 256 bits.
 SESSION_ID_BYTES = 32
 

@@ -32,7 +32,7 @@ from ..document.errors import TicketError
 from ..logs import audit
 from ..spool import protocol, wire
 from ..spool.intake import ANONYMOUS_OWNER, Submitter, job_id_of, submit_ticket
-from ..spool.jobs import Job
+from ..store.jobs import Job
 from .daemon import Daemon
 from .origins import OriginRegistry
 from .ratelimit import MessageBudget, Verdict

@@ -34,7 +34,7 @@ from ..logs import configure_logging
 from ..mqtt import MqttSession, session_for
 from ..server.app import create_app
 from ..server.daemon import Daemon
-from ..spool.store import SpoolDamaged
+from ..store.database import SpoolDamaged
 from .httplimits import ConnectionCap, guarded_http_protocol, raise_open_file_limit
 from .modes import exposure_warnings
 

@@ -20,17 +20,18 @@ from ..document.errors import Category, TicketError
 from ..printers.discovery import PrinterDiscovery, with_discovered
 from ..printers.registry import PrinterRegistry
 from ..printers.status import PrinterState
+from ..render.pool import RenderPool
+from ..store.database import SpoolDamaged, StorageError
+from ..store.interface import JobStore
+from ..store.jobs import Job, JobState
+from ..store.memory import MemoryJobStore
+from ..store.records import new_job, reprint_id
+from ..store.recovery import abandon_unprinted, end_orphaned_jobs, recover
+from ..store.sqlite import SPOOL_FILE, SqliteSpool
 from . import protocol
-from .durable import SPOOL_FILE, SqliteSpool
-from .jobs import Job, JobState
 from .metrics_hooks import NO_METRICS, JobMetrics
-from .queue import JobStore, MemoryJobStore
-from .records import new_job, reprint_id
-from .recovery import abandon_unprinted, end_orphaned_jobs, recover
-from .renderpool import RenderPool
 from .results import ResultRouter, ResultSink
 from .states import PrinterStates
-from .store import SpoolDamaged, StorageError
 from .worker import PrinterWorker, RetryPolicy
 
 log = logging.getLogger(__name__)

@@ -10,50 +10,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 from pathlib import Path
 from typing import Any
 
-from ..document.errors import TicketError
-from .discovery import PrinterDiscovery, with_discovered
-from .registry import PrinterRegistry
-from .status import PrinterState
-from .uri import open_transport
-
-log = logging.getLogger(__name__)
-
-# Any paper width will do: a status check sends no job.
-_STATUS_DOT_WIDTH = 576
-
-
-async def probe_state(uri: str, *, data_dir: Path, timeout: float) -> PrinterState:
-    """The printer's state, checked within ``timeout`` seconds: ``unknown`` for links that cannot read back,
-    ``offline`` for one that cannot be reached. Never raises."""
-    try:
-        transport = open_transport(uri, dot_width=_STATUS_DOT_WIDTH, data_dir=data_dir)
-    except TicketError:
-        return PrinterState.error
-    if not transport.can_read_status:
-        return PrinterState.unknown
-    try:
-        async with asyncio.timeout(timeout):
-            await transport.open()
-            return await transport.status()
-    except (TicketError, TimeoutError, OSError):
-        return PrinterState.offline
-    except Exception:  # a transport bug must not take down the report of every other printer
-        log.exception("status check of printer %s failed", uri)
-        return PrinterState.unknown
-    finally:
-        await transport.close()
+from ..printers.discovery import PrinterDiscovery, with_discovered
+from ..printers.probe import probe_state
+from ..printers.registry import PrinterRegistry
 
 
 async def printers_report(
     registry: PrinterRegistry, *, data_dir: Path, timeout: float, discovery: PrinterDiscovery
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     names = [printer.name for printer in registry.printers]
-    states = await asyncio.gather(*(probe_state(p.uri, data_dir=data_dir, timeout=timeout) for p in registry.printers))
+    probes = (probe_state(p.parsed_uri, data_dir=data_dir, timeout=timeout) for p in registry.printers)
+    states = await asyncio.gather(*probes)
     details = registry.details(dict(zip(names, states, strict=True)))
     return with_discovered(registry, details, await discovery.scan())
 
