@@ -6,12 +6,14 @@ already accepted still prints, and what the open file held is saved next to it s
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
 from pathlib import Path
 
 import httpx
 
 from server.harness import DaemonLauncher, PrinterFarm, RunningDaemon, WsClient, printed_jobs, ticket, wait_until
+from service.helpers import ServeProcess, get_json, write_config
 from ticket_daemon.store.database import SqliteJobStore
 
 QUICK_RETRY = {"retry_initial_seconds": 0.2, "retry_max_seconds": 0.2}
@@ -107,3 +109,53 @@ def test_a_spool_file_overwritten_in_place_refuses_new_tickets(daemons: DaemonLa
     why = lost(spool, "was truncated or overwritten")
     assert refused == {"tipo": "error", "id": "after", "status": "error", "mensaje": "STORAGE: " + why}
     assert health(running)["status"] == "degraded"
+
+
+def test_a_serve_process_whose_spool_file_is_deleted_keeps_printing_and_saves_its_jobs_for_the_restart(
+    printer_farm: PrinterFarm, tmp_path: Path
+) -> None:
+    status_file = tmp_path / "status"
+    status_file.write_text("paper_out")
+    uri, out = printer_farm.start("kitchen", status_file=status_file)
+    data_dir = tmp_path / "shop"
+    config = write_config(
+        tmp_path / "config.toml",
+        {"host": "127.0.0.1", "port": 0},
+        [{"name": "kitchen", "uri": uri}],
+        storage={"data_dir": str(data_dir)},
+        spool=QUICK_RETRY,
+    )
+    daemon = ServeProcess(config)
+    try:
+        till = WsClient(f"{daemon.ws_url}?client_id=till-a")
+        assert till.recv()["tipo"] == "info"
+        assert till.request(ticket("held-1", "ACCEPTED BEFORE"))["status"] == "queued"
+        assert till.recv()["status"] == "waiting"
+        spool = data_dir / "spool.sqlite3"
+        spool.unlink()
+
+        why = lost(spool, "was deleted")
+        assert till.request(ticket("new-1", "AFTER THE LOSS"))["mensaje"] == "STORAGE: " + why
+        report = get_json(f"{daemon.http_url}/health")
+        assert (report["status"], report["spool"]["reason"]) == ("degraded", why)
+        status_file.write_text("ok")
+        while (message := till.recv())["tipo"] != "result":
+            assert message["tipo"] == "job"
+        assert (message["id"], message["status"]) == ("held-1", "success")
+        wait_until(lambda: len(printed_jobs(out)) == 1, "the accepted job to print")
+        till.close()
+        daemon.signal(signal.SIGTERM)
+        assert daemon.wait() == 0
+    finally:
+        daemon.kill()
+
+    # What the operator is told to do: the saved file in place of the lost one, then a start that finds its jobs.
+    os.replace(spool.with_name("spool.rescued.sqlite3"), spool)
+    restarted = ServeProcess(config)
+    try:
+        report = get_json(f"{restarted.http_url}/health")
+        assert report["spool"]["status"] == "ok" and report["spool"]["size"] == 1
+    finally:
+        restarted.signal(signal.SIGTERM)
+        restarted.wait()
+        restarted.kill()
