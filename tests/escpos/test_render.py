@@ -337,8 +337,8 @@ def test_substitutions_are_reported_against_their_command() -> None:
         )
     )
     assert job.notes == (
-        "TEXT: 1 character printed as a close match in command 1 (e.g. '→' as '->')",
-        "TEXT: 1 character printed as a close match in command 2 (e.g. '≠' as '!=')",
+        "TEXT: 1 character printed as a close match in command 1 (e.g. '→' as '>')",
+        "TEXT: 1 character printed as a close match in command 2 (e.g. '≠' as '=')",
         "TEXT: 1 character printed as image in command 2",
     )
 

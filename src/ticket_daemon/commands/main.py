@@ -160,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     unit.add_argument("--unit-dir", help=argparse.SUPPRESS)  # tests: where --install writes
 
     printers = sub.add_parser("printers", help="list configured printers (live state) and printers found on this PC")
+    printers.add_argument(
+        "action", nargs="?", choices=["profiles"], help="profiles: list the printer models a printer can be set to"
+    )
     printers.add_argument("--config", help="TOML configuration file")
     printers.add_argument("--json", action="store_true", help="print the PROTOCOL.md printers message as JSON")
 
@@ -175,7 +178,12 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--printer", help="name of a configured printer (default: chosen by the daemon)")
     send.add_argument("--id", help="job id (default: the message's, else a new one); a resend is never reprinted")
     send.add_argument("--token", help="auth token, when the daemon requires one")
-    send.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the result (default 60)")
+    send.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        help="seconds to wait for the result (default 60); a daemon not reached within 5 s is reported at once",
+    )
     return parser
 
 

@@ -30,7 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="ok",
         help="the printer state it reports",
     )
-    parser.add_argument("--width", type=int, default=576, help="paper width in dots")
+    parser.add_argument("--width", type=int, default=None, help="paper width in dots (default: the model's, else 576)")
+    parser.add_argument("--model", help="act as this escpos-printer-db model: answer GS I, use its ESC t table")
     parser.add_argument("--fail-after-bytes", type=int, default=0, help="drop the link after N bytes (0: never)")
 
 
@@ -47,21 +48,31 @@ def run(args: argparse.Namespace) -> int:
     """``ticket-daemon virtual-printer``: serve until SIGTERM or SIGINT. Prints ``virtual-printer listening on
     HOST:PORT`` (the real port) once it accepts connections."""
     from ..document.errors import Category, TicketError  # lazily: the parser is built without the printers package
+    from ..escpos.printerdb import find_model
     from ..printers.virtual_server import STATUS_FILE_ENV, VirtualPrinterServer
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     status_file = os.environ.get(STATUS_FILE_ENV)
     try:
         host, port = parse_listen(args.listen)
+        model_name = getattr(args, "model", None)
+        model = find_model(model_name) if model_name else None
+        if model_name and model is None:
+            raise ValueError(
+                f"--model '{model_name}' is not a printer model of escpos-printer-db "
+                "(`ticket-daemon printers profiles` lists them)"
+            )
+        width = args.width if args.width is not None else (model.dot_width if model and model.dot_width else 576)
         server = VirtualPrinterServer(
             host,
             port,
             Path(args.out),
             bytes_per_second=args.bytes_per_second,
             status=args.status,
-            dot_width=args.width,
+            dot_width=width,
             status_file=Path(status_file) if status_file else None,
             fail_after_bytes=getattr(args, "fail_after_bytes", 0),
+            model=model,
         )
     except ValueError as error:
         print(TicketError(str(error), category=Category.VALIDATION), file=sys.stderr)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -132,9 +133,15 @@ def parse_uri(uri: str, *, windows: bool | None = None) -> PrinterURI:
 
 
 def open_transport(
-    uri: PrinterURI | str, *, dot_width: int, data_dir: Path, timeouts: Timeouts = DEFAULT_TIMEOUTS
+    uri: PrinterURI | str,
+    *,
+    dot_width: int,
+    data_dir: Path,
+    timeouts: Timeouts = DEFAULT_TIMEOUTS,
+    codecs: Mapping[int, str] | None = None,
 ) -> Transport:
-    """The transport for ``uri``, not yet opened (no I/O happens here; call ``await transport.open()``)."""
+    """The transport for ``uri``, not yet opened (no I/O happens here; call ``await transport.open()``).
+    ``dot_width`` and ``codecs`` (its ``ESC t`` table) are what a virtual printer draws with."""
     parsed = uri if isinstance(uri, PrinterURI) else parse_uri(uri)
     if parsed.scheme == "tcp":
         return TcpTransport(parsed.host, parsed.port, timeouts=timeouts)
@@ -149,4 +156,4 @@ def open_transport(
         return SerialTransport(parsed.location, settings, timeouts=timeouts)
     if parsed.scheme == "usb":
         return UsbTransport(UsbTarget.parse(parsed.location, dict(parsed.options)), timeouts=timeouts)
-    return VirtualTransport(parsed.location, data_dir=data_dir, dot_width=dot_width)
+    return VirtualTransport(parsed.location, data_dir=data_dir, dot_width=dot_width, codecs=codecs)

@@ -136,7 +136,13 @@ def preview_in_worker(
             datos, raw_policy=raw_policy, registry=registry, printer_name=printer_name, strict=strict
         )
         _check_limits(rendered, limits)
-        emulation = emulate(rendered.data, rendered.dot_width, typefaces=system_typefaces())
+        # The printer's model reads ESC t with its own table: the preview shows what that printer prints.
+        printer = registry.get(rendered.printer) if registry is not None and rendered.printer is not None else None
+        model = printer.printer_model if printer is not None else None
+        if model is None:
+            emulation = emulate(rendered.data, rendered.dot_width, typefaces=system_typefaces())
+        else:
+            emulation = emulate(rendered.data, rendered.dot_width, typefaces=system_typefaces(), codecs=model.codecs)
     except TicketError as error:
         return Refusal(error.category, error.message)
     return PreviewOutcome(emulation.png, emulation.width, emulation.height, rendered.notes)
