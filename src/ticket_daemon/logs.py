@@ -1,8 +1,14 @@
 """Where the daemon's log lines go: the console (when someone is watching), a rotating file, and ``AUDIT:`` events.
 
 ``<data_dir>/logs/ticket-daemon.log`` rotates at 5 MB keeping 5 files, so a till left running for years holds at
-most ~30 MB of logs. Every handler carries :class:`RedactingFilter`, so a token or password that slips into a
-message (a client pasting its token into a document, an exception text) is masked before it is written.
+most ~30 MB of logs. ``AUDIT:`` lines also go to ``audit.log`` beside it (same rotation rule), a file no other line
+reaches, so a flood of ordinary lines cannot rotate the security record away. Every handler carries
+:class:`RedactingFilter`, so a token or password that slips into a message (a client pasting its token into a
+document, an exception text) is masked before it is written.
+
+A client's protocol faults (bad frames, a wrong ``Host``) go through :func:`client_fault`: at most one line per
+address per :data:`CLIENT_FAULT_INTERVAL_SECONDS`, carrying the count of what was held back, never a traceback,
+so one client in a loop cannot fill the disk.
 """
 
 from __future__ import annotations
@@ -13,11 +19,19 @@ import os
 import re
 import sys
 import time
-from collections.abc import Iterable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 AUDIT_LOGGER_NAME = "ticket_daemon.audit"
 LOG_FILE_NAME = "ticket-daemon.log"
+AUDIT_FILE_NAME = "audit.log"
+CLIENT_FAULT_LOGGER_NAME = "ticket_daemon.clients"
+# One line per faulty address per minute: enough to see who misbehaves and how much, at ~1 line/min per address.
+CLIENT_FAULT_INTERVAL_SECONDS = 60.0
+# Addresses whose faults are being counted; beyond it the least recently seen is forgotten (bounded memory).
+MAX_FAULTY_ADDRESSES = 4096
 # 5 MB x (1 + 5 backups): bounded disk use on a small POS box, still days of history.
 LOG_FILE_MAX_BYTES = 5 * 1024 * 1024
 LOG_FILE_BACKUPS = 5
@@ -125,6 +139,71 @@ class _RotatingFile(logging.handlers.RotatingFileHandler):
             self.handleError(record)
 
 
+@dataclass(slots=True)
+class _Faults:
+    logged_at: float
+    held_back: int = 0
+
+
+class ClientFaultLog:
+    """Logs a client's protocol faults at WARNING, at most once per address per ``interval`` seconds; the next
+    line of that address says how many were held back since its last one. Never a traceback: the sentence is all
+    a client's mistake deserves."""
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        *,
+        interval: float = CLIENT_FAULT_INTERVAL_SECONDS,
+        max_addresses: int = MAX_FAULTY_ADDRESSES,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._logger = logger
+        self._interval = interval
+        self._max_addresses = max_addresses
+        self._clock = clock
+        self._seen: OrderedDict[str, _Faults] = OrderedDict()
+
+    def report(self, address: str, sentence: str) -> bool:
+        """One fault of ``address``; True when it was logged, False when it was only counted."""
+        now = self._clock()
+        entry = self._seen.pop(address, None)
+        if entry is not None and now - entry.logged_at < self._interval:
+            entry.held_back += 1
+            self._seen[address] = entry  # last: the most recently seen
+            return False
+        held_back = entry.held_back if entry is not None else 0
+        self._seen[address] = _Faults(logged_at=now)
+        while len(self._seen) > self._max_addresses:
+            self._seen.popitem(last=False)
+        suffix = f" ({held_back} more from this address not logged since its last line)" if held_back else ""
+        self._logger.warning("client %s: %s%s", _one_token(address), sentence, suffix)
+        return True
+
+
+def client_fault(address: str, sentence: str) -> None:
+    """Log a client's protocol fault through the process's :class:`ClientFaultLog` (what the doors call)."""
+    logger = logging.getLogger(CLIENT_FAULT_LOGGER_NAME)
+    fault_log = getattr(logger, _FAULT_LOG_ATTRIBUTE, None)
+    if not isinstance(fault_log, ClientFaultLog):
+        fault_log = ClientFaultLog(logger)
+        setattr(logger, _FAULT_LOG_ATTRIBUTE, fault_log)
+    fault_log.report(address, sentence)
+
+
+# The process's ClientFaultLog hangs on its logger (one per process, like the logger itself).
+_FAULT_LOG_ATTRIBUTE = "_ticket_daemon_fault_log"
+
+
+class AuditOnly(logging.Filter):
+    """Lets through the ``AUDIT:`` lines only (the audit logger's, and any other line starting with ``AUDIT:``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == AUDIT_LOGGER_NAME or record.name.startswith(AUDIT_LOGGER_NAME + "."):
+            return True
+        return str(record.msg).startswith("AUDIT:")
+
+
 def audit_logger() -> logging.Logger:
     return logging.getLogger(AUDIT_LOGGER_NAME)
 
@@ -168,6 +247,10 @@ def configure_logging(
             log_dir.mkdir(parents=True, exist_ok=True)
             log_file = log_dir / LOG_FILE_NAME
             handlers.append(_RotatingFile(log_file, max_bytes=LOG_FILE_MAX_BYTES, backups=LOG_FILE_BACKUPS))
+            audit_path = log_dir / AUDIT_FILE_NAME
+            audit_file = _RotatingFile(audit_path, max_bytes=LOG_FILE_MAX_BYTES, backups=LOG_FILE_BACKUPS)
+            audit_file.addFilter(AuditOnly())
+            handlers.append(audit_file)
         except OSError as exc:
             log_file = None
             console = True

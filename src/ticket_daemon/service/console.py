@@ -134,7 +134,7 @@ def build_server(app: Starlette, settings: Settings, *, announce: bool = True) -
     server = settings.server
     tls = {"ssl_certfile": str(server.tls_cert), "ssl_keyfile": str(server.tls_key)} if server.tls_cert else {}
     config = uvicorn.Config(
-        ConnectionCap(app, server.max_connections),
+        ConnectionCap(app, server.max_connections, server.max_connections_per_address),
         host=server.host,
         port=server.port,
         # Half-open floods: unfinished request headers time out, and only so many may be pending at once.
