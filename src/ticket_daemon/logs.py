@@ -44,6 +44,8 @@ _SECRET_PAIRS = re.compile(
     r"""(?P<quote>["']?)(?P<value>(?:Bearer\s+)?[^\s"',;&}]+)""",
     re.IGNORECASE,
 )
+# The password of a URL's user part (``mqtt://user:password@host``).
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^\s/@:]*:)[^\s/@]*@")
 # Every key _SECRET_PAIRS matches contains one of these (lower case): a line without them needs no regex.
 _SECRET_KEY_HINTS = ("token", "passw", "secret", "authorization", "api")
 # Set on a record once redacted / formatted, so a second handler does not do it again.
@@ -61,9 +63,16 @@ class RedactingFilter(logging.Filter):
         # Very short secrets would mask ordinary words; config validation is not this module's job.
         self._secrets = sorted({secret for secret in secrets if len(secret) >= 4}, key=len, reverse=True)
 
-    def redact(self, text: str) -> str:
+    def redact_values(self, text: str) -> str:
+        """Only the known secret values and URL passwords (for text whose words must stay as written)."""
         for secret in self._secrets:
             text = text.replace(secret, REDACTED)
+        if "@" in text:
+            text = _URL_PASSWORD.sub(lambda m: f"{m['head']}{REDACTED}@", text)
+        return text
+
+    def redact(self, text: str) -> str:
+        text = self.redact_values(text)
         lowered = text.lower()
         if not any(hint in lowered for hint in _SECRET_KEY_HINTS):  # most lines: no key the pattern could match
             return text

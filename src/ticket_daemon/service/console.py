@@ -37,6 +37,7 @@ from ..server.daemon import Daemon
 from ..spool.store import SpoolDamaged
 from .httplimits import ConnectionCap, guarded_http_protocol, raise_open_file_limit
 from .modes import exposure_warnings
+from .startcheck import check_startable
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +181,9 @@ def serve_main(args: argparse.Namespace) -> int:
 
 
 def prepare_server(settings: Settings, *, console: bool | None, announce: bool = True) -> DaemonServer:
-    """Logging and the app for ``settings``, ready to :func:`run_server`. Raises ``ConfigError`` (bad printers)."""
+    """Logging and the app for ``settings``, ready to :func:`run_server`. Raises ``ConfigError`` for what
+    :func:`check_startable` refuses (``config check`` refuses the same)."""
+    check_startable(settings)
     configure_logging(
         level=settings.server.log_level,
         data_dir=settings.storage.data_dir,
