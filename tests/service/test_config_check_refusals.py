@@ -11,7 +11,9 @@ from pathlib import Path
 from service.helpers import write_config
 
 PASSWORD = "hunter2-broker-pw"
-URL_IN_CREDENTIALS = "VALIDATION: mqtt.url must not contain a user name or password: set mqtt.username and mqtt.password"
+URL_IN_CREDENTIALS = (
+    "VALIDATION: mqtt.url must not contain a user name or password: set mqtt.username and mqtt.password"
+)
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
