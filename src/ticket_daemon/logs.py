@@ -204,6 +204,19 @@ def client_fault(address: str, sentence: str) -> None:
 _FAULT_LOG_ATTRIBUTE = "_ticket_daemon_fault_log"
 
 
+class PerConnectionNoise(logging.Filter):
+    """Drops uvicorn's INFO lines written for every WebSocket opened or closed (its WebSocket access log): like
+    the HTTP access log, one line per connection is noise, and a client connecting in a loop would fill the disk."""
+
+    _MESSAGES = frozenset({"connection open", "connection closed"})
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO:
+            return True
+        message = str(record.msg)
+        return message not in self._MESSAGES and not message.startswith('%s - "WebSocket %s"')
+
+
 class AuditOnly(logging.Filter):
     """Lets through the ``AUDIT:`` lines only (the audit logger's, and any other line starting with ``AUDIT:``)."""
 
@@ -279,6 +292,10 @@ def configure_logging(
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     # One line per HTTP request is noise for a print server; errors still come through uvicorn.error.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    uvicorn_error = logging.getLogger("uvicorn.error")
+    for existing in [f for f in uvicorn_error.filters if isinstance(f, PerConnectionNoise)]:
+        uvicorn_error.removeFilter(existing)
+    uvicorn_error.addFilter(PerConnectionNoise())
     # websockets logs every bad handshake at INFO/ERROR with tracebacks; our own lines say what matters.
     logging.getLogger("websockets").setLevel(max(logging.WARNING, root.level))
     return log_file

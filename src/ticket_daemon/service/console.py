@@ -35,7 +35,7 @@ from ..mqtt import MqttSession, session_for
 from ..server.app import create_app
 from ..server.daemon import Daemon
 from ..spool.store import SpoolDamaged
-from .httplimits import ConnectionCap, guarded_http_protocol, raise_open_file_limit
+from .httplimits import ConnectionCap, guarded_http_protocol, quiet_websocket_protocol, raise_open_file_limit
 from .modes import exposure_warnings
 from .startcheck import check_startable
 
@@ -141,7 +141,7 @@ def build_server(app: Starlette, settings: Settings, *, announce: bool = True) -
         # Half-open floods: unfinished request headers time out, and only so many may be pending at once.
         http=guarded_http_protocol(server.header_timeout_seconds, max_unfinished=server.max_connections),
         h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
-        ws="websockets-sansio",
+        ws=quiet_websocket_protocol(),  # uvicorn's "websockets-sansio", its client faults logged without traceback
         # A frame bigger than this is refused by the protocol layer with close code 1009, before it is buffered.
         ws_max_size=server.max_frame_bytes,
         ws_per_message_deflate=server.ws_compression,
