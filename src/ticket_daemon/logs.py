@@ -192,12 +192,18 @@ class ClientFaultLog:
 
 def client_fault(address: str, sentence: str) -> None:
     """Log a client's protocol fault through the process's :class:`ClientFaultLog` (what the doors call)."""
-    logger = logging.getLogger(CLIENT_FAULT_LOGGER_NAME)
-    fault_log = getattr(logger, _FAULT_LOG_ATTRIBUTE, None)
+    fault_log = getattr(logging.getLogger(CLIENT_FAULT_LOGGER_NAME), _FAULT_LOG_ATTRIBUTE, None)
     if not isinstance(fault_log, ClientFaultLog):
-        fault_log = ClientFaultLog(logger)
-        setattr(logger, _FAULT_LOG_ATTRIBUTE, fault_log)
+        fault_log = install_client_fault_log()
     fault_log.report(address, sentence)
+
+
+def install_client_fault_log(clock: Callable[[], float] = time.monotonic) -> ClientFaultLog:
+    """A fresh :class:`ClientFaultLog` for :func:`client_fault` (counts start again), on ``clock``."""
+    logger = logging.getLogger(CLIENT_FAULT_LOGGER_NAME)
+    fault_log = ClientFaultLog(logger, clock=clock)
+    setattr(logger, _FAULT_LOG_ATTRIBUTE, fault_log)
+    return fault_log
 
 
 # The process's ClientFaultLog hangs on its logger (one per process, like the logger itself).
