@@ -124,7 +124,7 @@ class HostCheck:
         if self.allow_list.allows(host):
             await self.app(scope, receive, send)
             return
-        sentence = refusal_sentence(host or "")
+        sentence = refusal_sentence(hostname_of(host or "") or host or "")
         client = scope.get("client")
         client_fault(client[0] if client else "-", sentence)
         await refuse(scope, send, MISDIRECTED, sentence)
