@@ -223,7 +223,8 @@ BAD_DOCUMENTS = pytest.mark.parametrize(
         (doc({"type": "raw", "data": {"hex": "00" * 4097}}), "RAW: field 'hex' decodes to 4097 … at command 0 (raw)"),
         (
             doc({"type": "raw", "data": {"hex": "1B 70 00 19 FA", "safe_mode": True}}),
-            "RAW: Blocked by safe_mode - ESC p … at command 0 (raw)",
+            # The original's text, byte for byte (two spaces after the colon), then the command it found.
+            "RAW:  Blocked by safe_mode - potentially dangerous command (ESC p, … at command 0 (raw)",
         ),
         (
             doc(

@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 import zxingcpp
+from hypothesis import given
+from hypothesis import strategies as st
 from PIL import Image
 
 from ticket_daemon.document import DocumentError, parse_document
@@ -16,6 +18,7 @@ from ticket_daemon.document.model import BarcodeData
 from ticket_daemon.emulator import emulate
 from ticket_daemon.escpos import profile_for, render_job
 from ticket_daemon.escpos.barcode import barcode_bytes, barcode_dots, barcode_payload, code128_data
+from ticket_daemon.escpos.commandset import find_realtime
 
 ALIGN_LEFT, ALIGN_CENTER, ALIGN_RIGHT = b"\x1b\x61\x00", b"\x1b\x61\x01", b"\x1b\x61\x02"
 # Defaults: GS w 3, GS h 64, GS H 2 (below), GS f 0 (font A).
@@ -154,6 +157,7 @@ FIT_CASES = [
     ("code128", "ABC123456"),
     ("code128", "20250109"),
     ("code128", "A{B\tc"),
+    ("code128", "00161627282999"),  # pairs 16, 27, 28, 29 are sent in code set B
 ]
 
 
@@ -228,3 +232,56 @@ def test_a_barcode_too_wide_at_every_module_width_is_a_barcode_error() -> None:
     assert str(caught.value) == (
         "BARCODE: barcode needs 520 dots even at module width 2, the paper has 384 at command 0 (barcode)"
     )
+
+
+# --- docs/document.md "barcode": no printer command on the wire, under every policy ---------------------------------
+
+
+@pytest.mark.parametrize(("character", "name"), [("\x10", "DLE"), ("\x1b", "ESC"), ("\x1c", "FS"), ("\x1d", "GS")])
+def test_code128_data_holding_a_command_character_is_refused(character: str, name: str) -> None:
+    data = f"AB{character}\x14\x01\x00\x01"
+    document = {
+        "version": "1.0",
+        "profile": {"model": "x"},
+        "commands": [{"type": "barcode", "data": {"symbology": "code128", "data": data}}],
+    }
+    expected = (
+        f"BARCODE: field 'data': CODE128 data cannot hold the control character {name} "
+        f"(0x{ord(character):02x}, at position 2): printers take it for a command at command 0 (barcode)"
+    )
+    for strict in (True, False):
+        with pytest.raises(DocumentError) as caught:
+            parse_document(document, strict=strict)
+        assert str(caught.value) == expected
+    # A document built without parsing meets the same check when it is rendered, under every policy.
+    built = BarcodeData.model_validate({"symbology": "code128", "data": "A"}).model_copy(update={"data": data})
+    with pytest.raises(DocumentError) as rendered:
+        barcode_bytes(built)
+    assert str(rendered.value).startswith("BARCODE: field 'data': CODE128 data cannot hold the control character")
+
+
+@pytest.mark.parametrize("digits", ["1620010001", "1604", "16051605", "2764", "2840", "2969", "00161627282999"])
+def test_code128_digits_that_would_spell_a_command_byte_are_sent_in_code_set_b_and_scan(digits: str) -> None:
+    command = BarcodeData.model_validate({"symbology": "code128", "data": digits, "align": "left"})
+    printed = barcode_bytes(command)
+    data = printed[printed.index(b"\x1d\x6b\x49") + 4 :]
+    assert not {0x10, 0x1B, 0x1C, 0x1D} & set(data)
+    assert find_realtime(printed) < 0
+    image = Image.open(io.BytesIO(emulate(b"\x1b\x40" + printed, 4096).png)).convert("L")
+    assert [result.text for result in zxingcpp.read_barcodes(image)] == [digits]
+
+
+def test_code128_set_c_packing_is_unchanged_for_other_digits() -> None:
+    assert code128_data("1620010001") == b"{B16{C\x14\x01\x00\x01"
+    assert code128_data("20250109") == b"{C\x14\x19\x01\x09"
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x7F), min_size=1, max_size=40))
+def test_no_code128_puts_a_real_time_sequence_or_a_command_byte_on_the_wire(data: str) -> None:
+    try:
+        command = BarcodeData.model_validate({"symbology": "code128", "data": data})
+        printed = barcode_bytes(command)
+    except (ValueError, DocumentError):
+        return  # refused with a sentence
+    assert find_realtime(printed) < 0
+    assert not {0x10, 0x1B, 0x1C, 0x1D} & set(barcode_payload(command))

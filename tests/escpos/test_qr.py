@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,8 +14,11 @@ import zxingcpp
 from PIL import Image, ImageDraw
 
 from conftest import command_data, require_shared, shared_examples
+from ticket_daemon.document import parse_document
 from ticket_daemon.document.errors import Category, DocumentError
 from ticket_daemon.document.model import Profile, QrData
+from ticket_daemon.escpos import render_job
+from ticket_daemon.escpos.commandset import find_realtime
 from ticket_daemon.escpos.profiles import PrinterProfile, profile_for
 from ticket_daemon.escpos.qr import module_size, qr_bitmap, qr_bytes, qr_matrix
 from ticket_daemon.escpos.qrmatrix import position_patterns, qr_modules, version_of
@@ -371,3 +375,46 @@ def test_symbols_are_the_smallest_that_hold_the_data(data: str) -> None:
     mode = "byte" if not payload.isascii() else None
     expected = segno.make_qr(payload, error="M", mode=mode, boost_error=False).version
     assert version_of(qr_modules(payload, "M")) <= expected
+
+
+# --- docs/document.md "qr": data that would carry a printer command is drawn, under every policy ------------------
+
+SMUGGLED = [
+    "\x10\x14\x01\x00\x01",  # DLE DC4 1 0 1 — open the drawer in real time
+    "pay \x1bp\x00\x19\xfa",  # ESC p
+    "\x1d(E\x04\x00\x05\x01\x01\x00",  # GS ( E — change a printer setting
+    "total\x1c\x67\x31",  # FS g
+    "A" * 1037,  # GS ( k pL pH would be 10 04: DLE EOT in the command's own length
+]
+
+
+@pytest.mark.parametrize("data", SMUGGLED, ids=["dle-dc4", "esc-p", "gs-(-e", "fs-g", "length-dle-eot"])
+@pytest.mark.parametrize("policy", ["allow", "safe"])
+def test_qr_data_that_would_carry_a_printer_command_is_drawn_as_an_image_that_scans(data: str, policy: str) -> None:
+    document = {
+        "version": "1.0",
+        "profile": {"model": "Generic", "paper_width": 80, "has_qr": True},
+        "commands": [{"type": "qr", "data": {"data": data, "align": "left"}}],
+    }
+    job = render_job(parse_document(document), raw_policy=policy).data
+    assert b"\x1d\x28\x6b" not in job  # no GS ( k
+    assert find_realtime(job) < 0
+    symbol = job[5:]  # after ESC @ and ESC t n
+    results = zxingcpp.read_barcodes(image_from_bitmap(raster_of(symbol), margin=16))
+    assert [result.bytes for result in results] == [data.encode("utf-8")]
+
+
+def test_ordinary_qr_data_still_goes_native() -> None:
+    for data in ("HELLO", "https://factura.ejemplo.com/v?folio=2&total=1060", "línea 1\nlínea 2\ttab", "A" * 1036):
+        assert qr_bytes(QrData(data=data), NATIVE_80MM).startswith(b"\x1b\x61\x01\x1d\x28\x6b")
+
+
+def test_a_symbol_whose_one_dot_raster_would_spell_a_real_time_command_is_refused() -> None:
+    # Modules of 1 dot (a 96-dot print head): this symbol's rows happen to hold DLE DC4 / DLE EOT bytes, which a
+    # printer would act on. With modules of 2 dots or more no byte can be 0x10 (an isolated dot), so it prints.
+    data = "gxvI8DLh4xQ4W0sagFaRPDakHoshosr89EgsmFW7vIv2lqxfOuI8fjujOdvHj4nccqWHcDvEJ6Nhaup5N1iX47rzKD0T"
+    with pytest.raises(DocumentError) as caught:
+        qr_bytes(QrData(data=data), replace(RASTER_58MM, dot_width=96))
+    assert str(caught.value) == "QR: the symbol, drawn for this paper, would carry a printer real-time command"
+    printed = qr_bytes(QrData(data=data), RASTER_58MM)
+    assert find_realtime(printed) < 0 and scan(raster_of(printed)) == [data]

@@ -206,7 +206,7 @@ def test_safe_raw_policy_reads_all_raw_commands_as_one_stream(hex_parts: list[st
 def test_safe_raw_policy_passes_ordinary_printing_commands() -> None:
     text_bold_cut = "1B 61 01 1B 45 01 48 69 1B 45 00 0A 1B 61 00 1D 21 11 41 1D 21 00 0A 1B 64 02 1D 56 42 00"
     text_bold_cut += " 1D 62 01 1D 63 0A"  # GS b 1 (smoothing, a print style), GS c (print the serial counter)
-    image = "1D 76 30 00 01 00 02 00 10 04"  # a raster image whose data bytes spell DLE EOT
+    image = "1D 76 30 00 01 00 02 00 10 1B"  # a raster image whose data bytes hold DLE and ESC
     barcode_qr = "1D 6B 49 03 7B 42 41 1D 28 6B 03 00 31 43 04 1D 28 6B 05 00 31 50 30 68 69 1D 28 6B 03 00 31 51 30"
     # ESC d split over two raw commands: a sequence that only prints may be split too. ESC @ (initialize) only
     # clears volatile settings: real POS documents send it.

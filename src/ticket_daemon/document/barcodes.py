@@ -17,6 +17,9 @@ SYMBOLOGIES: tuple[Symbology, ...] = ("upca", "upce", "ean13", "ean8", "code39",
 SYMBOLOGY_ALIASES = {"jan13": "ean13", "jan8": "ean8"}
 
 _CODE39_CHARS = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./")
+# The control characters that start printer commands: DLE (real-time requests, the drawer pulse among them), ESC,
+# FS, GS. CODE128 data may hold other control characters (TAB, CR: keys a scanner types), never these.
+COMMAND_CHARACTERS = {"\x10": "DLE", "\x1b": "ESC", "\x1c": "FS", "\x1d": "GS"}
 _CODABAR_INNER = set("0123456789-$:/.+")
 _CODABAR_ENDS = set("ABCDabcd")
 
@@ -85,6 +88,13 @@ def barcode_problem(symbology: str, data: str) -> str | None:
         bad = sorted(set(data[1:-1]) - _CODABAR_INNER)
         if bad:
             return f"CODABAR cannot encode {''.join(bad)!r} (allowed: 0-9 - $ : / . +)"
-    elif symbology == "code128" and any(ord(c) > 0x7F for c in data):
-        return "CODE128 data must be ASCII"
+    elif symbology == "code128":
+        if any(ord(c) > 0x7F for c in data):
+            return "CODE128 data must be ASCII"
+        command = next((c for c in data if c in COMMAND_CHARACTERS), None)
+        if command is not None:
+            return (
+                f"CODE128 data cannot hold the control character {COMMAND_CHARACTERS[command]} "
+                f"(0x{ord(command):02x}, at position {data.index(command)}): printers take it for a command"
+            )
     return None

@@ -41,7 +41,8 @@ from .limits import (
     MAX_TABLE_CELLS,
     MAX_TEXT_CHARS,
 )
-from .payloads import SAFE_MODE_BLOCKED, decode_base64_payload, decode_raw
+from .payloads import decode_base64_payload, decode_raw
+from .rawpolicy import safe_mode_refusal
 from .spellings import QR_MIN_WIDTH, image_scaling, loose, lower, qr_width, table_cell, underline_spelling, upper
 
 
@@ -331,10 +332,9 @@ class RawData(Model):
             payload = decode_raw(self.hex, self.format)
         except ValueError as exc:
             raise PydanticCustomError("raw", "{reason}", {"reason": str(exc)}) from None
-        if self.safe_mode:
-            for sequence, name in SAFE_MODE_BLOCKED:
-                if sequence in payload:
-                    raise PydanticCustomError("raw", "Blocked by safe_mode - {name}", {"name": name})
+        refusal = safe_mode_refusal(payload) if self.safe_mode else None
+        if refusal is not None:
+            raise PydanticCustomError("raw", "{reason}", {"reason": refusal})
         return self
 
     @property

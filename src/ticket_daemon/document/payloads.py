@@ -17,14 +17,6 @@ _DATA_URI = re.compile(r"^data:[^,]*?;base64,", re.IGNORECASE)
 _HEX_PREFIX = re.compile(r"0x", re.IGNORECASE)
 _HEX_SEPARATORS = re.compile(r"[\s,:;]+")
 
-# DOCUMENT.md "raw": commands refused under safe_mode, with the name reported to the client.
-SAFE_MODE_BLOCKED: tuple[tuple[bytes, str], ...] = (
-    (b"\x1b\x40", "ESC @ (initialize)"),
-    (b"\x1b\x3d\x00", "ESC = 0 (disable printer)"),
-    (b"\x1b\x70", "ESC p (cash drawer pulse)"),
-    (b"\x1d\x3a", "GS : (macro definition)"),
-)
-
 
 # Every image and logo is decoded when its document is checked and again when it is printed (~3 µs per KB of
 # base64), and a shop sends the same logo on every ticket. So decoded texts are remembered with their bytes, in

@@ -25,6 +25,7 @@ from .commands import (
     barcode_hri_position,
     barcode_width,
 )
+from .commandset import find_realtime
 from .text import ALIGN_NUMBERS
 
 HRI_FONTS = {"A": 0, "B": 1}
@@ -38,12 +39,17 @@ ITF_WIDE_PER_PAIR = 4  # of 10 elements (two digits: one in the bars, one in the
 CODABAR_THREE_WIDE = frozenset(":/.+ABCD")  # the other CODABAR characters have 2 wide elements of 7
 
 
+# Digit pairs whose code set C byte is DLE, ESC, FS or GS: sent as two set B characters instead, so no barcode puts
+# a byte that starts a printer command (or a DLE real-time sequence such as "1620" + "01" = DLE DC4) on the wire.
+CODE_C_COMMAND_PAIRS = frozenset((0x10, 0x1B, 0x1C, 0x1D))
+
+
 def code128_data(data: str) -> bytes:
     """The GS k m=73 payload: code set C (``{C``, digit pairs packed as byte values) for all-digit even-length data,
     else code set B (``{B``, a literal ``{`` doubled), with code set A (``{A``) for runs of control characters,
     which set B cannot encode."""
     if len(data) % 2 == 0 and all("0" <= char <= "9" for char in data):
-        return b"{C" + bytes(int(data[i : i + 2]) for i in range(0, len(data), 2))
+        return _code_set_c(data)
     out = bytearray()
     current = ""
     for char in data:
@@ -53,6 +59,20 @@ def code128_data(data: str) -> bytes:
             out += b"{" + wanted.encode("ascii")
             current = wanted
         out += b"{{" if char == "{" else bytes((code,))
+    return bytes(out)
+
+
+def _code_set_c(digits: str) -> bytes:
+    """Digit pairs in code set C, but a pair in ``CODE_C_COMMAND_PAIRS`` as its two digits in code set B."""
+    out = bytearray()
+    current = ""
+    for i in range(0, len(digits), 2):
+        pair = int(digits[i : i + 2])
+        wanted = "B" if pair in CODE_C_COMMAND_PAIRS else "C"
+        if wanted != current:
+            out += b"{" + wanted.encode("ascii")
+            current = wanted
+        out += digits[i : i + 2].encode("ascii") if wanted == "B" else bytes((pair,))
     return bytes(out)
 
 
@@ -142,4 +162,6 @@ def barcode_bytes(data: BarcodeData, dot_width: int | None = None) -> bytes:
     out += barcode(BARCODE_SYSTEMS[data.symbology], payload)  # GS k m n d1..dn
     if data.align is not Align.LEFT:
         out += align(0)
+    if find_realtime(out) >= 0:  # docs/document.md "barcode": never a real-time sequence, whatever the data
+        raise DocumentError("the barcode would carry a printer real-time command", category=Category.BARCODE)
     return bytes(out)

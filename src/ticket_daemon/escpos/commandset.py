@@ -1,21 +1,33 @@
 """How long each ESC/POS command is, after the Epson ESC/POS reference: the one table every byte-stream reader uses.
 
 A command is a prefix byte (ESC, GS, FS, DLE), a command byte, then either a fixed number of parameter bytes
-(``FIXED_PARAMETERS``) or a head that says how much binary payload follows (``measure``). The printer transports
-use it to find real-time requests without reading image data as commands, the emulator to skip settings it does not
-draw, and the ``raw_policy = "safe"`` check to walk a raw stream command by command.
+(``ESC_PARAMETERS``, ``GS_PARAMETERS``, ``FS_PARAMETERS``) or a head that says how much binary payload follows
+(``measure``). The printer transports use it to find real-time requests without reading image data as commands, and
+the emulator to skip settings it does not draw. The ``raw_policy = "safe"`` check (``rawsafety``) reads more
+strictly: it also checks every parameter's range, since a printer reads past an out-of-range one differently.
+
+Real-time commands are the exception to reading by length: a printer acts on ``DLE EOT``, ``DLE ENQ`` and
+``DLE DC4`` wherever it meets them, inside another command's data too (``find_realtime``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import NamedTuple
 
-from .commands import DLE, ESC, FS, GS
+from .commands import DLE, EOT, ESC, FS, GS
 
 COMMAND_PREFIXES = frozenset((ESC, GS, FS, DLE))
 DC4 = 0x14
 ENQ = 0x05
+# DLE EOT, DLE ENQ, DLE DC4: the two bytes a printer acts on at once, even inside image, symbol or barcode data.
+REALTIME_SEQUENCE = re.compile(rb"\x10[\x04\x05\x14]")
+REALTIME_NAMES = {
+    EOT: "DLE EOT (real-time status)",
+    ENQ: "DLE ENQ (real-time request)",
+    DC4: "DLE DC4 (real-time request)",
+}
 
 # Parameter bytes after "ESC x" / "GS x" / "FS x" for the commands of fixed length.
 ESC_PARAMETERS: dict[int, int] = {
@@ -97,7 +109,6 @@ FS_PARAMETERS: dict[int, int] = {
 DLE_PARAMETERS: dict[int, int] = {0x04: 1, 0x05: 1}  # DLE EOT n, DLE ENQ n (DLE DC4 is measured by its fn)
 # DLE DC4 fn … — arguments after fn: 1 and 2 (pulse, power-off) take two, 7 (buzzer) one, 8 (clear buffers) seven.
 DLE_DC4_ARGUMENTS: dict[int, int] = {1: 2, 2: 2, 7: 1, 8: 7}
-FIXED_PARAMETERS: dict[int, dict[int, int]] = {ESC: ESC_PARAMETERS, GS: GS_PARAMETERS, FS: FS_PARAMETERS}
 FS_USER_KANJI_BYTES = 72  # FS 2 c1 c2 d1..d72 — one user-defined 24x24 Kanji character
 
 
@@ -209,3 +220,10 @@ def command_name(codes: bytes | bytearray) -> str:
     return " ".join(
         names[code] if code in names else chr(code) if 0x20 < code < 0x7F else f"0x{code:02x}" for code in codes
     )
+
+
+def find_realtime(data: bytes | bytearray, start: int = 0) -> int:
+    """Offset of the first real-time sequence (``DLE EOT``, ``DLE ENQ``, ``DLE DC4``) in ``data`` from ``start``,
+    or -1 when there is none."""
+    found = REALTIME_SEQUENCE.search(data, start)
+    return -1 if found is None else found.start()

@@ -3,7 +3,8 @@
 A printer with native QR gets ``GS ( k`` and draws the symbol itself. Otherwise, or when a logo or round modules
 are asked for, the symbol is drawn here (``qrmatrix``: zxing-cpp, segno for non-ASCII data) and sent as a raster
 image. Either way the data is sent as
-UTF-8, and it is checked here that it fits a version 40 symbol at the chosen error correction level.
+UTF-8, and it is checked here that it fits a version 40 symbol at the chosen error correction level. Data that would
+put a printer command on the wire inside ``GS ( k`` is drawn as an image too, whatever the raw policy.
 """
 
 from __future__ import annotations
@@ -17,7 +18,19 @@ from PIL import Image
 from ..document.errors import Category, DocumentError
 from ..document.model import Align, QrData
 from ..document.payloads import decode_base64_payload
-from .commands import QR_PRINT, QR_SELECT_MODEL_2, align, qr_error_level, qr_module_size, qr_store
+from .commands import (
+    DLE,
+    ESC,
+    FS,
+    GS,
+    QR_PRINT,
+    QR_SELECT_MODEL_2,
+    align,
+    qr_error_level,
+    qr_module_size,
+    qr_store,
+)
+from .commandset import find_realtime
 from .dither import atkinson
 from .image import decode_luma, open_image, upright_size
 from .profiles import PrinterProfile
@@ -44,6 +57,7 @@ VERSION_40_CAPACITY: dict[str, dict[str, int]] = {
 _CAPACITY_UNITS = {"numeric": "digits", "alphanumeric": "characters", "byte": "bytes"}
 _ALPHANUMERIC = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
 _ALIGN_CODES = {Align.LEFT: 0, Align.CENTER: 1, Align.RIGHT: 2}  # ESC a n
+COMMAND_BYTES = frozenset((DLE, ESC, FS, GS))
 Mask = NDArray[np.bool_]
 
 
@@ -103,10 +117,21 @@ def qr_bytes(data: QrData, profile: PrinterProfile) -> bytes:
         size = module_size(modules, data.pixel_width, profile.dot_width)
         # The native module size is at least 3 dots: a large symbol may not fit the head; the raster path shrinks it.
         if size * modules <= profile.dot_width:
-            return native_qr_bytes(data, size)
-    return square_qr_raster(
+            native = native_qr_bytes(data, size)
+            if not carries_commands(data.data, native):
+                return native
+    raster = square_qr_raster(
         symbol, raster_module_size(modules, data.pixel_width, profile.dot_width), data.align, profile.dot_width
     )
+    if find_realtime(raster) >= 0:  # only with 1-dot modules: with wider ones no byte is an isolated dot (0x10)
+        raise qr_error("the symbol, drawn for this paper, would carry a printer real-time command")
+    return raster
+
+
+def carries_commands(text: str, native: bytes) -> bool:
+    """docs/document.md "qr": whether ``GS ( k`` with ``text`` would put a real-time sequence or a byte that starts
+    a printer command (DLE, ESC, FS, GS) on the wire — such a symbol is drawn as an image instead."""
+    return not COMMAND_BYTES.isdisjoint(text.encode("utf-8")) or find_realtime(native) >= 0
 
 
 def native_qr_bytes(data: QrData, module_dots: int) -> bytes:

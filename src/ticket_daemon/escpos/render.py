@@ -28,8 +28,7 @@ from ..document.model import (
     TableCommand,
     TextCommand,
 )
-from ..document.payloads import SAFE_MODE_BLOCKED
-from ..document.rawpolicy import RawPolicy
+from ..document.rawpolicy import RawPolicy, safe_mode_refusal
 from . import commands
 from .barcode import barcode_bytes, barcode_notes
 from .codepages import NO_SUBSTITUTIONS, EncodedText
@@ -166,7 +165,9 @@ def _check_raw_stream(document: Document) -> None:
         for index, command in enumerate(document.commands)
         if isinstance(command, RawCommand)
     ]
-    refusal = first_refused([payload for _, payload in raws])
+    # A raw command that does not directly follow the previous one starts a new command: no command runs across.
+    apart = [part for part in range(1, len(raws)) if raws[part][0] != raws[part - 1][0] + 1]
+    refusal = first_refused([payload for _, payload in raws], apart=apart)
     if refusal is not None:
         sentence = f'Blocked by raw_policy "safe" - {refusal.command}'
         raise command_error(Category.RAW, raws[refusal.part][0], "raw", sentence)
@@ -178,10 +179,9 @@ def raw_bytes(data: RawData, policy: RawPolicy) -> bytes:
     if policy == "deny":
         raise DocumentError("raw commands are disabled on this daemon", category=Category.RAW)
     payload = data.payload
-    if data.safe_mode:
-        for sequence, name in SAFE_MODE_BLOCKED:
-            if sequence in payload:
-                raise DocumentError(f"Blocked by safe_mode - {name}", category=Category.RAW)
+    refusal = safe_mode_refusal(payload) if data.safe_mode else None
+    if refusal is not None:
+        raise DocumentError(refusal, category=Category.RAW)
     return payload
 
 
