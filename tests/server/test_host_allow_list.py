@@ -74,6 +74,7 @@ def test_this_machines_names_addresses_and_configured_hosts_are_answered(daemons
         "192.168.1.5",
         socket.gethostname(),
         "till.shop.lan",
+        f"{socket.gethostname()}.local",
         "app.localhost",
     ):
         reply = httpx.get(

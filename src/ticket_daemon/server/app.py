@@ -36,7 +36,9 @@ def create_app(settings: Settings, *, daemon: Daemon | None = None) -> Starlette
     daemon.metrics = metrics
 
     server = settings.server
-    hosts = HostAllowList([socket.gethostname(), server.host, *server.allowed_hosts])
+    # The machine's name, also as its mDNS name (till1.local: resolved on the LAN only, never by a public DNS).
+    machine = socket.gethostname()
+    hosts = HostAllowList([machine, f"{machine}.local", server.host, *server.allowed_hosts])
     hosts.add(names_of_origins(server.allowed_origins))
 
     @asynccontextmanager

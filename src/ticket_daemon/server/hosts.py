@@ -7,7 +7,8 @@ so every HTTP route and ``/ws`` answers only when it names this daemon:
 
 - an IP address (a rebinding page always reaches the daemon under a DNS name, never an address literal);
 - ``localhost`` and any ``*.localhost`` name (browsers resolve those to loopback themselves, RFC 6761);
-- this machine's host name and fully qualified name, and ``server.host`` when it is a name;
+- this machine's host name, its mDNS name (``<hostname>.local``) and fully qualified name, and ``server.host``
+  when it is a name;
 - the host names of the configured ``server.allowed_origins`` and every ``server.allowed_hosts`` entry.
 
 Any other name gets ``421 Misdirected Request`` with a sentence naming the setting. ``GET /health`` is exempt: it
