@@ -12,7 +12,7 @@ import socket
 
 import httpx
 
-from server.harness import WAIT_S, DaemonLauncher, RunningDaemon, WsClient
+from server.harness import WAIT_S, DaemonLauncher, RunningDaemon, WsClient, wait_until
 from ticket_daemon.service.httplimits import ConnectionCap
 
 PER_ADDRESS = (
@@ -40,7 +40,9 @@ def handshake_from(port: int, source: str) -> tuple[bytes, bytes]:
         received = b""
         while chunk := sock.recv(65536):  # a refusal's answer is complete when its Content-Length is there
             received += chunk
-            head, _, body = received.partition(b"\r\n\r\n")
+            head, ended, body = received.partition(b"\r\n\r\n")
+            if ended and head.startswith(b"HTTP/1.1 101 "):  # accepted: the connection stays open
+                break
             lengths = [line for line in head.lower().split(b"\r\n") if line.startswith(b"content-length:")]
             if lengths and len(body) >= int(lengths[0].split(b":")[1]):
                 break
@@ -63,8 +65,8 @@ def test_the_65th_connection_from_one_address_gets_503_while_other_addresses_con
     other = connect_from(daemon, "127.0.0.3")
     assert other.request({"tipo": "get_printers"})["tipo"] == "printers"
 
-    held[0].close()
-    connect_from(daemon, "127.0.0.2")  # a place freed is a place for the same address again
+    held[0].close()  # a place freed is a place for the same address again, once the server has seen it close
+    wait_until(lambda: handshake_from(daemon.port, "127.0.0.2")[0].endswith(b" 101 Switching Protocols"), "a place")
 
 
 class _Held:
