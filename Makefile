@@ -30,6 +30,7 @@ test-fast: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/vulture src vulture_whitelist.py --min-confidence 60
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

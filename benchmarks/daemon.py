@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import sqlite3
@@ -32,11 +33,11 @@ from ticket_daemon.config import StorageSettings
 from ticket_daemon.printers.base import Transport
 from ticket_daemon.printers.status import PrinterState
 from ticket_daemon.printers.uri import open_transport
-from ticket_daemon.spool.jobs import Job
-from ticket_daemon.spool.queue import MemoryJobStore
-from ticket_daemon.spool.rendering import render_document
-from ticket_daemon.spool.runner import StoreRunner
-from ticket_daemon.spool.store import SqliteJobStore
+from ticket_daemon.render.job import render_document
+from ticket_daemon.store.database import SqliteJobStore
+from ticket_daemon.store.jobs import DEFAULT_DUPLICATE_WINDOW_SECONDS, Job
+from ticket_daemon.store.memory import MemoryJobStore
+from ticket_daemon.store.runner import StoreRunner
 
 from .lifecycle import REPO, DaemonProcess, clean_environment, cpu_seconds, tail, terminate
 from .report import Stats
@@ -474,7 +475,11 @@ async def store_add_rates(root: Path, report: Callable[[str, Stats], None]) -> N
     runner = StoreRunner()
     sqlite = await runner.call(SqliteJobStore, root / "spool.sqlite3")
     try:
-        sqlite_ms = await _store_add_ms(lambda job: runner.call(sqlite.add, job, capacity=capacity), store_jobs("sql"))
+        def add(job: Job) -> Awaitable[Job]:
+            operation = functools.partial(sqlite.do_add, job, capacity, DEFAULT_DUPLICATE_WINDOW_SECONDS, None)
+            return runner.call(sqlite.commit_one, operation)
+
+        sqlite_ms = await _store_add_ms(add, store_jobs("sql"))
     finally:
         await runner.call(sqlite.close)
         runner.shutdown()
@@ -497,7 +502,7 @@ async def spool_end_to_end(root: Path, printers: Printers) -> None:
         print("  4b. end-to-end: the durable spool is not wired into Daemon in this build ([storage] spool missing);")
         print("      only store add() was measured above")
         return
-    from ticket_daemon.spool.durable import SPOOL_FILE  # only in builds with the durable spool
+    from ticket_daemon.store.sqlite import SPOOL_FILE  # only in builds with the durable spool
 
     print(f"  4b. acked jobs/s, {tickets} tickets from {SPOOL_CLIENTS} clients to {PRINTERS} fast printers:")
     cases = (

@@ -1,7 +1,10 @@
 """Document engine benchmarks: render and emulate times, and python-escpos on an equivalent receipt.
 
-Targets on the 2-core reference machine (issue "document engine"): text receipt <= 1 ms, showcase <= 5 ms,
-576-dot photo <= 60 ms uncached and <= 5 ms when the same image repeats.
+Targets: text receipt <= 1 ms, showcase <= 5 ms, 576-dot photo <= 60 ms uncached and <= 5 ms when the same image
+repeats. Plain documents are also measured against the cost of merely touching them — ``json.dumps`` then
+``json.loads`` of the same document, in the same run, interleaved — so the ratio does not depend on the machine's
+speed today: validate + render ÷ that round trip <= 3x for a one-line ticket, <= 1.5x for a text receipt and <= 5x
+for a 50-row table.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import statistics
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,7 +25,7 @@ from ticket_daemon.document.model import Document
 from ticket_daemon.emulator import emulate
 from ticket_daemon.escpos import profile_for, render_job
 from ticket_daemon.escpos.imagecache import BoundedBitmapCache
-from ticket_daemon.printers.render_resources import system_typefaces
+from ticket_daemon.resources import system_typefaces
 
 from .report import Stats, measure
 
@@ -70,6 +74,45 @@ def text_receipt() -> dict[str, Any]:
         {"type": "cut", "data": {"mode": "partial"}},
     ]
     return {"version": "1.0", "profile": {"model": "80mm EC-PM-80250"}, "commands": commands}
+
+
+def table_receipt(rows: int = 50) -> dict[str, Any]:
+    """A 50-row, three-column table: what a kitchen order or an itemised invoice looks like."""
+    columns = [{"name": "Item", "width": 28}, {"name": "Qty", "width": 5, "align": "right"}]
+    columns.append({"name": "Total", "width": 12, "align": "right"})
+    body = [[f"Artículo número {i}", str(i % 4 + 1), f"{12.5 * (i + 1):.2f}"] for i in range(rows)]
+    table = {"type": "table", "data": {"definition": {"columns": columns}, "rows": body}}
+    return {"version": "1.0", "profile": {"model": "80mm EC-PM-80250"}, "commands": [table, {"type": "cut"}]}
+
+
+ROUND_TRIP_ROUNDS = 5  # interleaved: touch, render, touch, render, ...
+
+
+def _against_round_trip(
+    report: Callable[[str, Stats], None],
+    render: Callable[[Document], bytes],
+    label: str,
+    sent: dict[str, Any],
+    target: float,
+) -> None:
+    """Validate + render ``sent`` ÷ ``json.loads(json.dumps(sent))``, in interleaved rounds; medians and range."""
+
+    def touch() -> None:
+        json.loads(json.dumps(sent))
+
+    ratios: list[float] = []
+    renders: list[float] = []
+    for _ in range(ROUND_TRIP_ROUNDS):
+        touched = measure(touch, repeat=200)
+        rendered = measure(lambda: render(parse_document(sent)), repeat=200)
+        ratios.append(rendered.median / touched.median)
+        renders += rendered.samples_ms
+    report(f"validate + render {label}", Stats(renders))
+    ratios.sort()
+    print(
+        f"  {label}: render / JSON round trip {statistics.median(ratios):.2f}x ({ratios[0]:.2f}-{ratios[-1]:.2f})"
+        f" (target <= {target}x)"
+    )
 
 
 def photo_png(seed: int, width: int = 576, height: int = 432) -> bytes:
@@ -142,6 +185,13 @@ def run(report: Callable[[str, Stats], None]) -> None:
     for label, sent in (("one-line ticket", ONE_LINE_TICKET), ("examples/receipt.json", _example("receipt.json"))):
         render(parse_document(sent))  # warm the image cache, as a shop's logo is on every ticket
         report(f"validate + render {label}", measure(lambda sent=sent: render(parse_document(sent)), repeat=300))
+
+    for label, sent, target in (
+        ("one-line ticket", ONE_LINE_TICKET, 3.0),
+        ("text receipt", text_receipt(), 1.5),
+        ("50-row table", table_receipt(), 5.0),
+    ):
+        _against_round_trip(report, render, label, sent, target)
 
     text_doc = parse_document(text_receipt())
     text_stats = measure(lambda: render(text_doc), repeat=300)

@@ -1,4 +1,7 @@
-"""Daemon life-cycle benchmarks: ``ticket-daemon serve`` start-up time to ready, idle memory, and stop time.
+"""Daemon life-cycle benchmarks: ``ticket-daemon serve`` start-up time to ready, memory, and stop time, each against
+a bare Starlette/uvicorn app (``bare_app.py``) started the same way in the same run, in interleaved rounds.
+
+Targets: ready <= 2x the bare app's; idle PSS of every process of the daemon <= 2x the bare app's.
 
 Also home of :class:`DaemonProcess`: a real ``python -m ticket_daemon serve`` child process on 127.0.0.1 port 0,
 which the "daemon" section drives over WebSocket. A separate process keeps the benchmark's own clients from
@@ -21,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .memory import TreeMemory, tree_memory
 from .report import Stats
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,10 +55,13 @@ class DaemonProcess:
         return f"ws://127.0.0.1:{self.port}/ws"
 
     @classmethod
-    async def spawn(cls, data_dir: Path, *, config: Path | None = None) -> DaemonProcess:
+    async def spawn(cls, data_dir: Path, *, config: Path | None = None, bare: bool = False) -> DaemonProcess:
+        """The daemon, or (``bare``) the bare reference app, which prints the same ready line."""
         data_dir.mkdir(parents=True, exist_ok=True)
         stderr_path = data_dir / "daemon-stderr.log"  # a file, not a pipe: a full pipe would stall the daemon
         command = [sys.executable, "-m", "ticket_daemon", "serve", "--port", "0", "--data-dir", str(data_dir)]
+        if bare:
+            command = [sys.executable, "-m", "benchmarks.bare_app"]
         if config is not None:
             command += ["--config", str(config)]
         started = time.perf_counter()
@@ -70,6 +77,10 @@ class DaemonProcess:
                 raise DaemonStartError(f"the daemon did not start: {tail(stderr_path)}") from None
             raise
         return cls(process, port, stderr_path, time.perf_counter() - started)
+
+    def memory(self) -> TreeMemory | None:
+        """PSS and RSS of the process and every process it started (render workers included)."""
+        return tree_memory(self.process.pid)
 
     def rss_kib(self) -> int | None:
         """Resident set size from ``/proc/PID/status`` (Linux), or None where that is not available."""
@@ -150,42 +161,64 @@ def health_status(port: int) -> int:
 class StartSample:
     ready_s: float  # spawn → ready line
     healthy_s: float  # spawn → first /health answer
-    rss_kib: int | None
+    memory: TreeMemory | None
     stop_s: float
 
 
-async def _one_start(data_dir: Path) -> StartSample:
+async def _one_start(data_dir: Path, *, bare: bool) -> StartSample:
     started = time.perf_counter()
-    daemon = await DaemonProcess.spawn(data_dir)
+    daemon = await DaemonProcess.spawn(data_dir, bare=bare)
     try:
         status = await asyncio.to_thread(health_status, daemon.port)
         healthy_s = time.perf_counter() - started
         if status != 200:
             raise DaemonStartError(f"/health answered {status}")
         await asyncio.sleep(IDLE_SETTLE_S)
-        rss = daemon.rss_kib()
+        memory = daemon.memory()
     finally:
         stop_s = await daemon.stop()
-    if daemon.process.returncode != 0:
+    if not bare and daemon.process.returncode != 0:
         raise DaemonStartError(f"the daemon exited with status {daemon.process.returncode}: {tail(daemon.stderr_path)}")
-    return StartSample(daemon.ready_s, healthy_s, rss, stop_s)
+    return StartSample(daemon.ready_s, healthy_s, memory, stop_s)
 
 
-async def _starts(root: Path) -> list[StartSample]:
-    # A fresh data directory each time: the first start of a new installation, spool and logs created.
-    return [await _one_start(root / f"start{n}") for n in range(STARTS)]
+async def _starts(root: Path) -> tuple[list[StartSample], list[StartSample]]:
+    """(bare app, ours), interleaved so a slow patch of the machine hits both. A fresh data directory each time:
+    the first start of a new installation, spool and logs created."""
+    bare: list[StartSample] = []
+    ours: list[StartSample] = []
+    for n in range(STARTS):
+        bare.append(await _one_start(root / f"bare{n}", bare=True))
+        ours.append(await _one_start(root / f"start{n}", bare=False))
+    return bare, ours
+
+
+def _ratios(mine: list[float], reference: list[float]) -> str:
+    ratios = sorted(m / r for m, r in zip(mine, reference, strict=True) if r > 0)
+    return f"{statistics.median(ratios):.2f}x ({ratios[0]:.2f}-{ratios[-1]:.2f})" if ratios else "n/a"
 
 
 def run(report: Callable[[str, Stats], None]) -> None:
     with tempfile.TemporaryDirectory(prefix="ticket-bench-life-") as tmp:
-        samples = asyncio.run(_starts(Path(tmp)))
+        bare, ours = asyncio.run(_starts(Path(tmp)))
     print(f"  `python -m ticket_daemon serve --port 0 --data-dir TMP` (default config), {STARTS} starts:")
-    report("start-up: spawn -> 'ticket-daemon ready'", Stats([s.ready_s * 1000 for s in samples]))
-    report("start-up: spawn -> /health answers 200", Stats([s.healthy_s * 1000 for s in samples]))
-    report("stop: SIGTERM -> exit (idle)", Stats([s.stop_s * 1000 for s in samples]))
-    print(f"  start-up time to ready (median of {STARTS}): {statistics.median(s.healthy_s for s in samples):.2f} s")
-    rss = [s.rss_kib for s in samples if s.rss_kib is not None]
-    if rss:
-        print(f"  idle RSS after ready (VmRSS, median of {len(rss)}): {statistics.median(rss) / 1024:.1f} MiB")
+    report("start-up: spawn -> 'ticket-daemon ready'", Stats([s.ready_s * 1000 for s in ours]))
+    report("start-up: spawn -> /health answers 200", Stats([s.healthy_s * 1000 for s in ours]))
+    report("bare app: spawn -> /health answers 200", Stats([s.healthy_s * 1000 for s in bare]))
+    report("stop: SIGTERM -> exit (idle)", Stats([s.stop_s * 1000 for s in ours]))
+    ready_ratio = _ratios([s.healthy_s for s in ours], [s.healthy_s for s in bare])
+    print(
+        f"  ready (median of {STARTS}): ours {statistics.median(s.healthy_s for s in ours):.2f} s,"
+        f" bare app {statistics.median(s.healthy_s for s in bare):.2f} s: ours/bare {ready_ratio} (target <= 2x)"
+    )
+    mine = [s.memory for s in ours if s.memory is not None]
+    reference = [s.memory for s in bare if s.memory is not None]
+    if len(mine) == len(reference) == STARTS:
+        pss_ratio = _ratios([m.pss_kib for m in mine], [r.pss_kib for r in reference])
+        middle = sorted(mine, key=lambda m: m.pss_kib)[len(mine) // 2]
+        base = sorted(reference, key=lambda m: m.pss_kib)[len(reference) // 2]
+        print(f"  idle memory, ours:     {middle.describe()}")
+        print(f"  idle memory, bare app: {base.describe()}")
+        print(f"  idle PSS ours/bare {pss_ratio} (target <= 2x)")
     else:
-        print("  idle RSS: /proc/PID/status not available on this system")
+        print("  idle memory: /proc/PID/smaps_rollup not available on this system")

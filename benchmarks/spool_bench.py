@@ -11,8 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ticket_daemon.spool.durable import SqliteSpool
-from ticket_daemon.spool.jobs import Job, JobState, document_digest
+from ticket_daemon.store.jobs import Job, JobState, document_digest
+from ticket_daemon.store.sqlite import SqliteSpool
 
 CALLERS = 10
 JOBS_PER_CALLER = 150

@@ -164,8 +164,16 @@ class PrinterSettings(_Section):
     name: str = Field(min_length=1, max_length=128)
     # DESIGN.md "Printers are URIs": tcp://, cups://, win32://, serial://, usb://, file://, virtual://
     uri: str = Field(min_length=1, max_length=1024)
-    # Printer model (DOCUMENT.md "Known models"); also matched against a document's ``profile.model``.
+    # Printer model (DOCUMENT.md "Known models"); also matched against a document's ``profile.model``, and against
+    # the escpos-printer-db profiles when ``profile`` is not set.
     model: str = ""
+    # The escpos-printer-db profile it prints like ("TM-T20II"; ``ticket-daemon printers profiles`` lists them):
+    # its code page numbers, fonts, paper, dpi, QR support and cutter. Empty: from ``model``, else asked of the
+    # printer (``identify``), else the six Epson-numbered pages of a printer of no known model.
+    profile: str = Field(default="", max_length=64)
+    # Ask a tcp, serial or USB printer with no profile what model it is (GS I) when the daemon starts. Off for a
+    # printer that prints the question instead of answering it.
+    identify: bool = True
     aliases: list[str] = Field(default_factory=list)
     default: bool = False
     # The printer's own paper (DOCUMENT.md "Profile" values); unset: from ``model`` when it is a known model, else

@@ -24,7 +24,9 @@ from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, Response
 
 from ticket_daemon.config import load_settings
 from ticket_daemon.server.app import create_app
+from ticket_daemon.server.daemon import Daemon as DaemonCore
 from ticket_daemon.server.passwords import hash_password
+from ticket_daemon.store.interface import JobStore
 
 pytestmark = pytest.mark.browser
 
@@ -50,19 +52,28 @@ class Daemon:
     data_dir: Path
 
 
-def run_daemon(data_dir: Path, password_hash: str = "", auth_token: str = "") -> Iterator[Daemon]:
-    settings = load_settings(
-        flags={
-            "server": {
-                "host": "127.0.0.1",
-                "port": 0,
-                "dashboard_password_hash": password_hash,
-                "auth_token": auth_token,
-            },
-            "storage": {"data_dir": str(data_dir)},
-        }
-    )
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning"))
+def run_daemon(
+    data_dir: Path,
+    password_hash: str = "",
+    auth_token: str = "",
+    printers: list[dict[str, Any]] | None = None,
+    store: JobStore | None = None,
+) -> Iterator[Daemon]:
+    flags: dict[str, Any] = {
+        "server": {
+            "host": "127.0.0.1",
+            "port": 0,
+            "dashboard_password_hash": password_hash,
+            "auth_token": auth_token,
+            "shutdown_grace_seconds": 1.0,
+        },
+        "storage": {"data_dir": str(data_dir)},
+    }
+    if printers is not None:
+        flags["printers"] = printers
+    settings = load_settings(flags=flags)
+    app = create_app(settings, daemon=DaemonCore(settings, store=store) if store is not None else None)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
@@ -110,7 +121,7 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
     context.set_default_timeout(UI_TIMEOUT_MS)
     page = context.new_page()
     page.errors = []  # type: ignore[attr-defined]
@@ -283,8 +294,12 @@ CLIENT_LIBRARY_STORY = """async () => {
   } catch (error) {
     refused = { name: error.name, category: error.category, message: error.message };
   }
+  const dropped = new Promise((resolve) => {
+    const wait = (state) => { if (state === "closed") { client.off("state", wait); resolve(); } };
+    client.on("state", wait);
+  });
   client._socket.close();  // the link drops: the client comes back by itself
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await dropped;  // however long the close takes on a busy machine
   await opened();
   const pong = await client.ping();
   const status = await client.status();

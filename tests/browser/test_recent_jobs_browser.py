@@ -18,13 +18,14 @@ def test_the_recent_jobs_panel_lists_the_printed_job_and_reprints_it(page: Page,
     page.get_by_role("button", name="Print test ticket").click()
     expect(entries_of(page, "result")).to_contain_text("Print completed")
     printed = page.locator("#job-list .job-item").first
-    expect(printed.locator(".job-state")).to_have_text("success")
+    expect(printed.locator(".job-state")).to_have_attribute("data-status", "success")
+    expect(printed.locator(".job-state")).to_have_text("Printed")
     expect(printed.locator(".job-message")).to_contain_text("Print completed")
     job_id = printed.locator(".job-id").inner_text()
 
     printed.get_by_role("button", name="Reprint").click()
     copy = page.locator("#job-list .job-item").first
     expect(copy.locator(".job-id")).to_have_text(f"{job_id}.reprint-1")
-    expect(copy.locator(".job-state")).to_have_text("success")
+    expect(copy.locator(".job-state")).to_have_attribute("data-status", "success")
     expect(page.locator("#virtual-output img")).to_have_count(2)
     assert page.errors == []  # type: ignore[attr-defined]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,8 +14,8 @@ from typing import Any
 import pytest
 
 from server.harness import RunningDaemon, receipt, refused_port
-from ticket_daemon.cli import main
 from ticket_daemon.client import AsyncTicketClient, TicketClient, Unreachable
+from ticket_daemon.commands.main import main
 from ticket_daemon.config import load_settings
 
 
@@ -131,3 +133,31 @@ def test_print_command_exit_codes(daemon: RunningDaemon, tmp_path: Path, capsys:
     assert main(["print", str(document), "--url", dead, "--timeout", "1.5"]) == 1
     assert capsys.readouterr().err.startswith("EXECUTION: no result from the daemon at " + dead)
     assert len(daemon.virtual_jobs("front")) == 2
+
+
+def test_print_command_to_a_port_where_nothing_listens_exits_non_zero_saying_so(tmp_path: Path) -> None:
+    document = write(tmp_path / "doc.json", receipt("nobody home"))
+    dead = f"ws://127.0.0.1:{refused_port()}/ws"
+    # The whole run is bounded well below the default 60 s result timeout: the connect timeout ends it.
+    done = subprocess.run(
+        [sys.executable, "-m", "ticket_daemon", "print", str(document), "--url", dead],
+        capture_output=True,
+        text=True,
+        timeout=15,
+    )
+    assert done.returncode == 1
+    said = done.stderr.strip()
+    assert said.startswith(f"EXECUTION: no result from the daemon at {dead}: nothing answered there within 5 s ("), said
+    assert said.endswith("). Is ticket-daemon running, and is this its address?"), said
+    assert done.stdout == ""
+
+
+def test_async_client_gives_up_on_a_daemon_it_cannot_reach_with_the_same_sentence() -> None:
+    dead = f"ws://127.0.0.1:{refused_port()}/ws"
+
+    async def scenario() -> None:
+        async with AsyncTicketClient(dead) as client:
+            await client.print(receipt("x"), timeout=60)
+
+    with pytest.raises(Unreachable, match=r"^EXECUTION: no result from the daemon at .*: nothing answered there"):
+        asyncio.run(asyncio.wait_for(scenario(), timeout=15))

@@ -7,7 +7,7 @@ import numpy as np
 
 from ticket_daemon.emulator import Emulator, fonts
 from ticket_daemon.escpos.typefaces import BUILT_IN, Typefaces
-from ticket_daemon.printers.render_resources import system_typefaces
+from ticket_daemon.resources import system_typefaces
 
 
 def columns_and_rows(data: bytes, typefaces: Typefaces = BUILT_IN) -> tuple[np.ndarray, np.ndarray]:

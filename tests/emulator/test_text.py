@@ -9,7 +9,7 @@ from PIL import Image
 
 from ticket_daemon.emulator import Emulator, emulate
 from ticket_daemon.escpos import commands as c
-from ticket_daemon.printers.render_resources import system_typefaces
+from ticket_daemon.resources import system_typefaces
 
 INIT = c.INITIALIZE
 

@@ -16,9 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ticket_daemon.document import Align
-from ticket_daemon.escpos.codepages import Placement, Tally, encode_text, prepare_text
+from ticket_daemon.escpos.codepages import Placement, Tally, default_pages, encode_text, prepare_text
 from ticket_daemon.escpos.typefaces import BUILT_IN
-from ticket_daemon.printers.render_resources import system_typefaces
+from ticket_daemon.resources import system_typefaces
 
 SOURCE = Path(__file__).resolve().parents[2] / "src"
 
@@ -28,7 +28,7 @@ TABLE_NUMBERS = {0, 2, 16, 17, 18, 19}
 
 
 def encoded(text: str, table: str, placement: Placement = PLACEMENT) -> bytes:
-    return encode_text(text, table, placement).data
+    return encode_text(text, default_pages(table), placement).data
 
 
 def test_characters_of_the_active_page_print_as_its_bytes() -> None:
@@ -53,13 +53,13 @@ def test_typographic_quotes_come_from_windows_1252_when_the_page_is_pc850() -> N
 
 
 def test_a_character_no_page_has_is_transliterated_and_the_client_told() -> None:
-    result = encode_text("a→b ǎ", "WPC1252", PLACEMENT)
-    assert result.data == b"a->b a"
-    assert result.tally.notes(4) == ("TEXT: 2 characters printed as a close match in command 4 (e.g. '→' as '->')",)
+    result = encode_text("a→b ǎ", default_pages("WPC1252"), PLACEMENT)
+    assert result.data == b"a>b a"
+    assert result.tally.notes(4) == ("TEXT: 2 characters printed as a close match in command 4 (e.g. '→' as '>')",)
 
 
 def test_decomposed_accents_print_as_the_accented_letter() -> None:
-    result = encode_text("Jose\u0301", "WPC1252", PLACEMENT)
+    result = encode_text("Jose\u0301", default_pages("WPC1252"), PLACEMENT)
     assert result.data == b"Jos\xe9"
     assert result.tally == Tally()
 
@@ -70,14 +70,14 @@ def test_control_characters_other_than_lf_cr_tab_are_stripped() -> None:
 
 
 def test_invisible_formatting_characters_are_dropped_silently() -> None:
-    result = encode_text("a\u200db\ufeffc", "PC850", PLACEMENT)
+    result = encode_text("a\u200db\ufeffc", default_pages("PC850"), PLACEMENT)
     assert result.data == b"abc"
     assert result.tally.notes(0) == ()
 
 
 def test_prepared_text_counts_characters_as_they_will_be_printed() -> None:
-    prepared = prepare_text("→ok", "PC850")
-    assert prepared.text == "->ok"
+    prepared = prepare_text("→ok", default_pages("PC850"))
+    assert prepared.text == ">ok"
     assert prepared.tally.transliterated == 1
 
 
@@ -93,7 +93,7 @@ def graphics(data: bytes) -> list[tuple[int, int]]:
 
 
 def test_characters_no_page_or_transliteration_covers_print_as_an_image() -> None:
-    result = encode_text("A 你好 B", "WPC1252", PLACEMENT)
+    result = encode_text("A 你好 B", default_pages("WPC1252"), PLACEMENT)
     # The image starts on its own line, then the text goes on after it.
     assert result.data.startswith(b"A \n\x1d\x76\x30\x00")
     assert result.data.endswith(b" B")
@@ -103,7 +103,7 @@ def test_characters_no_page_or_transliteration_covers_print_as_an_image() -> Non
 
 def test_image_text_is_as_tall_as_the_text_size_and_keeps_the_alignment() -> None:
     placement = Placement(dot_width=384, align=Align.CENTER, width_multiplier=2, height_multiplier=2)
-    data = encode_text("✈", "PC850", placement).data
+    data = encode_text("✈", default_pages("PC850"), placement).data
     assert data.startswith(b"\x1b\x61\x00\x1d\x76\x30\x00")  # ESC a 0: the raster is positioned by padding
     assert data.endswith(b"\x1b\x61\x01")  # ESC a 1: the text that follows is centred again
     ((width_bytes, rows),) = graphics(data)
@@ -122,10 +122,10 @@ MIXED_TEXT = "Día €5 “ok” Привет 你好 ǎ"
 # Encodes MIXED_TEXT in a fresh interpreter (cold caches, another hash seed) with the fonts read from the same files.
 ENCODE_IN_ANOTHER_PROCESS = """
 import sys
-from ticket_daemon.escpos.codepages import Placement, encode_text
-from ticket_daemon.printers.render_resources import system_typefaces
+from ticket_daemon.escpos.codepages import Placement, default_pages, encode_text
+from ticket_daemon.resources import system_typefaces
 placement = Placement(dot_width=576, typefaces=system_typefaces())
-sys.stdout.buffer.write(encode_text(sys.argv[1], "PC437", placement).data)
+sys.stdout.buffer.write(encode_text(sys.argv[1], default_pages("PC437"), placement).data)
 """
 
 
@@ -189,7 +189,7 @@ def test_any_unicode_text_encodes_without_error_or_stray_control_bytes(
     text: str, table: str, alignment: Align, width: int, height: int
 ) -> None:
     placement = Placement(dot_width=384, align=alignment, width_multiplier=width, height_multiplier=height)
-    result = encode_text(text, table, placement, line_start=False)
+    result = encode_text(text, default_pages(table), placement, line_start=False)
     assert stray_controls(result.data) == []
     for note in result.tally.notes(0):
         assert note.startswith("TEXT: ")

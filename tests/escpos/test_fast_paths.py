@@ -17,6 +17,7 @@ from ticket_daemon.escpos.codepages import (
     Placement,
     PreparedText,
     as_is,
+    default_pages,
     encode_text,
     encode_text_general,
     prepare_text,
@@ -57,9 +58,9 @@ TEXTS = st.lists(ALPHABET, max_size=12).map("".join)
 def test_text_that_prints_as_sent_gets_the_bytes_of_the_general_encoder(
     text: str, table: str, line_start: bool
 ) -> None:
-    assert prepare_text(text, table) == prepare_text_general(text, table)
-    fast = encode_text(text, table, PLACEMENT, line_start=line_start)
-    assert fast == encode_text_general(text, table, PLACEMENT, line_start=line_start)
+    assert prepare_text(text, default_pages(table)) == prepare_text_general(text, default_pages(table))
+    fast = encode_text(text, default_pages(table), PLACEMENT, line_start=line_start)
+    assert fast == encode_text_general(text, default_pages(table), PLACEMENT, line_start=line_start)
 
 
 @pytest.mark.parametrize(
@@ -67,7 +68,7 @@ def test_text_that_prints_as_sent_gets_the_bytes_of_the_general_encoder(
     [("Total: $12.50", "WPC1252"), ("CAFÉ LA ESQUINA", "WPC1252"), ("Ñandú", "PC850"), ("Привет", "PC866")],
 )
 def test_everyday_text_takes_the_shortcut(text: str, table: str) -> None:
-    assert as_is(text, table) == encode_text_general(text, table, PLACEMENT).data
+    assert as_is(text, default_pages(table)) == encode_text_general(text, default_pages(table), PLACEMENT).data
 
 
 @pytest.mark.parametrize(
@@ -80,7 +81,7 @@ def test_everyday_text_takes_the_shortcut(text: str, table: str) -> None:
     ],
 )
 def test_text_the_general_encoder_changes_does_not_take_the_shortcut(text: str, table: str) -> None:
-    assert as_is(text, table) is None
+    assert as_is(text, default_pages(table)) is None
 
 
 QR_DATA = st.sampled_from(
@@ -120,8 +121,8 @@ def test_a_table_cell_that_prints_as_sent_and_fits_is_one_unchanged_line(
     text: str, width: int, table: str, word_wrap: bool
 ) -> None:
     # The table takes such a cell as it is; the general preparation and layout must agree.
-    assume(len(text) <= width and as_is(text, table) is not None)
-    prepared = prepare_text_general(text, table)
+    assume(len(text) <= width and as_is(text, default_pages(table)) is not None)
+    prepared = prepare_text_general(text, default_pages(table))
     assert prepared == PreparedText(text, NO_SUBSTITUTIONS)
     assert _cell_lines(prepared.text, width, word_wrap=word_wrap) == [text]
 

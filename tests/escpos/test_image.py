@@ -16,6 +16,7 @@ from PIL import Image
 from conftest import command_data, require_shared, shared_examples
 from ticket_daemon.document.errors import Category, DocumentError
 from ticket_daemon.document.model import ImageData, Profile
+from ticket_daemon.escpos.codepages import default_pages
 from ticket_daemon.escpos.image import image_bytes, rasterize_image
 from ticket_daemon.escpos.imagecache import BoundedBitmapCache
 from ticket_daemon.escpos.profiles import PrinterProfile, profile_for
@@ -359,6 +360,7 @@ def test_profile_dot_width_at_300_dpi_bounds_the_image() -> None:
         has_qr=False,
         chars_per_line=48,
         chars_per_line_b=64,
+        code_pages=default_pages("WPC1252"),
     )
     payload = encode(Image.new("L", (2000, 10), 0))
 

@@ -21,7 +21,7 @@ from ticket_daemon.document import DocumentError, Profile, parse_document
 from ticket_daemon.document.model import ImageData, QrData
 from ticket_daemon.emulator import emulate
 from ticket_daemon.escpos import image_bytes, profile_for, qr_bytes, render, render_job
-from ticket_daemon.printers.render_resources import system_typefaces
+from ticket_daemon.resources import system_typefaces
 
 SOURCE = Path(__file__).resolve().parents[2] / "src"
 
@@ -58,7 +58,7 @@ RENDER_IN_ANOTHER_PROCESS = """
 import sys
 from ticket_daemon.document import parse_document
 from ticket_daemon.escpos import render
-from ticket_daemon.printers.render_resources import system_typefaces
+from ticket_daemon.resources import system_typefaces
 sys.stdout.buffer.write(render(parse_document(sys.stdin.buffer.read()), typefaces=system_typefaces()))
 """
 
@@ -337,8 +337,8 @@ def test_substitutions_are_reported_against_their_command() -> None:
         )
     )
     assert job.notes == (
-        "TEXT: 1 character printed as a close match in command 1 (e.g. '→' as '->')",
-        "TEXT: 1 character printed as a close match in command 2 (e.g. '≠' as '!=')",
+        "TEXT: 1 character printed as a close match in command 1 (e.g. '→' as '>')",
+        "TEXT: 1 character printed as a close match in command 2 (e.g. '≠' as '=')",
         "TEXT: 1 character printed as image in command 2",
     )
 

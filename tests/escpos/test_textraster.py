@@ -7,7 +7,7 @@ import os
 import pytest
 
 from ticket_daemon.escpos.textraster import text_bitmaps
-from ticket_daemon.printers.render_resources import FALLBACK_FONT_FILES, system_typefaces
+from ticket_daemon.resources import FALLBACK_FONT_FILES, system_typefaces
 
 
 def drawn(text: str) -> bytes:

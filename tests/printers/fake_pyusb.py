@@ -57,6 +57,7 @@ class FakePrinterDevice:
         self.pending_replies = bytearray()
         self.fail_write: Exception | None = None
         self.fail_write_after = 0  # bytes accepted before fail_write is raised
+        self.identity: tuple[str, str] | None = None  # (model, manufacturer) it answers GS I with; None: silent
         self._splitter = RealtimeSplitter()
 
     def is_kernel_driver_active(self, interface: int) -> bool:
@@ -89,6 +90,10 @@ class FakePrinterDevice:
             raise self.fail_write
         payload, requests = self._splitter.feed(chunk)
         self.pending_replies += epson_answer(self.state, requests)
+        for n in self._splitter.take_identity_requests():  # GS I 67 model, 66 manufacturer: 5F text 00
+            text = {67: self.identity[0], 66: self.identity[1]}.get(n) if self.identity else None
+            if text is not None:
+                self.pending_replies += b"_" + text.encode() + b"\x00"
         if self.state is PrinterState.ready:
             self.printed += payload
         return len(chunk)

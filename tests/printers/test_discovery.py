@@ -15,7 +15,7 @@ import pytest
 
 from printers.fake_pyusb import FakeUsbBus, FakeUsbDevice
 from printers.fake_win32 import FakeWin32PrinterList
-from ticket_daemon.cli import main
+from ticket_daemon.commands.main import main
 from ticket_daemon.printers import ConfiguredPrinter, PrinterRegistry
 from ticket_daemon.printers.discovery import (
     FoundPrinter,

@@ -80,6 +80,8 @@ def test_details_list_every_printer_with_its_state(registry: PrinterRegistry) ->
             "is_default": False,
             "is_virtual": False,
             "printer_type": "thermal",
+            "profile": None,
+            "profile_source": "default",
         },
         {
             "name": "bar",
@@ -89,6 +91,8 @@ def test_details_list_every_printer_with_its_state(registry: PrinterRegistry) ->
             "is_default": True,
             "is_virtual": False,
             "printer_type": "thermal",
+            "profile": None,
+            "profile_source": "default",
         },
         {
             "name": "screen",
@@ -98,6 +102,8 @@ def test_details_list_every_printer_with_its_state(registry: PrinterRegistry) ->
             "is_default": False,
             "is_virtual": True,
             "printer_type": "virtual",
+            "profile": None,
+            "profile_source": "default",
         },
     ]
 

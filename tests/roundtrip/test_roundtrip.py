@@ -18,7 +18,7 @@ from ticket_daemon.document import parse_document
 from ticket_daemon.document.model import BarcodeCommand, Document, QrCommand, TableCommand, TextCommand
 from ticket_daemon.emulator import emulate
 from ticket_daemon.escpos import profile_for, render_job
-from ticket_daemon.printers.render_resources import system_typefaces
+from ticket_daemon.resources import system_typefaces
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.json"))
 

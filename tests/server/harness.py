@@ -27,7 +27,7 @@ from ticket_daemon.printers.virtual_server import VirtualPrinterServer
 from ticket_daemon.server.app import create_app
 from ticket_daemon.server.daemon import Daemon
 from ticket_daemon.service.console import DaemonServer, build_server
-from ticket_daemon.spool.queue import JobStore
+from ticket_daemon.store.interface import JobStore
 
 WAIT_S = 10.0  # upper bound for anything a test waits for
 

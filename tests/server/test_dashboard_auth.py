@@ -17,13 +17,14 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 
+from ticket_daemon.commands import hash_password as hash_password_command
+from ticket_daemon.commands.hash_password import hash_password_main
 from ticket_daemon.config import Settings, load_settings
 from ticket_daemon.printers.registry import PrinterRegistry
 from ticket_daemon.server import dashboard as dashboard_module
-from ticket_daemon.server import passwords
 from ticket_daemon.server.app import create_app
 from ticket_daemon.server.dashboard import REMOTE_NEEDS_PASSWORD, dashboard_routes
-from ticket_daemon.server.passwords import hash_password, hash_password_main, verify_password
+from ticket_daemon.server.passwords import hash_password, verify_password
 from ticket_daemon.server.sessions import SESSION_COOKIE
 
 PASSWORD = "correct horse battery staple"
@@ -390,7 +391,7 @@ def test_hash_password_prompt_must_match_twice(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     answers = iter(["first", "second"])
-    monkeypatch.setattr(passwords.getpass, "getpass", lambda prompt="": next(answers))
+    monkeypatch.setattr(hash_password_command.getpass, "getpass", lambda prompt="": next(answers))
     assert hash_password_main(argparse.Namespace(password_stdin=False)) == 2
     captured = capsys.readouterr()
     assert captured.out == ""

@@ -9,8 +9,9 @@ import httpx
 import pytest
 
 from server.harness import ticket
-from ticket_daemon.spool.jobs import Job, JobState
-from ticket_daemon.spool.queue import DuplicateJob, JobStore, MemoryJobStore
+from ticket_daemon.store.interface import JobStore
+from ticket_daemon.store.jobs import DuplicateJob, Job, JobState
+from ticket_daemon.store.memory import MemoryJobStore
 
 QUEUE_FULL = "Queue full, please retry in a few seconds"
 

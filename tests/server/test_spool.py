@@ -10,11 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
+from blocking_store import BlockingStore
 from server.harness import DaemonLauncher, PrinterFarm, WsClient, printed_jobs, receipt, ticket, wait_until
-from ticket_daemon.spool.durable import SqliteSpool
-from ticket_daemon.spool.jobs import Job, JobState
-from ticket_daemon.spool.rendering import render_document
-from ticket_daemon.spool.store import SqliteJobStore
+from ticket_daemon.render.job import render_document
+from ticket_daemon.store.jobs import Job, JobState
+from ticket_daemon.store.sqlite import SqliteSpool
 
 # Retry an unavailable printer every 0.2 s, so an outage ends promptly after the printer is back.
 FAST_RETRY = {"retry_initial_seconds": 0.2, "retry_max_seconds": 0.2}
@@ -209,7 +209,7 @@ class SpoolOnASmallDisk(SqliteSpool):
     disk."""
 
     def fill_the_disk(self) -> None:
-        def freeze(store: SqliteJobStore) -> None:
+        def freeze(store: BlockingStore) -> None:
             store._db.execute("PRAGMA max_page_count = 1")  # clamped to the current size: no new page
 
         self._runner._executor.submit(freeze, self._store).result(timeout=10)  # type: ignore[arg-type]
@@ -250,7 +250,7 @@ def test_a_job_cut_off_mid_send_is_reprinted_or_failed_as_configured(
     # What a daemon killed mid-send leaves behind: the job's row says "printing".
     data_dir = tmp_path / "shop"
     rendered = render_document(receipt("JOB-cut"), raw_policy="allow")
-    store = SqliteJobStore(data_dir / "spool.sqlite3")
+    store = BlockingStore(data_dir / "spool.sqlite3")
     stored = store.add(
         Job(
             id="cut",

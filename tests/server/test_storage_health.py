@@ -15,9 +15,9 @@ import httpx
 import pytest
 
 from server.harness import DaemonLauncher, ticket, wait_until
-from ticket_daemon.spool.faults import StorageError, StoreHealth
-from ticket_daemon.spool.jobs import Job, JobState
-from ticket_daemon.spool.queue import MemoryJobStore
+from ticket_daemon.store.faults import StorageError, StoreHealth
+from ticket_daemon.store.jobs import Job, JobState
+from ticket_daemon.store.memory import MemoryJobStore
 
 WAIT_S = 15.0
 

@@ -15,7 +15,7 @@ import pytest
 from server.harness import DaemonLauncher
 from service.helpers import write_config
 from ticket_daemon import __version__
-from ticket_daemon.cli import main
+from ticket_daemon.commands.main import main
 from ticket_daemon.service.systemd import render_unit
 
 

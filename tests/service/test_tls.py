@@ -16,7 +16,7 @@ from cryptography import x509
 from websockets.sync.client import connect
 
 from server.harness import WAIT_S, DaemonLauncher, receipt
-from ticket_daemon.cli import main
+from ticket_daemon.commands.main import main
 from ticket_daemon.config import ConfigError, load_settings
 from ticket_daemon.server.passwords import hash_password
 from ticket_daemon.service.tls import CA_CERT, CA_KEY, SERVER_CERT, SERVER_KEY, init_tls, machine_names

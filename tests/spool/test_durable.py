@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from ticket_daemon.spool.durable import SqliteSpool
-from ticket_daemon.spool.jobs import Job, JobState
-from ticket_daemon.spool.queue import JobStore, MemoryJobStore
-from ticket_daemon.spool.store import StorageError
 from ticket_daemon.spool.worker import RetryPolicy
+from ticket_daemon.store.database import StorageError
+from ticket_daemon.store.interface import JobStore
+from ticket_daemon.store.jobs import Job, JobState
+from ticket_daemon.store.memory import MemoryJobStore
+from ticket_daemon.store.sqlite import SqliteSpool
 
 
 def job(job_id: str, printer: str = "caja1", client: str = "pos1") -> Job:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from ticket_daemon.spool.durable import SqliteSpool
-from ticket_daemon.spool.jobs import DuplicateJob, IdConflict, InvalidTransition, Job, JobState
-from ticket_daemon.spool.store import SqliteJobStore
+from blocking_store import BlockingStore
+from ticket_daemon.store.jobs import DuplicateJob, IdConflict, InvalidTransition, Job, JobState
+from ticket_daemon.store.sqlite import SqliteSpool
 
 
 def job(job_id: str, printer: str = "caja1", *, digest: str = "d1") -> Job:
@@ -114,13 +114,13 @@ def test_one_refused_request_in_a_batch_rolls_back_alone(tmp_path: Path) -> None
 def test_pending_counts_kept_in_memory_match_the_file_and_are_rebuilt_at_open(tmp_path: Path) -> None:
     path = tmp_path / "spool.sqlite3"
 
-    def counted(store: SqliteJobStore) -> tuple[int, list[str]]:
+    def counted(store: BlockingStore) -> tuple[int, list[str]]:
         rows = store._db.execute(
             "SELECT printer, COUNT(*) FROM jobs WHERE state IN ('queued','waiting','printing') GROUP BY printer"
         ).fetchall()
         return sum(int(n) for _, n in rows), sorted(str(p) for p, _ in rows)
 
-    store = SqliteJobStore(path)
+    store = BlockingStore(path)
     seqs = [store.add(job(f"j{n}", printer=("a", "b")[n % 2]), capacity=100).seq for n in range(6)]
     store.move(seqs[0], JobState.PRINTING, now=2.0)
     store.move(seqs[0], JobState.SUCCESS, now=3.0)
@@ -133,13 +133,13 @@ def test_pending_counts_kept_in_memory_match_the_file_and_are_rebuilt_at_open(tm
     store.move(seqs[5], JobState.ERROR, now=5.0)
     assert (store.count_pending(), store.pending_printers()) == counted(store) == (2, ["a"])
     store.close()
-    again = SqliteJobStore(path)
+    again = BlockingStore(path)
     assert (again.count_pending(), again.pending_printers()) == (2, ["a"])
     again.close()
 
 
 def test_a_batch_that_cannot_be_written_changes_nothing_not_even_the_counts(tmp_path: Path) -> None:
-    store = SqliteJobStore(tmp_path / "spool.sqlite3")
+    store = BlockingStore(tmp_path / "spool.sqlite3")
     store.add(job("kept"), capacity=10)
     store._db.execute("PRAGMA query_only = ON")  # every write fails, as on a read-only file
     outcomes = store.write_batch(
@@ -155,7 +155,7 @@ def test_a_batch_that_cannot_be_written_changes_nothing_not_even_the_counts(tmp_
 
 
 def test_a_batch_that_refuses_nothing_needs_no_savepoints(tmp_path: Path) -> None:
-    store = SqliteJobStore(tmp_path / "spool.sqlite3")
+    store = BlockingStore(tmp_path / "spool.sqlite3")
     statements: list[str] = []
     store._db.set_trace_callback(statements.append)
     outcomes = store.write_batch(
@@ -172,7 +172,7 @@ def test_a_request_refused_after_it_wrote_leaves_nothing_behind_and_the_others_c
     """A request that fails half-way (its row written, then an error) is undone by itself: the batch runs again
     request by request, and the pending counts are those of what was committed."""
     path = tmp_path / "spool.sqlite3"
-    store = SqliteJobStore(path)
+    store = BlockingStore(path)
 
     def written_then_refused() -> None:
         store.do_add(job("half"), 10, 600.0, None)
@@ -190,6 +190,6 @@ def test_a_request_refused_after_it_wrote_leaves_nothing_behind_and_the_others_c
     assert committed_rows(path) == {"a", "b"}
     assert store.count_pending() == 2
     store.close()
-    again = SqliteJobStore(path)
+    again = BlockingStore(path)
     assert again.count_pending() == 2
     again.close()

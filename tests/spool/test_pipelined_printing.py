@@ -20,12 +20,13 @@ from typing import Any, TypeVar
 
 import pytest
 
+from blocking_store import BlockingStore
 from ticket_daemon.printers.registry import ConfiguredPrinter
-from ticket_daemon.spool.durable import SqliteSpool
-from ticket_daemon.spool.jobs import InvalidTransition, Job, JobState
-from ticket_daemon.spool.queue import JobStore, MemoryJobStore
-from ticket_daemon.spool.store import SqliteJobStore
 from ticket_daemon.spool.worker import PrinterWorker
+from ticket_daemon.store.interface import JobStore
+from ticket_daemon.store.jobs import InvalidTransition, Job, JobState
+from ticket_daemon.store.memory import MemoryJobStore
+from ticket_daemon.store.sqlite import SqliteSpool
 
 T = TypeVar("T")
 WAIT_S = 20.0
@@ -189,7 +190,7 @@ def test_each_job_is_durably_printing_before_its_bytes_go_out_and_final_before_i
         assert committed[done.id] == ("success", 1)  # its final state was committed before it was reported
 
     # A SIGKILL while n3 was going out: n3 is reprinted from the start, n4 (not claimed yet) simply resumes.
-    after = SqliteJobStore(crashed / "spool.sqlite3")
+    after = BlockingStore(crashed / "spool.sqlite3")
     recovery = after.recover(now=9.0, policy="reprint")
     assert [j.id for j in recovery.interrupted] == ["n3"]
     assert [(j.id, j.state) for j in after.pending_for_printer("caja1")] == [
@@ -328,14 +329,14 @@ def test_only_a_queued_head_of_the_same_printer_is_claimed(tmp_path: Path, kind:
 
 
 def test_a_claim_is_on_disk_when_the_write_returns(tmp_path: Path) -> None:
-    store = SqliteJobStore(tmp_path / "spool.db")
+    store = BlockingStore(tmp_path / "spool.db")
     first = store.add(job("a", b"x"), capacity=10)
     store.add(job("b", b"y"), capacity=10)
     store.move(first.seq, JobState.PRINTING, now=2.0, attempts=1)
     store.finish_and_claim(first.seq, JobState.SUCCESS, now=3.0, message="done")
     store.close()  # the process dies before b's bytes go out
 
-    again = SqliteJobStore(tmp_path / "spool.db")
+    again = BlockingStore(tmp_path / "spool.db")
     recovery = again.recover(now=4.0, policy="fail")
     assert [(j.id, j.state, j.attempts) for j in recovery.interrupted] == [("b", JobState.PRINTING, 1)]
     assert again.pending_for_printer("caja1") == []

@@ -11,15 +11,16 @@ from typing import Any, TypeVar
 
 import pytest
 
+from blocking_store import BlockingStore
 from printers.test_serial_port import PtyPrinter
 from ticket_daemon.printers.registry import ConfiguredPrinter
 from ticket_daemon.printers.status import PrinterState
 from ticket_daemon.spool import worker as worker_module
-from ticket_daemon.spool.durable import SqliteSpool
-from ticket_daemon.spool.jobs import Job, JobState
-from ticket_daemon.spool.queue import JobStore, MemoryJobStore
-from ticket_daemon.spool.store import SqliteJobStore
 from ticket_daemon.spool.worker import PrinterWorker, RetryPolicy
+from ticket_daemon.store.interface import JobStore
+from ticket_daemon.store.jobs import Job, JobState
+from ticket_daemon.store.memory import MemoryJobStore
+from ticket_daemon.store.sqlite import SqliteSpool
 
 T = TypeVar("T")
 WAIT_S = 20.0
@@ -167,7 +168,7 @@ def test_a_run_that_cannot_be_written_fails_every_job_in_it_and_loses_none(tmp_p
 def test_claimed_jobs_that_never_began_print_once_after_a_crash(tmp_path: Path) -> None:
     # A crash right after a run was claimed: every job of it is found "printing"; the default policy queues them
     # again, so each prints once (none had begun).
-    store = SqliteJobStore(tmp_path / "spool.db")
+    store = BlockingStore(tmp_path / "spool.db")
     first = store.add(job("a", b"1"), capacity=10)
     for name in ("b", "c", "d"):
         store.add(job(name, name.encode()), capacity=10)
@@ -176,7 +177,7 @@ def test_claimed_jobs_that_never_began_print_once_after_a_crash(tmp_path: Path) 
     assert [j.id for j in claimed] == ["b", "c", "d"]
     store.close()  # the process dies here
 
-    again = SqliteJobStore(tmp_path / "spool.db")
+    again = BlockingStore(tmp_path / "spool.db")
     recovery = again.recover(now=4.0, policy="reprint")
     assert [j.id for j in recovery.interrupted] == ["b", "c", "d"]
     assert [(j.id, j.state) for j in again.pending_for_printer("caja1")] == [

@@ -1,4 +1,4 @@
-"""The render budget (spool/renderpool.py) with real worker processes: tiny tickets inline, the rest on every
+"""The render budget (render/pool.py) with real worker processes: tiny tickets inline, the rest on every
 core, one worker per client at a time, renders over their time or size budget refused, and nothing left running
 after close."""
 
@@ -20,8 +20,8 @@ import pytest
 from ticket_daemon.document import parse_document
 from ticket_daemon.document.errors import TicketError
 from ticket_daemon.escpos import render_job
-from ticket_daemon.spool.rendercost import HEAVY_COST_US, ON_LOOP_COST_US, TINY_COST_US, estimated_cost
-from ticket_daemon.spool.renderpool import RenderLimits, RenderPool
+from ticket_daemon.render.cost import HEAVY_COST_US, ON_LOOP_COST_US, TINY_COST_US, estimated_cost
+from ticket_daemon.render.pool import RenderLimits, RenderPool
 
 T = TypeVar("T")
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

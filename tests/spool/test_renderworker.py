@@ -1,4 +1,4 @@
-"""One render worker process (spool/renderworker.py), driven through the event loop like the pool drives it: its
+"""One render worker process (render/worker.py), driven through the event loop like the pool drives it: its
 answers, its failures, big messages in both directions, and what is left after it is killed."""
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from ticket_daemon.spool.renderpool import _process_context
-from ticket_daemon.spool.renderworker import FrameReader, RemoteTraceback, WorkerProcess, WorkerStopped, encode
+from ticket_daemon.render.pool import _process_context
+from ticket_daemon.render.worker import FrameReader, RemoteTraceback, WorkerProcess, WorkerStopped, encode
 
 T = TypeVar("T")
 WAIT_S = 60.0  # upper bound for any one scenario

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from ticket_daemon.spool import protocol
-from ticket_daemon.spool.durable import SqliteSpool
-from ticket_daemon.spool.jobs import Job, JobState
-from ticket_daemon.spool.queue import MemoryJobStore
 from ticket_daemon.spool.results import ResultRouter
+from ticket_daemon.store.jobs import Job, JobState
+from ticket_daemon.store.memory import MemoryJobStore
+from ticket_daemon.store.sqlite import SqliteSpool
 
 Message = dict[str, Any]
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from ticket_daemon.spool.jobs import Job, JobState
-from ticket_daemon.spool.schema import MIGRATIONS, SCHEMA_VERSION
-from ticket_daemon.spool.store import SqliteJobStore
+from blocking_store import BlockingStore
+from ticket_daemon.store.jobs import Job, JobState
+from ticket_daemon.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 V1_INSERT = (
     "INSERT INTO jobs (seq, id, client_id, printer, document, data, state, created_at, updated_at, message)"
@@ -30,7 +30,7 @@ def version_1_spool(path: Path) -> None:
 def test_a_version_1_spool_is_migrated_without_losing_a_job(tmp_path: Path) -> None:
     path = tmp_path / "spool.sqlite3"
     version_1_spool(path)
-    store = SqliteJobStore(path)
+    store = BlockingStore(path)
     assert store._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
     done, queued = store.get(1), store.get(2)
     assert done is not None and (done.id, done.state, done.data) == ("done", JobState.SUCCESS, None)

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from ticket_daemon.spool.durable import SqliteSpool
-from ticket_daemon.spool.jobs import (
+from ticket_daemon.render.job import render_document
+from ticket_daemon.store.interface import JobStore
+from ticket_daemon.store.jobs import (
     DuplicateJob,
     IdConflict,
     InvalidTransition,
@@ -22,8 +23,8 @@ from ticket_daemon.spool.jobs import (
     stored_document,
     stored_document_and_digest,
 )
-from ticket_daemon.spool.queue import JobStore, MemoryJobStore
-from ticket_daemon.spool.rendering import render_document
+from ticket_daemon.store.memory import MemoryJobStore
+from ticket_daemon.store.sqlite import SqliteSpool
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 WINDOW = 600.0

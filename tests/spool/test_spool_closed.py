@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from ticket_daemon.spool.durable import SqliteSpool
-from ticket_daemon.spool.jobs import Job
-from ticket_daemon.spool.queue import MemoryJobStore
-from ticket_daemon.spool.store import StorageError
+from ticket_daemon.store.database import StorageError
+from ticket_daemon.store.jobs import Job
+from ticket_daemon.store.memory import MemoryJobStore
+from ticket_daemon.store.sqlite import SqliteSpool
 
 
 def job(job_id: str, printer: str = "caja1") -> Job:

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from blocking_store import BlockingStore
 from ticket_daemon.document.errors import Category
-from ticket_daemon.spool.durable import SqliteSpool
-from ticket_daemon.spool.jobs import Job, JobState
-from ticket_daemon.spool.store import SpoolDamaged, SqliteJobStore, StorageError
+from ticket_daemon.store.database import SpoolDamaged, StorageError
+from ticket_daemon.store.jobs import Job, JobState
+from ticket_daemon.store.sqlite import SqliteSpool
 
 SPOOL_LOG = "ticket_daemon.spool"
 
@@ -37,37 +38,37 @@ def advice_is_given(error: StorageError, path: Path) -> None:
 
 def test_a_first_start_writes_the_marker_and_a_second_finds_its_jobs(tmp_path: Path) -> None:
     path = tmp_path / "spool.sqlite3"
-    store = SqliteJobStore(path)
+    store = BlockingStore(path)
     assert path.with_suffix(".marker").exists()
     store.add(job("kept"), capacity=10)
     store.close()
-    assert [j.id for j in SqliteJobStore(path).recent()] == ["kept"]
+    assert [j.id for j in BlockingStore(path).recent()] == ["kept"]
 
 
 def test_a_spool_truncated_to_zero_bytes_stops_start_up(tmp_path: Path) -> None:
     path = tmp_path / "spool.sqlite3"
-    SqliteJobStore(path).close()
+    BlockingStore(path).close()
     path.write_bytes(b"")
     with pytest.raises(StorageError, match=r"is empty but spool\.marker says it held jobs") as refused:
-        SqliteJobStore(path)
+        BlockingStore(path)
     advice_is_given(refused.value, path)
     assert path.stat().st_size == 0  # nothing was created over it
 
 
 def test_a_missing_spool_stops_start_up_until_the_marker_is_deleted(tmp_path: Path) -> None:
     path = tmp_path / "spool.sqlite3"
-    SqliteJobStore(path).close()
+    BlockingStore(path).close()
     path.unlink()
     with pytest.raises(StorageError, match="is missing") as refused:
-        SqliteJobStore(path)
+        BlockingStore(path)
     advice_is_given(refused.value, path)
     path.with_suffix(".marker").unlink()  # what the operator does to start empty on purpose
-    assert SqliteJobStore(path).size() == 0
+    assert BlockingStore(path).size() == 0
 
 
 def test_a_damaged_spool_stops_start_up(tmp_path: Path) -> None:
     path = tmp_path / "spool.sqlite3"
-    store = SqliteJobStore(path)
+    store = BlockingStore(path)
     for n in range(300):
         store.add(job(f"j{n}", size=200), capacity=1000)
     store.close()  # the last connection checkpoints the WAL into the file
@@ -76,7 +77,7 @@ def test_a_damaged_spool_stops_start_up(tmp_path: Path) -> None:
     raw[4 * 4096 : 6 * 4096] = b"\xa5" * (2 * 4096)  # two pages of the table's b-tree overwritten
     path.write_bytes(bytes(raw))
     with pytest.raises(StorageError) as refused:
-        SqliteJobStore(path)
+        BlockingStore(path)
     advice_is_given(refused.value, path)
 
 
@@ -134,7 +135,7 @@ def test_a_full_disk_refuses_new_jobs_and_loses_nothing_acked(tmp_path: Path, ca
     assert len([line for line in lines if line.startswith("spool degraded")]) == 1, lines
     assert len([line for line in lines if line.startswith("spool healthy again")]) == 1, lines
 
-    again = SqliteJobStore(path)
+    again = BlockingStore(path)
     stored = {j.seq: j for j in again.recent(10_000)}
     assert set(acked) <= set(stored)
     assert stored[acked[0]].state is JobState.SUCCESS
@@ -194,7 +195,7 @@ def test_on_a_really_full_disk_the_reserve_lets_accepted_jobs_finish_and_nothing
             return acked
 
         acked = asyncio.run(asyncio.wait_for(story(), timeout=60))
-        again = SqliteJobStore(path, reserve_bytes=96 * 1024)
+        again = BlockingStore(path, reserve_bytes=96 * 1024)
         stored = {j.seq: j for j in again.recent(10_000)}
         assert set(acked) <= set(stored)
         assert all(stored[seq].state is JobState.SUCCESS for seq in acked[:3])

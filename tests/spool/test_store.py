@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ticket_daemon.spool.jobs import InvalidTransition, Job, JobState
-from ticket_daemon.spool.store import DuplicateJob, SqliteJobStore, StorageError
+from blocking_store import BlockingStore
+from ticket_daemon.store.database import DuplicateJob, StorageError
+from ticket_daemon.store.jobs import InvalidTransition, Job, JobState
 from unprivileged import folder_nobody_can_use, is_root, run_as_nobody
 
 
@@ -19,7 +20,7 @@ def job(job_id: str, printer: str = "caja1", client: str = "pos1") -> Job:
     )
 
 
-def key(store: SqliteJobStore, job_id: str, owner: str = "pos1") -> int:
+def key(store: BlockingStore, job_id: str, owner: str = "pos1") -> int:
     """A job's seq (its key in the store), found in its owner's scope."""
     found = store.find(owner, job_id)
     assert found is not None, job_id
@@ -27,22 +28,22 @@ def key(store: SqliteJobStore, job_id: str, owner: str = "pos1") -> int:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> SqliteJobStore:
-    return SqliteJobStore(tmp_path / "spool.db")
+def store(tmp_path: Path) -> BlockingStore:
+    return BlockingStore(tmp_path / "spool.db")
 
 
 def test_accepted_jobs_survive_a_reopen_in_acceptance_order(tmp_path: Path) -> None:
-    first = SqliteJobStore(tmp_path / "spool.db")
+    first = BlockingStore(tmp_path / "spool.db")
     for name in ("a", "b", "c"):
         first.add(job(name), capacity=10)
     first.close()  # as if the process died: nothing is kept in memory
-    again = SqliteJobStore(tmp_path / "spool.db")
+    again = BlockingStore(tmp_path / "spool.db")
     assert [j.id for j in again.recent()][::-1] == ["a", "b", "c"]
     head = again.next_for_printer("caja1")
     assert head is not None and head.id == "a" and head.data == b"\x1b@x"
 
 
-def test_each_printer_has_its_own_fifo(store: SqliteJobStore) -> None:
+def test_each_printer_has_its_own_fifo(store: BlockingStore) -> None:
     for name, printer in (("a1", "a"), ("b1", "b"), ("a2", "a"), ("b2", "b")):
         store.add(job(name, printer), capacity=10)
     store.move(key(store, "a1"), JobState.PRINTING, now=2)
@@ -53,7 +54,7 @@ def test_each_printer_has_its_own_fifo(store: SqliteJobStore) -> None:
     assert sorted(store.pending_printers()) == ["a", "b"]
 
 
-def test_a_known_id_is_a_duplicate_and_is_not_stored_twice(store: SqliteJobStore) -> None:
+def test_a_known_id_is_a_duplicate_and_is_not_stored_twice(store: BlockingStore) -> None:
     store.add(job("same"), capacity=10)
     with pytest.raises(DuplicateJob) as info:
         store.add(job("same"), capacity=10)
@@ -61,7 +62,7 @@ def test_a_known_id_is_a_duplicate_and_is_not_stored_twice(store: SqliteJobStore
     assert store.size() == 1
 
 
-def test_capacity_counts_pending_jobs_only(store: SqliteJobStore) -> None:
+def test_capacity_counts_pending_jobs_only(store: BlockingStore) -> None:
     store.add(job("1"), capacity=2)
     store.add(job("2"), capacity=2)
     with pytest.raises(OverflowError):
@@ -72,7 +73,7 @@ def test_capacity_counts_pending_jobs_only(store: SqliteJobStore) -> None:
     assert store.count_pending() == 2
 
 
-def test_transitions_are_guarded(store: SqliteJobStore) -> None:
+def test_transitions_are_guarded(store: BlockingStore) -> None:
     store.add(job("x"), capacity=10)
     store.move(key(store, "x"), JobState.PRINTING, now=2)
     store.move(key(store, "x"), JobState.SUCCESS, now=3)
@@ -84,12 +85,12 @@ def test_transitions_are_guarded(store: SqliteJobStore) -> None:
 
 def test_a_job_cut_off_mid_send_is_reprinted_after_restart(tmp_path: Path) -> None:
     path = tmp_path / "spool.db"
-    store = SqliteJobStore(path)
+    store = BlockingStore(path)
     store.add(job("cut"), capacity=10)
     store.add(job("next"), capacity=10)
     store.move(key(store, "cut"), JobState.PRINTING, now=2, attempts=1)
     store.close()
-    again = SqliteJobStore(path)
+    again = BlockingStore(path)
     recovery = again.recover(now=5, policy="reprint")
     assert [j.id for j in recovery.interrupted] == ["cut"]
     assert recovery.resumed == 2
@@ -98,7 +99,7 @@ def test_a_job_cut_off_mid_send_is_reprinted_after_restart(tmp_path: Path) -> No
     assert "reprinted after an interruption" in head.message
 
 
-def test_the_fail_policy_ends_an_interrupted_job_with_an_error(store: SqliteJobStore) -> None:
+def test_the_fail_policy_ends_an_interrupted_job_with_an_error(store: BlockingStore) -> None:
     store.add(job("cut"), capacity=10)
     store.move(key(store, "cut"), JobState.PRINTING, now=2)
     store.recover(now=5, policy="fail")
@@ -107,7 +108,7 @@ def test_the_fail_policy_ends_an_interrupted_job_with_an_error(store: SqliteJobS
     assert record.message.startswith("PRINTER: ")
 
 
-def test_results_wait_for_an_offline_client_until_delivered(store: SqliteJobStore) -> None:
+def test_results_wait_for_an_offline_client_until_delivered(store: BlockingStore) -> None:
     store.add(job("j1", client="till-1"), capacity=10)
     store.add(job("j2", client="till-2"), capacity=10)
     for name, client in (("j1", "till-1"), ("j2", "till-2")):
@@ -118,7 +119,7 @@ def test_results_wait_for_an_offline_client_until_delivered(store: SqliteJobStor
     assert store.undelivered_results("till-1") == []
 
 
-def test_prune_keeps_pending_jobs_and_bounds_finished_ones(store: SqliteJobStore) -> None:
+def test_prune_keeps_pending_jobs_and_bounds_finished_ones(store: BlockingStore) -> None:
     for i in range(6):
         store.add(job(f"done{i}"), capacity=100)
         store.move(key(store, f"done{i}"), JobState.PRINTING, now=10 + i)
@@ -133,17 +134,17 @@ def test_a_corrupt_database_is_a_storage_error(tmp_path: Path) -> None:
     path = tmp_path / "spool.db"
     path.write_bytes(b"this is not a database" * 100)
     with pytest.raises(StorageError) as info:
-        SqliteJobStore(path)
+        BlockingStore(path)
     assert str(info.value).startswith("STORAGE: cannot open the spool database")
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions")
 def test_a_read_only_database_refuses_writes_with_a_storage_error(tmp_path: Path) -> None:
     path = tmp_path / "spool.db"
-    SqliteJobStore(path).close()
+    BlockingStore(path).close()
     path.chmod(0o444)
     with pytest.raises(StorageError):
-        SqliteJobStore(path).add(job("x"), capacity=10)
+        BlockingStore(path).add(job("x"), capacity=10)
 
 
 @pytest.mark.skipif(not is_root(), reason="the test above sees the refusal directly")
@@ -152,16 +153,16 @@ def test_a_read_only_database_refuses_writes_with_a_storage_error_for_a_daemon_s
     file belongs to someone else and is read-only, its folder is open (SQLite may create its side files there)."""
     with folder_nobody_can_use(0o777) as folder:
         path = folder / "spool.db"
-        SqliteJobStore(path).close()
+        BlockingStore(path).close()
         path.chmod(0o444)
 
         def add_as_nobody() -> str:
             with pytest.raises(StorageError) as info:
-                SqliteJobStore(path).add(job("x"), capacity=10)
+                BlockingStore(path).add(job("x"), capacity=10)
             return str(info.value)
 
         message = run_as_nobody(add_as_nobody)
-        store = SqliteJobStore(path)
+        store = BlockingStore(path)
         assert store.find("pos1", "x") is None
         store.close()
     assert message.startswith("STORAGE: ")
@@ -169,7 +170,7 @@ def test_a_read_only_database_refuses_writes_with_a_storage_error_for_a_daemon_s
 
 def test_a_read_only_connection_refuses_writes_with_a_storage_error(tmp_path: Path) -> None:
     # Works as root too: SQLite's query_only makes every write fail the way a read-only file does.
-    store = SqliteJobStore(tmp_path / "spool.db")
+    store = BlockingStore(tmp_path / "spool.db")
     store._db.execute("PRAGMA query_only = ON")
     with pytest.raises(StorageError) as info:
         store.add(job("x"), capacity=10)
@@ -184,17 +185,17 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
     db.execute("PRAGMA user_version = 99")
     db.close()
     with pytest.raises(StorageError, match="newer ticket-daemon"):
-        SqliteJobStore(path)
+        BlockingStore(path)
 
 
-def test_storage_is_crash_safe_by_configuration(store: SqliteJobStore) -> None:
+def test_storage_is_crash_safe_by_configuration(store: BlockingStore) -> None:
     assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
 
 
-def test_pending_job_queries_use_the_partial_index_not_a_table_scan(store: SqliteJobStore) -> None:
+def test_pending_job_queries_use_the_partial_index_not_a_table_scan(store: BlockingStore) -> None:
     # With thousands of finished jobs kept for retention, a table scan per query would slow every ack down.
-    from ticket_daemon.spool import store as module
+    from ticket_daemon.store import database as module
 
     plans = []
     for sql in (

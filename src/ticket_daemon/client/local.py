@@ -4,7 +4,9 @@
 ``print(document)`` sends a ``ticket`` and waits for its ``result``. When the connection drops (the daemon
 restarted, the network blinked) the client reconnects and sends the *same* ticket again: the id makes that safe
 (PROTOCOL.md "Idempotent ids": a resend is answered as a duplicate, never printed a second time). Give a
-``client_id`` so results that finished while the client was away reach it when it reconnects.
+``client_id`` so results that finished while the client was away reach it when it reconnects. A daemon never
+reached at all is given up on after ``CONNECT_TIMEOUT_SECONDS``: nothing listens there, so waiting longer only
+hides the mistake.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from .result import PrintResult, decode, final_reply, ticket_message
 DEFAULT_URL = "ws://127.0.0.1:8766/ws"
 # PROTOCOL.md "Connection" recommends 3 s between reconnects; a local daemon restarting takes about a second.
 RECONNECT_SECONDS = 1.0
+# How long a client keeps trying to reach a daemon it has not reached yet: long enough for a daemon that is just
+# starting, short enough that "nothing listens there" is said in seconds, not after the whole result timeout.
 CONNECT_TIMEOUT_SECONDS = 5.0
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # a preview reply can be large; results are small
 
@@ -75,10 +79,13 @@ class TicketClient:
         message = ticket_message(document, job_id=id, printer=printer, auth_token=self.auth_token)
         text, job_id = json.dumps(message), str(message["id"])
         deadline = time.monotonic() + timeout
+        connect_by = time.monotonic() + CONNECT_TIMEOUT_SECONDS
+        reached = self._ws is not None
         last_error = "no answer"
         while time.monotonic() < deadline:
             try:
                 ws = self._connection(deadline)
+                reached = True
                 ws.send(text)  # again after a reconnect: same id, so a duplicate at worst
                 while True:
                     reply = decode(ws.recv(timeout=max(0.01, deadline - time.monotonic())))
@@ -90,6 +97,8 @@ class TicketClient:
             except _LINK_ERRORS as error:
                 last_error = str(error) or type(error).__name__
                 self.close()
+                if not reached and time.monotonic() >= connect_by:
+                    raise Unreachable(_not_reached(self._shown_url, last_error)) from None
                 time.sleep(max(0.0, min(RECONNECT_SECONDS, deadline - time.monotonic())))
         raise Unreachable(_no_result(self._shown_url, timeout, last_error))
 
@@ -134,12 +143,15 @@ class AsyncTicketClient:
         text, job_id = json.dumps(message), str(message["id"])
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        connect_by = loop.time() + CONNECT_TIMEOUT_SECONDS
         last_error = "no answer"
         async with self._lock:
+            reached = self._ws is not None
             while loop.time() < deadline:
                 try:
                     async with asyncio.timeout(max(0.01, deadline - loop.time())):
                         ws = await self._connection()
+                        reached = True
                         await ws.send(text)
                         while True:
                             reply = decode(await ws.recv())
@@ -151,6 +163,8 @@ class AsyncTicketClient:
                 except _LINK_ERRORS as error:
                     last_error = str(error) or type(error).__name__
                     await self.close()
+                    if not reached and loop.time() >= connect_by:
+                        raise Unreachable(_not_reached(self._shown_url, last_error)) from None
                     await asyncio.sleep(max(0.0, min(RECONNECT_SECONDS, deadline - loop.time())))
         raise Unreachable(_no_result(self._shown_url, timeout, last_error))
 
@@ -165,3 +179,10 @@ class AsyncTicketClient:
 
 def _no_result(url: str, timeout: float, reason: str) -> str:
     return f"EXECUTION: no result from the daemon at {url} within {timeout:g} s ({reason})"
+
+
+def _not_reached(url: str, reason: str) -> str:
+    return (
+        f"EXECUTION: no result from the daemon at {url}: nothing answered there within "
+        f"{CONNECT_TIMEOUT_SECONDS:g} s ({reason}). Is ticket-daemon running, and is this its address?"
+    )

@@ -20,7 +20,6 @@ class Category(StrEnum):
     TABLE = "TABLE"
     RAW = "RAW"
     PRINTER = "PRINTER"
-    AUDIT = "AUDIT"
     EXECUTION = "EXECUTION"
     STORAGE = "STORAGE"
 

@@ -72,8 +72,6 @@ class Model(BaseModel):
 # --- profile -------------------------------------------------------------------------------------------------
 
 CODE_TABLES = CODE_TABLE_NAMES
-PAPER_WIDTHS = (58, 72, 80, 100, 112, 120)
-DPIS = (203, 300, 600)
 
 
 class Profile(Model):

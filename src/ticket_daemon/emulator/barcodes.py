@@ -1,8 +1,10 @@
 """Barcode and QR module patterns, built from the data a GS k / GS ( k command carries, so the drawing scans.
 
-Linear symbols come back as element widths (bar, space, bar, …). Multi-level symbologies (UPC/EAN, CODE93,
-CODE128) count modules; two-level ones (CODE39, ITF, CODABAR) mark narrow as 1 and wide as 2, and the page turns
-those into dots with the printer's narrow/wide table.
+The printer's rules for what a GS k may carry (digit counts, the check digit it adds) are checked here; the bars
+are encoded by zxing-cpp's writer, as a printer encodes the data it is sent, except CODE128, whose code sets the
+data itself selects. Linear symbols come back as element widths (bar, space, bar, …): module counts for multi-level
+symbologies (UPC/EAN, CODE93, CODE128); for two-level ones (CODE39, ITF, CODABAR) 1 = narrow and 2 = wide, which the
+page turns into dots with the printer's narrow/wide table.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import zxingcpp
 
 from ticket_daemon.escpos.qrmatrix import qr_modules as symbol_modules
 
@@ -40,15 +43,85 @@ SYMBOLOGY_NAMES: dict[int, str] = {
     72: "CODE93",
     73: "CODE128",
 }
+_FORMATS = {
+    65: zxingcpp.BarcodeFormat.UPCA,
+    66: zxingcpp.BarcodeFormat.UPCE,
+    67: zxingcpp.BarcodeFormat.EAN13,
+    68: zxingcpp.BarcodeFormat.EAN8,
+    69: zxingcpp.BarcodeFormat.Code39,
+    70: zxingcpp.BarcodeFormat.ITF,
+    71: zxingcpp.BarcodeFormat.Codabar,
+    72: zxingcpp.BarcodeFormat.Code93,
+}
+_TWO_LEVEL = frozenset({69, 70, 71})
+_CODE39_CHARS = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-. $/+%")
+_CODABAR_CHARS = frozenset("0123456789-$:/.+ABCD")
 
-# --- UPC / EAN -------------------------------------------------------------------------------------------------
-_EAN_L = ("3211", "2221", "2122", "1411", "1132", "1231", "1114", "1312", "1213", "3112")  # odd parity, space first
-_EAN_G = tuple(code[::-1] for code in _EAN_L)  # even parity: L mirrored
-_EAN13_PARITY = ("LLLLLL", "LLGLGG", "LLGGLG", "LLGGGL", "LGLLGG", "LGGLLG", "LGGGLL", "LGLGLG", "LGLGGL", "LGGLGL")
-_UPCE_PARITY_NS0 = ("GGGLLL", "GGLGLL", "GGLLGL", "GGLLLG", "GLGGLL", "GLLGGL", "GLLLGG", "GLGLGL", "GLGLLG", "GLLGLG")
-_GUARD = "111"
-_CENTRE = "11111"
-_UPCE_END = "111111"
+
+def encode(system: int, data: bytes) -> LinearSymbol:
+    """The symbol a GS k m (65..73 numbering) with ``data`` prints. Raises SymbolError for data it cannot encode."""
+    if system == 73:
+        return code128(data)
+    if system not in _FORMATS:
+        raise SymbolError(f"unknown barcode system {system}")
+    name = SYMBOLOGY_NAMES[system]
+    content, shown, hri = _printer_data(system, data)
+    try:
+        symbol = zxingcpp.create_barcode(content, _FORMATS[system])
+    except ValueError as error:  # what the printer would refuse too (a wrong check digit, say)
+        raise SymbolError(f"{name} cannot encode {shown!r}") from error
+    image = np.asarray(symbol.to_image(scale=1, add_quiet_zones=False))
+    elements = _element_widths(image[image.shape[0] // 2] < 128)
+    if system in _TWO_LEVEL:
+        narrow = min(elements)
+        elements = tuple(1 if width == narrow else 2 for width in elements)
+    return LinearSymbol(name, shown, hri, elements, system in _TWO_LEVEL)
+
+
+def _printer_data(system: int, data: bytes) -> tuple[str, str, str]:
+    """(what the writer encodes, the data as the transcript shows it, the HRI text) by the printer's rules."""
+    text = data.decode("latin-1")
+    if system == 65:
+        digits = _digits(text, "UPC-A", (11, 12))
+        return digits, text, digits if len(digits) == 12 else digits + check_digit(digits)
+    if system == 66:
+        return _upce(text)
+    if system == 67:
+        digits = _digits(text, "EAN13", (12, 13))
+        return digits, text, digits if len(digits) == 13 else digits + check_digit(digits)
+    if system == 68:
+        digits = _digits(text, "EAN8", (7, 8))
+        return digits, text, digits if len(digits) == 8 else digits + check_digit(digits)
+    if system == 69:
+        # The printer adds the * start/stop characters (a leading/trailing * in the data is taken as them).
+        body = text.removeprefix("*").removesuffix("*")
+        if not body or any(char not in _CODE39_CHARS for char in body):
+            raise SymbolError(f"CODE39 cannot encode {text!r}")
+        return body, text, f"*{body}*"
+    if system == 70:
+        digits = text[: len(text) - len(text) % 2]  # digit pairs; an odd last digit is ignored
+        if not digits or not digits.isdigit() or not digits.isascii():
+            raise SymbolError(f"ITF needs an even number of digits, got {text!r}")
+        return digits, text, digits
+    if system == 71:
+        # Start and stop characters A-D (added as A…A when missing).
+        framed = text.upper()
+        if len(framed) < 2 or framed[0] not in "ABCD" or framed[-1] not in "ABCD":
+            framed = "A" + framed + "A"
+        if any(char not in _CODABAR_CHARS for char in framed) or any(char in "ABCD" for char in framed[1:-1]):
+            raise SymbolError(f"CODABAR cannot encode {text!r}")
+        return framed, text, framed
+    # CODE93: any ASCII byte (full-ASCII shift pairs), with its two check characters.
+    if not data or not data.isascii():
+        raise SymbolError(f"CODE93 cannot encode {text!r}")
+    return text, text, text
+
+
+def _element_widths(row: npt.NDArray[np.bool_]) -> tuple[int, ...]:
+    """Run lengths of one row across the bars, starting with a bar."""
+    edges = np.flatnonzero(np.diff(row.astype(np.int8))) + 1
+    runs = np.diff(np.concatenate(([0], edges, [row.size])))
+    return tuple(int(width) for width in (runs if row[0] else runs[1:]))
 
 
 def _digits(data: str, symbology: str, lengths: tuple[int, ...]) -> str:
@@ -62,43 +135,6 @@ def check_digit(digits: str) -> str:
     """GS1 mod-10 check digit: weights 3, 1, 3, … from the rightmost digit."""
     total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
     return str((10 - total % 10) % 10)
-
-
-def _table(widths: str) -> tuple[str, ...]:
-    """A pattern table written as space-separated element widths, one entry per symbol character."""
-    return tuple(widths.split())
-
-
-def _modules(widths: str) -> tuple[int, ...]:
-    return tuple(int(w) for w in widths)
-
-
-def _ean(left: str, right: str, left_parity: str) -> tuple[int, ...]:
-    """Guard, left half (L/G codes, each starting with a space), centre, right half (R codes), guard."""
-    pattern = _GUARD
-    pattern += "".join((_EAN_L if p == "L" else _EAN_G)[int(d)] for d, p in zip(left, left_parity, strict=True))
-    pattern += _CENTRE
-    pattern += "".join(_EAN_L[int(d)] for d in right)  # R codes have the L codes' widths, starting with a bar
-    pattern += _GUARD
-    return _modules(pattern)
-
-
-def ean13(data: str) -> LinearSymbol:
-    digits = _digits(data, "EAN13", (12, 13))
-    full = digits if len(digits) == 13 else digits + check_digit(digits)
-    return LinearSymbol("EAN13", data, full, _ean(full[1:7], full[7:], _EAN13_PARITY[int(full[0])]), False)
-
-
-def upca(data: str) -> LinearSymbol:
-    digits = _digits(data, "UPC-A", (11, 12))
-    full = digits if len(digits) == 12 else digits + check_digit(digits)
-    return LinearSymbol("UPC-A", data, full, _ean(full[:6], full[6:], "LLLLLL"), False)
-
-
-def ean8(data: str) -> LinearSymbol:
-    digits = _digits(data, "EAN8", (7, 8))
-    full = digits if len(digits) == 8 else digits + check_digit(digits)
-    return LinearSymbol("EAN8", data, full, _ean(full[:4], full[4:], "LLLL"), False)
 
 
 def upce_expand(number_system: str, six: str) -> str:
@@ -129,13 +165,13 @@ def _upce_compress(upc: str) -> str | None:
     return None
 
 
-def upce(data: str) -> LinearSymbol:
+def _upce(text: str) -> tuple[str, str, str]:
     """GS k m=66: 6 digits (number system 0), 7 (system + 6), 8 (+ check), or an 11/12-digit compressible UPC-A."""
-    digits = _digits(data, "UPC-E", (6, 7, 8, 11, 12))
+    digits = _digits(text, "UPC-E", (6, 7, 8, 11, 12))
     if len(digits) in (11, 12):
         six = _upce_compress(digits[:11])
         if six is None:
-            raise SymbolError(f"UPC-E: {data} has no zero-suppressed form")
+            raise SymbolError(f"UPC-E: {text} has no zero-suppressed form")
         number_system, given_check = digits[0], digits[11:]
     else:
         number_system = digits[0] if len(digits) >= 7 else "0"
@@ -144,141 +180,21 @@ def upce(data: str) -> LinearSymbol:
     if number_system not in "01":
         raise SymbolError(f"UPC-E: number system must be 0 or 1, got {number_system}")
     check = given_check or check_digit(upce_expand(number_system, six))
-    parity = _UPCE_PARITY_NS0[int(check)]
-    if number_system == "1":
-        parity = parity.translate(str.maketrans("LG", "GL"))
-    pattern = _GUARD + "".join((_EAN_L if p == "L" else _EAN_G)[int(d)] for d, p in zip(six, parity, strict=True))
-    return LinearSymbol("UPC-E", data, number_system + six + check, _modules(pattern + _UPCE_END), False)
+    return number_system + six + check, text, number_system + six + check
 
 
-# --- CODE39 (two-level; 1 = narrow, 2 = wide) ----------------------------------------------------------------------
-_CODE39 = dict(
-    zip(
-        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-. $/+%*",
-        _table(
-            "111221211 211211112 112211112 212211111 111221112 211221111 112221111 111211212 211211211 112211211 "
-            "211112112 112112112 212112111 111122112 211122111 112122111 111112212 211112211 112112211 111122211 "
-            "211111122 112111122 212111121 111121122 211121121 112121121 111111222 211111221 112111221 111121221 "
-            "221111112 122111112 222111111 121121112 221121111 122121111 121111212 221111211 122111211 121212111 "
-            "121211121 121112121 111212121 121121211"
-        ),
-        strict=True,
-    )
-)
+def _table(widths: str) -> tuple[str, ...]:
+    """A pattern table written as space-separated element widths, one entry per symbol character."""
+    return tuple(widths.split())
 
 
-def code39(data: str) -> LinearSymbol:
-    """GS k m=69: the printer adds the * start/stop characters (a leading/trailing * in the data is taken as them)."""
-    body = data.removeprefix("*").removesuffix("*")
-    if not body or any(c not in _CODE39 or c == "*" for c in body):
-        raise SymbolError(f"CODE39 cannot encode {data!r}")
-    elements: list[int] = []
-    for char in "*" + body + "*":
-        elements += (*_modules(_CODE39[char]), 1)  # narrow inter-character gap
-    return LinearSymbol("CODE39", data, f"*{body}*", tuple(elements[:-1]), True)
-
-
-# --- ITF (interleaved 2 of 5) ------------------------------------------------------------------------------------
-_ITF = ("11221", "21112", "12112", "22111", "11212", "21211", "12211", "11122", "21121", "12121")
-
-
-def itf(data: str) -> LinearSymbol:
-    """GS k m=70: digit pairs, the first in the bars, the second in the spaces (an odd last digit is ignored)."""
-    digits = data[: len(data) - len(data) % 2]
-    if not digits or not digits.isdigit() or not digits.isascii():
-        raise SymbolError(f"ITF needs an even number of digits, got {data!r}")
-    elements = [1, 1, 1, 1]  # start: narrow bar, space, bar, space
-    for i in range(0, len(digits), 2):
-        for bar, space in zip(_ITF[int(digits[i])], _ITF[int(digits[i + 1])], strict=True):
-            elements += (int(bar), int(space))
-    elements += (2, 1, 1)  # stop: wide bar, narrow space, narrow bar
-    return LinearSymbol("ITF", data, digits, tuple(elements), True)
-
-
-# --- CODABAR (NW-7) ----------------------------------------------------------------------------------------------
-_CODABAR = dict(
-    zip(
-        "0123456789-$:/.+ABCD",
-        _table(
-            "1111122 1111221 1112112 2211111 1121121 2111121 1211112 1211211 1221111 2112111 "
-            "1112211 1122111 2111212 2121112 2121211 1121212 1122121 1212112 1112122 1112221"
-        ),
-        strict=True,
-    )
-)
-
-
-def codabar(data: str) -> LinearSymbol:
-    """GS k m=71: data starts and ends with a start/stop character A-D (added as A…A here when missing)."""
-    text = data.upper()
-    if len(text) < 2 or text[0] not in "ABCD" or text[-1] not in "ABCD":
-        text = "A" + text + "A"
-    if any(c not in _CODABAR for c in text) or any(c in "ABCD" for c in text[1:-1]):
-        raise SymbolError(f"CODABAR cannot encode {data!r}")
-    elements: list[int] = []
-    for char in text:
-        elements += (*_modules(_CODABAR[char]), 1)
-    return LinearSymbol("CODABAR", data, text, tuple(elements[:-1]), True)
-
-
-# --- CODE93 ------------------------------------------------------------------------------------------------------
-_CODE93_CHARS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-. $/+%"
-_CODE93 = _table(
-    "131112 111213 111312 111411 121113 121212 121311 111114 131211 141111 211113 211212 211311 221112 221211 "
-    "231111 112113 112212 112311 122112 132111 111123 111222 111321 121122 131121 212112 212211 211122 211221 "
-    "221121 222111 112122 112221 122121 123111 121131 311112 311211 321111 112131 113121 211131 "
-    "121221 312111 311121 122211"  # 43..46: the ($) (%) (/) (+) shift characters
-)
-_CODE93_START_STOP = "111141"
-_SHIFT_DOLLAR, _SHIFT_PERCENT, _SHIFT_SLASH, _SHIFT_PLUS = 43, 44, 45, 46
-
-
-def _code93_full_ascii(char: int) -> tuple[int, ...]:
-    """Code values for one ASCII character (full-ASCII mode, the shift pairs Code 39 full ASCII uses)."""
-    letter = _CODE93_CHARS.index
-    text = chr(char)
-    if text in _CODE93_CHARS:
-        return (letter(text),)
-    if char == 0:
-        return (_SHIFT_PERCENT, letter("U"))
-    if char <= 0x1A:
-        return (_SHIFT_DOLLAR, letter(chr(ord("A") + char - 1)))
-    if char <= 0x1F:
-        return (_SHIFT_PERCENT, letter(chr(ord("A") + char - 0x1B)))
-    if char <= 0x2C or char == 0x3A:  # ! " # & ' ( ) * , :
-        return (_SHIFT_SLASH, letter(chr(ord("A") + char - 0x21)))
-    if char <= 0x3F:
-        return (_SHIFT_PERCENT, letter(chr(ord("F") + char - 0x3B)))
-    if char == 0x40:
-        return (_SHIFT_PERCENT, letter("V"))
-    if char <= 0x5F:
-        return (_SHIFT_PERCENT, letter(chr(ord("K") + char - 0x5B)))
-    if char == 0x60:
-        return (_SHIFT_PERCENT, letter("W"))
-    if char <= 0x7A:
-        return (_SHIFT_PLUS, letter(chr(ord("A") + char - 0x61)))
-    if char <= 0x7F:
-        return (_SHIFT_PERCENT, letter(chr(ord("P") + char - 0x7B)))
-    raise SymbolError(f"CODE93 cannot encode byte 0x{char:02x}")
-
-
-def _code93_check(values: list[int], max_weight: int) -> int:
-    return sum(v * (i % max_weight + 1) for i, v in enumerate(reversed(values))) % 47
-
-
-def code93(data: bytes) -> LinearSymbol:
-    """GS k m=72: any ASCII byte, with the two mod-47 check characters C and K."""
-    if not data:
-        raise SymbolError("CODE93 needs data")
-    values = [value for byte in data for value in _code93_full_ascii(byte)]
-    values.append(_code93_check(values, 20))
-    values.append(_code93_check(values, 15))
-    pattern = _CODE93_START_STOP + "".join(_CODE93[v] for v in values) + _CODE93_START_STOP + "1"  # termination bar
-    text = data.decode("ascii")
-    return LinearSymbol("CODE93", text, text, _modules(pattern), False)
+def _modules(widths: str) -> tuple[int, ...]:
+    return tuple(int(w) for w in widths)
 
 
 # --- CODE128 -----------------------------------------------------------------------------------------------------
+# Encoded here rather than by the writer: a printer encodes exactly the code sets the data selects ({A, {B, {C and
+# the switches between them), which fixes the symbol's width; the writer would choose its own.
 _CODE128 = _table(
     "212222 222122 222221 121223 121322 131222 122213 122312 132212 221213 221312 231212 112232 122132 122231 113222 "
     "123122 123221 223211 221132 221231 213212 223112 312131 311222 321122 321221 312212 322112 322211 212123 212321 "
@@ -346,19 +262,6 @@ def code128(data: bytes) -> LinearSymbol:
     pattern = "".join(_CODE128[v] for v in values) + _CODE128_STOP
     human = "".join(text)
     return LinearSymbol("CODE128", human, human, _modules(pattern), False)
-
-
-def encode(system: int, data: bytes) -> LinearSymbol:
-    """The symbol a GS k m (65..73 numbering) with ``data`` prints. Raises SymbolError for data it cannot encode."""
-    if system == 72:
-        return code93(data)
-    if system == 73:
-        return code128(data)
-    text = data.decode("latin-1")
-    encoders = {65: upca, 66: upce, 67: ean13, 68: ean8, 69: code39, 70: itf, 71: codabar}
-    if system not in encoders:
-        raise SymbolError(f"unknown barcode system {system}")
-    return encoders[system](text)
 
 
 # --- QR ----------------------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Printer fonts as fixed cells of dots: font A 12x24, font B 9x17 (203 dpi), glyphs centred in their cell.
 
-Glyphs come from the typefaces handed in (DejaVu Sans Mono on a daemon: ``printers/render_resources.py``), else from
+Glyphs come from the typefaces handed in (DejaVu Sans Mono on a daemon: ``resources.py``), else from
 Pillow's built-in font; the cell geometry is the printer's either way, so layout is exact. Glyphs are thresholded
 to 1 bit because a thermal head has no grey.
 """

@@ -9,11 +9,12 @@ live in ``esc`` (ESC, FS, DLE), ``gs`` and ``extended`` (GS ( and GS 8 L); their
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from PIL import Image
 
+from ticket_daemon.document.codetables import CODECS_BY_NUMBER
 from ticket_daemon.emulator.esc import EscCommands
 from ticket_daemon.emulator.gs import GsCommands
 from ticket_daemon.emulator.page import MAX_PAGE_DOTS
@@ -30,13 +31,17 @@ class Emulator(EscCommands, GsCommands):
     """Feed it ESC/POS bytes; read back the receipt as a picture and a transcript.
 
     ``typefaces`` draw the printer's characters (the caller finds the font files; without them Pillow's built-in
-    font is used, so the picture is the same on every machine either way).
+    font is used, so the picture is the same on every machine either way). ``codecs`` is the printer's ``ESC t``
+    table (number → Python codec; a model's from ``escpos.printerdb.ModelProfile.codecs``); by default the six
+    Epson-numbered pages of a printer of no known model.
     """
 
-    def __init__(self, dot_width: int = 576, *, typefaces: Typefaces = BUILT_IN) -> None:
+    def __init__(
+        self, dot_width: int = 576, *, typefaces: Typefaces = BUILT_IN, codecs: Mapping[int, str] = CODECS_BY_NUMBER
+    ) -> None:
         if not MIN_DOT_WIDTH <= dot_width <= MAX_DOT_WIDTH:
             raise ValueError(f"dot_width must be {MIN_DOT_WIDTH}..{MAX_DOT_WIDTH}, got {dot_width}")
-        super().__init__(dot_width, Printer(dot_width, typefaces))
+        super().__init__(dot_width, Printer(dot_width, typefaces), codecs)
         self._parser = self._run()
 
     # --- public interface ----------------------------------------------------------------------------------
@@ -120,9 +125,15 @@ class Emulation:
     unknown: tuple[str, ...]
 
 
-def emulate(data: bytes, dot_width: int = 576, *, typefaces: Typefaces = BUILT_IN) -> Emulation:
-    """Everything ``data`` prints on a ``dot_width``-dot printer, in one call."""
-    emulator = Emulator(dot_width, typefaces=typefaces)
+def emulate(
+    data: bytes,
+    dot_width: int = 576,
+    *,
+    typefaces: Typefaces = BUILT_IN,
+    codecs: Mapping[int, str] = CODECS_BY_NUMBER,
+) -> Emulation:
+    """Everything ``data`` prints on a ``dot_width``-dot printer with the ``ESC t`` table ``codecs``, in one call."""
+    emulator = Emulator(dot_width, typefaces=typefaces, codecs=codecs)
     emulator.feed(data)
     image = emulator.page()
     return Emulation(

@@ -3,7 +3,7 @@ and the list of what was not understood."""
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -20,16 +20,18 @@ TEXT_RUN = 4096  # printable bytes taken at a time by the text fast path (no gen
 NUL_DATA_LIMIT = 255  # GS k m=0..6: data longer than this without its NUL is not a barcode
 TAB_LIMIT = 32  # ESC D: at most 32 tab positions
 QR_LEVELS = {48: "L", 49: "M", 50: "Q", 51: "H"}  # GS ( k fn=69 n
-# ESC t n — any table other than the supported ones decodes as PC437.
+# ESC t n — a number the printer has no page for decodes as PC437.
 FALLBACK_CODEC = "cp437"
 KANJI_CODEC = "gb18030"  # FS & — two-byte characters of Chinese-market printers
 HT, LF, CR, FF, CAN, NUL = 0x09, 0x0A, 0x0D, 0x0C, 0x18, 0x00
 
 
-@lru_cache(maxsize=16)  # bounded: one entry per code table
+@lru_cache(maxsize=128)  # bounded: one entry per code page (escpos-printer-db lists about 50 with a codec)
 def high_half(codec: str) -> str:
-    """Characters 0x80..0xFF of a code table; bytes the table leaves undefined print as '?'."""
-    return bytes(range(0x80, 0x100)).decode(codec, errors="replace").replace("\ufffd", "?")
+    """Characters 0x80..0xFF of a code table; bytes the table leaves undefined print as '?'. Each byte is read on
+    its own: in an ``ESC t`` page a byte is one character (CP932's lead bytes alone are undefined)."""
+    chars = (bytes((byte,)).decode(codec, errors="replace")[:1] or "?" for byte in range(0x80, 0x100))
+    return "".join(chars).replace("\ufffd", "?")
 
 
 def one_line(text: str) -> str:
@@ -96,8 +98,9 @@ def choice(n: int, count: int) -> int | None:
 class InterpreterState:
     """What every command family reads and changes: the byte reader, the print mechanism, the modes."""
 
-    def __init__(self, dot_width: int, printer: Printer) -> None:
+    def __init__(self, dot_width: int, printer: Printer, codecs: Mapping[int, str] = CODECS_BY_NUMBER) -> None:
         self.dot_width = dot_width
+        self._codecs = codecs  # ESC t n → the codec of the page this printer selects with n
         self._reader = ByteReader()
         self._printer = printer
         self._modes = Modes()
@@ -114,7 +117,7 @@ class InterpreterState:
 
     def _print_text(self, run: bytes) -> None:
         style = self._modes.style()
-        high = high_half(CODECS_BY_NUMBER.get(self._modes.code_table, FALLBACK_CODEC))
+        high = high_half(self._codecs.get(self._modes.code_table, FALLBACK_CODEC))
         add = self._printer.add_character
         for byte in run:
             if byte < 0x7F:

@@ -1,8 +1,9 @@
 """Text → bytes in the document's code page, with the fallbacks of DOCUMENT.md "Text encoding".
 
 A character the active page cannot encode must not stop the job. In order of preference it is:
-1. printed from another supported page that has it (``ESC t m``, the run, ``ESC t`` back to the document's page);
-2. transliterated (``á`` → ``a``, ``“`` → ``"``, ``…`` → ``...``);
+1. printed from another page of the printer that has it (``ESC t m``, the run, ``ESC t`` back to the home page),
+   each selected with the printer's own number for it;
+2. transliterated to its closest ASCII by ``anyascii`` (``ő`` → ``o``, ``“`` → ``"``, ``…`` → ``...``);
 3. printed as a raster image of the glyphs (``textraster``).
 Control characters other than LF, CR and TAB are stripped. Everything here is pure and deterministic.
 
@@ -17,9 +18,12 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+from anyascii import anyascii
+
 from ..document.codetables import CODE_TABLES, FALLBACK_ORDER
 from ..document.model import Align
 from .commands import LF, align, select_code_table
+from .printerdb import CodePage, ModelProfile
 from .raster import raster_bytes
 from .textraster import text_bitmaps, text_height
 from .typefaces import BUILT_IN, Typefaces
@@ -28,52 +32,48 @@ from .typefaces import BUILT_IN, Typefaces
 # controls), plus lone surrogates, which JSON allows but no code page or font can print.
 _STRIPPED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
-# Close matches for characters that no supported page has and that NFKD does not reduce to printable letters.
-TRANSLITERATIONS: dict[str, str] = {
-    "\u2018": "'",  # ‘
-    "\u2019": "'",  # ’
-    "\u201a": ",",  # ‚
-    "\u201b": "'",  # ‛
-    "\u201c": '"',  # “
-    "\u201d": '"',  # ”
-    "\u201e": '"',  # „
-    "\u201f": '"',  # ‟
-    "\u00ab": '"',  # «
-    "\u00bb": '"',  # »
-    "\u2039": "<",  # ‹
-    "\u203a": ">",  # ›
-    "\u2032": "'",  # ′
-    "\u2033": '"',  # ″
-    "\u2010": "-",  # ‐
-    "\u2011": "-",  # non-breaking hyphen
-    "\u2012": "-",  # ‒
-    "\u2013": "-",  # –
-    "\u2014": "-",  # —
-    "\u2015": "-",  # ―
-    "\u2212": "-",  # minus sign
-    "\u2026": "...",  # …
-    "\u2022": "*",  # •
-    "\u2023": ">",  # ‣
-    "\u2043": "-",  # ⁃
-    "\u20ac": "EUR",  # €
-    "\u2122": "TM",  # ™
-    "\u20b9": "Rs",  # ₹
-    "\u20bd": "RUB",  # ₽
-    "\u2190": "<-",  # ←
-    "\u2192": "->",  # →
-    "\u2194": "<->",  # ↔
-    "\u21d2": "=>",  # ⇒
-    "\u2264": "<=",  # ≤
-    "\u2265": ">=",  # ≥
-    "\u2260": "!=",  # ≠
-    "\u2248": "~",  # ≈
-    "\u2713": "v",  # ✓
-    "\u2714": "v",  # ✔
-    "\u2717": "x",  # ✗
-    "\u2718": "x",  # ✘
-    "\u2028": "\n",  # line separator
-    "\u2029": "\n",  # paragraph separator
-}
+# Characters that end a line wherever they appear: transliterated to LF rather than to a space.
+_LINE_BREAKS = {"\u2028": "\n", "\u2029": "\n"}
+# Pages are preferred in this order when the home page lacks a character (after it, a model's other pages by
+# number): PC858 is PC850 plus €, WPC1252 has the typographic punctuation, PC852 central European letters, PC866
+# Cyrillic; these six are also every page of a printer of no known model.
+PREFERRED_PAGES: tuple[str, ...] = tuple(CODE_TABLES[name].page for name in FALLBACK_ORDER)
+
+
+@dataclass(frozen=True, slots=True)
+class CodePages:
+    """The pages one printer can print text in: ``home`` is selected at the start of every job (the document's
+    code table, or the printer's nearest page), ``pages`` are all of them (home included) in the order they are
+    tried for a character home lacks. Each is selected with this printer's own ``ESC t`` number."""
+
+    home: CodePage
+    pages: tuple[CodePage, ...]
+
+
+@lru_cache(maxsize=16)
+def default_pages(code_table: str) -> CodePages:
+    """The six pages of a printer of no known model, numbered for Epson, with ``code_table`` at home."""
+    pages = tuple(
+        CodePage(CODE_TABLES[name].number, CODE_TABLES[name].page, CODE_TABLES[name].codec) for name in FALLBACK_ORDER
+    )
+    home = next(page for page in pages if page.name == CODE_TABLES[code_table].page)
+    return CodePages(home, pages)
+
+
+def model_pages(model: ModelProfile, code_table: str) -> CodePages:
+    """The pages of a printer model: each page the model lists once (its first number), the preferred pages first;
+    home is ``code_table``'s page when the model has it, else the first preferred page it has."""
+    unique: dict[str, CodePage] = {}
+    for page in model.code_pages:
+        unique.setdefault(page.name, page)
+    preferred = [unique[name] for name in PREFERRED_PAGES if name in unique]
+    others = [page for name, page in unique.items() if name not in PREFERRED_PAGES]
+    pages = tuple(preferred + others)
+    if not pages:  # a model listing no usable page is printed like one of no known model
+        return default_pages(code_table)
+    wanted = CODE_TABLES[code_table].page
+    home = unique.get(wanted) or pages[0]
+    return CodePages(home, pages)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,27 +139,27 @@ class Placement:
     typefaces: Typefaces = BUILT_IN  # the fonts an image run is drawn with
 
 
-def prepare_text(text: str, code_table: str) -> PreparedText:
-    """Strip control characters, compose accents (NFC) and transliterate what no supported page can print.
+def prepare_text(text: str, pages: CodePages) -> PreparedText:
+    """Strip control characters, compose accents (NFC) and transliterate what none of the printer's pages can print.
     Characters left that no page has will be printed as an image by :func:`encode_text`."""
-    if as_is(text, code_table) is not None:
+    if as_is(text, pages) is not None:
         return PreparedText(text, NO_SUBSTITUTIONS)
-    return prepare_text_general(text, code_table)
+    return prepare_text_general(text, pages)
 
 
-def prepare_text_general(text: str, code_table: str) -> PreparedText:
+def prepare_text_general(text: str, pages: CodePages) -> PreparedText:
     """:func:`prepare_text` without its shortcut for text that prints as sent (which must agree with this)."""
     text = unicodedata.normalize("NFC", _STRIPPED.sub("", text))
-    if _encodes_all(text, code_table):
+    if _encode(text, pages.home) is not None:
         return PreparedText(text, NO_SUBSTITUTIONS)
     parts: list[str] = []
     count = 0
     example: tuple[str, str] | None = None
     for char in text:
-        if _page_with(char) is not None:
+        if _page_with(char, pages) is not None:
             parts.append(char)
             continue
-        replacement = _transliteration(char)
+        replacement = _transliteration(char, pages)
         if replacement is None:
             parts.append(char)  # printed as an image
             continue
@@ -170,94 +170,94 @@ def prepare_text_general(text: str, code_table: str) -> PreparedText:
     return PreparedText("".join(parts), Tally(count, 0, example))
 
 
-def encode_text(text: str, code_table: str, placement: Placement, *, line_start: bool = True) -> EncodedText:
-    """Bytes printing ``text`` in ``code_table`` (the page selected with ``ESC t``), which is selected again
-    afterwards. ``line_start`` says whether the print position is at the beginning of a line, so that an image
-    run starts on its own line without feeding an empty one."""
-    encoded = as_is(text, code_table)
+def encode_text(text: str, pages: CodePages, placement: Placement, *, line_start: bool = True) -> EncodedText:
+    """Bytes printing ``text`` with the printer's ``pages``; the home page is selected again after a run in another.
+    ``line_start`` says whether the print position is at the beginning of a line, so that an image run starts on its
+    own line without feeding an empty one."""
+    encoded = as_is(text, pages)
     if encoded is not None:
         return EncodedText(encoded)
-    return encode_text_general(text, code_table, placement, line_start=line_start)
+    return encode_text_general(text, pages, placement, line_start=line_start)
 
 
-def encode_text_general(text: str, code_table: str, placement: Placement, *, line_start: bool = True) -> EncodedText:
+def encode_text_general(text: str, pages: CodePages, placement: Placement, *, line_start: bool = True) -> EncodedText:
     """:func:`encode_text` without its shortcut for text that prints as sent (which must agree with this)."""
-    prepared = prepare_text_general(text, code_table)
-    home_codec = CODE_TABLES[code_table].codec
-    try:
-        return EncodedText(prepared.text.encode(home_codec), prepared.tally)
-    except UnicodeEncodeError:
-        pass  # some characters need another page or an image
+    prepared = prepare_text_general(text, pages)
+    whole = _encode(prepared.text, pages.home)
+    if whole is not None:
+        return EncodedText(whole, prepared.tally)
+    home = pages.home
     out = bytearray()
     imaged = 0
     at_line_start = line_start
-    for kind, run, table in _runs(prepared.text, code_table):
-        if kind == "image":
+    for run, page in _runs(prepared.text, pages):
+        if page is None:
             out += _image_run(run, placement, at_line_start=at_line_start)
             imaged += sum(1 for char in run if not char.isspace())
             at_line_start = True
             continue
-        if table == code_table:
-            out += run.encode(home_codec)
+        if page == home:
+            out += run.encode(home.codec)
         else:
-            # ESC t m — the other page for this run only, then back to the document's page.
-            out += select_code_table(CODE_TABLES[table].number)
-            out += run.encode(CODE_TABLES[table].codec)
-            out += select_code_table(CODE_TABLES[code_table].number)
+            # ESC t m — the other page for this run only, then back to the home page.
+            out += select_code_table(page.number)
+            out += run.encode(page.codec)
+            out += select_code_table(home.number)
         at_line_start = run.endswith("\n")
     return EncodedText(bytes(out), prepared.tally + Tally(imaged=imaged))
 
 
-def _runs(text: str, home: str) -> list[tuple[str, str, str]]:
-    """Split ``text`` into ("page", run, table) and ("image", run, "") runs.
+def _runs(text: str, pages: CodePages) -> list[tuple[str, CodePage | None]]:
+    """Split ``text`` into runs, each with the page that prints it (None: printed as an image).
 
     A run in another page is as long as that page can make it (so a word in Cyrillic is one switch, not one per
     letter) but ends at its last character the home page lacks; image runs take in the spaces between glyphs."""
-    runs: list[tuple[str, str, str]] = []
+    home = pages.home
+    runs: list[tuple[str, CodePage | None]] = []
     start = 0  # start of the pending home-page run
     i = 0
     n = len(text)
     while i < n:
         char = text[i]
-        if _char_bytes(char, home) is not None:
+        if _char_byte(char, home.codec) is not None:
             i += 1
             continue
         if start < i:
-            runs.append(("page", text[start:i], home))
-        pages = [table for table in FALLBACK_ORDER if table != home and _char_bytes(char, table) is not None]
-        if pages:
-            ends = [_run_end(text, i, table, home) for table in pages]
-            best = max(range(len(pages)), key=lambda k: (ends[k], -k))
-            runs.append(("page", text[i : ends[best]], pages[best]))
+            runs.append((text[start:i], home))
+        others = [page for page in pages.pages if page != home and _char_byte(char, page.codec) is not None]
+        if others:
+            ends = [_run_end(text, i, page, home) for page in others]
+            best = max(range(len(others)), key=lambda k: (ends[k], -k))
+            runs.append((text[i : ends[best]], others[best]))
             i = ends[best]
         else:
-            end = _image_run_end(text, i)
-            runs.append(("image", text[i:end], ""))
+            end = _image_run_end(text, i, pages)
+            runs.append((text[i:end], None))
             i = end
         start = i
     if start < n:
-        runs.append(("page", text[start:], home))
+        runs.append((text[start:], home))
     return runs
 
 
-def _run_end(text: str, start: int, table: str, home: str) -> int:
+def _run_end(text: str, start: int, page: CodePage, home: CodePage) -> int:
     last_foreign = start
     j = start
-    while j < len(text) and _char_bytes(text[j], table) is not None:
-        if _char_bytes(text[j], home) is None:
+    while j < len(text) and _char_byte(text[j], page.codec) is not None:
+        if _char_byte(text[j], home.codec) is None:
             last_foreign = j
         j += 1
     return last_foreign + 1
 
 
-def _image_run_end(text: str, start: int) -> int:
+def _image_run_end(text: str, start: int, pages: CodePages) -> int:
     end = start + 1
     j = end
     while j < len(text):
         char = text[j]
         if char == " ":
             j += 1
-        elif char not in "\n\r\t" and _page_with(char) is None:
+        elif char not in "\n\r\t" and _page_with(char, pages) is None:
             j += 1
             end = j
         else:
@@ -286,65 +286,64 @@ def _image_run(run: str, placement: Placement, *, at_line_start: bool) -> bytes:
 
 
 _ALIGN_NUMBERS = {Align.LEFT: 0, Align.CENTER: 1, Align.RIGHT: 2}
-_PRINTABLE_ASCII = "".join(chr(code) for code in range(0x20, 0x7F))
-# The pages that encode printable ASCII as ASCII (all supported ones: checked rather than assumed).
-_ASCII_PAGES = frozenset(
-    name for name, table in CODE_TABLES.items() if _PRINTABLE_ASCII.encode(table.codec) == _PRINTABLE_ASCII.encode()
-)
 
 
-def as_is(text: str, code_table: str) -> bytes | None:
-    """The bytes of ``text`` in ``code_table`` when it prints exactly as sent (no control character to strip, already
+def as_is(text: str, pages: CodePages) -> bytes | None:
+    """The bytes of ``text`` in the home page when it prints exactly as sent (no control character to strip, already
     composed, every character in the page), else None. The common case, checked in C before any per-character work:
-    printable characters are never stripped, and pure ASCII is composed and in every supported page."""
+    printable characters are never stripped, and pure ASCII is composed and in every usable page (printerdb.py)."""
     if not text.isprintable():  # C0/C1 controls, lone surrogates, and LF/CR/TAB (the general path keeps those)
         return None
-    if text.isascii() and code_table in _ASCII_PAGES:
+    if text.isascii():
         return text.encode("ascii")
     if not unicodedata.is_normalized("NFC", text):
         return None
+    return _encode(text, pages.home)
+
+
+def _encode(text: str, page: CodePage) -> bytes | None:
+    """``text`` in ``page``, one byte a character (a two-byte character of CP932 is not in its ESC t page)."""
     try:
-        return text.encode(CODE_TABLES[code_table].codec)
+        encoded = text.encode(page.codec)
     except UnicodeEncodeError:
         return None
-
-
-def _encodes_all(text: str, code_table: str) -> bool:
-    try:
-        text.encode(CODE_TABLES[code_table].codec)
-    except UnicodeEncodeError:
-        return False
-    return True
+    return encoded if len(encoded) == len(text) else None
 
 
 # Bounded caches: per-character lookups repeat a lot (the same accents on every line of a receipt).
 @lru_cache(maxsize=8192)
-def _char_bytes(char: str, code_table: str) -> bytes | None:
+def _char_byte(char: str, codec: str) -> bytes | None:
     try:
-        return char.encode(CODE_TABLES[code_table].codec)
+        encoded = char.encode(codec)
     except UnicodeEncodeError:
         return None
+    return encoded if len(encoded) == 1 else None
 
 
 @lru_cache(maxsize=4096)
-def _page_with(char: str) -> str | None:
-    """Some supported page that has ``char`` (LF, CR and TAB are in all of them)."""
-    for table in FALLBACK_ORDER:
-        if _char_bytes(char, table) is not None:
-            return table
+def _page_with(char: str, pages: CodePages) -> CodePage | None:
+    """Some page of the printer that has ``char`` (LF, CR and TAB are in all of them)."""
+    for page in pages.pages:
+        if _char_byte(char, page.codec) is not None:
+            return page
     return None
 
 
 @lru_cache(maxsize=4096)
-def _transliteration(char: str) -> str | None:
-    """A printable stand-in for ``char``, or None when only an image will do."""
-    if char in TRANSLITERATIONS:
-        return TRANSLITERATIONS[char]
+def _transliteration(char: str, pages: CodePages) -> str | None:
+    """A printable stand-in for ``char`` (its closest ASCII, by anyascii), or None when only an image will do: Latin
+    letters, punctuation and symbols have close ASCII matches; letters of other scripts and emoji do not."""
+    if char in _LINE_BREAKS:
+        return _LINE_BREAKS[char]
     if unicodedata.category(char) == "Cf" or unicodedata.combining(char):
         return ""  # invisible formatting (zero-width joiners, marks) or a mark with no base letter to sit on
-    stripped = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
-    if stripped and stripped != char and all(_page_with(c) is not None for c in stripped):
-        return stripped
+    if unicodedata.category(char).startswith("L") and "LATIN" not in unicodedata.name(char, ""):
+        return None  # a letter of another script (中, я, α) reads right only as itself: an image
+    stand_in = anyascii(char)
+    if stand_in.startswith(":") and stand_in.endswith(":") and len(stand_in) > 2:
+        return None  # an emoji's name (":grinning:") is not what the shop wrote: an image
+    if stand_in and stand_in != char and all(_page_with(c, pages) is not None for c in stand_in):
+        return stand_in
     return None
 
 

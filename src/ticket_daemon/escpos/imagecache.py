@@ -2,7 +2,7 @@
 
 The core only defines what a cache must do (:class:`BitmapCache`) and a bounded least-recently-used map that is
 *not* safe across threads. An edge that renders from several threads wraps it with its own lock
-(``printers/render_resources.LockedBitmapCache``); a render without a cache just decodes every image.
+(``resources.LockedBitmapCache``); a render without a cache just decodes every image.
 """
 
 from __future__ import annotations

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..document.model import Profile
+from .codepages import CodePages, default_pages, model_pages
+from .printerdb import ModelProfile
+from .textraster import BASE_DPI
 
-BASE_DPI = 203
 FONT_A_WIDTH = 12  # dots at 203 dpi; font A is 12x24
 FONT_B_WIDTH = 9  # font B is 9x17
 
@@ -21,6 +23,11 @@ class PrinterProfile:
     has_qr: bool
     chars_per_line: int  # font A
     chars_per_line_b: int  # font B
+    # The pages text is printed in, with this printer's ESC t numbers (home: the document's page or the nearest).
+    code_pages: CodePages
+    printer_model: str | None = None  # the escpos-printer-db profile it was built from (None: no known model)
+    full_cut: bool = True  # GS V 0 cuts; without it a "full" cut is partial (or only a feed)
+    partial_cut: bool = True  # GS V 1 cuts
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +58,12 @@ def scale_dots(dots_203: int, dpi: int) -> int:
     return max(8, round(dots_203 * dpi / BASE_DPI / 8) * 8)
 
 
-def profile_for(profile: Profile) -> PrinterProfile:
-    """The printer profile for a document's ``profile``. Fields the document states are honoured over the
-    known model's values (unlike the original, which ignored ``paper_width`` and ``dpi``)."""
+def profile_for(profile: Profile, model: ModelProfile | None = None) -> PrinterProfile:
+    """The printer profile for a document's ``profile``, on a printer of ``model`` when it is known. Fields the
+    document states are honoured over the known model's values (unlike the original, which ignored ``paper_width``
+    and ``dpi``)."""
+    if model is not None:
+        return _model_profile(profile, model)
     given = profile.model_fields_set
     known = KNOWN_MODELS.get(profile.model.strip().lower())
     if known is not None and "paper_width" not in given:
@@ -73,4 +83,37 @@ def profile_for(profile: Profile) -> PrinterProfile:
         # Characters per line follow the 203-dpi geometry; at 300/600 dpi the font cells scale with the dots.
         chars_per_line=dots_203 // FONT_A_WIDTH,
         chars_per_line_b=dots_203 // FONT_B_WIDTH,
+        code_pages=default_pages(profile.code_table),
+    )
+
+
+def _model_profile(profile: Profile, model: ModelProfile) -> PrinterProfile:
+    """escpos-printer-db's values for ``model`` where it has them; what ``profile`` states wins over them, and
+    the document's defaults fill what neither says."""
+    given = profile.model_fields_set
+    model_dpi = model.dpi or BASE_DPI  # the data's pixels are at its dpi; an unknown dpi is taken as 203
+    dpi = profile.dpi if "dpi" in given or model.dpi is None else model.dpi
+    paper: int = profile.paper_width
+    dots_203 = dots_for_paper(paper)
+    columns: tuple[int, ...] = ()
+    dot_width = scale_dots(dots_203, dpi)
+    if "paper_width" not in given and model.dot_width is not None:
+        if model.paper_width_mm is not None:
+            paper = round(model.paper_width_mm)
+        dots_203 = round(model.dot_width * BASE_DPI / model_dpi)
+        columns = model.font_columns  # counted for the model's own paper
+        dot_width = model.dot_width if dpi == model_dpi else scale_dots(dots_203, dpi)
+    return PrinterProfile(
+        model=profile.model,
+        paper_width_mm=paper,
+        dpi=dpi,
+        dot_width=dot_width,
+        code_table=profile.code_table,
+        has_qr=profile.has_qr if "has_qr" in given else model.has_qr,
+        chars_per_line=columns[0] if columns else dots_203 // FONT_A_WIDTH,
+        chars_per_line_b=columns[1] if len(columns) > 1 else dots_203 // FONT_B_WIDTH,
+        code_pages=model_pages(model, profile.code_table),
+        printer_model=model.key,
+        full_cut=model.full_cut,
+        partial_cut=model.partial_cut,
     )

@@ -1,7 +1,7 @@
 """The ``qr`` command's symbol (DOCUMENT.md "qr"); ``human_text`` below it is printed by the renderer.
 
 A printer with native QR gets ``GS ( k`` and draws the symbol itself. Otherwise, or when a logo or round modules
-are asked for, the symbol is drawn here (``qrmatrix``: zxing-cpp, segno for non-ASCII data) and sent as a raster
+are asked for, the symbol is drawn here (``qrmatrix``, with zxing-cpp) and sent as a raster
 image. Either way the data is sent as
 UTF-8, and it is checked here that it fits a version 40 symbol at the chosen error correction level. Data that would
 put a printer command on the wire inside ``GS ( k`` is drawn as an image too, whatever the raw policy.

@@ -1,10 +1,9 @@
 """QR Code model 2 module matrices (ISO/IEC 18004), for the raster QR of the renderer and the emulator's GS ( k.
 
-ASCII data is encoded with zxing-cpp (C++: ~0.3 ms a symbol, where the pure-Python segno took ~4 ms), which picks
-the densest mix of numeric, alphanumeric and byte segments. Other data must be stored as its UTF-8 bytes in byte
-mode without an ECI header, exactly what a printer's native GS ( k does and what phone scanners read back as UTF-8;
-zxing-cpp cannot write that (it re-encodes text to Latin-1 or Shift JIS, or marks bytes as binary with ECI 899), so
-those symbols are made by segno, as before.
+Symbols are encoded with zxing-cpp. ASCII data is given as text, so it picks the densest mix of numeric,
+alphanumeric and byte segments. Other data is stored as its UTF-8 bytes in byte mode without an ECI header, exactly
+what a printer's native GS ( k does and what phone scanners read back as UTF-8: zxing-cpp writes that for bytes
+with ``eci=0`` (as text it would re-encode to Latin-1 or Shift JIS; as bytes alone it would add ECI 899, binary).
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import segno
 import zxingcpp
 from numpy.typing import NDArray
 
@@ -29,29 +27,24 @@ class QrOverflow(ValueError):
 def qr_modules(payload: bytes, level: str, *, min_version: int = 1) -> Mask:
     """The smallest symbol of at least ``min_version`` holding ``payload`` at ``level`` (L/M/Q/H), without quiet
     zone (True = dark). Raises :class:`QrOverflow` when nothing fits, ValueError for data that cannot be encoded."""
-    if payload.isascii():
-        matrix = _zxing(payload.decode("ascii"), level, None)
-        if version_of(matrix) < min_version:
-            matrix = _zxing(payload.decode("ascii"), level, min_version)
-        return matrix
-    try:
-        symbol = segno.make_qr(payload, error=level, mode="byte", boost_error=False)
-        if version_of_size(len(symbol.matrix)) < min_version:
-            symbol = segno.make_qr(payload, error=level, mode="byte", version=min_version, boost_error=False)
-    except segno.DataOverflowError:
-        raise QrOverflow(f"{len(payload)} bytes do not fit a version {MAX_VERSION} symbol at {level}") from None
-    return np.array(symbol.matrix, dtype=np.bool_)
+    content: str | bytes = payload.decode("ascii") if payload.isascii() else payload
+    matrix = _zxing(content, level, None)
+    if version_of(matrix) < min_version:
+        matrix = _zxing(content, level, min_version)
+    return matrix
 
 
-def _zxing(text: str, level: str, version: int | None) -> Mask:
+def _zxing(content: str | bytes, level: str, version: int | None) -> Mask:
     options: dict[str, object] = {"ec_level": level}
+    if isinstance(content, bytes):
+        options["eci"] = 0  # byte mode, no ECI header: the bytes as they are (UTF-8 text to a phone)
     if version is not None:
         options["version"] = version
     try:
-        symbol = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, **options)
+        symbol = zxingcpp.create_barcode(content, zxingcpp.BarcodeFormat.QRCode, **options)
     except ValueError as error:
         if "too long" in str(error).lower():
-            raise QrOverflow(str(error)) from None
+            raise QrOverflow(f"{len(content)} bytes do not fit a version {MAX_VERSION} symbol at {level}") from None
         raise
     image = np.asarray(symbol.to_image(scale=1, add_quiet_zones=False))
     return np.asarray(image < 128, dtype=np.bool_)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..document.codetables import CODE_TABLES
 from ..document.errors import Category, DocumentError, TicketError, command_error, command_location
 from ..document.model import (
     BarcodeCommand,
@@ -91,8 +90,8 @@ def render_job(
     be printed.
     """
     printer = profile if profile is not None else profile_for(document.profile)
-    select_home = commands.select_code_table(CODE_TABLES[printer.code_table].number)
-    # DOCUMENT.md "Profile": every job starts with ESC @ and ESC t n for the code table.
+    # DOCUMENT.md "Profile": every job starts with ESC @ and ESC t n for the code table (this printer's n for it).
+    select_home = commands.select_code_table(printer.code_pages.home.number)
     if raw_policy == "safe":
         _check_raw_stream(document)
     out = bytearray(commands.INITIALIZE + select_home)
@@ -146,7 +145,7 @@ def _render_command(
             return EncodedText(commands.feed_lines(data.lines))  # ESC d n
         case CutCommand(data=data):
             feed = commands.feed_lines(data.feed) if data.feed > 0 else b""  # ESC d n
-            return EncodedText(feed + (commands.CUT_FULL if data.mode == "full" else commands.CUT_PARTIAL))
+            return EncodedText(feed + _cut(data.mode == "full", printer))
         case PulseCommand(data=data):
             # ESC p m t1 t2 — t = ms / 2, clamped to 1..255.
             return EncodedText(commands.pulse(data.pin, _pulse_units(data.on_time), _pulse_units(data.off_time)))
@@ -156,6 +155,14 @@ def _render_command(
         case RawCommand(data=data):
             return EncodedText(raw_bytes(data, raw_policy))
     raise DocumentError(f"Unknown command type {command.type!r}", category=Category.COMMAND)  # pragma: no cover
+
+
+def _cut(full: bool, printer: PrinterProfile) -> bytes:
+    """GS V for the cut asked for, as far as the printer's cutter can do it: a printer that cuts only partially
+    cuts partially, one with no cutter (escpos-printer-db says so) is sent no cut at all."""
+    if full and printer.full_cut:
+        return commands.CUT_FULL
+    return commands.CUT_PARTIAL if printer.partial_cut else b""
 
 
 def _check_raw_stream(document: Document) -> None:

@@ -116,10 +116,10 @@ def table_bytes(data: TableData, profile: PrinterProfile, typefaces: Typefaces =
     for is_bold, cells in rows:
         laid_out: list[list[str]] = []
         for cell, width in zip(cells, widths, strict=True):
-            if len(cell) <= width and as_is(cell, profile.code_table) is not None:
+            if len(cell) <= width and as_is(cell, profile.code_pages) is not None:
                 laid_out.append([cell])  # prints as sent (no control character, no substitution) and fits
                 continue
-            text = prepare_text(cell, profile.code_table)
+            text = prepare_text(cell, profile.code_pages)
             tally += text.tally
             laid_out.append(_cell_lines(text.text, width, word_wrap=options.word_wrap))
         if is_bold:
@@ -128,7 +128,7 @@ def table_bytes(data: TableData, profile: PrinterProfile, typefaces: Typefaces =
             line = _row_line(laid_out, aligns, widths, gap, i)
             # A left-aligned table needs no trailing spaces; centred or right-aligned ones keep the full width so
             # the printer positions every line the same way.
-            encoded = encode_text(line.rstrip() if options.align is Align.LEFT else line, profile.code_table, placement)
+            encoded = encode_text(line.rstrip() if options.align is Align.LEFT else line, profile.code_pages, placement)
             tally += encoded.tally
             out += encoded.data + LF
         if is_bold:

@@ -19,17 +19,8 @@ ALIGN_NUMBERS = {Align.LEFT: 0, Align.CENTER: 1, Align.RIGHT: 2}
 DEFAULT_STYLE = TextStyle()
 
 
-def style_on(style: TextStyle) -> bytes:
-    """The commands switching ``style`` on, non-default parts only: ESC M, GS !, ESC E, ESC -, GS B."""
-    return _style_codes(style.font, style.size, style.bold, style.underline, style.inverse)[0]
-
-
-def style_off(style: TextStyle) -> bytes:
-    """The commands switching ``style`` off again, in the reverse order of :func:`style_on`."""
-    return _style_codes(style.font, style.size, style.bold, style.underline, style.inverse)[1]
-
-
-# A document has a handful of styles, used on line after line: their commands are worked out once each.
+# The commands switching a style on (non-default parts only: ESC M, GS !, ESC E, ESC -, GS B) and off again in
+# reverse order. A document has a handful of styles, used on line after line: their commands are worked out once each.
 @lru_cache(maxsize=512)
 def _style_codes(font_name: str, size: str, is_bold: bool, underline_spec: str, inverse: bool) -> tuple[bytes, bytes]:
     underline_dots = int(underline_spec[0])  # "0pt", "1pt", "2pt"
@@ -68,7 +59,7 @@ def styled(
 ) -> EncodedText:
     """``text`` in ``style``: styles on, the encoded text, styles off."""
     on, off = _style_codes(style.font, style.size, style.bold, style.underline, style.inverse)
-    plain = as_is(text, profile.code_table)
+    plain = as_is(text, profile.code_pages)
     if plain is not None:  # prints as sent: no substitution to count, no image run to place
         return EncodedText(on + plain + off)
     placement = Placement(
@@ -79,7 +70,7 @@ def styled(
         height_multiplier=style.height_multiplier,
         typefaces=typefaces,
     )
-    body = encode_text(text, profile.code_table, placement, line_start=line_start)
+    body = encode_text(text, profile.code_pages, placement, line_start=line_start)
     return EncodedText(on + body.data + off, body.tally)
 
 
@@ -129,7 +120,7 @@ def line_bytes(text: str, alignment: Align, profile: PrinterProfile, typefaces: 
 def separator_bytes(data: SeparatorData, profile: PrinterProfile, typefaces: Typefaces = BUILT_IN) -> EncodedText:
     """DOCUMENT.md "separator": exactly ``length`` characters (``char`` repeated then cut), centred, then LF."""
     length = data.length if data.length is not None else profile.chars_per_line
-    prepared = prepare_text(data.char.replace("\n", "").replace("\r", "").replace("\t", " "), profile.code_table)
+    prepared = prepare_text(data.char.replace("\n", "").replace("\r", "").replace("\t", " "), profile.code_pages)
     unit = prepared.text or "-"  # a char made only of control characters leaves nothing to repeat
     line = (unit * -(-length // len(unit)))[:length]
     rendered = line_bytes(line, Align.CENTER, profile, typefaces)

@@ -12,10 +12,10 @@ import math
 
 from PIL import Image, ImageDraw, ImageFont
 
-from .profiles import BASE_DPI
 from .raster import Bitmap, bitmap_from_image
 from .typefaces import Font, Typefaces
 
+BASE_DPI = 203  # the resolution font cell sizes are given at
 CELL_HEIGHT_203 = 24  # font A is 12x24 dots at 203 dpi
 
 

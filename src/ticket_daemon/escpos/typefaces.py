@@ -1,6 +1,6 @@
 """The fonts the core draws text with, handed in as bytes by the edge that calls it.
 
-The core never looks for font files: the caller reads them (``printers/render_resources.py`` finds DejaVu Sans Mono
+The core never looks for font files: the caller reads them (``resources.py`` finds DejaVu Sans Mono
 and a CJK font on the machine) and passes a :class:`Typefaces`. So the same document and the same fonts give the same
 bytes and the same preview on any machine. Without fonts, Pillow's built-in font is used (it ships with Pillow,
 so it is the same everywhere too, only plainer).
@@ -30,9 +30,6 @@ class Typefaces:
     def face(self, size: int, *, bold: bool = False) -> Font:
         """The main face at ``size`` pixels (bold if asked and given), else Pillow's built-in font."""
         return _face(self, size, bold)
-
-    def fallback_faces(self, size: int) -> tuple[ImageFont.FreeTypeFont, ...]:
-        return _fallback_faces(self, size)
 
     def face_for(self, char: str, size: int) -> Font:
         """The main face when it has a glyph for ``char``, else the first fallback face that does."""

@@ -1,7 +1,7 @@
 """Printers: transports behind one small interface, selected by URI; real-time status; the printer registry.
 
-Import the virtual network printer simulator from ``ticket_daemon.printers.virtual_server`` (a command, not a
-library part, so it is not re-exported here).
+Import the virtual network printer simulator from ``ticket_daemon.printers.virtual_server``: only the
+``virtual-printer`` command and tests run it, so it is not re-exported here.
 """
 
 from .base import Timeouts, Transport
@@ -9,7 +9,7 @@ from .cups import CupsTransport
 from .discovery import FoundPrinter, PrinterDiscovery, with_discovered
 from .errors import PrinterError
 from .file import FileTransport
-from .listing import probe_state
+from .probe import probe_state
 from .registry import ConfiguredPrinter, PrinterRegistry
 from .serial_port import SerialSettings, SerialTransport
 from .status import PrinterState, parse_status, state_error, status_replies

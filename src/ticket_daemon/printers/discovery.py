@@ -313,7 +313,7 @@ def with_discovered(
     printers not already configured under the same URI, and the PrinterSummary over all of them (ok: a thermal
     printer exists — the built-in virtual printer counts, as in ``PrinterRegistry.summary``; warning: only other
     physical printers; error: none). Idempotent: entries already in ``details`` are not added twice."""
-    configured = {(uri.scheme, uri.location) for uri in (parse_uri(p.uri) for p in registry.printers)}
+    configured = {(p.parsed_uri.scheme, p.parsed_uri.location) for p in registry.printers}
     listed = {(detail.get("name"), detail.get("port")) for detail in details}
     merged = list(details)
     for printer in found:

@@ -9,7 +9,7 @@ status request. Command lengths come from
 
 from __future__ import annotations
 
-from ..escpos.commands import DLE, EOT
+from ..escpos.commands import DLE, EOT, GS
 from ..escpos.commandset import COMMAND_PREFIXES, measure
 
 
@@ -20,6 +20,7 @@ class RealtimeSplitter:
         self._pending = bytearray()  # an incomplete command head, waiting for more bytes
         self._skip = 0  # payload bytes still to pass through untouched
         self._until_nul = False  # inside NUL-terminated barcode data
+        self._identity_requests: list[int] = []  # GS I n seen since the last take_identity_requests()
 
     def feed(self, data: bytes) -> tuple[bytes, list[int]]:
         """The job bytes in ``data`` (minus status requests) and the ``n`` of each status request, in order."""
@@ -55,10 +56,17 @@ class RealtimeSplitter:
             head, self._skip, self._until_nul = measured
             if buf[i] == DLE and buf[i + 1] == EOT and 1 <= buf[i + 2] <= 4:
                 requests.append(buf[i + 2])  # DLE EOT n — answered, not printed
+            elif buf[i] == GS and buf[i + 1] == 0x49:
+                self._identity_requests.append(buf[i + 2])  # GS I n — transmit printer ID: answered, not printed
             else:
                 job += buf[i : i + head]
             i += head
         return bytes(job), requests
+
+    def take_identity_requests(self) -> list[int]:
+        """The ``n`` of each ``GS I n`` fed since the last call (they are not in the job bytes either)."""
+        taken, self._identity_requests = self._identity_requests, []
+        return taken
 
     def finish(self) -> bytes:
         """Bytes held back as an incomplete command when the stream ended (they belong to the job)."""

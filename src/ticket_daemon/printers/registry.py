@@ -8,23 +8,29 @@ is checked.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
 from ..config import ConfigError, PrinterSettings
 from ..document.model import Profile
+from ..escpos.printerdb import ModelProfile, find_model, model_from_identity
 from ..escpos.profiles import KNOWN_MODELS, PrinterProfile, profile_for
 from .errors import PrinterError, unknown_printer
+from .identify import PrinterIdentity
 from .status import PrinterState
-from .uri import parse_uri
+from .uri import PrinterURI, parse_uri
 
 DEFAULT_VIRTUAL_NAME = "default"
 # The model of a document profile that states nothing (no known model is called this).
 _NO_MODEL = "-"
+# Where a printer's escpos-printer-db profile came from: its configuration (``profile`` or ``model``), what the
+# printer said it is (GS I), or nowhere (the six Epson-numbered pages of a printer of no known model).
+ProfileSource = Literal["configured", "identified", "default"]
 
 
 @functools.lru_cache(maxsize=256)
@@ -46,6 +52,41 @@ class ConfiguredPrinter:
     dpi: int | None = None
     code_table: str | None = None
     has_qr: bool | None = None
+    profile: str = ""  # the escpos-printer-db profile configured for it ("TM-T20II"), checked at start-up
+    identify: bool = True  # ask it what it is (GS I) when no profile is configured
+    identity: PrinterIdentity | None = None  # what it said it is, once asked
+    # The URI parsed once, when the printer is configured: a wrong one is a configuration error at start-up, and
+    # no job parses it again.
+    parsed_uri: PrinterURI = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "parsed_uri", parse_uri(self.uri))
+
+    @property
+    def printer_model(self) -> ModelProfile | None:
+        """Its escpos-printer-db profile: configured, else its ``model``'s, else the one it identified as."""
+        return self._printer_model_and_source()[0]
+
+    def _printer_model_and_source(self) -> tuple[ModelProfile | None, ProfileSource]:
+        configured = find_model(self.profile) or (
+            find_model(self.model) if self.model.strip().lower() not in KNOWN_MODELS else None
+        )
+        if configured is not None:
+            return configured, "configured"
+        if self.identity is not None:
+            identified = model_from_identity(self.identity.model, self.identity.manufacturer)
+            if identified is not None:
+                return identified, "identified"
+        return None, "default"
+
+    @property
+    def wants_identification(self) -> bool:
+        """Whether to ask the printer what it is: allowed, and no profile follows from its configuration."""
+        return self.identify and self._printer_model_and_source()[1] != "configured"
+
+    def identified_as(self, identity: PrinterIdentity) -> ConfiguredPrinter:
+        """This printer, knowing what it said it is."""
+        return dataclasses.replace(self, identity=identity)
 
     def profile_for(self, document_profile: Profile) -> PrinterProfile:
         """The profile a job for this printer is laid out for (DOCUMENT.md "The printer's paper wins"): what the
@@ -57,14 +98,19 @@ class ConfiguredPrinter:
 
     def _profile_from(self, stated_items: tuple[tuple[str, Any], ...]) -> PrinterProfile:
         stated = dict(stated_items)
-        if self.model.strip().lower() in KNOWN_MODELS:
+        printer_model = self.printer_model
+        if printer_model is not None:
+            # Its escpos-printer-db profile fixes the paper, dpi and QR support unless configured explicitly below.
+            for key in ("paper_width", "dpi", "has_qr"):
+                stated.pop(key, None)
+        elif self.model.strip().lower() in KNOWN_MODELS:
             # The known model fixes the paper and QR support unless configured explicitly below.
             stated["model"] = self.model
             stated.pop("paper_width", None)
             stated.pop("has_qr", None)
         own = {"paper_width": self.paper_width, "dpi": self.dpi, "code_table": self.code_table, "has_qr": self.has_qr}
         stated.update({key: value for key, value in own.items() if value is not None})
-        return profile_for(Profile.model_validate(stated))
+        return profile_for(Profile.model_validate(stated), printer_model)
 
     @property
     def dot_width(self) -> int:
@@ -84,7 +130,15 @@ class ConfiguredPrinter:
             dpi=settings.dpi,
             code_table=settings.code_table,
             has_qr=settings.has_qr,
+            profile=settings.profile.strip(),
+            identify=settings.identify,
         )
+        if printer.profile and find_model(printer.profile) is None:
+            raise ConfigError(
+                f"printers: printer '{settings.name}': profile '{printer.profile}' is not a printer model of "
+                "escpos-printer-db (`ticket-daemon printers profiles` lists them)",
+                kind="VALIDATION",
+            )
         try:
             printer.profile_for(Profile(model=settings.model.strip() or _NO_MODEL))
         except ValidationError as error:
@@ -124,6 +178,16 @@ _DRIVERS = {
 _DETAIL_STATUS = {PrinterState.paper_near_end: "ready"}
 
 
+def _profile_detail(printer: ConfiguredPrinter) -> dict[str, Any]:
+    """The extension fields of a PrinterDetail about its model: ``profile`` (escpos-printer-db key, or null),
+    ``profile_source`` and, once asked, what the printer ``reported`` (GS I). POS clients ignore unknown fields."""
+    model, source = printer._printer_model_and_source()
+    detail: dict[str, Any] = {"profile": model.key if model is not None else None, "profile_source": source}
+    if printer.identity is not None:
+        detail["reported"] = printer.identity.as_dict()
+    return detail
+
+
 def _key(name: str) -> str:
     return name.strip().casefold()
 
@@ -132,9 +196,8 @@ class PrinterRegistry:
     @classmethod
     def from_settings(cls, printers: Iterable[PrinterSettings]) -> PrinterRegistry:
         """The registry ``[[printers]]`` describes; any mistake in it is one ``VALIDATION:`` :class:`ConfigError`."""
-        configured = [ConfiguredPrinter.from_settings(printer) for printer in printers]
         try:
-            return cls(configured)
+            return cls([ConfiguredPrinter.from_settings(printer) for printer in printers])
         except PrinterError as error:  # a wrong URI or an ambiguous name is a configuration mistake
             raise ConfigError(f"printers: {error.message}", kind="VALIDATION") from None
 
@@ -144,7 +207,6 @@ class PrinterRegistry:
             configured = [ConfiguredPrinter(DEFAULT_VIRTUAL_NAME, f"virtual://{DEFAULT_VIRTUAL_NAME}")]
         self._by_key: dict[str, ConfiguredPrinter] = {}
         for printer in configured:
-            parse_uri(printer.uri)  # a wrong URI is a configuration error, reported at start-up
             for label in (printer.name, *printer.aliases):
                 holder = self._by_key.setdefault(_key(label), printer)
                 if holder is not printer:
@@ -157,6 +219,17 @@ class PrinterRegistry:
             raise PrinterError(f"More than one default printer: {', '.join(flagged)}", retryable=False)
         self.printers: tuple[ConfiguredPrinter, ...] = tuple(configured)
         self.default: ConfiguredPrinter = next((p for p in configured if p.default), configured[0])
+
+    def identified(self, name: str, identity: PrinterIdentity) -> ConfiguredPrinter:
+        """Remember what printer ``name`` said it is; jobs chosen for it from now on are laid out for the profile it
+        names. The only change a registry takes after it is built (the printers and their names stay)."""
+        old = self._by_key[_key(name)]
+        new = old.identified_as(identity)
+        self.printers = tuple(new if printer is old else printer for printer in self.printers)
+        self._by_key = {key: new if printer is old else printer for key, printer in self._by_key.items()}
+        if self.default is old:
+            self.default = new
+        return new
 
     def get(self, name: str) -> ConfiguredPrinter | None:
         """The printer called ``name`` or having it as an alias (case-insensitive)."""
@@ -181,7 +254,7 @@ class PrinterRegistry:
         states = states or {}
         details = []
         for printer in self.printers:
-            uri = parse_uri(printer.uri)
+            uri = printer.parsed_uri
             state = states.get(printer.name, PrinterState.unknown)
             details.append(
                 {
@@ -192,6 +265,7 @@ class PrinterRegistry:
                     "is_default": printer is self.default,
                     "is_virtual": uri.scheme == "virtual",
                     "printer_type": _PRINTER_TYPES.get(uri.scheme, "unknown"),
+                    **_profile_detail(printer),
                 }
             )
         return details
@@ -201,7 +275,7 @@ class PrinterRegistry:
         ``error`` when there are none (PROTOCOL.md). The built-in virtual printer is an ESC/POS thermal printer
         too (it prints every job, to PNG), so a virtual-only set-up is ``ok``; ``thermal_count`` counts physical
         thermal printers only, so a client can still tell that no real printer is configured."""
-        types = [_PRINTER_TYPES.get(parse_uri(p.uri).scheme, "unknown") for p in self.printers]
+        types = [_PRINTER_TYPES.get(p.parsed_uri.scheme, "unknown") for p in self.printers]
         thermal = types.count("thermal")
         virtual = types.count("virtual")
         physical = len(types) - virtual

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -131,9 +132,17 @@ def parse_uri(uri: str, *, windows: bool | None = None) -> PrinterURI:
     raise unsupported_uri(uri, f"the scheme must be one of {expected}")
 
 
-def open_transport(uri: str, *, dot_width: int, data_dir: Path, timeouts: Timeouts = DEFAULT_TIMEOUTS) -> Transport:
-    """The transport for ``uri``, not yet opened (no I/O happens here; call ``await transport.open()``)."""
-    parsed = parse_uri(uri)
+def open_transport(
+    uri: PrinterURI | str,
+    *,
+    dot_width: int,
+    data_dir: Path,
+    timeouts: Timeouts = DEFAULT_TIMEOUTS,
+    codecs: Mapping[int, str] | None = None,
+) -> Transport:
+    """The transport for ``uri``, not yet opened (no I/O happens here; call ``await transport.open()``).
+    ``dot_width`` and ``codecs`` (its ``ESC t`` table) are what a virtual printer draws with."""
+    parsed = uri if isinstance(uri, PrinterURI) else parse_uri(uri)
     if parsed.scheme == "tcp":
         return TcpTransport(parsed.host, parsed.port, timeouts=timeouts)
     if parsed.scheme == "file":
@@ -147,4 +156,4 @@ def open_transport(uri: str, *, dot_width: int, data_dir: Path, timeouts: Timeou
         return SerialTransport(parsed.location, settings, timeouts=timeouts)
     if parsed.scheme == "usb":
         return UsbTransport(UsbTarget.parse(parsed.location, dict(parsed.options)), timeouts=timeouts)
-    return VirtualTransport(parsed.location, data_dir=data_dir, dot_width=dot_width)
+    return VirtualTransport(parsed.location, data_dir=data_dir, dot_width=dot_width, codecs=codecs)

@@ -269,6 +269,31 @@ class UsbTransport:
             return PrinterState.unknown if isinstance(error, api.core.USBTimeoutError) else PrinterState.offline
         return self._exchange.verdict(replies, silence=PrinterState.unknown)
 
+    async def ask(self, query: bytes, complete: Callable[[bytes], bool], budget: float) -> bytes:
+        """``query`` out on bulk OUT, then what comes back on bulk IN until ``complete(reply)`` or ``budget`` seconds
+        have passed (printer identification, GS I). Empty when the printer has no IN endpoint or says nothing."""
+        if self._link is None or self._link.in_address is None:
+            return b""
+        api = self._pyusb()
+
+        def exchange(link: _Link) -> bytes:
+            in_address = link.in_address
+            assert in_address is not None
+            stop = time.monotonic() + budget
+            link.device.write(link.out_address, query, _milliseconds(budget))
+            reply = b""
+            while not complete(reply) and (left := stop - time.monotonic()) > 0:
+                try:
+                    reply += bytes(link.device.read(in_address, _READ_SIZE, _milliseconds(left)))
+                except api.core.USBTimeoutError:
+                    break
+            return reply
+
+        try:
+            return await self._run(exchange, budget + self.timeouts.status)
+        except (TimeoutError, api.core.USBError):
+            return b""
+
     async def close(self) -> None:
         link, self._link = self._link, None
         if link is None:

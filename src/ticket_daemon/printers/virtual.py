@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,17 +63,21 @@ def _write_atomically(path: Path, content: bytes) -> None:
     os.replace(partial, path)
 
 
-def save_job(folder: Path, stem: str, data: bytes, dot_width: int) -> None:
+def save_job(folder: Path, stem: str, data: bytes, dot_width: int, codecs: Mapping[int, str] | None = None) -> None:
     """Draw and store one job as ``<stem>.png``, ``<stem>.txt`` and ``<stem>.bin``. Blocking: run it in a thread.
+    ``codecs`` is the ``ESC t`` table of the model it acts as (None: the six Epson-numbered pages).
 
     The ``.bin`` is written last, so a job whose bytes are there is complete.
     """
     folder.mkdir(parents=True, exist_ok=True)
     try:
         from ..emulator import emulate  # imported here: only virtual printers need the emulator and Pillow
-        from .render_resources import system_typefaces
+        from ..resources import system_typefaces
 
-        drawn = emulate(data, dot_width, typefaces=system_typefaces())
+        if codecs is None:
+            drawn = emulate(data, dot_width, typefaces=system_typefaces())
+        else:
+            drawn = emulate(data, dot_width, typefaces=system_typefaces(), codecs=codecs)
     except Exception:  # the printer still "printed"; only the picture is missing
         log.exception("%s: job %s could not be drawn", folder, stem)
     else:
@@ -81,8 +86,10 @@ def save_job(folder: Path, stem: str, data: bytes, dot_width: int) -> None:
     _write_atomically(folder / f"{stem}.bin", data)
 
 
-def _save_and_prune(folder: Path, number: int, data: bytes, dot_width: int, keep: int) -> None:
-    save_job(folder, f"{number:06d}", data, dot_width)
+def _save_and_prune(
+    folder: Path, number: int, data: bytes, dot_width: int, keep: int, codecs: Mapping[int, str] | None
+) -> None:
+    save_job(folder, f"{number:06d}", data, dot_width, codecs)
     for old in sorted(_job_numbers(folder))[:-keep]:
         for suffix in (".png", ".txt", ".bin"):
             (folder / f"{old:06d}{suffix}").unlink(missing_ok=True)
@@ -116,8 +123,17 @@ class VirtualTransport:
     can_read_status = True  # it is always ready
     streams_jobs = False  # one saved job per job
 
-    def __init__(self, name: str, *, data_dir: Path, dot_width: int, keep: int = DEFAULT_KEEP) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        data_dir: Path,
+        dot_width: int,
+        keep: int = DEFAULT_KEEP,
+        codecs: Mapping[int, str] | None = None,
+    ) -> None:
         self.name = name
+        self.codecs = codecs  # the ESC t table of the model it acts as (None: the six Epson-numbered pages)
         self.uri = f"virtual://{name}"
         self.folder = virtual_printer_dir(data_dir, name)
         self.dot_width = dot_width
@@ -141,7 +157,7 @@ class VirtualTransport:
         number = self._next_number
         self._next_number += 1
         try:
-            await asyncio.to_thread(_save_and_prune, self.folder, number, data, self.dot_width, self.keep)
+            await asyncio.to_thread(_save_and_prune, self.folder, number, data, self.dot_width, self.keep, self.codecs)
         except OSError as error:
             raise cannot_write(str(self.folder), (error.strerror or str(error)).lower(), retryable=False) from None
 

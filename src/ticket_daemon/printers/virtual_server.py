@@ -1,4 +1,4 @@
-"""``ticket-daemon virtual-printer``: a network ESC/POS printer simulator for tests and demos.
+"""A network ESC/POS printer simulator for tests and demos (the ``ticket-daemon virtual-printer`` command).
 
 It behaves like an Epson-compatible printer on raw TCP port 9100: ``DLE EOT n`` (n = 1..4) is answered at once
 with status bytes that reflect the current fault, and everything else a connection sends is one job, saved when the
@@ -10,25 +10,27 @@ buffer, so the sender's writes back up as they do against a real 250 mm/s printe
 ``fail_after_bytes`` (``--fail-after-bytes N``) models a printer switched off mid-job: once a connection has
 delivered N job bytes it is reset (nothing of that job is saved), so the sender sees the link drop.
 
+``model`` (``--model NAME``, an escpos-printer-db profile) makes it act as that printer: it answers ``GS I 67`` with
+the model's name and ``GS I 66`` with its vendor (``5F … 00``, as the printer would), and draws text with that
+model's ``ESC t`` table and paper width. Without a model it says it is a "Virtual Printer" by "ticket-daemon", which
+names no profile, so the daemon lays jobs out for a printer of no known model. A ``GS I`` is never printed.
+
 The fault can change at run time: when ``status_file`` (``TICKET_VIRTUAL_STATUS_FILE`` for the command) exists, its
 stripped content (``ok``, ``paper_out``, ``cover_open`` or ``offline``) is the current state.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import logging
 import os
 import re
-import signal
 import socket
-import sys
 from pathlib import Path
 
-from ..document.errors import Category, TicketError
-from .errors import PrinterError, cannot_write
+from ..escpos.printerdb import ModelProfile
+from .identify import REPLY_END, REPLY_START
 from .realtime import RealtimeSplitter
 from .status import PrinterState, status_replies
 from .tcp import format_address
@@ -48,6 +50,8 @@ STATUSES: dict[str, PrinterState] = {
 SLOW_RECEIVE_BUFFER = 4096
 _READ_CHUNK = 64 * 1024
 _THROTTLE_STEPS_PER_SECOND = 20  # a throttled printer takes its input in 50 ms portions
+# What a virtual printer acting as no particular model says it is (GS I): a name no profile has.
+UNKNOWN_MODEL = ("Virtual Printer", "ticket-daemon")
 _JOB_BIN = re.compile(r"job-(\d{6,})\.bin")
 
 
@@ -63,6 +67,7 @@ class VirtualPrinterServer:
         dot_width: int = 576,
         status_file: Path | None = None,
         fail_after_bytes: int = 0,
+        model: ModelProfile | None = None,
     ) -> None:
         if status not in STATUSES:
             raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
@@ -71,6 +76,7 @@ class VirtualPrinterServer:
         if fail_after_bytes < 0:
             raise ValueError("fail_after_bytes must be 0 (never) or more")
         self.fail_after_bytes = fail_after_bytes
+        self.model = model
         self.host = host
         self.out_dir = out_dir
         self.bytes_per_second = bytes_per_second
@@ -189,6 +195,10 @@ class VirtualPrinterServer:
                     replies = status_replies(STATUSES[state])
                     writer.write(bytes(replies[n] for n in requests))
                     await writer.drain()
+                identity = b"".join(self._identity_reply(n) for n in splitter.take_identity_requests())
+                if identity:
+                    writer.write(identity)
+                    await writer.drain()
                 if self.bytes_per_second:
                     await asyncio.sleep(len(data) / self.bytes_per_second)
         except OSError as error:  # the sender reset the connection: what arrived is printed, like a real printer
@@ -196,70 +206,21 @@ class VirtualPrinterServer:
         job += splitter.finish() if state == "ok" else b""
         return bytes(job), discarded, state
 
+    def _identity_reply(self, n: int) -> bytes:
+        """The answer to ``GS I n`` of the model it acts as: n = 67 model name, 66 manufacturer (``5F … 00``)."""
+        model, vendor = (self.model.name, self.model.vendor) if self.model is not None else UNKNOWN_MODEL
+        text = {67: model, 66: vendor}.get(n)
+        if text is None:
+            return b""
+        return bytes((REPLY_START,)) + text.encode("ascii", errors="replace") + bytes((REPLY_END,))
+
     async def _save(self, job: bytes, peer: object) -> None:
         self._last_number += 1
         stem = f"job-{self._last_number:06d}"
         try:
-            await asyncio.to_thread(save_job, self.out_dir, stem, job, self.dot_width)
+            codecs = self.model.codecs if self.model is not None else None
+            await asyncio.to_thread(save_job, self.out_dir, stem, job, self.dot_width, codecs)
         except OSError as error:  # a full or read-only disk loses this job, not the printer
             log.error("%s: could not save %s in %s: %s", self.address, stem, self.out_dir, error)
             return
         log.info("%s: printed %s (%d bytes from %s)", self.address, stem, len(job), peer)
-
-
-def parse_listen(listen: str) -> tuple[str, int]:
-    """``HOST:PORT`` (``[::1]:9100`` for IPv6) → (host, port); port 0 asks for any free port."""
-    host, colon, port_text = listen.strip().rpartition(":")
-    host = host.removeprefix("[").removesuffix("]")
-    if not colon or not host or not port_text.isdigit() or int(port_text) > 65535:
-        raise ValueError(f"--listen must be HOST:PORT (port 0-65535), not '{listen}'")
-    return host, int(port_text)
-
-
-def main(args: argparse.Namespace) -> int:
-    """``ticket-daemon virtual-printer``: serve until SIGTERM or SIGINT. Prints ``virtual-printer listening on
-    HOST:PORT`` (the real port) once it accepts connections."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
-    status_file = os.environ.get(STATUS_FILE_ENV)
-    try:
-        host, port = parse_listen(args.listen)
-        server = VirtualPrinterServer(
-            host,
-            port,
-            Path(args.out),
-            bytes_per_second=args.bytes_per_second,
-            status=args.status,
-            dot_width=args.width,
-            status_file=Path(status_file) if status_file else None,
-            fail_after_bytes=getattr(args, "fail_after_bytes", 0),
-        )
-    except ValueError as error:
-        print(TicketError(str(error), category=Category.VALIDATION), file=sys.stderr)
-        return 2
-    try:
-        return asyncio.run(_serve(server))
-    except TicketError as error:
-        print(error, file=sys.stderr)
-        return 2
-
-
-async def _serve(server: VirtualPrinterServer) -> int:
-    try:
-        await server.start()
-    except PermissionError:
-        raise cannot_write(str(server.out_dir), "permission denied", retryable=False) from None
-    except OSError as error:
-        reason = (error.strerror or str(error)).lower()
-        raise PrinterError(f"Cannot listen on {server.address}: {reason}", retryable=False) from None
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError):  # Windows: Ctrl+C arrives as KeyboardInterrupt instead
-            loop.add_signal_handler(signum, stopping.set)
-    print(f"virtual-printer listening on {server.address}", flush=True)
-    try:
-        await stopping.wait()
-    finally:
-        await server.stop()
-    log.info("virtual-printer stopped")
-    return 0

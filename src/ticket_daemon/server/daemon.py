@@ -15,7 +15,7 @@ from typing import Protocol
 from ..config import Settings
 from ..spool import protocol
 from ..spool.facade import PrintSpool
-from ..spool.queue import JobStore
+from ..store.interface import JobStore
 from .ratelimit import JobRateLimiter
 from .security import OriginPolicy
 

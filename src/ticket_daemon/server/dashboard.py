@@ -42,7 +42,6 @@ from ..config import Settings
 from ..document.errors import Category, TicketError
 from ..logs import audit
 from ..printers.registry import PrinterRegistry
-from ..printers.uri import parse_uri
 from ..printers.virtual import VirtualJob, list_jobs, virtual_printer_dir
 from ..spool.protocol import AUTH_INVALID
 from .passwords import is_password_hash, verify_password
@@ -307,7 +306,7 @@ class _Dashboard:
         configured = self.registry.get(printer)
         if configured is None:
             return None
-        parsed = parse_uri(configured.uri)
+        parsed = configured.parsed_uri
         if parsed.scheme != "virtual":
             return None
         return virtual_printer_dir(self.settings.storage.data_dir, parsed.location)

@@ -7,7 +7,10 @@ worker is down.
 
 from __future__ import annotations
 
+import asyncio
+import shutil
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
@@ -25,6 +28,16 @@ def build_info(env: str) -> dict[str, str]:
     return {"env": env, "date": BUILD_DATE, "time": BUILD_TIME, "version": __version__}
 
 
+async def disk_report(data_dir: Path) -> dict[str, int] | None:
+    """Free and total bytes of the disk holding the data directory (the spool, the logs), so a disk that fills
+    is seen before new tickets are refused; None when it cannot be asked. One ``statvfs``, off the event loop."""
+    try:
+        usage = await asyncio.to_thread(shutil.disk_usage, data_dir)
+    except OSError:
+        return None
+    return {"free_bytes": usage.free, "total_bytes": usage.total}
+
+
 async def health_report(daemon: Daemon) -> dict[str, Any]:
     spool = await daemon.spool_report()
     current = int(str(spool.get("pending", 0)))
@@ -32,7 +45,7 @@ async def health_report(daemon: Daemon) -> dict[str, Any]:
     summary = daemon.registry.summary()
     running = daemon.workers_running()
     uptime = daemon.uptime_seconds()
-    return {
+    report: dict[str, Any] = {
         "status": "ok" if running and summary["status"] != "error" and spool["status"] == "ok" else "degraded",
         "queue": {"current": current, "capacity": capacity, "utilization": round(current * 100 / capacity, 1)},
         "worker": {"running": running, "jobs_processed": daemon.jobs_processed, "jobs_failed": daemon.jobs_failed},
@@ -44,6 +57,10 @@ async def health_report(daemon: Daemon) -> dict[str, Any]:
         # Rows kept, jobs pending, age of the oldest pending job: a spool that only grows is seen before the disk fills.
         "spool": spool,
     }
+    disk = await disk_report(daemon.settings.storage.data_dir)
+    if disk is not None:  # PROTOCOL.md "Extra fields may be added"
+        report["disk"] = disk
+    return report
 
 
 def health_endpoint(daemon: Daemon) -> Callable[[Request], Awaitable[Response]]:

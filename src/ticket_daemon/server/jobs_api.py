@@ -30,8 +30,8 @@ from ..document.errors import TicketError
 from ..logs import audit
 from ..spool import protocol
 from ..spool.intake import ANONYMOUS_OWNER, Submitter, submit_ticket
-from ..spool.jobs import InvalidTransition, Job
-from ..spool.records import MAX_JOB_ID_CHARS
+from ..store.jobs import InvalidTransition, Job
+from ..store.records import MAX_JOB_ID_CHARS
 from .api import bearer_token, read_json_request, token_refusal
 from .daemon import Daemon
 from .openapi import openapi_document

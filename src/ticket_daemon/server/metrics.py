@@ -21,9 +21,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..spool import protocol
-from ..spool.jobs import Job, JobState
 from ..spool.metrics_hooks import NO_METRICS as NO_METRICS
 from ..spool.metrics_hooks import JobMetrics as JobMetrics
+from ..store.jobs import Job, JobState
 
 if TYPE_CHECKING:
     from .daemon import Daemon

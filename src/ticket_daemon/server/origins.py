@@ -92,7 +92,8 @@ class OriginRegistry:
     # ---- the operator side --------------------------------------------------------------------------------
 
     def snapshot(self) -> dict[str, Any]:
-        """``{"allowed":[…],"blocked":[{"origin":…,"attempts":N,"last_seen":…}]}``, most recent refusal first."""
+        """``{"allowed":[…],"configured":[…],"blocked":[{"origin":…,"attempts":N,"last_seen":…}]}``, most recent
+        refusal first; ``configured`` are the allowed ones set in the configuration (removed there, not at run time)."""
         blocked = [
             {
                 "origin": origin,
@@ -102,7 +103,7 @@ class OriginRegistry:
             for origin, entry in reversed(self._blocked.items())
         ]
         allowed = sorted(self.policy.allowed) + (["*"] if self.policy.allow_all else [])
-        return {"allowed": allowed, "blocked": blocked}
+        return {"allowed": allowed, "configured": sorted(self._configured), "blocked": blocked}
 
     def allow(self, origin: object) -> str:
         """Allow ``origin`` from now on and keep it across restarts; its normalised form. Raises ``TicketError``

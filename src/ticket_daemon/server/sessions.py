@@ -5,8 +5,8 @@ sliding 15-minute expiry. Failed logins are counted per remote address: the 5th 
 that address out for 5 minutes, whatever it sends. An address is not a person, so the budget is shared where one
 party holds many addresses: every address of an IPv6 /64 (one site's network) counts together, all of 127.0.0.0/8
 and ::1 are one "loopback" client. Past a ceiling of failures from everywhere (a guessing run spread over many
-networks) logins from the network are slowed to one attempt per :data:`GLOBAL_PACE_SECONDS` for the lock-out
-time, all remote addresses together; this machine (loopback) and a browser holding a live session are never
+networks) logins from the network are slowed to one attempt per 6 seconds (the ceiling's own rate) for the
+lock-out time, all remote addresses together; this machine (loopback) and a browser holding a live session are never
 slowed or refused by it, so an attacker cannot lock the operator out.
 Failures and lock-outs are ``AUDIT:`` log lines; passwords are never logged. Both stores take the clock as a
 parameter so tests can move time.
@@ -38,15 +38,13 @@ LOCKOUT_SECONDS = 5 * 60
 # Addresses whose failures are remembered; beyond it the stalest entry is forgotten (bounds memory under a flood).
 MAX_TRACKED_ADDRESSES = 10_000
 # Failures from all addresses together inside the window that slow every remote login down (a spread-out
-# guessing run); high enough that one shop's staff mistyping never reaches it.
+# guessing run) to the ceiling's own rate, one attempt per LOCKOUT_SECONDS / MAX_FAILED_LOGINS_GLOBAL (6 s) from
+# the whole network: a run over many networks guesses no faster than that, and the real operator is only delayed.
+# High enough that one shop's staff mistyping never reaches it.
 MAX_FAILED_LOGINS_GLOBAL = 50
-# ...to one attempt per this many seconds from the whole network: the ceiling's own rate (50 per 5 minutes), so
-# a run over many networks guesses no faster than the ceiling allows, and the real operator is only delayed.
-GLOBAL_PACE_SECONDS = LOCKOUT_SECONDS / MAX_FAILED_LOGINS_GLOBAL
 # An IPv6 site gets a /64 and may use any address in it: the prefix length counted as one client.
 IPV6_SITE_PREFIX = 64
 LOOPBACK_KEY = "loopback"
-GLOBAL_KEY = "*"
 # 32 random bytes = 256 bits.
 SESSION_ID_BYTES = 32
 

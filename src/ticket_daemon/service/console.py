@@ -34,7 +34,8 @@ from ..logs import configure_logging
 from ..mqtt import MqttSession, session_for
 from ..server.app import create_app
 from ..server.daemon import Daemon
-from ..spool.store import SpoolDamaged
+from ..server.security import OriginPolicy
+from ..store.database import SpoolDamaged
 from .httplimits import ConnectionCap, guarded_http_protocol, quiet_websocket_protocol, raise_open_file_limit
 from .modes import exposure_warnings
 from .startcheck import check_startable
@@ -108,7 +109,7 @@ class DaemonServer(uvicorn.Server):
         if self.mqtt is not None:  # after the daemon started (lifespan): redelivered jobs find the spool open
             await self.mqtt.start()
         self.url = dashboard_url(self.config.host, self.bound_port(), tls=bool(self.config.ssl_certfile))
-        _log_banner(self.daemon.settings, self.url)
+        _log_banner(self.daemon.settings, self.url, self.daemon.origin_policy)
         if self.announce:
             print(f"ticket-daemon ready: dashboard {self.url} (WebSocket {ws_url(self.url)})", flush=True)
 
@@ -272,7 +273,15 @@ def _secrets(settings: Settings) -> list[str]:
     return [value.get_secret_value() for value in values if value.get_secret_value()]
 
 
-def _log_banner(settings: Settings, url: str) -> None:
+def allowed_origins_text(policy: OriginPolicy) -> str:
+    """The origins pages may connect from, as the policy applies them now: the configured ones and those an
+    operator allowed (kept in ``allowed_origins.json``); localhost is always allowed."""
+    if policy.allow_all:
+        return "any site ('*')"
+    return ", ".join(["localhost", *sorted(policy.allowed)]) if policy.allowed else "localhost only"
+
+
+def _log_banner(settings: Settings, url: str, origins: OriginPolicy) -> None:
     server = settings.server
     daemon_printers = ", ".join(f"{p.name} ({p.uri})" for p in settings.printers) or "default (virtual://default)"
     log.info("ticket-daemon %s serving %s (WebSocket %s)", __version__, url, ws_url(url))
@@ -285,7 +294,7 @@ def _log_banner(settings: Settings, url: str) -> None:
         "asks for a password"
         if server.dashboard_password_hash.get_secret_value()
         else "is open on this machine (no password set)",
-        ", ".join(server.allowed_origins) or "localhost only",
+        allowed_origins_text(origins),
     )
     if "*" in server.allowed_origins:
         log.warning("allowed_origins contains '*': any web page this computer opens can print")

@@ -18,19 +18,21 @@ import time
 from ..config import Settings
 from ..document.errors import Category, TicketError
 from ..printers.discovery import PrinterDiscovery, with_discovered
+from ..printers.identify import identify_printers
 from ..printers.registry import PrinterRegistry
 from ..printers.status import PrinterState
+from ..render.pool import RenderPool
+from ..store.database import SpoolDamaged, StorageError
+from ..store.interface import JobStore
+from ..store.jobs import Job, JobState
+from ..store.memory import MemoryJobStore
+from ..store.records import new_job, reprint_id
+from ..store.recovery import abandon_unprinted, end_orphaned_jobs, recover
+from ..store.sqlite import SPOOL_FILE, SqliteSpool
 from . import protocol
-from .durable import SPOOL_FILE, SqliteSpool
-from .jobs import Job, JobState
 from .metrics_hooks import NO_METRICS, JobMetrics
-from .queue import JobStore, MemoryJobStore
-from .records import new_job, reprint_id
-from .recovery import abandon_unprinted, end_orphaned_jobs, recover
-from .renderpool import RenderPool
 from .results import ResultRouter, ResultSink
 from .states import PrinterStates
-from .store import SpoolDamaged, StorageError
 from .worker import PrinterWorker, RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -116,6 +118,10 @@ class PrintSpool:
             log.error("the spool cannot be used: %s", error)
         else:
             await end_orphaned_jobs(self.store, self.workers, self._job_finished)
+        # Printers with no configured profile are asked what they are (GS I) before any job is laid out for them or
+        # sent: a serial line, or a printer's port 9100, holds one conversation at a time. All at once, each within
+        # the status timeout, so a printer that is off delays start-up by that much at most.
+        await identify_printers(self.registry, self.settings.server.status_timeout_seconds)
         for worker in self.workers.values():
             worker.start(reprints)
         self._pruner = asyncio.create_task(self._prune_periodically(), name="spool-pruner")

@@ -24,10 +24,10 @@ from typing import Any, Protocol
 
 from ..document.errors import TicketError
 from ..logs import audit
+from ..store.jobs import DuplicateJob, IdConflict, Job, check_reuse, document_digest
+from ..store.records import MAX_JOB_ID_CHARS, new_job
 from . import protocol
 from .facade import NotAccepting, PrintSpool
-from .jobs import DuplicateJob, IdConflict, Job, check_reuse, document_digest
-from .records import MAX_JOB_ID_CHARS, new_job
 from .results import ResultSink
 from .tokens import token_matches
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from .jobs import Job
+from ..store.jobs import Job
 
 
 class JobMetrics(Protocol):

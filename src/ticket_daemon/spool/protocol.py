@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..document.parse import json_type as json_type  # re-exported: error sentences name JSON types one way
+from ..store.jobs import Job
 from . import wire
-from .jobs import Job
 
 Message = dict[str, Any]
 

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..document.errors import TicketError
+from ..store.interface import JobStore
+from ..store.jobs import Job, JobState
 from . import protocol
-from .jobs import Job, JobState
-from .queue import JobStore
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..printers.listing import probe_state
+from ..printers.probe import probe_state
 from ..printers.registry import ConfiguredPrinter, PrinterRegistry
 from ..printers.status import PrinterState
 from .line import PrinterLine
@@ -57,5 +57,5 @@ class PrinterStates:
 
     async def _check(self, printer: ConfiguredPrinter) -> PrinterState:
         return await self._lines[printer.name].probe(
-            lambda: probe_state(printer.uri, data_dir=self._data_dir, timeout=self._timeout)
+            lambda: probe_state(printer.parsed_uri, data_dir=self._data_dir, timeout=self._timeout)
         )

@@ -35,10 +35,10 @@ from ..printers.base import Transport
 from ..printers.registry import ConfiguredPrinter
 from ..printers.status import PrinterState, state_error
 from ..printers.uri import open_transport
+from ..store.interface import JobStore
+from ..store.jobs import InvalidTransition, Job, JobState
 from . import protocol
-from .jobs import InvalidTransition, Job, JobState
 from .line import PrinterLine
-from .queue import JobStore
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +87,8 @@ class PrinterWorker:
     ) -> None:
         self.printer = printer
         self._dot_width = printer.dot_width
+        model = printer.printer_model  # a virtual printer draws with its model's ESC t table
+        self._codecs = model.codecs if model is not None else None
         self._store = store
         self._data_dir = data_dir
         self._print_timeout = print_timeout
@@ -119,10 +121,6 @@ class PrinterWorker:
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
 
-    @property
-    def busy(self) -> bool:
-        return self._current is not None and not self._current.done()
-
     def start(self, reprints: set[int] | None = None) -> None:
         """Start the loop; ``reprints`` are the seqs of jobs recovered after an interrupted send (their result
         mentions it)."""
@@ -151,7 +149,9 @@ class PrinterWorker:
 
     def _streams_jobs(self) -> bool:
         try:  # builds the transport object only (no I/O) to ask what kind of link it is
-            transport = open_transport(self.printer.uri, dot_width=self._dot_width, data_dir=self._data_dir)
+            transport = open_transport(
+                self.printer.parsed_uri, dot_width=self._dot_width, data_dir=self._data_dir, codecs=self._codecs
+            )
         except Exception:
             return False
         return transport.streams_jobs
@@ -397,7 +397,9 @@ class PrinterWorker:
         going out and ``printed(jobs)`` is called once they are on paper, before closing. Over a link that gives no
         status back, a run goes out in a few writes of several jobs (the device prints what arrives, in order)."""
         # The jobs were laid out for this printer's paper at intake; the printer knows its own width.
-        transport = open_transport(self.printer.uri, dot_width=self._dot_width, data_dir=self._data_dir)
+        transport = open_transport(
+            self.printer.parsed_uri, dot_width=self._dot_width, data_dir=self._data_dir, codecs=self._codecs
+        )
         try:
             try:
                 try:

@@ -1,21 +1,108 @@
 /*
- * The diagnostic dashboard: health cards (GET /health), printers (get_printers), a JSON editor with templates,
- * a live preview (POST /api/v1/preview, debounced), the transaction log, and the virtual printers' output
- * (GET /api/v1/virtual/{printer}/jobs). It speaks to the daemon through ticket-client.js, like any POS would.
+ * The dashboard a shop owner reads at a glance: a status banner that names the printer and says what to do, health
+ * cards (GET /health), printers (get_printers), a JSON editor with templates, a live preview on its paper
+ * (POST /api/v1/preview), recent jobs, blocked and allowed sites, the transaction log and the virtual printers'
+ * output. It speaks to the daemon through ticket-client.js, like any POS would.
+ *
+ * Every word it shows comes from one catalogue per language (/static/i18n/<lang>.json); the protocol's own texts
+ * (the daemon's "mensaje" values) are shown as they come.
  */
 (function () {
   "use strict";
 
   var HEALTH_POLL_MS = 2000;
-  var PRINTERS_POLL_MS = 15000;
+  // Printer states are cached by the daemon for status_cache_seconds (3 s): polling at that pace puts a printer
+  // that stopped answering on the banner within seconds without asking the printers more often.
+  var PRINTERS_POLL_MS = 3000;
   var VIRTUAL_POLL_MS = 5000;
   var PREVIEW_DEBOUNCE_MS = 400;
   var LOG_LIMIT = 300; // entries kept on screen; older ones are dropped
   var VIRTUAL_JOBS_SHOWN = 6;
   var JOBS_SHOWN = 20;
-  var JOBS_POLL_MS = 5000;
+  var JOBS_POLL_MS = 3000;
   var ORIGINS_POLL_MS = 3000;
   var BURST_SIZE = 10;
+  // A ticket waiting longer than this is worth a line on the banner even when every printer says it is ready.
+  var QUEUE_WAIT_WARN_SECONDS = 30;
+  // Below this much free space on the data directory's disk the banner warns before new tickets are refused.
+  var DISK_LOW_BYTES = 512 * 1024 * 1024;
+  var MM_PER_INCH = 25.4;
+  var LANGUAGES = ["es", "en"];
+  var LANGUAGE_KEY = "ticket-daemon-language";
+  // Printer states that stop printing, in the order the banner lists them (docs/protocol.md "PrinterDetail").
+  var PRINTER_PROBLEMS = ["offline", "paper_out", "cover_open", "error", "paused"];
+  var PENDING_STATES = { queued: true, printing: true, waiting: true };
+
+  // ---- language ----------------------------------------------------------------------------------------------
+
+  var catalogues = {};
+  var language = "en";
+
+  // The first of the browser's languages we have a catalogue for; English otherwise.
+  function browserLanguage() {
+    var wanted = navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language || ""];
+    for (var i = 0; i < wanted.length; i++) {
+      var code = String(wanted[i]).toLowerCase().split("-")[0];
+      if (LANGUAGES.indexOf(code) >= 0) return code;
+    }
+    return "en";
+  }
+
+  function storedLanguage() {
+    try {
+      var stored = localStorage.getItem(LANGUAGE_KEY);
+      return LANGUAGES.indexOf(stored) >= 0 ? stored : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function t(key, params) {
+    var text = (catalogues[language] || {})[key];
+    if (text === undefined) text = (catalogues.en || {})[key];
+    if (text === undefined) return key;
+    return text.replace(/\{(\w+)\}/g, function (whole, name) {
+      return params && params[name] !== undefined ? String(params[name]) : whole;
+    });
+  }
+
+  function tn(key, count, params) {
+    return t(key + (count === 1 ? ".one" : ".other"), Object.assign({ n: count }, params || {}));
+  }
+
+  // Static words of the page: data-i18n (text), data-i18n-aria-label / -placeholder / -alt (attributes).
+  function translatePage() {
+    document.documentElement.lang = language;
+    document.querySelectorAll("[data-i18n]").forEach(function (node) {
+      node.textContent = t(node.dataset.i18n);
+    });
+    ["aria-label", "placeholder", "alt"].forEach(function (attribute) {
+      document.querySelectorAll("[data-i18n-" + attribute + "]").forEach(function (node) {
+        node.setAttribute(attribute, t(node.getAttribute("data-i18n-" + attribute)));
+      });
+    });
+  }
+
+  function setLanguage(code) {
+    language = LANGUAGES.indexOf(code) >= 0 ? code : "en";
+    $("language").value = language;
+    translatePage();
+    renderAll();
+  }
+
+  function loadCatalogues() {
+    return Promise.all(
+      LANGUAGES.map(function (code) {
+        return fetch("/static/i18n/" + code + ".json", { cache: "no-cache" })
+          .then(function (response) {
+            return response.json();
+          })
+          .then(function (catalogue) {
+            catalogues[code] = catalogue;
+          });
+      })
+    );
+  }
 
   // ---- templates: v1 documents (DOCUMENT.md) ------------------------------------------------------------------
 
@@ -52,18 +139,18 @@
         text("Av. del Mar 12 · 29016 Málaga", {}, "center"),
         text("Tel. 952 000 000", { font: "B" }, "center"),
         { type: "separator", data: { char: "=" } },
-        labelled("Date", nowText()),
-        labelled("Ticket", "T-000123"),
-        labelled("Cashier", "Lucía"),
+        labelled(t("ticket.date"), nowText()),
+        labelled(t("ticket.ticket"), "T-000123"),
+        labelled(t("ticket.cashier"), "Lucía"),
         { type: "separator", data: { char: "-" } },
         {
           type: "table",
           data: {
             definition: {
               columns: [
-                { name: "Qty", width: 4, align: "right" },
-                { name: "Item", width: 30, align: "left" },
-                { name: "Price", width: 12, align: "right" },
+                { name: t("ticket.qty"), width: 4, align: "right" },
+                { name: t("ticket.item"), width: 30, align: "left" },
+                { name: t("ticket.price"), width: 12, align: "right" },
               ],
             },
             show_headers: true,
@@ -87,8 +174,8 @@
         },
         { type: "feed", data: { lines: 1 } },
         { type: "barcode", data: { symbology: "code128", data: "T-000123", height: 60, hri_position: "below" } },
-        { type: "qr", data: { data: "https://example.com/receipt/T-000123", human_text: "Your receipt online", pixel_width: 200 } },
-        text("Thank you for your visit!", { bold: true }, "center"),
+        { type: "qr", data: { data: "https://example.com/receipt/T-000123", human_text: t("ticket.online"), pixel_width: 200 } },
+        text(t("ticket.thanks"), { bold: true }, "center"),
         { type: "cut", data: { mode: "partial", feed: 3 } },
       ],
     };
@@ -97,26 +184,26 @@
   var TEMPLATES = [
     {
       key: "simple",
-      name: "Simple text",
+      
       build: function () {
         return {
           version: "1.0",
           profile: PROFILE,
           commands: [
-            text("Hello from ticket-daemon", { bold: true, size: "2x1" }, "center"),
-            text("Plain line, left aligned."),
-            text("Underlined", { underline: "1pt" }),
-            text(" Inverse ", { inverse: true }, "right"),
-            text("Small font B for the fine print.", { font: "B" }),
+            text(t("ticket.hello"), { bold: true, size: "2x1" }, "center"),
+            text(t("ticket.plain")),
+            text(t("ticket.underlined"), { underline: "1pt" }),
+            text(t("ticket.inverse"), { inverse: true }, "right"),
+            text(t("ticket.small"), { font: "B" }),
             { type: "cut", data: { mode: "partial", feed: 3 } },
           ],
         };
       },
     },
-    { key: "full", name: "Full ticket", build: fullTicket },
+    { key: "full", build: fullTicket },
     {
       key: "barcode",
-      name: "Barcode",
+      
       build: function () {
         return {
           version: "1.0",
@@ -135,13 +222,13 @@
     },
     {
       key: "qr",
-      name: "QR code",
+      
       build: function () {
         return {
           version: "1.0",
           profile: PROFILE,
           commands: [
-            text("Scan to rate us", { bold: true }, "center"),
+            text(t("ticket.rate_us"), { bold: true }, "center"),
             {
               type: "qr",
               data: { data: "https://example.com/feedback?t=000123", human_text: "example.com/feedback", pixel_width: 256, correction: "M" },
@@ -153,22 +240,22 @@
     },
     {
       key: "table",
-      name: "Table",
+      
       build: function () {
         return {
           version: "1.0",
           profile: PROFILE,
           commands: [
-            text("Stock count", { bold: true, size: "1x2" }, "center"),
+            text(t("ticket.stock"), { bold: true, size: "1x2" }, "center"),
             {
               type: "table",
               data: {
                 definition: {
                   columns: [
-                    { name: "Code", width: 8, align: "left" },
-                    { name: "Description", width: 24, align: "left" },
-                    { name: "Units", width: 6, align: "right" },
-                    { name: "Shelf", width: 6, align: "center" },
+                    { name: t("ticket.code"), width: 8, align: "left" },
+                    { name: t("ticket.description"), width: 24, align: "left" },
+                    { name: t("ticket.units"), width: 6, align: "right" },
+                    { name: t("ticket.shelf"), width: 6, align: "center" },
                   ],
                 },
                 show_headers: true,
@@ -187,13 +274,13 @@
     },
     {
       key: "raw",
-      name: "Raw ESC/POS",
+      
       build: function () {
         return {
           version: "1.0",
           profile: PROFILE,
           commands: [
-            text("Raw bytes follow (safe mode):"),
+            text(t("ticket.raw_follows")),
             {
               type: "raw",
               data: {
@@ -210,16 +297,15 @@
     },
     {
       key: "burst",
-      name: "Burst of 10",
+      
       repeat: BURST_SIZE,
       build: function () {
         return {
           version: "1.0",
           profile: PROFILE,
           commands: [
-            text("Burst test", { bold: true }, "center"),
-            text("One of " + BURST_SIZE + " tickets sent at once; they print in order.", {}, "center"),
-            { type: "cut", data: { mode: "partial", feed: 2 } },
+            text(t("ticket.burst"), { bold: true }, "center"),
+                  { type: "cut", data: { mode: "partial", feed: 2 } },
           ],
         };
       },
@@ -239,27 +325,57 @@
     return node;
   }
 
+  function button(label, onClick) {
+    var node = el("button", "btn btn-small needs-link", label);
+    node.type = "button";
+    node.disabled = !connected();
+    node.addEventListener("click", onClick);
+    return node;
+  }
+
   function clock() {
     var d = new Date();
     return d.toTimeString().slice(0, 8) + "." + String(d.getMilliseconds()).padStart(3, "0");
   }
 
-  function formatUptime(seconds) {
+  function formatDuration(seconds) {
     seconds = Math.max(0, Math.floor(seconds));
     var d = Math.floor(seconds / 86400);
     var h = Math.floor((seconds % 86400) / 3600);
     var m = Math.floor((seconds % 3600) / 60);
     var s = seconds % 60;
-    if (d) return d + "d " + h + "h";
-    if (h) return h + "h " + m + "m";
-    if (m) return m + "m " + s + "s";
-    return s + "s";
+    if (d) return t("uptime.days", { d: d, h: h });
+    if (h) return t("uptime.hours", { h: h, m: m });
+    if (m) return t("uptime.minutes", { m: m, s: s });
+    return t("uptime.seconds", { s: s });
   }
 
-  // The service's auth token (server.auth_token), asked once per browser session and kept in sessionStorage
+  function formatNumber(value, digits) {
+    return Number(value).toLocaleString(language, { maximumFractionDigits: digits, minimumFractionDigits: digits });
+  }
+
+  function formatBytes(bytes) {
+    var units = ["B", "KB", "MB", "GB", "TB"];
+    var unit = 0;
+    while (bytes >= 1024 && unit < units.length - 1) {
+      bytes /= 1024;
+      unit += 1;
+    }
+    return formatNumber(bytes, unit && bytes < 10 ? 1 : 0) + " " + units[unit];
+  }
+
+  // The service's auth token (server.auth_token). The operator's own page is handed it in
+  // <meta name="ticket-auth-token">; otherwise it is asked once per browser session and kept in sessionStorage
   // (gone when the tab closes). Sent as "Authorization: Bearer" with API calls and as auth_token on the socket.
   var TOKEN_KEY = "ticket-daemon-auth-token";
+  function handedToken() {
+    var meta = document.querySelector('meta[name="ticket-auth-token"]');
+    return meta ? (meta.getAttribute("content") || "").trim() : "";
+  }
+
   function authToken() {
+    var handed = handedToken();
+    if (handed) return handed;
     var typed = $("auth-token").value.trim();
     if (typed) {
       try {
@@ -300,27 +416,58 @@
 
   var state = {
     passwordRequired: false,
-    printers: [],
+    printers: null, // the last get_printers reply's printers (null: none received yet)
+    printersSummary: {},
+    answered: {}, // printer name → it has answered a status check since this page opened
+    health: null, // the last /health report
+    healthReachable: false,
+    jobs: null, // the last recent-jobs list (null: not readable, e.g. no token yet)
+    origins: null, // the last /api/v1/origins body
+    preview: null, // {blob, width, height, paper, dpi} of the preview shown
+    zoomed: false,
     previewSeq: 0,
     previewTimer: null,
-    virtualSignature: {},
+    virtualSignature: "",
+    virtualGroups: [],
     tokenAsked: false,
+    bannerSignature: "",
+    feedback: {}, // element id → {key, params, tone}: redrawn in the new language on a switch
   };
 
   var client = new TicketClient({ clientId: "dashboard-" + TicketClient.newId("tab").slice(-8) });
 
+  function connected() {
+    return client.state === "open";
+  }
+
   // ---- transaction log --------------------------------------------------------------------------------------
+
+  // Emoji and pictographs (the daemon's greeting starts with one) need a colour-emoji font a till often lacks:
+  // the summary leaves them out and the JSON shows them as \u escapes, which is the same JSON.
+  var PICTOGRAPHS = /[\u2300-\u23FF\u2600-\u27BF\u2B00-\u2BFF\uFE0F]|[\uD800-\uDBFF][\uDC00-\uDFFF]/g;
+
+  function withoutPictographs(text) {
+    return String(text).replace(PICTOGRAPHS, "").replace(/\s{2,}/g, " ").trim();
+  }
+
+  function escapePictographs(json) {
+    return json.replace(PICTOGRAPHS, function (found) {
+      var escaped = "";
+      for (var i = 0; i < found.length; i++) escaped += "\\u" + found.charCodeAt(i).toString(16).toUpperCase().padStart(4, "0");
+      return escaped;
+    });
+  }
 
   function summarise(message) {
     var parts = [];
     if (message.id) parts.push(message.id);
     if (message.status) parts.push(message.status);
-    if (message.mensaje) parts.push(message.mensaje);
+    if (message.mensaje) parts.push(withoutPictographs(message.mensaje));
     if (message.tipo === "status" || message.tipo === "ack") {
       if (message.current !== undefined) parts.push("queue " + message.current + "/" + message.capacity);
     }
     if (message.tipo === "printers" && message.printers) parts.push(message.printers.length + " printer(s)");
-    if (message.tipo === "ticket" && message.printer) parts.push("→ " + message.printer);
+    if (message.tipo === "ticket" && message.printer) parts.push("printer " + message.printer);
     return parts.join(" · ");
   }
 
@@ -331,7 +478,7 @@
     if (message.tipo === "result" && message.status === "success") item.classList.add("log-success");
     var head = el("div", "log-head");
     head.appendChild(el("span", "log-time", clock()));
-    head.appendChild(el("span", "log-dir", direction === "out" ? "→ sent" : direction === "in" ? "← received" : "•"));
+    head.appendChild(el("span", "log-dir", direction === "out" ? t("log.sent") : direction === "in" ? t("log.received") : t("log.note")));
     head.appendChild(el("span", "log-type", message.tipo || "note"));
     head.appendChild(el("span", "log-summary", summarise(message)));
     item.appendChild(head);
@@ -341,8 +488,8 @@
     if (message.tipo === "preview" && typeof message.image === "string") {
       shown = Object.assign({}, message, { image: "<" + message.image.length + " base64 chars>" });
     }
-    if (message.auth_token) shown = Object.assign({}, shown, { auth_token: "••••" });
-    details.appendChild(el("pre", "", JSON.stringify(shown, null, 2)));
+    if (message.auth_token) shown = Object.assign({}, shown, { auth_token: "****" });
+    details.appendChild(el("pre", "", escapePictographs(JSON.stringify(shown, null, 2))));
     item.appendChild(details);
     list.insertBefore(item, list.firstChild);
     while (list.children.length > LOG_LIMIT) list.removeChild(list.lastChild);
@@ -359,31 +506,165 @@
     if (!request || !request.quiet) log("in", message);
     if (message.tipo === "result") scheduleVirtualRefresh(600);
     if (message.tipo === "ack" || message.tipo === "result" || message.tipo === "job") scheduleJobsRefresh(300);
-    if ((message.tipo === "status" || message.tipo === "ack") && message.capacity !== undefined) {
-      showQueue(message.current, message.capacity);
+    if ((message.tipo === "status" || message.tipo === "ack") && message.capacity !== undefined && state.health) {
+      state.health.queue = { current: message.current, capacity: message.capacity };
+      showHealth();
     }
   });
 
-  // ---- connection ---------------------------------------------------------------------------------------------
+  // ---- connection: while it is down the page says so and nothing can be pressed that needs it ---------------
 
-  client.on("state", function (connection) {
+  client.on("state", function () {
+    showConnection();
+    if (connected()) refreshPrinters(false);
+  });
+
+  function showConnection() {
+    var connection = client.state;
     var pill = $("connection");
     pill.dataset.state = connection;
     pill.className = "pill " + (connection === "open" ? "pill-ok" : connection === "connecting" ? "pill-warn" : "pill-bad");
-    pill.textContent =
-      connection === "open" ? "Connected" : connection === "connecting" ? "Connecting…" : "Disconnected · retrying every 3 s";
-    if (connection === "open") refreshPrinters(false);
-  });
+    pill.textContent = t("connection." + connection);
+    var offline = !connected();
+    document.body.classList.toggle("disconnected", offline);
+    document.querySelectorAll(".needs-link").forEach(function (node) {
+      node.disabled = offline;
+    });
+    updateSendButton();
+    showHealth();
+    showBanner();
+  }
+
+  // ---- the banner: what needs doing, named, at the top ------------------------------------------------------
+
+  // Tickets not finished yet, by printer, from the spool's recent jobs (null when the list cannot be read).
+  function pendingByPrinter() {
+    if (!state.jobs) return null;
+    var counts = {};
+    state.jobs.forEach(function (job) {
+      if (PENDING_STATES[job.status]) counts[job.printer] = (counts[job.printer] || 0) + 1;
+    });
+    return counts;
+  }
+
+  function bannerItems() {
+    var items = [];
+    if (!connected()) {
+      items.push({ tone: "bad", text: t("banner.disconnected"), todo: t("banner.disconnected.do") });
+      return items;
+    }
+    var health = state.health || {};
+    var queue = health.queue || {};
+    var pending = pendingByPrinter();
+    var printers = (state.printers || []).filter(function (printer) {
+      return printer.source === undefined; // configured ones; printers only found on this computer print nothing
+    });
+    var named = 0;
+    PRINTER_PROBLEMS.forEach(function (problem) {
+      printers.forEach(function (printer) {
+        if (printer.status !== problem) return;
+        var waiting = pending ? pending[printer.name] || 0 : printers.length === 1 ? queue.current || 0 : 0;
+        named += waiting;
+        var text = t("banner." + problem, { name: printer.name }) + (waiting ? tn("banner.waiting", waiting) : "");
+        items.push({ tone: "bad", text: text, todo: t("banner." + problem + ".do") });
+      });
+    });
+    var spool = health.spool || {};
+    if (spool.status === "degraded" || spool.status === "error") {
+      items.push({
+        tone: "bad",
+        text: t("banner.spool", { reason: spool.reason || spool.mensaje || "" }),
+        todo: t("banner.spool.do"),
+      });
+    }
+    var disk = health.disk;
+    if (disk && typeof disk.free_bytes === "number" && disk.free_bytes < DISK_LOW_BYTES) {
+      items.push({ tone: "warn", text: t("banner.disk", { free: formatBytes(disk.free_bytes) }), todo: t("banner.disk.do") });
+    }
+    if (health.worker && health.worker.running === false) {
+      items.push({ tone: "bad", text: t("banner.worker"), todo: t("banner.worker.do") });
+    }
+    // Tickets waiting long while no printer above explains it.
+    var total = queue.current || 0;
+    if (total > named && (spool.oldest_waiting_seconds || 0) >= QUEUE_WAIT_WARN_SECONDS) {
+      items.push({
+        tone: "warn",
+        text: tn("banner.queue", total),
+        todo: t("banner.queue.do", { wait: formatDuration(spool.oldest_waiting_seconds) }),
+      });
+    }
+    return items;
+  }
+
+  function showBanner() {
+    var items = bannerItems();
+    var signature = language + JSON.stringify(items);
+    if (signature === state.bannerSignature) return; // unchanged: an alert is announced again only when it changes
+    state.bannerSignature = signature;
+    var banner = $("banner");
+    banner.textContent = "";
+    items.forEach(function (item) {
+      var line = el("p", "banner-item banner-" + item.tone);
+      line.appendChild(el("strong", "banner-text", item.text));
+      line.appendChild(el("span", "banner-todo", item.todo));
+      banner.appendChild(line);
+    });
+    banner.hidden = items.length === 0;
+  }
 
   // ---- health cards -----------------------------------------------------------------------------------------
 
-  function showQueue(current, capacity) {
-    $("queue-current").textContent = current;
-    $("queue-capacity").textContent = capacity;
-    var ratio = capacity ? Math.min(1, current / capacity) : 0;
-    var gauge = $("queue-gauge");
-    gauge.style.width = (ratio * 100).toFixed(1) + "%";
-    gauge.className = "gauge-fill" + (ratio >= 0.9 ? " gauge-bad" : ratio >= 0.6 ? " gauge-warn" : "");
+  function showHealth() {
+    var health = state.health;
+    var badge = $("health-status");
+    if (!health) {
+      badge.textContent = t(state.healthReachable ? "health.unknown" : "health.unreachable");
+      badge.className = "badge " + (state.healthReachable ? "badge-muted" : "badge-bad");
+      return;
+    }
+    if (health.queue) {
+      var current = health.queue.current;
+      var capacity = health.queue.capacity;
+      $("queue-current").textContent = current;
+      $("queue-capacity").textContent = capacity;
+      var ratio = capacity ? Math.min(1, current / capacity) : 0;
+      var gauge = $("queue-gauge");
+      gauge.style.width = (ratio * 100).toFixed(1) + "%";
+      gauge.className = "gauge-fill" + (ratio >= 0.9 ? " gauge-bad" : ratio >= 0.6 ? " gauge-warn" : "");
+    }
+    if (health.worker) {
+      $("jobs-processed").textContent = health.worker.jobs_processed;
+      $("jobs-failed").textContent = health.worker.jobs_failed;
+    }
+    if (health.uptime_seconds !== undefined) $("uptime").textContent = formatDuration(health.uptime_seconds);
+    var problems = bannerItems().filter(function (item) {
+      return item.tone === "bad";
+    }).length;
+    var good = health.status === "ok" && !problems;
+    if (!state.healthReachable || !connected()) {
+      badge.textContent = t("health.unreachable");
+      badge.className = "badge badge-bad";
+    } else {
+      badge.textContent = t(good ? "health.ok" : "health.degraded");
+      badge.className = "badge " + (good ? "badge-ok" : "badge-warn");
+    }
+    // Why "degraded": docs/protocol.md "GET /health" says so when no printer is configured, a worker is down or
+    // the spool cannot write; say which, so nobody hunts for a fault that is only a missing printer.
+    var reasons = [];
+    var printers = health.printers || {};
+    if (printers.status === "error") reasons.push(t("health.no_printer"));
+    if (printers.status === "ok" && printers.thermal_count === 0) reasons.push(t("health.virtual_only"));
+    if (printers.status === "warning") reasons.push(t("health.no_thermal"));
+    if (health.worker && health.worker.running === false) reasons.push(t("health.worker_stopped"));
+    if (health.spool && health.spool.status && health.spool.status !== "ok") reasons.push(t("health.spool_degraded"));
+    // The MQTT broker link (docs/protocol.md "MQTT"), when configured: its state and why it is not connected.
+    if (health.mqtt) {
+      reasons.push(
+        t("health.broker", { broker: health.mqtt.broker, state: health.mqtt.state }) +
+          (health.mqtt.state !== "connected" && health.mqtt.last_error ? " (" + health.mqtt.last_error + ")" : "")
+      );
+    }
+    $("health-detail").textContent = reasons.join(" · ");
   }
 
   function pollHealth() {
@@ -392,83 +673,121 @@
         return response.json();
       })
       .then(function (health) {
-        if (health.queue) showQueue(health.queue.current, health.queue.capacity);
-        if (health.worker) {
-          $("jobs-processed").textContent = health.worker.jobs_processed;
-          $("jobs-failed").textContent = health.worker.jobs_failed;
-        }
-        if (health.uptime_seconds !== undefined) $("uptime").textContent = formatUptime(health.uptime_seconds);
-        var badge = $("health-status");
-        badge.textContent = health.status;
-        badge.className = "badge " + (health.status === "ok" ? "badge-ok" : "badge-warn");
-        // Why "degraded": PROTOCOL.md says so when the printer summary is "error" (no printer) or a worker is
-        // down; say which, so nobody hunts for a fault that is only a missing printer.
-        var reasons = [];
-        if (health.printers && health.printers.status === "error") reasons.push("no printer configured");
-        if (health.printers && health.printers.status === "ok" && health.printers.thermal_count === 0) {
-          reasons.push("virtual printer only");
-        }
-        if (health.printers && health.printers.status === "warning") reasons.push("no thermal printer");
-        if (health.worker && health.worker.running === false) reasons.push("worker stopped");
-        var build = health.build || {};
-        var parts = (reasons.length ? reasons : [build.env]).filter(Boolean);
-        // The MQTT broker link (PROTOCOL.md "MQTT"), when configured: its state and why it is not connected.
-        if (health.mqtt) {
-          parts.push("broker " + health.mqtt.broker + ": " + health.mqtt.state +
-            (health.mqtt.state !== "connected" && health.mqtt.last_error ? " (" + health.mqtt.last_error + ")" : ""));
-        }
-        $("health-detail").textContent = parts.join(" · ");
+        state.health = health;
+        state.healthReachable = true;
+        document.body.classList.remove("health-stale");
+        showHealth();
+        showBanner();
       })
       .catch(function () {
-        var badge = $("health-status");
-        badge.textContent = "unreachable";
-        badge.className = "badge badge-bad";
+        state.healthReachable = false;
+        document.body.classList.add("health-stale");
+        showHealth();
       });
   }
 
   // ---- printers -----------------------------------------------------------------------------------------------
 
   var STATUS_CLASS = { ready: "badge-ok", paused: "badge-warn", unknown: "badge-muted" };
+  // PrinterDetail.driver (docs/protocol.md) → how a shop owner would call that kind of printer.
+  var KIND_OF_DRIVER = {
+    "ESC/POS emulator": "virtual",
+    "ESC/POS raw TCP": "network",
+    "ESC/POS raw via CUPS": "cups",
+    "ESC/POS raw via Windows spooler": "windows",
+    "ESC/POS raw serial": "serial",
+    "ESC/POS raw USB": "usb",
+    "ESC/POS raw device": "device",
+  };
 
-  function showPrinters(reply) {
-    state.printers = reply.printers || [];
+  // A printer that answered its status on this page and now does not ("unknown": the link cannot read it back,
+  // e.g. a network printer that accepts the connection but is hung) is not responding. Printers that never
+  // answered (CUPS, Windows, USB without read-back) stay "unknown": for them that is normal.
+  function effectiveState(printer) {
+    if (printer.status !== "unknown") {
+      state.answered[printer.name] = true;
+      return printer;
+    }
+    return state.answered[printer.name] ? Object.assign({}, printer, { status: "offline" }) : printer;
+  }
+
+  function printerKind(printer) {
+    if (printer.is_virtual) return t("printer.kind.virtual");
+    return t("printer.kind." + (KIND_OF_DRIVER[printer.driver] || "other"), { where: printer.port || printer.uri || "" });
+  }
+
+  function profileText(printer) {
+    var profile = printer.profile;
+    if (!profile) return "";
+    if (typeof profile === "object") {
+      var parts = [profile.model, profile.paper_width ? profile.paper_width + " mm" : ""].filter(Boolean);
+      profile = parts.join(", ");
+    }
+    if (!profile) return "";
+    return printer.profile_source
+      ? t("printers.profile_source", { profile: profile, source: printer.profile_source })
+      : t("printers.profile", { profile: profile });
+  }
+
+  function showPrinters() {
     var list = $("printer-list");
     list.textContent = "";
-    if (!state.printers.length) list.appendChild(el("li", "hint", "No printers configured."));
+    if (state.printers === null) {
+      list.appendChild(el("li", "hint", t("printers.waiting")));
+      return;
+    }
+    if (!state.printers.length) list.appendChild(el("li", "hint", t("printers.none")));
     state.printers.forEach(function (printer) {
       var item = el("li", "printer");
+      item.dataset.printer = printer.name;
+      item.dataset.status = printer.status;
       var main = el("div", "printer-main");
       main.appendChild(el("span", "printer-name", printer.name));
-      if (printer.is_default) main.appendChild(el("span", "tag", "default"));
-      main.appendChild(el("span", "tag tag-muted", printer.printer_type || (printer.is_virtual ? "virtual" : "printer")));
+      if (printer.is_default) main.appendChild(el("span", "tag", t("printers.default")));
+      if (printer.source !== undefined) main.appendChild(el("span", "tag tag-muted", t("printers.found")));
       item.appendChild(main);
-      item.appendChild(el("span", "printer-port", printer.port || ""));
-      item.appendChild(el("span", "badge " + (STATUS_CLASS[printer.status] || "badge-bad"), printer.status));
+      var about = el("div", "printer-about");
+      about.appendChild(el("span", "printer-kind", printerKind(printer)));
+      var profile = profileText(printer);
+      if (profile) about.appendChild(el("span", "printer-profile hint", profile));
+      item.appendChild(about);
+      var known = t("printer.status." + printer.status) !== "printer.status." + printer.status;
+      item.appendChild(
+        el("span", "badge printer-status " + (STATUS_CLASS[printer.status] || "badge-bad"), known ? t("printer.status." + printer.status) : printer.status)
+      );
       list.appendChild(item);
     });
-    var summary = reply.summary || {};
-    $("printers-summary").textContent = summary.default_name ? "default: " + summary.default_name : "";
+    $("printers-summary").textContent = state.printersSummary.default_name
+      ? t("printers.summary", { name: state.printersSummary.default_name })
+      : "";
 
     var select = $("printer");
     var chosen = select.value;
     while (select.options.length > 1) select.remove(1);
     state.printers.forEach(function (printer) {
-      var option = el("option", "", printer.name + (printer.is_default ? " (default)" : ""));
+      if (printer.source !== undefined) return;
+      var option = el("option", "", printer.is_default ? t("editor.printer_default", { name: printer.name }) : printer.name);
       option.value = printer.name;
       select.appendChild(option);
     });
     select.value = chosen;
     if (select.value !== chosen) select.value = "";
-    refreshVirtual();
   }
 
   function refreshPrinters(quiet) {
-    if (client.state !== "open") return;
+    if (!connected()) return;
     client
       .getPrinters({ quiet: quiet })
-      .then(showPrinters)
+      .then(function (reply) {
+        state.printers = (reply.printers || []).map(effectiveState);
+        state.printersSummary = reply.summary || {};
+        showPrinters();
+        showBanner();
+        showHealth();
+        refreshVirtual();
+      })
       .catch(function (error) {
-        if (!quiet) note("Printers: " + error.message, true);
+        if (!quiet) note(t("note.printers_failed", { error: error.message }), true);
       });
   }
 
@@ -481,7 +800,7 @@
   }
 
   function refreshVirtual() {
-    var virtuals = state.printers.filter(function (printer) {
+    var virtuals = (state.printers || []).filter(function (printer) {
       return printer.is_virtual;
     });
     Promise.all(
@@ -497,16 +816,20 @@
             return { printer: printer.name, jobs: [] };
           });
       })
-    ).then(showVirtual);
+    ).then(function (groups) {
+      state.virtualGroups = groups;
+      showVirtual(false);
+    });
   }
 
-  function showVirtual(groups) {
+  function showVirtual(force) {
+    var groups = state.virtualGroups;
     var signature = JSON.stringify(
       groups.map(function (group) {
         return [group.printer, group.jobs.slice(0, VIRTUAL_JOBS_SHOWN).map(function (job) { return job.job; })];
       })
     );
-    if (signature === state.virtualSignature) return; // unchanged: keep the images where they are
+    if (!force && signature === state.virtualSignature) return; // unchanged: keep the images where they are
     state.virtualSignature = signature;
     var box = $("virtual-output");
     box.textContent = "";
@@ -517,20 +840,21 @@
       var section = el("div", "virtual-printer");
       section.appendChild(el("h3", "", group.printer));
       var strip = el("div", "virtual-jobs");
+      strip.tabIndex = 0; // the strip scrolls sideways: reachable with the keyboard too
       group.jobs.slice(0, VIRTUAL_JOBS_SHOWN).forEach(function (job) {
         var card = el("figure", "virtual-job");
         var img = el("img");
         img.src = job.png_url;
-        img.alt = "Receipt " + job.job + " printed on " + group.printer;
+        img.alt = t("virtual.alt", { job: job.job, printer: group.printer });
         img.loading = "lazy";
         card.appendChild(img);
         var caption = el("figcaption");
         caption.appendChild(el("span", "virtual-job-id", "#" + job.job));
-        if (job.created) caption.appendChild(el("span", "hint", new Date(job.created).toLocaleTimeString()));
+        if (job.created) caption.appendChild(el("span", "hint", new Date(job.created).toLocaleTimeString(language)));
         card.appendChild(caption);
         if (job.transcript) {
           var details = el("details");
-          details.appendChild(el("summary", "", "Transcript"));
+          details.appendChild(el("summary", "", t("virtual.transcript")));
           details.appendChild(el("pre", "", job.transcript));
           card.appendChild(details);
         }
@@ -539,7 +863,7 @@
       section.appendChild(strip);
       box.appendChild(section);
     });
-    if (!any) box.appendChild(el("p", "hint", "Nothing printed on a virtual printer yet."));
+    if (!any) box.appendChild(el("p", "hint", t("virtual.none")));
   }
 
   // ---- recent jobs (GET /api/v1/jobs; POST /api/v1/jobs/{id}/reprint and /cancel?seq=N) ------------------
@@ -547,6 +871,7 @@
   // buttons name it by seq, so they act on exactly the job shown.
 
   var JOB_STATE_CLASS = { success: "badge-ok", queued: "badge-muted", printing: "badge-muted", waiting: "badge-warn" };
+  var LOCAL_ADDRESSES = { "127.0.0.1": true, "::1": true, localhost: true };
   var jobsTimer = null;
   function scheduleJobsRefresh(delay) {
     clearTimeout(jobsTimer);
@@ -559,7 +884,9 @@
         return response.ok ? response.json() : null;
       })
       .then(function (body) {
-        if (body) showJobs(body.jobs || []);
+        state.jobs = body ? body.jobs || [] : null;
+        showJobs();
+        showBanner();
       })
       .catch(function () {});
   }
@@ -569,8 +896,8 @@
     api(path, { method: "POST" })
       .then(function (response) {
         return response.json().then(function (body) {
-          if (!response.ok) note(body.mensaje || action + " failed", true);
-          else note(action === "reprint" ? "Reprint queued as " + body.id : "Job " + job.id + " cancelled", false);
+          if (!response.ok) note(body.mensaje || t("jobs.action_failed", { id: job.id }), true);
+          else note(action === "reprint" ? t("jobs.reprint_queued", { id: body.id }) : t("jobs.cancelled", { id: job.id }), false);
         });
       })
       .catch(function (error) {
@@ -581,11 +908,21 @@
       });
   }
 
-  function showJobs(jobs) {
+  // Who sent it, in words: the till's own name, else "this computer" or the address it came from.
+  function ownerText(owner) {
+    if (!owner) return "";
+    var address = /^addr\/(.*)$/.exec(owner);
+    if (owner === client.clientId) return t("jobs.from_this_page");
+    if (!address) return t("jobs.from_client", { client: owner });
+    return LOCAL_ADDRESSES[address[1]] ? t("jobs.from_here") : t("jobs.from_address", { address: address[1] });
+  }
+
+  function showJobs() {
     var list = $("job-list");
     list.textContent = "";
+    var jobs = state.jobs || [];
     if (!jobs.length) {
-      list.appendChild(el("li", "hint", "No job yet."));
+      list.appendChild(el("li", "hint", t("jobs.none")));
       return;
     }
     jobs.forEach(function (job) {
@@ -594,33 +931,30 @@
       item.dataset.jobSeq = String(job.seq);
       var main = el("div", "printer-main");
       main.appendChild(el("span", "printer-name job-id", job.id));
-      if (job.client_id) main.appendChild(el("span", "tag tag-muted job-owner", job.client_id));
-      main.appendChild(el("span", "tag tag-muted", job.printer));
-      main.appendChild(el("span", "badge job-state " + (JOB_STATE_CLASS[job.status] || "badge-bad"), job.status));
-      if (job.created_at) main.appendChild(el("span", "hint", new Date(job.created_at * 1000).toLocaleTimeString()));
+      var stateBadge = el("span", "badge job-state " + (JOB_STATE_CLASS[job.status] || "badge-bad"), t("job.status." + job.status));
+      stateBadge.dataset.status = job.status;
+      main.appendChild(stateBadge);
+      if (job.created_at) main.appendChild(el("span", "hint", new Date(job.created_at * 1000).toLocaleTimeString(language)));
       item.appendChild(main);
-      item.appendChild(el("span", "printer-port job-message", job.mensaje || ""));
+      var about = el("div", "printer-about");
+      about.appendChild(el("span", "hint job-where", [t("jobs.on_printer", { printer: job.printer }), ownerText(job.client_id)].filter(Boolean).join(" · ")));
+      about.appendChild(el("span", "job-message", job.mensaje || ""));
+      item.appendChild(about);
       var actions = el("div", "job-actions");
-      var reprint = el("button", "btn btn-small", "Reprint");
-      reprint.type = "button";
-      reprint.addEventListener("click", function () {
+      actions.appendChild(button(t("jobs.reprint"), function () {
         jobAction(job, "reprint");
-      });
-      actions.appendChild(reprint);
+      }));
       if (job.status === "queued" || job.status === "waiting") {
-        var cancel = el("button", "btn btn-small", "Cancel");
-        cancel.type = "button";
-        cancel.addEventListener("click", function () {
+        actions.appendChild(button(t("jobs.cancel"), function () {
           jobAction(job, "cancel");
-        });
-        actions.appendChild(cancel);
+        }));
       }
       item.appendChild(actions);
       list.appendChild(item);
     });
   }
 
-  // ---- blocked sites (GET/POST /api/v1/origins) ----------------------------------------------------------
+  // ---- blocked and allowed sites (GET/POST/DELETE /api/v1/origins) -------------------------------------------
 
   function refreshOrigins() {
     return api("/api/v1/origins")
@@ -628,24 +962,31 @@
         return response.ok ? response.json() : null;
       })
       .then(function (body) {
-        if (body) showOrigins(body);
+        if (body) {
+          state.origins = body;
+          showOrigins();
+        }
       })
       .catch(function () {});
   }
 
-  function allowOrigin(origin) {
-    api("/api/v1/origins", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ origin: origin }),
-    })
+  function changeOrigin(method, origin, doneKey) {
+    var url = "/api/v1/origins" + (method === "DELETE" ? "?origin=" + encodeURIComponent(origin) : "");
+    var options = { method: method };
+    if (method === "POST") {
+      options.headers = { "Content-Type": "application/json" };
+      options.body = JSON.stringify({ origin: origin });
+    }
+    api(url, options)
       .then(function (response) {
         return response.json().then(function (body) {
-          if (!response.ok) note(body.mensaje || "Allowing " + origin + " failed", true);
-          else {
-            note("Allowed " + origin + ": its pages may connect now", false);
-            showOrigins(body);
+          if (!response.ok) {
+            note(body.mensaje || t("origins.failed"), true);
+            return;
           }
+          note(t(doneKey, { origin: origin }), false);
+          state.origins = body;
+          showOrigins();
         });
       })
       .catch(function (error) {
@@ -653,30 +994,92 @@
       });
   }
 
-  function showOrigins(body) {
-    $("allowed-origins").textContent = (body.allowed || []).length ? body.allowed.join(", ") : "localhost only";
+  function originName(origin) {
+    return origin === "null" ? t("origins.null_name") : origin;
+  }
+
+  // Asks in a dialog; calls onYes only when the operator confirms.
+  function confirmAction(title, text, warning, okLabel, danger, onYes) {
+    var dialog = $("confirm");
+    $("confirm-title").textContent = title;
+    $("confirm-text").textContent = text;
+    $("confirm-text").hidden = !text;
+    $("confirm-warning").textContent = warning || "";
+    $("confirm-warning").hidden = !warning;
+    var ok = $("confirm-ok");
+    ok.textContent = okLabel;
+    ok.className = "btn " + (danger ? "btn-danger" : "btn-primary");
+    dialog.returnValue = "";
+    dialog.onclose = function () {
+      if (dialog.returnValue === "ok") onYes();
+    };
+    dialog.showModal();
+    $("confirm-cancel").focus(); // the safe answer is the default one
+  }
+
+  function askToAllow(origin) {
+    if (origin === "null") {
+      confirmAction(t("confirm.allow_null_title"), "", t("origins.null_warning"), t("confirm.allow_anyway"), true, function () {
+        changeOrigin("POST", origin, "origins.allowed_note");
+      });
+      return;
+    }
+    confirmAction(t("confirm.allow_title", { origin: origin }), t("confirm.allow_text"), "", t("origins.allow"), false, function () {
+      changeOrigin("POST", origin, "origins.allowed_note");
+    });
+  }
+
+  function askToRemove(origin) {
+    confirmAction(t("confirm.remove_title", { origin: originName(origin) }), t("confirm.remove_text"), "", t("origins.remove"), true, function () {
+      changeOrigin("DELETE", origin, "origins.removed_note");
+    });
+  }
+
+  function showOrigins() {
+    var body = state.origins || { allowed: [], blocked: [] };
+    var configured = body.configured || [];
+    var allowedList = $("allowed-list");
+    allowedList.textContent = "";
+    var allowed = body.allowed || [];
+    allowed.forEach(function (origin) {
+      var item = el("li", "printer allowed-site");
+      item.dataset.origin = origin;
+      var main = el("div", "printer-main");
+      main.appendChild(el("span", "printer-name allowed-origin", origin === "*" ? t("origins.any") : originName(origin)));
+      item.appendChild(main);
+      if (origin === "null") item.appendChild(el("span", "hint origin-warning", t("origins.null_warning")));
+      else item.appendChild(el("span"));
+      var actions = el("div", "job-actions");
+      if (configured.indexOf(origin) >= 0 || origin === "*") actions.appendChild(el("span", "tag tag-muted", t("origins.configured")));
+      else actions.appendChild(button(t("origins.remove"), function () {
+        askToRemove(origin);
+      }));
+      item.appendChild(actions);
+      allowedList.appendChild(item);
+    });
+    if (!allowed.length) allowedList.appendChild(el("li", "hint", t("origins.no_more")));
+
     var list = $("blocked-list");
     list.textContent = "";
     var blocked = body.blocked || [];
     if (!blocked.length) {
-      list.appendChild(el("li", "hint", "No site was refused."));
+      list.appendChild(el("li", "hint", t("origins.none")));
       return;
     }
     blocked.forEach(function (site) {
       var item = el("li", "printer blocked-site");
       item.dataset.origin = site.origin;
       var main = el("div", "printer-main");
-      main.appendChild(el("span", "printer-name blocked-origin", site.origin));
-      main.appendChild(el("span", "tag tag-muted", site.attempts + " attempt(s)"));
-      main.appendChild(el("span", "hint", new Date(site.last_seen).toLocaleTimeString()));
+      main.appendChild(el("span", "printer-name blocked-origin", originName(site.origin)));
+      main.appendChild(el("span", "tag tag-muted", tn("origins.attempts", site.attempts)));
+      main.appendChild(el("span", "hint", new Date(site.last_seen).toLocaleTimeString(language)));
       item.appendChild(main);
+      if (site.origin === "null") item.appendChild(el("span", "hint origin-warning", t("origins.null_warning")));
+      else item.appendChild(el("span"));
       var actions = el("div", "job-actions");
-      var allow = el("button", "btn btn-small", "Allow");
-      allow.type = "button";
-      allow.addEventListener("click", function () {
-        allowOrigin(site.origin);
-      });
-      actions.appendChild(allow);
+      actions.appendChild(button(t("origins.allow"), function () {
+        askToAllow(site.origin);
+      }));
       item.appendChild(actions);
       list.appendChild(item);
     });
@@ -686,7 +1089,7 @@
 
   function currentTemplate() {
     var key = $("template").value;
-    return TEMPLATES.filter(function (t) { return t.key === key; })[0] || TEMPLATES[0];
+    return TEMPLATES.filter(function (template) { return template.key === key; })[0] || TEMPLATES[0];
   }
 
   function loadTemplate() {
@@ -709,11 +1112,21 @@
     return { document: parsed };
   }
 
-  function onEdit() {
+  function updateSendButton() {
+    $("send").disabled = !connected() || !!readEditor().error;
+  }
+
+  function showEditorState() {
     var read = readEditor();
     var status = $("editor-state");
-    status.textContent = read.error ? read.error : "Valid JSON";
+    status.textContent = read.error ? read.error + " · " + t("editor.fix_to_send") : t("editor.valid");
     status.className = "editor-state " + (read.error ? "editor-bad" : "editor-ok");
+    updateSendButton();
+    return read;
+  }
+
+  function onEdit() {
+    var read = showEditorState();
     clearTimeout(state.previewTimer);
     state.previewTimer = setTimeout(function () {
       preview(read);
@@ -721,8 +1134,10 @@
   }
 
   function showPreviewError(message) {
-    $("preview-image").hidden = true;
+    state.preview = null;
+    $("preview-paper").hidden = true;
     $("preview-empty").hidden = true;
+    $("preview-zoom-hint").textContent = "";
     var box = $("preview-error");
     box.hidden = false;
     box.textContent = "";
@@ -737,7 +1152,7 @@
     $("preview-warnings").hidden = true;
   }
 
-  // DOCUMENT.md "Lenient": what the daemon printed with a default instead of what the document says, one
+  // docs/document.md "Lenient": what the daemon printed with a default instead of what the document says, one
   // "CATEGORY: sentence" each (strict mode would refuse the document). Sent as a JSON array in X-Render-Notes.
   function showPreviewWarnings(header) {
     var list = $("preview-warnings");
@@ -750,23 +1165,55 @@
     }
     notes.forEach(function (text) {
       var item = el("li", "preview-warning");
-      item.appendChild(el("span", "badge", "warning"));
+      item.appendChild(el("span", "badge", t("preview.warning")));
       item.appendChild(el("span", "preview-error-text", String(text)));
       list.appendChild(item);
     });
     list.hidden = notes.length === 0;
   }
 
-  function showPreviewImage(blob, width, height) {
+  // The paper the receipt is printed on: the document's profile paper width (58 or 80 mm) at its dpi, so the
+  // printable area (the image, exact dots) sits between the paper's margins as on the real roll.
+  function paperOf(documentV1) {
+    var profile = (documentV1 && documentV1.profile) || {};
+    var paper = Number(profile.paper_width) || 80;
+    var dpi = Number(profile.dpi) || 203;
+    return { paper: paper, dpi: dpi };
+  }
+
+  function showPreviewImage(blob, width, height, paper) {
     var img = $("preview-image");
     if (img.dataset.url) URL.revokeObjectURL(img.dataset.url);
     var url = URL.createObjectURL(blob);
     img.dataset.url = url;
     img.src = url;
-    img.hidden = false;
+    state.preview = { width: Number(width) || 0, height: Number(height) || 0, paper: paper.paper, dpi: paper.dpi };
+    $("preview-paper").hidden = false;
     $("preview-error").hidden = true;
     $("preview-empty").hidden = true;
-    $("preview-meta").textContent = width && height ? width + " × " + height + " dots" : "";
+    layoutPreview();
+  }
+
+  function layoutPreview() {
+    var shown = state.preview;
+    var sheet = $("preview-paper");
+    var img = $("preview-image");
+    if (!shown || !shown.width) {
+      $("preview-meta").textContent = "";
+      return;
+    }
+    var paperDots = Math.max(shown.width, Math.round((shown.paper / MM_PER_INCH) * shown.dpi));
+    // The image keeps its share of the paper's width whatever the paper is scaled to.
+    img.style.width = ((shown.width / paperDots) * 100).toFixed(3) + "%";
+    sheet.style.width = paperDots + "px";
+    sheet.classList.toggle("paper-zoomed", state.zoomed);
+    $("preview-box").classList.toggle("preview-zoomed", state.zoomed);
+    $("preview-meta").textContent = t("preview.meta", {
+      paper: formatNumber(shown.paper, 0),
+      printed: formatNumber((shown.width / shown.dpi) * MM_PER_INCH, 0),
+      length: formatNumber((shown.height / shown.dpi) * 2.54, 1),
+    });
+    $("preview-zoom-hint").textContent = t(state.zoomed ? "preview.zoom_out" : "preview.zoom_in");
   }
 
   function errorText(response) {
@@ -796,7 +1243,7 @@
         if (response.ok) {
           return response.blob().then(function (blob) {
             if (seq !== state.previewSeq) return;
-            showPreviewImage(blob, response.headers.get("X-Image-Width"), response.headers.get("X-Image-Height"));
+            showPreviewImage(blob, response.headers.get("X-Image-Width"), response.headers.get("X-Image-Height"), paperOf(read.document));
             showPreviewWarnings(response.headers.get("X-Render-Notes"));
           });
         }
@@ -805,68 +1252,141 @@
         });
       })
       .catch(function (error) {
-        if (seq === state.previewSeq) showPreviewError("Preview unavailable: " + error.message);
+        if (seq === state.previewSeq) showPreviewError(t("preview.unavailable", { error: error.message }));
       });
   }
 
-  // ---- actions ------------------------------------------------------------------------------------------------
+  // ---- printing, with its outcome shown next to the button that printed -------------------------------------
 
   function askForToken() {
-    if (state.tokenAsked) return;
+    if (state.tokenAsked || handedToken()) return;
     state.tokenAsked = true;
-    note("This service requires its auth token: enter it under Print document (kept for this browser session).", true);
+    note(t("note.token_needed"), true);
     $("auth-token").focus();
   }
 
-  function printDocument(documentV1, options) {
+  // Feedback words are kept as (key, params) so a language switch redraws them.
+  function feedback(id, tone, key, params) {
+    state.feedback[id] = { tone: tone, key: key, params: params || {} };
+    showFeedback(id);
+  }
+
+  function showFeedback(id) {
+    var shown = state.feedback[id];
+    var node = $(id);
+    if (!shown) return;
+    node.className = "feedback feedback-" + shown.tone;
+    node.textContent = t(shown.key, shown.params);
+  }
+
+  // Prints `count` copies (ids from makeId) and reports each step at the feedback element `target`.
+  function printWithFeedback(target, documentV1, count, makeId, printer) {
+    if (!connected()) {
+      feedback(target, "bad", "feedback.not_connected");
+      return;
+    }
+    var done = 0;
+    var failed = 0;
+    var lastError = "";
+    var lastId = "";
+    feedback(target, "busy", "feedback.sending");
+    function settle() {
+      if (done + failed < count) {
+        if (count > 1) feedback(target, "busy", "feedback.burst", { done: done, total: count });
+        return;
+      }
+      if (count === 1) {
+        if (failed) feedback(target, "bad", "feedback.failed", { mensaje: lastError });
+        else feedback(target, "ok", "feedback.printed", { id: lastId });
+      } else if (failed) {
+        feedback(target, "bad", "feedback.burst_failed", { done: done, total: count, failed: failed });
+      } else {
+        feedback(target, "ok", "feedback.burst", { done: done, total: count });
+      }
+    }
     var token = authToken();
-    return client
-      .print(documentV1, {
-        id: options.id,
-        printer: options.printer || $("printer").value || undefined,
-        authToken: token || undefined,
-      })
-      .catch(function () {
-        // The reply (error or failed result) is already in the log.
-      });
+    for (var i = 1; i <= count; i++) {
+      client
+        .print(documentV1, {
+          id: makeId(i),
+          printer: printer || $("printer").value || undefined,
+          authToken: token || undefined,
+          onAck: function (ack) {
+            if (count === 1 && ack.status !== "duplicate") feedback(target, "busy", "feedback.queued");
+          },
+          onJob: function (job) {
+            if (count === 1 && job.status === "waiting") feedback(target, "warn", "feedback.waiting", { mensaje: job.mensaje || "" });
+          },
+        })
+        .then(function (result) {
+          done += 1;
+          lastId = result.id;
+          settle();
+        })
+        .catch(function (error) {
+          // The reply itself is in the log; the daemon's own sentence is shown as it came.
+          failed += 1;
+          lastError = error.message;
+          settle();
+        });
+    }
   }
 
   function send() {
     var read = readEditor();
-    if (read.error) {
-      note(read.error, true);
-      return;
-    }
-    if (client.state !== "open") {
-      note("Not connected to the print service; retrying every 3 s.", true);
-      return;
-    }
+    if (read.error) return;
     var repeat = currentTemplate().repeat && !read.id ? currentTemplate().repeat : 1;
     var stamp = Date.now().toString(36);
-    for (var i = 1; i <= repeat; i++) {
-      printDocument(read.document, {
-        id: read.id || (repeat > 1 ? "burst-" + stamp + "-" + String(i).padStart(2, "0") : undefined),
-        printer: read.printer,
-      });
-    }
+    printWithFeedback(
+      "send-feedback",
+      read.document,
+      repeat,
+      function (i) {
+        return read.id || (repeat > 1 ? "burst-" + stamp + "-" + String(i).padStart(2, "0") : TicketClient.newId("job"));
+      },
+      read.printer
+    );
   }
 
   function printTestTicket() {
-    if (client.state !== "open") {
-      note("Not connected to the print service; retrying every 3 s.", true);
-      return;
-    }
-    printDocument(fullTicket(), { id: "test-" + Date.now().toString(36) });
+    printWithFeedback("print-test-feedback", fullTicket(), 1, function () {
+      return "test-" + Date.now().toString(36);
+    });
   }
 
   function simple(method) {
     return function () {
-      if (client.state !== "open") {
-        note("Not connected to the print service.", true);
-        return;
-      }
-      client[method]().catch(function () {});
+      if (connected()) client[method]().catch(function () {});
     };
+  }
+
+  // ---- language switch: everything on screen is drawn again in the new language ------------------------------
+
+  function renderTemplateOptions() {
+    var select = $("template");
+    var chosen = select.value || "full";
+    select.textContent = "";
+    TEMPLATES.forEach(function (template) {
+      var option = el("option", "", t("template." + template.key));
+      option.value = template.key;
+      select.appendChild(option);
+    });
+    select.value = chosen;
+  }
+
+  function renderAll() {
+    renderTemplateOptions();
+    showConnection();
+    showHealth();
+    showPrinters();
+    showJobs();
+    showOrigins();
+    showVirtual(true);
+    showEditorState();
+    layoutPreview();
+    Object.keys(state.feedback).forEach(showFeedback);
+    state.bannerSignature = "";
+    showBanner();
   }
 
   // ---- start -------------------------------------------------------------------------------------------------
@@ -885,12 +1405,20 @@
   }
 
   function start() {
-    TEMPLATES.forEach(function (template) {
-      var option = el("option", "", template.name);
-      option.value = template.key;
-      $("template").appendChild(option);
-    });
+    language = storedLanguage() || browserLanguage();
+    $("language").value = language;
+    translatePage();
+    renderTemplateOptions();
     $("template").value = "full";
+    $("language").addEventListener("change", function () {
+      try {
+        localStorage.setItem(LANGUAGE_KEY, $("language").value);
+      } catch (e) {}
+      var previous = currentTemplate().build();
+      var edited = $("editor").value !== JSON.stringify(previous, null, 2);
+      setLanguage($("language").value);
+      if (!edited) loadTemplate(); // an untouched template is shown in the new language; edits are kept
+    });
     $("template").addEventListener("change", loadTemplate);
     $("editor").addEventListener("input", onEdit);
     $("send").addEventListener("click", send);
@@ -907,7 +1435,13 @@
     $("clear-log").addEventListener("click", function () {
       $("log").textContent = "";
     });
+    $("preview-image").addEventListener("click", function () {
+      state.zoomed = !state.zoomed;
+      layoutPreview();
+    });
+    if (handedToken()) $("auth-token-field").hidden = true; // this page was handed the token: nothing to type
 
+    renderAll();
     checkSession();
     loadTemplate();
     client.connect();
@@ -935,5 +1469,7 @@
     });
   }
 
-  start();
+  loadCatalogues().then(start, function (error) {
+    document.body.textContent = "ticket-daemon: the dashboard's texts could not be loaded (" + error + ")";
+  });
 })();

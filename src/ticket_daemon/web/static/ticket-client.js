@@ -15,7 +15,8 @@
  *   const result = await client.print(documentV1, { id: "till3-0001", printer: "kitchen" });
  *   //   resolves with the `result` message when the ticket printed;
  *   //   rejects with a TicketClientError when the daemon refused it (`error`) or printing failed (`result` error).
- *   //   options.onAck(ack) is called when the job is queued; options.timeout (ms) bounds the wait (none by default).
+ *   //   options.onAck(ack) is called when the job is queued, options.onJob(job) when a `job` message tells how it
+ *   //   is getting on (e.g. waiting for its printer); options.timeout (ms) bounds the wait (none by default).
  *   await client.ping();               // → pong
  *   await client.status();             // → {tipo:"status", current, capacity, mensaje}
  *   await client.getPrinters();        // → {tipo:"printers", printers:[…], summary:{…}}
@@ -224,6 +225,7 @@
       timeout: options.timeout || 0,
       acked: false,
       onAck: options.onAck,
+      onJob: options.onJob,
     };
     return this._send(message, request);
   };
@@ -260,6 +262,11 @@
       request.acked = true;
       if (typeof request.onAck === "function") request.onAck(message);
       // "duplicate": the job was accepted before; its result (if finished) is sent again (PROTOCOL.md extensions).
+      return;
+    }
+    if (message.tipo === "job" && request.tipo === "ticket") {
+      // A job's progress while it waits (e.g. its printer does not answer): the result is still to come.
+      if (typeof request.onJob === "function") request.onJob(message);
       return;
     }
     if (message.tipo === "error" || (message.tipo === "result" && message.status === "error")) {

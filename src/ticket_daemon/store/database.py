@@ -11,7 +11,7 @@ Keys: a job's ``seq`` (acceptance order) is its key. The client's ``id`` is uniq
 within the duplicate window (PROTOCOL.md "Idempotent ids, safely scoped"); :meth:`find` looks one up.
 
 The store is synchronous and not thread-safe by design: the daemon owns it from one dedicated thread
-(:class:`~ticket_daemon.spool.runner.StoreRunner`). The pending counts are kept in memory (rebuilt at open) and
+(:class:`~ticket_daemon.store.runner.StoreRunner`). The pending counts are kept in memory (rebuilt at open) and
 published after each commit, so counting the queue needs neither a query nor the spool thread.
 """
 
@@ -38,9 +38,9 @@ from .faults import (
     recovery_advice,
     write_marker,
 )
-from .jobs import DEFAULT_DUPLICATE_WINDOW_SECONDS, DuplicateJob, Job, JobState, check_reuse
-from .queue import CLAIM_MAX_BYTES, claimable
-from .reads import _COLUMNS, _IS_FINAL, _IS_PENDING, JobKey, JobReads, _job
+from .interface import JobKey, claimable
+from .jobs import DuplicateJob, Job, JobState, check_reuse
+from .reads import _COLUMNS, _IS_FINAL, _IS_PENDING, JobReads, _job
 from .schema import MIGRATIONS, SCHEMA_VERSION
 
 __all__ = ["DuplicateJob", "JobKey", "Recovery", "SpoolDamaged", "SqliteJobStore", "StorageError", "StoreHealth"]
@@ -238,7 +238,8 @@ class SqliteJobStore(JobReads):
                 outcomes.append((True, value))
         return outcomes
 
-    def _run_one(self, operation: Callable[[], T]) -> T:
+    def commit_one(self, operation: Callable[[], T]) -> T:
+        """Run one operation as a batch of its own (start-up's recovery, and callers with no spool thread)."""
         ok, value = self.write_batch([operation])[0]
         if not ok:
             raise value
@@ -276,68 +277,23 @@ class SqliteJobStore(JobReads):
             return False
         return pages + _GROWTH_PAGES <= limit
 
-    # --- writes (each a one-request batch; the async spool batches them) -------------------------------------
-
-    def add(
-        self,
-        job: Job,
-        *,
-        capacity: int,
-        window_seconds: float = DEFAULT_DUPLICATE_WINDOW_SECONDS,
-        now: float | None = None,
-    ) -> Job:
-        """Commit a new job and return it with its ``seq``.
-
-        Raises :class:`DuplicateJob` / :class:`~ticket_daemon.spool.jobs.IdConflict` when its owner used the id
-        within ``window_seconds`` before ``now`` (default ``job.created_at``) for the same / another document,
-        ``OverflowError`` when ``capacity`` jobs are pending, :class:`StorageError` when the disk refuses. Only a
-        normal return may be acked."""
-        return self._run_one(functools.partial(self.do_add, job, capacity, window_seconds, now))
-
-    def move(
-        self,
-        key: JobKey,
-        target: JobState,
-        *,
-        now: float,
-        message: str | None = None,
-        attempts: int | None = None,
-    ) -> Job:
-        """Move a job along one edge of its life-cycle, atomically; returns the new record."""
-        return self._run_one(functools.partial(self.do_move, key, target, now, message, attempts))
-
-    def finish_and_claim(
-        self,
-        key: JobKey,
-        target: JobState,
-        *,
-        now: float,
-        message: str | None = None,
-        limit: int = 1,
-        max_bytes: int = CLAIM_MAX_BYTES,
-    ) -> tuple[Job, list[Job]]:
-        """Record a job's final state and, in the same transaction, claim its printer's next jobs (see
-        :meth:`do_finish_and_claim`)."""
-        return self._run_one(functools.partial(self.do_finish_and_claim, key, target, now, message, limit, max_bytes))
-
-    def mark_results_delivered(self, results: Sequence[tuple[str, str]]) -> None:
-        self._run_one(functools.partial(self.do_mark_results_delivered, results))
-
     def recover(self, *, now: float, policy: str) -> Recovery:
         """Start-up: a job found ``printing`` was cut off mid-send (the process died).
 
         ``reprint`` queues it again from the start (a partial receipt is useless) and notes that in its message;
         ``fail`` ends it with an error. Queued and waiting jobs simply resume in order.
         """
-        return self._run_one(functools.partial(self.do_recover, now, policy))
-
-    def prune(self, *, older_than: float, max_rows: int) -> int:
-        """Forget finished jobs older than ``older_than`` and keep at most ``max_rows`` finished rows."""
-        return self._run_one(functools.partial(self.do_prune, older_than, max_rows))
+        return self.commit_one(functools.partial(self.do_recover, now, policy))
 
     # --- the operations, run inside a batch's transaction ----------------------------------------------------
 
     def do_add(self, job: Job, capacity: int, window_seconds: float, now: float | None) -> Job:
+        """Store a new job and return it with its ``seq``.
+
+        Raises :class:`DuplicateJob` / :class:`~ticket_daemon.store.jobs.IdConflict` when its owner used the id
+        within ``window_seconds`` before ``now`` (default ``job.created_at``) for the same / another document,
+        ``OverflowError`` when ``capacity`` jobs are pending, :class:`StorageError` when the disk refuses. Only a
+        committed add may be acked."""
         if job.state is not JobState.QUEUED:
             raise ValueError(f"a new job must be queued, not {job.state.value}")
         # A resent id is answered from what is stored even while new jobs are refused (a full disk).
@@ -380,6 +336,7 @@ class SqliteJobStore(JobReads):
         message: str | None,
         attempts: int | None,
     ) -> Job:
+        """Move a job along one edge of its life-cycle; returns the new record."""
         current = self._resolve(key)
         if current is None:
             raise KeyError(key)
@@ -438,6 +395,7 @@ class SqliteJobStore(JobReads):
         return Recovery(resumed=resumed, interrupted=interrupted)
 
     def do_prune(self, older_than: float, max_rows: int) -> int:
+        """Forget finished jobs older than ``older_than`` and keep at most ``max_rows`` finished rows."""
         removed = self._db.execute(f"DELETE FROM jobs WHERE {_IS_FINAL} AND updated_at < ?", (older_than,)).rowcount
         removed += self._db.execute(
             f"DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs WHERE {_IS_FINAL}"
@@ -445,11 +403,3 @@ class SqliteJobStore(JobReads):
             (max_rows,),
         ).rowcount
         return int(removed)
-
-    # --- counts (kept in memory) ---------------------------------------------------------------------------
-
-    def count_pending(self) -> int:
-        return self.pending_total
-
-    def pending_printers(self) -> list[str]:
-        return list(self.pending_printer_names)

@@ -1,4 +1,4 @@
-"""The async face of the durable spool: :class:`SqliteSpool` is a :class:`~ticket_daemon.spool.queue.JobStore`
+"""The async face of the durable spool: :class:`SqliteSpool` is a :class:`~ticket_daemon.store.interface.JobStore`
 whose every call runs on the one spool thread (:class:`StoreRunner`) against :class:`SqliteJobStore`, writes in
 group commits (one transaction and one fsync for every write waiting; each caller hears back after that commit).
 
@@ -16,11 +16,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+from .database import SqliteJobStore, StorageError
 from .faults import DEFAULT_RESERVE_BYTES, StoreHealth
+from .interface import CLAIM_MAX_BYTES, JobKey
 from .jobs import DEFAULT_DUPLICATE_WINDOW_SECONDS, Job, JobState
-from .queue import CLAIM_MAX_BYTES
 from .runner import DEFAULT_MAX_BATCH, Outcome, StoreRunner
-from .store import JobKey, SqliteJobStore, StorageError
 
 T = TypeVar("T")
 

@@ -1,6 +1,6 @@
 """Where a render runs, decided from a cheap static look at the document (no validation): its estimated cost.
 
-The render pool (``renderpool.py``) renders a document estimated under :data:`ON_LOOP_COST_US` on the event loop,
+The render pool (``pool.py``) renders a document estimated under :data:`ON_LOOP_COST_US` on the event loop,
 under :data:`TINY_COST_US` in its inline threads, and everything else in a worker process; a document over
 :data:`HEAVY_COST_US` may not hold every worker. The estimate runs on the event loop for every ticket, so it looks
 at each string once with C-speed string methods and stops counting once a document is known to be heavy.

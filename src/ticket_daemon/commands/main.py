@@ -1,6 +1,7 @@
 """The ``ticket-daemon`` command. Parses arguments and hands each sub-command to the module that owns it.
 
-Sub-command modules are imported lazily so ``ticket-daemon render`` does not pay for the web server's imports.
+Each sub-command's module is imported lazily, inside a small function, so ``ticket-daemon render`` does not pay
+for the web server's imports.
 Every handler returns the process exit status; errors a user can fix are one ``CATEGORY: sentence`` line on
 stderr with status 2, never a traceback.
 """
@@ -8,29 +9,99 @@ stderr with status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Callable, Sequence
-from typing import cast
 
-from . import __version__
+from .. import __version__
+from . import virtual_printer
 
-Handler = Callable[[argparse.Namespace], int]
+# Each command's module is imported only when that command runs, so ``ticket-daemon render`` does not pay for the web
+# server's imports.
 
-# sub-command → "module:function"
-HANDLERS: dict[str, str] = {
-    "render": "ticket_daemon.tools:render_main",
-    "preview": "ticket_daemon.tools:preview_main",
-    "serve": "ticket_daemon.service.console:serve_main",
-    "virtual-printer": "ticket_daemon.printers.virtual_server:main",
-    "hash-password": "ticket_daemon.server.passwords:hash_password_main",
-    "status": "ticket_daemon.service.status:status_main",
-    "config": "ticket_daemon.service.configcheck:config_main",
-    "service": "ticket_daemon.service.windows:service_main",
-    "systemd-unit": "ticket_daemon.service.systemd:systemd_unit_main",
-    "printers": "ticket_daemon.printers.listing:printers_main",
-    "tls": "ticket_daemon.service.tls:tls_main",
-    "print": "ticket_daemon.client.command:print_main",
+
+def _render(args: argparse.Namespace) -> int:
+    from .documents import render_main
+
+    return render_main(args)
+
+
+def _preview(args: argparse.Namespace) -> int:
+    from .documents import preview_main
+
+    return preview_main(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from ..service.console import serve_main
+
+    return serve_main(args)
+
+
+def _virtual_printer(args: argparse.Namespace) -> int:
+    return virtual_printer.run(args)
+
+
+def _hash_password(args: argparse.Namespace) -> int:
+    from .hash_password import hash_password_main
+
+    return hash_password_main(args)
+
+
+def _status(args: argparse.Namespace) -> int:
+    from ..service.status import status_main
+
+    return status_main(args)
+
+
+def _config(args: argparse.Namespace) -> int:
+    from ..service.configcheck import config_main
+
+    return config_main(args)
+
+
+def _service(args: argparse.Namespace) -> int:
+    from ..service.windows import service_main
+
+    return service_main(args)
+
+
+def _systemd_unit(args: argparse.Namespace) -> int:
+    from ..service.systemd import systemd_unit_main
+
+    return systemd_unit_main(args)
+
+
+def _printers(args: argparse.Namespace) -> int:
+    from .printers import printers_main
+
+    return printers_main(args)
+
+
+def _tls(args: argparse.Namespace) -> int:
+    from ..service.tls import tls_main
+
+    return tls_main(args)
+
+
+def _print(args: argparse.Namespace) -> int:
+    from ..client.command import print_main
+
+    return print_main(args)
+
+
+HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "render": _render,
+    "preview": _preview,
+    "serve": _serve,
+    "virtual-printer": _virtual_printer,
+    "hash-password": _hash_password,
+    "status": _status,
+    "config": _config,
+    "service": _service,
+    "systemd-unit": _systemd_unit,
+    "printers": _printers,
+    "tls": _tls,
+    "print": _print,
 }
 
 
@@ -61,17 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--data-dir", help="where the spool, logs and virtual printer output live")
 
     virtual = sub.add_parser("virtual-printer", help="a network ESC/POS printer simulator (raw TCP, DLE EOT)")
-    virtual.add_argument("--listen", default="127.0.0.1:9100", help="HOST:PORT to listen on")
-    virtual.add_argument("--out", required=True, help="directory where each job's bytes, PNG and text are saved")
-    virtual.add_argument("--bytes-per-second", type=int, default=0, help="print speed limit (0 = unlimited)")
-    virtual.add_argument(
-        "--status",
-        choices=["ok", "paper_out", "cover_open", "offline"],
-        default="ok",
-        help="the printer state it reports",
-    )
-    virtual.add_argument("--width", type=int, default=576, help="paper width in dots")
-    virtual.add_argument("--fail-after-bytes", type=int, default=0, help="drop the link after N bytes (0: never)")
+    virtual_printer.add_arguments(virtual)
 
     hash_password = sub.add_parser("hash-password", help="hash a dashboard password for the configuration")
     hash_password.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
@@ -99,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     unit.add_argument("--unit-dir", help=argparse.SUPPRESS)  # tests: where --install writes
 
     printers = sub.add_parser("printers", help="list configured printers (live state) and printers found on this PC")
+    printers.add_argument(
+        "action", nargs="?", choices=["profiles"], help="profiles: list the printer models a printer can be set to"
+    )
     printers.add_argument("--config", help="TOML configuration file")
     printers.add_argument("--json", action="store_true", help="print the PROTOCOL.md printers message as JSON")
 
@@ -117,7 +181,12 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--printer", help="name of a configured printer (default: chosen by the daemon)")
     send.add_argument("--id", help="job id (default: the message's, else a new one); a resend is never reprinted")
     send.add_argument("--token", help="auth token, when the daemon requires one")
-    send.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the result (default 60)")
+    send.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        help="seconds to wait for the result (default 60); a daemon not reached within 5 s is reported at once",
+    )
     return parser
 
 
@@ -127,10 +196,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    module_name, function_name = HANDLERS[args.command].split(":")
-    handler = cast(Handler, getattr(importlib.import_module(module_name), function_name))
     try:
-        return handler(args)
+        return HANDLERS[args.command](args)
     except KeyboardInterrupt:
         return 130
 

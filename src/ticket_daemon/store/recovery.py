@@ -8,9 +8,9 @@ import time
 from collections.abc import Callable, Collection, Iterable
 
 from ..document.errors import TicketError
-from . import protocol
+from ..spool import protocol
+from .interface import JobStore
 from .jobs import Job, JobState
-from .queue import JobStore
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ validated, rendered and previewed, on every core, out of everyone else's way.
   lengths, characters that have to be drawn as an image).
 - **Everything else renders in worker processes**, one per core (the core is pure: documents and bytes cross
   cheaply): images, QR codes, drawn characters, anything that can take milliseconds. Each worker is one process the
-  event loop talks to over a socket (``renderworker.py``), so one that must be killed is replaced without
+  event loop talks to over a socket (``render/worker.py``), so one that must be killed is replaced without
   disturbing the renders running in the others, and a render costs the loop no thread handoff.
 - **Fairness:** one client (``client_id@address``, as ``/ws`` names it) holds at most one worker at a time,
   and waiting clients are served in arrival order, so six heavy previews from six connections share the workers
@@ -43,10 +43,10 @@ from ..document.errors import Category, TicketError
 from ..emulator import emulate
 from ..escpos import RawPolicy
 from ..printers.registry import PrinterRegistry
-from ..printers.render_resources import system_typefaces
-from .rendercost import HEAVY_COST_US, ON_LOOP_COST_US, TINY_COST_US, estimated_cost
-from .rendering import RenderedDocument, render_document
-from .renderworker import ProcessContext, WorkerProcess, WorkerStopped
+from ..resources import system_typefaces
+from .cost import HEAVY_COST_US, ON_LOOP_COST_US, TINY_COST_US, estimated_cost
+from .job import RenderedDocument, render_document
+from .worker import ProcessContext, WorkerProcess, WorkerStopped
 
 log = logging.getLogger(__name__)
 
@@ -74,16 +74,6 @@ class RenderLimits:
     @classmethod
     def from_settings(cls, server: ServerSettings) -> RenderLimits:
         return cls(server.render_timeout_seconds, server.max_rendered_bytes, server.max_document_bytes)
-
-
-@dataclass(frozen=True, slots=True)
-class RenderOutcome:
-    document_json: str  # the validated document, as stored with the job
-    digest: str  # jobs.document_digest of the client's document, made where it was rendered
-    data: bytes  # ESC/POS bytes, sent as they are to the printer
-    notes: tuple[str, ...]  # substitutions the renderer made (told to the client in the result)
-    dot_width: int  # the paper the document was laid out for
-    printer: str | None  # the configured printer chosen for it (None: laid out for its own profile)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,9 +106,9 @@ def render_in_worker(
     raw_policy: RawPolicy,
     strict: bool,
     limits: RenderLimits,
-) -> RenderOutcome | Refusal:
+) -> RenderedDocument | Refusal:
     """Validate ``datos``, choose its printer from ``registry`` and render it for that printer's paper (no registry:
-    the document's own profile) — :func:`.rendering.render_document` — within the byte limits.
+    the document's own profile) — :func:`.job.render_document` — within the byte limits.
 
     Top level and pure, so a worker process can run it; a client's mistake comes back as a :class:`Refusal`.
     """
@@ -126,11 +116,10 @@ def render_in_worker(
         rendered = render_document(
             datos, raw_policy=raw_policy, registry=registry, printer_name=printer_name, strict=strict
         )
-        document_json = _within_limits(rendered, limits)
+        _check_limits(rendered, limits)
     except TicketError as error:
         return Refusal(error.category, error.message)
-    printer = rendered.printer.name if rendered.printer is not None else None
-    return RenderOutcome(document_json, rendered.digest, rendered.data, rendered.notes, rendered.dot_width, printer)
+    return rendered
 
 
 def preview_in_worker(
@@ -146,15 +135,21 @@ def preview_in_worker(
         rendered = render_document(
             datos, raw_policy=raw_policy, registry=registry, printer_name=printer_name, strict=strict
         )
-        _within_limits(rendered, limits)
-        emulation = emulate(rendered.data, rendered.dot_width, typefaces=system_typefaces())
+        _check_limits(rendered, limits)
+        # The printer's model reads ESC t with its own table: the preview shows what that printer prints.
+        printer = registry.get(rendered.printer) if registry is not None and rendered.printer is not None else None
+        model = printer.printer_model if printer is not None else None
+        if model is None:
+            emulation = emulate(rendered.data, rendered.dot_width, typefaces=system_typefaces())
+        else:
+            emulation = emulate(rendered.data, rendered.dot_width, typefaces=system_typefaces(), codecs=model.codecs)
     except TicketError as error:
         return Refusal(error.category, error.message)
     return PreviewOutcome(emulation.png, emulation.width, emulation.height, rendered.notes)
 
 
-def _within_limits(rendered: RenderedDocument, limits: RenderLimits) -> str:
-    """The document JSON to store, once the printer data and the document are known to be within the limits."""
+def _check_limits(rendered: RenderedDocument, limits: RenderLimits) -> None:
+    """Refuse printer data or a document to store over the limits."""
     if len(rendered.data) > limits.max_rendered_bytes:
         limit = _shown_size(limits.max_rendered_bytes)
         raise TicketError(TOO_MANY_BYTES.format(size=len(rendered.data), limit=limit), category=Category.EXECUTION)
@@ -162,7 +157,6 @@ def _within_limits(rendered: RenderedDocument, limits: RenderLimits) -> str:
     if stored > limits.max_document_bytes:
         limit = _shown_size(limits.max_document_bytes)
         raise TicketError(TOO_BIG_TO_STORE.format(size=stored, limit=limit), category=Category.EXECUTION)
-    return rendered.document_json
 
 
 def _shown_size(size: int) -> str:
@@ -215,7 +209,7 @@ class _ClientLocks:
 
 
 class RenderPool:
-    """``await pool.render(client_key, datos, profile=…, raw_policy=…)`` → :class:`RenderOutcome`, or a
+    """``await pool.render(client_key, datos, profile=…, raw_policy=…)`` → :class:`RenderedDocument`, or a
     :class:`TicketError` (``VALIDATION: …``, ``EXECUTION: document too costly to render (…)``…)."""
 
     def __init__(
@@ -299,13 +293,13 @@ class RenderPool:
         raw_policy: RawPolicy,
         registry: PrinterRegistry | None = None,
         printer_name: str | None = None,
-    ) -> RenderOutcome:
+    ) -> RenderedDocument:
         """Validate a ticket's document, choose its printer from ``registry`` and render it for that printer's paper
         (no registry: the document's own profile)."""
         outcome = await self._run(
             client_key, datos, render_in_worker, (registry, printer_name), raw_policy, on_loop_cost=ON_LOOP_COST_US
         )
-        assert isinstance(outcome, RenderOutcome)
+        assert isinstance(outcome, RenderedDocument)
         return outcome
 
     async def preview(

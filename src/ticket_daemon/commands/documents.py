@@ -12,11 +12,11 @@ import json
 import sys
 from pathlib import Path
 
-from .document import Category, DocumentError, TicketError, parse_document
-from .document.model import Document
-from .emulator import emulate
-from .escpos import profile_for, render_job
-from .printers.render_resources import system_typefaces
+from ..document import Category, DocumentError, TicketError, parse_document
+from ..document.model import Document
+from ..emulator import emulate
+from ..escpos import profile_for, render_job
+from ..resources import system_typefaces
 
 USAGE_ERROR = 2
 DEFAULT_DOT_WIDTH = 576

@@ -1,4 +1,4 @@
-"""Reading the spool: the queries of :class:`~ticket_daemon.spool.store.SqliteJobStore`, kept apart from its writes.
+"""Reading the spool: the queries of :class:`~ticket_daemon.store.database.SqliteJobStore`, kept apart from its writes.
 
 Reads run on the spool thread after the writes handed over before them are committed, so a read sees every write
 issued before it (what callers rely on: a job moved by one task is seen moved by the next read of another). A second
@@ -11,10 +11,8 @@ import json
 import sqlite3
 
 from .faults import StorageError
+from .interface import JobKey
 from .jobs import Job, JobState
-
-# A job's key is its ``seq``: the client's id is unique only per owner within the duplicate window (``find``).
-JobKey = int
 
 # Written out as literals, exactly as in the partial indexes' WHERE clauses: SQLite uses a partial index only when
 # the query's condition matches it literally, and bound parameters never do (every call would scan the table).

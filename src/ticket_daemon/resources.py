@@ -1,4 +1,5 @@
-"""What the pure core needs from this machine, found here and handed in: font files and a thread-safe image cache.
+"""Where this machine keeps what the pure core needs, found here and handed in: font files and a thread-safe image
+cache.
 
 The renderer draws text no code page has as an image, and the emulator draws every printer character; both take
 their fonts as bytes (``escpos.typefaces.Typefaces``), so the same document and fonts give the same bytes anywhere.
@@ -14,9 +15,9 @@ from collections.abc import Hashable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from ..escpos.imagecache import CACHE_BYTES, CACHE_ENTRIES, BoundedBitmapCache
-from ..escpos.raster import Bitmap
-from ..escpos.typefaces import Typefaces
+from .escpos.imagecache import CACHE_BYTES, CACHE_ENTRIES, BoundedBitmapCache
+from .escpos.raster import Bitmap
+from .escpos.typefaces import Typefaces
 
 DEJAVU_DIRECTORY = Path("/usr/share/fonts/truetype/dejavu")
 MONOSPACE_FILE = DEJAVU_DIRECTORY / "DejaVuSansMono.ttf"

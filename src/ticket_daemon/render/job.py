@@ -1,6 +1,6 @@
 """The CPU work of intake: validate a document, choose its printer, render it for that printer's paper.
 
-Synchronous and pure (no event loop, no sockets): the render pool (``renderpool.py``) runs it in a worker thread or
+Synchronous and pure (no event loop, no sockets): the render pool (``pool.py``) runs it in a worker thread or
 process under a time budget, so one big document never stalls the other clients (DESIGN.md: the event loop never
 runs CPU-heavy work). Raises :class:`~ticket_daemon.document.errors.TicketError` for anything a client did wrong.
 """
@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..document import Document, parse_document
+from ..document import parse_document
 from ..escpos import RawPolicy, profile_for, render_job
-from ..printers.registry import ConfiguredPrinter, PrinterRegistry
-from ..printers.render_resources import LockedBitmapCache, system_typefaces
-from .jobs import stored_document_and_digest
+from ..printers.registry import PrinterRegistry
+from ..resources import LockedBitmapCache, system_typefaces
+from ..store.jobs import stored_document_and_digest
 
 # Decoded and dithered images by content, shared by the renders of this process (a render thread or a render
 # worker process): a shop prints its logo on every receipt.
@@ -24,7 +24,8 @@ IMAGE_CACHE = LockedBitmapCache()
 
 @dataclass(frozen=True, slots=True)
 class RenderedDocument:
-    document: Document
+    """What a render hands the spool: plain data, so it crosses from a worker process as it is."""
+
     # What is stored with the job: the client's own document as canonical JSON (not a dump of the parsed model,
     # whose explicit defaults would override the printer's on a reprint); a reprint parses and renders it again.
     document_json: str
@@ -32,7 +33,7 @@ class RenderedDocument:
     data: bytes  # ESC/POS bytes, sent as they are to the printer
     notes: tuple[str, ...]  # substitutions the renderer made (told to the client in the result)
     dot_width: int  # the paper the document was laid out for
-    printer: ConfiguredPrinter | None  # the printer it was laid out for (None: laid out for its own profile)
+    printer: str | None  # the configured printer chosen for it (None: laid out for its own profile)
 
 
 def render_document(
@@ -56,11 +57,10 @@ def render_document(
     )
     document_json, digest = stored_document_and_digest(datos)
     return RenderedDocument(
-        document=document,
         document_json=document_json,
         digest=digest,
         data=rendered.data,
         notes=tuple(rendered.notes),
         dot_width=profile.dot_width,
-        printer=printer,
+        printer=printer.name if printer is not None else None,
     )
