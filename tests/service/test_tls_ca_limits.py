@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
-from ticket_daemon.cli import main
+from ticket_daemon.commands.main import main
 from ticket_daemon.service.tls import CA_CERT, CA_KEY, SERVER_CERT
 
 NAMES = ["till.lan", "192.168.1.5"]
