@@ -141,7 +141,8 @@ class StorageSettings(_Section):
 
 
 class SpoolSettings(_Section):
-    # A job found mid-send after a crash: print it again from the start (a torn receipt is useless) or fail it.
+    # A job cut off mid-send (the daemon crashed, the printer dropped the link, stalled or reported a fault after
+    # it): print it again from the start once the printer is back (a torn receipt is useless) or fail it.
     interrupted_policy: Literal["reprint", "fail"] = "reprint"
     # A job waiting for its printer this long ends "expired": a 15-minute-old kitchen order is no longer wanted.
     job_ttl_seconds: float = Field(default=900.0, gt=0, le=7 * 24 * 3600)

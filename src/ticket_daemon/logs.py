@@ -292,6 +292,7 @@ def configure_logging(
         handler.addFilter(redactor)
         root.addHandler(handler)
     root.setLevel(level)
+    install_client_fault_log()  # the process starts with no client fault counted
     # The logging HOWTO's "Optimization": LOG_FORMAT shows no caller, thread or process, so records need not look
     # them up (a stack walk and two lookups on every line of a busy till).
     logging._srcfile = None

@@ -95,7 +95,7 @@ def test_malformed_jobs_get_an_error_on_replies_and_are_not_redelivered(
         assert errors[0]["mensaje"].startswith("JSON: Invalid JSON at line 1")
         assert errors[1]["mensaje"] == "JSON: a message must be a JSON object, got a list"
         assert errors[2]["mensaje"] == "Field 'datos' is required for type 'ticket'"
-        assert errors[3]["mensaje"] == "Unknown message type: preview"
+        assert errors[3]["mensaje"] == "Unknown message type:  preview"  # two spaces, as the original
         assert errors[4]["mensaje"].startswith("VALIDATION: ")
     finally:
         daemon.stop()

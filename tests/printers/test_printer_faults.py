@@ -88,18 +88,18 @@ def test_a_printer_switched_off_mid_job_fails_the_job_as_connection_lost(tmp_pat
     assert printed == []
 
 
-def test_through_the_daemon_a_printer_switched_off_mid_job_ends_the_job_in_a_printer_error(tmp_path: Path) -> None:
+def test_under_the_fail_policy_a_printer_switched_off_mid_job_ends_the_job_in_a_printer_error(tmp_path: Path) -> None:
     farm = PrinterFarm(tmp_path / "printers")
     launcher = DaemonLauncher(tmp_path / "daemon")
     try:
         uri, out = farm.start("flaky", fail_after_bytes=10)
-        client = launcher.start(printers=[{"name": "flaky", "uri": uri}]).connect()
-        _, result = client.print_job(ticket("cut-off", "A RECEIPT THAT NEVER ENDS"))
+        daemon = launcher.start(printers=[{"name": "flaky", "uri": uri}], spool={"interrupted_policy": "fail"})
+        _, result = daemon.connect().print_job(ticket("cut-off", "A RECEIPT THAT NEVER ENDS"))
     finally:
         launcher.stop_all()
         farm.stop()
 
-    # Sending had begun, so the outcome is final (part of it may be on paper): the operator decides on a reprint.
+    # Sending had begun and interrupted_policy = "fail": the outcome is final, the operator decides on a reprint.
     # Whether the sender noticed the reset while writing or at the status check after it depends on socket buffers.
     assert (result["tipo"], result["status"]) == ("result", "error")
     assert result["mensaje"] in ("PRINTER: Connection lost while printing", "PRINTER: Printer offline")

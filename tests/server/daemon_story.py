@@ -9,9 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from server.harness import receipt, refused_port
+from spool.outbox import Outbox
 from ticket_daemon.config import Settings, load_settings
+from ticket_daemon.protocol.connection import ClientIdentity
+from ticket_daemon.protocol.requests import Refusal, parse
 from ticket_daemon.server.daemon import Daemon
-from ticket_daemon.spool.intake import Submitter, submit_ticket
+from ticket_daemon.spool.intake import Submitter
+from ticket_daemon.spool.service import serve
 from ticket_daemon.store.jobs import JobState
 
 WAIT_S = 10.0
@@ -65,8 +69,11 @@ async def eventually(condition: Callable[[], Awaitable[bool]], what: str) -> Non
 
 async def send(daemon: Daemon, message: Message, address: str = "10.0.0.5", **who: Any) -> list[Message]:
     """Submit a ticket; the list it returns keeps receiving the job's later messages (its sink)."""
-    got: list[Message] = []
-    await submit_ticket(daemon, message, Submitter(address, who.get("client_id"), got.append, daemon.rate_limiter))
+    got = Outbox()
+    request = parse(message)
+    assert not isinstance(request, Refusal), request
+    submitter = Submitter(ClientIdentity(address, who.get("client_id")), got, daemon.rate_limiter)
+    await serve(daemon.spool, request, submitter)
     return got
 
 
@@ -79,7 +86,7 @@ def kinds(messages: list[Message]) -> list[tuple[str, Any]]:
 
 
 async def in_state(daemon: Daemon, job_id: str, state: JobState, *, attempts_over: int = -1) -> bool:
-    job = await daemon.store.find(SENDER, job_id)
+    job = await daemon.spool.store.find(SENDER, job_id)
     return job is not None and job.state is state and job.attempts > attempts_over
 
 

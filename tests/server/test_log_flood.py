@@ -64,7 +64,7 @@ def test_a_flood_of_bad_frames_is_one_line_per_address_per_interval_with_the_cou
 
     for _ in range(30):
         reply = send_invalid_utf8_frame(daemon.port, "127.0.0.2")
-        assert b"\x88\x02\x03\xef" in reply  # close frame, code 1007 (invalid frame payload data)
+        assert b"\x03\xefJSON: the message is not UTF-8 text" in reply  # close frame: 1007 and why
     send_invalid_utf8_frame(daemon.port, "127.0.0.3")
 
     lines = log_lines(tmp_path / "logged" / "logs")

@@ -93,7 +93,7 @@ def test_a_printer_that_refuses_connections_gets_a_clear_error_and_others_carry_
     assert failed["mensaje"].startswith("PRINTER: Expired after waiting")
     assert failed["mensaje"].endswith(f"(Cannot connect to 127.0.0.1:{port})")
     assert b"STILL PRINTING" in running.virtual_jobs("alive")[0]
-    assert (running.daemon.jobs_processed, running.daemon.jobs_failed) == (1, 1)
+    assert (running.daemon.spool.jobs_processed, running.daemon.spool.jobs_failed) == (1, 1)
 
 
 def test_a_printer_out_of_paper_says_so_and_prints_nothing(daemons, printer_farm):
@@ -118,7 +118,7 @@ def test_a_client_that_vanishes_mid_job_still_gets_its_receipt(daemons, printer_
     assert client.request(ticket("orphan", "NOBODY WAITS FOR ME"))["status"] == "queued"
     client.close()
 
-    wait_until(lambda: running.daemon.jobs_processed == 1, "the orphan job to finish", timeout=30)
+    wait_until(lambda: running.daemon.spool.jobs_processed == 1, "the orphan job to finish", timeout=30)
     wait_until(lambda: len(printed_jobs(out)) == 1, "the orphan job to be saved", timeout=30)
     assert b"NOBODY WAITS FOR ME" in printed_jobs(out)[0]
     assert running.connect().request({"tipo": "ping", "id": "after"})["tipo"] == "pong"

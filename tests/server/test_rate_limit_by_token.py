@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from server.daemon_story import SLOW_RETRY, dead_printer, run, send, settings_for, ticket
+from ticket_daemon.protocol import messages
 from ticket_daemon.server.daemon import Daemon
-from ticket_daemon.spool import protocol
 
 pytestmark = pytest.mark.usefixtures("isolated_env")  # no TICKET_* setting from the environment running the tests
 
@@ -26,6 +26,6 @@ def test_changing_the_auth_token_per_message_does_not_dodge_the_rate_limit(tmp_p
         finally:
             await daemon.stop()
         assert [r["tipo"] for r in replies] == ["ack"] * 3 + ["error"] * 3
-        assert replies[-1]["mensaje"] == protocol.RATE_LIMITED
+        assert replies[-1]["mensaje"] == messages.RATE_LIMITED
 
     run(story)

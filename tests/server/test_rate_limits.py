@@ -102,7 +102,7 @@ def test_a_closed_connection_leaves_nothing_behind(daemons: DaemonLauncher) -> N
     till = running.connect()
     till.print_job(ticket("before-close"))
     (connection,) = running.daemon.connections
-    budget = weakref.ref(connection.rate_limit)  # type: ignore[attr-defined]
+    budget = weakref.ref(connection.submitter.rate_limit)  # type: ignore[attr-defined]
     del connection
     till.close()
     wait_until(lambda: not running.daemon.connections, "the connection to be closed")

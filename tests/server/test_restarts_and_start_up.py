@@ -25,8 +25,8 @@ from server.daemon_story import (
     ticket,
 )
 from ticket_daemon.document.errors import TicketError
+from ticket_daemon.protocol import messages
 from ticket_daemon.server.daemon import Daemon
-from ticket_daemon.spool import protocol
 from ticket_daemon.store.database import SqliteJobStore
 from ticket_daemon.store.jobs import JobState
 from ticket_daemon.store.sqlite import SPOOL_FILE
@@ -58,14 +58,14 @@ def test_a_job_resent_after_a_restart_gets_its_result_once(tmp_path: Path) -> No
                 lambda: in_state(second, "T1", JobState.WAITING, attempts_over=tried),
                 "the job to wait for its printer",
             )
-            pending = await second.store.find(SENDER, "T1")
+            pending = await second.spool.store.find(SENDER, "T1")
             assert pending is not None
-            await second.cancel(pending.seq)  # the job ends (any final state)
+            await second.spool.cancel(pending.seq)  # the job ends (any final state)
             await eventually(lambda: has_result(resent), "the result of the resent job")
             await asyncio.sleep(0.1)
             told = [m for m in resent if m["tipo"] != "job"]  # "job waiting" notices may come in between
             assert [m["tipo"] for m in told] == ["ack", "result"]
-            assert told[1]["mensaje"] == protocol.CANCELLED
+            assert told[1]["mensaje"] == messages.CANCELLED
         finally:
             await second.stop()
 
@@ -82,12 +82,12 @@ def test_jobs_of_a_removed_printer_end_with_an_error_at_start(tmp_path: Path) ->
         after = Daemon(settings_for(tmp_path, [{"name": "bar", "uri": "virtual://bar", "default": True}]))
         await after.start()
         try:
-            job = await after.store.find(SENDER, "K1")
+            job = await after.spool.store.find(SENDER, "K1")
             assert job is not None and job.state is JobState.ERROR
             assert job.message == "PRINTER: Printer 'kitchen' is no longer configured"
-            assert await after.queue_depth() == 0  # no longer counts against the capacity
+            assert await after.spool.queue_depth() == 0  # no longer counts against the capacity
             with pytest.raises(TicketError, match="no longer configured"):
-                await after.reprint(job.seq)
+                await after.spool.reprint(job.seq)
         finally:
             await after.stop()
 

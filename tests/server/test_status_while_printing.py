@@ -20,10 +20,10 @@ def test_a_status_check_while_the_printer_is_in_use_reports_the_last_known_state
 
     async def story() -> None:
         daemon = Daemon(settings)
-        worker = daemon.workers["kitchen"]
+        worker = daemon.spool.workers["kitchen"]
         worker.line.record(PrinterState.ready)
         async with worker.line.hold():  # a job is talking to the printer
-            assert (await daemon.printer_states())["kitchen"] is PrinterState.ready
-        assert (await daemon.printer_states())["kitchen"] is PrinterState.offline  # free again: really asked
+            assert (await daemon.spool.printer_states())["kitchen"] is PrinterState.ready
+        assert (await daemon.spool.printer_states())["kitchen"] is PrinterState.offline  # free again: really asked
 
     run(story)

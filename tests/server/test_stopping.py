@@ -21,8 +21,8 @@ from server.daemon_story import (
     settings_for,
     ticket,
 )
+from ticket_daemon.protocol import messages
 from ticket_daemon.server.daemon import Daemon
-from ticket_daemon.spool import protocol
 
 pytestmark = pytest.mark.usefixtures("isolated_env")  # no TICKET_* setting from the environment running the tests
 
@@ -35,18 +35,18 @@ def test_a_ticket_rendered_while_the_daemon_stops_is_refused_not_acked(
     async def story() -> None:
         daemon = Daemon(settings)
         await daemon.start()
-        render = daemon.render_pool.render
+        render = daemon.spool.render_pool.render
 
         async def render_then_stop(*args: Any, **kwargs: Any) -> Any:
             rendered = await render(*args, **kwargs)
-            daemon.accepting = False  # the stop began while this document was rendered
+            daemon.spool.accepting = False  # the stop began while this document was rendered
             return rendered
 
-        monkeypatch.setattr(daemon.render_pool, "render", render_then_stop)
+        monkeypatch.setattr(daemon.spool.render_pool, "render", render_then_stop)
         try:
             replies = await send(daemon, ticket("S1"))
-            assert kinds(replies) == [("error", protocol.SHUTTING_DOWN)]
-            assert await daemon.store.find(SENDER, "S1") is None
+            assert kinds(replies) == [("error", messages.SHUTTING_DOWN)]
+            assert await daemon.spool.store.find(SENDER, "S1") is None
         finally:
             await daemon.stop()
 
@@ -65,6 +65,6 @@ def test_stopping_the_memory_queue_ends_old_waiting_jobs_too(tmp_path: Path) -> 
             done = await send(daemon, ticket(f"bar-{n}", printer="bar"))
             await eventually(lambda done=done: has_result(done), "a bar receipt to print")
         await daemon.stop()
-        assert old[-1]["tipo"] == "result" and old[-1]["mensaje"] == protocol.SHUTTING_DOWN
+        assert old[-1]["tipo"] == "result" and old[-1]["mensaje"] == messages.SHUTTING_DOWN
 
     run(story)

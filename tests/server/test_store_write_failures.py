@@ -82,9 +82,10 @@ def test_a_stored_job_is_acked_even_if_counting_the_queue_fails(tmp_path: Path) 
             assert got[0]["tipo"] == "ack" and got[0]["status"] == "queued"
             await eventually(lambda: has_result(got), "the result")
             assert got[-1]["status"] == "success"
-            stored = await daemon.store.find(SENDER, "C1")
+            stored = await daemon.spool.store.find(SENDER, "C1")
             assert stored is not None
-            assert not daemon.results.is_routed(stored.seq)  # nothing held for a client that already has its result
+            # Nothing held for a client that already has its result.
+            assert not daemon.spool.results.is_routed(stored.seq)
         finally:
             await daemon.stop()
 

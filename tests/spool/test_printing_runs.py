@@ -68,7 +68,9 @@ class CountingStore:
         return finished, claimed
 
 
-async def print_all(store: JobStore, uri: str, folder: Path, count: int) -> tuple[list[Job], CountingStore]:
+async def print_all(
+    store: JobStore, uri: str, folder: Path, count: int, *, reprint_interrupted: bool = True
+) -> tuple[list[Job], CountingStore]:
     """Print the ``count`` jobs queued in ``store`` on ``uri`` with runs of up to 8; (finished jobs, claims)."""
     counting = CountingStore(store)
     finished: list[Job] = []
@@ -79,6 +81,7 @@ async def print_all(store: JobStore, uri: str, folder: Path, count: int) -> tupl
         print_timeout=WAIT_S,
         on_finished=finished.append,
         claim_ahead=8,
+        reprint_interrupted=reprint_interrupted,
     )
     worker.start()
     await until_done(finished, count)
@@ -146,16 +149,20 @@ def test_a_backlog_prints_in_runs_in_order_and_exactly_once(tmp_path: Path, kind
     assert [name for claim in runs for name in claim] == names[1:]
 
 
-def test_a_run_that_cannot_be_written_fails_every_job_in_it_and_loses_none(tmp_path: Path) -> None:
+def test_under_the_fail_policy_a_run_that_cannot_be_written_fails_every_job_in_it_and_loses_none(
+    tmp_path: Path,
+) -> None:
     # /dev/full refuses every write (ENOSPC) once opened: each job of a run sent as one write may be partly on paper
-    # on a real device, so each ends in error (never a silent success, never printed twice); nothing is lost.
+    # on a real device; with interrupted_policy = "fail" each ends in error (never a silent success, never printed
+    # twice); nothing is lost.
     names = [f"f{n}" for n in range(5)]
 
     async def story() -> tuple[list[Job], CountingStore]:
         store = await open_store("sqlite", tmp_path)
         for name in names:
             await store.add(job(name, receipt(name)), capacity=50)
-        finished, counting = await print_all(store, Path("/dev/full").as_uri(), tmp_path, len(names))
+        uri = Path("/dev/full").as_uri()
+        finished, counting = await print_all(store, uri, tmp_path, len(names), reprint_interrupted=False)
         await store.close()
         return finished, counting
 
@@ -210,10 +217,15 @@ class PaperRunsOut(PtyPrinter):
             self.state, self.limit = PrinterState.paper_out, 0  # one roll runs out, once
 
 
-def test_a_run_over_a_link_with_status_checks_each_job_and_stops_where_the_paper_runs_out(tmp_path: Path) -> None:
-    # Each job of a run is followed by its own status check: the job during which the paper ran out ends in error
-    # (it may be cut short on paper), the jobs behind it never began and wait for paper, then print once, in order.
+@pytest.mark.parametrize("policy", ["fail", "reprint"])
+def test_a_run_over_a_link_with_status_checks_each_job_and_stops_where_the_paper_runs_out(
+    tmp_path: Path, policy: str
+) -> None:
+    # Each job of a run is followed by its own status check: the job during which the paper ran out (it may be cut
+    # short on paper) ends in error under the "fail" policy, or waits for paper and is printed again from its
+    # beginning under "reprint"; the jobs behind it never began and wait for paper, then print once, in order.
     names = [f"s{n}" for n in range(8)]
+    cut_off = 1 if policy == "reprint" else 0  # s3 waits with the others
     printer = PaperRunsOut(limit=sum(len(receipt(name)) for name in names[:4]))  # out after the 4th job
 
     async def story() -> tuple[list[Job], list[list[str]]]:
@@ -230,16 +242,17 @@ def test_a_run_over_a_link_with_status_checks_each_job_and_stops_where_the_paper
             on_finished=finished.append,
             retry=RetryPolicy(initial_seconds=0.2, max_seconds=0.2),
             claim_ahead=8,
+            reprint_interrupted=policy == "reprint",
         )
         worker.start()
-        await until_done(finished, 4)
-        expected = [(name, JobState.WAITING) for name in names[4:]]
+        await until_done(finished, 4 - cut_off)
+        expected = [(name, JobState.WAITING) for name in names[4 - cut_off :]]
         for _ in range(int(WAIT_S / 0.01)):  # the rest go back to the queue, then wait for paper
             if [(j.id, j.state) for j in await store.pending_for_printer("caja1")] == expected:
                 break
             await asyncio.sleep(0.01)
         assert [(j.id, j.state) for j in await store.pending_for_printer("caja1")] == expected
-        assert len(finished) == 4 and printer.discarded == 0
+        assert len(finished) == 4 - cut_off and printer.discarded == 0
         printer.state = PrinterState.ready  # a new roll
         await until_done(finished, len(names))
         await worker.stop(5.0)
@@ -250,11 +263,17 @@ def test_a_run_over_a_link_with_status_checks_each_job_and_stops_where_the_paper
         finished, claims = run(story())
     finally:
         printer.close()
+    assert next(claim for claim in claims if claim) == names[1:]  # the first job alone, then one run of seven
+    if policy == "reprint":
+        assert [(j.id, j.state) for j in finished] == [(name, JobState.SUCCESS) for name in names]
+        assert finished[3].message.endswith("ms; reprinted after an interruption")
+        # s3 printed again from its beginning once the roll was changed, then the rest once each, in order
+        assert bytes(printer.printed) == b"".join(receipt(name) for name in [*names[:4], *names[3:]])
+        return
     assert [(j.id, j.state) for j in finished] == [
         *((name, JobState.SUCCESS) for name in names[:3]),
         ("s3", JobState.ERROR),
         *((name, JobState.SUCCESS) for name in names[4:]),
     ]
     assert finished[3].message == "PRINTER: Paper out"
-    assert next(claim for claim in claims if claim) == names[1:]  # the first job alone, then one run of seven
     assert bytes(printer.printed) == b"".join(receipt(name) for name in names)  # each exactly once, in order

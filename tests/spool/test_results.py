@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ticket_daemon.spool import protocol
+from spool.outbox import Outbox
+from ticket_daemon.protocol import messages
 from ticket_daemon.spool.results import ResultRouter
 from ticket_daemon.store.jobs import Job, JobState
 from ticket_daemon.store.memory import MemoryJobStore
@@ -29,7 +30,7 @@ def seq_of(job_id: str) -> int:
 
 
 def ack(job_id: str) -> Message:
-    return protocol.ack(job_id, current=1, capacity=100)
+    return messages.ack(job_id, current=1, capacity=100)
 
 
 def kinds(messages: list[Message]) -> list[str]:
@@ -38,12 +39,12 @@ def kinds(messages: list[Message]) -> list[str]:
 
 def test_a_result_that_comes_before_the_ack_is_held_until_the_ack_is_sent() -> None:
     router = ResultRouter(MemoryJobStore())
-    outbox: list[Message] = []
-    router.expect(1, outbox.append)
+    outbox = Outbox()
+    router.expect(1, outbox)
     router.finished(finished("J1"))  # a fast printer: done before the front door sent the ack
     router.waiting(finished("J1", JobState.WAITING))
     assert outbox == []
-    router.acknowledge(1, ack("J1"), outbox.append)
+    router.acknowledge(1, ack("J1"), outbox)
     assert kinds(outbox) == ["ack", "result"]
     assert outbox[1]["id"] == "J1" and outbox[1]["status"] == "success"
     assert not router.is_routed(1)
@@ -51,9 +52,9 @@ def test_a_result_that_comes_before_the_ack_is_held_until_the_ack_is_sent() -> N
 
 def test_after_the_ack_results_and_notices_go_out_at_once() -> None:
     router = ResultRouter(MemoryJobStore())
-    outbox: list[Message] = []
-    router.expect(2, outbox.append)
-    router.acknowledge(2, ack("J2"), outbox.append)
+    outbox = Outbox()
+    router.expect(2, outbox)
+    router.acknowledge(2, ack("J2"), outbox)
     router.waiting(Job(id="J2", client_id="till-1", printer="bar", document="{}", message="PRINTER: Paper out", seq=2))
     router.finished(finished("J2"))
     assert kinds(outbox) == ["ack", "job", "result"]
@@ -61,25 +62,25 @@ def test_after_the_ack_results_and_notices_go_out_at_once() -> None:
 
 def test_an_ack_sent_to_another_connection_does_not_release_a_redirected_result() -> None:
     router = ResultRouter(MemoryJobStore())
-    first: list[Message] = []
-    second: list[Message] = []
-    router.expect(3, first.append)
-    router.redirect(3, second.append)  # the client resent the job from a new connection
-    router.acknowledge(3, ack("J3"), first.append)  # the first request's ack goes out late
+    first = Outbox()
+    second = Outbox()
+    router.expect(3, first)
+    router.redirect(3, second)  # the client resent the job from a new connection
+    router.acknowledge(3, ack("J3"), first)  # the first request's ack goes out late
     router.finished(finished("J3"))
     assert kinds(first) == ["ack"] and second == []  # held: the second connection has no ack yet
-    router.acknowledge(3, protocol.ack_duplicate("J3", state="queued", current=1, capacity=100), second.append)
+    router.acknowledge(3, messages.ack_duplicate("J3", state="queued", current=1, capacity=100), second)
     assert kinds(second) == ["ack", "result"] and kinds(first) == ["ack"]
 
 
 def test_two_clients_jobs_with_the_same_id_keep_their_own_routes() -> None:
     router = ResultRouter(MemoryJobStore())
-    first: list[Message] = []
-    second: list[Message] = []
-    router.expect(41, first.append)
-    router.expect(42, second.append)  # another client, the same id "J4": another job, another seq
-    router.acknowledge(41, ack("J4"), first.append)
-    router.acknowledge(42, ack("J4"), second.append)
+    first = Outbox()
+    second = Outbox()
+    router.expect(41, first)
+    router.expect(42, second)  # another client, the same id "J4": another job, another seq
+    router.acknowledge(41, ack("J4"), first)
+    router.acknowledge(42, ack("J4"), second)
     router.finished(Job(id="J4", client_id="till-2", printer="bar", document="{}", state=JobState.SUCCESS, seq=42))
     assert kinds(first) == ["ack"] and kinds(second) == ["ack", "result"]
     assert router.is_routed(41) and not router.is_routed(42)
@@ -87,9 +88,9 @@ def test_two_clients_jobs_with_the_same_id_keep_their_own_routes() -> None:
 
 def test_a_finished_duplicate_gets_its_ack_then_its_result_again() -> None:
     router = ResultRouter(MemoryJobStore())
-    outbox: list[Message] = []
+    outbox = Outbox()
     job = finished("J5", JobState.ERROR)
-    router.acknowledge_finished(outbox.append, protocol.ack_duplicate("J5", state="error", current=0, capacity=1), job)
+    router.acknowledge_finished(outbox, messages.ack_duplicate("J5", state="error", current=0, capacity=1), job)
     assert kinds(outbox) == ["ack", "result"] and outbox[1]["status"] == "error"
     assert outbox[1]["mensaje"] == "done (duplicate id: not printed again)"
 
@@ -97,13 +98,13 @@ def test_a_finished_duplicate_gets_its_ack_then_its_result_again() -> None:
 def test_without_a_route_a_result_goes_to_the_clients_live_connection() -> None:
     async def story() -> None:
         router = ResultRouter(MemoryJobStore())
-        live: list[Message] = []
-        await router.attach("till-1", live.append)
+        live = Outbox()
+        await router.attach("till-1", live)
         router.finished(finished("J6"))  # its connection is gone (e.g. the daemon restarted)
         router.waiting(
             Job(id="J7", client_id="till-1", printer="bar", document="{}", message="PRINTER: Paper out", seq=7)
         )
-        router.detach("till-1", live.append)
+        router.detach("till-1", live)
         router.finished(finished("J8"))
         assert [(m["tipo"], m["id"]) for m in live] == [("result", "J6"), ("job", "J7")]
         await router.close()
@@ -160,8 +161,8 @@ def test_a_result_written_but_not_yet_recorded_is_not_sent_again_to_a_reconnecti
             await spool.move(stored.seq, JobState.SUCCESS, now=3.0, message="done")
         router.written("till-1", "J1")
         await asyncio.sleep(0.05)  # its record is on its way to the disk
-        reconnected: list[Message] = []
-        await router.attach("till-1", reconnected.append)
+        reconnected = Outbox()
+        await router.attach("till-1", reconnected)
         release.set()
         await router.close()
         assert [job.id for job in await spool.undelivered_results("till-1")] == ["J2"]

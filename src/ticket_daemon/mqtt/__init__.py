@@ -1,4 +1,4 @@
-"""The fleet front door (PROTOCOL.md "MQTT"): one outbound broker session per daemon, the same intake as ``/ws``."""
+"""The fleet door (docs/protocol.md "MQTT"): one outbound broker session per daemon, the same service as ``/ws``."""
 
 from .link import LinkState
 from .session import MqttSession, session_for

@@ -1,5 +1,5 @@
-"""One outbound MQTT session per daemon (PROTOCOL.md "MQTT"): jobs in from ``P/jobs``, replies out on ``P/replies``,
-retained presence on ``P/status`` (last will: offline) and ``P/printers/<name>``.
+"""One outbound MQTT session per daemon (docs/protocol.md "MQTT"): jobs in from ``P/jobs``, replies out on
+``P/replies``, retained presence on ``P/status`` (last will: offline) and ``P/printers/<name>``.
 
 The client is paho-mqtt (Eclipse). Its network loop runs on its own thread (``loop_start``), so a broker that is
 slow or down never blocks the event loop: callbacks only hand events to the loop with ``call_soon_threadsafe``.
@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +26,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersi
 from paho.mqtt.reasoncodes import ReasonCode
 
 from ..config import ConfigError, MqttSettings
-from ..document.errors import Category, TicketError
+from ..document.errors import TicketError
 from . import intake_link
 from .intake_link import DaemonLink, Message
 from .link import LinkState, LinkStatus
@@ -34,7 +34,7 @@ from .topics import BrokerAddress, SiteTopics, owner_of, parse_broker_url
 
 log = logging.getLogger(__name__)
 
-QOS = 1  # PROTOCOL.md "MQTT": QoS 1 in and out
+QOS = 1  # docs/protocol.md "MQTT": QoS 1 in and out
 # Reconnect backoff: 1, 2, 4 … seconds up to this, each drawn at random between half and all of it, so a broker
 # that comes back is not hit by every shop in the same second.
 RECONNECT_MAX_SECONDS = 60
@@ -42,7 +42,6 @@ RECONNECT_MAX_SECONDS = 60
 # undelivered in the spool and is sent again when the session attaches after the next start.
 MAX_QUEUED_REPLIES = 10_000
 # A job message bigger than this is refused (the same bound as a WebSocket frame, ``server.max_frame_bytes``).
-INLINE_JSON_BYTES = 64 * 1024  # decoded in a worker thread above this, as /ws does
 # How often printer states are checked for the retained topics (a change is published, not every check).
 STATUS_INTERVAL_SECONDS = 15.0
 # Bounds on stopping: the job being taken in may finish its intake; the offline status gets this long to leave.
@@ -112,7 +111,7 @@ class MqttSession:
                 )
             except (OSError, ssl.SSLError, ValueError) as error:
                 raise ConfigError(f"mqtt TLS files cannot be used: {error}") from None
-        # PROTOCOL.md: the last will says offline, retained, when the broker loses us without a goodbye.
+        # docs/protocol.md: the last will says offline, retained, when the broker loses us without a goodbye.
         client.will_set(self.topics.status, _json(OFFLINE), qos=QOS, retain=True)
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
@@ -126,7 +125,7 @@ class MqttSession:
     async def start(self) -> None:
         """Begin connecting in the background (never waits for the broker) and take jobs once connected."""
         self._loop = asyncio.get_running_loop()
-        await self._link.attach(self.owner, self._reply)  # results owed to the site go out as soon as we connect
+        await self._link.attach(self.owner, self)  # results owed to the site go out as soon as we connect
         self._attached = True
         self._taking_jobs = True
         self._tasks = [
@@ -155,7 +154,7 @@ class MqttSession:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._attached:
-            self._link.detach(self.owner, self._reply)
+            self._link.detach(self.owner, self)
             self._attached = False
         if self.status.snapshot().state is LinkState.CONNECTED:
             info = self._client.publish(self.topics.status, _json(OFFLINE), qos=QOS, retain=True)
@@ -185,34 +184,22 @@ class MqttSession:
             except Exception:
                 # A bug must not make a message come back forever: answer it and acknowledge it.
                 log.exception("mqtt: a job message could not be handled")
-                self._reply(intake_link.refusal(intake_link.INTERNAL_ERROR, None))
+                self.send(intake_link.refusal(intake_link.INTERNAL_ERROR, intake_link.id_of_payload(incoming.payload)))
             finally:
                 self._idle.set()
             self._acknowledge(incoming)
 
     async def _take(self, incoming: _Incoming) -> None:
-        """PROTOCOL.md "MQTT": the payload is a protocol-v1 ``ticket``; anything else is answered with ``error``
+        """docs/protocol.md "MQTT": the payload is a protocol-v1 ``ticket``; anything else is answered with ``error``
         on ``P/replies`` (with its id when readable) and acknowledged."""
         if len(incoming.payload) > self._max_message_bytes:
-            self._reply(intake_link.refusal(f"JSON: message too big (over {self._max_message_bytes} bytes)", None))
+            self.send(intake_link.refusal(f"JSON: message too big (over {self._max_message_bytes} bytes)", None))
             return
-        try:
-            message = await _decode(incoming.payload)
-        except TicketError as error:
-            self._reply(intake_link.refusal(str(error), None))
+        ticket = await intake_link.read_ticket(incoming.payload)
+        if isinstance(ticket, intake_link.Refusal):
+            self.send(ticket.reply())
             return
-        if not isinstance(message, dict):
-            self._reply(intake_link.refusal(intake_link.not_an_object(message), None))
-            return
-        job_id = intake_link.job_id_of(message)
-        tipo = message.get("tipo")
-        if not isinstance(tipo, str):
-            self._reply(intake_link.refusal(intake_link.TIPO_REQUIRED, job_id))
-            return
-        if tipo != "ticket":
-            self._reply(intake_link.refusal(intake_link.unknown_type(tipo), job_id))
-            return
-        await self._link.submit(message, self.owner, self._reply)
+        await self._link.submit(ticket, self.owner, self)
 
     def _acknowledge(self, incoming: _Incoming) -> None:
         """PUBACK, on the connection that delivered the message. After a reconnect the broker delivers it again
@@ -222,17 +209,25 @@ class MqttSession:
 
     # --- replies and presence out (event loop) -------------------------------------------------------------------
 
-    def _reply(self, message: Message) -> bool:
-        """The site's sink: every reply to its jobs, on ``P/replies`` at QoS 1. Queued in the client while the
-        broker is away; a result counts as delivered once the broker acknowledged it."""
+    def send(self, message: Message) -> bool:
+        """The site's sink: every reply to its jobs, on ``P/replies`` at QoS 1, queued in the client while the
+        broker is away."""
+        return self._publish_reply(message) is not None
+
+    def result(self, job_id: str, message: Message) -> bool:
+        """A job's result, sent like any reply; it counts as delivered once the broker acknowledged it."""
+        mid = self._publish_reply(message)
+        if mid is None:
+            return False
+        self._results_in_flight[mid] = job_id
+        return True
+
+    def _publish_reply(self, message: Message) -> int | None:
         info = self._client.publish(self.topics.replies, intake_link.encode(message), qos=QOS)
         if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
             log.warning("mqtt: reply for job %s not queued: %s", message.get("id", "-"), paho.error_string(info.rc))
-            return False
-        job_id = message.get("id")
-        if message.get("tipo") == "result" and isinstance(job_id, str):
-            self._results_in_flight[info.mid] = job_id
-        return True
+            return None
+        return info.mid
 
     def _published(self, mid: int) -> None:
         job_id = self._results_in_flight.pop(mid, None)
@@ -323,22 +318,8 @@ class MqttSession:
                 loop.call_soon_threadsafe(callback, *args)
 
 
-async def _decode(payload: bytes) -> Any:
-    try:
-        if len(payload) > INLINE_JSON_BYTES:
-            return await asyncio.to_thread(json.loads, payload)
-        return json.loads(payload)
-    except json.JSONDecodeError as error:
-        where = f"line {error.lineno} column {error.colno}"
-        raise TicketError(f"Invalid JSON at {where}: {error.msg}", category=Category.JSON) from None
-    except UnicodeDecodeError:
-        raise TicketError("the message is not UTF-8 text", category=Category.JSON) from None
-    except RecursionError:
-        raise TicketError("message is nested too deeply", category=Category.JSON) from None
-
-
-def _json(value: object) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+def _json(value: Mapping[str, object]) -> bytes:
+    return intake_link.encode(value)
 
 
 def session_for(

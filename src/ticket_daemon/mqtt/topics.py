@@ -1,4 +1,4 @@
-"""Where a daemon meets the broker: the broker address from ``[mqtt] url`` and the topics of PROTOCOL.md "MQTT".
+"""Where a daemon meets the broker: the broker address from ``[mqtt] url`` and the topics of docs/protocol.md "MQTT".
 
 Pure: no sockets, no clocks. ``P = <topic_prefix>/<site>``; every topic of one shop lives under ``P``, so a broker
 (or a cluster) routes each shop's jobs to exactly one daemon without shared subscriptions.
@@ -44,7 +44,7 @@ def parse_broker_url(url: str) -> BrokerAddress:
 
 @dataclass(frozen=True, slots=True)
 class SiteTopics:
-    """The topics of one shop (PROTOCOL.md "MQTT" table)."""
+    """The topics of one shop (docs/protocol.md "MQTT" table)."""
 
     prefix: str  # P = <topic_prefix>/<site>
 

@@ -54,7 +54,9 @@ class Transport(Protocol):
         """Connect or open the device. Raises ``PrinterError`` (e.g. ``Cannot connect to 10.0.0.5:9100``)."""
 
     async def send(self, data: bytes) -> None:
-        """Deliver ``data`` to the printer. Raises ``PrinterError`` when the link fails or times out."""
+        """Deliver ``data`` to the printer: returns once the device (or the spooler that owns it) has accepted every
+        byte, never while bytes still wait in a buffer on this side of the link. Raises ``PrinterError`` when the
+        link fails or the device stops taking data within the write budget."""
 
     async def status(self) -> PrinterState:
         """The printer's real-time state; ``PrinterState.unknown`` when the link cannot read back. Never raises."""

@@ -41,9 +41,12 @@ class StatusExchange:
         """A new connection: nothing late can arrive on it."""
         self.unanswered = False
 
-    def job_sent(self, size: int) -> None:
-        """``size`` bytes were handed to the link: the printer may still be working through them."""
-        self._busy_until = time.monotonic() + size / self.timeouts.slowest_bytes_per_second
+    def job_sent(self, size: int, *, since: float | None = None) -> None:
+        """``size`` bytes were handed to the link: the printer may still be working through them. ``since`` (a
+        ``time.monotonic()``): when they began to go out, for a link whose send returns only once the printer took
+        them, so the time it already spent taking them counts."""
+        start = time.monotonic() if since is None else since
+        self._busy_until = start + size / self.timeouts.slowest_bytes_per_second
 
     def budget(self) -> float:
         """Seconds the answer to a query sent now may take."""

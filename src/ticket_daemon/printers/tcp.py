@@ -2,6 +2,13 @@
 
 Status is read with ``DLE EOT 1, 2, 4`` on the same connection. A background task collects whatever the printer
 sends back, so replies are never mixed up with stale bytes and a printer that hangs up is noticed at once.
+
+``send()`` returns only once the printer has accepted every byte: handing bytes to the kernel is not enough (a
+stopped printer leaves them queued in the socket, and they would be lost with the connection). Where the kernel
+tells how much of its send queue the peer has not acknowledged (``SIOCOUTQ``), that queue must drain within the
+write budget; elsewhere the connection is half-closed after the job and the printer's own end of the connection
+(it closes once it has read everything) confirms it. ``close()`` is graceful: a FIN after the queued bytes, never a
+reset that would discard them.
 """
 
 from __future__ import annotations
@@ -10,6 +17,8 @@ import asyncio
 import contextlib
 import errno
 import socket
+import sys
+import time
 
 from .base import DEFAULT_TIMEOUTS, Timeouts
 from .errors import cannot_connect, connection_lost, send_timed_out
@@ -20,6 +29,26 @@ DEFAULT_PORT = 9100
 _READ_CHUNK = 256  # status replies are single bytes; anything longer is unsolicited and discarded
 
 _UNREACHABLE = {errno.EHOSTUNREACH: "host unreachable", errno.ENETUNREACH: "network unreachable"}
+# How often the send queue is looked at while a printer works through a job: the first look comes at once (a fast
+# printer has usually taken everything), then less often, up to this (a slow one takes seconds per job anyway).
+_DRAIN_POLL_MAX_SECONDS = 0.05
+
+
+def unsent_bytes(sock: socket.socket) -> int | None:
+    """Bytes of ``sock``'s send queue the peer has not acknowledged yet; None where the system does not say.
+
+    Linux ``SIOCOUTQ`` (the same number as ``TIOCOUTQ``): the unacknowledged bytes of a TCP socket, so 0 means the
+    printer's own TCP stack has taken every byte. Elsewhere the ioctl is missing or answers for terminals only."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import fcntl
+    import termios
+
+    try:
+        answer = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")
+    except OSError:
+        return None
+    return int.from_bytes(answer, sys.byteorder, signed=True)
 
 
 def format_address(host: str, port: int) -> str:
@@ -42,7 +71,12 @@ class TcpTransport:
         self._listener: asyncio.Task[None] | None = None
         self._replies = bytearray()
         self._replied = asyncio.Event()
-        self._lost = False
+        self._ended = asyncio.Event()  # the printer closed its end (or reset the connection)
+        self._lost = False  # nothing more can be sent or asked on this connection
+        self._reset = False  # the connection ended with an error rather than the printer's orderly close
+        self._half_closed = False  # our end sent its FIN: the job is complete, no more queries
+        self._stalled = False  # a send did not finish: bytes may still be queued, nothing more goes out
+        self._delivered = False  # a send completed: the printer acknowledged every byte of it
         self._exchange = StatusExchange(timeouts)
 
     async def open(self) -> None:
@@ -63,7 +97,8 @@ class TcpTransport:
         # drain() then waits until every byte is handed to the kernel, not just until the buffer is below 64 kB.
         writer.transport.set_write_buffer_limits(high=0)
         self._writer = writer
-        self._lost = False
+        self._lost = self._reset = self._half_closed = self._stalled = self._delivered = False
+        self._ended.clear()
         self._exchange.restart()
         self._replies.clear()
         self._listener = asyncio.create_task(self._listen(reader), name=f"printer replies {self.address}")
@@ -74,8 +109,9 @@ class TcpTransport:
                 self._replies += chunk
                 self._replied.set()
         except OSError:
-            pass
+            self._reset = True
         self._lost = True  # the printer hung up (or reset): nothing more can be sent on this connection
+        self._ended.set()
         self._replied.set()
 
     def _require_writer(self) -> asyncio.StreamWriter:
@@ -84,34 +120,69 @@ class TcpTransport:
         return self._writer
 
     async def send(self, data: bytes) -> None:
+        """Returns once the printer has accepted every byte of ``data`` (see the module's docstring)."""
         writer = self._require_writer()
-        if self._lost:
+        if self._stalled:
+            raise send_timed_out(self.address)
+        if self._lost or self._half_closed:
             raise connection_lost()
+        started = time.monotonic()
         try:
             async with asyncio.timeout(self.timeouts.for_write(len(data))):
                 writer.write(data)
                 await writer.drain()
+                await self._until_accepted(writer)
         except TimeoutError:
-            writer.transport.abort()  # the printer stopped taking data; what it got of this job is unknown
-            self._lost = True
+            self._stalled = True  # the printer stopped taking data: what it got of this job is unknown
             raise send_timed_out(self.address) from None
         except OSError:  # ConnectionResetError, BrokenPipeError: the printer went away mid-job
             self._lost = True
             raise connection_lost() from None
-        if self._lost:
-            raise connection_lost()
-        self._exchange.job_sent(len(data))
+        except asyncio.CancelledError:  # the job's own time ran out meanwhile
+            self._stalled = True
+            raise
+        self._delivered = True
+        self._exchange.job_sent(len(data), since=started)
+
+    async def _until_accepted(self, writer: asyncio.StreamWriter) -> None:
+        """Wait until the kernel's send queue is empty: the printer's TCP stack acknowledged every byte. Without a
+        way to look at the queue, half-close and wait for the printer to close its end once it has read it all."""
+        sock = writer.get_extra_info("socket")
+        pause = 0.0
+        while True:
+            if writer.transport.is_closing() or (sock is not None and sock.fileno() < 0):  # the connection failed
+                self._lost = True
+                raise connection_lost()
+            unsent = unsent_bytes(sock) if sock is not None else None
+            if unsent is not None and unsent <= 0:
+                return  # taken, even if the printer has closed its end since (some close once they have a job)
+            if self._lost:
+                raise connection_lost()
+            if unsent is None:
+                self._half_closed = True
+                writer.write_eof()  # a FIN after the job's bytes
+                await self._ended.wait()
+                if self._reset:
+                    raise connection_lost()
+                return
+            await asyncio.sleep(pause)
+            pause = min(_DRAIN_POLL_MAX_SECONDS, pause * 2 or 0.001)
 
     async def status(self) -> PrinterState:
         """Ask ``DLE EOT 1, 2, 4`` and parse the replies (``status_exchange``), collected by the listener.
 
-        A printer that hung up is ``offline``. One that does not answer in time is ``unknown``, and stays so on this
-        connection: a late reply could otherwise be taken for the answer to the next query.
+        A printer that hung up (or reset the connection after taking a job) is ``offline``. One that does not answer
+        in time is ``unknown``, and stays so on this connection: a late reply could otherwise be taken for the
+        answer to the next query. Nothing more can be asked once the printer closed its end in order after taking
+        every byte of a job (some close once they have a job), after our half-close, or after a stalled send:
+        ``unknown``.
         """
         writer = self._require_writer()
+        if self._lost and not self._reset and (self._delivered or self._half_closed):
+            return PrinterState.unknown
         if self._lost:
             return PrinterState.offline
-        if self._exchange.unanswered:
+        if self._exchange.unanswered or self._stalled:
             return PrinterState.unknown
         self._replies.clear()
         self._replied.clear()
@@ -124,22 +195,37 @@ class TcpTransport:
                     await self._replied.wait()
         except TimeoutError:
             pass
-        except OSError:
+        except OSError:  # the query met a closed connection: how it ended (in order, or a reset) tells which
             self._lost = True
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.timeouts.status):
+                    await self._ended.wait()
+        if len(self._replies) < REPLY_COUNT and self._lost and not self._reset and self._delivered:
+            return PrinterState.unknown  # the printer closed in order after taking the job: no fault
         silence = PrinterState.offline if self._lost else PrinterState.unknown
         return self._exchange.verdict(bytes(self._replies), silence=silence)
 
     async def close(self) -> None:
+        """Graceful: a FIN after every queued byte, then, after a job, the printer's own close is awaited (bounded)
+        while its replies are still read, so nothing arriving late makes our kernel answer with a reset (a printer
+        may drop the input it has not printed on a reset). After a stalled send
+        the connection is released once the status timeout has passed, without a reset: the kernel keeps offering
+        the printer what it already holds, and the job does not count as printed."""
         writer, self._writer = self._writer, None
         listener, self._listener = self._listener, None
         if writer is None:
             return
-        writer.close()
         try:
             async with asyncio.timeout(self.timeouts.status):
+                if not (self._lost or self._half_closed or self._stalled or writer.transport.is_closing()):
+                    self._half_closed = True
+                    writer.write_eof()
+                if self._delivered and not self._stalled:  # only a job's bytes need protecting from a reset
+                    await self._ended.wait()
+                writer.close()
                 await writer.wait_closed()
-        except (TimeoutError, OSError):
-            writer.transport.abort()
+        except (TimeoutError, OSError, RuntimeError):  # RuntimeError: uvloop's word for a transport already closed
+            writer.transport.abort()  # a plain close(2), no SO_LINGER: queued bytes still go out, then a FIN
         if listener is not None:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):

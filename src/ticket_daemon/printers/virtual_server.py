@@ -27,6 +27,7 @@ import logging
 import os
 import re
 import socket
+import struct
 from pathlib import Path
 
 from ..escpos.printerdb import ModelProfile
@@ -49,6 +50,7 @@ STATUSES: dict[str, PrinterState] = {
 # backpressure reaches the sender instead of the whole job vanishing into kernel buffers.
 SLOW_RECEIVE_BUFFER = 4096
 _READ_CHUNK = 64 * 1024
+_STREAM_LIMIT = 64 * 1024  # asyncio's default
 _THROTTLE_STEPS_PER_SECOND = 20  # a throttled printer takes its input in 50 ms portions
 # What a virtual printer acting as no particular model says it is (GS I): a name no profile has.
 UNKNOWN_MODEL = ("Virtual Printer", "ticket-daemon")
@@ -115,7 +117,10 @@ class VirtualPrinterServer:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         numbers = [int(m.group(1)) for p in self.out_dir.iterdir() if (m := _JOB_BIN.fullmatch(p.name))]
         self._last_number = max(numbers, default=0)
-        self._server = await asyncio.start_server(self._serve_connection, sock=self._listening_socket())
+        # A slow printer's stream reader holds at most its input buffer too (asyncio stops reading the socket past
+        # twice the limit): otherwise it would take a whole job into memory at once, however slowly it prints it.
+        limit = SLOW_RECEIVE_BUFFER // 2 if self.bytes_per_second else _STREAM_LIMIT
+        self._server = await asyncio.start_server(self._serve_connection, sock=self._listening_socket(), limit=limit)
 
     def _listening_socket(self) -> socket.socket:
         family, kind, proto, _, address = socket.getaddrinfo(
@@ -189,6 +194,9 @@ class VirtualPrinterServer:
                 if self.fail_after_bytes and len(job) + discarded >= self.fail_after_bytes:
                     # Switched off: no status reply, no receipt; the RST makes the sender's next write fail.
                     log.warning("%s: switched off after %d bytes (--fail-after-bytes)", self.address, len(job))
+                    sock = writer.get_extra_info("socket")
+                    if sock is not None:  # SO_LINGER 0: a reset, not the orderly close of a printer done with a job
+                        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     writer.transport.abort()
                     return b"", 0, "switched off"
                 if requests:  # DLE EOT n — real-time: answered as soon as it is received, even when not printing

@@ -62,12 +62,16 @@ _DRAWN_CHARS = re.compile("[^\u0000-\u04ff\u2000-\u20cf]")
 _SCALARS = (int, float, bool, type(None))
 
 
-def estimated_cost(datos: Mapping[str, Any]) -> float:
+def estimated_cost(datos: Mapping[str, Any], *, up_to: float = HEAVY_COST_US) -> float:
     """Rough microseconds to render ``datos`` on one core, from its shape alone (no validation). Stops counting
-    once past :data:`HEAVY_COST_US`, so it costs little whatever the document's size."""
+    once past ``up_to``, so it costs little whatever the document's size.
+
+    Past :data:`HEAVY_COST_US` (the render pool asks how long a heavy document may hold a worker, up to the render
+    budget), a string too long to scan is judged by its first :data:`MAX_SCANNED_CHARS` characters."""
     commands = datos.get("commands")
     if not isinstance(commands, list):
         return UNKNOWN_COMMAND_COST_US  # not a valid document: validation in a worker says why
+    extrapolate = up_to > HEAVY_COST_US
     cost = DOCUMENT_COST_US
     for command in commands:
         kind = command.get("type") if isinstance(command, Mapping) else None
@@ -76,13 +80,13 @@ def estimated_cost(datos: Mapping[str, Any]) -> float:
             kind = ""
         else:
             cost += COMMAND_COST_US[kind]
-        cost += _strings_cost(command, CHAR_COST_US.get(kind, CHEAP_CHAR_US), HEAVY_COST_US - cost)
-        if cost > HEAVY_COST_US:
+        cost += _strings_cost(command, CHAR_COST_US.get(kind, CHEAP_CHAR_US), up_to - cost, extrapolate)
+        if cost > up_to:
             break
     return cost
 
 
-def _strings_cost(value: Any, char_cost: float, budget: float) -> float:
+def _strings_cost(value: Any, char_cost: float, budget: float, extrapolate: bool) -> float:
     """Cost of the strings inside one command (iterative: a deeply nested command cannot exhaust the stack).
     Exact type checks first: a JSON document is dicts, lists, strings and numbers, and an abstract-class check
     for each of them would cost more than the rest of the estimate."""
@@ -92,7 +96,7 @@ def _strings_cost(value: Any, char_cost: float, budget: float) -> float:
         item = stack.pop()
         kind = type(item)
         if kind is str:
-            cost += _string_cost(item, char_cost)
+            cost += _string_cost(item, char_cost, extrapolate)
         elif kind is dict:
             stack.extend(item.values())
         elif kind is list:
@@ -100,7 +104,7 @@ def _strings_cost(value: Any, char_cost: float, budget: float) -> float:
         elif isinstance(item, _SCALARS):
             continue
         elif isinstance(item, str):
-            cost += _string_cost(item, char_cost)
+            cost += _string_cost(item, char_cost, extrapolate)
         elif isinstance(item, Mapping):
             stack.extend(item.values())
         elif isinstance(item, list | tuple):
@@ -108,10 +112,11 @@ def _strings_cost(value: Any, char_cost: float, budget: float) -> float:
     return cost
 
 
-def _string_cost(text: str, char_cost: float) -> float:
+def _string_cost(text: str, char_cost: float, extrapolate: bool) -> float:
     if text.isascii():
         return len(text) * char_cost
-    if len(text) > MAX_SCANNED_CHARS:
+    if len(text) > MAX_SCANNED_CHARS and not extrapolate:
         return HEAVY_COST_US + 1
-    drawn = len(_DRAWN_CHARS.findall(text))
+    sample = text[:MAX_SCANNED_CHARS]
+    drawn = len(_DRAWN_CHARS.findall(sample)) * len(text) / len(sample)
     return (len(text) - drawn) * char_cost + drawn * DRAWN_CHAR_US

@@ -3,10 +3,10 @@ validated, rendered and previewed, on every core, out of everyone else's way.
 
 - **The smallest tickets render on the event loop**: a one-line ticket costs ~25 µs to validate and render, a
   kitchen order ~120 µs, less than a round trip to another process costs the loop. Only renders estimated under
-  :data:`~.rendercost.ON_LOOP_COST_US`, never previews (the emulator takes milliseconds).
+  :data:`~.cost.ON_LOOP_COST_US`, never previews (the emulator takes milliseconds).
 - **Tiny documents render inline** (a small thread pool of their own, not asyncio's default one): plain text that
   is too long for the loop and still cheap, so it never queues behind the workers' receipts. Where a render runs is
-  decided by :func:`~.rendercost.estimated_cost`, a cheap static look at the document (command types, string
+  decided by :func:`~.cost.estimated_cost`, a cheap static look at the document (command types, string
   lengths, characters that have to be drawn as an image).
 - **Everything else renders in worker processes**, one per core (the core is pure: documents and bytes cross
   cheaply): images, QR codes, drawn characters, anything that can take milliseconds. Each worker is one process the
@@ -20,6 +20,11 @@ validated, rendered and previewed, on every core, out of everyone else's way.
   too costly to render (took more than 10 s)`` and its worker process is killed and replaced (a thread could not be
   stopped); a job whose printer data exceeds ``max_rendered_bytes``, or whose stored document exceeds
   ``max_document_bytes``, is refused before it reaches the spool.
+- **Refusals on time:** the budget also bounds the wait before a render. Each render sent to the workers is charged,
+  from the moment it is queued, the time it may hold a worker (its estimated cost, at most the budget; a running
+  one, what is left of that); one that would have to wait for more than the budget's worth of renders ahead of it
+  (per worker it may use) is refused at once with :data:`BUSY`, and one still waiting when the budget has passed is
+  refused then with the same sentence.
 
 Worker processes start in the background when :meth:`RenderPool.warm` is called (the daemon does it at start), or
 on first use; their start-up is never paid per job. :meth:`RenderPool.close` stops them all.
@@ -33,6 +38,7 @@ import logging
 import multiprocessing
 import os
 import sys
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -60,6 +66,7 @@ TOO_MANY_BYTES = "document too costly to render ({size} bytes of printer data, t
 TOO_BIG_TO_STORE = "document too large to store ({size} bytes of validated document, the limit is {limit})"
 WORKER_DIED = "the render worker stopped unexpectedly, please retry"
 CLOSED = "the print service is shutting down, please retry in a few seconds"
+BUSY = "document not rendered: the render workers are taken for longer than the {seconds:g} s budget, please retry"
 
 
 # --- what crosses the process boundary --------------------------------------------------------------------------
@@ -185,6 +192,23 @@ class RenderTooSlow(TicketError):
     category = Category.EXECUTION
 
 
+class RenderBusy(TicketError):
+    """A render that could not start within the budget."""
+
+    category = Category.EXECUTION
+
+
+@dataclass(slots=True)
+class _Claim:
+    """A render sent to the workers, from the moment it is queued: how long it may hold a worker (seconds)."""
+
+    seconds: float
+    started: float | None = None  # the pool's clock when it got a worker
+
+    def remaining(self, now: float) -> float:
+        return self.seconds if self.started is None else max(0.0, self.seconds - (now - self.started))
+
+
 class _ClientLocks:
     """One lock per client identity, dropped when nobody holds or waits for it (identities are unbounded)."""
 
@@ -219,8 +243,10 @@ class RenderPool:
         processes: int = 0,
         strict: bool = False,
         context: ProcessContext | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.limits = limits
+        self._clock = clock
         self.strict = strict  # read documents strictly ([server] documents = "strict")
         self.size = processes or os.cpu_count() or 1
         # Heavy renders leave one worker free for the others when there is more than one.
@@ -233,6 +259,7 @@ class RenderPool:
         self._available = asyncio.Condition()
         self._inline = ThreadPoolExecutor(max_workers=INLINE_THREADS, thread_name_prefix="render-inline")
         self._clients = _ClientLocks()
+        self._claims: list[_Claim] = []  # every render queued for or running in a worker
         self._closed = False
         self.killed = 0  # workers killed over their time budget (for /metrics and tests)
 
@@ -336,15 +363,57 @@ class RenderPool:
         elif cost <= TINY_COST_US:
             outcome = await self._inline_within_budget(function, arguments)
         else:
-            heavy = cost > HEAVY_COST_US
-
-            async def pooled() -> T | Refusal:
-                return await self._in_worker(function, arguments, heavy=heavy)
-
-            outcome = await self._clients.run(client_key, pooled)
+            outcome = await self._pooled(client_key, datos, cost, function, arguments)
         if isinstance(outcome, Refusal):
             raise outcome.error()
         return outcome
+
+    async def _pooled(
+        self,
+        client_key: str,
+        datos: Mapping[str, Any],
+        cost: float,
+        function: Callable[..., T | Refusal],
+        arguments: tuple[Any, ...],
+    ) -> T | Refusal:
+        """In a worker, one at a time per client, if it can start within the budget (refused at once or when the
+        budget has passed otherwise)."""
+        heavy = cost > HEAVY_COST_US
+        claim = self._admit(datos, cost, heavy=heavy)
+        waiting = asyncio.timeout(self.limits.timeout_seconds)
+
+        def started() -> None:
+            if waiting.expired():  # the wait ran out as the worker came free: the refusal is on its way
+                return
+            claim.started = self._clock()
+            waiting.reschedule(None)  # from here on the render's own budget applies
+
+        async def pooled() -> T | Refusal:
+            return await self._in_worker(function, arguments, heavy=heavy, on_start=started)
+
+        try:
+            async with waiting:
+                return await self._clients.run(client_key, pooled)
+        except TimeoutError:
+            if claim.started is None and waiting.expired():
+                raise RenderBusy(BUSY.format(seconds=self.limits.timeout_seconds)) from None
+            raise
+        finally:
+            self._claims.remove(claim)
+
+    def _admit(self, datos: Mapping[str, Any], cost: float, *, heavy: bool) -> _Claim:
+        """Charge a render queued for the workers, or refuse it when the renders ahead of it would keep it waiting
+        longer than the budget. A heavy one is estimated again, up to the budget: the first look stops counting."""
+        budget = self.limits.timeout_seconds
+        if heavy:
+            cost = estimated_cost(datos, up_to=budget * 1_000_000)
+        now = self._clock()
+        ahead = sum(claim.remaining(now) for claim in self._claims)
+        if ahead > budget * (self.heavy_share if heavy else self.size):
+            raise RenderBusy(BUSY.format(seconds=budget))
+        claim = _Claim(min(budget, cost / 1_000_000))
+        self._claims.append(claim)
+        return claim
 
     async def _inline_within_budget(self, function: Callable[..., T], arguments: tuple[Any, ...]) -> T:
         future = asyncio.wrap_future(self._inline.submit(function, *arguments))
@@ -353,9 +422,17 @@ class RenderPool:
         except TimeoutError:
             raise RenderTooSlow(TOO_SLOW.format(seconds=self.limits.timeout_seconds)) from None
 
-    async def _in_worker(self, function: Callable[..., T], arguments: tuple[Any, ...], *, heavy: bool) -> T:
+    async def _in_worker(
+        self,
+        function: Callable[..., T],
+        arguments: tuple[Any, ...],
+        *,
+        heavy: bool,
+        on_start: Callable[[], None] = lambda: None,
+    ) -> T:
         worker = await self._acquire(heavy=heavy)
         try:
+            on_start()
             if worker.broken:  # its process died while idle (out of memory, killed): start a new one first
                 worker = self._replace(worker)
             await worker.ready()  # not part of the budget: a fresh worker may still be importing the renderer

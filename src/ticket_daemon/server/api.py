@@ -1,4 +1,4 @@
-"""HTTP mirror (PROTOCOL.md "Extensions"): ``GET /api/v1/printers`` and ``POST /api/v1/preview`` → image/png,
+"""HTTP mirror (docs/protocol.md "Extensions"): ``GET /api/v1/printers`` and ``POST /api/v1/preview`` → image/png,
 and the operator's origin list (``GET/POST/DELETE /api/v1/origins``).
 
 Same rules as ``/ws``: bodies bounded by ``max_frame_bytes``, a page from a foreign origin is refused (a
@@ -13,7 +13,7 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from ..document.errors import TicketError
 from ..logs import audit
-from ..spool import protocol
+from ..protocol import messages, requests
 from .daemon import Daemon
 from .origins import OriginRegistry
 from .security import token_matches
@@ -45,7 +45,7 @@ def _printers(daemon: Daemon) -> Endpoint:
     async def printers(request: Request) -> Response:
         """Configured printers with their live state, then the OS printers not configured yet (each with the
         ``uri`` that would configure it)."""
-        details, summary = await daemon.printers_report(discover=True)
+        details, summary = await daemon.spool.printers_report(discover=True)
         return JSONResponse({"status": "ok", "printers": details, "summary": summary})
 
     return printers
@@ -58,9 +58,12 @@ def _preview(daemon: Daemon) -> Endpoint:
         refusal = token_refusal(daemon, request)
         if refusal is not None:
             return refusal
-        payload = await read_json_request(daemon, request, limit)
-        if isinstance(payload, Response):
-            return payload
+        body = await read_request_body(daemon, request, limit)
+        if isinstance(body, Response):
+            return body
+        payload = await off_loop_if_big(requests.read_message, body)
+        if isinstance(payload, requests.Refusal):
+            return _error(400, payload.mensaje)
         document = _document_of(payload)
         if document is None:
             return _error(400, "VALIDATION: the body must be a print document (or a ticket message with 'datos')")
@@ -68,24 +71,23 @@ def _preview(daemon: Daemon) -> Endpoint:
         address = request.client.host if request.client else "unknown"
         if not daemon.rate_limiter.allow(address, time.monotonic()):
             audit("rate limited", address=address, path=request.url.path)
-            return _error(429, protocol.RATE_LIMITED)
+            return _error(429, messages.RATE_LIMITED)
         try:
             client = f"http:{address}"
-            drawn = await daemon.render_pool.preview(client, document, raw_policy=daemon.settings.server.raw_policy)
+            raw_policy = daemon.settings.server.raw_policy
+            drawn = await daemon.spool.render_pool.preview(client, document, raw_policy=raw_policy)
         except TicketError as error:
             return _error(400, str(error))
         headers = {"X-Image-Width": str(drawn.width), "X-Image-Height": str(drawn.height), "Cache-Control": "no-store"}
         if drawn.notes:
-            # A JSON array of the notes (DOCUMENT.md "Lenient"), ASCII-escaped: header values are Latin-1 only.
+            # A JSON array of the notes (docs/document.md "Lenient"), ASCII-escaped: header values are Latin-1 only.
             headers["X-Render-Notes"] = json.dumps(list(drawn.notes))
         return Response(drawn.png, media_type="image/png", headers=headers)
 
     return preview
 
 
-def _document_of(payload: Any) -> Mapping[str, Any] | None:
-    if not isinstance(payload, dict):
-        return None
+def _document_of(payload: dict[str, Any]) -> Mapping[str, Any] | None:
     datos = payload.get("datos")
     if "commands" not in payload and isinstance(datos, dict):
         return datos
@@ -108,13 +110,27 @@ def token_refusal(daemon: Daemon, request: Request, error: ErrorResponse | None 
     if not expected or token_matches(bearer_token(request), expected):
         return None
     audit("auth token refused", path=request.url.path, address=request.client.host if request.client else "-")
-    return (error or _error)(401, protocol.AUTH_INVALID)
+    return (error or _error)(401, messages.AUTH_INVALID)
 
 
-async def read_json_request(daemon: Daemon, request: Request, limit: int, error: ErrorResponse | None = None) -> Any:
-    """The request's JSON body, or the error response to send instead: a foreign origin (403), a body over
-    ``limit`` bytes (413), or a body that is not JSON (400). Parsing runs off the event loop. ``error`` shapes
-    the response body (default ``{"status":"error","mensaje":…}``)."""
+# Bodies bigger than this are read by the protocol in a worker thread, as ``/ws`` reads big frames.
+INLINE_JSON_BYTES = 64 * 1024
+_T = TypeVar("_T")
+
+
+async def off_loop_if_big(read: Callable[[bytes], _T], body: bytes) -> _T:
+    """``read(body)``, in a worker thread when the body is big (parsing must not hold up the event loop)."""
+    if len(body) > INLINE_JSON_BYTES:
+        return await asyncio.to_thread(read, body)
+    return read(body)
+
+
+async def read_request_body(
+    daemon: Daemon, request: Request, limit: int, error: ErrorResponse | None = None
+) -> bytes | Response:
+    """The request's body for the protocol to read, or the error response to send instead: a foreign origin
+    (403) or a body over ``limit`` bytes (413). ``error`` shapes the response body (default
+    ``{"status":"error","mensaje":…}``)."""
     reply = error or _error
     origin = request.headers.get("origin")
     if not daemon.origin_policy.allows(origin, request.headers.get("host")):
@@ -123,10 +139,7 @@ async def read_json_request(daemon: Daemon, request: Request, limit: int, error:
     body = await read_bounded(request, limit)
     if body is None:
         return reply(413, f"JSON: request body is larger than {limit} bytes")
-    try:
-        return await asyncio.to_thread(json.loads, body)
-    except (ValueError, RecursionError):
-        return reply(400, "JSON: request body is not valid JSON")
+    return body
 
 
 async def read_bounded(request: Request, limit: int) -> bytes | None:
@@ -145,7 +158,7 @@ async def read_bounded(request: Request, limit: int) -> bytes | None:
 
 
 def origin_routes(origins: OriginRegistry, guard: Guard) -> list[BaseRoute]:
-    """PROTOCOL.md "Origins an operator can see and allow": listing, allowing and removing, operator only."""
+    """docs/protocol.md "Origins an operator can see and allow": listing, allowing and removing, operator only."""
 
     async def listing(request: Request) -> Response:
         return JSONResponse(origins.snapshot(), headers={"Cache-Control": "no-store"})
@@ -154,11 +167,10 @@ def origin_routes(origins: OriginRegistry, guard: Guard) -> list[BaseRoute]:
         body = await read_bounded(request, MAX_ORIGIN_BODY_BYTES)
         if body is None:
             return _error(413, f"JSON: request body is larger than {MAX_ORIGIN_BODY_BYTES} bytes")
-        try:
-            payload = json.loads(body)
-        except (ValueError, RecursionError):
-            return _error(400, "JSON: request body is not valid JSON")
-        origin = payload.get("origin") if isinstance(payload, dict) else None
+        payload = requests.read_message(body)
+        if isinstance(payload, requests.Refusal):
+            return _error(400, payload.mensaje)
+        origin = payload.get("origin")
         allowed = origins.allow(origin)  # TicketError → JSON error in the guard
         return JSONResponse({"status": "ok", "origin": allowed, **origins.snapshot()})
 

@@ -22,7 +22,7 @@ from .dashboard import dashboard_routes
 from .health import health_endpoint
 from .hosts import HostAllowList, HostCheck, names_of_origins
 from .jobs_api import job_routes
-from .metrics import DaemonMetrics, metrics_endpoint
+from .metrics import metrics_endpoint
 from .origins import OriginRegistry
 from .websocket import websocket_endpoint
 
@@ -32,8 +32,7 @@ def create_app(settings: Settings, *, daemon: Daemon | None = None) -> Starlette
     daemon = daemon if daemon is not None else Daemon(settings)
     # Origins allowed at run time live in the data dir and update the daemon's origin policy in place.
     origins = OriginRegistry(daemon.origin_policy, settings.storage.data_dir)
-    metrics = DaemonMetrics()  # per app: its own registry (server/metrics.py)
-    daemon.metrics = metrics
+    metrics = daemon.metrics
 
     server = settings.server
     # The machine's name, also as its mDNS name (till1.local: resolved on the LAN only, never by a public DNS).
@@ -57,7 +56,7 @@ def create_app(settings: Settings, *, daemon: Daemon | None = None) -> Starlette
         Route("/metrics", metrics_endpoint(daemon, metrics), methods=["GET"]),
         *api_routes(daemon),
         *dashboard_routes(
-            daemon, operator_routes=lambda guard: [*job_routes(daemon, guard), *origin_routes(origins, guard)]
+            daemon.spool, operator_routes=lambda guard: [*job_routes(daemon, guard), *origin_routes(origins, guard)]
         ),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(HostCheck, allow_list=hosts)])

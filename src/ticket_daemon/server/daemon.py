@@ -1,5 +1,6 @@
-"""The daemon as the network face sees it: the :class:`~ticket_daemon.spool.facade.PrintSpool` plus what only the
-server needs — the open connections, the origin policy and the job rate limits (per connection, per address).
+"""The daemon as the network face sees it: it holds the print service (:class:`~ticket_daemon.spool.facade.PrintSpool`)
+and what only the server needs — the open connections, the origin policy, the job rate limits (per connection, per
+address) and the metrics collector.
 
 One :class:`Daemon` lives in ``app.state.daemon``; the app's lifespan calls :meth:`start` and :meth:`stop`. A stop
 drains the printers, then closes every client with 1001 (going away) while results can still be recorded.
@@ -13,9 +14,10 @@ import logging
 from typing import Protocol
 
 from ..config import Settings
-from ..spool import protocol
+from ..protocol import messages
 from ..spool.facade import PrintSpool
 from ..store.interface import JobStore
+from .metrics import DaemonMetrics
 from .ratelimit import JobRateLimiter
 from .security import OriginPolicy
 
@@ -28,15 +30,17 @@ class Client(Protocol):
     async def close(self, code: int, reason: str) -> None: ...
 
 
-class Daemon(PrintSpool):
+class Daemon:
     def __init__(self, settings: Settings, *, store: JobStore | None = None) -> None:
-        super().__init__(settings, store=store)
+        self.settings = settings
+        self.metrics = DaemonMetrics()  # per daemon: its own registry (server/metrics.py)
+        self.spool = PrintSpool(settings, store=store, metrics=self.metrics, before_store_closes=self.close_clients)
         self.rate_limiter = JobRateLimiter(settings.server.rate_limit_per_minute)
         self.origin_policy = OriginPolicy(settings.server.allowed_origins)
         self.connections: set[Client] = set()
 
     async def start(self) -> None:
-        if self.has_started:
+        if self.spool.has_started:
             return
         server = self.settings.server
         if not _is_loopback_host(server.host) and not server.dashboard_password_hash:
@@ -45,12 +49,12 @@ class Daemon(PrintSpool):
                 "to this machine (set server.dashboard_password_hash for remote access)",
                 server.host,
             )
-        await super().start()
+        await self.spool.start()
 
-    async def before_store_closes(self) -> None:
-        await self.close_clients()
+    async def stop(self) -> None:
+        await self.spool.stop()
 
-    async def close_clients(self, code: int = protocol.CLOSE_GOING_AWAY, reason: str = "server shutting down") -> None:
+    async def close_clients(self, code: int = messages.CLOSE_GOING_AWAY, reason: str = "server shutting down") -> None:
         clients = list(self.connections)
         if clients:
             await asyncio.gather(*(client.close(code, reason) for client in clients), return_exceptions=True)

@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import html
 import ipaddress
-import json
 import logging
 import re
 import time
@@ -43,7 +42,8 @@ from ..document.errors import Category, TicketError
 from ..logs import audit
 from ..printers.registry import PrinterRegistry
 from ..printers.virtual import VirtualJob, list_jobs, virtual_printer_dir
-from ..spool.protocol import AUTH_INVALID
+from ..protocol import requests
+from ..protocol.messages import AUTH_INVALID
 from .passwords import is_password_hash, verify_password
 from .security import token_matches
 from .sessions import (
@@ -434,13 +434,10 @@ async def _read_password(request: Request, wants_json: bool) -> str | None:
         body += chunk
         if len(body) > MAX_LOGIN_BODY_BYTES:
             return None
-    text = body.decode("utf-8", errors="replace")
     if wants_json:
-        try:
-            data = json.loads(text)
-        except ValueError:
-            return None
-        password = data.get("password") if isinstance(data, dict) else None
+        data = requests.read_message(bytes(body))  # the protocol's strict reader, as for every JSON body
+        password = None if isinstance(data, requests.Refusal) else data.get("password")
         return password if isinstance(password, str) else None
+    text = body.decode("utf-8", errors="replace")
     values = parse_qs(text, keep_blank_values=True).get("password")
     return values[0] if values else None

@@ -39,16 +39,17 @@ async def disk_report(data_dir: Path) -> dict[str, int] | None:
 
 
 async def health_report(daemon: Daemon) -> dict[str, Any]:
-    spool = await daemon.spool_report()
+    spool = await daemon.spool.spool_report()
     current = int(str(spool.get("pending", 0)))
-    capacity = daemon.capacity
-    summary = daemon.registry.summary()
-    running = daemon.workers_running()
-    uptime = daemon.uptime_seconds()
+    capacity = daemon.spool.capacity
+    summary = daemon.spool.registry.summary()
+    running = daemon.spool.workers_running()
+    uptime = daemon.spool.uptime_seconds()
+    processed, failed = daemon.spool.jobs_processed, daemon.spool.jobs_failed
     report: dict[str, Any] = {
         "status": "ok" if running and summary["status"] != "error" and spool["status"] == "ok" else "degraded",
         "queue": {"current": current, "capacity": capacity, "utilization": round(current * 100 / capacity, 1)},
-        "worker": {"running": running, "jobs_processed": daemon.jobs_processed, "jobs_failed": daemon.jobs_failed},
+        "worker": {"running": running, "jobs_processed": processed, "jobs_failed": failed},
         "printers": summary,
         "build": build_info(daemon.settings.server.env),
         "uptime_seconds": uptime,

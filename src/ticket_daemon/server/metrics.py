@@ -20,7 +20,7 @@ from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..spool import protocol
+from ..protocol import messages
 from ..spool.metrics_hooks import NO_METRICS as NO_METRICS
 from ..spool.metrics_hooks import JobMetrics as JobMetrics
 from ..store.jobs import Job, JobState
@@ -35,10 +35,10 @@ PRINT_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 9
 LINK_STATES = ("connected", "connecting", "down")
 # Refusals whose text has no "CATEGORY:" prefix (the original's exact texts, PROTOCOL.md) get one for the label.
 _PLAIN_REFUSALS = {
-    protocol.DATOS_REQUIRED: "VALIDATION",
-    protocol.QUEUE_FULL: "QUEUE_FULL",
-    protocol.RATE_LIMITED: "RATE_LIMIT",
-    protocol.AUTH_INVALID: "AUTH",
+    messages.DATOS_REQUIRED: "VALIDATION",
+    messages.QUEUE_FULL: "QUEUE_FULL",
+    messages.RATE_LIMITED: "RATE_LIMIT",
+    messages.AUTH_INVALID: "AUTH",
 }
 _CATEGORY = re.compile(r"^([A-Z_]+): ")
 
@@ -128,13 +128,13 @@ class DaemonMetrics:
 
     async def refresh(self, daemon: Daemon) -> None:
         """Read the gauges from the daemon (the store is async, so this happens before rendering the text)."""
-        spool = await daemon.spool_report()
+        spool = await daemon.spool.spool_report()
         self._snapshot = _Snapshot(
             queue_depth=float(str(spool.get("pending", 0))),
-            queue_capacity=float(daemon.capacity),
+            queue_capacity=float(daemon.spool.capacity),
             spool_rows=float(str(spool.get("size", 0))),
             connections=float(len(daemon.connections)),
-            workers_running=1.0 if daemon.workers_running() else 0.0,
+            workers_running=1.0 if daemon.spool.workers_running() else 0.0,
             broker=self._broker_link(),
         )
 

@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..document.errors import Category, TicketError
+from ..protocol import jsontext
 from .security import OriginPolicy, normalise_origin
 
 log = logging.getLogger(__name__)
@@ -156,10 +157,10 @@ class OriginRegistry:
         if self._path is None:
             return []
         try:
-            data = json.loads(self._path.read_text(encoding="utf-8"))
+            data = jsontext.decode(self._path.read_bytes())
         except FileNotFoundError:
             return []
-        except (OSError, ValueError) as error:
+        except (OSError, TicketError) as error:
             log.error("STORAGE: %s cannot be read (%s): only the configured origins are allowed", self._path, error)
             return []
         listed = data.get("allowed") if isinstance(data, dict) else None

@@ -11,8 +11,8 @@ import ipaddress
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from ..spool.tokens import token_identity as token_identity  # re-exported: the front doors' one import
-from ..spool.tokens import token_matches as token_matches
+from ..protocol.tokens import token_identity as token_identity  # re-exported: the front doors' one import
+from ..protocol.tokens import token_matches as token_matches
 
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 

@@ -35,8 +35,9 @@ from ..mqtt import MqttSession, session_for
 from ..server.app import create_app
 from ..server.daemon import Daemon
 from ..server.security import OriginPolicy
+from ..server.wsprotocol import WebSocketProtocol
 from ..store.database import SpoolDamaged
-from .httplimits import ConnectionCap, guarded_http_protocol, quiet_websocket_protocol, raise_open_file_limit
+from .httplimits import ConnectionCap, guarded_http_protocol, raise_open_file_limit
 from .modes import exposure_warnings
 from .startcheck import check_startable
 
@@ -142,7 +143,8 @@ def build_server(app: Starlette, settings: Settings, *, announce: bool = True) -
         # Half-open floods: unfinished request headers time out, and only so many may be pending at once.
         http=guarded_http_protocol(server.header_timeout_seconds, max_unfinished=server.max_connections),
         h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
-        ws=quiet_websocket_protocol(),  # uvicorn's "websockets-sansio", its client faults logged without traceback
+        # uvicorn's sans-I/O WebSocket, answering non-UTF-8 text and late sends as client faults (wsprotocol.py).
+        ws=WebSocketProtocol,
         # A frame bigger than this is refused by the protocol layer with close code 1009, before it is buffered.
         ws_max_size=server.max_frame_bytes,
         ws_per_message_deflate=server.ws_compression,
@@ -159,7 +161,7 @@ def build_server(app: Starlette, settings: Settings, *, announce: bool = True) -
     daemon: Daemon = app.state.daemon
     # The broker is one more "connection" for the rate limit: the site's budget, under the per-address ceiling.
     site_budget = daemon.rate_limiter.for_connection()
-    mqtt = session_for(settings.mqtt, daemon, rate_limit=site_budget, max_message_bytes=server.max_frame_bytes)
+    mqtt = session_for(settings.mqtt, daemon.spool, rate_limit=site_budget, max_message_bytes=server.max_frame_bytes)
     if mqtt is not None:  # /health, the dashboard and /metrics show the broker link
         app.state.broker_link = mqtt.report
         app.state.metrics.set_broker_link(mqtt.report)

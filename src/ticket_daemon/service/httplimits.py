@@ -11,9 +11,6 @@ sockets held the process at its 1 024 open files and made ``/health`` and ``/ws`
 - :class:`ConnectionCap` (ASGI) refuses requests and WebSockets beyond ``max_connections``, or beyond
   ``max_connections_per_address`` from one address, with 503 and a sentence, keeping places for loopback and
   :data:`HEALTH_RESERVE` places of its own for ``/health``.
-- :func:`quiet_websocket_protocol` is uvicorn's WebSocket protocol whose reports of a client's bad frames (invalid
-  UTF-8) go through :func:`~ticket_daemon.logs.client_fault`: one line per address per interval, no traceback,
-  where uvicorn logs an ERROR with a traceback for every such frame (a loop of them fills the log in minutes).
 - :func:`raise_open_file_limit` lifts the soft RLIMIT_NOFILE to the hard limit at start (not on Windows).
 """
 
@@ -28,10 +25,7 @@ from typing import Any
 
 from uvicorn.config import Config
 from uvicorn.protocols.http.h11_impl import H11Protocol
-from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.server import ServerState
-
-from ..logs import client_fault
 
 log = logging.getLogger(__name__)
 
@@ -208,51 +202,6 @@ def _is_loopback(address: str) -> bool:
     if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
         parsed = parsed.ipv4_mapped
     return parsed.is_loopback
-
-
-# uvicorn's log messages (with a traceback) that report a client's mistake → the sentence logged instead.
-_CLIENT_FAULTS = {
-    "Invalid UTF-8 sequence received from client.": (
-        "JSON: a text frame was not valid UTF-8; the connection was closed (1007)"
-    ),
-}
-
-
-def quiet_websocket_protocol() -> type[WebSocketsSansIOProtocol]:
-    """uvicorn's ``websockets-sansio`` protocol with client faults logged by :func:`client_fault`."""
-
-    class QuietWebSocketProtocol(WebSocketsSansIOProtocol):
-        def __init__(
-            self,
-            config: Config,
-            server_state: ServerState,
-            app_state: dict[str, Any],
-            _loop: asyncio.AbstractEventLoop | None = None,
-        ) -> None:
-            super().__init__(config, server_state, app_state, _loop)
-            self.logger = _ConnectionLog(self.logger, self)  # type: ignore[assignment]
-
-    return QuietWebSocketProtocol
-
-
-class _ConnectionLog:
-    """One connection's view of uvicorn's logger: its client-fault reports become one sentence through
-    :func:`client_fault`, everything else goes to the logger unchanged."""
-
-    def __init__(self, logger: logging.Logger, protocol: WebSocketsSansIOProtocol) -> None:
-        self._logger = logger
-        self._protocol = protocol
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._logger, name)
-
-    def exception(self, message: object, *args: object, **kwargs: Any) -> None:
-        sentence = _CLIENT_FAULTS.get(str(message))
-        if sentence is None:
-            self._logger.exception(message, *args, **kwargs)
-            return
-        client = self._protocol.client
-        client_fault(str(client[0]) if client else "-", sentence)
 
 
 def raise_open_file_limit() -> tuple[int, int] | None:

@@ -1,11 +1,14 @@
-"""The print spool as the front doors see it: one :class:`PrintSpool` per process owns the printers, the job
-store, one worker per printer, results routing, recovery, operator actions and housekeeping.
+"""The print service: one :class:`PrintSpool` per process owns the printers, the job store, one worker per
+printer, results routing, recovery, operator actions and housekeeping.
 
-Front doors (``/ws``, the HTTP mirror, MQTT) hand it jobs through :mod:`.intake`; everything after the ``ack`` is
-the spool's. The store is the durable SQLite spool by default (``[storage] spool``; docs/spool.md): start-up
-recovers it, a stop leaves unprinted jobs in it, results are stored and re-sent to a client that reconnects with
-its ``client_id``. ``PrintSpool(settings, store=...)`` takes any :class:`JobStore` (benchmarks compare the spool
-with the memory queue).
+Doors (``/ws``, the HTTP mirror, MQTT) hand it typed requests through :func:`.service.serve` (tickets through
+:mod:`.intake`); everything after the ``ack`` is the spool's. The process around it holds it (never extends it) and
+hands in what it needs at construction: the metrics collector and what to do before the store closes.
+
+The store is the durable SQLite spool by default (``[storage] spool``; docs/spool.md): start-up recovers it, a
+stop leaves unprinted jobs in it, results are stored and re-sent to a client that reconnects with its
+``client_id``. ``PrintSpool(settings, store=...)`` takes any :class:`JobStore` (benchmarks compare the spool with
+the memory queue).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 from ..config import Settings
 from ..document.errors import Category, TicketError
@@ -21,6 +25,7 @@ from ..printers.discovery import PrinterDiscovery, with_discovered
 from ..printers.identify import identify_printers
 from ..printers.registry import PrinterRegistry
 from ..printers.status import PrinterState
+from ..protocol import messages
 from ..render.pool import RenderPool
 from ..store.database import SpoolDamaged, StorageError
 from ..store.interface import JobStore
@@ -29,7 +34,6 @@ from ..store.memory import MemoryJobStore
 from ..store.records import new_job, reprint_id
 from ..store.recovery import abandon_unprinted, end_orphaned_jobs, recover
 from ..store.sqlite import SPOOL_FILE, SqliteSpool
-from . import protocol
 from .metrics_hooks import NO_METRICS, JobMetrics
 from .results import ResultRouter, ResultSink
 from .states import PrinterStates
@@ -48,8 +52,21 @@ class NotAccepting(Exception):
     """The spool began stopping while the job was being checked: it was not stored (the client retries)."""
 
 
+async def _nothing() -> None:
+    return None
+
+
 class PrintSpool:
-    def __init__(self, settings: Settings, *, store: JobStore | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: JobStore | None = None,
+        metrics: JobMetrics = NO_METRICS,
+        before_store_closes: Callable[[], Awaitable[None]] = _nothing,
+    ) -> None:
+        """``metrics`` hears of every job (``GET /metrics``); ``before_store_closes`` runs on stop after the drain,
+        while results can still be recorded (the server closes its connections there)."""
         self.settings = settings
         self.registry = PrinterRegistry.from_settings(settings.printers)  # ConfigError for bad printers
         self.store: JobStore = store if store is not None else default_store(settings)
@@ -58,7 +75,8 @@ class PrintSpool:
         self.results = ResultRouter(self.store)
         # Validation and rendering: a bounded pool of its own with a time budget per render (renderpool.py).
         self.render_pool = RenderPool.from_settings(settings.server)
-        self.metrics: JobMetrics = NO_METRICS  # GET /metrics: the app installs its collector (server/metrics.py)
+        self.metrics = metrics
+        self._before_store_closes = before_store_closes
         self.discovery = PrinterDiscovery()  # the OS's printers, asked at most every 30 s
         self.jobs_processed = 0
         self.jobs_failed = 0
@@ -85,6 +103,7 @@ class PrintSpool:
                 on_waiting=self.results.waiting,
                 retry=retry,
                 claim_ahead=claim_ahead,
+                reprint_interrupted=settings.spool.interrupted_policy == "reprint",
             )
             for printer in self.registry.printers
         }
@@ -145,7 +164,7 @@ class PrintSpool:
         self._stopped = True
         await self.drain()
         await self.render_pool.close()
-        await self.before_store_closes()
+        await self._before_store_closes()
         if self._pruner is not None:
             self._pruner.cancel()
             await asyncio.gather(self._pruner, return_exceptions=True)
@@ -155,10 +174,6 @@ class PrintSpool:
         except Exception:
             log.exception("closing the spool failed")
         log.info("daemon stopped: %d jobs printed, %d failed", self.jobs_processed, self.jobs_failed)
-
-    async def before_store_closes(self) -> None:
-        """Hook for the process around the spool: runs after the drain, while results can still be recorded
-        (the server closes its connections here)."""
 
     # --- jobs ------------------------------------------------------------------------------------------------
 
@@ -194,7 +209,7 @@ class PrintSpool:
         job = await self.store.get(seq)
         if job is None:
             return None
-        cancelled = await self.store.move(seq, JobState.CANCELLED, now=time.time(), message=protocol.CANCELLED)
+        cancelled = await self.store.move(seq, JobState.CANCELLED, now=time.time(), message=messages.CANCELLED)
         self._job_finished(cancelled)
         return cancelled
 
@@ -284,7 +299,7 @@ class PrintSpool:
         return await self.states.current()
 
     async def printers_report(self, *, discover: bool = False) -> tuple[list[dict[str, object]], dict[str, object]]:
-        """(PrinterDetail list, PrinterSummary) as PROTOCOL.md ``printers`` and ``/health`` report them: the
+        """(PrinterDetail list, PrinterSummary) as docs/protocol.md ``printers`` and ``/health`` report them: the
         configured printers with their live state, then (``discover``) the OS's printers not configured yet."""
         states = await self.printer_states()
         details, summary = self.registry.details(states), self.registry.summary()

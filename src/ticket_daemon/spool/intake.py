@@ -1,14 +1,14 @@
-"""Taking in a ``ticket``: every check PROTOCOL.md asks for, in its order, then the ``ack``.
+"""Taking in a ``ticket``: every check docs/protocol.md asks for, in its order, then the ``ack``.
 
 Order (the first failing check decides the reply): ``datos`` present → auth token (when configured) → rate limit
 (the front door's: per connection, under a ceiling per address) → duplicate id → document valid and rendered (on
 the event loop, in a thread or in a worker process, by cost) → printer selection → queue capacity → ``ack``. Nothing
 is queued unless every check passed. The duplicate check is made where the job is stored (atomically, one trip to the
 spool thread); a ticket refused before that looks its id up first, so the reply is the one this order gives.
-Independent of the transport: ``/ws``, the HTTP mirror and MQTT share it, each passing who sent the ticket
-(:class:`Submitter`, with the rate limit that applies to it) and where its replies go.
+Independent of the transport: ``/ws``, the HTTP mirror and MQTT share it through the service (``service.py``), each
+passing who sent the ticket (:class:`Submitter`, with the rate limit that applies to it) and where its replies go.
 
-The printer is chosen before rendering, and the document is laid out for that printer's paper (DOCUMENT.md "The
+The printer is chosen before rendering, and the document is laid out for that printer's paper (docs/document.md "The
 printer's paper wins"); the ``ack`` comes only after a successful render, and only through the spool's
 :class:`~.results.ResultRouter`, which holds the job's result until its ack is out.
 """
@@ -24,22 +24,20 @@ from typing import Any, Protocol
 
 from ..document.errors import TicketError
 from ..logs import audit
+from ..protocol import messages
+from ..protocol.connection import ClientIdentity, ConnectionState
+from ..protocol.requests import Ticket
+from ..protocol.tokens import token_matches
 from ..store.jobs import DuplicateJob, IdConflict, Job, check_reuse, document_digest
 from ..store.records import MAX_JOB_ID_CHARS, new_job
-from . import protocol
 from .facade import NotAccepting, PrintSpool
 from .results import ResultSink
-from .tokens import token_matches
 
 log = logging.getLogger(__name__)
 
-# Owner recorded for a job sent without ``?client_id``. A client_id keeps only ``[\w.:@-]``, so no client can name
-# itself ``addr/…`` and collect the results of anonymous jobs from that address.
-ANONYMOUS_OWNER = "addr/{address}"
-
 
 class RateLimit(Protocol):
-    """A front door's job budget (PROTOCOL.md "Rate limit identity"; ``server.ratelimit``): may a job from this
+    """A front door's job budget (docs/protocol.md "Rate limit identity"; ``server.ratelimit``): may a job from this
     submitter go on at ``now``? The object knows whose budget it is (``/ws`` passes one per connection); the
     remote address given with each job names the ceiling shared by everything from that address."""
 
@@ -48,39 +46,37 @@ class RateLimit(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Submitter:
-    """Who sent the ticket: the ``?client_id`` they chose, else their address; where its replies go; and the rate
-    limit that applies to it (its connection's budget, for ``/ws``)."""
+    """Who sent the request (its identity), where its replies go, the rate limit that applies to it (its
+    connection's budget, for ``/ws``) and, for a ``/ws`` client, its connection's protocol state (whether it proved
+    the token, whether its results are routed to it)."""
 
-    address: str
-    client_id: str | None
+    identity: ClientIdentity
     sink: ResultSink
     rate_limit: RateLimit
+    connection: ConnectionState | None = None
+
+    @property
+    def address(self) -> str:
+        return self.identity.address
+
+    @property
+    def client_id(self) -> str | None:
+        return self.identity.client_id
 
     @property
     def owner(self) -> str:
-        """The scope its ids belong to (PROTOCOL.md "Idempotent ids, safely scoped"): its client_id, else its
-        address. Recorded as the job's ``client_id``; only this owner's sinks ever get the job's result."""
-        return self.client_id or ANONYMOUS_OWNER.format(address=self.address)
+        return self.identity.owner
 
     @property
     def client_key(self) -> str:
-        """``client_id@address`` (``-@address`` without a client_id), as ``/ws`` names its connections: the render
-        pool's fairness key (one render worker at a time per key) and the name in log lines. The address is part
-        of it so two machines that chose the same client_id do not wait on each other."""
-        return f"{self.client_id or '-'}@{self.address}"
+        return self.identity.client_key
 
 
-def job_id_of(message: Mapping[str, Any]) -> str | None:
-    """The client's id when it is a usable string (echoed in errors), else None."""
-    value = message.get("id")
-    return value if isinstance(value, str) and 0 < len(value) <= MAX_JOB_ID_CHARS else None
-
-
-async def submit_ticket(spool: PrintSpool, message: Mapping[str, Any], submitter: Submitter) -> None:
+async def submit_ticket(spool: PrintSpool, ticket: Ticket, submitter: Submitter) -> None:
     """Handle a ``ticket``. Every reply goes to the submitter's sink, in order: ``ack`` then, later, ``result``;
     or one ``error``; or, for an id already accepted, a duplicate ``ack`` (and the result again if it finished)."""
     started = time.perf_counter()
-    outcome = await _outcome(spool, message, submitter)
+    outcome = await _outcome(spool, ticket, submitter)
     if isinstance(outcome, _Acked):
         reply = outcome.ack
         spool.results.acknowledge(outcome.seq, outcome.ack, submitter.sink)
@@ -89,7 +85,7 @@ async def submit_ticket(spool: PrintSpool, message: Mapping[str, Any], submitter
         spool.results.acknowledge_finished(submitter.sink, outcome.ack, outcome.job)
     else:
         reply = outcome
-        submitter.sink(outcome)
+        submitter.sink.send(outcome)
     spool.metrics.ticket_answered(reply, seconds=time.perf_counter() - started)
 
 
@@ -98,61 +94,61 @@ class _Acked:
     """The job is stored (or was already pending): its ``ack`` goes out through the result router."""
 
     seq: int
-    ack: protocol.Message
+    ack: messages.Message
 
 
 @dataclass(frozen=True, slots=True)
 class _AlreadyFinished:
     """A duplicate of a job that already finished: its ``ack``, then its result again."""
 
-    ack: protocol.Message
+    ack: messages.Message
     job: Job
 
 
-_Outcome = _Acked | _AlreadyFinished | protocol.Message
+_Outcome = _Acked | _AlreadyFinished | messages.Message
 
 
-async def _outcome(spool: PrintSpool, message: Mapping[str, Any], submitter: Submitter) -> _Outcome:
-    job_id = job_id_of(message)
+async def _outcome(spool: PrintSpool, ticket: Ticket, submitter: Submitter) -> _Outcome:
+    job_id = ticket.job_id
 
-    # 1. PROTOCOL.md: "Field 'datos' is required for type 'ticket'" (null counts as missing, as in the original).
-    datos = message.get("datos")
+    # 1. docs/protocol.md: "Field 'datos' is required for type 'ticket'" (null counts as missing, as the original).
+    datos = ticket.datos
     if datos is None:
-        return protocol.error(protocol.DATOS_REQUIRED, job_id)
+        return messages.error(messages.DATOS_REQUIRED, job_id)
 
     # 2. Auth token, compared in constant time; the audit line names the client, never the token.
-    token = message.get("auth_token")
+    token = ticket.auth_token
     expected = spool.settings.server.auth_token.get_secret_value()
     if expected and not token_matches(token, expected):
         audit("auth failure", client=submitter.client_id or "-", address=submitter.address, job=job_id or "-")
-        return protocol.error(protocol.AUTH_INVALID, job_id)
+        return messages.error(messages.AUTH_INVALID, job_id)
 
     # 3. Rate limit (default 30 jobs per minute per connection, 10 times that per address).
     if not submitter.rate_limit.allow(submitter.address, time.monotonic()):
         audit("rate limited", client=submitter.client_id or "-", address=submitter.address, job=job_id or "-")
-        return protocol.error(protocol.RATE_LIMITED, job_id)
+        return messages.error(messages.RATE_LIMITED, job_id)
 
     if not spool.accepting:
-        return protocol.error(protocol.SHUTTING_DOWN, job_id)
-    raw_id = message.get("id")
+        return messages.error(messages.SHUTTING_DOWN, job_id)
+    raw_id = ticket.raw_id
     if raw_id is not None and raw_id != "" and job_id is None:
-        return protocol.error(protocol.BAD_ID.format(limit=MAX_JOB_ID_CHARS))
+        return messages.error(messages.BAD_ID.format(limit=MAX_JOB_ID_CHARS))
 
     if not isinstance(datos, Mapping):
-        return protocol.error(protocol.DATOS_NOT_OBJECT.format(got=protocol.json_type(datos)), job_id)
+        return messages.error(messages.DATOS_NOT_OBJECT.format(got=messages.json_type(datos)), job_id)
 
-    printer_name = message.get("printer")
+    printer_name = ticket.printer
     if printer_name is not None and not isinstance(printer_name, str):
-        refusal = protocol.error(protocol.PRINTER_NOT_STRING, job_id)
+        refusal = messages.error(messages.PRINTER_NOT_STRING, job_id)
         return await _refused_unless_reused(spool, refusal, job_id, datos, submitter)
 
     # 4. Validate, choose the printer (ticket.printer, else profile.model against names/aliases, else the
     # default), and render for its paper in the render pool: the smallest documents on the event loop, others off
     # it, under a time and size budget, one render worker at a time per client (renderpool.py).
-    # PROTOCOL.md "Idempotent ids, safely scoped" puts the duplicate check before validation. The add below makes it
-    # atomically, within the sender's own scope and the duplicate window, so a ticket that renders is not read first
-    # (one trip to the spool thread per ticket, not two); a ticket refused before its add looks its id up instead,
-    # so a resent id still gets its duplicate ack (or its id conflict) whatever its document.
+    # docs/protocol.md "Idempotent ids, safely scoped" puts the duplicate check before validation. The add below
+    # makes it atomically, within the sender's own scope and the duplicate window, so a ticket that renders is not
+    # read first (one trip to the spool thread per ticket, not two); a ticket refused before its add looks its id
+    # up instead, so a resent id still gets its duplicate ack (or its id conflict) whatever its document.
     try:
         rendered = await spool.render_pool.render(
             submitter.client_key,
@@ -162,7 +158,7 @@ async def _outcome(spool: PrintSpool, message: Mapping[str, Any], submitter: Sub
             printer_name=printer_name,
         )
     except TicketError as error:
-        return await _refused_unless_reused(spool, protocol.error(str(error), job_id), job_id, datos, submitter)
+        return await _refused_unless_reused(spool, messages.error(str(error), job_id), job_id, datos, submitter)
     assert rendered.printer is not None  # a registry was given
 
     job = new_job(
@@ -183,20 +179,20 @@ async def _outcome(spool: PrintSpool, message: Mapping[str, Any], submitter: Sub
     except DuplicateJob as duplicate:
         return await _duplicate(spool, duplicate.existing, submitter)
     except IdConflict as conflict:
-        return protocol.error(str(conflict), job_id)
+        return messages.error(str(conflict), job_id)
     except OverflowError:
-        return protocol.error(protocol.QUEUE_FULL, job_id)
+        return messages.error(messages.QUEUE_FULL, job_id)
     except NotAccepting:
-        return protocol.error(protocol.SHUTTING_DOWN, job_id)
+        return messages.error(messages.SHUTTING_DOWN, job_id)
     except TicketError as error:  # the disk refused: the job was not stored, so no ack
         log.error("job %s not stored: %s", job.id, error)
-        return protocol.error(str(error), job_id)
+        return messages.error(str(error), job_id)
     log.info("job %s accepted for printer %s from %s", stored.id, stored.printer, submitter.client_key)
-    return _Acked(stored.seq, protocol.ack(stored.id, current=await _depth(spool), capacity=spool.capacity))
+    return _Acked(stored.seq, messages.ack(stored.id, current=await _depth(spool), capacity=spool.capacity))
 
 
 async def _refused_unless_reused(
-    spool: PrintSpool, refusal: protocol.Message, job_id: str | None, datos: Mapping[str, Any], submitter: Submitter
+    spool: PrintSpool, refusal: messages.Message, job_id: str | None, datos: Mapping[str, Any], submitter: Submitter
 ) -> _Outcome:
     """A ticket that cannot be stored: its refusal, unless its owner used its id within the duplicate window (then,
     as if the id had been checked first: the same document's duplicate ``ack``, another document's id conflict)."""
@@ -211,7 +207,7 @@ async def _refused_unless_reused(
     except DuplicateJob as duplicate:
         return await _duplicate(spool, duplicate.existing, submitter)
     except TicketError as error:  # IdConflict ("VALIDATION: …"), or "STORAGE: …": nothing is acked
-        return protocol.error(str(error), job_id)
+        return messages.error(str(error), job_id)
     return refusal
 
 
@@ -231,7 +227,7 @@ async def _duplicate(spool: PrintSpool, existing: Job, submitter: Submitter) -> 
         # Still to print: its result now goes to the connection its own client resent it from (it may have
         # reconnected). Before any await, so the job cannot finish unseen between the read and the redirect.
         spool.results.redirect(existing.seq, submitter.sink)
-    reply = protocol.ack_duplicate(
+    reply = messages.ack_duplicate(
         existing.id, state=existing.state.value, current=await _depth(spool), capacity=spool.capacity
     )
     if existing.state.is_final:

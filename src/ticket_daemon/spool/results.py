@@ -6,7 +6,7 @@ The router is the only sender of both. A front door never sends an ``ack`` itsel
 first (a fast printer can finish before the ack leaves). Until that call, results and notices for the job are held,
 so no call order can put a result ahead of its ack. Sinks are connection outboxes that keep order (FIFO).
 
-Routes are keyed by the job's ``seq``, never by the client's id: ids are scoped per client (PROTOCOL.md "Idempotent
+Routes are keyed by the job's ``seq``, never by the client's id: ids are scoped per client (docs/protocol.md "Idempotent
 ids, safely scoped"), so two clients may use the same id at once. A result goes to the connection that sent the job;
 if that one is gone, to the live connection of the job's own client (its owner); never to anyone else. It counts as
 delivered only once written (:meth:`written`); until then a client that reconnects gets it again, from the spool.
@@ -17,26 +17,33 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from ..document.errors import TicketError
+from ..protocol import messages
 from ..store.interface import JobStore
 from ..store.jobs import Job, JobState
-from . import protocol
 
 log = logging.getLogger(__name__)
 
-# Where a job's messages go (a connection's outbox). Must not block; returns False when the message could not be
-# queued (the connection is gone), so a durable result stays undelivered until its client reconnects.
-ResultSink = Callable[[protocol.Message], bool | None]
+
+class ResultSink(Protocol):
+    """Where a job's messages go (a connection's outbox, an HTTP response, the broker). Neither call may block;
+    each returns False when the message could not be queued (the connection is gone), so a durable result stays
+    undelivered until its client reconnects. A sink is told by the call whether it carries a job's result: a result
+    counts as delivered once the sink wrote it (:meth:`ResultRouter.written`)."""
+
+    def send(self, message: messages.Message, /) -> bool: ...
+
+    def result(self, job_id: str, message: messages.Message, /) -> bool: ...
 
 
-def result_message(job: Job, *, again: bool = False) -> protocol.Message:
+def result_message(job: Job, *, again: bool = False) -> messages.Message:
     """The job's ``result``; ``again``: sent once more for a duplicate, saying it was not printed again."""
-    mensaje = job.message + protocol.NOT_PRINTED_AGAIN if again else job.message
-    return protocol.result(job.id, success=job.state is JobState.SUCCESS, mensaje=mensaje)
+    mensaje = job.message + messages.NOT_PRINTED_AGAIN if again else job.message
+    return messages.result(job.id, success=job.state is JobState.SUCCESS, mensaje=mensaje)
 
 
 @dataclass(slots=True)
@@ -78,24 +85,24 @@ class ResultRouter:
         else:
             route.sink, route.acked = sink, False
 
-    def acknowledge(self, seq: int, ack: protocol.Message, sink: ResultSink) -> None:
+    def acknowledge(self, seq: int, ack: messages.Message, sink: ResultSink) -> None:
         """Send the job's ``ack`` (new or duplicate) to ``sink``, the connection that sent it; then, if that is
         where the job's result goes, anything held behind the ack. A result redirected to another connection
         meanwhile stays held until that connection's own ack is out."""
         _deliver(sink, ack)
         route = self._routes.get(seq)
-        if route is None or route.sink != sink:  # bound methods: equal, not identical
+        if route is None or route.sink is not sink:
             return
         route.acked = True
         if route.held is not None:
             del self._routes[seq]
             self._send_result(route.held, route.sink)
 
-    def acknowledge_finished(self, sink: ResultSink, ack: protocol.Message, job: Job) -> None:
+    def acknowledge_finished(self, sink: ResultSink, ack: messages.Message, job: Job) -> None:
         """A duplicate of a job that already finished: its ``ack``, then its result again (saying it was not printed
         again), in that order."""
         if _deliver(sink, ack):
-            _deliver(sink, result_message(job, again=True))
+            _deliver_result(sink, job, result_message(job, again=True))
 
     # --- after the ack -----------------------------------------------------------------------------------------
 
@@ -111,7 +118,7 @@ class ResultRouter:
     def waiting(self, job: Job) -> None:
         """Tell the client its job waits for the printer (never before its ack)."""
         route = self._routes.get(job.seq)
-        message = protocol.job_waiting(job.id, job.message)
+        message = messages.job_waiting(job.id, job.message)
         if route is not None:
             if route.acked:
                 _deliver(route.sink, message)
@@ -149,11 +156,11 @@ class ResultRouter:
                 continue
             if (job.client_id, job.id) in being_recorded:
                 continue
-            if not _deliver(sink, result_message(job)):
+            if not _deliver_result(sink, job, result_message(job)):
                 return
 
     def detach(self, client_id: str, sink: ResultSink) -> None:
-        if self._clients.get(client_id) == sink:  # bound methods: equal, not identical
+        if self._clients.get(client_id) is sink:
             del self._clients[client_id]
 
     async def close(self) -> None:
@@ -163,11 +170,11 @@ class ResultRouter:
 
     def _send_result(self, job: Job, sink: ResultSink | None) -> None:
         message = result_message(job)
-        if sink is not None and _deliver(sink, message):
+        if sink is not None and _deliver_result(sink, job, message):
             return
         live = self._clients.get(job.client_id)
-        if live is not None and live != sink:
-            _deliver(live, message)
+        if live is not None and live is not sink:
+            _deliver_result(live, job, message)
 
     async def _mark_delivered(self) -> None:
         await asyncio.sleep(0)  # results written in the same turn of the event loop join this write
@@ -188,9 +195,17 @@ class ResultRouter:
         task.add_done_callback(self._background.discard)
 
 
-def _deliver(sink: ResultSink, message: protocol.Message) -> bool:
+def _deliver(sink: ResultSink, message: messages.Message) -> bool:
     try:
-        return sink(message) is not False
+        return sink.send(message)
     except Exception:
         log.exception("delivering a message failed")
+        return False
+
+
+def _deliver_result(sink: ResultSink, job: Job, message: messages.Message) -> bool:
+    try:
+        return sink.result(job.id, message)
+    except Exception:
+        log.exception("delivering a result failed")
         return False

@@ -16,8 +16,14 @@ Printer outages: a retryable :class:`PrinterError` met *before* any byte was sen
 (cannot connect; paper out, cover open or offline at the first status check) puts the job, and every job queued
 behind it, in ``waiting`` with that sentence; the clients are told, and the worker tries again after a backoff
 (``retry_initial_seconds`` doubling up to ``retry_max_seconds``; a stop wakes it at once, a new job does not).
-A job waiting longer than ``job_ttl_seconds`` ends ``expired``. Anything that goes wrong once sending began is
-final (``error``): the printer may have printed part of it, and a second copy is the operator's call (reprint).
+A job waiting longer than ``job_ttl_seconds`` ends ``expired``.
+
+A job is ``success`` only once the printer accepted every byte (the transport's ``send()`` returns then) and, where
+status can be read, reported no fault after it. A job cut off once sending began (the link dropped or stalled, the
+print timeout passed, a fault reported after it) follows ``interrupted_policy``: "reprint" puts it back in
+``waiting`` with the reason and prints it again from its beginning once the printer is back (its result says it
+was reprinted after an interruption; the printer may have printed part of the first attempt); "fail" ends it in
+``error`` with the ``PRINTER:`` sentence, and a second copy is the operator's call.
 """
 
 from __future__ import annotations
@@ -35,9 +41,9 @@ from ..printers.base import Transport
 from ..printers.registry import ConfiguredPrinter
 from ..printers.status import PrinterState, state_error
 from ..printers.uri import open_transport
+from ..protocol import messages
 from ..store.interface import JobStore
 from ..store.jobs import InvalidTransition, Job, JobState
-from . import protocol
 from .line import PrinterLine
 
 log = logging.getLogger(__name__)
@@ -48,6 +54,8 @@ JobReport = Callable[[Job], None]
 STREAM_WRITE_BYTES = 32 * 1024
 # When the store cannot be read, look again after this long rather than spin on a broken disk.
 STORE_RETRY_SECONDS = 1.0
+# Added to the reason a job cut off mid-send waits with, under interrupted_policy = "reprint".
+REPRINT_PROMISE = "; it will be printed again from the start once the printer is back"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +92,7 @@ class PrinterWorker:
         retry: RetryPolicy | None = None,
         clock: Callable[[], float] = time.time,
         claim_ahead: int = 1,
+        reprint_interrupted: bool = True,
     ) -> None:
         self.printer = printer
         self._dot_width = printer.dot_width
@@ -110,6 +119,8 @@ class PrinterWorker:
         # (a full disk): only the kind that failed clears it, so the log does not flip between the two every second.
         self._store_trouble: tuple[str, str] | None = None
         self._reprints: set[int] = set()  # seqs of jobs resumed after a crash mid-send: their result says so
+        # interrupted_policy: a job cut off mid-send is printed again from the start (True) or fails.
+        self._reprint_interrupted = reprint_interrupted
         # Held while a job talks to the printer and while its status is checked; remembers the last state seen.
         self.line = PrinterLine()
 
@@ -212,7 +223,7 @@ class PrinterWorker:
         waited_since = max(self._outage_since or job.updated_at, job.created_at)
         if self._clock() - waited_since <= self._retry.job_ttl_seconds:
             return False
-        reason = job.message.removeprefix("PRINTER: ")
+        reason = job.message.removeprefix("PRINTER: ").removesuffix(REPRINT_PROMISE)
         waited = _duration(self._retry.job_ttl_seconds)
         message = f"PRINTER: Expired after waiting {waited} for printer '{self.name}' ({reason})"
         await self._finish(job, JobState.EXPIRED, message)
@@ -247,12 +258,13 @@ class PrinterWorker:
             elapsed_ms = round((time.perf_counter() - started) * 1000)
             self._printer_answered()
             for job in jobs:
-                notes = (*job.notes, protocol.REPRINTED) if job.seq in self._reprints else job.notes
-                success = protocol.print_completed(elapsed_ms, notes)
+                notes = (*job.notes, messages.REPRINTED) if job.seq in self._reprints else job.notes
+                success = messages.print_completed(elapsed_ms, notes)
                 final = self._finish(job, JobState.SUCCESS, success, claim_next=job is run[-1])
                 finishing.append(asyncio.create_task(final))
 
         failure: str | None = None
+        interrupted = False  # the printer stopped taking the job or reported a fault: it may work again later
         try:
             async with asyncio.timeout(self._print_timeout * len(run)):
                 await self._deliver(run, began, printed)
@@ -262,35 +274,52 @@ class PrinterWorker:
             await self._wait_for_printer(run[0], str(not_sent.error), tell=told != str(not_sent.error))
             return []
         except TicketError as error:
-            failure = str(error)
+            failure, interrupted = str(error), error.retryable
         except TimeoutError:
             failure = f"PRINTER: Timed out printing on '{self.name}' after {self._print_timeout * len(run):.0f} s"
+            interrupted = True
         except Exception:
             if len(finishing) < len(run):  # not after every job was printed (closing the connection failed)
                 log.exception("printer %s: job %s failed unexpectedly", self.name, run[len(finishing)].id)
-            failure = protocol.INTERNAL_ERROR
+            failure = messages.INTERNAL_ERROR
         claimed_next = [await task for task in finishing]
         if len(finishing) == len(run):  # all printed: whatever happened while closing (a timeout) changes nothing
             return claimed_next[-1]
-        # What began but was not confirmed is final (part of it may be on paper); what never began goes back.
+        # What began but was not confirmed is printed again or final (interrupted_policy); what never began goes back.
         cut_off, never_sent = began[len(finishing) :], run[len(began) :]
         if failure is not None and not began:  # refused before any byte (not retryable): the first job ends here
             cut_off, never_sent = run[:1], run[1:]
+        if cut_off and interrupted and failure is not None and began and self._reprint_interrupted:
+            await self._reprint_later(cut_off, never_sent, failure)
+            return []
         await self._unclaim(never_sent)
         if not cut_off:  # the daemon stops between two jobs of the run
             return []
         self._printer_answered()
         for job in cut_off[:-1]:
-            await self._finish(job, JobState.ERROR, failure or protocol.INTERNAL_ERROR)
+            await self._finish(job, JobState.ERROR, failure or messages.INTERNAL_ERROR)
         return await self._finish(
-            cut_off[-1], JobState.ERROR, failure or protocol.INTERNAL_ERROR, claim_next=not never_sent
+            cut_off[-1], JobState.ERROR, failure or messages.INTERNAL_ERROR, claim_next=not never_sent
         )
+
+    async def _reprint_later(self, cut_off: list[Job], never_sent: list[Job], reason: str) -> None:
+        """interrupted_policy = "reprint": the cut-off jobs go back in line, to be printed again from their
+        beginning (their results say so); the first waits for the printer with the reason, those behind it too."""
+        self._reprints.update(job.seq for job in cut_off)
+        for job in cut_off[1:]:  # began in the same write as the first: printed again after it, in order
+            try:
+                await self._store.move(job.seq, JobState.QUEUED, now=self._clock(), attempts=job.attempts)
+            except Exception as error:
+                log.error("printer %s: cannot put job %s back in the queue: %s", self.name, job.id, error)
+        await self._unclaim(never_sent)
+        await self._wait_for_printer(cut_off[0], reason + REPRINT_PROMISE, tell=True, others=reason)
 
     def _printer_answered(self) -> None:
         self._failures, self._outage_since, self._retry_at = 0, None, 0.0
 
-    async def _wait_for_printer(self, job: Job, message: str, *, tell: bool) -> None:
-        """The printer is unavailable: this job and those behind it wait; try again after the backoff."""
+    async def _wait_for_printer(self, job: Job, message: str, *, tell: bool, others: str | None = None) -> None:
+        """The printer is unavailable: this job and those behind it wait (with ``others`` as their reason, when it
+        differs from the first job's); try again after the backoff."""
         now = self._clock()
         self._failures += 1
         if self._outage_since is None:
@@ -305,7 +334,8 @@ class PrinterWorker:
             waiting = [moved] if tell else []
             for other in await self._store.pending_for_printer(self.name):
                 if other.state is JobState.QUEUED:
-                    waiting.append(await self._store.move(other.seq, JobState.WAITING, now=now, message=message))
+                    reason = message if others is None else others
+                    waiting.append(await self._store.move(other.seq, JobState.WAITING, now=now, message=reason))
         except Exception:
             log.exception("printer %s: cannot record that job %s waits", self.name, job.id)
             return
@@ -415,7 +445,8 @@ class PrinterWorker:
                     raise _NotSent(error) from None
                 raise
             # After: the reply queues behind the job's bytes, so it also confirms the printer took them all (and
-            # catches a fault that happened mid-job). From here on a failure is final: part of it may be on paper.
+            # catches a fault that happened mid-job). From here on a failure follows interrupted_policy (part of the
+            # job may be on paper).
             if len(run) > 1 and not transport.can_read_status and all(job.data for job in run):
                 for chunk in _chunks(run, STREAM_WRITE_BYTES):
                     if began and self._stop_requested.is_set():

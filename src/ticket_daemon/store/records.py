@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from .jobs import Job
-
 # Longest job id a client may send, and the longest one the daemon makes (a reprint's id is cut to it).
-MAX_JOB_ID_CHARS = 64
+from ..protocol.requests import MAX_JOB_ID_CHARS as MAX_JOB_ID_CHARS
+from .jobs import Job
 
 
 def new_job(

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Collection, Iterable
 
 from ..document.errors import TicketError
-from ..spool import protocol
+from ..protocol import messages
 from .interface import JobStore
 from .jobs import Job, JobState
 
@@ -54,9 +54,9 @@ async def abandon_unprinted(store: JobStore, printers: Iterable[str], on_finishe
         return
     for job in jobs:
         if job.state in (JobState.QUEUED, JobState.WAITING):
-            message = protocol.SHUTTING_DOWN
+            message = messages.SHUTTING_DOWN
         elif job.state is JobState.PRINTING:  # cut off after shutdown_grace_seconds
-            message = protocol.INTERRUPTED
+            message = messages.INTERRUPTED
         else:
             continue
         on_finished(await store.move(job.seq, JobState.ERROR, now=time.time(), message=message))

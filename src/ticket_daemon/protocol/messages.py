@@ -1,26 +1,25 @@
-"""Every message the server sends over ``/ws``, built in one place (PROTOCOL.md).
+"""Every message the server sends, on every door, built in one place (docs/protocol.md "Server → client").
 
 Existing POS clients match on these field names and texts, so they are constants here and nowhere else. Server
 messages are plain dicts serialised with :func:`encode`; optional fields (``id``) are left out when absent, as the
-original daemon did.
+original daemon does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from ..document.parse import json_type as json_type  # re-exported: error sentences name JSON types one way
-from ..store.jobs import Job
-from . import wire
+from . import jsontext
 
 Message = dict[str, Any]
 
-# PROTOCOL.md "Exact error texts clients match on".
+# docs/protocol.md "Exact error texts clients match on".
 DATOS_REQUIRED = "Field 'datos' is required for type 'ticket'"
 QUEUE_FULL = "Queue full, please retry in a few seconds"
 RATE_LIMITED = "Rate limit exceeded: please wait before submitting more jobs"
-UNKNOWN_TYPE = "Unknown message type: {tipo}"
+UNKNOWN_TYPE = "Unknown message type:  {tipo}"  # two spaces after the colon, byte for byte as the original
 AUTH_INVALID = "Invalid or missing auth token"
 
 # Ours, in the same ``CATEGORY: sentence`` shape as document errors.
@@ -29,18 +28,19 @@ SHUTTING_DOWN = "EXECUTION: the print service is shutting down, please retry in 
 INTERRUPTED = "PRINTER: Interrupted while printing because the print service stopped; check the receipt and resend"
 TOO_MANY_MESSAGES = "Too many messages: please slow down"
 BINARY_FRAME = "JSON: binary frames are not accepted, send each message as a JSON text frame"
-NOT_AN_OBJECT = "JSON: a message must be a JSON object, got {got}"
+NOT_AN_OBJECT = "JSON: " + jsontext.NOT_AN_OBJECT
 TIPO_REQUIRED = "JSON: field 'tipo' is required and must be a string"
 DATOS_NOT_OBJECT = "VALIDATION: field 'datos' must be a JSON object (the print document), got {got}"
 BAD_ID = "VALIDATION: field 'id' must be a string of 1 to {limit} characters"
 JOB_NOT_FOUND = "VALIDATION: Job not found: {id}"
+PREVIEW_DATOS_REQUIRED = "VALIDATION: field 'datos' is required for type 'preview'"
 JOB_ID_REQUIRED = "VALIDATION: field 'id' is required for type 'job_status'"
 PRINTER_NOT_STRING = "VALIDATION: field 'printer' must be the name of a configured printer"
 
 CONNECTED = "✅ Servidor respondiendo desde Ticket Daemon"  # the original's greeting; clients may show it
 ACK_QUEUED = "Job queued for printing"
 ACK_DUPLICATE = "Job already accepted; it is not printed again"
-# Appended to a finished job's result when it is sent again for a duplicate (PROTOCOL.md "Idempotent ids").
+# Appended to a finished job's result when it is sent again for a duplicate (docs/protocol.md "Idempotent ids").
 NOT_PRINTED_AGAIN = " (duplicate id: not printed again)"
 PRINT_COMPLETED = "Print completed in {ms}ms"
 # Appended to the result of a job printed again after a crash mid-send: the client may find two copies.
@@ -55,7 +55,7 @@ CLOSE_INTERNAL_ERROR = 1011  # a bug met while handling this connection (logged)
 
 
 def encode(message: Mapping[str, Any]) -> str:
-    return wire.encode(message)  # strict JSON: never NaN, Infinity or a lone surrogate (a browser must parse it)
+    return jsontext.encode(message)  # strict JSON: never NaN, Infinity or a lone surrogate (a browser must parse it)
 
 
 def _with_id(message: Message, job_id: str | None) -> Message:
@@ -84,7 +84,7 @@ def ack(job_id: str, *, current: int, capacity: int) -> Message:
 
 
 def ack_duplicate(job_id: str, *, state: str, current: int, capacity: int) -> Message:
-    """PROTOCOL.md extension "Idempotent ids": the job is not accepted again; ``job_status`` is its state."""
+    """docs/protocol.md extension "Idempotent ids": the job is not accepted again; ``job_status`` is its state."""
     return {
         "tipo": "ack",
         "id": job_id,
@@ -137,7 +137,7 @@ def preview(*, width: int, height: int, image_base64: str, notes: Sequence[str] 
 def job(
     job_id: str, *, state: str, printer: str, mensaje: str, attempts: int, created_at: float, updated_at: float
 ) -> Message:
-    """PROTOCOL.md extension ``job_status`` → ``{"tipo":"job","id":…,"status":"queued|printing|success|…"}``."""
+    """docs/protocol.md extension ``job_status`` → ``{"tipo":"job","id":…,"status":"queued|printing|success|…"}``."""
     return {
         "tipo": "job",
         "id": job_id,
@@ -155,7 +155,31 @@ def job_waiting(job_id: str, mensaje: str) -> Message:
     return {"tipo": "job", "id": job_id, "status": "waiting", "mensaje": mensaje}
 
 
-def job_of(record: Job) -> Message:
+class JobState(Protocol):
+    @property
+    def value(self) -> str: ...
+
+
+class JobView(Protocol):
+    """What a ``job`` message shows of a stored job (the store's ``Job`` is one)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def state(self) -> JobState: ...
+    @property
+    def printer(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def attempts(self) -> int: ...
+    @property
+    def created_at(self) -> float: ...
+    @property
+    def updated_at(self) -> float: ...
+
+
+def job_of(record: JobView) -> Message:
     """The ``job`` message (``job_status``, ``GET /api/v1/jobs/{id}``) for a stored job."""
     return job(
         record.id,

@@ -1,4 +1,4 @@
-"""The auth token, compared and named without ever revealing it (used by every front door and by intake)."""
+"""The auth token, compared and named without ever revealing it (every door and the service use it)."""
 
 from __future__ import annotations
 
