@@ -39,7 +39,7 @@ async def _run(path: Path, *, max_batch: int, whole_life: bool) -> float:
             if whole_life:
                 await spool.move(stored.seq, JobState.PRINTING, now=time.time(), attempts=1)
                 await spool.move(stored.seq, JobState.SUCCESS, now=time.time(), message="Print completed in 1ms")
-                await spool.mark_results_delivered([(stored.client_id, stored.id)])
+                await spool.mark_results_delivered([stored.seq])
 
     started = time.perf_counter()
     await asyncio.gather(*(caller(number) for number in range(CALLERS)))

@@ -48,8 +48,8 @@ class BlockingStore(SqliteJobStore):
             functools.partial(self.do_finish_and_claim, key, target, now, message, limit, max_bytes)
         )
 
-    def mark_results_delivered(self, results: Sequence[tuple[str, str]]) -> None:
-        self.commit_one(functools.partial(self.do_mark_results_delivered, results))
+    def mark_results_delivered(self, seqs: Sequence[int]) -> None:
+        self.commit_one(functools.partial(self.do_mark_results_delivered, seqs))
 
     def prune(self, *, older_than: float, max_rows: int) -> int:
         return self.commit_one(functools.partial(self.do_prune, older_than, max_rows))

@@ -16,7 +16,11 @@ from ticket_daemon.logs import LOG_FORMAT, RedactingFilter, configure_logging, f
 
 
 def _file_handler() -> logging.handlers.RotatingFileHandler:
-    [handler] = [h for h in installed_handlers() if isinstance(h, logging.handlers.RotatingFileHandler)]
+    [handler] = [
+        h
+        for h in installed_handlers()
+        if isinstance(h, logging.handlers.RotatingFileHandler) and h.baseFilename.endswith("ticket-daemon.log")
+    ]
     return handler
 
 

@@ -85,8 +85,10 @@ def kinds(messages: list[Message]) -> list[tuple[str, Any]]:
     return [(m["tipo"], m["mensaje"] if m["tipo"] == "error" else m.get("status")) for m in messages]
 
 
-async def in_state(daemon: Daemon, job_id: str, state: JobState, *, attempts_over: int = -1) -> bool:
-    job = await daemon.spool.store.find(SENDER, job_id)
+async def in_state(
+    daemon: Daemon, job_id: str, state: JobState, *, attempts_over: int = -1, owner: str = SENDER
+) -> bool:
+    job = await daemon.spool.store.find(owner, job_id)
     return job is not None and job.state is state and job.attempts > attempts_over
 
 

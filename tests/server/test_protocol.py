@@ -175,9 +175,9 @@ def test_job_status_follows_a_job_to_its_end(daemons):
     assert missing == {"tipo": "error", "id": "nope", "status": "error", "mensaje": "VALIDATION: Job not found: nope"}
 
 
-def test_a_resent_id_is_never_printed_twice(daemons):
+def test_a_resent_id_of_a_client_that_names_itself_is_never_printed_twice(daemons):
     running = daemons.start()
-    client = running.connect()
+    client = running.connect("till-1")  # an anonymous client's resend prints again (test_anonymous_ids.py)
     client.print_job(ticket("once", "ONLY ONCE"))
 
     duplicate = client.request(ticket("once", "ONLY ONCE"))

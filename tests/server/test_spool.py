@@ -220,7 +220,7 @@ def test_a_full_disk_refuses_new_tickets_without_ack_and_everything_else_keeps_w
 ) -> None:
     spool = SpoolOnASmallDisk(tmp_path / "small" / "spool.sqlite3")
     running = daemons.start(store=spool)
-    client = running.connect()
+    client = running.connect("till-1")  # names itself: its resent id below is a duplicate
     _, result = client.print_job(ticket("before", "JOB-before"))
     assert result["status"] == "success"
 

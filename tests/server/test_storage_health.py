@@ -10,14 +10,17 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from server.harness import DaemonLauncher, ticket, wait_until
+from server.harness import DaemonLauncher, RunningDaemon, ticket, wait_until
+from ticket_daemon.store.database import SqliteJobStore
 from ticket_daemon.store.faults import StorageError, StoreHealth
 from ticket_daemon.store.jobs import Job, JobState
 from ticket_daemon.store.memory import MemoryJobStore
+from ticket_daemon.store.sqlite import SqliteSpool
 
 WAIT_S = 15.0
 
@@ -126,3 +129,72 @@ def test_serve_stops_with_a_storage_error_when_a_spool_that_held_jobs_is_empty(t
     assert "restore" in lines[0] and "delete" in lines[0]  # how to recover
     assert "Traceback" not in done.stderr
     assert (data_dir / "spool.sqlite3").stat().st_size == 0  # left as found, for the operator to restore
+
+
+def _on_the_spool_thread(running: RunningDaemon, statement: str) -> None:
+    """Run one statement on the daemon's own SQLite connection, on its spool thread: a fault injected into the real
+    file's writes, or taken away again."""
+    store = _sqlite_store(running)
+    _spool(running)._runner.submit(lambda: store._db.execute(statement)).result(timeout=WAIT_S)
+
+
+def _spool(running: RunningDaemon) -> SqliteSpool:
+    spool = running.daemon.spool.store
+    assert isinstance(spool, SqliteSpool)
+    return spool
+
+
+def _sqlite_store(running: RunningDaemon) -> SqliteJobStore:
+    store = _spool(running)._store
+    assert store is not None
+    return store
+
+
+def _health(running: RunningDaemon) -> dict[str, Any]:
+    report = httpx.get(f"{running.http_url}/health", trust_env=False).json()
+    assert isinstance(report, dict)
+    return report
+
+
+def test_health_is_ok_again_once_writes_work_even_before_the_next_ticket(daemons: DaemonLauncher) -> None:
+    running = daemons.start()
+    till = running.connect("till-a")
+    _on_the_spool_thread(running, "PRAGMA query_only = ON")  # every write fails: "attempt to write a readonly …"
+
+    refused = till.request(ticket("refused-1", "NOT STORED"))
+    assert refused["tipo"] == "error" and str(refused["mensaje"]).startswith("STORAGE: the spool could not be written")
+    report = _health(running)
+    assert report["status"] == "degraded" and str(report["spool"]["reason"]).startswith("spool writes fail")
+
+    _on_the_spool_thread(running, "PRAGMA query_only = OFF")  # the fault is gone; no ticket comes meanwhile
+    wait_until(lambda: _health(running)["status"] == "ok", "/health to describe the present")
+    assert _health(running)["spool"]["status"] == "ok"
+    ack, result = till.print_job(ticket("after-1", "STORED AGAIN"))
+    assert (ack["status"], result["status"]) == ("queued", "success")
+
+
+def test_health_is_ok_again_after_a_disk_full_episode_ends(daemons: DaemonLauncher) -> None:
+    running = daemons.start()
+    till = running.connect("till-a")
+    _on_the_spool_thread(running, "PRAGMA max_page_count = 1")  # clamped to the file's size: SQLITE_FULL next
+
+    refused: dict[str, Any] = {}
+    for n in range(200):  # until the file may grow no more
+        reply = till.request(ticket(f"fill-{n}", "X" * 2000))
+        if reply["tipo"] == "error":
+            refused = reply
+            break
+        till.recv()  # its result
+    assert str(refused.get("mensaje", "")).startswith("STORAGE: the disk is full"), refused
+    report = _health(running)
+    assert report["status"] == "degraded" and "new jobs are refused" in str(report["spool"]["reason"])
+
+    _on_the_spool_thread(running, "PRAGMA max_page_count = 1000000")  # space comes back; no ticket meanwhile
+    store = _sqlite_store(running)
+    # The clock the spool waits on before it looks for space again, moved past that wait (instead of sleeping).
+    _spool(running)._runner.submit(lambda: setattr(store, "_rearm_at", float("-inf"))).result(timeout=WAIT_S)
+    report = _health(running)  # this very answer looks at the disk as it is now
+    assert (report["status"], report["spool"]["status"]) == ("ok", "ok"), report
+    ack, result = till.print_job(ticket("after-1", "STORED AGAIN"))
+    assert (ack["status"], result["status"]) == ("queued", "success")
+    assert _health(running)["status"] == "ok"

@@ -44,7 +44,7 @@ def test_the_async_spool_keeps_order_results_owed_and_recovers_an_interrupted_jo
         await spool.move(await key(spool, "b"), JobState.PRINTING, now=4.0, attempts=1)
         assert [j.id for j in await spool.pending_for_printer("caja1")] == ["b", "c"]
         assert [j.id for j in await spool.undelivered_results("pos1")] == ["a"]
-        await spool.mark_results_delivered([("pos1", "a")])
+        await spool.mark_results_delivered([await key(spool, "a")])
         assert await spool.undelivered_results("pos1") == []
         await spool.close()  # the process "dies" with b mid-send
 
@@ -117,7 +117,7 @@ def test_the_memory_queue_owes_results_too_and_forgets_old_ones() -> None:
         await store.move(await key(store, "m1"), JobState.PRINTING, now=1.0)
         await store.move(await key(store, "m1"), JobState.SUCCESS, now=2.0)
         assert [j.id for j in await store.undelivered_results("pos1")] == ["m1"]
-        await store.mark_results_delivered([("pos1", "m1")])
+        await store.mark_results_delivered([await key(store, "m1")])
         assert await store.undelivered_results("pos1") == []
         assert await store.prune(older_than=3.0, max_rows=10) == 1
         assert await store.find("pos1", "m1") is None

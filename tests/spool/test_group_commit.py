@@ -90,7 +90,7 @@ def test_one_refused_request_in_a_batch_rolls_back_alone(tmp_path: Path) -> None
             spool.add(job("c"), capacity=3),
             spool.add(job("d"), capacity=3),  # over capacity: a, b, c pending
             spool.move(first.seq, JobState.PRINTING, now=4.0, attempts=1),
-            spool.mark_results_delivered([(done.client_id, done.id)]),
+            spool.mark_results_delivered([done.seq]),
         ]
         tasks = [asyncio.ensure_future(request) for request in requests]
         await asyncio.sleep(0.05)

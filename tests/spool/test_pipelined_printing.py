@@ -345,7 +345,7 @@ def test_a_claim_is_on_disk_when_the_write_returns(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "memory"])
-def test_delivered_results_are_recorded_by_owner_and_id_for_finished_jobs_only(tmp_path: Path, kind: str) -> None:
+def test_delivered_results_are_recorded_by_seq_for_finished_jobs_only(tmp_path: Path, kind: str) -> None:
     async def story() -> None:
         store = await open_store(kind, tmp_path)
         done = await store.add(job("r1", b"x"), capacity=10)
@@ -356,11 +356,11 @@ def test_delivered_results_are_recorded_by_owner_and_id_for_finished_jobs_only(t
         pending = await store.add(job("r3", b"x"), capacity=10)
         assert [j.id for j in await store.undelivered_results("pos1")] == ["r1", "r2"]
 
-        # r3 is still pending (nothing to record), "nobody" has no such job, another owner's r2 is not pos1's.
-        await store.mark_results_delivered([("pos1", "r1"), ("pos1", "r3"), ("nobody", "r2"), ("pos2", "r2")])
+        # r3 is still pending (nothing to record), 999 999 is no job at all.
+        await store.mark_results_delivered([done.seq, pending.seq, 999_999])
         assert [j.id for j in await store.undelivered_results("pos1")] == ["r2"]
         assert (await store.get(pending.seq)).state is JobState.QUEUED  # type: ignore[union-attr]
-        await store.mark_results_delivered([("pos1", "r2")])
+        await store.mark_results_delivered([other.seq])
         assert await store.undelivered_results("pos1") == []
         await store.close()
 

@@ -113,32 +113,70 @@ def test_without_a_route_a_result_goes_to_the_clients_live_connection() -> None:
 
 
 def test_results_written_together_are_recorded_delivered_in_one_write(tmp_path: Path) -> None:
-    writes: list[list[tuple[str, str]]] = []
+    writes: list[list[int]] = []
 
     class CountingSpool(SqliteSpool):
-        async def mark_results_delivered(self, results: Sequence[tuple[str, str]]) -> None:
-            writes.append(list(results))
-            await super().mark_results_delivered(results)
+        async def mark_results_delivered(self, seqs: Sequence[int]) -> None:
+            writes.append(list(seqs))
+            await super().mark_results_delivered(seqs)
 
-    async def story() -> list[Job]:
+    async def story() -> tuple[list[Job], list[int]]:
         spool = CountingSpool(tmp_path / "spool.sqlite3")
         await spool.open(now=1.0, interrupted_policy="reprint")
         router = ResultRouter(spool)
+        live = Outbox()
+        await router.attach("till-1", live)
+        seqs = []
         for name in ("J1", "J2", "J3"):
             stored = await spool.add(Job(id=name, client_id="till-1", printer="bar", document="{}"), capacity=10)
             await spool.move(stored.seq, JobState.PRINTING, now=2.0, attempts=1)
-            await spool.move(stored.seq, JobState.SUCCESS, now=3.0, message="done")
+            router.finished(await spool.move(stored.seq, JobState.SUCCESS, now=3.0, message="done"))
+            seqs.append(stored.seq)
         for name in ("J1", "J2", "J3"):  # three results leave in the same turn of the event loop
             router.written("till-1", name)
         await router.close()
+        j1 = await spool.get(seqs[0])
+        assert j1 is not None
+        duplicate_ack = messages.ack_duplicate("J1", state="success", current=0, capacity=10)
+        router.acknowledge_finished(live, duplicate_ack, j1)  # J1 resent: its result again
         router.written("till-1", "J1")  # written again later (a duplicate's result): a write of its own
         await router.close()
         owed = await spool.undelivered_results("till-1")
         await spool.close()
-        return owed
+        return owed, seqs
 
-    assert asyncio.run(asyncio.wait_for(story(), timeout=30)) == []
-    assert writes == [[("till-1", "J1"), ("till-1", "J2"), ("till-1", "J3")], [("till-1", "J1")]]
+    owed, seqs = asyncio.run(asyncio.wait_for(story(), timeout=30))
+    assert owed == []
+    assert writes == [seqs, seqs[:1]]
+
+
+def test_a_written_result_records_the_job_it_was_when_an_id_is_reused(tmp_path: Path) -> None:
+    # An anonymous client may reuse an id (docs/protocol.md "Idempotent ids"): of two finished jobs named
+    # ("addr/10.0.0.7", "7"), the one whose result was written is recorded, the other stays owed.
+    async def story() -> tuple[list[int], list[int]]:
+        spool = SqliteSpool(tmp_path / "spool.sqlite3")
+        await spool.open(now=1.0, interrupted_policy="reprint")
+        router = ResultRouter(spool)
+        owner, sent = "addr/10.0.0.7", []
+        for _ in range(2):
+            job = Job(id="7", client_id=owner, printer="bar", document="{}", created_at=1.0)
+            stored = await spool.add(job, capacity=10, window_seconds=0.0)
+            await spool.move(stored.seq, JobState.PRINTING, now=2.0, attempts=1)
+            sent.append(stored.seq)
+        first = Outbox()
+        router.expect(sent[0], first)
+        router.acknowledge(sent[0], messages.ack("7", current=1, capacity=10), first)
+        router.finished(await spool.move(sent[0], JobState.SUCCESS, now=3.0, message="done"))
+        await spool.move(sent[1], JobState.SUCCESS, now=3.0, message="done")  # its connection is gone
+        router.written(owner, "7")
+        await router.close()
+        owed = [job.seq for job in await spool.undelivered_results(owner)]
+        await spool.close()
+        assert [m["tipo"] for m in first] == ["ack", "result"]
+        return owed, sent
+
+    owed, sent = asyncio.run(asyncio.wait_for(story(), timeout=30))
+    assert owed == [sent[1]]
 
 
 def test_a_result_written_but_not_yet_recorded_is_not_sent_again_to_a_reconnecting_client(tmp_path: Path) -> None:
@@ -147,18 +185,23 @@ def test_a_result_written_but_not_yet_recorded_is_not_sent_again_to_a_reconnecti
     release = asyncio.Event()
 
     class SlowRecords(SqliteSpool):
-        async def mark_results_delivered(self, results: Sequence[tuple[str, str]]) -> None:
+        async def mark_results_delivered(self, seqs: Sequence[int]) -> None:
             await release.wait()
-            await super().mark_results_delivered(results)
+            await super().mark_results_delivered(seqs)
 
     async def story() -> list[Message]:
         spool = SlowRecords(tmp_path / "spool.sqlite3")
         await spool.open(now=1.0, interrupted_policy="reprint")
         router = ResultRouter(spool)
+        before = Outbox()
+        await router.attach("till-1", before)  # the till's first connection
         for name in ("J1", "J2"):
             stored = await spool.add(Job(id=name, client_id="till-1", printer="bar", document="{}"), capacity=10)
             await spool.move(stored.seq, JobState.PRINTING, now=2.0, attempts=1)
-            await spool.move(stored.seq, JobState.SUCCESS, now=3.0, message="done")
+            done = await spool.move(stored.seq, JobState.SUCCESS, now=3.0, message="done")
+            if name == "J1":
+                router.finished(done)  # handed to that connection
+                router.detach("till-1", before)  # ... which goes away; J2 finishes meanwhile
         router.written("till-1", "J1")
         await asyncio.sleep(0.05)  # its record is on its way to the disk
         reconnected = Outbox()

@@ -127,7 +127,7 @@ def test_another_owners_id_never_collides_and_transitions_follow_the_seq(run: Ca
         assert still_mine is not None and still_mine.state is JobState.QUEUED
         assert [j.seq for j in await store.undelivered_results("addr/10.0.0.7")] == [theirs.seq]
         assert await store.undelivered_results("till-1") == []
-        await store.mark_results_delivered([("addr/10.0.0.7", "1")])
+        await store.mark_results_delivered([theirs.seq])
         assert await store.undelivered_results("addr/10.0.0.7") == []
         with pytest.raises(InvalidTransition):
             await store.move(theirs.seq, JobState.PRINTING, now=1003.0)

@@ -8,6 +8,7 @@ import asyncio
 import logging
 import os
 import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -205,3 +206,32 @@ def test_on_a_really_full_disk_the_reserve_lets_accepted_jobs_finish_and_nothing
         again.close()
     finally:
         subprocess.run(["umount", "-l", str(disk)], check=False, timeout=30)  # lazy: even if a file is still open
+
+
+def test_a_spool_file_damaged_while_running_refuses_new_jobs_until_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "spool.sqlite3"
+    store = BlockingStore(path)
+    accepted = store.add(job("accepted"), capacity=10)
+    store._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # every page in the file itself, none in the WAL
+    with path.open("r+b") as file:  # every page but the first overwritten: the tables are gone
+        file.seek(4096)
+        file.write(b"\xff" * (path.stat().st_size - 4096))
+    other = sqlite3.connect(path, isolation_level=None)  # another writer: the open connection reads pages again
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("PRAGMA user_version = 2")
+    other.execute("COMMIT")
+    other.close()
+
+    with pytest.raises(StorageError) as met:
+        store.add(job("meets-the-damage"), capacity=10)
+    health = store.health
+    assert str(met.value) == "STORAGE: " + health.reason
+    assert health.status == "degraded"
+    assert health.reason.startswith(f"the spool file {path} is damaged (database disk image is malformed): ")
+    assert "new tickets are refused" in health.reason and "start it again" in health.reason
+    with pytest.raises(StorageError) as refused:
+        store.add(job("later"), capacity=10)
+    assert str(refused.value) == "STORAGE: " + health.reason  # the sentence that says what to do
+    assert store.check_health() == health  # the header is intact: the damage is still what /health reports
+    assert accepted.seq > 0
+    store.close()

@@ -115,7 +115,7 @@ def test_results_wait_for_an_offline_client_until_delivered(store: BlockingStore
         store.move(key(store, name, client), JobState.PRINTING, now=2)
         store.move(key(store, name, client), JobState.SUCCESS, now=3, message="Print completed in 3ms")
     assert [j.id for j in store.undelivered_results("till-1")] == ["j1"]
-    store.mark_results_delivered([("till-1", "j1")])
+    store.mark_results_delivered([key(store, "j1", "till-1")])
     assert store.undelivered_results("till-1") == []
 
 

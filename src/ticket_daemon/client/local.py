@@ -3,9 +3,10 @@
 
 ``print(document)`` sends a ``ticket`` and waits for its ``result``. When the connection drops (the daemon
 restarted, the network blinked) the client reconnects and sends the *same* ticket again: the id makes that safe
-(PROTOCOL.md "Idempotent ids": a resend is answered as a duplicate, never printed a second time). Give a
-``client_id`` so results that finished while the client was away reach it when it reconnects. A daemon never
-reached at all is given up on after ``CONNECT_TIMEOUT_SECONDS``: nothing listens there, so waiting longer only
+(PROTOCOL.md "Idempotent ids": a resend is answered as a duplicate, never printed a second time), because the
+client always names itself: give a ``client_id`` that stays the same across restarts so results that finished while
+the client was away reach it when it reconnects; without one it takes a name of its own for its lifetime. A daemon
+never reached at all is given up on after ``CONNECT_TIMEOUT_SECONDS``: nothing listens there, so waiting longer only
 hides the mistake.
 """
 
@@ -14,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from websockets.asyncio.client import ClientConnection as AsyncConnection
 from websockets.asyncio.client import connect as async_connect
@@ -42,9 +44,12 @@ class Unreachable(Exception):
 
 
 def _url_with_client(url: str, client_id: str | None) -> str:
-    if not client_id:
+    """The URL with ``?client_id``. Only a client that names itself has a resent id answered as a duplicate
+    (docs/protocol.md "Idempotent ids"), and this client resends after a reconnect: without a name it takes one."""
+    if "client_id=" in urlsplit(url).query:
         return url
-    return f"{url}{'&' if '?' in url else '?'}client_id={quote(client_id)}"
+    name = client_id or f"ticket-client-{uuid.uuid4().hex[:12]}"
+    return f"{url}{'&' if '?' in url else '?'}client_id={quote(name)}"
 
 
 class TicketClient:

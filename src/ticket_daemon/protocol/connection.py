@@ -11,6 +11,7 @@ whether results owed to its client_id are routed to it (attached).
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 from enum import Enum
 
@@ -21,6 +22,8 @@ from .tokens import token_matches
 # itself ``addr/…`` and collect the results of anonymous jobs from that address.
 ANONYMOUS_OWNER = "addr/{address}"
 MAX_CLIENT_ID_CHARS = 64
+# Ids a connection remembers for job_status (newest kept): a till's whole day of tickets, ~100 bytes each.
+MAX_REMEMBERED_IDS = 1000
 _UNSAFE_ID_CHARS = re.compile(r"[^\w.:@-]")
 
 
@@ -79,6 +82,9 @@ class ConnectionState:
         self.token_proven = not expected_token or token_matches(presented_token, expected_token)
         # A client_id is not a secret: with a token configured, results owed to it come here only once proved.
         self.attached = False
+        # docs/protocol.md "Ids": an anonymous client may reuse ids, and another tab on its machine too; job_status
+        # names the newest job this connection sent with the id (id → the stored job's seq, the newest ids kept).
+        self._sent: OrderedDict[str, int] = OrderedDict()
 
     @property
     def is_open(self) -> bool:
@@ -99,6 +105,17 @@ class ConnectionState:
         if self.identity.client_id is None or self.attached or self.phase is not Phase.OPEN:
             return False
         return not self._expected_token or token_matches(token, self._expected_token)
+
+    def sent(self, job_id: str, seq: int) -> None:
+        """This connection's ticket ``job_id`` was acked as stored job ``seq``: its newest job with that id."""
+        self._sent.pop(job_id, None)
+        self._sent[job_id] = seq
+        if len(self._sent) > MAX_REMEMBERED_IDS:
+            self._sent.popitem(last=False)
+
+    def seq_sent_as(self, job_id: str) -> int | None:
+        """The stored job this connection last sent under ``job_id``, if it did."""
+        return self._sent.get(job_id)
 
     def close(self, code: int, reason: str, *, flush: bool) -> bool:
         """OPEN → CLOSING with this close; False (nothing changes) when a close was already decided."""

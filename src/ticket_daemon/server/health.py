@@ -1,8 +1,10 @@
 """``GET /health`` exactly as PROTOCOL.md "GET /health": public, cheap, and readable from any page (CORS ``*``).
 
 It never talks to a printer (the summary comes from configuration), so monitoring can poll it as often as it
-likes. ``degraded`` when the printer summary is ``error`` (no printer at all besides virtual ones) or a printer
-worker is down.
+likes. ``degraded`` when the printer summary is ``error`` (no printer at all besides virtual ones), a printer worker
+is down, or the spool is degraded: its writes fail, the disk is full, or its file was lost while running
+(``spool.reason`` says why and what to do). Each answer describes the present: the spool checks its file, and its
+writes after a failure, when asked (cheaply: a ``stat``, and at most one small write a second).
 """
 
 from __future__ import annotations

@@ -176,13 +176,15 @@ class PrintSpool:
 
     # --- jobs ------------------------------------------------------------------------------------------------
 
-    async def accept(self, job: Job, sink: ResultSink) -> Job:
+    async def accept(self, job: Job, sink: ResultSink, *, idempotent: bool = True) -> Job:
         """Store a rendered job; its messages go to ``sink``, held until ``results.acknowledge`` sends its ack.
         Raises ``OverflowError`` when the queue is full, ``DuplicateJob``/``IdConflict`` when its owner used the id
-        within the duplicate window and ``NotAccepting`` when a stop began (none of them stores anything)."""
+        within the duplicate window and ``NotAccepting`` when a stop began (none of them stores anything). Not
+        ``idempotent`` (an anonymous client): no duplicate window, the job is stored whatever ids came before."""
         if not self.accepting:  # a stop began while the job rendered: an ack now could lose it
             raise NotAccepting(job.id)
-        stored = await self.store.add(job, capacity=self.capacity, window_seconds=self.duplicate_window_seconds)
+        window = self.duplicate_window_seconds if idempotent else 0.0
+        stored = await self.store.add(job, capacity=self.capacity, window_seconds=window)
         # Before any await: a worker reads the job only after the add answered, so it cannot finish unrouted.
         self.results.expect(stored.seq, sink)
         self.workers[stored.printer].wake()
@@ -281,7 +283,7 @@ class PrintSpool:
             return {"status": "error", "mensaje": str(error)}
         waited = round(max(0.0, time.time() - oldest.created_at), 1) if oldest is not None else 0.0
         report: dict[str, object] = {"status": "ok", "size": size, "pending": pending, "oldest_waiting_seconds": waited}
-        health = self.store.health  # degraded while writes fail (a full or failing disk), with why
+        health = await self.store.refresh_health()  # degraded, with why, while the file or its writes fail now
         if not health.ok:
             report.update(status="degraded", reason=health.reason)
         return report

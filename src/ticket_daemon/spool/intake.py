@@ -68,25 +68,35 @@ class Submitter:
         return self.identity.owner
 
     @property
+    def names_itself(self) -> bool:
+        """docs/protocol.md "Idempotent ids": a client that names itself has exactly-once ids within the duplicate
+        window; an anonymous one (every client written for the original) has every ticket printed."""
+        return self.client_id is not None
+
+    @property
     def client_key(self) -> str:
         return self.identity.client_key
 
 
-async def submit_ticket(spool: PrintSpool, ticket: Ticket, submitter: Submitter) -> None:
+async def submit_ticket(spool: PrintSpool, ticket: Ticket, submitter: Submitter) -> int | None:
     """Handle a ``ticket``. Every reply goes to the submitter's sink, in order: ``ack`` then, later, ``result``;
-    or one ``error``; or, for an id already accepted, a duplicate ``ack`` (and the result again if it finished)."""
+    or one ``error``; or, for an id already accepted, a duplicate ``ack`` (and the result again if it finished).
+    Returns the ``seq`` of the stored job the ``ack`` answers for (None for an ``error``): an anonymous client may
+    reuse ids, so its connection remembers which job each of its ids names."""
     started = time.perf_counter()
     outcome = await _outcome(spool, ticket, submitter)
+    seq: int | None = None
     if isinstance(outcome, _Acked):
-        reply = outcome.ack
+        reply, seq = outcome.ack, outcome.seq
         spool.results.acknowledge(outcome.seq, outcome.ack, submitter.sink)
     elif isinstance(outcome, _AlreadyFinished):
-        reply = outcome.ack
+        reply, seq = outcome.ack, outcome.job.seq
         spool.results.acknowledge_finished(submitter.sink, outcome.ack, outcome.job)
     else:
         reply = outcome
         submitter.sink.send(outcome)
     spool.metrics.ticket_answered(reply, seconds=time.perf_counter() - started)
+    return seq
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +185,7 @@ async def _outcome(spool: PrintSpool, ticket: Ticket, submitter: Submitter) -> _
     )
     # 6. Capacity: refuse at once, never make the client wait on the socket.
     try:
-        stored = await spool.accept(job, submitter.sink)
+        stored = await spool.accept(job, submitter.sink, idempotent=submitter.names_itself)
     except DuplicateJob as duplicate:
         return await _duplicate(spool, duplicate.existing, submitter)
     except IdConflict as conflict:
@@ -196,7 +206,7 @@ async def _refused_unless_reused(
 ) -> _Outcome:
     """A ticket that cannot be stored: its refusal, unless its owner used its id within the duplicate window (then,
     as if the id had been checked first: the same document's duplicate ``ack``, another document's id conflict)."""
-    if job_id is None:
+    if job_id is None or not submitter.names_itself:  # an anonymous client's ids are never duplicates
         return refusal
     now = time.time()
     window = spool.duplicate_window_seconds
@@ -209,6 +219,21 @@ async def _refused_unless_reused(
     except TicketError as error:  # IdConflict ("VALIDATION: …"), or "STORAGE: …": nothing is acked
         return messages.error(str(error), job_id)
     return refusal
+
+
+async def _after_redirect(spool: PrintSpool, existing: Job) -> Job:
+    """The job to answer for, now that its result goes to the resending connection. One that finished after the
+    redirect has its result held behind the duplicate ``ack`` (``existing`` is answered, the result follows); one
+    that finished before it is returned final, its route dropped, so its result is sent again right after the
+    ``ack``. Every ack gets its result either way."""
+    try:
+        current = await spool.store.get(existing.seq)
+    except TicketError as error:  # unreadable now: the route stays, and a finish still to come is delivered
+        log.warning("cannot read job %s again after its duplicate: %s", existing.id, error)
+        return existing
+    if current is not None and current.state.is_final and spool.results.missed(current.seq):
+        return current
+    return existing
 
 
 async def _depth(spool: PrintSpool) -> int:
@@ -224,9 +249,11 @@ async def _depth(spool: PrintSpool) -> int:
 async def _duplicate(spool: PrintSpool, existing: Job, submitter: Submitter) -> _Outcome:
     """``existing`` is the sender's own job (found in its scope): a retry, acked as a duplicate."""
     if not existing.state.is_final:
-        # Still to print: its result now goes to the connection its own client resent it from (it may have
-        # reconnected). Before any await, so the job cannot finish unseen between the read and the redirect.
+        # Still to print when it was read: its result now goes to the connection its own client resent it from (it
+        # may have reconnected). The job may have finished since that read, its result sent where the route then
+        # pointed; so it is read again after the redirect, and one that finished before it is answered as finished.
         spool.results.redirect(existing.seq, submitter.sink)
+        existing = await _after_redirect(spool, existing)
     reply = messages.ack_duplicate(
         existing.id, state=existing.state.value, current=await _depth(spool), capacity=spool.capacity
     )

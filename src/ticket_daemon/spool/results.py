@@ -10,13 +10,15 @@ Routes are keyed by the job's ``seq``, never by the client's id: ids are scoped 
 ids, safely scoped"), so two clients may use the same id at once. A result goes to the connection that sent the job;
 if that one is gone, to the live connection of the job's own client (its owner); never to anyone else. It counts as
 delivered only once written (:meth:`written`); until then a client that reconnects gets it again, from the spool.
+A door says which result was written by (owner, id), and an anonymous client's ids repeat (docs/protocol.md
+"Idempotent ids"): the router knows which job's result it handed out under that name, and records that job, by seq.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -39,6 +41,10 @@ class ResultSink(Protocol):
 
     def result(self, job_id: str, message: messages.Message, /) -> bool: ...
 
+# (owner, id) names whose results were handed to a connection and not written yet: a connection that goes away
+# never writes its own, so only the newest are kept (an unrecorded delivery only means a harmless resend).
+MAX_UNWRITTEN_NAMES = 4096
+
 
 def result_message(job: Job, *, again: bool = False) -> messages.Message:
     """The job's ``result``; ``again``: sent once more for a duplicate, saying it was not printed again."""
@@ -59,8 +65,10 @@ class ResultRouter:
         self._routes: dict[int, _Route] = {}  # job seq → where its messages go; bounded by the queue capacity
         self._clients: dict[str, ResultSink] = {}  # owner (client_id) → its live connection
         self._background: set[asyncio.Task[None]] = set()
-        self._delivered: list[tuple[str, str]] = []  # (owner, id) of results written, not yet recorded
-        self._recording: Counter[tuple[str, str]] = Counter()  # (owner, id) of results whose record is being written
+        # (owner, id) → seqs of the jobs whose results went to a connection under that name, oldest first
+        self._unwritten: OrderedDict[tuple[str, str], list[int]] = OrderedDict()
+        self._delivered: list[int] = []  # seqs of results written, not yet recorded
+        self._recording: Counter[int] = Counter()  # seqs of results whose record is being written
 
     # --- before the ack ----------------------------------------------------------------------------------------
 
@@ -85,6 +93,16 @@ class ResultRouter:
         else:
             route.sink, route.acked = sink, False
 
+    def missed(self, seq: int) -> bool:
+        """The job, found final after its :meth:`redirect`, finished before it (its route holds no result, so none
+        would follow the duplicate ``ack``): the route is dropped and True returned; the caller sends the result
+        again itself. False when the result is held behind the ``ack``."""
+        route = self._routes.get(seq)
+        if route is not None and route.held is not None:
+            return False
+        self._routes.pop(seq, None)
+        return True
+
     def acknowledge(self, seq: int, ack: messages.Message, sink: ResultSink) -> None:
         """Send the job's ``ack`` (new or duplicate) to ``sink``, the connection that sent it; then, if that is
         where the job's result goes, anything held behind the ack. A result redirected to another connection
@@ -102,7 +120,7 @@ class ResultRouter:
         """A duplicate of a job that already finished: its ``ack``, then its result again (saying it was not printed
         again), in that order."""
         if _deliver(sink, ack):
-            _deliver_result(sink, job, result_message(job, again=True))
+            self._hand(sink, job, again=True)
 
     # --- after the ack -----------------------------------------------------------------------------------------
 
@@ -129,11 +147,18 @@ class ResultRouter:
 
     def written(self, owner: str, job_id: str) -> None:
         """A ``result`` of ``owner``'s job ``job_id`` left for that client (written to its socket, or in an HTTP
-        response): do not resend it. Only the owner's own sinks get its results, so owner and id name the job.
+        response): do not resend it. Of the results handed out under that name, the oldest not written yet is the
+        one (a connection writes in order); the job recorded is that one's, by seq.
 
         Recorded in the background, every result written meanwhile in one store write (no read first): the record
         only spares a client a harmless resend on reconnect, so it never holds up anything else."""
-        self._delivered.append((owner, job_id))
+        seqs = self._unwritten.get((owner, job_id))
+        if not seqs:
+            return
+        seq = seqs.pop(0)
+        if not seqs:
+            del self._unwritten[(owner, job_id)]
+        self._delivered.append(seq)
         if len(self._delivered) == 1:  # the first since the last write: one task records them all
             self._in_background(self._mark_delivered())
 
@@ -154,9 +179,9 @@ class ResultRouter:
         for job in missed:
             if job.seq in self._routes:  # its own connection is about to get it after the ack
                 continue
-            if (job.client_id, job.id) in being_recorded:
+            if job.seq in being_recorded:
                 continue
-            if not _deliver_result(sink, job, result_message(job)):
+            if not self._hand(sink, job):
                 return
 
     def detach(self, client_id: str, sink: ResultSink) -> None:
@@ -169,12 +194,22 @@ class ResultRouter:
             await asyncio.gather(*self._background, return_exceptions=True)
 
     def _send_result(self, job: Job, sink: ResultSink | None) -> None:
-        message = result_message(job)
-        if sink is not None and _deliver_result(sink, job, message):
+        if sink is not None and self._hand(sink, job):
             return
         live = self._clients.get(job.client_id)
         if live is not None and live is not sink:
-            _deliver_result(live, job, message)
+            self._hand(live, job)
+
+    def _hand(self, sink: ResultSink, job: Job, *, again: bool = False) -> bool:
+        """Send the job's result to ``sink``; remember under its name which job it was, for :meth:`written`."""
+        if not _deliver_result(sink, job, result_message(job, again=again)):
+            return False
+        name = (job.client_id, job.id)
+        self._unwritten.setdefault(name, []).append(job.seq)
+        self._unwritten.move_to_end(name)
+        if len(self._unwritten) > MAX_UNWRITTEN_NAMES:
+            self._unwritten.popitem(last=False)
+        return True
 
     async def _mark_delivered(self) -> None:
         await asyncio.sleep(0)  # results written in the same turn of the event loop join this write
@@ -183,8 +218,8 @@ class ResultRouter:
         try:
             await self._store.mark_results_delivered(delivered)
         except Exception as error:  # the client may get the result again on reconnect: harmless, ids are idempotent
-            ids = ", ".join(job_id for _, job_id in delivered[:5]) + (", …" if len(delivered) > 5 else "")
-            log.warning("cannot record that the results of jobs %s were delivered: %s", ids, error)
+            seqs = ", ".join(str(seq) for seq in delivered[:5]) + (", …" if len(delivered) > 5 else "")
+            log.warning("cannot record that the results of jobs (seq) %s were delivered: %s", seqs, error)
         finally:
             self._recording.subtract(delivered)
             self._recording = +self._recording  # drop the counts that reached zero

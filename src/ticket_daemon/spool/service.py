@@ -15,6 +15,7 @@ from ..logs import audit
 from ..protocol import messages
 from ..protocol.requests import GetPrinters, JobStatus, Ping, Preview, Request, Status, Ticket
 from ..protocol.tokens import token_matches
+from ..store.jobs import Job
 from .facade import PrintSpool
 from .intake import Submitter, submit_ticket
 
@@ -22,7 +23,9 @@ from .intake import Submitter, submit_ticket
 async def serve(spool: PrintSpool, request: Request, submitter: Submitter) -> None:
     """Answer ``request``; every reply goes to ``submitter.sink``."""
     if isinstance(request, Ticket):
-        await submit_ticket(spool, request, submitter)  # ack then result, or one error, through the sink
+        seq = await submit_ticket(spool, request, submitter)  # ack then result, or one error, through the sink
+        if submitter.connection is not None and seq is not None and request.job_id is not None:
+            submitter.connection.sent(request.job_id, seq)
         if submitter.connection is not None and submitter.connection.may_attach(request.auth_token):
             await attach(spool, submitter)  # the token proved who it is
         return
@@ -102,7 +105,19 @@ async def _job_status(spool: PrintSpool, request: JobStatus, submitter: Submitte
         return messages.error(messages.AUTH_INVALID, job_id)
     if job_id is None:
         return messages.error(messages.JOB_ID_REQUIRED)
-    job = await spool.store.find(submitter.owner, job_id)
+    job = await _job_named(spool, job_id, submitter)
     if job is None:
         return messages.error(messages.JOB_NOT_FOUND.format(id=job_id), job_id)
     return messages.job_of(job)
+
+
+async def _job_named(spool: PrintSpool, job_id: str, submitter: Submitter) -> Job | None:
+    """The job ``job_status`` reports (docs/protocol.md "Ids"): the newest this connection sent with the id, else
+    the newest of its scope (its client_id's; for an anonymous client its address's, e.g. a job sent before a page
+    reload)."""
+    seq = submitter.connection.seq_sent_as(job_id) if submitter.connection is not None else None
+    if seq is not None:
+        job = await spool.store.get(seq)
+        if job is not None:
+            return job
+    return await spool.store.find(submitter.owner, job_id)

@@ -8,7 +8,11 @@ rolls back alone and the others still commit: a batch that refuses something run
 savepoint. Nobody hears back before the commit.
 
 Keys: a job's ``seq`` (acceptance order) is its key. The client's ``id`` is unique only per owner (``client_id``)
-within the duplicate window (PROTOCOL.md "Idempotent ids, safely scoped"); :meth:`find` looks one up.
+within the duplicate window, and only for a client that names itself: an anonymous client's ids may repeat
+(docs/protocol.md "Idempotent ids"); :meth:`find` looks up the newest.
+
+The file is watched (``faults.FileWatch``, at every group commit and every health check): deleted, replaced or
+damaged while the daemon runs, it makes new jobs refused with what to do, while the jobs already accepted go on.
 
 The store is synchronous and not thread-safe by design: the daemon owns it from one dedicated thread
 (:class:`~ticket_daemon.store.runner.StoreRunner`). The pending counts are kept in memory (rebuilt at open) and
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -29,12 +34,14 @@ from typing import Any, TypeVar
 
 from .faults import (
     DEFAULT_RESERVE_BYTES,
+    FileWatch,
     HealthMonitor,
     Reserve,
     SpoolDamaged,
     StorageError,
     StoreHealth,
     check_marker,
+    lost_file_advice,
     recovery_advice,
     write_marker,
 )
@@ -47,11 +54,14 @@ __all__ = ["DuplicateJob", "JobKey", "Recovery", "SpoolDamaged", "SqliteJobStore
 
 T = TypeVar("T")
 
+log = logging.getLogger("ticket_daemon.spool")
+
 Outcome = tuple[bool, Any]  # (True, result) or (False, the exception that request raised)
 
 _DISK_FULL = "the disk is full: new jobs are refused until space is freed"
 _REARM_MAX_SECONDS = 60.0
 _GROWTH_PAGES = 16  # room for a few jobs' rows before new jobs are accepted again
+_PROBE_SECONDS = 1.0  # after a failed write, how often a health check tries a write of its own
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +77,12 @@ class SqliteJobStore(JobReads):
         self.path = path
         self.marker = path.with_suffix(".marker")
         self._monitor = HealthMonitor()
+        self._file_health = HealthMonitor("the spool file is the one the daemon has open again")
+        self._watch: FileWatch | None = None  # made once the file is open and checked
+        self._file_problem: str | None = None  # the file at the path is not the one open: new jobs are refused
+        self._damage: str | None = None  # a write found the file damaged: new jobs are refused until a restart
+        self.rescued = path.with_name(f"{path.stem}.rescued{path.suffix}")  # where a lost file's jobs are saved
+        self._probe_at = 0.0  # monotonic time of the next write a health check may try
         self._reserve = Reserve(path.with_suffix(".reserve"), reserve_bytes)
         self._disk_full = False  # new jobs refused until the reserve can be made again
         self._rearm_delay, self._rearm_at = 1.0, -_REARM_MAX_SECONDS  # when the reserve was (or may be) made again
@@ -88,6 +104,7 @@ class SqliteJobStore(JobReads):
             self._migrate()
             write_marker(self.marker)
             self._rebuild_counts()
+            self._watch = FileWatch(path)
         except StorageError:
             self._db.close()
             raise
@@ -104,10 +121,77 @@ class SqliteJobStore(JobReads):
 
     @property
     def health(self) -> StoreHealth:
-        return self._monitor.current
+        """A lost spool file first (nothing else helps until it is dealt with), then the state of the writes."""
+        return self._file_health.current if not self._file_health.current.ok else self._monitor.current
+
+    def check_health(self) -> StoreHealth:
+        """The health as it is now, not as the last write left it: the file is checked again, a full disk is looked
+        at again when due, and after a failed write a write of its own is tried (at most once a second)."""
+        self.watch_file()
+        self.rearm_if_due()
+        if not self._monitor.current.ok and not self._disk_full and monotonic() >= self._probe_at:
+            self._probe_at = monotonic() + _PROBE_SECONDS
+            self._probe_write()
+        return self.health
 
     def close(self) -> None:
+        if self._file_problem is not None or self._damage is not None:  # the final states, saved for the restart
+            self._rescue()
+        if self._watch is not None:
+            self._watch.close()
         self._db.close()
+
+    # --- the file watch ------------------------------------------------------------------------------------------
+
+    def watch_file(self) -> None:
+        """Refuse new jobs while the file at the spool's path is not the database open here (deleted, replaced,
+        truncated or overwritten): an ack would promise what a restart cannot keep. Jobs already accepted go on
+        (their states are written to the file still open). Cheap: run at every group commit."""
+        problem = self._watch.problem() if self._watch is not None else None
+        if problem is None:
+            self._file_problem = None
+            if self._damage is None:
+                self._file_health.recovered()
+            return
+        if self._file_problem is None:  # just found: save what the open file holds, then say what to do
+            saved = self._rescue()
+            self._file_problem = f"{problem}: {lost_file_advice(self.path, self.marker, saved)}"
+            self._file_health.degraded(self._file_problem)
+
+    def _damaged(self, error: sqlite3.Error) -> str:
+        """A write met a damaged page: nothing accepted from now on could be trusted to survive a restart. Returns
+        the sentence that says so and what to do."""
+        if self._damage is None:
+            saved = self._rescue()
+            self._damage = f"the spool file {self.path} is damaged ({error}): "
+            self._damage += lost_file_advice(self.path, self.marker, saved)
+            self._file_health.degraded(self._damage)
+        return self._damage
+
+    def _rescue(self) -> Path | None:
+        """Copy the open database next to the lost file with SQLite's online backup, which reads through this
+        connection: a deleted file's jobs are saved too. None when the copy cannot be made."""
+        try:
+            self.rescued.parent.mkdir(parents=True, exist_ok=True)
+            copy = sqlite3.connect(self.rescued)
+            try:
+                self._db.backup(copy)
+            finally:
+                copy.close()
+        except (OSError, sqlite3.Error) as error:
+            log.error("cannot save the jobs of the lost spool file to %s: %s", self.rescued, error)
+            return None
+        log.warning("the jobs the spool file held are saved in %s", self.rescued)
+        return self.rescued
+
+    def _probe_write(self) -> None:
+        """A write through the path a job's row takes (page 1 rewritten, WAL fsync'ed): writes work again or not."""
+        try:
+            with self._transaction() as db:
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except StorageError:
+            return
+        self._monitor.recovered()
 
     def _check_integrity(self) -> None:
         problems = [str(row[0]) for row in self._db.execute("PRAGMA quick_check").fetchall()]
@@ -163,6 +247,7 @@ class SqliteJobStore(JobReads):
 
         When the disk is full the reserve is given back and the batch is tried once more with new jobs refused, so
         the states and results of jobs already accepted are still recorded."""
+        self.watch_file()
         self.rearm_if_due()
         outcomes = self._attempt(operations)
         if outcomes is None:
@@ -192,8 +277,11 @@ class SqliteJobStore(JobReads):
         except sqlite3.Error as error:
             self._rollback()
             self._pending = counts
-            if getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+            code = getattr(error, "sqlite_errorcode", None)
+            if code == sqlite3.SQLITE_FULL:
                 return None
+            if code is not None and code & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+                return [(False, StorageError(self._damaged(error)))] * len(operations)
             self._monitor.degraded(f"spool writes fail: {error}")
             return [(False, StorageError(f"the spool could not be written: {error}"))] * len(operations)
         except BaseException:
@@ -296,6 +384,8 @@ class SqliteJobStore(JobReads):
         committed add may be acked."""
         if job.state is not JobState.QUEUED:
             raise ValueError(f"a new job must be queued, not {job.state.value}")
+        if self._damage is not None:  # nothing it holds can be read with trust, resent ids included
+            raise StorageError(self._damage)
         # A resent id is answered from what is stored even while new jobs are refused (a full disk).
         check_reuse(
             self._newest(job.client_id, job.id),
@@ -303,6 +393,8 @@ class SqliteJobStore(JobReads):
             window_seconds=window_seconds,
             now=job.created_at if now is None else now,
         )
+        if self._file_problem is not None:
+            raise StorageError(self._file_problem)
         if self._disk_full:
             raise StorageError(_DISK_FULL)
         if sum(self._pending.values()) >= capacity:
@@ -373,13 +465,11 @@ class SqliteJobStore(JobReads):
         heads = claimable([_job(row) for row in rows], max_bytes)
         return finished, [self._apply_move(head, JobState.PRINTING, now, None, head.attempts + 1) for head in heads]
 
-    def do_mark_results_delivered(self, results: Sequence[tuple[str, str]]) -> None:
-        """Each (owner, id): that owner's newest job with this id has had its result delivered, if it is finished.
-        One statement per result, no read first (the owner's ids are indexed)."""
+    def do_mark_results_delivered(self, seqs: Sequence[int]) -> None:
+        """The jobs ``seqs`` have had their results delivered, if they are finished. One statement per result, no
+        read first."""
         self._db.executemany(
-            "UPDATE jobs SET delivered = 1 WHERE seq = (SELECT seq FROM jobs WHERE client_id = ? AND id = ?"
-            f" ORDER BY seq DESC LIMIT 1) AND delivered = 0 AND {_IS_FINAL}",
-            results,
+            f"UPDATE jobs SET delivered = 1 WHERE seq = ? AND delivered = 0 AND {_IS_FINAL}", [(seq,) for seq in seqs]
         )
 
     def do_recover(self, now: float, policy: str) -> Recovery:

@@ -100,6 +100,10 @@ class JobStore(Protocol):
         """``ok``, or ``degraded`` with a reason while writes fail (``/health`` reports it)."""
         ...
 
+    async def refresh_health(self) -> StoreHealth:
+        """:attr:`health` as it is now: a durable store checks its file and its writes again (``/health``)."""
+        ...
+
     async def next_for_printer(self, printer: str) -> Job | None:
         """The oldest pending job routed to ``printer`` (per-printer FIFO by acceptance order), or None."""
         ...
@@ -131,9 +135,9 @@ class JobStore(Protocol):
         """The printers with pending jobs (start-up ends those of printers no longer configured)."""
         ...
 
-    async def mark_results_delivered(self, results: Sequence[tuple[str, str]]) -> None:
-        """Each (owner, id): the result of that owner's newest job with this id reached the client, if that job is
-        finished (a newer job reusing the id may be pending). One write for all of them, no read first."""
+    async def mark_results_delivered(self, seqs: Sequence[int]) -> None:
+        """The results of the jobs ``seqs`` reached their clients (those finished: a client that reconnects is not
+        sent them again). One write for all of them, no read first."""
         ...
 
     async def undelivered_results(self, client_id: str) -> list[Job]:

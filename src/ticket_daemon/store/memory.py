@@ -35,6 +35,9 @@ class MemoryJobStore:
     def health(self) -> StoreHealth:
         return HEALTHY
 
+    async def refresh_health(self) -> StoreHealth:
+        return self.health
+
     async def open(self, *, now: float, interrupted_policy: str) -> list[Job]:
         return []
 
@@ -154,10 +157,9 @@ class MemoryJobStore:
     async def pending_printers(self) -> list[str]:
         return sorted({job.printer for job in self._pending.values()})
 
-    async def mark_results_delivered(self, results: Sequence[tuple[str, str]]) -> None:
-        for owner, job_id in results:
-            seq = self._newest.get((owner, job_id))
-            if seq is not None and seq in self._finished:
+    async def mark_results_delivered(self, seqs: Sequence[int]) -> None:
+        for seq in seqs:
+            if seq in self._finished:
                 self._undelivered.discard(seq)
 
     async def undelivered_results(self, client_id: str) -> list[Job]:

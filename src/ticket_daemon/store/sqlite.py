@@ -43,14 +43,25 @@ class SqliteSpool:
 
     @property
     def health(self) -> StoreHealth:
-        """``ok``, or ``degraded`` with why while writes fail (``/health`` reports it). While new jobs are refused
-        for a full disk, asking also lets the spool thread check whether space came back."""
+        """``ok``, or ``degraded`` with why, as the spool thread last saw it (:meth:`refresh_health` looks now).
+        While degraded, asking also has the spool thread look again, in the background."""
         store = self._store
         if store is None:
             return StoreHealth("degraded", f"the spool database {self.path} is not open")
         if not store.health.ok and not self._closed:
-            self._runner.submit(store.rearm_if_due)
+            self._runner.submit(store.check_health)
         return store.health
+
+    async def refresh_health(self) -> StoreHealth:
+        """The health as it is now (``/health``): on the spool thread, the file is checked again, a full disk looked
+        at again and, after a failed write, a write tried (``SqliteJobStore.check_health``)."""
+        store = self._store
+        if store is None or self._closed:
+            return self.health
+        try:
+            return await self._runner.read(store.check_health)
+        except Exception as error:  # a bug or a closed runner: the last known health, never a failed /health
+            return StoreHealth("degraded", f"the spool's health cannot be checked: {error}")
 
     async def open(self, *, now: float, interrupted_policy: str) -> list[Job]:
         """Open (create, migrate, check) the file and recover: queued/waiting jobs resume; a job found ``printing``
@@ -137,8 +148,8 @@ class SqliteSpool:
             lambda store: functools.partial(store.do_finish_and_claim, key, target, now, message, limit, max_bytes)
         )
 
-    async def mark_results_delivered(self, results: Sequence[tuple[str, str]]) -> None:
-        await self._write(lambda store: functools.partial(store.do_mark_results_delivered, tuple(results)))
+    async def mark_results_delivered(self, seqs: Sequence[int]) -> None:
+        await self._write(lambda store: functools.partial(store.do_mark_results_delivered, tuple(seqs)))
 
     async def prune(self, *, older_than: float, max_rows: int) -> int:
         return await self._write(lambda store: functools.partial(store.do_prune, older_than, max_rows))
