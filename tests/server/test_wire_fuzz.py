@@ -100,7 +100,9 @@ def frames(draw: st.DrawFn) -> str:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(frame=frames() | st.text(max_size=60))
-def test_every_reply_to_odd_json_is_strict_json_with_a_category_and_the_connection_answers(client, frame):
+def test_every_reply_to_odd_json_is_strict_json_with_a_category_and_the_connection_answers(
+    client: WsClient, frame: str
+) -> None:
     client.send(frame)
     replies_until_pong(client)
 
@@ -121,13 +123,13 @@ def test_every_reply_to_odd_json_is_strict_json_with_a_category_and_the_connecti
         ('{"tipo":"preview"}', "VALIDATION: field 'datos' is required for type 'preview'"),
     ],
 )
-def test_odd_values_get_a_categorised_error_never_an_internal_one(client, frame, expected):
+def test_odd_values_get_a_categorised_error_never_an_internal_one(client: WsClient, frame: str, expected: str) -> None:
     client.send(frame)
     (reply,) = replies_until_pong(client)
     assert reply["tipo"] == "error" and reply["mensaje"].startswith(expected), reply
 
 
-def test_a_ticket_with_a_cut_emoji_id_does_not_silence_the_connection(running):
+def test_a_ticket_with_a_cut_emoji_id_does_not_silence_the_connection(running: RunningDaemon) -> None:
     till = running.connect(client_id="till-emoji")
     till.send('{"tipo":"ticket","id":"pedido-\\ud83c","datos":' + json.dumps(ticket(None)["datos"]) + "}")
     assert till.recv()["mensaje"].startswith("VALIDATION: field 'id'")
@@ -135,7 +137,9 @@ def test_a_ticket_with_a_cut_emoji_id_does_not_silence_the_connection(running):
     assert (ack["id"], result["id"], result["status"]) == ("pedido-2", "pedido-2", "success")
 
 
-def test_a_sender_that_fails_closes_the_connection_with_1011_and_says_why(daemons, caplog):
+def test_a_sender_that_fails_closes_the_connection_with_1011_and_says_why(
+    daemons: DaemonLauncher, caplog: pytest.LogCaptureFixture
+) -> None:
     running = daemons.start()
     caplog.set_level(logging.ERROR, logger="ticket_daemon.server.websocket")
     till = running.connect(client_id="till-broken")
