@@ -174,7 +174,7 @@ def test_logs_go_to_a_rotating_file_with_secrets_masked(tmp_path: Path, restore_
     audit("auth failure", client="till-1", address="127.0.0.1")
     handler.flush()
 
-    text = log_file.read_text(encoding="utf-8")  # type: ignore[union-attr]
+    text = log_file.read_text(encoding="utf-8")
     for secret in ("abc123def", "hunter2", "quoted-456", "configured-secret-789"):
         assert secret not in text
     assert "auth_token=***" in text

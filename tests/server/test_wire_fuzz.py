@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 
 from server.harness import WAIT_S, DaemonLauncher, RunningDaemon, WsClient, ticket
+from ticket_daemon.server.websocket import ClientConnection
 
 CATEGORIES = ("VALIDATION", "JSON", "COMMAND", "TEXT", "IMAGE", "BARCODE", "QR", "TABLE", "RAW", "PRINTER", "EXECUTION")
 CATEGORISED = re.compile(rf"^({'|'.join(CATEGORIES)}): \S")
@@ -65,9 +66,11 @@ def replies_until_pong(client: WsClient) -> list[dict[str, Any]]:
     Counter.n += 1
     marker = f"alive-{Counter.n}"
     client.send({"tipo": "ping", "id": marker})
-    replies = []
+    replies: list[dict[str, Any]] = []
     for _ in range(50):
-        reply = strict(client.ws.recv(timeout=WAIT_S))
+        frame = client.ws.recv(timeout=WAIT_S)
+        assert isinstance(frame, str), f"a binary frame: {frame!r}"
+        reply = strict(frame)
         if reply == {"tipo": "pong", "id": marker, "status": "ok"}:
             return replies
         check_reply(reply)
@@ -138,17 +141,23 @@ def test_a_ticket_with_a_cut_emoji_id_does_not_silence_the_connection(running: R
 
 
 def test_a_sender_that_fails_closes_the_connection_with_1011_and_says_why(
-    daemons: DaemonLauncher, caplog: pytest.LogCaptureFixture
+    daemons: DaemonLauncher, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     running = daemons.start()
     caplog.set_level(logging.ERROR, logger="ticket_daemon.server.websocket")
     till = running.connect(client_id="till-broken")
-    (connection,) = [c for c in running.daemon.connections if c.state.identity.client_id == "till-broken"]
+    (connection,) = [
+        c
+        for c in running.daemon.connections
+        if isinstance(c, ClientConnection) and c.state.identity.client_id == "till-broken"
+    ]
 
     async def failing_send_text(text: str) -> None:
         raise ValueError("an encoder bug")
 
-    connection.websocket.send_text = failing_send_text  # a fault in sending that is not the client leaving
+    monkeypatch.setattr(
+        connection.websocket, "send_text", failing_send_text
+    )  # a fault in sending, not a leaving client
     till.send({"tipo": "ping", "id": "x"})
     with pytest.raises(ConnectionClosed):
         till.recv()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import socket
+from typing import Any
 
 import pytest
 
@@ -36,7 +37,7 @@ def handshake_headers(port: int) -> str:
     ("configured", "negotiated"), [({}, False), ({"ws_compression": False}, False), ({"ws_compression": True}, True)]
 )
 def test_per_message_deflate_is_negotiated_only_when_configured(
-    daemons: DaemonLauncher, configured: dict[str, bool], negotiated: bool
+    daemons: DaemonLauncher, configured: dict[str, Any], negotiated: bool
 ) -> None:
     running = daemons.start(**configured)
     assert ("permessage-deflate" in handshake_headers(running.port)) is negotiated

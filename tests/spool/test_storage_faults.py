@@ -92,7 +92,6 @@ def test_a_full_disk_refuses_new_jobs_and_loses_nothing_acked(tmp_path: Path, ca
         spool._runner.submit(lambda: store._db.execute(f"PRAGMA max_page_count = {pages}")).result(timeout=10)
 
     async def story() -> list[int]:
-        nonlocal spool
         await spool.open(now=0.0, interrupted_policy="reprint")
         in_flight = await spool.add(job("in-flight"), capacity=10_000)
         acked = [in_flight.seq]
