@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -62,8 +63,9 @@ class Dashboard:
     url: str
     clock: FakeClock
 
-    def client(self, **kwargs: object) -> httpx.Client:
-        return httpx.Client(base_url=self.url, follow_redirects=False, timeout=10.0, **kwargs)  # type: ignore[arg-type]
+    def client(self, **kwargs: Any) -> httpx.Client:
+        """An HTTP client of the dashboard; ``kwargs`` are httpx.Client's (cookies, headers…)."""
+        return httpx.Client(base_url=self.url, follow_redirects=False, timeout=10.0, **kwargs)
 
 
 def serve(app: Starlette) -> Iterator[str]:

@@ -39,7 +39,7 @@ def test_two_printers_print_their_own_jobs_in_acceptance_order(
     assert all(result["status"] == "success" for result in results), results
     wait_until(lambda: len(printed_jobs(front_out)) == 4 and len(printed_jobs(back_out)) == 4, "8 printed jobs")
     for out, label in ((front_out, b"FRONT"), (back_out, b"BACK")):
-        order = [int(re.search(label + rb" ORDER (\d)", job).group(1)) for job in printed_jobs(out)]  # type: ignore[union-attr]
+        order = [int(found.group(1)) for job in printed_jobs(out) if (found := re.search(label + rb" ORDER (\d)", job))]
         assert order == [1, 2, 3, 4]
 
 
@@ -170,11 +170,15 @@ def test_serve_command_prints_out_of_the_box_and_stops_cleanly_on_sigterm(tmp_pa
     )
     try:
         ready: list[str] = []
-        reader = threading.Thread(target=lambda: ready.append(process.stdout.readline()))  # type: ignore[union-attr]
+        stdout = process.stdout
+        assert stdout is not None
+        reader = threading.Thread(target=lambda: ready.append(stdout.readline()))
         reader.start()
         reader.join(timeout=30)
         assert ready and ready[0].startswith("ticket-daemon ready: dashboard http://127.0.0.1:"), ready
-        port = int(re.search(r"http://127\.0\.0\.1:(\d+)/", ready[0]).group(1))  # type: ignore[union-attr]
+        found = re.search(r"http://127\.0\.0\.1:(\d+)/", ready[0])
+        assert found is not None, ready
+        port = int(found.group(1))
 
         client = WsClient(f"ws://127.0.0.1:{port}/ws")
         assert client.recv()["tipo"] == "info"

@@ -12,6 +12,7 @@ import pytest
 from blocking_store import BlockingStore
 from server.harness import DaemonLauncher, PrinterFarm, WsClient, printed_jobs, receipt, ticket, wait_until
 from ticket_daemon.render.job import render_document
+from ticket_daemon.store.database import SqliteJobStore
 from ticket_daemon.store.jobs import Job, JobState
 from ticket_daemon.store.sqlite import SqliteSpool
 
@@ -214,10 +215,11 @@ class SpoolOnASmallDisk(SqliteSpool):
     disk."""
 
     def fill_the_disk(self) -> None:
-        def freeze(store: BlockingStore) -> None:
+        def freeze(store: SqliteJobStore) -> None:
             store._db.execute("PRAGMA max_page_count = 1")  # clamped to the current size: no new page
 
-        self._runner._executor.submit(freeze, self._store).result(timeout=10)  # type: ignore[arg-type]
+        assert self._store is not None, "the spool is open"
+        self._runner._executor.submit(freeze, self._store).result(timeout=10)
 
 
 def test_a_full_disk_refuses_new_tickets_without_ack_and_everything_else_keeps_working(

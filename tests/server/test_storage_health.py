@@ -18,6 +18,7 @@ from clocks import ManualClock
 from server.harness import DaemonLauncher, RunningDaemon, ticket, wait_until
 from ticket_daemon.store.database import SqliteJobStore
 from ticket_daemon.store.faults import StorageError, StoreHealth
+from ticket_daemon.store.interface import JobKey
 from ticket_daemon.store.jobs import Job, JobState
 from ticket_daemon.store.memory import MemoryJobStore
 from ticket_daemon.store.sqlite import SPOOL_FILE, SqliteSpool
@@ -84,11 +85,13 @@ class FailingWrites(MemoryJobStore):
             else StoreHealth("ok")
         )
 
-    async def move(self, key: int, target: JobState, **kwargs: object) -> Job:
+    async def move(
+        self, key: JobKey, target: JobState, *, now: float, message: str | None = None, attempts: int | None = None
+    ) -> Job:
         if self.failing and target is JobState.PRINTING:
             self.refused_starts += 1
             raise StorageError("the spool could not be written: database or disk is full")
-        return await super().move(key, target, **kwargs)  # type: ignore[arg-type]
+        return await super().move(key, target, now=now, message=message, attempts=attempts)
 
 
 def test_a_worker_whose_writes_fail_logs_once_then_prints_when_they_work_again(
