@@ -41,6 +41,7 @@ class ResultSink(Protocol):
 
     def result(self, job_id: str, message: messages.Message, /) -> bool: ...
 
+
 # (owner, id) names whose results were handed to a connection and not written yet: a connection that goes away
 # never writes its own, so only the newest are kept (an unrecorded delivery only means a harmless resend).
 MAX_UNWRITTEN_NAMES = 4096
@@ -202,7 +203,11 @@ class ResultRouter:
 
     def _hand(self, sink: ResultSink, job: Job, *, again: bool = False) -> bool:
         """Send the job's result to ``sink``; remember under its name which job it was, for :meth:`written`."""
-        if not _deliver_result(sink, job, result_message(job, again=again)):
+        try:
+            if not sink.result(job.id, result_message(job, again=again)):
+                return False
+        except Exception:
+            log.exception("delivering a result failed")
             return False
         name = (job.client_id, job.id)
         self._unwritten.setdefault(name, []).append(job.seq)
@@ -235,12 +240,4 @@ def _deliver(sink: ResultSink, message: messages.Message) -> bool:
         return sink.send(message)
     except Exception:
         log.exception("delivering a message failed")
-        return False
-
-
-def _deliver_result(sink: ResultSink, job: Job, message: messages.Message) -> bool:
-    try:
-        return sink.result(job.id, message)
-    except Exception:
-        log.exception("delivering a result failed")
         return False
