@@ -6,12 +6,12 @@ The router is the only sender of both. A front door never sends an ``ack`` itsel
 first (a fast printer can finish before the ack leaves). Until that call, results and notices for the job are held,
 so no call order can put a result ahead of its ack. Sinks are connection outboxes that keep order (FIFO).
 
-Routes are keyed by the job's ``seq``, never by the client's id: ids are scoped per client (docs/protocol.md "Idempotent
-ids, safely scoped"), so two clients may use the same id at once. A result goes to the connection that sent the job;
-if that one is gone, to the live connection of the job's own client (its owner); never to anyone else. It counts as
+Routes are keyed by the job's ``seq``, never by the client's id: ids are scoped per client (docs/protocol.md
+"Ids"), so two clients may use the same id at once. A result goes to the connection that sent the job; if that one
+is gone, to the live connection of the job's own client (its owner); never to anyone else. It counts as
 delivered only once written (:meth:`written`); until then a client that reconnects gets it again, from the spool.
 A door says which result was written by (owner, id), and an anonymous client's ids repeat (docs/protocol.md
-"Idempotent ids"): the router knows which job's result it handed out under that name, and records that job, by seq.
+"Ids"): the router knows which job's result it handed out under that name, and records that job, by seq.
 """
 
 from __future__ import annotations
