@@ -9,7 +9,7 @@ savepoint. Nobody hears back before the commit.
 
 Keys: a job's ``seq`` (acceptance order) is its key. The client's ``id`` is unique only per owner (``client_id``)
 within the duplicate window, and only for a client that names itself: an anonymous client's ids may repeat
-(docs/protocol.md "Idempotent ids"); :meth:`find` looks up the newest.
+(docs/protocol.md "Ids"); :meth:`find` looks up the newest.
 
 The file is watched (``faults.FileWatch``, at every group commit and every health check): deleted, replaced or
 damaged while the daemon runs, it makes new jobs refused with what to do, while the jobs already accepted go on.
