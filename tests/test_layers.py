@@ -152,3 +152,29 @@ def test_every_function_the_map_names_exists() -> None:
                 missing.append(f"{path}: {qualname}")
                 break
     assert missing == []
+
+
+def _headings(doc: Path) -> set[str]:
+    return {
+        line.lstrip("#").strip().replace("`", "")
+        for line in doc.read_text(encoding="utf-8").splitlines()
+        if line.startswith("#")
+    }
+
+
+def test_the_code_cites_the_projects_own_docs_by_sections_they_have() -> None:
+    docs = MAP.parent
+    sections = {name: _headings(docs / name) for name in ("protocol.md", "document.md")}
+    wrong: list[str] = []
+    for path in sorted(PACKAGE.rglob("*")):
+        if path.suffix not in (".py", ".js") or not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8")
+        where = path.relative_to(PACKAGE)
+        wrong += [f"{where} cites {name}" for name in re.findall(r"\b(?:PROTOCOL|DOCUMENT|DESIGN|STYLE)\.md", text)]
+        # A citation may wrap: the comment markers of the next line are not part of the section's name.
+        flat = re.sub(r"\n\s*(?:#|//|\*)?\s*", " ", text)
+        for doc, section in re.findall(r'docs/(protocol\.md|document\.md) "([^"]+)"', flat):
+            if section not in sections[doc]:
+                wrong.append(f'{where} cites docs/{doc} "{section}", a section it does not have')
+    assert wrong == []
