@@ -456,8 +456,8 @@ class Document(Model):
         return indexes or range(len(self.commands))
 
     def _private(self, name: str) -> Any:
-        # Read where pydantic keeps private attributes: its own lookup (``__getattr__``) costs ~1.7 µs a read, as
-        # much as rendering a short line, and every render reads these.
+        # Read where pydantic keeps private attributes: its own lookup (``__getattr__``) costs as much as rendering a
+        # short line, and every render reads these.
         private = self.__pydantic_private__
         return private[name] if private is not None and name in private else getattr(self, name)
 
