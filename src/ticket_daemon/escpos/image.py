@@ -156,7 +156,7 @@ def rasterize_image(
     return bitmap
 
 
-# Hashing a 100 KB photo for the cache key costs ~100 µs on every render. The payload is usually the very bytes
+# Hashing a photo for the cache key would read all of its bytes on every render. The payload is usually the very bytes
 # object the decoding of its base64 remembered (``document.payloads``), so its digest is remembered as well: a
 # hit is one dictionary lookup (the bytes object keeps its own hash; equal objects are compared in full, so a hit
 # is always the same image). Few entries, as each keeps its payload alive.
