@@ -437,7 +437,7 @@ class SqliteJobStore(JobReads):
     def _apply_move(self, current: Job, target: JobState, now: float, message: str | None, attempts: int | None) -> Job:
         moved = current.moved(target, now=now, message=message, attempts=attempts)
         # A final state drops the rendered bytes: the document stays, for a reprint. (The schema's next_attempt_at
-        # column is no longer written or read: workers keep their backoff in memory; dropping it needs a migration.)
+        # column is neither written nor read: workers keep their backoff in memory; dropping it needs a migration.)
         self._db.execute(
             "UPDATE jobs SET state = ?, message = ?, attempts = ?, updated_at = ?,"
             " delivered = 0, data = CASE WHEN ? THEN NULL ELSE data END WHERE seq = ?",
