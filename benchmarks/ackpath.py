@@ -64,6 +64,7 @@ queue_capacity = 100000
 rate_limit_per_minute = 0
 messages_per_second = 100000
 message_burst = 100000
+max_connections_per_address = 1000
 
 [[printers]]
 name = "null"
@@ -412,6 +413,7 @@ queue_capacity = 100000
 rate_limit_per_minute = 0
 messages_per_second = 100000
 message_burst = 100000
+max_connections_per_address = 1000
 
 [[printers]]
 name = "bench"

@@ -13,7 +13,11 @@ from ticket_daemon.logs import LOG_FORMAT, RedactingFilter, configure_logging
 
 
 def _file_handler() -> logging.handlers.RotatingFileHandler:
-    [handler] = [h for h in logging.getLogger().handlers if isinstance(h, logging.handlers.RotatingFileHandler)]
+    [handler] = [
+        h
+        for h in logging.getLogger().handlers
+        if isinstance(h, logging.handlers.RotatingFileHandler) and h.baseFilename.endswith("ticket-daemon.log")
+    ]
     return handler
 
 

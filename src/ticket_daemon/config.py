@@ -115,6 +115,12 @@ class ServerSettings(_Section):
     # A client that has not finished sending its request headers this long after connecting is disconnected
     # (half-open floods); a real browser or POS sends them in milliseconds.
     header_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    # Open connections one address may hold: a till needs a handful (a tab or two, its HTTP requests); 64 leaves
+    # room for a shop router's tills while one client cannot take every place under max_connections.
+    max_connections_per_address: int = Field(default=64, ge=1, le=1_000_000)
+    # Host names (``Host`` header) the daemon answers to besides localhost, IP addresses and this machine's own
+    # names: a DNS-rebinding page reaches it under a name of its own and is refused (421).
+    allowed_hosts: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _tls_files_come_in_pairs(self) -> ServerSettings:

@@ -1,8 +1,14 @@
 """Where the daemon's log lines go: the console (when someone is watching), a rotating file, and ``AUDIT:`` events.
 
 ``<data_dir>/logs/ticket-daemon.log`` rotates at 5 MB keeping 5 files, so a till left running for years holds at
-most ~30 MB of logs. Every handler carries :class:`RedactingFilter`, so a token or password that slips into a
-message (a client pasting its token into a document, an exception text) is masked before it is written.
+most ~30 MB of logs. ``AUDIT:`` lines also go to ``audit.log`` beside it (same rotation rule), a file no other line
+reaches, so a flood of ordinary lines cannot rotate the security record away. Every handler carries
+:class:`RedactingFilter`, so a token or password that slips into a message (a client pasting its token into a
+document, an exception text) is masked before it is written.
+
+A client's protocol faults (bad frames, a wrong ``Host``) go through :func:`client_fault`: at most one line per
+address per :data:`CLIENT_FAULT_INTERVAL_SECONDS`, carrying the count of what was held back, never a traceback,
+so one client in a loop cannot fill the disk.
 """
 
 from __future__ import annotations
@@ -13,11 +19,19 @@ import os
 import re
 import sys
 import time
-from collections.abc import Iterable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 AUDIT_LOGGER_NAME = "ticket_daemon.audit"
 LOG_FILE_NAME = "ticket-daemon.log"
+AUDIT_FILE_NAME = "audit.log"
+CLIENT_FAULT_LOGGER_NAME = "ticket_daemon.clients"
+# One line per faulty address per minute: enough to see who misbehaves and how much, at ~1 line/min per address.
+CLIENT_FAULT_INTERVAL_SECONDS = 60.0
+# Addresses whose faults are being counted; beyond it the least recently seen is forgotten (bounded memory).
+MAX_FAULTY_ADDRESSES = 4096
 # 5 MB x (1 + 5 backups): bounded disk use on a small POS box, still days of history.
 LOG_FILE_MAX_BYTES = 5 * 1024 * 1024
 LOG_FILE_BACKUPS = 5
@@ -30,6 +44,8 @@ _SECRET_PAIRS = re.compile(
     r"""(?P<quote>["']?)(?P<value>(?:Bearer\s+)?[^\s"',;&}]+)""",
     re.IGNORECASE,
 )
+# The password of a URL's user part (``mqtt://user:password@host``).
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^\s/@:]*:)[^\s/@]*@")
 # Every key _SECRET_PAIRS matches contains one of these (lower case): a line without them needs no regex.
 _SECRET_KEY_HINTS = ("token", "passw", "secret", "authorization", "api")
 # Set on a record once redacted / formatted, so a second handler does not do it again.
@@ -47,9 +63,16 @@ class RedactingFilter(logging.Filter):
         # Very short secrets would mask ordinary words; config validation is not this module's job.
         self._secrets = sorted({secret for secret in secrets if len(secret) >= 4}, key=len, reverse=True)
 
-    def redact(self, text: str) -> str:
+    def redact_values(self, text: str) -> str:
+        """Only the known secret values and URL passwords (for text whose words must stay as written)."""
         for secret in self._secrets:
             text = text.replace(secret, REDACTED)
+        if "@" in text:
+            text = _URL_PASSWORD.sub(lambda m: f"{m['head']}{REDACTED}@", text)
+        return text
+
+    def redact(self, text: str) -> str:
+        text = self.redact_values(text)
         lowered = text.lower()
         if not any(hint in lowered for hint in _SECRET_KEY_HINTS):  # most lines: no key the pattern could match
             return text
@@ -125,6 +148,90 @@ class _RotatingFile(logging.handlers.RotatingFileHandler):
             self.handleError(record)
 
 
+@dataclass(slots=True)
+class _Faults:
+    logged_at: float
+    held_back: int = 0
+
+
+class ClientFaultLog:
+    """Logs a client's protocol faults at WARNING, at most once per address per ``interval`` seconds; the next
+    line of that address says how many were held back since its last one. Never a traceback: the sentence is all
+    a client's mistake deserves."""
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        *,
+        interval: float = CLIENT_FAULT_INTERVAL_SECONDS,
+        max_addresses: int = MAX_FAULTY_ADDRESSES,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._logger = logger
+        self._interval = interval
+        self._max_addresses = max_addresses
+        self._clock = clock
+        self._seen: OrderedDict[str, _Faults] = OrderedDict()
+
+    def report(self, address: str, sentence: str) -> bool:
+        """One fault of ``address``; True when it was logged, False when it was only counted."""
+        now = self._clock()
+        entry = self._seen.pop(address, None)
+        if entry is not None and now - entry.logged_at < self._interval:
+            entry.held_back += 1
+            self._seen[address] = entry  # last: the most recently seen
+            return False
+        held_back = entry.held_back if entry is not None else 0
+        self._seen[address] = _Faults(logged_at=now)
+        while len(self._seen) > self._max_addresses:
+            self._seen.popitem(last=False)
+        suffix = f" ({held_back} more from this address not logged since its last line)" if held_back else ""
+        self._logger.warning("client %s: %s%s", _one_token(address), sentence, suffix)
+        return True
+
+
+def client_fault(address: str, sentence: str) -> None:
+    """Log a client's protocol fault through the process's :class:`ClientFaultLog` (what the doors call)."""
+    fault_log = getattr(logging.getLogger(CLIENT_FAULT_LOGGER_NAME), _FAULT_LOG_ATTRIBUTE, None)
+    if not isinstance(fault_log, ClientFaultLog):
+        fault_log = install_client_fault_log()
+    fault_log.report(address, sentence)
+
+
+def install_client_fault_log(clock: Callable[[], float] = time.monotonic) -> ClientFaultLog:
+    """A fresh :class:`ClientFaultLog` for :func:`client_fault` (counts start again), on ``clock``."""
+    logger = logging.getLogger(CLIENT_FAULT_LOGGER_NAME)
+    fault_log = ClientFaultLog(logger, clock=clock)
+    setattr(logger, _FAULT_LOG_ATTRIBUTE, fault_log)
+    return fault_log
+
+
+# The process's ClientFaultLog hangs on its logger (one per process, like the logger itself).
+_FAULT_LOG_ATTRIBUTE = "_ticket_daemon_fault_log"
+
+
+class PerConnectionNoise(logging.Filter):
+    """Drops uvicorn's INFO lines written for every WebSocket opened or closed (its WebSocket access log): like
+    the HTTP access log, one line per connection is noise, and a client connecting in a loop would fill the disk."""
+
+    _MESSAGES = frozenset({"connection open", "connection closed"})
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO:
+            return True
+        message = str(record.msg)
+        return message not in self._MESSAGES and not message.startswith('%s - "WebSocket %s"')
+
+
+class AuditOnly(logging.Filter):
+    """Lets through the ``AUDIT:`` lines only (the audit logger's, and any other line starting with ``AUDIT:``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == AUDIT_LOGGER_NAME or record.name.startswith(AUDIT_LOGGER_NAME + "."):
+            return True
+        return str(record.msg).startswith("AUDIT:")
+
+
 def audit_logger() -> logging.Logger:
     return logging.getLogger(AUDIT_LOGGER_NAME)
 
@@ -168,6 +275,10 @@ def configure_logging(
             log_dir.mkdir(parents=True, exist_ok=True)
             log_file = log_dir / LOG_FILE_NAME
             handlers.append(_RotatingFile(log_file, max_bytes=LOG_FILE_MAX_BYTES, backups=LOG_FILE_BACKUPS))
+            audit_path = log_dir / AUDIT_FILE_NAME
+            audit_file = _RotatingFile(audit_path, max_bytes=LOG_FILE_MAX_BYTES, backups=LOG_FILE_BACKUPS)
+            audit_file.addFilter(AuditOnly())
+            handlers.append(audit_file)
         except OSError as exc:
             log_file = None
             console = True
@@ -181,12 +292,17 @@ def configure_logging(
         handler.addFilter(redactor)
         root.addHandler(handler)
     root.setLevel(level)
+    install_client_fault_log()  # the process starts with no client fault counted
     # The logging HOWTO's "Optimization": LOG_FORMAT shows no caller, thread or process, so records need not look
     # them up (a stack walk and two lookups on every line of a busy till).
     logging._srcfile = None
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     # One line per HTTP request is noise for a print server; errors still come through uvicorn.error.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    uvicorn_error = logging.getLogger("uvicorn.error")
+    for existing in [f for f in uvicorn_error.filters if isinstance(f, PerConnectionNoise)]:
+        uvicorn_error.removeFilter(existing)
+    uvicorn_error.addFilter(PerConnectionNoise())
     # websockets logs every bad handshake at INFO/ERROR with tracebacks; our own lines say what matters.
     logging.getLogger("websockets").setLevel(max(logging.WARNING, root.level))
     return log_file

@@ -166,6 +166,9 @@ def test_every_door_answers_each_bad_frame_the_same_way_and_logs_no_traceback(
     expected = {frame.name: dict.fromkeys(answers[frame.name], (frame.answer, frame.with_id)) for frame in BAD_FRAMES}
     assert answers == expected
     assert running.virtual_jobs("front") == []
-    faults = [record for record in caplog.records if record.exc_info or record.levelno >= logging.ERROR]
+    # What the daemon logged (its own loggers and its server's); the test's own WebSocket client may log at DEBUG,
+    # with the exception it met, when the daemon closes a connection under it.
+    daemon_records = [record for record in caplog.records if not record.name.startswith("websockets.client")]
+    faults = [record for record in daemon_records if record.exc_info or record.levelno >= logging.ERROR]
     assert faults == [], [record.getMessage() for record in faults]
-    assert not any("Traceback" in record.getMessage() for record in caplog.records)
+    assert not any("Traceback" in record.getMessage() for record in daemon_records)

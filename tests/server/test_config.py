@@ -158,7 +158,11 @@ def test_logs_go_to_a_rotating_file_with_secrets_masked(tmp_path, restore_loggin
     log_file = configure_logging(level="INFO", data_dir=tmp_path, console=False, secrets=["configured-secret-789"])
 
     assert log_file == tmp_path / "logs" / "ticket-daemon.log"
-    [handler] = [h for h in logging.getLogger().handlers if isinstance(h, logging.handlers.RotatingFileHandler)]
+    [handler] = [
+        h
+        for h in logging.getLogger().handlers
+        if isinstance(h, logging.handlers.RotatingFileHandler) and h.baseFilename == str(log_file)
+    ]
     assert (handler.maxBytes, handler.backupCount) == (5 * 1024 * 1024, 5)
 
     log = logging.getLogger("ticket_daemon.test")

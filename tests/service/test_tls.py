@@ -34,11 +34,12 @@ def trusting(ca_file: Path) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=str(ca_file))
 
 
-def test_tls_init_makes_a_private_ca_and_a_certificate_for_this_machine(
+def test_tls_init_with_a_kept_ca_key_makes_a_private_ca_and_a_certificate_for_this_machine(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "tls"
-    assert main(["tls", "init", "--out", str(out), "--data-dir", str(tmp_path), "--names", "till.lan"]) == 0
+    kept = ["--keep-ca-key", "--names", "till.lan"]
+    assert main(["tls", "init", "--out", str(out), "--data-dir", str(tmp_path), *kept]) == 0
     printed = capsys.readouterr().out
     assert f'tls_cert = "{(out / SERVER_CERT).as_posix()}"' in printed
     assert f'tls_key = "{(out / SERVER_KEY).as_posix()}"' in printed

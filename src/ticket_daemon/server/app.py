@@ -6,10 +6,13 @@ progress finish and closes the clients (``Daemon.stop``).
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from ..config import Settings
@@ -17,6 +20,7 @@ from .api import api_routes, origin_routes
 from .daemon import Daemon
 from .dashboard import dashboard_routes
 from .health import health_endpoint
+from .hosts import HostAllowList, HostCheck, names_of_origins
 from .jobs_api import job_routes
 from .metrics import metrics_endpoint
 from .origins import OriginRegistry
@@ -30,9 +34,16 @@ def create_app(settings: Settings, *, daemon: Daemon | None = None) -> Starlette
     origins = OriginRegistry(daemon.origin_policy, settings.storage.data_dir)
     metrics = daemon.metrics
 
+    server = settings.server
+    # The machine's name, also as its mDNS name (till1.local: resolved on the LAN only, never by a public DNS).
+    machine = socket.gethostname()
+    hosts = HostAllowList([machine, f"{machine}.local", server.host, *server.allowed_hosts])
+    hosts.add(names_of_origins(server.allowed_origins))
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         origins.load()
+        hosts.add(await _fully_qualified_name())
         await daemon.start()
         try:
             yield
@@ -48,10 +59,23 @@ def create_app(settings: Settings, *, daemon: Daemon | None = None) -> Starlette
             daemon.spool, operator_routes=lambda guard: [*job_routes(daemon, guard), *origin_routes(origins, guard)]
         ),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(HostCheck, allow_list=hosts)])
     app.state.daemon = daemon
     app.state.origins = origins
+    app.state.hosts = hosts
     app.state.metrics = metrics
     # The broker link's report (mqtt/), set by whoever starts an MQTT session with this daemon (service/).
     app.state.broker_link = None
     return app
+
+
+# Finding the machine's full name may ask DNS; a resolver that does not answer must not hold up the start.
+FQDN_TIMEOUT_SECONDS = 2.0
+
+
+async def _fully_qualified_name() -> list[str]:
+    """This machine's fully qualified name (``till1.shop.lan``), asked off the event loop; none if DNS is slow."""
+    try:
+        return [await asyncio.wait_for(asyncio.to_thread(socket.getfqdn), FQDN_TIMEOUT_SECONDS)]
+    except (TimeoutError, OSError):
+        return []

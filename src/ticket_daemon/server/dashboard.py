@@ -7,14 +7,22 @@ Ours besides: ``GET /auth/session`` (does the page need a login?),
 ``GET /api/v1/virtual/{printer}/jobs/{job}.png`` (the last receipts of a ``virtual://`` printer).
 
 With no password hash configured the dashboard is open (the local default) and says so on the page.
+
+With ``server.auth_token`` set, every operator route here (the virtual printers' receipts, and the routes built
+with :meth:`_Dashboard.operator_guard`: origins, recent jobs, reprint, cancel) also needs ``Authorization: Bearer
+<token>``. The operator's page carries it: ``GET /`` (served only to the operator: a live session, or an open
+dashboard on this machine) holds ``<meta name="ticket-auth-token" content="…">`` for the dashboard's script. No
+other response carries it, and none is readable from another origin (no CORS headers here).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import ipaddress
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -31,10 +39,13 @@ from starlette.staticfiles import StaticFiles
 from .. import web
 from ..config import Settings
 from ..document.errors import Category, TicketError
+from ..logs import audit
 from ..printers.registry import PrinterRegistry
 from ..printers.virtual import VirtualJob, list_jobs, virtual_printer_dir
 from ..protocol import requests
+from ..protocol.messages import AUTH_INVALID
 from .passwords import is_password_hash, verify_password
+from .security import is_loopback_address, token_matches
 from .sessions import (
     SESSION_COOKIE,
     Clock,
@@ -57,6 +68,10 @@ LOCAL_HOSTNAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 MAX_CONCURRENT_PASSWORD_CHECKS = 2
 # An open dashboard (no password) is served to this machine only: anyone on the network could print otherwise.
 REMOTE_NEEDS_PASSWORD = "AUDIT: Set server.dashboard_password_hash to use the dashboard from another machine"
+
+# The page's meta tag that hands the auth token to the dashboard's script (web/static/dashboard.js reads it).
+TOKEN_META_NAME = "ticket-auth-token"
+_HEAD_TAG = re.compile(rb"<head(?:\s[^>]*)?>", re.IGNORECASE)
 
 # Scripts and styles come only from /static (no inline code); images may be blob:/data: (preview, favicon).
 _CSP = (
@@ -102,6 +117,7 @@ class _Dashboard:
                 "server.dashboard_password_hash is not an argon2 hash: nobody can log in to the dashboard "
                 "(create one with `ticket-daemon hash-password`)"
             )
+        self.auth_token = settings.server.auth_token.get_secret_value()
         self.sessions = SessionStore(clock=clock)
         self.throttle = LoginThrottle(clock=clock)
         self._password_checks = asyncio.Semaphore(MAX_CONCURRENT_PASSWORD_CHECKS)
@@ -166,6 +182,8 @@ class _Dashboard:
             return _error(403, "AUDIT: This dashboard only answers on localhost or a configured origin")
         if not self.password_required and not _loopback_client(request):
             return _error(403, REMOTE_NEEDS_PASSWORD)
+        if self.auth_token:  # the operator's page: it carries the token its script sends to the operator routes
+            return await _page_with_token(request, STATIC_DIR / "index.html", self.auth_token)
         return _page(request, STATIC_DIR / "index.html")
 
     async def login_page(self, request: Request) -> Response:
@@ -188,23 +206,26 @@ class _Dashboard:
         if not self.password_required:
             return _login_ok(wants_json)
         address = request.client.host if request.client else "unknown"
-        wait = self.throttle.locked_for(address)
+        # A browser already logged in is the operator: a guessing run elsewhere must not keep it out.
+        has_session = self.has_session(request)
+        wait = self.throttle.locked_for(address, has_session=has_session)
         if wait > 0:
             self.throttle.refused(address)
             return _locked_out(wants_json, wait)
         password = await _read_password(request, wants_json)
         async with self._one_check_per_address(address), self._password_checks:
-            wait = self.throttle.locked_for(address)  # again: attempts queued behind this one may have locked it
+            # Again: attempts queued behind this one may have locked it.
+            wait = self.throttle.locked_for(address, has_session=has_session)
             if wait > 0:
                 self.throttle.refused(address)
                 return _locked_out(wants_json, wait)
             # Counted before the slow check (undone on success), so concurrent posts cannot all
             # slip past the lock-out. argon2 takes tens of milliseconds of CPU on purpose: off the event loop.
-            self.throttle.attempt(address)
+            self.throttle.attempt(address, has_session=has_session)
             ok = password is not None and await asyncio.to_thread(verify_password, self.password_hash, password)
         if not ok:
             if self.throttle.failure(address):
-                return _locked_out(wants_json, self.throttle.locked_for(address))
+                return _locked_out(wants_json, self.throttle.locked_for(address, has_session=has_session))
             if wants_json:
                 return _error(401, "AUDIT: Wrong password")
             return RedirectResponse("/login?error=invalid", status_code=303)
@@ -254,6 +275,10 @@ class _Dashboard:
                 return _error(403, REMOTE_NEEDS_PASSWORD)
             if not self.allowed(request):
                 return _error(401, "AUDIT: Log in to the dashboard first")
+            if self.auth_token and not token_matches(_bearer_token(request), self.auth_token):
+                address = request.client.host if request.client else "-"
+                audit("auth token refused", path=request.url.path, address=address)
+                return _error(401, AUTH_INVALID)
             try:
                 return await endpoint(request)
             except TicketError as error:
@@ -333,19 +358,35 @@ def _describe_job(job: VirtualJob, printer: str) -> dict[str, Any]:
 
 
 def _page(request: Request, path: Path) -> Response:
+    return FileResponse(path, media_type="text/html; charset=utf-8", headers=_page_headers(request))
+
+
+async def _page_with_token(request: Request, path: Path, token: str) -> Response:
+    """The page with ``<meta name="ticket-auth-token">`` first in its head (read off the event loop)."""
+    page = await asyncio.to_thread(path.read_bytes)
+    meta = f'<meta name="{TOKEN_META_NAME}" content="{html.escape(token, quote=True)}">'.encode()
+    found = _HEAD_TAG.search(page)
+    at = found.end() if found is not None else 0
+    body = page[:at] + meta + page[at:]
+    return Response(body, media_type="text/html; charset=utf-8", headers=_page_headers(request))
+
+
+def _page_headers(request: Request) -> dict[str, str]:
     host = request.headers.get("host", "")
     ws = f"ws://{host} wss://{host}" if host else ""
-    return FileResponse(
-        path,
-        media_type="text/html; charset=utf-8",
-        headers={
-            "Cache-Control": "no-store",
-            "Content-Security-Policy": _CSP.format(ws=ws),
-            "X-Content-Type-Options": "nosniff",
-            # Not "no-referrer": with it Chromium sends "Origin: null" on the login form's POST, failing the check.
-            "Referrer-Policy": "same-origin",
-        },
-    )
+    return {
+        "Cache-Control": "no-store",
+        "Content-Security-Policy": _CSP.format(ws=ws),
+        "X-Content-Type-Options": "nosniff",
+        # Not "no-referrer": with it Chromium sends "Origin: null" on the login form's POST, failing the check.
+        "Referrer-Policy": "same-origin",
+    }
+
+
+def _bearer_token(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header; None without one."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
 def _error(status_code: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -359,15 +400,8 @@ class _AddressLock:
 
 
 def _loopback_client(request: Request) -> bool:
-    """Whether the request comes from this machine (127.0.0.0/8 or ::1, also as an IPv4-mapped address)."""
-    host = request.client.host if request.client else ""
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_loopback
+    """Whether the request comes from this machine."""
+    return is_loopback_address(request.client.host if request.client else "")
 
 
 def _login_ok(wants_json: bool) -> Response:

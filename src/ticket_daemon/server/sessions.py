@@ -4,7 +4,10 @@ A session is a random 256-bit id held by the browser in a cookie; the server kee
 sliding 15-minute expiry. Failed logins are counted per remote address: the 5th failure inside 5 minutes locks
 that address out for 5 minutes, whatever it sends. An address is not a person, so the budget is shared where one
 party holds many addresses: every address of an IPv6 /64 (one site's network) counts together, all of 127.0.0.0/8
-and ::1 are one "loopback" client, and past a ceiling of failures from everywhere the account itself is locked.
+and ::1 are one "loopback" client. Past a ceiling of failures from everywhere (a guessing run spread over many
+networks) logins from the network are slowed to one attempt per 6 seconds (the ceiling's own rate) for the
+lock-out time, all remote addresses together; this machine (loopback) and a browser holding a live session are never
+slowed or refused by it, so an attacker cannot lock the operator out.
 Failures and lock-outs are ``AUDIT:`` log lines; passwords are never logged. Both stores take the clock as a
 parameter so tests can move time.
 """
@@ -34,8 +37,10 @@ MAX_FAILED_LOGINS = 5
 LOCKOUT_SECONDS = 5 * 60
 # Addresses whose failures are remembered; beyond it the stalest entry is forgotten (bounds memory under a flood).
 MAX_TRACKED_ADDRESSES = 10_000
-# Failures from all addresses together inside the window that lock every login out (a spread-out guessing run);
-# high enough that one shop's staff mistyping never reaches it.
+# Failures from all addresses together inside the window that slow every remote login down (a spread-out
+# guessing run) to the ceiling's own rate, one attempt per LOCKOUT_SECONDS / MAX_FAILED_LOGINS_GLOBAL (6 s) from
+# the whole network: a run over many networks guesses no faster than that, and the real operator is only delayed.
+# High enough that one shop's staff mistyping never reaches it.
 MAX_FAILED_LOGINS_GLOBAL = 50
 # An IPv6 site gets a /64 and may use any address in it: the prefix length counted as one client.
 IPV6_SITE_PREFIX = 64
@@ -127,8 +132,13 @@ def throttle_keys(address: str) -> list[str]:
     return [str(parsed)]
 
 
+def is_loopback_address(address: str) -> bool:
+    return throttle_keys(address) == [LOOPBACK_KEY]
+
+
 class LoginThrottle:
-    """Counts failed logins per remote address, per IPv6 /64 and in total, and locks out when one runs over."""
+    """Counts failed logins per remote address, per IPv6 /64 and in total. An address or /64 over its limit is
+    locked out; past the global ceiling remote logins are paced (loopback and live sessions are exempt)."""
 
     def __init__(
         self,
@@ -142,13 +152,16 @@ class LoginThrottle:
         self._max_failures = max_failures
         self._max_global = max_global_failures
         self._lockout = lockout_seconds
+        self._pace = lockout_seconds / max_global_failures
         self._max_addresses = max_addresses
         self._clock = clock
         self._failures: dict[str, _Failures] = {}  # key → failures; bounded by max_addresses
         self._global = _Failures(count=0, first_at=clock())
+        self._next_remote_attempt = 0.0  # while the global ceiling is reached: when the network may try again
 
-    def locked_for(self, address: str) -> float:
-        """Seconds this address must still wait before it may try again (0 when it may try now)."""
+    def locked_for(self, address: str, *, has_session: bool = False) -> float:
+        """Seconds this address must still wait before it may try again (0 when it may try now). The global
+        ceiling never makes loopback or a browser with a live session (``has_session``) wait."""
         now = self._clock()
         remaining = 0.0
         for key in throttle_keys(address):
@@ -160,7 +173,8 @@ class LoginThrottle:
             elif entry.locked_until:  # the lock-out is over: start again from a clean slate
                 del self._failures[key]
         if self._global.locked_until > now:
-            remaining = max(remaining, self._global.locked_until - now)
+            if not has_session and not is_loopback_address(address):
+                remaining = max(remaining, self._next_remote_attempt - now)
         elif self._global.locked_until:
             self._global = _Failures(count=0, first_at=now)
         return remaining
@@ -169,7 +183,7 @@ class LoginThrottle:
         """Log an attempt made while locked out (the password is not even checked)."""
         audit_log.warning("AUDIT: Dashboard login refused for %s: locked out after repeated failures", address)
 
-    def attempt(self, address: str) -> None:
+    def attempt(self, address: str, *, has_session: bool = False) -> None:
         """Count a login attempt *before* its password is checked, so concurrent attempts cannot all slip past the
         lock-out; the attempt reaching a limit locks its keys. :meth:`success` forgets the count, :meth:`failure`
         reports the wrong password."""
@@ -184,10 +198,14 @@ class LoginThrottle:
             self._global = _Failures(count=0, first_at=now)
         if self._count(self._global, self._max_global, now):
             audit_log.warning(
-                "AUDIT: Dashboard login locked for everyone for %d seconds: %d failed attempts from all addresses",
+                "AUDIT: Dashboard logins from the network slowed to one per %d seconds for %d seconds: %d failed "
+                "attempts from all addresses (this machine and logged-in browsers are not slowed)",
+                round(self._pace),
                 round(self._lockout),
                 self._global.count,
             )
+        if self._global.locked_until > now and not has_session and not is_loopback_address(address):
+            self._next_remote_attempt = now + self._pace
 
     def _count(self, entry: _Failures, limit: int, now: float) -> bool:
         """One more attempt on ``entry``; True when this one locked it."""
@@ -204,7 +222,7 @@ class LoginThrottle:
         audit_log.warning(
             "AUDIT: Dashboard login failed for %s (wrong password, %d of %d)", address, count, self._max_failures
         )
-        if not any(entry.locked_until for entry in entries) and not self._global.locked_until:
+        if not any(entry.locked_until for entry in entries):
             return False
         audit_log.warning(
             "AUDIT: Dashboard login locked for %s for %d seconds after %d failed attempts",

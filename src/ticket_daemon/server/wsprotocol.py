@@ -3,7 +3,7 @@
 - A text frame that is not UTF-8 (RFC 6455 §8.1: the endpoint fails the connection, close code 1007). uvicorn logs
   an ERROR with a traceback for each one, so a loop of such frames floods the log. Here the client is told why, as
   every door says it (an ``error`` ``JSON: the message is not UTF-8 text …``), then the connection is closed with
-  1007 and the same reason; one WARNING line, no traceback.
+  1007 and the same reason; no traceback, and one WARNING line per address per interval (``logs.client_fault``).
 - A send after the close frame (the client closed, or was closed, while replies were queued). uvicorn raises a
   ``RuntimeError`` for it; here it is what it is, a client that is gone (``ClientDisconnected``), so no reply is
   written after the close and nothing is logged as a fault.
@@ -11,17 +11,15 @@
 
 from __future__ import annotations
 
-import logging
-
 from uvicorn._types import ASGISendEvent
 from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
+from ..logs import client_fault
 from ..protocol import messages, requests
 
-log = logging.getLogger(__name__)
-
 CLOSE_INVALID_DATA = 1007  # RFC 6455 §7.4.1: data inconsistent with the message type (non-UTF-8 text)
+NOT_UTF8_FAULT = "JSON: a text frame was not valid UTF-8; the connection was closed (1007)"
 MAX_CLOSE_REASON_BYTES = 123  # RFC 6455 §5.5: a control frame's payload is at most 125 bytes, 2 of them the code
 
 
@@ -40,7 +38,7 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
     def _refuse_text(self, data: bytes) -> None:
         refusal = requests.read(data)  # the one reader says what is wrong, as it does for the other doors
         assert isinstance(refusal, requests.Refusal)
-        log.warning("client %s sent a text frame that is not UTF-8: closing with 1007", _address(self.client))
+        client_fault(_address(self.client), NOT_UTF8_FAULT)  # once per address per interval: a loop cannot flood
         self.conn.send_text(messages.encode(refusal.reply()).encode())
         reason = refusal.mensaje.encode()[:MAX_CLOSE_REASON_BYTES].decode(errors="ignore")
         self.conn.send_close(CLOSE_INVALID_DATA, reason)

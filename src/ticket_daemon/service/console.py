@@ -39,6 +39,7 @@ from ..server.wsprotocol import WebSocketProtocol
 from ..store.database import SpoolDamaged
 from .httplimits import ConnectionCap, guarded_http_protocol, raise_open_file_limit
 from .modes import exposure_warnings
+from .startcheck import check_startable
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +137,7 @@ def build_server(app: Starlette, settings: Settings, *, announce: bool = True) -
     server = settings.server
     tls = {"ssl_certfile": str(server.tls_cert), "ssl_keyfile": str(server.tls_key)} if server.tls_cert else {}
     config = uvicorn.Config(
-        ConnectionCap(app, server.max_connections),
+        ConnectionCap(app, server.max_connections, server.max_connections_per_address),
         host=server.host,
         port=server.port,
         # Half-open floods: unfinished request headers time out, and only so many may be pending at once.
@@ -183,7 +184,9 @@ def serve_main(args: argparse.Namespace) -> int:
 
 
 def prepare_server(settings: Settings, *, console: bool | None, announce: bool = True) -> DaemonServer:
-    """Logging and the app for ``settings``, ready to :func:`run_server`. Raises ``ConfigError`` (bad printers)."""
+    """Logging and the app for ``settings``, ready to :func:`run_server`. Raises ``ConfigError`` for what
+    :func:`check_startable` refuses (``config check`` refuses the same)."""
+    check_startable(settings)
     configure_logging(
         level=settings.server.log_level,
         data_dir=settings.storage.data_dir,

@@ -8,14 +8,16 @@ sockets held the process at its 1 024 open files and made ``/health`` and ``/ws`
   its request headers are complete (``header_timeout_seconds``): past it the connection is closed. Connections
   still sending headers are also bounded in number; when one more arrives over the bound the oldest is dropped.
   Later requests on a kept-alive connection are covered by uvicorn's own keep-alive timeout.
-- :class:`ConnectionCap` (ASGI) refuses requests and WebSockets beyond ``max_connections`` with 503, while
-  ``/health`` keeps :data:`HEALTH_RESERVE` places of its own.
+- :class:`ConnectionCap` (ASGI) refuses requests and WebSockets beyond ``max_connections``, or beyond
+  ``max_connections_per_address`` from one address, with 503 and a sentence, keeping places for loopback and
+  :data:`HEALTH_RESERVE` places of its own for ``/health``.
 - :func:`raise_open_file_limit` lifts the soft RLIMIT_NOFILE to the hard limit at start (not on Windows).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sys
 from typing import Any
@@ -24,12 +26,22 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.server import ServerState
 
+from ..server.security import is_loopback_address
+
 log = logging.getLogger(__name__)
 
 # Places kept for /health beyond max_connections, so a supervisor can tell "busy" from "down".
 HEALTH_RESERVE = 16
 HEALTH_PATH = "/health"
-BUSY_BODY = b'{"status":"error","mensaje":"EXECUTION: too many connections, retry in a few seconds"}'
+# Places under max_connections kept for this machine (the operator, local tills) against a remote flood.
+LOOPBACK_RESERVE = 16
+# Addresses named in a "holds too many connections" warning until the daemon is clear of the cap again.
+MAX_WARNED_ADDRESSES = 100
+BUSY_SENTENCE = "EXECUTION: too many connections, retry in a few seconds"
+PER_ADDRESS_SENTENCE = (
+    "EXECUTION: too many connections from your address ({limit} open, server.max_connections_per_address): "
+    "close some and retry"
+)
 
 ASGIApp = Any  # the ASGI callable (scope, receive, send)
 
@@ -83,16 +95,25 @@ def guarded_http_protocol(header_timeout: float, max_unfinished: int) -> type[H1
 
 
 class ConnectionCap:
-    """ASGI middleware: at most ``max_connections`` requests and WebSockets at once, ``/health`` exempt up to
-    :data:`HEALTH_RESERVE` more. Refused HTTP requests get 503 with a ``Retry-After``; refused WebSockets a 403 at
-    the handshake (the only refusal ASGI lets a server send before accepting)."""
+    """ASGI middleware: at most ``max_connections`` requests and WebSockets at once, and at most
+    ``per_address`` of them from any one address, so one client holding idle sockets cannot shut every till out.
 
-    def __init__(self, app: ASGIApp, max_connections: int) -> None:
+    The last :func:`loopback_reserve` places under the cap are kept for this machine (loopback), so the operator
+    and local tills still get in while remote clients fill the rest; ``/health`` is outside both limits with
+    :data:`HEALTH_RESERVE` places of its own. A refusal is HTTP 503 with a ``Retry-After`` and a sentence saying
+    which limit was reached; a WebSocket gets it as the handshake's answer (ASGI "WebSocket Denial Response"), not
+    the 403 that an origin refusal is."""
+
+    def __init__(self, app: ASGIApp, max_connections: int, per_address: int | None = None) -> None:
         self.app = app
         self.max_connections = max_connections
+        self.per_address = per_address if per_address is not None else max_connections
+        self.loopback_reserve = loopback_reserve(max_connections)
         self.active = 0
         self.health_active = 0
+        self._by_address: dict[str, int] = {}  # address → open connections; an address with none is removed
         self._warned = False
+        self._warned_addresses: set[str] = set()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -100,7 +121,7 @@ class ConnectionCap:
             return
         if scope.get("path") == HEALTH_PATH:
             if self.health_active >= HEALTH_RESERVE and self.active >= self.max_connections:
-                await self._refuse(scope, send)
+                await self._refuse(scope, send, BUSY_SENTENCE)
                 return
             self.health_active += 1
             try:
@@ -108,30 +129,71 @@ class ConnectionCap:
             finally:
                 self.health_active -= 1
             return
-        if self.active >= self.max_connections:
-            await self._refuse(scope, send)
+        client = scope.get("client")
+        address = str(client[0]) if client else "-"
+        refusal = self._refusal(address)
+        if refusal is not None:
+            await self._refuse(scope, send, refusal)
             return
         self.active += 1
+        self._by_address[address] = self._by_address.get(address, 0) + 1
         if self.active < self.max_connections // 2:  # well clear of the cap: the next episode is logged again
             self._warned = False
+            self._warned_addresses.clear()
         try:
             await self.app(scope, receive, send)
         finally:
             self.active -= 1
+            left = self._by_address[address] - 1
+            if left:
+                self._by_address[address] = left
+            else:
+                del self._by_address[address]
 
-    async def _refuse(self, scope: dict[str, Any], send: Any) -> None:
+    def _refusal(self, address: str) -> str | None:
+        """The sentence refusing one more connection from ``address``; None when it may come in."""
+        if self._by_address.get(address, 0) >= self.per_address:
+            if address not in self._warned_addresses and len(self._warned_addresses) < MAX_WARNED_ADDRESSES:
+                self._warned_addresses.add(address)
+                log.warning(
+                    "EXECUTION: %s holds %d connections (server.max_connections_per_address): refusing more from it",
+                    address,
+                    self.per_address,
+                )
+            return PER_ADDRESS_SENTENCE.format(limit=self.per_address)
+        limit = self.max_connections if is_loopback_address(address) else self.max_connections - self.loopback_reserve
+        if self.active < limit:
+            return None
         if not self._warned:
             self._warned = True
             log.warning(
                 "EXECUTION: %d connections open (server.max_connections): refusing new ones until some close",
-                self.max_connections,
+                self.active,
             )
+        return BUSY_SENTENCE
+
+    async def _refuse(self, scope: dict[str, Any], send: Any, sentence: str) -> None:
+        body = json.dumps({"status": "error", "mensaje": sentence}).encode()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"retry-after", b"5"),
+        ]
         if scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 1013, "reason": "Too many connections"})
+            if "websocket.http.response" not in scope.get("extensions", {}):
+                await send({"type": "websocket.close", "code": 1013, "reason": "Too many connections"})
+                return
+            await send({"type": "websocket.http.response.start", "status": 503, "headers": headers})
+            await send({"type": "websocket.http.response.body", "body": body})
             return
-        headers = [(b"content-type", b"application/json"), (b"retry-after", b"5"), (b"connection", b"close")]
-        await send({"type": "http.response.start", "status": 503, "headers": headers})
-        await send({"type": "http.response.body", "body": BUSY_BODY})
+        await send({"type": "http.response.start", "status": 503, "headers": [*headers, (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def loopback_reserve(max_connections: int) -> int:
+    """Places under ``max_connections`` only this machine may take: :data:`LOOPBACK_RESERVE`, at most a quarter."""
+    return min(LOOPBACK_RESERVE, max_connections // 4)
+
 
 
 def raise_open_file_limit() -> tuple[int, int] | None:
