@@ -1,6 +1,6 @@
 """A till written for the original engine sends a document it printed with defaults: it prints here too, each
-substitution named in one ``CATEGORY: sentence``; in strict mode the same document is refused as before
-(DOCUMENT.md "Lenient (default) and strict")."""
+substitution named in one ``CATEGORY: sentence``; in strict mode the same document is refused
+(docs/document.md "Lenient (default) and strict")."""
 
 from __future__ import annotations
 
@@ -313,7 +313,7 @@ def test_a_logo_that_is_base64_but_no_image_is_dropped_and_the_qr_still_scans() 
     )
     command = parsed.commands[0]
     assert isinstance(command, QrCommand) and command.data.logo is None
-    with pytest.raises(DocumentError) as caught:  # strict: the renderer refuses it, as before
+    with pytest.raises(DocumentError) as caught:  # strict: the renderer refuses it
         render_job(parse_document(doc(qr(logo="aGVsbG8gd29ybGQ=")), strict=True))
     assert str(caught.value).startswith("QR: field 'logo'")
 

@@ -1,4 +1,4 @@
-"""The qr command's symbol: native GS ( k bytes, or a raster symbol that scans back (DOCUMENT.md "qr")."""
+"""The qr command's symbol: native GS ( k bytes, or a raster symbol that scans back (docs/document.md "qr")."""
 
 from __future__ import annotations
 

@@ -63,7 +63,7 @@ def test_a_message_flood_is_refused_then_the_connection_is_closed_with_1008(
 def test_a_reconnecting_client_gets_a_new_budget_but_not_past_its_address_ceiling(
     daemons: DaemonLauncher, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # PROTOCOL.md "Rate limit identity": per connection, as the original; 10 × the limit per address.
+    # docs/protocol.md "Rate limits and floods": per connection, as the original; 10 × the limit per address.
     running = daemons.start(rate_limit_per_minute=3)
     caplog.set_level(logging.WARNING, logger="ticket_daemon.audit")
     till = running.connect(client_id="till-1")

@@ -1,4 +1,4 @@
-"""PROTOCOL.md "Idempotent ids, safely scoped", over real WebSocket connections to a daemon on 127.0.0.1: an id is
+"""docs/protocol.md "Ids", over real WebSocket connections to a daemon on 127.0.0.1: an id is
 its client's own (client_id, else address) for ``[spool] duplicate_window_seconds``; a retry is never printed twice,
 another document under a used id is refused, and two clients using the same id never touch each other's printing
 or results."""
@@ -178,7 +178,7 @@ def test_a_document_with_a_lone_surrogate_is_stored_and_its_resend_is_a_duplicat
 def test_a_resent_id_is_checked_before_its_document_even_when_the_document_is_refused(
     daemons: DaemonLauncher,
 ) -> None:
-    # PROTOCOL.md's order puts the duplicate check before validation; the daemon checks it while storing a ticket
+    # docs/protocol.md "Ids" puts the duplicate check before validation; the daemon checks it while storing a ticket
     # that renders, and looks the id up for one it refuses, so a refused resend still hears about its id first.
     running = daemons.start()
     till = running.connect("till-a")

@@ -1,5 +1,6 @@
-"""Origins an operator can see and allow (PROTOCOL.md "Extensions"): a page from another origin is refused with
-HTTP 403 at the handshake, logged once, listed by ``GET /api/v1/origins``, and allowed by an operator for good."""
+"""Origins an operator can see and allow (docs/protocol.md "Who may connect"): a page from another origin is
+refused with HTTP 403 at the handshake, logged once, listed by ``GET /api/v1/origins``, and allowed by an operator
+for good."""
 
 from __future__ import annotations
 

@@ -203,7 +203,7 @@ def test_real_pos_documents_print_through_the_daemon(daemons: DaemonLauncher) ->
     require_shared()
     documents = shared_examples("service") + shared_examples("library")
     # Two of them define and run macros (GS : / GS ^) in raw commands, which the default raw_policy "safe" refuses
-    # by design (DOCUMENT.md "raw"); everything else prints by default, and with raw_policy = "allow" (the
+    # by design (docs/document.md "raw"); everything else prints by default, and with raw_policy = "allow" (the
     # original's behaviour, README) every one prints.
     refused_by_safe = {"kiosk_turns.json", "raw_advanced_test_1.json"}
     assert _print_all(daemons.start(rate_limit_per_minute=0), documents).keys() == refused_by_safe

@@ -1,4 +1,4 @@
-"""WebSocket protocol v1 (PROTOCOL.md) as a POS client sees it: the whole conversation, with the exact texts
+"""WebSocket protocol v1 (docs/protocol.md) as a POS client sees it: the whole conversation, with the exact texts
 existing clients match on, against a real daemon on 127.0.0.1."""
 
 from __future__ import annotations
@@ -228,7 +228,8 @@ def test_pages_from_other_sites_cannot_open_the_socket(
     running = daemons.start(allowed_origins=["https://pos.example.com"])
     caplog.set_level(logging.WARNING, logger="ticket_daemon.audit")
 
-    with pytest.raises(InvalidStatus) as refused:  # refused at the handshake (PROTOCOL.md), not accepted then closed
+    # Refused at the handshake (docs/protocol.md "Who may connect"), not accepted then closed.
+    with pytest.raises(InvalidStatus) as refused:
         WsClient(running.ws_url(), origin="https://evil.example")
     assert refused.value.response.status_code == 403
     assert any("origin refused" in r.getMessage() and "evil.example" in r.getMessage() for r in caplog.records)

@@ -1,6 +1,7 @@
-"""PROTOCOL.md "Rate limit identity": each connection has its own budget of tickets and previews per minute, as in
-the original daemon; every address has a ceiling of 10 × that across its connections; HTTP requests (no connection)
-spend a budget per address. Real sockets with a small limit; the limiter's own clock-free rules with explicit times.
+"""docs/protocol.md "Rate limits and floods": each connection has its own budget of tickets and previews per
+minute, as in the original daemon; every address has a ceiling of 10 × that across its connections; HTTP requests
+(no connection) spend a budget per address. Real sockets with a small limit; the limiter's own clock-free rules with
+explicit times.
 """
 
 from __future__ import annotations

@@ -75,7 +75,7 @@ def test_resubmitting_an_id_never_prints_it_again_even_across_a_restart(
     ack = client.request(ticket("once", "JOB-once"))
     resent = client.recv()
     assert (ack["status"], ack["job_status"]) == ("duplicate", "success")
-    # PROTOCOL.md: the result again, saying it was not printed again.
+    # docs/protocol.md "Ids": the result again, saying it was not printed again.
     sent_again = {**first_result, "mensaje": first_result["mensaje"] + " (duplicate id: not printed again)"}
     assert resent == sent_again
     running.stop()

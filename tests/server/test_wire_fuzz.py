@@ -20,7 +20,7 @@ from ticket_daemon.server.websocket import ClientConnection
 
 CATEGORIES = ("VALIDATION", "JSON", "COMMAND", "TEXT", "IMAGE", "BARCODE", "QR", "TABLE", "RAW", "PRINTER", "EXECUTION")
 CATEGORISED = re.compile(rf"^({'|'.join(CATEGORIES)}): \S")
-# PROTOCOL.md "Exact error texts clients match on": kept word for word for the original's clients.
+# docs/protocol.md "Exact texts clients match on": kept word for word for the original's clients.
 LEGACY_TEXTS = ("Field 'datos' is required for type 'ticket'", "Unknown message type:  ")
 LONE = st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF)
 

@@ -142,7 +142,7 @@ class PosClient(threading.Thread):
                 with connect(f"{self._url()}?client_id={self.client_id}", open_timeout=5, proxy=None) as ws:
                     self._session(ws)
             except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError):
-                time.sleep(0.1)  # the daemon is down: try again (PROTOCOL.md recommends 3 s; tests are impatient)
+                time.sleep(0.1)  # the daemon is down: try again (clients wait 3 s; tests are impatient)
 
     def _session(self, ws: Any) -> None:
         pending: str | None = None

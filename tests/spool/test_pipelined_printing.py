@@ -1,6 +1,6 @@
 """One store write per printed job: a job's final write also claims its printer's next queued job.
 
-The promises stay exactly as before, proven on a real SQLite file and real printers (a named pipe or a file): a job
+The spool's promises hold, proven on a real SQLite file and real printers (a named pipe or a file): a job
 is durably ``printing`` before any of its bytes go out, its final state is committed before its result is reported,
 each job prints once and in order, a job claimed but not sent (the daemon stops) goes back to ``queued`` as it was,
 and an operator cannot cancel a job once it is claimed. The in-memory queue behaves the same.

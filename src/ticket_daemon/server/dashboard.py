@@ -1,6 +1,6 @@
 """The diagnostic dashboard's routes: the page, its login, its static files and the virtual printers' output.
 
-PROTOCOL.md "Endpoints": ``GET /`` (login required when a dashboard password is set), ``GET /login``,
+docs/protocol.md "HTTP": ``GET /`` (login required when a dashboard password is set), ``GET /login``,
 ``POST /auth/login``, ``POST /auth/logout`` (and ``GET /auth/logout``, which the original's dashboard uses).
 Ours besides: ``GET /auth/session`` (does the page need a login?),
 ``/static/…`` (dashboard files and ``ticket-client.js``), ``GET /api/v1/virtual/{printer}/jobs`` and
@@ -45,7 +45,7 @@ from ..printers.virtual import VirtualJob, list_jobs, virtual_printer_dir
 from ..protocol import requests
 from ..protocol.messages import AUTH_INVALID
 from .passwords import is_password_hash, verify_password
-from .security import token_matches
+from .security import is_loopback_address, token_matches
 from .sessions import (
     SESSION_COOKIE,
     Clock,
@@ -400,15 +400,8 @@ class _AddressLock:
 
 
 def _loopback_client(request: Request) -> bool:
-    """Whether the request comes from this machine (127.0.0.0/8 or ::1, also as an IPv4-mapped address)."""
-    host = request.client.host if request.client else ""
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_loopback
+    """Whether the request comes from this machine."""
+    return is_loopback_address(request.client.host if request.client else "")
 
 
 def _login_ok(wants_json: bool) -> Response:

@@ -12,20 +12,20 @@ so every HTTP route and ``/ws`` answers only when it names this daemon:
 - the host names of the configured ``server.allowed_origins`` and every ``server.allowed_hosts`` entry.
 
 Any other name gets ``421 Misdirected Request`` with a sentence naming the setting. ``GET /health`` is exempt: it
-is public by design (PROTOCOL.md "GET /health", served with ``Access-Control-Allow-Origin: *``), so any page can
+is public by design (docs/protocol.md "GET /health", served with ``Access-Control-Allow-Origin: *``), so any page can
 already read it from anywhere and the check would protect nothing there, while a monitor reaching the daemon under
 a name of its own keeps working. A request without ``Host`` (HTTP/1.0 tools) is not from a browser and passes.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
 from ..logs import client_fault
+from .security import is_ip_literal
 
 ASGIApp = Any  # the ASGI callable (scope, receive, send)
 
@@ -70,7 +70,7 @@ class HostAllowList:
             return False
         if hostname == "localhost" or hostname.endswith(".localhost"):
             return True
-        if _is_ip_literal(hostname):
+        if is_ip_literal(hostname):
             return True
         return hostname in self._names
 
@@ -100,14 +100,6 @@ def names_of_origins(origins: Iterable[str]) -> list[str]:
 
 def _normalise(name: str) -> str:
     return name.strip().strip("[]").rstrip(".").lower()
-
-
-def _is_ip_literal(hostname: str) -> bool:
-    try:
-        ipaddress.ip_address(hostname.strip("[]"))
-    except ValueError:
-        return False
-    return True
 
 
 class HostCheck:

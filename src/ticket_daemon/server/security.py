@@ -18,8 +18,8 @@ LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 
 
 class OriginPolicy:
-    """PROTOCOL.md / task rule: allow no Origin, same origin, http(s)://localhost[:port], http(s)://127.0.0.1[:port]
-    and the configured ``allowed_origins`` (``"*"`` allows every origin, which is unsafe)."""
+    """docs/protocol.md "Who may connect": allow no Origin, same origin, http(s)://localhost[:port],
+    http(s)://127.0.0.1[:port] and the configured ``allowed_origins`` (``"*"`` allows every origin, which is unsafe)."""
 
     def __init__(self, allowed_origins: Iterable[str]) -> None:
         configured = [origin.strip() for origin in allowed_origins if origin.strip()]
@@ -60,15 +60,27 @@ class OriginPolicy:
         # 127.0.0.1) would make a hostile page "same origin"; named hosts go in allowed_origins.
         if host_header is None or parts.netloc.lower() != host_header.strip().lower():
             return False
-        return _is_ip_literal(hostname)
+        return is_ip_literal(hostname)
 
 
-def _is_ip_literal(hostname: str) -> bool:
+def is_ip_literal(hostname: str) -> bool:
+    """Whether a URL's or ``Host``'s host part is an IP address (``[::1]`` included), not a DNS name."""
     try:
         ipaddress.ip_address(hostname.strip("[]"))
     except ValueError:
         return False
     return True
+
+
+def is_loopback_address(address: str) -> bool:
+    """Whether a peer address is this machine (127.0.0.0/8 or ::1, also as an IPv4-mapped address)."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
+        parsed = parsed.ipv4_mapped
+    return parsed.is_loopback
 
 
 def normalise_origin(origin: str) -> str:

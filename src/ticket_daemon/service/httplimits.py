@@ -17,7 +17,6 @@ sockets held the process at its 1 024 open files and made ``/health`` and ``/ws`
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import logging
 import sys
@@ -26,6 +25,8 @@ from typing import Any
 from uvicorn.config import Config
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.server import ServerState
+
+from ..server.security import is_loopback_address
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +161,7 @@ class ConnectionCap:
                     self.per_address,
                 )
             return PER_ADDRESS_SENTENCE.format(limit=self.per_address)
-        limit = self.max_connections if _is_loopback(address) else self.max_connections - self.loopback_reserve
+        limit = self.max_connections if is_loopback_address(address) else self.max_connections - self.loopback_reserve
         if self.active < limit:
             return None
         if not self._warned:
@@ -193,15 +194,6 @@ def loopback_reserve(max_connections: int) -> int:
     """Places under ``max_connections`` only this machine may take: :data:`LOOPBACK_RESERVE`, at most a quarter."""
     return min(LOOPBACK_RESERVE, max_connections // 4)
 
-
-def _is_loopback(address: str) -> bool:
-    try:
-        parsed = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
-        parsed = parsed.ipv4_mapped
-    return parsed.is_loopback
 
 
 def raise_open_file_limit() -> tuple[int, int] | None:

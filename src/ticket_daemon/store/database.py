@@ -9,7 +9,7 @@ savepoint. Nobody hears back before the commit.
 
 Keys: a job's ``seq`` (acceptance order) is its key. The client's ``id`` is unique only per owner (``client_id``)
 within the duplicate window, and only for a client that names itself: an anonymous client's ids may repeat
-(docs/protocol.md "Idempotent ids"); :meth:`find` looks up the newest.
+(docs/protocol.md "Ids"); :meth:`find` looks up the newest.
 
 The file is watched (``faults.FileWatch``, at every group commit and every health check): deleted, replaced or
 damaged while the daemon runs, it makes new jobs refused with what to do, while the jobs already accepted go on.
@@ -440,7 +440,7 @@ class SqliteJobStore(JobReads):
     def _apply_move(self, current: Job, target: JobState, now: float, message: str | None, attempts: int | None) -> Job:
         moved = current.moved(target, now=now, message=message, attempts=attempts)
         # A final state drops the rendered bytes: the document stays, for a reprint. (The schema's next_attempt_at
-        # column is no longer written or read: workers keep their backoff in memory; dropping it needs a migration.)
+        # column is neither written nor read: workers keep their backoff in memory; dropping it needs a migration.)
         self._db.execute(
             "UPDATE jobs SET state = ?, message = ?, attempts = ?, updated_at = ?,"
             " delivered = 0, data = CASE WHEN ? THEN NULL ELSE data END WHERE seq = ?",

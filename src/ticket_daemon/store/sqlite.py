@@ -104,9 +104,6 @@ class SqliteSpool:
             raise StorageError(f"the spool database {self.path} is not open")
         return self._store
 
-    async def _write(self, operation: Callable[[SqliteJobStore], Callable[[], T]]) -> T:
-        return await self._runner.write(operation(self._open_store()))
-
     async def _read(self, method: Callable[[SqliteJobStore], T]) -> T:
         store = self._open_store()
 
@@ -128,7 +125,9 @@ class SqliteSpool:
         window_seconds: float = DEFAULT_DUPLICATE_WINDOW_SECONDS,
         now: float | None = None,
     ) -> Job:
-        return await self._write(lambda store: functools.partial(store.do_add, job, capacity, window_seconds, now))
+        return await self._runner.write(
+            functools.partial(self._open_store().do_add, job, capacity, window_seconds, now)
+        )
 
     async def move(
         self,
@@ -139,7 +138,9 @@ class SqliteSpool:
         message: str | None = None,
         attempts: int | None = None,
     ) -> Job:
-        return await self._write(lambda store: functools.partial(store.do_move, key, target, now, message, attempts))
+        return await self._runner.write(
+            functools.partial(self._open_store().do_move, key, target, now, message, attempts)
+        )
 
     async def finish_and_claim(
         self,
@@ -151,15 +152,15 @@ class SqliteSpool:
         limit: int = 1,
         max_bytes: int = CLAIM_MAX_BYTES,
     ) -> tuple[Job, list[Job]]:
-        return await self._write(
-            lambda store: functools.partial(store.do_finish_and_claim, key, target, now, message, limit, max_bytes)
+        return await self._runner.write(
+            functools.partial(self._open_store().do_finish_and_claim, key, target, now, message, limit, max_bytes)
         )
 
     async def mark_results_delivered(self, seqs: Sequence[int]) -> None:
-        await self._write(lambda store: functools.partial(store.do_mark_results_delivered, tuple(seqs)))
+        await self._runner.write(functools.partial(self._open_store().do_mark_results_delivered, tuple(seqs)))
 
     async def prune(self, *, older_than: float, max_rows: int) -> int:
-        return await self._write(lambda store: functools.partial(store.do_prune, older_than, max_rows))
+        return await self._runner.write(functools.partial(self._open_store().do_prune, older_than, max_rows))
 
     async def get(self, key: JobKey) -> Job | None:
         return await self._read(lambda store: store.get(key))
