@@ -25,7 +25,8 @@ from ticket_daemon.document.model import (
 )
 
 
-def doc(*commands: dict[str, Any], **profile: Any) -> dict[str, Any]:
+def doc(*commands: object, **profile: Any) -> dict[str, Any]:
+    """A version 1 document; a command may be any JSON value, to show how a bad one is refused."""
     return {"version": "1.0", "profile": {"model": "Generic", **profile}, "commands": list(commands)}
 
 

@@ -107,7 +107,7 @@ def test_only_an_operator_may_allow_an_origin(daemons: DaemonLauncher) -> None:
 
 def test_allowed_origin_pages_can_print(daemons: DaemonLauncher) -> None:
     daemon = daemons.start(allowed_origins=[POS_ORIGIN])
-    client = WsClient(daemon.ws_url(), origin=POS_ORIGIN)  # type: ignore[arg-type]
+    client = WsClient(daemon.ws_url(), origin=POS_ORIGIN)
     daemon.clients.append(client)
     assert client.recv()["tipo"] == "info"
     assert client.request({"tipo": "ping", "id": "p"})["tipo"] == "pong"

@@ -154,7 +154,7 @@ class PosClient(threading.Thread):
                 message = json.loads(ws.recv(timeout=1))
             except TimeoutError:
                 continue
-            if message["tipo"] == "ack" and message["id"] == pending:
+            if message["tipo"] == "ack" and pending is not None and message["id"] == pending:
                 self.acked.append(pending)
                 pending = None
             elif message["tipo"] == "result":

@@ -178,7 +178,7 @@ async def _outcome(spool: PrintSpool, ticket: Ticket, submitter: Submitter) -> _
         document=rendered.document_json,
         data=rendered.data,
         notes=rendered.notes,
-        now=time.time(),
+        now=spool.clock(),
         # Of the document as the client sent it, before any lenient substitution: a retry of the very same message
         # always matches (made by the renderer, with the canonical JSON it stores).
         digest=rendered.digest,
@@ -208,7 +208,7 @@ async def _refused_unless_reused(
     as if the id had been checked first: the same document's duplicate ``ack``, another document's id conflict)."""
     if job_id is None or not submitter.names_itself:  # an anonymous client's ids are never duplicates
         return refusal
-    now = time.time()
+    now = spool.clock()
     window = spool.duplicate_window_seconds
     try:
         existing = await spool.store.find(submitter.owner, job_id, newer_than=now - window)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -29,11 +30,17 @@ SPOOL_FILE = "spool.sqlite3"
 
 class SqliteSpool:
     def __init__(
-        self, path: Path, *, max_batch: int = DEFAULT_MAX_BATCH, reserve_bytes: int = DEFAULT_RESERVE_BYTES
+        self,
+        path: Path,
+        *,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        reserve_bytes: int = DEFAULT_RESERVE_BYTES,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.path = path
         self._runner = StoreRunner(self._commit_batch, max_batch=max_batch)
         self._reserve_bytes = reserve_bytes
+        self._clock = clock
         self._store: SqliteJobStore | None = None
         self._closed = False
 
@@ -68,7 +75,7 @@ class SqliteSpool:
         is queued again or failed as ``interrupted_policy`` says. Returns the interrupted jobs."""
         if self._store is None:
             self._store = await self._runner.call(
-                functools.partial(SqliteJobStore, self.path, reserve_bytes=self._reserve_bytes)
+                functools.partial(SqliteJobStore, self.path, reserve_bytes=self._reserve_bytes, clock=self._clock)
             )
         store = self._store
         recovery = await self._runner.call(functools.partial(store.recover, now=now, policy=interrupted_policy))
