@@ -80,7 +80,7 @@ def test_malformed_json_and_missing_files_exit_2_without_traceback(tmp_path: Pat
     assert b"Traceback" not in missing.stderr
 
 
-# One of each oddity the original engine printed with a default (DOCUMENT.md "Lenient (default) and strict").
+# One of each oddity the original engine printed with a default (docs/document.md "Lenient (default) and strict").
 ODDITIES = {
     "Version": "2.0",
     "profile": {"model": "58mm PT-210", "code_table": "UTF8"},

@@ -1,4 +1,4 @@
-"""The daemon's one typed settings object (DESIGN.md "Configuration").
+"""The daemon's one typed settings object (docs/configuration.md).
 
 Precedence, lowest first: defaults < TOML file (``--config``) < environment ``TICKET_*`` (nested with ``__``, e.g.
 ``TICKET_SERVER__PORT=9000``) < command-line flags. Secrets (``auth_token``, ``dashboard_password_hash``) are
@@ -45,17 +45,17 @@ class _Section(BaseModel):
 
 
 class ServerSettings(_Section):
-    # Local POS tabs only by default; binding 0.0.0.0 is an explicit choice (PROTOCOL.md "Endpoints").
+    # Local POS tabs only by default; binding 0.0.0.0 is an explicit choice (docs/configuration.md "[server]").
     host: str = "127.0.0.1"
     # 8766 is the port existing POS clients connect to; 0 picks a free port (tests).
     port: int = Field(default=8766, ge=0, le=65535)
     # Jobs waiting (queued + printing + waiting) across all printers: about an hour of a busy shop's receipts,
     # a few hundred MB at most; beyond it clients get "Queue full" at once instead of waiting on a socket.
     queue_capacity: int = Field(default=100, ge=1, le=100_000)
-    # Tickets and previews per minute per connection (and 10 times that per address, PROTOCOL.md "Rate limit
-    # identity"): a till prints a few per minute; 0 turns the limit off.
+    # Tickets and previews per minute per connection (and 10 times that per address, docs/protocol.md "Rate limits and
+    # floods"): a till prints a few per minute; 0 turns the limit off.
     rate_limit_per_minute: int = Field(default=30, ge=0, le=100_000)
-    # When set, every ticket must carry it (PROTOCOL.md "auth_token (required when configured)").
+    # When set, every ticket must carry it (docs/protocol.md "Auth token").
     auth_token: SecretStr = SecretStr("")
     # argon2 hash from ``ticket-daemon hash-password``; when set the dashboard asks for a password.
     dashboard_password_hash: SecretStr = SecretStr("")
@@ -66,9 +66,9 @@ class ServerSettings(_Section):
     allowed_origins: list[str] = Field(default_factory=list)
     # One frame holds one document; 4 MB fits any real receipt with images. Bigger frames are closed with 1009.
     max_frame_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
-    # ``raw`` commands: print them, let only printing commands through, or refuse them (DOCUMENT.md "raw").
+    # ``raw`` commands: print them, let only printing commands through, or refuse them (docs/document.md "raw").
     raw_policy: RawPolicy = "safe"
-    # How documents are read (DOCUMENT.md "Lenient (default) and strict"): "lenient" prints what the original
+    # How documents are read (docs/document.md "Lenient (default) and strict"): "lenient" prints what the original
     # printed, with a default for each oddity named in the result; "strict" refuses every such oddity.
     documents: Literal["lenient", "strict"] = "lenient"
     log_level: LogLevel = "INFO"
@@ -94,8 +94,9 @@ class ServerSettings(_Section):
     job_history: int = Field(default=1000, ge=0, le=1_000_000)
     # Per-message deflate costs ~20% of the CPU per ack and saves little on short JSON replies: off unless asked.
     ws_compression: bool = False
-    # Render budget (DESIGN.md): one render may take this long before its worker process is killed and the job
-    # refused, so one costly document cannot hold a render worker that other tills need.
+    # Render budget (no single client holds the render workers for long): one render may take this long before its
+    # worker process is killed and the job refused, so one costly document cannot hold a render worker that other tills
+    # need.
     render_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
     # ESC/POS bytes one job may render to: a long receipt with a logo is tens of KB; 2 MB is metres of paper.
     max_rendered_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
@@ -156,16 +157,16 @@ class SpoolSettings(_Section):
     retry_max_seconds: float = Field(default=30.0, gt=0, le=3600)
     # How often finished jobs past the retention are pruned.
     prune_interval_seconds: float = Field(default=600.0, gt=0, le=7 * 24 * 3600)
-    # An id is its client's for this long (PROTOCOL.md "Idempotent ids"): long enough to catch a retry after a lost
+    # An id is its client's for this long (docs/protocol.md "Ids"): long enough to catch a retry after a lost
     # ack, short enough that a till whose counter restarted prints its ids again. 0: every ticket prints (the original).
     duplicate_window_seconds: float = Field(default=600.0, ge=0, le=7 * 24 * 3600)
 
 
 class PrinterSettings(_Section):
     name: str = Field(min_length=1, max_length=128)
-    # DESIGN.md "Printers are URIs": tcp://, cups://, win32://, serial://, usb://, file://, virtual://
+    # docs/printers.md: tcp://, cups://, win32://, serial://, usb://, file://, virtual://
     uri: str = Field(min_length=1, max_length=1024)
-    # Printer model (DOCUMENT.md "Known models"); also matched against a document's ``profile.model``, and against
+    # Printer model (docs/document.md "Profile"); also matched against a document's ``profile.model``, and against
     # the escpos-printer-db profiles when ``profile`` is not set.
     model: str = ""
     # The escpos-printer-db profile it prints like ("TM-T20II"; ``ticket-daemon printers profiles`` lists them):
@@ -177,7 +178,7 @@ class PrinterSettings(_Section):
     identify: bool = True
     aliases: list[str] = Field(default_factory=list)
     default: bool = False
-    # The printer's own paper (DOCUMENT.md "Profile" values); unset: from ``model`` when it is a known model, else
+    # The printer's own paper (docs/document.md "Profile" values); unset: from ``model`` when it is a known model, else
     # the document's. The printer's paper wins over the document's. Their allowed values are checked where the
     # registry builds the printer's profile, with the same rules as a document's profile.
     paper_width: int | None = None
@@ -187,7 +188,7 @@ class PrinterSettings(_Section):
 
 
 class MqttSettings(_Section):
-    # PROTOCOL.md "MQTT": empty = no broker session (the daemon serves only its local front door).
+    # docs/protocol.md "MQTT": empty = no broker session (the daemon serves only its local front door).
     # mqtt://host:1883, or mqtts://host:8883 for TLS (ca_file/cert_file/key_file below).
     url: str = ""
     # This shop's name in topics (<topic_prefix>/<site>/…) and in its jobs' owner ("mqtt:<site>"): one per daemon.
@@ -230,7 +231,7 @@ class Settings(BaseSettings):
     spool: SpoolSettings = Field(default_factory=SpoolSettings)
     # None configured: the printer registry provides ``virtual://default``, so ``serve`` prints out of the box.
     printers: list[PrinterSettings] = Field(default_factory=list)
-    # The fleet front door (PROTOCOL.md "MQTT"); off unless ``url`` is set.
+    # The fleet front door (docs/protocol.md "MQTT"); off unless ``url`` is set.
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
 
     @classmethod

@@ -13,7 +13,7 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import uvicorn
 from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, Response, expect, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 from ticket_daemon.config import load_settings
 from ticket_daemon.server.app import create_app
@@ -120,17 +121,25 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
+def page_errors() -> list[str]:
+    """What the page reported as errors: uncaught exceptions and console errors."""
+    return []
+
+
+@pytest.fixture
+def page(browser: Browser, page_errors: list[str]) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
     context.set_default_timeout(UI_TIMEOUT_MS)
     page = context.new_page()
-    page.errors = []  # type: ignore[attr-defined]
-    page.on("pageerror", lambda error: page.errors.append(str(error)))  # type: ignore[attr-defined]
+
+    def on_page_error(error: PlaywrightError) -> None:
+        page_errors.append(str(error))
 
     def on_console(message: ConsoleMessage) -> None:
         if message.type == "error":
-            page.errors.append(message.text)  # type: ignore[attr-defined]
+            page_errors.append(message.text)
 
+    page.on("pageerror", on_page_error)
     page.on("console", on_console)
     try:
         yield page
@@ -160,7 +169,7 @@ def image_size(page: Page, selector: str) -> dict[str, Any]:
 
 
 def test_newcomer_sends_the_test_ticket_and_sees_it_queued_printed_previewed_and_on_paper(
-    page: Page, daemon: Daemon
+    page: Page, page_errors: list[str], daemon: Daemon
 ) -> None:
     loaded: dict[str, Response] = {}  # every response the page received, by URL (incl. the preview's blob: URL)
     page.on("response", lambda response: loaded.__setitem__(response.url, response))
@@ -203,7 +212,7 @@ def test_newcomer_sends_the_test_ticket_and_sees_it_queued_printed_previewed_and
     for button, reply in (("Ping", "pong"), ("Status", "Queue: "), ("Printers", "printer(s)")):
         page.get_by_role("button", name=button, exact=True).click()
         expect(log.locator(".log-entry").first).to_contain_text(reply)
-    assert page.errors == []  # type: ignore[attr-defined]
+    assert page_errors == []
 
 
 def test_preview_shows_the_categorised_error_of_an_invalid_document(page: Page, daemon: Daemon) -> None:
@@ -330,6 +339,16 @@ def test_ticket_client_library_prints_reconnects_and_reports_categorised_errors(
     assert story["preview"] == ["preview", 576, True]
 
 
+def preview_request_for(source: str) -> Callable[[Response], bool]:
+    """Matches the answer to the preview request the editor sends for ``source``, its exact text."""
+    sent = json.dumps(json.loads(source), separators=(",", ":"), ensure_ascii=False)
+
+    def matches(response: Response) -> bool:
+        return response.url.endswith("/api/v1/preview") and response.request.post_data == sent
+
+    return matches
+
+
 def test_every_template_is_a_printable_document(page: Page, daemon: Daemon) -> None:
     page.goto(daemon.url + "/")
     templates = page.locator("#template option")
@@ -340,13 +359,7 @@ def test_every_template_is_a_printable_document(page: Page, daemon: Daemon) -> N
         page.locator("#template").select_option(key)
         source = page.locator("#editor").input_value()
         # The preview request for this template's exact text is answered with an image, not an error.
-        with page.expect_response(
-            lambda response, sent=source: (
-                response.url.endswith("/api/v1/preview")
-                and response.request.post_data
-                == json.dumps(json.loads(sent), separators=(",", ":"), ensure_ascii=False)
-            )
-        ) as answer:
+        with page.expect_response(preview_request_for(source)) as answer:
             page.locator("#editor").dispatch_event("input")
         assert answer.value.status == 200, f"template {key}: {answer.value.text()}"
         expect(page.locator("#preview-image")).to_be_visible()

@@ -6,12 +6,23 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from browser.test_dashboard_browser import Daemon, browser, daemon, entries_of, page  # noqa: F401 (fixtures)
+from browser.test_dashboard_browser import (  # noqa: F401 (fixtures)
+    Daemon,
+    browser,
+    daemon,
+    entries_of,
+    page,
+    page_errors,
+)
 
 pytestmark = pytest.mark.browser
 
 
-def test_the_recent_jobs_panel_lists_the_printed_job_and_reprints_it(page: Page, daemon: Daemon) -> None:  # noqa: F811
+def test_the_recent_jobs_panel_lists_the_printed_job_and_reprints_it(
+    page: Page,  # noqa: F811 (the fixtures imported above)
+    page_errors: list[str],  # noqa: F811
+    daemon: Daemon,  # noqa: F811
+) -> None:
     page.goto(daemon.url + "/")
     expect(page.locator("#connection")).to_have_text("Connected")
 
@@ -28,4 +39,4 @@ def test_the_recent_jobs_panel_lists_the_printed_job_and_reprints_it(page: Page,
     expect(copy.locator(".job-id")).to_have_text(f"{job_id}.reprint-1")
     expect(copy.locator(".job-state")).to_have_attribute("data-status", "success")
     expect(page.locator("#virtual-output img")).to_have_count(2)
-    assert page.errors == []  # type: ignore[attr-defined]
+    assert page_errors == []

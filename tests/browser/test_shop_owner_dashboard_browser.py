@@ -23,6 +23,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
+from websockets.typing import Origin
 
 import ticket_daemon.server.health as health_module
 from browser.test_dashboard_browser import UI_TIMEOUT_MS, Daemon, browser, run_daemon  # noqa: F401 (fixtures)
@@ -407,7 +408,7 @@ def test_blocked_sites_ask_first_warn_about_null_and_an_allowed_site_can_be_remo
 ) -> None:
     port = daemon.url.rsplit(":", 1)[1]
     with pytest.raises(InvalidStatus):  # a page opened from a file: its Origin is "null"
-        connect(f"ws://127.0.0.1:{port}/ws", origin="null", proxy=None, open_timeout=10).close()  # type: ignore[arg-type]
+        connect(f"ws://127.0.0.1:{port}/ws", origin=Origin("null"), proxy=None, open_timeout=10).close()
     page.goto(daemon.url + "/")
     expect(page.locator("#allowed-localhost")).to_have_text(words.localhost)
     blocked = page.locator("#blocked-list .blocked-site[data-origin='null']")

@@ -25,7 +25,8 @@ from ticket_daemon.document.model import (
 )
 
 
-def doc(*commands: dict[str, Any], **profile: Any) -> dict[str, Any]:
+def doc(*commands: object, **profile: Any) -> dict[str, Any]:
+    """A version 1 document; a command may be any JSON value, to show how a bad one is refused."""
     return {"version": "1.0", "profile": {"model": "Generic", **profile}, "commands": list(commands)}
 
 
@@ -124,7 +125,7 @@ def test_command_type_is_case_sensitive_and_unknown_types_are_errors_in_strict_m
     )
 
 
-# Refused in strict mode; in lenient mode these print with the original engine's default (DOCUMENT.md "Lenient
+# Refused in strict mode; in lenient mode these print with the original engine's default (docs/document.md "Lenient
 # (default) and strict"), each with a note. Every other case below is refused in both modes.
 TOLERATED = {
     "VALIDATION: field 'version' major version must be 1, got '2.0'",
@@ -254,7 +255,7 @@ BAD_DOCUMENTS = pytest.mark.parametrize(
 @BAD_DOCUMENTS
 def test_bad_documents_get_one_categorised_sentence(document: Any, expected: str) -> None:
     message = refused(document if isinstance(document, (str, bytes)) else json.dumps(document), strict=True)
-    # DOCUMENT.md "Errors": the sentence comes first (clients match its start), the command it is about last.
+    # docs/document.md "Errors": the sentence comes first (clients match its start), the command it is about last.
     start, _, end = expected.partition(" … ")
     assert message.startswith(start), message
     assert message.endswith(end), message
@@ -332,7 +333,7 @@ def test_real_client_documents_are_accepted(path: Any) -> None:
 
 
 def test_error_messages_start_with_the_spec_sentence_and_end_with_the_command() -> None:
-    # DOCUMENT.md gives literal texts clients match with startsWith; the location follows the sentence.
+    # docs/document.md "Errors" gives literal texts clients match with startsWith; the location follows the sentence.
     table = {"definition": {"columns": [{"name": "A", "width": 3}]}, "rows": [["a", "b"]]}
     message = refused(doc({"type": "cut"}, {"type": "feed"}, {"type": "table", "data": table}))
     assert message == "TABLE: row 0 has 2 cells, expected 1 at command 2 (table)"

@@ -61,7 +61,7 @@ def test_legacy_documents_do_not_validate(path: Path) -> None:
     ],
 )
 def test_the_schema_is_the_strict_form(command: dict[str, object]) -> None:
-    # DOCUMENT.md "Lenient (default) and strict": lenient reading prints these with a default; the schema does not
+    # docs/document.md "Lenient (default) and strict": lenient reading prints these with a default; the schema does not
     # promise them.
     document = {"version": "1.0", "profile": {"model": "x"}, "commands": [command]}
     assert list(validator().iter_errors(document))

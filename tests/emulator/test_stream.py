@@ -167,7 +167,7 @@ def test_a_command_cut_between_feeds_is_completed_by_the_next_feed() -> None:
     emulator.feed(b"\x21")
     emulator.feed(b"\x11" + b"BIG\n")  # GS ! 0x11 — double width and height
     assert emulator.transcript() == "BIG"
-    assert (np.asarray(emulator.page()) < 128).any(axis=1).nonzero()[0].max() >= 24
+    assert np.flatnonzero((np.asarray(emulator.page()) < 128).any(axis=1)).max() >= 24
 
 
 def test_unknown_list_is_bounded() -> None:

@@ -22,7 +22,12 @@ def run(data: bytes, dot_width: int = 576) -> Emulator:
 
 def scan(image: Image.Image, formats: zxingcpp.BarcodeFormat) -> list[str]:
     """What a scanner reads off the receipt (with a white margin, as the paper around it would give)."""
-    return [result.text for result in zxingcpp.read_barcodes(ImageOps.expand(image, 40, fill=255), formats=formats)]
+    return [
+        result.text
+        for result in zxingcpp.read_barcodes(
+            ImageOps.expand(image, 40, fill=255), formats=zxingcpp.BarcodeFormats(formats)
+        )
+    ]
 
 
 # (GS k m, data sent, zxing format, what the scanner reads, transcript name)

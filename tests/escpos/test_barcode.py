@@ -1,5 +1,5 @@
 """A POS prints a barcode: the printer gets GS w, GS h, GS H, GS f, then GS k in its length-prefixed form
-(DOCUMENT.md "barcode"; Epson ESC/POS GS k m=65..73)."""
+(docs/document.md "barcode"; Epson ESC/POS GS k m=65..73)."""
 
 from __future__ import annotations
 
@@ -144,7 +144,7 @@ def test_a_document_built_without_parsing_is_still_checked() -> None:
     assert str(caught.value).startswith("BARCODE: field 'data': EAN8 needs 7 or 8 digits")
 
 
-# --- DOCUMENT.md "Barcodes fit the paper" ----------------------------------------------------------------------
+# --- docs/document.md "barcode": a barcode fits the paper ------------------------------------------------------
 
 FIT_CASES = [
     ("upca", "012345678905"),

@@ -1,7 +1,7 @@
 """A receipt with characters the printer's code page lacks still prints, and the client is told what changed.
 
-Expected bytes come from the code page charts (PC437, PC850, PC858, PC866, Windows-1252) and ESC t n (DOCUMENT.md
-"Profile": PC437=0, PC850=2, PC852=18, PC858=19, PC866=17, WPC1252=16).
+Expected bytes come from the code page charts (PC437, PC850, PC858, PC866, Windows-1252) and ESC t n
+(Epson's numbers, docs/document.md "Profile": PC437=0, PC850=2, PC852=18, PC858=19, PC866=17, WPC1252=16).
 """
 
 from __future__ import annotations

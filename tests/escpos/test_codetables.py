@@ -5,7 +5,7 @@ decodes with them, so checking them against themselves proves nothing. The high 
 compared byte by byte with GNU libc's iconv, a separate implementation built from its own charmap files, and a
 sample of bytes per page with the character names of the printed IBM/Microsoft code charts, written out below by
 hand. Both could share an error with Python only if the published charts were wrong. The ESC t numbers are checked
-against DOCUMENT.md itself.
+against the original spec's DOCUMENT.md itself.
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def test_esc_t_numbers_are_those_of_document_md(shared_dir: Path) -> None:
 
 
 def test_esc_t_numbers_are_the_epson_ones() -> None:
-    # Epson ESC t n: 0 PC437, 2 PC850, 16 WPC1252, 17 PC866, 18 PC852, 19 PC858 (also in DOCUMENT.md "Profile").
+    # Epson ESC t n: 0 PC437, 2 PC850, 16 WPC1252, 17 PC866, 18 PC852, 19 PC858 (also in docs/document.md "Profile").
     expected = {"PC437": 0, "PC850": 2, "WPC1252": 16, "PC866": 17, "PC852": 18, "PC858": 19}
     assert {table.name: table.number for table in CODE_TABLE_LIST} == expected
 

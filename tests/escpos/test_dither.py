@@ -1,4 +1,4 @@
-"""Threshold and Atkinson dithering (DOCUMENT.md "image"), checked dot for dot against a plain reference loop."""
+"""Threshold and Atkinson dithering (docs/document.md "image"), checked dot for dot against a plain reference loop."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from ticket_daemon.escpos import dither as dither_module
 from ticket_daemon.escpos.dither import atkinson, dither, threshold
 
-# DOCUMENT.md: 1/8 of the error to x+1, x+2, (x-1,y+1), (x,y+1), (x+1,y+1), (x,y+2).
+# Atkinson (docs/document.md "image"): 1/8 of the error to x+1, x+2, (x-1,y+1), (x,y+1), (x+1,y+1), (x,y+2).
 ATKINSON_NEIGHBOURS = ((1, 0), (2, 0), (-1, 1), (0, 1), (1, 1), (0, 2))
 
 

@@ -169,7 +169,7 @@ def test_a_remembered_raster_is_placed_for_each_alignment_and_paper_every_time()
 
 
 def fit_one_at_a_time(widths: list[int], spacing: int, limit: int) -> list[int] | None:
-    """DOCUMENT.md "table" auto_reduce as written: take one character from the widest column still wider than 3
+    """docs/document.md "table" auto_reduce as written: take one character from the widest column still wider than 3
     (ties: leftmost) until the row fits; None when it cannot."""
     fitted = list(widths)
     excess = sum(widths) + spacing * (len(widths) - 1) - limit

@@ -1,4 +1,4 @@
-"""The image command: decode, scale, composite, dither and raster (DOCUMENT.md "image"), and refusing bad data."""
+"""The image command: decode, scale, composite, dither and raster (docs/document.md "image"), and refusing bad data."""
 
 from __future__ import annotations
 

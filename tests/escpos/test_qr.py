@@ -1,4 +1,4 @@
-"""The qr command's symbol: native GS ( k bytes, or a raster symbol that scans back (DOCUMENT.md "qr")."""
+"""The qr command's symbol: native GS ( k bytes, or a raster symbol that scans back (docs/document.md "qr")."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from conftest import command_data, require_shared, shared_examples
 from ticket_daemon.document import parse_document
 from ticket_daemon.document.errors import Category, DocumentError
 from ticket_daemon.document.model import Profile, QrData
-from ticket_daemon.escpos import render_job
+from ticket_daemon.escpos import RawPolicy, render_job
 from ticket_daemon.escpos.commandset import find_realtime
 from ticket_daemon.escpos.profiles import PrinterProfile, profile_for
 from ticket_daemon.escpos.qr import module_size, qr_bitmap, qr_bytes, qr_matrix
@@ -374,6 +374,7 @@ def test_symbols_are_the_smallest_that_hold_the_data(data: str) -> None:
     payload = data.encode()
     mode = "byte" if not payload.isascii() else None
     expected = segno.make_qr(payload, error="M", mode=mode, boost_error=False).version
+    assert isinstance(expected, int)  # a full QR symbol, never a Micro QR one ("M1"…)
     assert version_of(qr_modules(payload, "M")) <= expected
 
 
@@ -390,7 +391,9 @@ SMUGGLED = [
 
 @pytest.mark.parametrize("data", SMUGGLED, ids=["dle-dc4", "esc-p", "gs-(-e", "fs-g", "length-dle-eot"])
 @pytest.mark.parametrize("policy", ["allow", "safe"])
-def test_qr_data_that_would_carry_a_printer_command_is_drawn_as_an_image_that_scans(data: str, policy: str) -> None:
+def test_qr_data_that_would_carry_a_printer_command_is_drawn_as_an_image_that_scans(
+    data: str, policy: RawPolicy
+) -> None:
     document = {
         "version": "1.0",
         "profile": {"model": "Generic", "paper_width": 80, "has_qr": True},

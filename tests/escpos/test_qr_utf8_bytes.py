@@ -4,6 +4,8 @@ segment header, then the bytes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 import zxingcpp
@@ -12,7 +14,7 @@ from numpy.typing import NDArray
 from ticket_daemon.escpos.qrmatrix import position_patterns, qr_modules
 
 # ISO/IEC 18004 table 10: the eight data masks, by (row, column).
-MASKS = (
+MASKS: tuple[Callable[[int, int], bool], ...] = (
     lambda i, j: (i + j) % 2 == 0,
     lambda i, j: i % 2 == 0,
     lambda i, j: j % 3 == 0,

@@ -1,4 +1,4 @@
-"""GS v 0 raster output: bit order, alignment by padding, and 255-row bands (DOCUMENT.md "image")."""
+"""GS v 0 raster output: bit order, alignment by padding, and 255-row bands (docs/document.md "image")."""
 
 from __future__ import annotations
 

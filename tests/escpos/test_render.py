@@ -1,4 +1,4 @@
-"""A whole document becomes one job's bytes: initialised, in the right code page, every command as DOCUMENT.md
+"""A whole document becomes one job's bytes: initialised, in the right code page, every command as docs/document.md
 says, no command leaking state into the next, and every problem named with its command."""
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ def test_beep_sounds_the_buzzer() -> None:
 
 
 def test_beep_counts_above_nine_are_clamped_not_refused() -> None:
-    # DOCUMENT.md "beep": 1..9 each.
+    # docs/document.md "separator, feed, cut, pulse, beep": 1..9 each.
     assert body({"type": "beep", "data": {"times": 12, "lapse": 40}}) == b"\x1b\x42\x09\x09"
 
 
@@ -193,7 +193,7 @@ def test_daemon_that_forces_safe_mode_blocks_dangerous_raw_commands() -> None:
     ],
 )
 def test_safe_raw_policy_reads_all_raw_commands_as_one_stream(hex_parts: list[str], refused: str, at: int) -> None:
-    """DOCUMENT.md "raw": only printing commands pass, a command split across raw commands is still seen, and
+    """docs/document.md "raw": only printing commands pass, a command split across raw commands is still seen, and
     the refusal names the command and the raw command it starts in."""
     raws = [{"type": "raw", "data": {"hex": part}} for part in hex_parts]
     doc = document({"type": "feed"}, *raws)

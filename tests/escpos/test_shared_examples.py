@@ -1,6 +1,6 @@
 """Every document the existing POS clients send prints, and prints what it says: its texts are on the receipt, its
-QR codes and barcodes scan back to their data, and the paper is cut as it asks (DOCUMENT.md: "every document the
-original Go engine printed must print here too"). Documents in the old pre-v1 format are refused with a sentence
+QR codes and barcodes scan back to their data, and the paper is cut as it asks (docs/document.md: accept everything
+the original accepted). Documents in the old pre-v1 format are refused with a sentence
 naming the field.
 
 The bytes are read back by the emulator (an independent ESC/POS interpreter) and the symbols by zxing-cpp.

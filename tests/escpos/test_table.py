@@ -1,5 +1,5 @@
 """A POS prints a table of items: columns line up, shrink to fit the paper, wrap long names, and never print wider
-than the paper (DOCUMENT.md "table")."""
+than the paper (docs/document.md "table")."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """A POS sends text: it prints in the styles and alignment asked for, and nothing carries over to the next command.
 
-Expected bytes are typed from the ESC/POS reference (ESC E, GS !, ESC -, GS B, ESC M, ESC a) and DOCUMENT.md.
+Expected bytes are typed from the ESC/POS reference (ESC E, GS !, ESC -, GS B, ESC M, ESC a) and
+docs/document.md "text".
 """
 
 from __future__ import annotations

@@ -27,7 +27,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = WAIT_S) -> None:
+def wait_for(condition: Callable[[], object], what: str, timeout: float = WAIT_S) -> None:
+    """Poll until ``condition()`` is truthy (a found reply, a true test), failing after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"

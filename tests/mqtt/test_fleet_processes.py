@@ -11,6 +11,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,9 @@ class Shop:
             cloud.publish(self.site, {"tipo": "ticket", "id": job_id, "datos": document(job_id)})
             time.sleep(gap)
 
+    def printed_every_job(self) -> bool:
+        return set(self.printer.printed_ids()) >= set(self.ids)
+
     def stop(self) -> None:
         self.runs[-1].terminate()
         self.printer.stop()
@@ -76,6 +80,11 @@ def shops(tmp_path: Path, broker: Mosquitto) -> Iterator[dict[str, Shop]]:
             shop.stop()
 
 
+def site_is(cloud: Cloud, site: str, status: str) -> bool:
+    """Whether the site's last status message says ``status``."""
+    return (cloud.status_of(site) or {}).get("status") == status
+
+
 def persistent_cloud(broker: Mosquitto) -> Cloud:
     """The cloud POS keeps its session too: replies sent while the broker restarts still reach it."""
     return Cloud(broker, persistent=True)
@@ -87,7 +96,7 @@ def test_every_job_prints_once_across_a_daemon_sigkill_and_a_broker_restart(
     cloud = persistent_cloud(broker)
     try:
         for site in SITES:
-            wait_for(lambda s=site: (cloud.status_of(s) or {}).get("status") == "online", f"{site} online")
+            wait_for(partial(site_is, cloud, site, "online"), f"{site} online")
         north, south = shops["north"], shops["south"]
         south.publish(cloud, JOBS_BEFORE)
         # North's jobs arrive as a stream (a till every 30 ms), so the SIGKILL lands while jobs are still being
@@ -98,11 +107,11 @@ def test_every_job_prints_once_across_a_daemon_sigkill_and_a_broker_restart(
         north.runs[-1].kill()
         stream.join(timeout=WAIT_S)
         assert not stream.is_alive()
-        wait_for(lambda: (cloud.status_of("north") or {}).get("status") == "offline", "north's last will")
+        wait_for(lambda: site_is(cloud, "north", "offline"), "north's last will")
         north.publish(cloud, JOBS_WHILE_DOWN)  # kept by the broker in north's persistent session
-        assert (cloud.status_of("north") or {}).get("status") == "offline"
+        assert site_is(cloud, "north", "offline")
         north.runs.append(DaemonProcess(north.config, north.root, 1))
-        wait_for(lambda: (cloud.status_of("north") or {}).get("status") == "online", "north back online")
+        wait_for(lambda: site_is(cloud, "north", "online"), "north back online")
 
         # Restart the broker once, with jobs still being printed at both shops.
         broker.restart()
@@ -113,9 +122,9 @@ def test_every_job_prints_once_across_a_daemon_sigkill_and_a_broker_restart(
             return all(cloud.replies_of(shop.site, job_id, "result") for job_id in shop.ids)
 
         wait_for(lambda: finished(north) and finished(south), "a result for every job", WAIT_S)
-        wait_for(lambda: (cloud.status_of("north") or {}).get("status") == "online", "north online after it all")
+        wait_for(lambda: site_is(cloud, "north", "online"), "north online after it all")
         for shop in shops.values():  # the virtual printer saves a job once its connection closed
-            wait_for(lambda s=shop: set(s.printer.printed_ids()) >= set(s.ids), f"{shop.site}'s printer", 10)
+            wait_for(shop.printed_every_job, f"{shop.site}'s printer", 10)
     finally:
         cloud.close()
 

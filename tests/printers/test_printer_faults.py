@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,10 +37,10 @@ async def deliver(server: VirtualPrinterServer, data: bytes) -> tuple[PrinterSta
 
 
 def run_against(
-    tmp_path: Path, data: bytes = JOB, *, expect_jobs: int = 0, **options: object
+    tmp_path: Path, data: bytes = JOB, *, expect_jobs: int = 0, **options: Any
 ) -> tuple[tuple[PrinterState, str], list[Path]]:
     async def story() -> tuple[tuple[PrinterState, str], list[Path]]:
-        server = VirtualPrinterServer("127.0.0.1", 0, tmp_path / "out", **options)  # type: ignore[arg-type]
+        server = VirtualPrinterServer("127.0.0.1", 0, tmp_path / "out", **options)
         await server.start()
         try:
             outcome = await deliver(server, data)

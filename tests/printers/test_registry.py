@@ -1,4 +1,5 @@
-"""Which printer prints a ticket (PROTOCOL.md extension rule), and how printers are listed to POS clients."""
+"""Which printer prints a ticket (docs/protocol.md "Choosing the printer"), and how printers are listed to POS
+clients."""
 
 from __future__ import annotations
 

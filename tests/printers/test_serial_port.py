@@ -11,8 +11,9 @@ import errno
 import os
 import select
 import threading
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
@@ -28,6 +29,7 @@ if os.name != "posix":
     pytest.skip("pseudo-terminals need a POSIX system", allow_module_level=True)
 
 WAIT_S = 20.0
+T = TypeVar("T")
 JOB = (
     commands.INITIALIZE
     + b"SERIAL RECEIPT\n"
@@ -86,8 +88,8 @@ def pty_printer() -> Iterator[PtyPrinter]:
     printer.close()
 
 
-def run(story: object) -> object:
-    return asyncio.run(asyncio.wait_for(story, WAIT_S))  # type: ignore[arg-type]
+def run(story: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(asyncio.wait_for(story, WAIT_S))
 
 
 async def wait_for_bytes(printer: PtyPrinter, count: int) -> bytes:

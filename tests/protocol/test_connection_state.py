@@ -17,7 +17,7 @@ def test_a_close_is_decided_once_and_the_first_decision_stands() -> None:
     connection = state()
     assert connection.close(1008, "Too many messages", flush=False)
     assert not connection.close(1001, "server shutting down", flush=True)
-    assert connection.phase is Phase.CLOSING and not connection.is_open
+    assert (connection.phase, connection.is_open) == (Phase.CLOSING, False)
     assert connection.close_request == CloseRequest(1008, "Too many messages", False)
     connection.closed()
     assert connection.phase is Phase.CLOSED

@@ -29,7 +29,7 @@ def _refusal(text: str) -> str:
     return str(raised.value)
 
 
-def test_plain_messages_decode_as_the_standard_library_reads_them():
+def test_plain_messages_decode_as_the_standard_library_reads_them() -> None:
     text = '{"tipo":"ping","id":"p-1","n":[1,2.5,-3,true,null],"s":"ñ 漢 🍕"}'
     assert jsontext.decode(text) == json.loads(text)
 
@@ -46,11 +46,11 @@ def test_plain_messages_decode_as_the_standard_library_reads_them():
         ("{not json", "JSON: Invalid JSON at line 1 column 2"),
     ],
 )
-def test_what_is_not_strict_json_is_refused_with_a_json_sentence(text, expected):
+def test_what_is_not_strict_json_is_refused_with_a_json_sentence(text: str, expected: str) -> None:
     assert _refusal(text).startswith(expected)
 
 
-def test_a_lone_surrogate_escape_is_read_so_the_field_holding_it_can_be_named():
+def test_a_lone_surrogate_escape_is_read_so_the_field_holding_it_can_be_named() -> None:
     message = jsontext.decode('{"tipo":"ping","id":"\\ud83c"}')
     assert message == {"tipo": "ping", "id": "\ud83c"}
     with pytest.raises(TicketError) as raised:
@@ -61,7 +61,7 @@ def test_a_lone_surrogate_escape_is_read_so_the_field_holding_it_can_be_named():
     jsontext.check_text_fields({"tipo": "ticket", "id": "🍕", "printer": 7})  # valid text, or not text at all
 
 
-def test_64_digit_integers_are_still_numbers_read_as_a_browser_reads_them():
+def test_64_digit_integers_are_still_numbers_read_as_a_browser_reads_them() -> None:
     # Beyond 64 bits orjson gives the nearest double, as JavaScript's JSON.parse does.
     assert jsontext.decode('{"id":' + "9" * 64 + "}") == {"id": 1e64}
     assert jsontext.decode('{"id":' + "9" * 64 + ',"x":"\\udc00"}')["id"] == int("9" * 64)
@@ -71,13 +71,13 @@ def test_64_digit_integers_are_still_numbers_read_as_a_browser_reads_them():
     "value",
     [math.nan, math.inf, -math.inf, "cut \ud83c emoji", 2**200, {"\udc00": 1}, {3: "int key"}, (1, 2), b"x"],
 )
-def test_encode_always_gives_strict_json(value):
+def test_encode_always_gives_strict_json(value: object) -> None:
     text = messages.encode(messages.pong(None) | {"id": value})
     parsed = _strict(text)
     assert parsed["tipo"] == "pong"
 
 
-def test_encode_keeps_ordinary_messages_as_the_original_wrote_them():
+def test_encode_keeps_ordinary_messages_as_the_original_wrote_them() -> None:
     ack = messages.ack("pos1-001", current=3, capacity=100)
     assert messages.encode(ack) == json.dumps(ack, ensure_ascii=False, separators=(",", ":"))
     assert messages.encode({"mensaje": "ñ"}) == '{"mensaje":"ñ"}'
@@ -92,13 +92,13 @@ json_values = st.recursive(
 
 @settings(max_examples=300, deadline=None)
 @given(value=json_values)
-def test_anything_json_shaped_encodes_to_strict_json(value):
+def test_anything_json_shaped_encodes_to_strict_json(value: object) -> None:
     _strict(messages.encode({"tipo": "x", "value": value}))
 
 
 @settings(max_examples=300, deadline=None)
 @given(text=st.text(max_size=80) | json_values.map(lambda v: json.dumps(v, allow_nan=True)))
-def test_decode_never_raises_anything_but_a_categorised_error(text):
+def test_decode_never_raises_anything_but_a_categorised_error(text: str) -> None:
     try:
         value = jsontext.decode(text)
     except TicketError as error:

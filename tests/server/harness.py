@@ -99,9 +99,11 @@ class WsClient:
 
 
 class RunningDaemon:
-    def __init__(self, settings: Settings, store: JobStore | None = None) -> None:
+    def __init__(
+        self, settings: Settings, store: JobStore | None = None, clock: Callable[[], float] = time.time
+    ) -> None:
         self.settings = settings
-        self.app = create_app(settings, daemon=Daemon(settings, store=store) if store is not None else None)
+        self.app = create_app(settings, daemon=Daemon(settings, store=store, clock=clock))
         self.server: DaemonServer = build_server(self.app, settings, announce=False)
         self.thread = threading.Thread(target=self.server.run, name="daemon-under-test", daemon=True)
         self.thread.start()
@@ -163,15 +165,17 @@ class DaemonLauncher:
         spool: dict[str, Any] | None = None,
         storage: dict[str, Any] | None = None,
         store: JobStore | None = None,
+        clock: Callable[[], float] = time.time,
         **server: Any,
     ) -> RunningDaemon:
-        """``spool``/``storage`` are those settings sections (``storage={"data_dir": …}`` reuses a spool)."""
+        """``spool``/``storage`` are those settings sections (``storage={"data_dir": …}`` reuses a spool); ``clock``
+        gives the wall-clock seconds jobs are stamped with (a test moves it past the duplicate window)."""
         values: dict[str, Any] = {"host": "127.0.0.1", "port": 0, "shutdown_grace_seconds": 2.0, **server}
         where = {"data_dir": self.root / f"data{len(self.running)}", **(storage or {})}
         settings = load_settings(
             None, {"server": values, "storage": where, "spool": spool or {}, "printers": printers or []}
         )
-        daemon = RunningDaemon(settings, store)
+        daemon = RunningDaemon(settings, store, clock)
         self.running.append(daemon)
         return daemon
 

@@ -10,12 +10,12 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from server.harness import WsClient, ticket, unread_flood, wait_until
+from server.harness import DaemonLauncher, WsClient, ticket, unread_flood, wait_until
 
 RATE_LIMITED = "Rate limit exceeded: please wait before submitting more jobs"
 
 
-def test_a_frame_over_the_size_limit_is_refused_with_1009_and_others_are_unaffected(daemons):
+def test_a_frame_over_the_size_limit_is_refused_with_1009_and_others_are_unaffected(daemons: DaemonLauncher) -> None:
     running = daemons.start(max_frame_bytes=64 * 1024)
     bystander = running.connect()
     offender = running.connect()
@@ -28,7 +28,9 @@ def test_a_frame_over_the_size_limit_is_refused_with_1009_and_others_are_unaffec
     assert bystander.request({"tipo": "ping", "id": "fine"}) == {"tipo": "pong", "id": "fine", "status": "ok"}
 
 
-def test_a_message_flood_is_refused_then_the_connection_is_closed_with_1008(daemons, caplog):
+def test_a_message_flood_is_refused_then_the_connection_is_closed_with_1008(
+    daemons: DaemonLauncher, caplog: pytest.LogCaptureFixture
+) -> None:
     running = daemons.start()
     caplog.set_level(logging.WARNING, logger="ticket_daemon.audit")
     bystander = running.connect()
@@ -58,8 +60,10 @@ def test_a_message_flood_is_refused_then_the_connection_is_closed_with_1008(daem
     assert bystander.request({"tipo": "status"})["status"] == "ok"
 
 
-def test_a_reconnecting_client_gets_a_new_budget_but_not_past_its_address_ceiling(daemons, caplog):
-    # PROTOCOL.md "Rate limit identity": per connection, as the original; 10 × the limit per address.
+def test_a_reconnecting_client_gets_a_new_budget_but_not_past_its_address_ceiling(
+    daemons: DaemonLauncher, caplog: pytest.LogCaptureFixture
+) -> None:
+    # docs/protocol.md "Rate limits and floods": per connection, as the original; 10 × the limit per address.
     running = daemons.start(rate_limit_per_minute=3)
     caplog.set_level(logging.WARNING, logger="ticket_daemon.audit")
     till = running.connect(client_id="till-1")
@@ -92,7 +96,7 @@ def test_a_reconnecting_client_gets_a_new_budget_but_not_past_its_address_ceilin
     assert accepted == 30
 
 
-def test_without_client_id_each_connection_has_its_own_budget(daemons):
+def test_without_client_id_each_connection_has_its_own_budget(daemons: DaemonLauncher) -> None:
     running = daemons.start(rate_limit_per_minute=2)
     first = running.connect()
     first.print_job(ticket("a"))
@@ -105,7 +109,9 @@ def test_without_client_id_each_connection_has_its_own_budget(daemons):
     assert second.request(ticket("f"))["mensaje"] == RATE_LIMITED
 
 
-def test_a_client_that_never_reads_does_not_stall_anyone_and_is_disconnected(daemons, caplog):
+def test_a_client_that_never_reads_does_not_stall_anyone_and_is_disconnected(
+    daemons: DaemonLauncher, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.WARNING, logger="ticket_daemon.server.websocket")
     running = daemons.start(outbound_queue_messages=8, messages_per_second=10_000, message_burst=10_000)
     big_ping = json.dumps({"tipo": "ping", "id": "x" * 60_000})
@@ -120,14 +126,16 @@ def test_a_client_that_never_reads_does_not_stall_anyone_and_is_disconnected(dae
         assert any("is not reading its replies" in r.getMessage() for r in caplog.records)
 
 
-def test_absurdly_nested_json_is_a_json_error(daemons):
+def test_absurdly_nested_json_is_a_json_error(daemons: DaemonLauncher) -> None:
     client = daemons.start().connect()
     reply = client.request("[" * 200_000)
     assert reply["tipo"] == "error" and reply["mensaje"].startswith("JSON: ")
     assert client.request({"tipo": "ping"})["tipo"] == "pong"
 
 
-def test_a_handler_that_fails_answers_internal_error_and_the_connection_survives(daemons, monkeypatch):
+def test_a_handler_that_fails_answers_internal_error_and_the_connection_survives(
+    daemons: DaemonLauncher, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async def broken() -> int:
         raise RuntimeError("boom")
 
@@ -144,7 +152,7 @@ def test_a_handler_that_fails_answers_internal_error_and_the_connection_survives
     assert client.request({"tipo": "ping"})["tipo"] == "pong"
 
 
-def test_a_client_sending_only_garbage_cannot_reach_the_printer(daemons):
+def test_a_client_sending_only_garbage_cannot_reach_the_printer(daemons: DaemonLauncher) -> None:
     running = daemons.start()
     client = running.connect()
     for frame in ("", "null", "{}", '{"tipo": null}', '{"tipo": "ticket", "datos": []}', "\udcff"):

@@ -6,6 +6,7 @@ job of that id from that connection; a result only goes to the connection that s
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -53,7 +54,7 @@ def test_job_status_of_an_anonymous_connection_names_its_own_newest_job_of_that_
     status_file.write_text("paper_out")
     kitchen, _ = printer_farm.start("kitchen", status_file=status_file)
     bar, _ = printer_farm.start("bar", status_file=status_file)
-    printers = [
+    printers: list[dict[str, Any]] = [
         {"name": "counter", "uri": "virtual://counter", "default": True},
         {"name": "kitchen", "uri": kitchen},
         {"name": "bar", "uri": bar},
@@ -116,4 +117,3 @@ def _recent(running: RunningDaemon) -> list[dict[str, object]]:
         jobs = http.get("/api/v1/jobs").json()["jobs"]
     assert isinstance(jobs, list)
     return jobs
-

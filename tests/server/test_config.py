@@ -46,7 +46,7 @@ def config_file(tmp_path: Path) -> Path:
     return path
 
 
-def test_defaults_print_out_of_the_box_on_localhost(isolated_env):
+def test_defaults_print_out_of_the_box_on_localhost(isolated_env: None) -> None:
     settings = load_settings()
     server = settings.server
     assert (server.host, server.port, server.queue_capacity, server.rate_limit_per_minute) == (
@@ -66,7 +66,9 @@ def test_defaults_print_out_of_the_box_on_localhost(isolated_env):
     assert settings.printers == [] and settings.config_file is None
 
 
-def test_file_then_environment_then_flags_each_win_over_the_one_before(isolated_env, config_file, monkeypatch):
+def test_file_then_environment_then_flags_each_win_over_the_one_before(
+    isolated_env: None, config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from_file = load_settings(config_file)
     assert (from_file.server.port, from_file.server.queue_capacity, from_file.server.host) == (9001, 50, "127.0.0.1")
     assert [(p.name, p.uri, p.aliases, p.default) for p in from_file.printers] == [
@@ -88,13 +90,15 @@ def test_file_then_environment_then_flags_each_win_over_the_one_before(isolated_
     assert from_flags.storage.data_dir == Path("/srv/td")
 
 
-def test_the_environment_can_name_the_config_file(isolated_env, config_file, monkeypatch):
+def test_the_environment_can_name_the_config_file(
+    isolated_env: None, config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TICKET_CONFIG_FILE", str(config_file))
     settings = load_settings()
     assert settings.server.port == 9001 and settings.config_file == config_file
 
 
-def test_secrets_never_show_in_a_repr(isolated_env, config_file):
+def test_secrets_never_show_in_a_repr(isolated_env: None, config_file: Path) -> None:
     settings = load_settings(config_file)
     assert "file-token-123" not in repr(settings) and "file-token-123" not in str(settings.model_dump())
 
@@ -116,7 +120,7 @@ def test_secrets_never_show_in_a_repr(isolated_env, config_file):
         ),
     ],
 )
-def test_a_bad_configuration_is_one_clear_line(isolated_env, tmp_path, content, expected):
+def test_a_bad_configuration_is_one_clear_line(isolated_env: None, tmp_path: Path, content: str, expected: str) -> None:
     path = tmp_path / "bad.toml"
     path.write_text(content, encoding="utf-8")
     with pytest.raises(ConfigError) as error:
@@ -126,7 +130,9 @@ def test_a_bad_configuration_is_one_clear_line(isolated_env, tmp_path, content, 
     assert "\n" not in line and "12345678" not in line
 
 
-def test_serve_with_a_bad_config_prints_one_line_and_exits_2(isolated_env, tmp_path, capsys):
+def test_serve_with_a_bad_config_prints_one_line_and_exits_2(
+    isolated_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     missing = tmp_path / "missing.toml"
     args = argparse.Namespace(config=str(missing), host=None, port=None, data_dir=str(tmp_path))
     assert console.serve_main(args) == 2
@@ -154,7 +160,7 @@ def _remove_our_handlers() -> None:
             handler.close()
 
 
-def test_logs_go_to_a_rotating_file_with_secrets_masked(tmp_path, restore_logging):
+def test_logs_go_to_a_rotating_file_with_secrets_masked(tmp_path: Path, restore_logging: None) -> None:
     log_file = configure_logging(level="INFO", data_dir=tmp_path, console=False, secrets=["configured-secret-789"])
 
     assert log_file == tmp_path / "logs" / "ticket-daemon.log"
@@ -172,14 +178,16 @@ def test_logs_go_to_a_rotating_file_with_secrets_masked(tmp_path, restore_loggin
     audit("auth failure", client="till-1", address="127.0.0.1")
     flush_logs()
 
-    text = log_file.read_text(encoding="utf-8")  # type: ignore[union-attr]
+    text = log_file.read_text(encoding="utf-8")
     for secret in ("abc123def", "hunter2", "quoted-456", "configured-secret-789"):
         assert secret not in text
     assert "auth_token=***" in text
     assert "AUDIT: auth failure client=till-1 address=127.0.0.1" in text
 
 
-def test_serve_on_a_port_already_in_use_says_so_and_exits_1(isolated_env, tmp_path, capsys, restore_logging):
+def test_serve_on_a_port_already_in_use_says_so_and_exits_1(
+    isolated_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], restore_logging: None
+) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()

@@ -4,6 +4,7 @@ out someone guessing. Driven over real HTTP on 127.0.0.1 with the dashboard's ow
 from __future__ import annotations
 
 import argparse
+import getpass
 import io
 import logging
 import threading
@@ -11,13 +12,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import uvicorn
 from starlette.applications import Starlette
 
-from ticket_daemon.commands import hash_password as hash_password_command
 from ticket_daemon.commands.hash_password import hash_password_main
 from ticket_daemon.config import Settings, load_settings
 from ticket_daemon.printers.registry import PrinterRegistry
@@ -62,8 +63,9 @@ class Dashboard:
     url: str
     clock: FakeClock
 
-    def client(self, **kwargs: object) -> httpx.Client:
-        return httpx.Client(base_url=self.url, follow_redirects=False, timeout=10.0, **kwargs)  # type: ignore[arg-type]
+    def client(self, **kwargs: Any) -> httpx.Client:
+        """An HTTP client of the dashboard; ``kwargs`` are httpx.Client's (cookies, headers…)."""
+        return httpx.Client(base_url=self.url, follow_redirects=False, timeout=10.0, **kwargs)
 
 
 def serve(app: Starlette) -> Iterator[str]:
@@ -396,7 +398,7 @@ def test_hash_password_prompt_must_match_twice(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     answers = iter(["first", "second"])
-    monkeypatch.setattr(hash_password_command.getpass, "getpass", lambda prompt="": next(answers))
+    monkeypatch.setattr(getpass, "getpass", lambda prompt="": next(answers))
     assert hash_password_main(argparse.Namespace(password_stdin=False)) == 2
     captured = capsys.readouterr()
     assert captured.out == ""

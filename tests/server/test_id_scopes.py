@@ -1,4 +1,4 @@
-"""PROTOCOL.md "Idempotent ids, safely scoped", over real WebSocket connections to a daemon on 127.0.0.1: an id is
+"""docs/protocol.md "Ids", over real WebSocket connections to a daemon on 127.0.0.1: an id is
 its client's own (client_id, else address) for ``[spool] duplicate_window_seconds``; a retry is never printed twice,
 another document under a used id is refused, and two clients using the same id never touch each other's printing
 or results."""
@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 
+from clocks import ManualClock
 from server.harness import DaemonLauncher, PrinterFarm, WsClient, printed_jobs, ticket, wait_until
 
 NOT_PRINTED_AGAIN = " (duplicate id: not printed again)"
@@ -78,14 +79,17 @@ def test_the_same_client_resending_an_id_gets_a_duplicate_ack_and_nothing_prints
 
 
 def test_after_the_window_an_id_prints_again(daemons: DaemonLauncher) -> None:
-    running = daemons.start(spool={"duplicate_window_seconds": 1})
+    clock = ManualClock()
+    running = daemons.start(spool={"duplicate_window_seconds": 1}, clock=clock)
     till = running.connect("till-a")
-    first_accepted = time.monotonic()
     assert till.print_job(ticket("w-1", "FIRST DAY"))[1]["status"] == "success"
     assert till.request(ticket("w-1", "FIRST DAY"))["status"] == "duplicate"
     till.recv()  # its result, sent again
 
-    time.sleep(max(0.0, first_accepted + 1.2 - time.monotonic()))  # past the 1 s window
+    clock.advance(0.9)  # within the 1 s window: still a duplicate
+    assert till.request(ticket("w-1", "FIRST DAY"))["status"] == "duplicate"
+    till.recv()  # its result, sent again
+    clock.advance(0.2)  # past the window
     ack, result = till.print_job(ticket("w-1", "FIRST DAY"))
     assert (ack["status"], result["status"]) == ("queued", "success")
     assert not str(result["mensaje"]).endswith(NOT_PRINTED_AGAIN)
@@ -174,7 +178,7 @@ def test_a_document_with_a_lone_surrogate_is_stored_and_its_resend_is_a_duplicat
 def test_a_resent_id_is_checked_before_its_document_even_when_the_document_is_refused(
     daemons: DaemonLauncher,
 ) -> None:
-    # PROTOCOL.md's order puts the duplicate check before validation; the daemon checks it while storing a ticket
+    # docs/protocol.md "Ids" puts the duplicate check before validation; the daemon checks it while storing a ticket
     # that renders, and looks the id up for one it refuses, so a refused resend still hears about its id first.
     running = daemons.start()
     till = running.connect("till-a")

@@ -9,6 +9,7 @@ import os
 import signal
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -28,7 +29,7 @@ def lost(spool: Path, what: str) -> str:
     )
 
 
-def health(running: RunningDaemon) -> dict[str, object]:
+def health(running: RunningDaemon) -> dict[str, Any]:
     with httpx.Client(base_url=running.http_url, trust_env=False, timeout=10) as http:
         report = http.get("/health").json()
     assert isinstance(report, dict)
@@ -57,7 +58,7 @@ def refused_then_held_job_prints(
     assert refused == {"tipo": "error", "id": "new-1", "status": "error", "mensaje": "STORAGE: " + why}
     report = health(running)
     assert report["status"] == "degraded"
-    assert report["spool"] == {**report["spool"], "status": "degraded", "reason": why}  # type: ignore[dict-item]
+    assert report["spool"] == {**report["spool"], "status": "degraded", "reason": why}
 
     status_file.write_text("ok")  # paper is back: the job accepted before the loss prints
     while (message := till.recv())["tipo"] != "result":

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+from typing import Any
 
 import httpx
 
@@ -25,12 +26,13 @@ def print_one(daemon: RunningDaemon, job_id: str) -> dict[str, object]:
     return result
 
 
-def refused_without_and_answered_with(method: str, url: str, **kwargs: object) -> httpx.Response:
+def refused_without_and_answered_with(method: str, url: str, **kwargs: Any) -> httpx.Response:
+    """``kwargs`` are httpx.request's (json, params…)."""
     for headers in ({}, {"Authorization": "Bearer guess"}):
-        refused = httpx.request(method, url, headers=headers, timeout=WAIT_S, **kwargs)  # type: ignore[arg-type]
+        refused = httpx.request(method, url, headers=headers, timeout=WAIT_S, **kwargs)
         assert refused.status_code == 401, (method, url, refused.text)
         assert refused.json()["mensaje"] == AUTH_INVALID
-    answered = httpx.request(method, url, headers=BEARER, timeout=WAIT_S, **kwargs)  # type: ignore[arg-type]
+    answered = httpx.request(method, url, headers=BEARER, timeout=WAIT_S, **kwargs)
     assert answered.status_code in (200, 202), (method, url, answered.text)
     return answered
 

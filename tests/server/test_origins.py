@@ -1,5 +1,6 @@
-"""Origins an operator can see and allow (PROTOCOL.md "Extensions"): a page from another origin is refused with
-HTTP 403 at the handshake, logged once, listed by ``GET /api/v1/origins``, and allowed by an operator for good."""
+"""Origins an operator can see and allow (docs/protocol.md "Who may connect"): a page from another origin is
+refused with HTTP 403 at the handshake, logged once, listed by ``GET /api/v1/origins``, and allowed by an operator
+for good."""
 
 from __future__ import annotations
 
@@ -106,7 +107,7 @@ def test_only_an_operator_may_allow_an_origin(daemons: DaemonLauncher) -> None:
 
 def test_allowed_origin_pages_can_print(daemons: DaemonLauncher) -> None:
     daemon = daemons.start(allowed_origins=[POS_ORIGIN])
-    client = WsClient(daemon.ws_url(), origin=POS_ORIGIN)  # type: ignore[arg-type]
+    client = WsClient(daemon.ws_url(), origin=POS_ORIGIN)
     daemon.clients.append(client)
     assert client.recv()["tipo"] == "info"
     assert client.request({"tipo": "ping", "id": "p"})["tipo"] == "pong"

@@ -88,7 +88,8 @@ def printer_detail(running: RunningDaemon, name: str) -> dict[str, Any]:
 
 
 def identified(running: RunningDaemon, name: str) -> bool:
-    return printer_detail(running, name)["profile_source"] == "identified"
+    source: str = printer_detail(running, name)["profile_source"]
+    return source == "identified"
 
 
 def ticket(job_id: str, text: str) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""A job is laid out for the printer that prints it (DOCUMENT.md "The printer's paper wins"): an 80 mm document sent
+"""A job is laid out for the printer that prints it (docs/document.md "Profile"): an 80 mm document sent
 to a printer configured with ``paper_width = 58`` prints 32 columns and 384 dots, over a real WebSocket to a real
 daemon whose virtual printer keeps the transcript and picture of what it received."""
 

@@ -17,10 +17,12 @@ from typing import Any
 import pytest
 
 from conftest import require_shared, shared_examples
-from server.harness import WAIT_S, WsClient, printed_jobs, refused_port, ticket, wait_until
+from server.harness import WAIT_S, DaemonLauncher, PrinterFarm, WsClient, printed_jobs, refused_port, ticket, wait_until
 
 
-def test_two_printers_print_their_own_jobs_in_acceptance_order(daemons, printer_farm):
+def test_two_printers_print_their_own_jobs_in_acceptance_order(
+    daemons: DaemonLauncher, printer_farm: PrinterFarm
+) -> None:
     front_uri, front_out = printer_farm.start("front")
     back_uri, back_out = printer_farm.start("back")
     running = daemons.start(printers=[{"name": "front", "uri": front_uri}, {"name": "back", "uri": back_uri}])
@@ -37,11 +39,11 @@ def test_two_printers_print_their_own_jobs_in_acceptance_order(daemons, printer_
     assert all(result["status"] == "success" for result in results), results
     wait_until(lambda: len(printed_jobs(front_out)) == 4 and len(printed_jobs(back_out)) == 4, "8 printed jobs")
     for out, label in ((front_out, b"FRONT"), (back_out, b"BACK")):
-        order = [int(re.search(label + rb" ORDER (\d)", job).group(1)) for job in printed_jobs(out)]  # type: ignore[union-attr]
+        order = [int(found.group(1)) for job in printed_jobs(out) if (found := re.search(label + rb" ORDER (\d)", job))]
         assert order == [1, 2, 3, 4]
 
 
-def test_a_slow_printer_does_not_hold_up_another_printer(daemons, printer_farm):
+def test_a_slow_printer_does_not_hold_up_another_printer(daemons: DaemonLauncher, printer_farm: PrinterFarm) -> None:
     slow_uri, _ = printer_farm.start("slow", bytes_per_second=20)
     fast_uri, fast_out = printer_farm.start("fast")
     running = daemons.start(printers=[{"name": "slow", "uri": slow_uri}, {"name": "fast", "uri": fast_uri}])
@@ -69,7 +71,7 @@ def test_a_slow_printer_does_not_hold_up_another_printer(daemons, printer_farm):
 SHORT_WAIT = {"job_ttl_seconds": 1.0, "retry_initial_seconds": 0.2, "retry_max_seconds": 0.2}
 
 
-def test_a_printer_that_refuses_connections_gets_a_clear_error_and_others_carry_on(daemons):
+def test_a_printer_that_refuses_connections_gets_a_clear_error_and_others_carry_on(daemons: DaemonLauncher) -> None:
     port = refused_port()
     running = daemons.start(
         printers=[{"name": "dead", "uri": f"tcp://127.0.0.1:{port}"}, {"name": "alive", "uri": "virtual://alive"}],
@@ -96,7 +98,7 @@ def test_a_printer_that_refuses_connections_gets_a_clear_error_and_others_carry_
     assert (running.daemon.spool.jobs_processed, running.daemon.spool.jobs_failed) == (1, 1)
 
 
-def test_a_printer_out_of_paper_says_so_and_prints_nothing(daemons, printer_farm):
+def test_a_printer_out_of_paper_says_so_and_prints_nothing(daemons: DaemonLauncher, printer_farm: PrinterFarm) -> None:
     uri, out = printer_farm.start("empty", status="paper_out")
     client = daemons.start(printers=[{"name": "empty", "uri": uri}], spool=SHORT_WAIT).connect()
 
@@ -111,7 +113,9 @@ def test_a_printer_out_of_paper_says_so_and_prints_nothing(daemons, printer_farm
     assert printed_jobs(out) == []
 
 
-def test_a_client_that_vanishes_mid_job_still_gets_its_receipt(daemons, printer_farm):
+def test_a_client_that_vanishes_mid_job_still_gets_its_receipt(
+    daemons: DaemonLauncher, printer_farm: PrinterFarm
+) -> None:
     uri, out = printer_farm.start("slowish", bytes_per_second=200)
     running = daemons.start(printers=[{"name": "slowish", "uri": uri}])
     client = running.connect()
@@ -124,7 +128,9 @@ def test_a_client_that_vanishes_mid_job_still_gets_its_receipt(daemons, printer_
     assert running.connect().request({"tipo": "ping", "id": "after"})["tipo"] == "pong"
 
 
-def test_stopping_finishes_the_job_in_progress_then_closes_clients_with_1001(daemons, printer_farm):
+def test_stopping_finishes_the_job_in_progress_then_closes_clients_with_1001(
+    daemons: DaemonLauncher, printer_farm: PrinterFarm
+) -> None:
     # With the in-memory queue the jobs not started are lost, so their clients are told (the durable spool keeps
     # them: tests/server/test_spool.py).
     uri, _ = printer_farm.start("slow", bytes_per_second=20)
@@ -152,7 +158,7 @@ def test_stopping_finishes_the_job_in_progress_then_closes_clients_with_1001(dae
 
 
 @pytest.mark.slow
-def test_serve_command_prints_out_of_the_box_and_stops_cleanly_on_sigterm(tmp_path: Path):
+def test_serve_command_prints_out_of_the_box_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith("TICKET_")}
     process = subprocess.Popen(
@@ -164,11 +170,15 @@ def test_serve_command_prints_out_of_the_box_and_stops_cleanly_on_sigterm(tmp_pa
     )
     try:
         ready: list[str] = []
-        reader = threading.Thread(target=lambda: ready.append(process.stdout.readline()))  # type: ignore[union-attr]
+        stdout = process.stdout
+        assert stdout is not None
+        reader = threading.Thread(target=lambda: ready.append(stdout.readline()))
         reader.start()
         reader.join(timeout=30)
         assert ready and ready[0].startswith("ticket-daemon ready: dashboard http://127.0.0.1:"), ready
-        port = int(re.search(r"http://127\.0\.0\.1:(\d+)/", ready[0]).group(1))  # type: ignore[union-attr]
+        found = re.search(r"http://127\.0\.0\.1:(\d+)/", ready[0])
+        assert found is not None, ready
+        port = int(found.group(1))
 
         client = WsClient(f"ws://127.0.0.1:{port}/ws")
         assert client.recv()["tipo"] == "info"
@@ -189,11 +199,11 @@ def test_serve_command_prints_out_of_the_box_and_stops_cleanly_on_sigterm(tmp_pa
     assert "from-cli" in log_file.read_text()
 
 
-def test_real_pos_documents_print_through_the_daemon(daemons):
+def test_real_pos_documents_print_through_the_daemon(daemons: DaemonLauncher) -> None:
     require_shared()
     documents = shared_examples("service") + shared_examples("library")
     # Two of them define and run macros (GS : / GS ^) in raw commands, which the default raw_policy "safe" refuses
-    # by design (DOCUMENT.md "raw"); everything else prints by default, and with raw_policy = "allow" (the
+    # by design (docs/document.md "raw"); everything else prints by default, and with raw_policy = "allow" (the
     # original's behaviour, README) every one prints.
     refused_by_safe = {"kiosk_turns.json", "raw_advanced_test_1.json"}
     assert _print_all(daemons.start(rate_limit_per_minute=0), documents).keys() == refused_by_safe

@@ -1,4 +1,4 @@
-"""WebSocket protocol v1 (PROTOCOL.md) as a POS client sees it: the whole conversation, with the exact texts
+"""WebSocket protocol v1 (docs/protocol.md) as a POS client sees it: the whole conversation, with the exact texts
 existing clients match on, against a real daemon on 127.0.0.1."""
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ import httpx
 import pytest
 from websockets.exceptions import InvalidStatus
 
-from server.harness import WsClient, receipt, refused_port, ticket
+from server.harness import DaemonLauncher, PrinterFarm, WsClient, receipt, refused_port, ticket
 
 PRINT_COMPLETED = re.compile(r"^Print completed in \d+ms$")
 
 
-def test_a_ticket_is_acknowledged_then_printed_and_reported(daemons):
+def test_a_ticket_is_acknowledged_then_printed_and_reported(daemons: DaemonLauncher) -> None:
     running = daemons.start()
     client = running.connect()
 
@@ -37,7 +37,7 @@ def test_a_ticket_is_acknowledged_then_printed_and_reported(daemons):
     assert b"GRACIAS POR SU COMPRA" in printed
 
 
-def test_the_server_greets_a_new_connection(daemons):
+def test_the_server_greets_a_new_connection(daemons: DaemonLauncher) -> None:
     running = daemons.start()
     client = WsClient(running.ws_url())
     greeting = client.recv()
@@ -45,7 +45,7 @@ def test_the_server_greets_a_new_connection(daemons):
     client.close()
 
 
-def test_a_ticket_without_id_gets_a_server_made_uuid(daemons):
+def test_a_ticket_without_id_gets_a_server_made_uuid(daemons: DaemonLauncher) -> None:
     client = daemons.start().connect()
     ack, result = client.print_job(ticket(None))
     assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}", ack["id"])
@@ -53,7 +53,9 @@ def test_a_ticket_without_id_gets_a_server_made_uuid(daemons):
 
 
 @pytest.mark.parametrize("message", [{"tipo": "ticket", "id": "t1"}, {"tipo": "ticket", "id": "t1", "datos": None}])
-def test_a_ticket_without_datos_is_refused_with_the_exact_text(daemons, message):
+def test_a_ticket_without_datos_is_refused_with_the_exact_text(
+    daemons: DaemonLauncher, message: dict[str, object]
+) -> None:
     client = daemons.start().connect()
     assert client.request(message) == {
         "tipo": "error",
@@ -63,14 +65,14 @@ def test_a_ticket_without_datos_is_refused_with_the_exact_text(daemons, message)
     }
 
 
-def test_datos_of_the_wrong_type_is_a_validation_error(daemons):
+def test_datos_of_the_wrong_type_is_a_validation_error(daemons: DaemonLauncher) -> None:
     client = daemons.start().connect()
     reply = client.request({"tipo": "ticket", "id": "t2", "datos": "not a document"})
     assert reply["tipo"] == "error" and reply["id"] == "t2"
     assert reply["mensaje"].startswith("VALIDATION: ")
 
 
-def test_an_invalid_document_is_refused_before_it_is_queued(daemons):
+def test_an_invalid_document_is_refused_before_it_is_queued(daemons: DaemonLauncher) -> None:
     running = daemons.start(documents="strict")
     client = running.connect()
     document = receipt("x")
@@ -88,7 +90,7 @@ def test_an_invalid_document_is_refused_before_it_is_queued(daemons):
     assert running.virtual_jobs("default") == []
 
 
-def test_a_lenient_daemon_prints_an_unknown_command_and_names_the_skip_in_the_result(daemons):
+def test_a_lenient_daemon_prints_an_unknown_command_and_names_the_skip_in_the_result(daemons: DaemonLauncher) -> None:
     running = daemons.start()
     client = running.connect()
     document = receipt("x")
@@ -101,7 +103,7 @@ def test_a_lenient_daemon_prints_an_unknown_command_and_names_the_skip_in_the_re
     assert len(running.virtual_jobs("default")) == 1
 
 
-def test_an_unknown_message_type_is_named_in_the_error(daemons):
+def test_an_unknown_message_type_is_named_in_the_error(daemons: DaemonLauncher) -> None:
     client = daemons.start().connect()
     assert client.request({"tipo": "fax"}) == {
         "tipo": "error",
@@ -121,7 +123,9 @@ def test_an_unknown_message_type_is_named_in_the_error(daemons):
         (b"\x00\x01binary", "JSON: binary frames are not accepted"),
     ],
 )
-def test_a_frame_that_is_not_a_message_gets_a_json_error_and_the_connection_stays_open(daemons, frame, expected):
+def test_a_frame_that_is_not_a_message_gets_a_json_error_and_the_connection_stays_open(
+    daemons: DaemonLauncher, frame: str | bytes, expected: str
+) -> None:
     client = daemons.start().connect()
     reply = client.request(frame)
     assert reply["tipo"] == "error" and reply["status"] == "error"
@@ -129,7 +133,7 @@ def test_a_frame_that_is_not_a_message_gets_a_json_error_and_the_connection_stay
     assert client.request({"tipo": "ping", "id": "still-here"}) == {"tipo": "pong", "id": "still-here", "status": "ok"}
 
 
-def test_ping_status_and_printers(daemons):
+def test_ping_status_and_printers(daemons: DaemonLauncher) -> None:
     running = daemons.start(
         printers=[
             {"name": "caja", "uri": "virtual://caja", "default": True},
@@ -156,14 +160,14 @@ def test_ping_status_and_printers(daemons):
     assert printers["summary"]["detected_count"] == 2 and printers["summary"]["default_name"] == "caja"
 
 
-def test_get_printers_reports_an_unreachable_printer_as_offline_without_stalling(daemons):
+def test_get_printers_reports_an_unreachable_printer_as_offline_without_stalling(daemons: DaemonLauncher) -> None:
     running = daemons.start(printers=[{"name": "dead", "uri": f"tcp://127.0.0.1:{refused_port()}"}])
     printers = running.connect().request({"tipo": "get_printers"})
     assert printers["printers"][0]["status"] == "offline"
     assert printers["summary"] == {"status": "ok", "detected_count": 1, "thermal_count": 1, "default_name": "dead"}
 
 
-def test_job_status_follows_a_job_to_its_end(daemons):
+def test_job_status_follows_a_job_to_its_end(daemons: DaemonLauncher) -> None:
     client = daemons.start().connect()
     client.print_job(ticket("js-1"))
 
@@ -175,7 +179,7 @@ def test_job_status_follows_a_job_to_its_end(daemons):
     assert missing == {"tipo": "error", "id": "nope", "status": "error", "mensaje": "VALIDATION: Job not found: nope"}
 
 
-def test_a_resent_id_of_a_client_that_names_itself_is_never_printed_twice(daemons):
+def test_a_resent_id_of_a_client_that_names_itself_is_never_printed_twice(daemons: DaemonLauncher) -> None:
     running = daemons.start()
     client = running.connect("till-1")  # an anonymous client's resend prints again (test_anonymous_ids.py)
     client.print_job(ticket("once", "ONLY ONCE"))
@@ -189,7 +193,7 @@ def test_a_resent_id_of_a_client_that_names_itself_is_never_printed_twice(daemon
     assert len(running.virtual_jobs("default")) == 1
 
 
-def test_preview_draws_the_receipt_as_png(daemons):
+def test_preview_draws_the_receipt_as_png(daemons: DaemonLauncher) -> None:
     client = daemons.start().connect()
     reply = client.request({"tipo": "preview", "id": "pv", "datos": receipt("PREVIEW ME")})
     assert reply["tipo"] == "preview" and reply["status"] == "ok" and reply["id"] == "pv"
@@ -200,7 +204,9 @@ def test_preview_draws_the_receipt_as_png(daemons):
     assert bad["tipo"] == "error" and bad["mensaje"] == "VALIDATION: field 'profile' is required"
 
 
-def test_with_an_auth_token_only_tickets_carrying_it_are_accepted(daemons, caplog):
+def test_with_an_auth_token_only_tickets_carrying_it_are_accepted(
+    daemons: DaemonLauncher, caplog: pytest.LogCaptureFixture
+) -> None:
     client = daemons.start(auth_token="s3cret-token").connect()
     caplog.set_level(logging.WARNING, logger="ticket_daemon.audit")
 
@@ -216,11 +222,14 @@ def test_with_an_auth_token_only_tickets_carrying_it_are_accepted(daemons, caplo
     assert all("guess" not in line and "s3cret" not in line for line in audit_lines)
 
 
-def test_pages_from_other_sites_cannot_open_the_socket(daemons, caplog):
+def test_pages_from_other_sites_cannot_open_the_socket(
+    daemons: DaemonLauncher, caplog: pytest.LogCaptureFixture
+) -> None:
     running = daemons.start(allowed_origins=["https://pos.example.com"])
     caplog.set_level(logging.WARNING, logger="ticket_daemon.audit")
 
-    with pytest.raises(InvalidStatus) as refused:  # refused at the handshake (PROTOCOL.md), not accepted then closed
+    # Refused at the handshake (docs/protocol.md "Who may connect"), not accepted then closed.
+    with pytest.raises(InvalidStatus) as refused:
         WsClient(running.ws_url(), origin="https://evil.example")
     assert refused.value.response.status_code == 403
     assert any("origin refused" in r.getMessage() and "evil.example" in r.getMessage() for r in caplog.records)
@@ -231,14 +240,14 @@ def test_pages_from_other_sites_cannot_open_the_socket(daemons, caplog):
         client.close()
 
 
-def test_allowed_origins_star_lets_every_site_in(daemons):
+def test_allowed_origins_star_lets_every_site_in(daemons: DaemonLauncher) -> None:
     running = daemons.start(allowed_origins=["*"])
     client = WsClient(running.ws_url(), origin="https://anywhere.example")
     assert client.recv()["tipo"] == "info"
     client.close()
 
 
-def test_health_reports_queue_workers_printers_and_build(daemons, printer_farm):
+def test_health_reports_queue_workers_printers_and_build(daemons: DaemonLauncher, printer_farm: PrinterFarm) -> None:
     uri, _ = printer_farm.start("front")
     running = daemons.start(printers=[{"name": "front", "uri": uri}], env="prod")
     running.connect().print_job(ticket("h1"))
@@ -256,14 +265,14 @@ def test_health_reports_queue_workers_printers_and_build(daemons, printer_farm):
     assert isinstance(health["uptime_seconds"], int)
 
 
-def test_health_out_of_the_box_is_ok_and_shows_no_physical_printer(daemons):
+def test_health_out_of_the_box_is_ok_and_shows_no_physical_printer(daemons: DaemonLauncher) -> None:
     running = daemons.start()
     health = httpx.get(f"{running.http_url}/health", timeout=10).json()
     assert health["status"] == "ok" and health["printers"]["status"] == "ok"
     assert health["printers"]["thermal_count"] == 0 and health["printers"]["default_name"] == "default"
 
 
-def test_http_preview_and_printers(daemons):
+def test_http_preview_and_printers(daemons: DaemonLauncher) -> None:
     running = daemons.start()
     with httpx.Client(base_url=running.http_url, timeout=10) as http:
         png = http.post("/api/v1/preview", json=receipt("HTTP PREVIEW"))
@@ -284,7 +293,7 @@ def test_http_preview_and_printers(daemons):
         assert printers["printers"][0]["name"] == "default" and printers["summary"]["default_name"] == "default"
 
 
-def test_printer_is_chosen_by_name_then_by_model_then_default(daemons):
+def test_printer_is_chosen_by_name_then_by_model_then_default(daemons: DaemonLauncher) -> None:
     running = daemons.start(
         printers=[
             {"name": "caja", "uri": "virtual://caja"},
@@ -306,7 +315,7 @@ def test_printer_is_chosen_by_name_then_by_model_then_default(daemons):
     assert unknown["mensaje"].startswith("PRINTER: Unknown printer 'garage'")
 
 
-def test_results_go_to_the_connection_that_sent_the_job(daemons):
+def test_results_go_to_the_connection_that_sent_the_job(daemons: DaemonLauncher) -> None:
     running = daemons.start()
     sender, bystander = running.connect(), running.connect()
     sender.print_job(ticket("mine"))

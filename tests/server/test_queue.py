@@ -8,7 +8,7 @@ import asyncio
 import httpx
 import pytest
 
-from server.harness import ticket
+from server.harness import DaemonLauncher, PrinterFarm, ticket
 from ticket_daemon.store.interface import JobStore
 from ticket_daemon.store.jobs import DuplicateJob, Job, JobState
 from ticket_daemon.store.memory import MemoryJobStore
@@ -27,24 +27,30 @@ async def key(store: JobStore, job_id: str, owner: str = "till-1") -> int:
     return found.seq
 
 
-def test_each_printer_gets_its_own_jobs_oldest_first():
+async def next_id(store: JobStore, printer: str) -> str | None:
+    """The id of the job ``printer`` prints next, if any."""
+    job = await store.next_for_printer(printer)
+    return job.id if job is not None else None
+
+
+def test_each_printer_gets_its_own_jobs_oldest_first() -> None:
     async def story() -> None:
         store = MemoryJobStore()
         for job_id, printer in [("f1", "front"), ("b1", "back"), ("f2", "front"), ("b2", "back")]:
             await store.add(job(job_id, printer), capacity=10)
 
-        assert (await store.next_for_printer("front")).id == "f1"  # type: ignore[union-attr]
-        assert (await store.next_for_printer("back")).id == "b1"  # type: ignore[union-attr]
+        assert await next_id(store, "front") == "f1"
+        assert await next_id(store, "back") == "b1"
         await store.move(await key(store, "f1"), JobState.PRINTING, now=1.0)
         await store.move(await key(store, "f1"), JobState.SUCCESS, now=2.0, message="Print completed in 5ms")
-        assert (await store.next_for_printer("front")).id == "f2"  # type: ignore[union-attr]
+        assert await next_id(store, "front") == "f2"
         assert await store.next_for_printer("garage") is None
         assert [j.id for j in await store.recent(10)] == ["b2", "f2", "b1", "f1"]
 
     asyncio.run(story())
 
 
-def test_capacity_counts_every_job_not_yet_finished():
+def test_capacity_counts_every_job_not_yet_finished() -> None:
     async def story() -> None:
         store = MemoryJobStore()
         await store.add(job("a"), capacity=2)
@@ -61,7 +67,7 @@ def test_capacity_counts_every_job_not_yet_finished():
     asyncio.run(story())
 
 
-def test_an_accepted_id_is_never_queued_again_while_remembered():
+def test_an_accepted_id_is_never_queued_again_while_remembered() -> None:
     async def story() -> None:
         store = MemoryJobStore(history=1)
         await store.add(job("once"), capacity=5)
@@ -84,7 +90,9 @@ def test_an_accepted_id_is_never_queued_again_while_remembered():
     asyncio.run(story())
 
 
-def test_a_full_queue_refuses_at_once_and_the_socket_stays_responsive(daemons, printer_farm):
+def test_a_full_queue_refuses_at_once_and_the_socket_stays_responsive(
+    daemons: DaemonLauncher, printer_farm: PrinterFarm
+) -> None:
     uri, _ = printer_farm.start("slow", bytes_per_second=20)
     running = daemons.start(printers=[{"name": "slow", "uri": uri}], queue_capacity=2, shutdown_grace_seconds=0.5)
     client = running.connect()
@@ -107,7 +115,7 @@ def test_a_full_queue_refuses_at_once_and_the_socket_stays_responsive(daemons, p
     assert health["queue"] == {"current": 2, "capacity": 2, "utilization": 100.0}
 
 
-def test_a_job_refused_for_a_full_queue_can_be_sent_again_later(daemons):
+def test_a_job_refused_for_a_full_queue_can_be_sent_again_later(daemons: DaemonLauncher) -> None:
     running = daemons.start(queue_capacity=1)
     client = running.connect()
     client.print_job(ticket("r1"))

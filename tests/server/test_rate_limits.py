@@ -1,6 +1,7 @@
-"""PROTOCOL.md "Rate limit identity": each connection has its own budget of tickets and previews per minute, as in
-the original daemon; every address has a ceiling of 10 × that across its connections; HTTP requests (no connection)
-spend a budget per address. Real sockets with a small limit; the limiter's own clock-free rules with explicit times.
+"""docs/protocol.md "Rate limits and floods": each connection has its own budget of tickets and previews per
+minute, as in the original daemon; every address has a ceiling of 10 × that across its connections; HTTP requests
+(no connection) spend a budget per address. Real sockets with a small limit; the limiter's own clock-free rules with
+explicit times.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import httpx
 
 from server.harness import DaemonLauncher, WsClient, receipt, ticket, wait_until
 from ticket_daemon.server.ratelimit import ADDRESS_CEILING_FACTOR, JobRateLimiter
+from ticket_daemon.server.websocket import ClientConnection
 
 RATE_LIMITED = "Rate limit exceeded: please wait before submitting more jobs"
 
@@ -102,7 +104,8 @@ def test_a_closed_connection_leaves_nothing_behind(daemons: DaemonLauncher) -> N
     till = running.connect()
     till.print_job(ticket("before-close"))
     (connection,) = running.daemon.connections
-    budget = weakref.ref(connection.submitter.rate_limit)  # type: ignore[attr-defined]
+    assert isinstance(connection, ClientConnection)
+    budget = weakref.ref(connection.submitter.rate_limit)
     del connection
     till.close()
     wait_until(lambda: not running.daemon.connections, "the connection to be closed")

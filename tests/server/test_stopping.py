@@ -4,6 +4,7 @@ Driven on an in-process daemon (see ``daemon_story``)."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,7 @@ def test_stopping_the_memory_queue_ends_old_waiting_jobs_too(tmp_path: Path) -> 
         old = await send(daemon, ticket("old", printer="kitchen"))
         for n in range(6):  # newer jobs, all printed: the old one is far from the most recent
             done = await send(daemon, ticket(f"bar-{n}", printer="bar"))
-            await eventually(lambda done=done: has_result(done), "a bar receipt to print")
+            await eventually(partial(has_result, done), "a bar receipt to print")
         await daemon.stop()
         assert old[-1]["tipo"] == "result" and old[-1]["mensaje"] == messages.SHUTTING_DOWN
 

@@ -8,19 +8,20 @@ import logging
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from clocks import ManualClock
 from server.harness import DaemonLauncher, RunningDaemon, ticket, wait_until
 from ticket_daemon.store.database import SqliteJobStore
 from ticket_daemon.store.faults import StorageError, StoreHealth
+from ticket_daemon.store.interface import JobKey
 from ticket_daemon.store.jobs import Job, JobState
 from ticket_daemon.store.memory import MemoryJobStore
-from ticket_daemon.store.sqlite import SqliteSpool
+from ticket_daemon.store.sqlite import SPOOL_FILE, SqliteSpool
 
 WAIT_S = 15.0
 
@@ -31,6 +32,7 @@ class FailingDisk(MemoryJobStore):
     def __init__(self) -> None:
         super().__init__()
         self.failing = True
+        self.refused_reads = 0
 
     @property
     def health(self) -> StoreHealth:
@@ -38,6 +40,7 @@ class FailingDisk(MemoryJobStore):
 
     async def next_for_printer(self, printer: str) -> Job | None:
         if self.failing:
+            self.refused_reads += 1
             raise StorageError("the spool could not be read: disk I/O error")
         return await super().next_for_printer(printer)
 
@@ -52,7 +55,7 @@ def test_health_is_degraded_and_the_worker_logs_once_while_the_store_fails(
     assert health["status"] == "degraded"
     assert (health["spool"]["status"], health["spool"]["reason"]) == ("degraded", "spool writes fail: disk I/O error")
 
-    time.sleep(3.5)  # the worker retries every second meanwhile
+    wait_until(lambda: store.refused_reads >= 3, "the worker to try the queue twice more", WAIT_S)
     failures = [r for r in caplog.records if "cannot read the queue" in r.getMessage()]
     assert len(failures) == 1, [r.getMessage() for r in failures]
     assert failures[0].levelno == logging.ERROR and not failures[0].exc_info  # a sentence, not a traceback
@@ -72,6 +75,7 @@ class FailingWrites(MemoryJobStore):
     def __init__(self) -> None:
         super().__init__()
         self.failing = False
+        self.refused_starts = 0
 
     @property
     def health(self) -> StoreHealth:
@@ -81,10 +85,13 @@ class FailingWrites(MemoryJobStore):
             else StoreHealth("ok")
         )
 
-    async def move(self, key: int, target: JobState, **kwargs: object) -> Job:
+    async def move(
+        self, key: JobKey, target: JobState, *, now: float, message: str | None = None, attempts: int | None = None
+    ) -> Job:
         if self.failing and target is JobState.PRINTING:
+            self.refused_starts += 1
             raise StorageError("the spool could not be written: database or disk is full")
-        return await super().move(key, target, **kwargs)  # type: ignore[arg-type]
+        return await super().move(key, target, now=now, message=message, attempts=attempts)
 
 
 def test_a_worker_whose_writes_fail_logs_once_then_prints_when_they_work_again(
@@ -98,7 +105,7 @@ def test_a_worker_whose_writes_fail_logs_once_then_prints_when_they_work_again(
     assert till.request(ticket("stuck-1", "STUCK"))["status"] == "queued"
     assert httpx.get(f"{running.http_url}/health").json()["status"] == "degraded"
 
-    time.sleep(3.5)  # the worker tries to start the job every second meanwhile
+    wait_until(lambda: store.refused_starts >= 3, "the worker to try to start the job twice more", WAIT_S)
     failures = [r for r in caplog.records if "cannot start job stuck-1" in r.getMessage()]
     assert len(failures) == 1, [r.getMessage() for r in caplog.records]
     assert not any("works again" in r.getMessage() for r in caplog.records)  # reads working is not recovery
@@ -173,8 +180,10 @@ def test_health_is_ok_again_once_writes_work_even_before_the_next_ticket(daemons
     assert (ack["status"], result["status"]) == ("queued", "success")
 
 
-def test_health_is_ok_again_after_a_disk_full_episode_ends(daemons: DaemonLauncher) -> None:
-    running = daemons.start()
+def test_health_is_ok_again_after_a_disk_full_episode_ends(daemons: DaemonLauncher, tmp_path: Path) -> None:
+    clock = ManualClock()
+    data_dir = tmp_path / "shop"
+    running = daemons.start(storage={"data_dir": data_dir}, store=SqliteSpool(data_dir / SPOOL_FILE, clock=clock))
     till = running.connect("till-a")
     _on_the_spool_thread(running, "PRAGMA max_page_count = 1")  # clamped to the file's size: SQLITE_FULL next
 
@@ -190,9 +199,7 @@ def test_health_is_ok_again_after_a_disk_full_episode_ends(daemons: DaemonLaunch
     assert report["status"] == "degraded" and "new jobs are refused" in str(report["spool"]["reason"])
 
     _on_the_spool_thread(running, "PRAGMA max_page_count = 1000000")  # space comes back; no ticket meanwhile
-    store = _sqlite_store(running)
-    # The clock the spool waits on before it looks for space again, moved past that wait (instead of sleeping).
-    _spool(running)._runner.submit(lambda: setattr(store, "_rearm_at", float("-inf"))).result(timeout=WAIT_S)
+    clock.advance(60)  # past the spool's wait before it looks for space again
     report = _health(running)  # this very answer looks at the disk as it is now
     assert (report["status"], report["spool"]["status"]) == ("ok", "ok"), report
     ack, result = till.print_job(ticket("after-1", "STORED AGAIN"))

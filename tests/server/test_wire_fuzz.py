@@ -16,10 +16,11 @@ from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 
 from server.harness import WAIT_S, DaemonLauncher, RunningDaemon, WsClient, ticket
+from ticket_daemon.server.websocket import ClientConnection
 
 CATEGORIES = ("VALIDATION", "JSON", "COMMAND", "TEXT", "IMAGE", "BARCODE", "QR", "TABLE", "RAW", "PRINTER", "EXECUTION")
 CATEGORISED = re.compile(rf"^({'|'.join(CATEGORIES)}): \S")
-# PROTOCOL.md "Exact error texts clients match on": kept word for word for the original's clients.
+# docs/protocol.md "Exact texts clients match on": kept word for word for the original's clients.
 LEGACY_TEXTS = ("Field 'datos' is required for type 'ticket'", "Unknown message type:  ")
 LONE = st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF)
 
@@ -65,9 +66,11 @@ def replies_until_pong(client: WsClient) -> list[dict[str, Any]]:
     Counter.n += 1
     marker = f"alive-{Counter.n}"
     client.send({"tipo": "ping", "id": marker})
-    replies = []
+    replies: list[dict[str, Any]] = []
     for _ in range(50):
-        reply = strict(client.ws.recv(timeout=WAIT_S))
+        frame = client.ws.recv(timeout=WAIT_S)
+        assert isinstance(frame, str), f"a binary frame: {frame!r}"
+        reply = strict(frame)
         if reply == {"tipo": "pong", "id": marker, "status": "ok"}:
             return replies
         check_reply(reply)
@@ -100,7 +103,9 @@ def frames(draw: st.DrawFn) -> str:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(frame=frames() | st.text(max_size=60))
-def test_every_reply_to_odd_json_is_strict_json_with_a_category_and_the_connection_answers(client, frame):
+def test_every_reply_to_odd_json_is_strict_json_with_a_category_and_the_connection_answers(
+    client: WsClient, frame: str
+) -> None:
     client.send(frame)
     replies_until_pong(client)
 
@@ -121,13 +126,13 @@ def test_every_reply_to_odd_json_is_strict_json_with_a_category_and_the_connecti
         ('{"tipo":"preview"}', "VALIDATION: field 'datos' is required for type 'preview'"),
     ],
 )
-def test_odd_values_get_a_categorised_error_never_an_internal_one(client, frame, expected):
+def test_odd_values_get_a_categorised_error_never_an_internal_one(client: WsClient, frame: str, expected: str) -> None:
     client.send(frame)
     (reply,) = replies_until_pong(client)
     assert reply["tipo"] == "error" and reply["mensaje"].startswith(expected), reply
 
 
-def test_a_ticket_with_a_cut_emoji_id_does_not_silence_the_connection(running):
+def test_a_ticket_with_a_cut_emoji_id_does_not_silence_the_connection(running: RunningDaemon) -> None:
     till = running.connect(client_id="till-emoji")
     till.send('{"tipo":"ticket","id":"pedido-\\ud83c","datos":' + json.dumps(ticket(None)["datos"]) + "}")
     assert till.recv()["mensaje"].startswith("VALIDATION: field 'id'")
@@ -135,16 +140,24 @@ def test_a_ticket_with_a_cut_emoji_id_does_not_silence_the_connection(running):
     assert (ack["id"], result["id"], result["status"]) == ("pedido-2", "pedido-2", "success")
 
 
-def test_a_sender_that_fails_closes_the_connection_with_1011_and_says_why(daemons, caplog):
+def test_a_sender_that_fails_closes_the_connection_with_1011_and_says_why(
+    daemons: DaemonLauncher, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     running = daemons.start()
     caplog.set_level(logging.ERROR, logger="ticket_daemon.server.websocket")
     till = running.connect(client_id="till-broken")
-    (connection,) = [c for c in running.daemon.connections if c.state.identity.client_id == "till-broken"]
+    (connection,) = [
+        c
+        for c in running.daemon.connections
+        if isinstance(c, ClientConnection) and c.state.identity.client_id == "till-broken"
+    ]
 
     async def failing_send_text(text: str) -> None:
         raise ValueError("an encoder bug")
 
-    connection.websocket.send_text = failing_send_text  # a fault in sending that is not the client leaving
+    monkeypatch.setattr(
+        connection.websocket, "send_text", failing_send_text
+    )  # a fault in sending, not a leaving client
     till.send({"tipo": "ping", "id": "x"})
     with pytest.raises(ConnectionClosed):
         till.recv()

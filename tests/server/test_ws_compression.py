@@ -5,10 +5,11 @@ from __future__ import annotations
 import base64
 import os
 import socket
+from typing import Any
 
 import pytest
 
-from server.harness import WAIT_S
+from server.harness import WAIT_S, DaemonLauncher
 
 
 def handshake_headers(port: int) -> str:
@@ -35,7 +36,9 @@ def handshake_headers(port: int) -> str:
 @pytest.mark.parametrize(
     ("configured", "negotiated"), [({}, False), ({"ws_compression": False}, False), ({"ws_compression": True}, True)]
 )
-def test_per_message_deflate_is_negotiated_only_when_configured(daemons, configured, negotiated):
+def test_per_message_deflate_is_negotiated_only_when_configured(
+    daemons: DaemonLauncher, configured: dict[str, Any], negotiated: bool
+) -> None:
     running = daemons.start(**configured)
     assert ("permessage-deflate" in handshake_headers(running.port)) is negotiated
     assert running.connect().request({"tipo": "ping", "id": "p"})["tipo"] == "pong"

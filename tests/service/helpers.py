@@ -55,13 +55,15 @@ class ServeProcess:
             text=True,
             env=env,
         )
+        stdout, stderr = self.process.stdout, self.process.stderr
+        assert stdout is not None and stderr is not None
         ready: list[str] = []
-        reader = threading.Thread(target=lambda: ready.append(self.process.stdout.readline()))  # type: ignore[union-attr]
+        reader = threading.Thread(target=lambda: ready.append(stdout.readline()))
         reader.start()
         reader.join(timeout=WAIT_S * 2)
         if not ready or not ready[0].startswith("ticket-daemon ready"):
             self.kill()
-            raise AssertionError(f"the daemon did not start: {ready} {self.process.stderr.read()}")  # type: ignore[union-attr]
+            raise AssertionError(f"the daemon did not start: {ready} {stderr.read()}")
         match = re.search(r"http://127\.0\.0\.1:(\d+)/", ready[0])
         assert match, ready
         self.port = int(match.group(1))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import threading
 from pathlib import Path
+from types import MethodType
 from typing import Any
 
 import pytest
@@ -37,7 +38,8 @@ def real_service(scm: FakeScm, name: str, config: Path | None, program_data: Pat
 
 def daemon_url(scm: FakeScm, name: str) -> str:
     handler = scm.services[name].handler
-    service: Any = handler.__self__  # type: ignore[union-attr]
+    assert isinstance(handler, MethodType), "the service registered its own method as control handler"
+    service: Any = handler.__self__
     return f"http://127.0.0.1:{service.runner.server.bound_port()}"
 
 

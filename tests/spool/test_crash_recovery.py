@@ -142,7 +142,7 @@ class PosClient(threading.Thread):
                 with connect(f"{self._url()}?client_id={self.client_id}", open_timeout=5, proxy=None) as ws:
                     self._session(ws)
             except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError):
-                time.sleep(0.1)  # the daemon is down: try again (PROTOCOL.md recommends 3 s; tests are impatient)
+                time.sleep(0.1)  # the daemon is down: try again (clients wait 3 s; tests are impatient)
 
     def _session(self, ws: Any) -> None:
         pending: str | None = None
@@ -154,7 +154,7 @@ class PosClient(threading.Thread):
                 message = json.loads(ws.recv(timeout=1))
             except TimeoutError:
                 continue
-            if message["tipo"] == "ack" and message["id"] == pending:
+            if message["tipo"] == "ack" and pending is not None and message["id"] == pending:
                 self.acked.append(pending)
                 pending = None
             elif message["tipo"] == "result":

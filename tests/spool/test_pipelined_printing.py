@@ -1,6 +1,6 @@
 """One store write per printed job: a job's final write also claims its printer's next queued job.
 
-The promises stay exactly as before, proven on a real SQLite file and real printers (a named pipe or a file): a job
+The spool's promises hold, proven on a real SQLite file and real printers (a named pipe or a file): a job
 is durably ``printing`` before any of its bytes go out, its final state is committed before its result is reported,
 each job prints once and in order, a job claimed but not sent (the daemon stops) goes back to ``queued`` as it was,
 and an operator cannot cancel a job once it is claimed. The in-memory queue behaves the same.
@@ -58,7 +58,7 @@ class ClaimHooked:
     async def finish_and_claim(
         self, key: int, target: JobState, *, now: float, message: str | None = None, limit: int = 1, **bounds: int
     ) -> tuple[Job, list[Job]]:
-        finished, claimed = await super().finish_and_claim(  # type: ignore[misc]
+        finished, claimed = await super().finish_and_claim(  # type: ignore[misc]  # a mixin: super() is the store it is mixed into
             key, target, now=now, message=message, limit=limit
         )
         if self.after_claim is not None:
@@ -86,6 +86,12 @@ async def open_store(kind: str, folder: Path) -> Hooked:
 def worker_for(store: JobStore, uri: str, folder: Path, finished: list[Job]) -> PrinterWorker:
     printer = ConfiguredPrinter(name="caja1", uri=uri)
     return PrinterWorker(printer, store=store, data_dir=folder, print_timeout=WAIT_S, on_finished=finished.append)
+
+
+async def state_of(store: JobStore, seq: int) -> JobState | None:
+    """The job's state in the store, or None for a job it does not hold."""
+    found = await store.get(seq)
+    return found.state if found is not None else None
 
 
 async def until(condition: Callable[[], bool], what: str) -> None:
@@ -321,7 +327,7 @@ def test_only_a_queued_head_of_the_same_printer_is_claimed(tmp_path: Path, kind:
         assert head.data == b"x"  # the claimed job keeps its bytes: they are about to be sent
         finished, claimed = await store.finish_and_claim(c, JobState.SUCCESS, now=7.0)
         assert claimed == []  # cocina's job is not caja1's
-        assert (await store.get(other)).state is JobState.QUEUED  # type: ignore[union-attr]
+        assert await state_of(store, other) is JobState.QUEUED
         assert await store.count_pending() == 1
         await store.close()
 
@@ -359,7 +365,7 @@ def test_delivered_results_are_recorded_by_seq_for_finished_jobs_only(tmp_path: 
         # r3 is still pending (nothing to record), 999 999 is no job at all.
         await store.mark_results_delivered([done.seq, pending.seq, 999_999])
         assert [j.id for j in await store.undelivered_results("pos1")] == ["r2"]
-        assert (await store.get(pending.seq)).state is JobState.QUEUED  # type: ignore[union-attr]
+        assert await state_of(store, pending.seq) is JobState.QUEUED
         await store.mark_results_delivered([other.seq])
         assert await store.undelivered_results("pos1") == []
         await store.close()

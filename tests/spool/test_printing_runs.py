@@ -76,7 +76,7 @@ async def print_all(
     finished: list[Job] = []
     worker = PrinterWorker(
         ConfiguredPrinter(name="caja1", uri=uri),
-        store=counting,  # type: ignore[arg-type]
+        store=counting,
         data_dir=folder,
         print_timeout=WAIT_S,
         on_finished=finished.append,
@@ -236,7 +236,7 @@ def test_a_run_over_a_link_with_status_checks_each_job_and_stops_where_the_paper
         finished: list[Job] = []
         worker = PrinterWorker(
             ConfiguredPrinter(name="caja1", uri=f"serial://{printer.device}?baudrate=38400&flow=none"),
-            store=counting,  # type: ignore[arg-type]
+            store=counting,
             data_dir=tmp_path,
             print_timeout=WAIT_S,
             on_finished=finished.append,

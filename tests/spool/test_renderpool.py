@@ -87,7 +87,7 @@ def wait_gone(pids: list[int]) -> None:
 # --- the estimate ------------------------------------------------------------------------------------------------
 
 
-def test_the_estimate_tells_tiny_tickets_from_receipts_from_costly_documents():
+def test_the_estimate_tells_tiny_tickets_from_receipts_from_costly_documents() -> None:
     assert estimated_cost(TINY) <= TINY_COST_US
     assert estimated_cost(document(text("ñandú " * 300))) <= TINY_COST_US  # Latin text encodes directly
     assert TINY_COST_US < estimated_cost(RECEIPT) < HEAVY_COST_US
@@ -96,7 +96,7 @@ def test_the_estimate_tells_tiny_tickets_from_receipts_from_costly_documents():
     assert estimated_cost({"commands": "nope"}) > TINY_COST_US  # not a document: a worker's validation says why
 
 
-def test_the_estimate_keeps_cheap_tickets_on_the_loop_and_images_qr_and_drawn_text_off_it():
+def test_the_estimate_keeps_cheap_tickets_on_the_loop_and_images_qr_and_drawn_text_off_it() -> None:
     one_line = document(text("Hola"))
     assert estimated_cost(one_line) <= ON_LOOP_COST_US
     assert estimated_cost(KITCHEN_ORDER) <= ON_LOOP_COST_US
@@ -109,7 +109,7 @@ def test_the_estimate_keeps_cheap_tickets_on_the_loop_and_images_qr_and_drawn_te
     assert estimated_cost(document({"type": "image", "data": {"code": "A" * 2_000_000}})) > HEAVY_COST_US / 10
 
 
-def test_a_kitchen_order_renders_without_a_process_and_a_lone_image_in_one():
+def test_a_kitchen_order_renders_without_a_process_and_a_lone_image_in_one() -> None:
     async def scenario(pool: RenderPool) -> Any:
         kitchen = await pool.render("till-1", KITCHEN_ORDER, raw_policy="allow")
         before = pool.worker_pids()
@@ -182,7 +182,7 @@ def test_plain_tickets_start_no_worker_process():
 # --- what comes back -----------------------------------------------------------------------------------------------
 
 
-def test_a_tiny_ticket_renders_inline_to_the_same_bytes_and_starts_no_process():
+def test_a_tiny_ticket_renders_inline_to_the_same_bytes_and_starts_no_process() -> None:
     async def scenario(pool: RenderPool) -> Any:
         outcome = await pool.render("till-1", TINY, raw_policy="allow")
         return outcome, pool.worker_pids()
@@ -194,7 +194,7 @@ def test_a_tiny_ticket_renders_inline_to_the_same_bytes_and_starts_no_process():
     assert pids == []
 
 
-def test_a_receipt_renders_in_a_worker_process_to_the_same_bytes():
+def test_a_receipt_renders_in_a_worker_process_to_the_same_bytes() -> None:
     async def scenario(pool: RenderPool) -> Any:
         pool.warm()
         outcome = await pool.render("till-1", RECEIPT, raw_policy="allow")
@@ -208,7 +208,7 @@ def test_a_receipt_renders_in_a_worker_process_to_the_same_bytes():
     assert len(pids) == 2 and os.getpid() not in pids
 
 
-def test_a_client_mistake_comes_back_from_a_worker_as_its_categorised_error():
+def test_a_client_mistake_comes_back_from_a_worker_as_its_categorised_error() -> None:
     bad = document(*[text("x")] * 3, {"type": "qr", "data": {"size": 3}})
     with pytest.raises(TicketError) as expected:
         parse_document(bad)
@@ -224,7 +224,7 @@ def test_a_client_mistake_comes_back_from_a_worker_as_its_categorised_error():
 # --- budgets -------------------------------------------------------------------------------------------------------
 
 
-def test_a_document_over_the_time_budget_is_refused_its_worker_killed_and_the_pool_keeps_serving():
+def test_a_document_over_the_time_budget_is_refused_its_worker_killed_and_the_pool_keeps_serving() -> None:
     async def scenario(pool: RenderPool) -> Any:
         pool.warm()
         await pool.render("warm", RECEIPT, raw_policy="allow")  # both workers up
@@ -246,7 +246,7 @@ def test_a_document_over_the_time_budget_is_refused_its_worker_killed_and_the_po
     assert after.data == render_job(parse_document(RECEIPT)).data
 
 
-def test_printer_data_over_the_cap_is_refused_inline_and_in_a_worker():
+def test_printer_data_over_the_cap_is_refused_inline_and_in_a_worker() -> None:
     async def scenario(pool: RenderPool) -> list[str]:
         messages = []
         for datos in (document(text("ñ" * 5_000)), qr_codes(12)):
@@ -261,7 +261,7 @@ def test_printer_data_over_the_cap_is_refused_inline_and_in_a_worker():
     assert pooled.startswith("EXECUTION: document too costly to render (") and pooled.endswith("the limit is 4 KB)")
 
 
-def test_a_document_too_large_to_store_is_refused():
+def test_a_document_too_large_to_store_is_refused() -> None:
     async def scenario(pool: RenderPool) -> str:
         with pytest.raises(TicketError) as raised:
             await pool.render("till-1", RECEIPT, raw_policy="allow")
@@ -275,7 +275,7 @@ def test_a_document_too_large_to_store_is_refused():
 # --- fairness ------------------------------------------------------------------------------------------------------
 
 
-def test_six_heavy_renders_from_six_clients_do_not_hold_up_a_small_ticket_or_a_receipt():
+def test_six_heavy_renders_from_six_clients_do_not_hold_up_a_small_ticket_or_a_receipt() -> None:
     async def scenario(pool: RenderPool) -> list[str]:
         pool.warm()
         await pool.render("warm", RECEIPT, raw_policy="allow")
@@ -300,7 +300,7 @@ def test_six_heavy_renders_from_six_clients_do_not_hold_up_a_small_ticket_or_a_r
     assert sorted(finished[2:]) == [f"heavy-{n}" for n in range(6)]
 
 
-def test_one_client_holds_at_most_one_worker_at_a_time():
+def test_one_client_holds_at_most_one_worker_at_a_time() -> None:
     async def scenario(pool: RenderPool) -> list[str]:
         pool.warm()
         await pool.render("warm", RECEIPT, raw_policy="allow")
@@ -321,7 +321,7 @@ def test_one_client_holds_at_most_one_worker_at_a_time():
     assert finished.index("b-1") < finished.index("a-2"), finished
 
 
-def test_a_client_that_leaves_mid_render_frees_its_worker_for_the_next_client_at_once():
+def test_a_client_that_leaves_mid_render_frees_its_worker_for_the_next_client_at_once() -> None:
     async def scenario(pool: RenderPool) -> Any:
         pool.warm()
         await pool.render("warm", RECEIPT, raw_policy="allow")
@@ -342,7 +342,7 @@ def test_a_client_that_leaves_mid_render_frees_its_worker_for_the_next_client_at
     wait_gone(before)
 
 
-def test_a_worker_process_that_died_while_idle_is_replaced_before_the_next_render():
+def test_a_worker_process_that_died_while_idle_is_replaced_before_the_next_render() -> None:
     async def scenario(pool: RenderPool) -> list[int]:
         pool.warm()
         await asyncio.gather(*(pool.render(f"till-{n}", RECEIPT, raw_policy="allow") for n in range(2)))
@@ -358,7 +358,7 @@ def test_a_worker_process_that_died_while_idle_is_replaced_before_the_next_rende
     assert len(pids) == 2
 
 
-def test_a_worker_process_that_dies_is_replaced_and_rendering_goes_on():
+def test_a_worker_process_that_dies_is_replaced_and_rendering_goes_on() -> None:
     async def scenario(pool: RenderPool) -> list[str]:
         pool.warm()
         await pool.render("till-1", RECEIPT, raw_policy="allow")
@@ -383,7 +383,7 @@ def test_a_worker_process_that_dies_is_replaced_and_rendering_goes_on():
 # --- life ----------------------------------------------------------------------------------------------------------
 
 
-def test_closing_the_pool_leaves_no_worker_process_and_refuses_later_renders():
+def test_closing_the_pool_leaves_no_worker_process_and_refuses_later_renders() -> None:
     async def scenario(pool: RenderPool) -> tuple[list[int], str]:
         pool.warm()
         await pool.render("till-1", RECEIPT, raw_policy="allow")
@@ -405,7 +405,7 @@ def test_closing_the_pool_leaves_no_worker_process_and_refuses_later_renders():
     wait_gone(pids)
 
 
-def test_a_pool_that_killed_and_replaced_workers_leaves_no_descriptor_open_after_close():
+def test_a_pool_that_killed_and_replaced_workers_leaves_no_descriptor_open_after_close() -> None:
     async def scenario(pool: RenderPool) -> None:
         pool.warm()
         await pool.render("till-1", RECEIPT, raw_policy="allow")
@@ -425,7 +425,7 @@ def test_a_pool_that_killed_and_replaced_workers_leaves_no_descriptor_open_after
     assert set(os.listdir("/proc/self/fd")) == before
 
 
-def test_a_pool_of_spawned_workers_renders_and_kills_like_the_forkserver_one():
+def test_a_pool_of_spawned_workers_renders_and_kills_like_the_forkserver_one() -> None:
     async def scenario(pool: RenderPool) -> Any:
         pool.warm()
         outcome = await pool.render("till-1", RECEIPT, raw_policy="allow")

@@ -53,7 +53,7 @@ def gone(pid: int) -> bool:
 # --- the wire ------------------------------------------------------------------------------------------------------
 
 
-def test_frames_come_out_whole_however_the_stream_is_cut():
+def test_frames_come_out_whole_however_the_stream_is_cut() -> None:
     messages: list[Any] = ["a", {"b": [1, 2.5, None]}, b"\x00" * 70_000, ("", ())]
     stream = b"".join(bytes(encode(message)) for message in messages)
     for piece in (1, 7, 8, 9, 4096, len(stream)):
@@ -68,7 +68,7 @@ def test_frames_come_out_whole_however_the_stream_is_cut():
 # --- answers and failures ------------------------------------------------------------------------------------------
 
 
-def test_a_worker_answers_and_an_exception_in_the_function_comes_back_without_ending_it():
+def test_a_worker_answers_and_an_exception_in_the_function_comes_back_without_ending_it() -> None:
     async def scenario(worker: WorkerProcess) -> Any:
         pid = worker.pid()
         answers = [await worker.call(os.getpid, ())]
@@ -86,7 +86,7 @@ def test_a_worker_answers_and_an_exception_in_the_function_comes_back_without_en
     assert "pickle" in str(unpicklable)
 
 
-def test_a_killed_worker_fails_its_caller_and_leaves_no_process_or_descriptor_behind():
+def test_a_killed_worker_fails_its_caller_and_leaves_no_process_or_descriptor_behind() -> None:
     with_worker(lambda worker: worker.call(os.getpid, ()))  # the forkserver and its descriptors exist from here on
     before = open_fds()
 
@@ -107,7 +107,7 @@ def test_a_killed_worker_fails_its_caller_and_leaves_no_process_or_descriptor_be
     assert open_fds() == before
 
 
-def test_a_worker_that_dies_from_outside_fails_its_caller():
+def test_a_worker_that_dies_from_outside_fails_its_caller() -> None:
     async def scenario(worker: WorkerProcess) -> None:
         pid = worker.pid()
         assert pid is not None
@@ -146,7 +146,7 @@ async def _turns_of_the_loop_during(work: Awaitable[T]) -> tuple[T, int]:
     return result, turns
 
 
-def test_big_requests_and_replies_cross_in_pieces_between_other_work():
+def test_big_requests_and_replies_cross_in_pieces_between_other_work() -> None:
     async def scenario(worker: WorkerProcess) -> tuple[int, int, int, int]:
         # A reply of 8 MB is read as it arrives, in pieces: the loop serves others meanwhile (a blocking read would
         # hold it from the request to the last byte).
@@ -164,7 +164,7 @@ def test_big_requests_and_replies_cross_in_pieces_between_other_work():
 # --- spawn (Windows, macOS) ----------------------------------------------------------------------------------------
 
 
-def test_a_spawned_worker_answers_and_inherits_none_of_the_parents_sockets():
+def test_a_spawned_worker_answers_and_inherits_none_of_the_parents_sockets() -> None:
     listener = __import__("socket").create_server(("127.0.0.1", 0))  # what a daemon holds: its server socket
     try:
         inode = os.stat(listener.fileno()).st_ino

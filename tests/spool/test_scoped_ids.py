@@ -1,4 +1,4 @@
-"""PROTOCOL.md "Idempotent ids, safely scoped", as both stores keep it (the same contract, run on each): an id
+"""docs/protocol.md "Ids", as both stores keep it (the same contract, run on each): an id
 belongs to its owner, a resent id within the window is a retry or a conflict, after it the id prints again; a job's
 key is its ``seq``; finished jobs keep their document and drop their bytes."""
 
@@ -191,7 +191,7 @@ def test_a_memory_store_without_history_keeps_no_trace_of_finished_jobs() -> Non
         await store.move(done.seq, JobState.PRINTING, now=1001.0)
         await store.move(done.seq, JobState.SUCCESS, now=1002.0)
         assert await store.get(done.seq) is None and await store.find("till-1", "once") is None
-        assert store._newest == {}  # nothing left to grow without bound (there is no index by bare id any more)
+        assert store._newest == {}  # nothing left to grow without bound (ids are indexed only with their owner)
         again = await store.add(job("once"), capacity=10)  # forgotten: no longer a duplicate
         assert again.seq != done.seq
 

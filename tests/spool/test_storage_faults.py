@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from blocking_store import BlockingStore
+from clocks import ManualClock
 from ticket_daemon.document.errors import Category
 from ticket_daemon.store.database import SpoolDamaged, StorageError
 from ticket_daemon.store.jobs import Job, JobState
@@ -92,7 +93,6 @@ def test_a_full_disk_refuses_new_jobs_and_loses_nothing_acked(tmp_path: Path, ca
         spool._runner.submit(lambda: store._db.execute(f"PRAGMA max_page_count = {pages}")).result(timeout=10)
 
     async def story() -> list[int]:
-        nonlocal spool
         await spool.open(now=0.0, interrupted_policy="reprint")
         in_flight = await spool.add(job("in-flight"), capacity=10_000)
         acked = [in_flight.seq]
@@ -110,9 +110,9 @@ def test_a_full_disk_refuses_new_jobs_and_loses_nothing_acked(tmp_path: Path, ca
         for n in range(5):  # every new job is refused, with one log line for all of them
             with pytest.raises(StorageError):
                 await spool.add(job(f"refused-{n}"), capacity=10_000)
-        await asyncio.sleep(1.2)  # past the first look for free space: the file still may not grow
+        clock.advance(1.2)  # past the first look for free space: the file still may not grow
         assert spool.health.status == "degraded"
-        await asyncio.sleep(0.1)
+        assert (await spool.refresh_health()).status == "degraded"  # that look, done now
         with pytest.raises(StorageError):
             await spool.add(job("refused-later"), capacity=10_000)
         assert spool.health.status == "degraded"
@@ -121,6 +121,7 @@ def test_a_full_disk_refuses_new_jobs_and_loses_nothing_acked(tmp_path: Path, ca
         await spool.move(in_flight.seq, JobState.SUCCESS, now=3.0, message="Print completed in 5ms")
 
         disk(1_000_000)  # space returns
+        clock.advance(60)  # past the next look for free space
         for _ in range(100):
             if spool.health.ok:
                 break
@@ -130,7 +131,8 @@ def test_a_full_disk_refuses_new_jobs_and_loses_nothing_acked(tmp_path: Path, ca
         await spool.close()
         return acked
 
-    spool = SqliteSpool(path)
+    clock = ManualClock()
+    spool = SqliteSpool(path, clock=clock)
     acked = asyncio.run(asyncio.wait_for(story(), timeout=60))
     lines = [r.getMessage() for r in caplog.records if r.name == SPOOL_LOG]
     assert len([line for line in lines if line.startswith("spool degraded")]) == 1, lines

@@ -195,7 +195,7 @@ def test_storage_is_crash_safe_by_configuration(store: BlockingStore) -> None:
 
 def test_pending_job_queries_use_the_partial_index_not_a_table_scan(store: BlockingStore) -> None:
     # With thousands of finished jobs kept for retention, a table scan per query would slow every ack down.
-    from ticket_daemon.store import database as module
+    from ticket_daemon.store import reads as module
 
     plans = []
     for sql in (

@@ -1,4 +1,4 @@
-"""A cloud backend's client of a fleet of daemons through an MQTT broker (PROTOCOL.md "MQTT"), with paho-mqtt.
+"""A cloud backend's client of a fleet of daemons through an MQTT broker (docs/protocol.md "MQTT"), with paho-mqtt.
 
 ``FleetClient("mqtt://broker:1883").print("store-12", document, id="order-881")`` publishes the ticket on
 ``<prefix>/store-12/jobs`` at QoS 1 and waits for its ``result`` (or refusal) on ``<prefix>/store-12/replies``;

@@ -3,7 +3,7 @@
 
 ``print(document)`` sends a ``ticket`` and waits for its ``result``. When the connection drops (the daemon
 restarted, the network blinked) the client reconnects and sends the *same* ticket again: the id makes that safe
-(PROTOCOL.md "Idempotent ids": a resend is answered as a duplicate, never printed a second time), because the
+(docs/protocol.md "Ids": a resend is answered as a duplicate, never printed a second time), because the
 client always names itself: give a ``client_id`` that stays the same across restarts so results that finished while
 the client was away reach it when it reconnects; without one it takes a name of its own for its lifetime. A daemon
 never reached at all is given up on after ``CONNECT_TIMEOUT_SECONDS``: nothing listens there, so waiting longer only
@@ -28,7 +28,8 @@ from websockets.sync.client import ClientConnection, connect
 from .result import PrintResult, decode, final_reply, ticket_message
 
 DEFAULT_URL = "ws://127.0.0.1:8766/ws"
-# PROTOCOL.md "Connection" recommends 3 s between reconnects; a local daemon restarting takes about a second.
+# docs/protocol.md "Connection (WebSocket)" recommends 3 s between reconnects; a local daemon restarting takes about a
+# second.
 RECONNECT_SECONDS = 1.0
 # How long a client keeps trying to reach a daemon it has not reached yet: long enough for a daemon that is just
 # starting, short enough that "nothing listens there" is said in seconds, not after the whole result timeout.
@@ -45,7 +46,7 @@ class Unreachable(Exception):
 
 def _url_with_client(url: str, client_id: str | None) -> str:
     """The URL with ``?client_id``. Only a client that names itself has a resent id answered as a duplicate
-    (docs/protocol.md "Idempotent ids"), and this client resends after a reconnect: without a name it takes one."""
+    (docs/protocol.md "Ids"), and this client resends after a reconnect: without a name it takes one."""
     if "client_id=" in urlsplit(url).query:
         return url
     name = client_id or f"ticket-client-{uuid.uuid4().hex[:12]}"
@@ -112,7 +113,7 @@ class TicketClient:
             budget = max(0.01, min(CONNECT_TIMEOUT_SECONDS, deadline - time.monotonic()))
             # legacy=True: a connection kept open across calls, not a context manager (websockets >= 17).
             self._ws = connect(self.url, open_timeout=budget, proxy=None, max_size=MAX_MESSAGE_BYTES, legacy=True)
-            self._ws.recv(timeout=budget)  # PROTOCOL.md: the server greets with "info" at once
+            self._ws.recv(timeout=budget)  # docs/protocol.md "Connection (WebSocket)": "info" at once
         return self._ws
 
 

@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-# Categories of a document problem (DOCUMENT.md): the sender must change the document, resending cannot help.
+# Categories of a document problem (docs/document.md "Errors"): the sender must change the document, resending cannot
+# help.
 DOCUMENT_CATEGORIES = frozenset({"VALIDATION", "JSON", "COMMAND", "TEXT", "IMAGE", "BARCODE", "QR", "TABLE", "RAW"})
 
 

@@ -1,7 +1,7 @@
 """``ticket-daemon render`` and ``ticket-daemon preview``: the document engine from the command line.
 
 A user mistake (bad document, missing file) is one ``CATEGORY: sentence`` line on stderr and exit status 2;
-never a traceback. Documents are read leniently unless ``--strict`` is given (DOCUMENT.md "Lenient (default) and
+never a traceback. Documents are read leniently unless ``--strict`` is given (docs/document.md "Lenient (default) and
 strict"); each substitution, like every other rendering note, is one line on stderr and the exit status stays 0.
 """
 

@@ -164,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
         "action", nargs="?", choices=["profiles"], help="profiles: list the printer models a printer can be set to"
     )
     printers.add_argument("--config", help="TOML configuration file")
-    printers.add_argument("--json", action="store_true", help="print the PROTOCOL.md printers message as JSON")
+    printers.add_argument("--json", action="store_true", help="print the printers message (docs/protocol.md) as JSON")
 
     tls = sub.add_parser("tls", help="make a local CA and a server certificate for wss:// and https://")
     tls.add_argument("action", choices=["init"])

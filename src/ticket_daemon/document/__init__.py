@@ -1,4 +1,4 @@
-"""The v1 print document: model, defaults, validation and categorised errors (DOCUMENT.md)."""
+"""The v1 print document: model, defaults, validation and categorised errors (docs/document.md)."""
 
 from .errors import Category, DocumentError, TicketError, command_error
 from .model import Align, Document, Profile, TextStyle

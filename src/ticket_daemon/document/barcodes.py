@@ -1,4 +1,4 @@
-"""What each barcode symbology can carry (DOCUMENT.md "barcode"): names, character sets, lengths, check digits.
+"""What each barcode symbology can carry (docs/document.md "barcode"): names, character sets, lengths, check digits.
 
 Checked when a document is parsed, so a barcode the printer would refuse (or print wrongly) is an error before
 the job is queued; the renderer checks again for documents built without parsing.
@@ -39,7 +39,7 @@ def known_symbology(value: Any) -> Any:
     """The model's reading of ``symbology``: canonical name, or a ``BARCODE:`` error for an unknown one."""
     name = symbology_name(value)
     if isinstance(name, str) and name not in SYMBOLOGIES:
-        # DOCUMENT.md: an unknown symbology is an error (the original silently used CODE128); the lenient reading
+        # docs/document.md "barcode": an unknown symbology is an error in strict reading; the lenient reading
         # substitutes CODE128 before the model sees it.
         raise PydanticCustomError(
             "barcode",
@@ -56,7 +56,7 @@ def ean_check_digit(digits: str) -> int:
 
 
 def barcode_problem(symbology: str, data: str) -> str | None:
-    """Why ``data`` cannot be printed in ``symbology``, or None when it can (DOCUMENT.md "barcode")."""
+    """Why ``data`` cannot be printed in ``symbology``, or None when it can (docs/document.md "barcode")."""
     if not data:
         return "data is empty"
     if not data.isascii() or any(ord(c) < 0x20 and symbology != "code128" for c in data):

@@ -1,8 +1,8 @@
-"""The character code tables a document may name (DOCUMENT.md "Profile"): the one place they are listed.
+"""The character code tables a document may name (docs/document.md "Profile"): the one place they are listed.
 
 Each table has the number ``ESC t n`` selects on Epson-compatible printers, the Python codec that encodes text for
-it, and its rank among the pages tried when the document's own page lacks a character (DOCUMENT.md "Text
-encoding"). A printer of a known model selects the same page with its own number, and may have many more pages
+it, and its rank among the pages tried when the document's own page lacks a character (docs/document.md "Text and code
+pages"). A printer of a known model selects the same page with its own number, and may have many more pages
 (``escpos/printerdb.py``); these six, numbered for Epson, are the pages of a printer of no known model.
 """
 

@@ -1,4 +1,4 @@
-"""Categorised errors: ``str(error)`` is the client-facing ``CATEGORY: sentence`` of DOCUMENT.md "Errors".
+"""Categorised errors: ``str(error)`` is the client-facing ``CATEGORY: sentence`` of docs/document.md "Errors".
 
 Clients split the message on the first ``:``, so the category always comes first. ``retryable`` tells the spool
 whether trying again later may succeed (printer off, paper out) or not (bad document, unknown printer).
@@ -52,8 +52,8 @@ class DocumentError(TicketError):
 def command_error(category: Category, index: int, kind: str, sentence: str) -> DocumentError:
     """An error about ``commands[index]``: ``CATEGORY: <sentence> at command <i> (<type>)``.
 
-    DOCUMENT.md gives literal texts clients match with ``startsWith`` (``TABLE: Columns exceed paper width…``), so
-    the sentence comes first and the location last, like its ``… at command 3`` example.
+    docs/document.md "Errors" gives literal texts clients match with ``startsWith`` (``TABLE: Columns exceed paper
+    width…``), so the sentence comes first and the location last, like its ``… at command 3`` example.
     """
     return DocumentError(f"{sentence}{command_location(index, kind)}", category=category)
 

@@ -1,4 +1,4 @@
-"""Lenient reading (DOCUMENT.md "Lenient (default) and strict"): where the original engine printed with a default,
+"""Lenient reading (docs/document.md "Lenient (default) and strict"): where the original engine printed with a default,
 print with the same default and say so, one ``CATEGORY: sentence`` per substitution.
 
 The models stay strict. The parser validates a command as sent; in lenient mode each error that the original
@@ -27,7 +27,8 @@ from .spellings import QR_MIN_WIDTH
 # Every repair round fixes all errors pydantic reported at once; checks that run after the fields are valid (the
 # barcode's data) can surface only in a later round. More rounds than this means a repair is not converging.
 MAX_REPAIR_ROUNDS = 6
-# DOCUMENT.md "image": what the renderer decodes; a logo in another format is as unusable as one that is not base64.
+# docs/document.md "image": what the renderer decodes; a logo in another format is as unusable as one that is not
+# base64.
 LOGO_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP")
 BARCODE_MODULE_RANGE = (2, 6)
 # "1.x", "2.0", "10.3": a major and a minor part the original read as version 1.0.
@@ -166,7 +167,8 @@ def logo_is_usable(text: str) -> bool:
 
 
 def read_version(version: str) -> tuple[str, str | None]:
-    """DOCUMENT.md: any version ``1.x`` or ``X.Y`` is read as 1.0. (version, note or None)."""
+    """docs/document.md "Lenient (default) and strict": any version ``1.x`` or ``X.Y`` is read as 1.0. (version, note
+    or None)."""
     if _V1.match(version) or not _ANY_VERSION.match(version):
         return version, None
     return "1.0", f"VALIDATION: version {version!r} read as '1.0'"

@@ -19,5 +19,5 @@ MAX_IMAGE_PIXELS = 16_000_000
 MAX_QR_BYTES = 7089
 # GS k length-prefixed forms carry one length byte.
 MAX_BARCODE_BYTES = 255
-# DOCUMENT.md "raw": decoded size 1..4096 bytes.
+# docs/document.md "raw": decoded size 1..4096 bytes.
 MAX_RAW_BYTES = 4096

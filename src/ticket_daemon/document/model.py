@@ -1,4 +1,4 @@
-"""The v1 print document (DOCUMENT.md) as pydantic models.
+"""The v1 print document (docs/document.md) as pydantic models.
 
 Parsing is tolerant where the spec says so (unknown keys ignored, case-insensitive enums, ``nns`` for nearest) and
 strict where a wrong value would print something other than what the client meant (sizes, ranges, barcode data).
@@ -57,7 +57,7 @@ Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
 
 
 class Model(BaseModel):
-    # DOCUMENT.md: "Unknown keys anywhere are ignored".
+    # docs/document.md "Document": keys nobody reads are ignored anywhere.
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     @model_validator(mode="before")
@@ -100,7 +100,7 @@ class TextStyle(Model):
     @field_validator("size")
     @classmethod
     def _check_size(cls, value: str) -> str:
-        # DOCUMENT.md: "Invalid size strings are an error (VALIDATION:), not silently 1x1."
+        # docs/document.md "text": a size that is not "WxH" with W and H from 1 to 8 is a VALIDATION: error.
         match = _SIZE.match(value.strip())
         if not match:
             raise PydanticCustomError(
@@ -145,7 +145,7 @@ class TextData(Model):
 
 class ImageData(Model):
     code: Annotated[str, Field(max_length=MAX_IMAGE_BASE64_CHARS)]
-    # DOCUMENT.md "image": wider than the paper is capped at the profile's dot width, not refused.
+    # docs/document.md "image": wider than the paper is capped at the profile's dot width, not refused.
     pixel_width: Annotated[int, Field(ge=1)] = 256
     align: AlignField = Align.CENTER
     threshold: Annotated[int, Field(ge=0, le=255)] = 128
@@ -159,7 +159,7 @@ class ImageData(Model):
     @field_validator("code")
     @classmethod
     def _check_base64(cls, value: str) -> str:
-        if not value.strip():  # DOCUMENT.md "image": bad image data is an IMAGE: error
+        if not value.strip():  # docs/document.md "image": bad image data is an IMAGE: error
             raise PydanticCustomError("image", "is empty; it must hold the base64 image data")
         try:
             payload = decode_base64_payload(value)
@@ -204,7 +204,7 @@ class BarcodeData(Model):
 class QrData(Model):
     data: str
     human_text: Text | None = None
-    # DOCUMENT.md "qr": pixel_width is "capped at dot width", so a wider request is not refused.
+    # docs/document.md "qr": pixel_width is capped at the dot width, so a wider request is not refused.
     pixel_width: Annotated[int, Field(ge=QR_MIN_WIDTH), BeforeValidator(qr_width)] = 256
     correction: Annotated[Literal["L", "M", "Q", "H"], BeforeValidator(upper), loose("L", "M", "Q", "H")] = "M"
     align: AlignField = Align.CENTER
@@ -214,7 +214,7 @@ class QrData(Model):
     @field_validator("data")
     @classmethod
     def _check_length(cls, value: str) -> str:
-        if not value:  # DOCUMENT.md "qr": errors are QR: ...
+        if not value:  # docs/document.md "qr": errors are QR: ...
             raise PydanticCustomError("qr", "field 'data' is empty; a QR code needs something to hold")
         size = len(value.encode("utf-8"))
         if size > MAX_QR_BYTES:
@@ -278,7 +278,7 @@ class TableData(Model):
             )
         for i, row in enumerate(self.rows):
             if len(row) != expected:
-                # DOCUMENT.md: "TABLE: row i has n cells, expected m"
+                # docs/document.md "table": TABLE: row i has n cells, expected m
                 raise PydanticCustomError(
                     "table", "row {i} has {n} cells, expected {m}", {"i": i, "n": len(row), "m": expected}
                 )
@@ -303,14 +303,15 @@ class CutData(Model):
 
 
 class PulseData(Model):
-    # DOCUMENT.md "pulse": t = ms/2 clamped 1..255 at render, so any positive time is accepted.
+    # docs/document.md "separator, feed, cut, pulse, beep": t = ms/2 clamped 1..255 at render, so any positive time is
+    # accepted.
     pin: Literal[0, 1] = 0
     on_time: Annotated[int, Field(ge=1)] = 50
     off_time: Annotated[int, Field(ge=1)] = 100
 
 
 class BeepData(Model):
-    # DOCUMENT.md "beep": 1..9 each, clamped at render rather than refused.
+    # docs/document.md "separator, feed, cut, pulse, beep": 1..9 each, clamped at render rather than refused.
     times: Annotated[int, Field(ge=1)] = 1
     lapse: Annotated[int, Field(ge=1)] = 1
 
@@ -433,7 +434,7 @@ class Document(Model):
     profile: Profile
     debug_log: bool = False
     commands: Annotated[list[Command], Field(min_length=1, max_length=MAX_COMMANDS)]
-    # DOCUMENT.md "Lenient (default) and strict": each default the lenient reading substituted, one
+    # docs/document.md "Lenient (default) and strict": each default the lenient reading substituted, one
     # ``CATEGORY: sentence`` each, for the job's result. Private: never dumped, never read from a client's JSON.
     _reading_notes: tuple[str, ...] = PrivateAttr(default=())
     # The client's index of each command, when lenient reading skipped some (a null, an unknown type).
@@ -455,8 +456,8 @@ class Document(Model):
         return indexes or range(len(self.commands))
 
     def _private(self, name: str) -> Any:
-        # Read where pydantic keeps private attributes: its own lookup (``__getattr__``) costs ~1.7 µs a read, as
-        # much as rendering a short line, and every render reads these.
+        # Read where pydantic keeps private attributes: its own lookup (``__getattr__``) costs as much as rendering a
+        # short line, and every render reads these.
         private = self.__pydantic_private__
         return private[name] if private is not None and name in private else getattr(self, name)
 

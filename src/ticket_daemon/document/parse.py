@@ -22,7 +22,7 @@ from .plain import LONE_SURROGATE, is_plain
 
 M = TypeVar("M", bound=BaseModel)
 
-# Custom pydantic error types raised by the model's validators → the category DOCUMENT.md gives them.
+# Custom pydantic error types raised by the model's validators → the category docs/document.md "Errors" gives them.
 _CUSTOM_CATEGORIES = {
     "barcode": Category.BARCODE,
     "qr": Category.QR,
@@ -35,7 +35,7 @@ _CUSTOM_CATEGORIES = {
 def parse_document(raw: str | bytes | bytearray | Mapping[str, Any], *, strict: bool = False) -> Document:
     """Validate a v1 document. Raises :class:`DocumentError`; never anything else for any input.
 
-    DOCUMENT.md "Lenient (default) and strict": by default each value the original engine printed with a default
+    docs/document.md "Lenient (default) and strict": by default each value the original engine printed with a default
     is replaced by it and named in ``Document.reading_notes``; ``strict`` refuses those values instead.
     """
     data = _load_json(raw) if isinstance(raw, (str, bytes, bytearray)) else raw
@@ -139,7 +139,7 @@ def _validate_command(index: int, command: Any, notes: list[str] | None) -> Base
         if notes is not None:  # the original skipped a command type it did not know
             notes.append(f"COMMAND: Unknown command type {kind!r} at command {index}, so it was skipped")
             return None
-        # DOCUMENT.md: "COMMAND: Unknown command type 'x' at command 3"
+        # docs/document.md "Document": COMMAND: Unknown command type 'x' at command 3
         raise DocumentError(f"Unknown command type {kind!r} at command {index}", category=Category.COMMAND)
     payload: dict[str, Any] = {"type": kind}
     if "data" in command and command["data"] is not None:

@@ -18,11 +18,11 @@ _HEX_PREFIX = re.compile(r"0x", re.IGNORECASE)
 _HEX_SEPARATORS = re.compile(r"[\s,:;]+")
 
 
-# Every image and logo is decoded when its document is checked and again when it is printed (~3 µs per KB of
-# base64), and a shop sends the same logo on every ticket. So decoded texts are remembered with their bytes, in
-# two bounded LRUs: logos (up to 64 KiB of text: 32 of them, ~3.5 MiB at most) and the last 2 larger images (up to
-# the 4 MiB limit: ~14 MiB at most), enough for a render to reuse what the check of its document decoded. A hit
-# costs hashing the text once (~0.3 µs per KB; nothing when it is the same string object again).
+# Every image and logo is decoded when its document is checked and again when it is printed, and a shop sends the
+# same logo on every ticket. So decoded texts are remembered with their bytes, in two bounded LRUs: logos (up to
+# 64 KiB of text: 32 of them, ~3.5 MiB at most) and the last 2 larger images (up to the 4 MiB limit: ~14 MiB at
+# most), enough for a render to reuse what the check of its document decoded. A hit costs hashing the text once
+# (nothing when it is the same string object again).
 _SMALL_TEXT_CHARS = 64 * 1024
 _SMALL_TEXTS = 32
 _LARGE_TEXTS = 2

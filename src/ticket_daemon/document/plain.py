@@ -5,7 +5,7 @@ absurd nesting, renames keys sent in another letter case, then validates command
 reading can repair and note what the original engine printed with a default. For the documents POS software
 sends every day none of that changes anything; this check says so in one walk that allocates nothing, so the
 parser can validate the client's own objects in one call and fall back to the general reading whenever the
-answer is no (which then gives every error and note exactly as before).
+answer is no (the general reading then gives every error and note).
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ def document_schema() -> dict[str, Any]:
         "description": (
             "A printer profile plus an ordered list of commands. Unknown keys are ignored. This is the strict form; "
             "by default the daemon also prints documents the original engine printed with defaults, naming each "
-            "substitution in the result (DOCUMENT.md 'Lenient (default) and strict')."
+            "substitution in the result (docs/document.md 'Lenient (default) and strict')."
         ),
         **{key: value for key, value in schema.items() if key != "title"},
     }

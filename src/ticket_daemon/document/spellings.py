@@ -1,5 +1,6 @@
-"""How the values clients write are read before validation (DOCUMENT.md: enums are case-insensitive, ``nns`` is
-nearest, numbers in table cells are text), and how the published schema describes those spellings.
+"""How the values clients write are read before validation (docs/document.md "Lenient (default) and strict": enums
+are case-insensitive, ``nns`` is nearest, numbers in table cells are text), and how the published schema describes
+those spellings.
 """
 
 from __future__ import annotations

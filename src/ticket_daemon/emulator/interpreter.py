@@ -2,9 +2,9 @@
 
 ``Emulator`` is sans-I/O like python-websockets' protocol objects: ``feed`` pushes bytes into a parser written as a
 generator that pulls them back out (``reader.ByteReader``), so a command cut between two ``feed`` calls simply
-waits for the rest. Command meanings follow the Epson ESC/POS reference; DOCUMENT.md lists the ones our renderer
-emits. Anything not understood is recorded in ``unknown`` with its byte offset and skipped. The command families
-live in ``esc`` (ESC, FS, DLE), ``gs`` and ``extended`` (GS ( and GS 8 L); their shared state in ``state``.
+waits for the rest. Command meanings follow the Epson ESC/POS reference; docs/document.md "Commands" lists the ones
+our renderer emits. Anything not understood is recorded in ``unknown`` with its byte offset and skipped. The command
+families live in ``esc`` (ESC, FS, DLE), ``gs`` and ``extended`` (GS ( and GS 8 L); their shared state in ``state``.
 """
 
 from __future__ import annotations

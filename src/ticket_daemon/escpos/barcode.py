@@ -1,6 +1,6 @@
-"""The ``barcode`` command (DOCUMENT.md "barcode"): GS w, GS h, GS H, GS f, then GS k in its length-prefixed form.
+"""The ``barcode`` command (docs/document.md "barcode"): GS w, GS h, GS H, GS f, then GS k in its length-prefixed form.
 
-DOCUMENT.md "Barcodes fit the paper": a printer silently drops a symbol wider than its print area, so the width in
+docs/document.md "barcode": a printer silently drops a symbol wider than its print area, so the width in
 dots is computed here (modules of the symbology × the GS w module width) and a barcode that does not fit is sent at
 the largest module width that fits, with a note; when none fits it is a ``BARCODE:`` error.
 
@@ -29,7 +29,7 @@ from .commandset import find_realtime
 from .text import ALIGN_NUMBERS
 
 HRI_FONTS = {"A": 0, "B": 1}
-MODULE_WIDTHS = range(2, 7)  # DOCUMENT.md "barcode": width 2..6 (GS w n)
+MODULE_WIDTHS = range(2, 7)  # docs/document.md "barcode": width 2..6 (GS w n)
 # Modules of the fixed-length symbologies: guards, digits and centre pattern (GS1 General Specifications).
 FIXED_MODULES = {"upca": 95, "ean13": 95, "ean8": 67, "upce": 51}
 CODE128_SYMBOL_MODULES = 11  # every CODE128 symbol character, start and check included

@@ -1,4 +1,4 @@
-"""Text → bytes in the document's code page, with the fallbacks of DOCUMENT.md "Text encoding".
+"""Text → bytes in the document's code page, with the fallbacks of docs/document.md "Text and code pages".
 
 A character the active page cannot encode must not stop the job. In order of preference it is:
 1. printed from another page of the printer that has it (``ESC t m``, the run, ``ESC t`` back to the home page),
@@ -27,7 +27,7 @@ from .printerdb import CodePage, ModelProfile
 from .textraster import text_height
 from .typefaces import BUILT_IN, Typefaces
 
-# DOCUMENT.md "Text encoding": "Control characters other than LF, CR, TAB are stripped" (C0 controls, DEL, C1
+# docs/document.md "Text and code pages": control characters other than LF, CR and TAB are removed (C0 controls, DEL, C1
 # controls), plus lone surrogates, which JSON allows but no code page or font can print.
 _STRIPPED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
@@ -96,8 +96,8 @@ class Tally:
         )
 
     def notes(self, index: int) -> tuple[str, ...]:
-        """Client-facing notices about ``commands[index]`` (DOCUMENT.md: "tell the client ... when a
-        substitution happened")."""
+        """Client-facing notices about ``commands[index]`` (docs/document.md "Text and code pages": the
+        result's ``mensaje`` names each substitution)."""
         notes: list[str] = []
         if self.transliterated:
             shown = f" (e.g. {self.example[0]!r} as {self.example[1]!r})" if self.example else ""

@@ -1,4 +1,4 @@
-"""Luma → black/white dots (DOCUMENT.md "image": threshold, or Atkinson error diffusion).
+"""Luma → black/white dots (docs/document.md "image": threshold, or Atkinson error diffusion).
 
 Atkinson pushes 1/8 of each dot's quantisation error to (x+1, y), (x+2, y), (x-1, y+1), (x, y+1), (x+1, y+1) and
 (x, y+2); the remaining 2/8 are dropped, which keeps highlights and shadows clean on thermal paper. Errors are
@@ -32,7 +32,7 @@ _BELOW = 2
 
 
 def threshold(luma: Luma, level: int) -> BlackMask:
-    """DOCUMENT.md "image": black where luma < threshold."""
+    """docs/document.md "image": black where luma < threshold."""
     return np.asarray(luma) < level
 
 
@@ -99,7 +99,7 @@ def _unskewed_view(skewed: NDArray[np.int16], rows: int, width: int) -> NDArray[
 
 
 def dither(luma: Luma, method: str, level: int) -> BlackMask:
-    """``method`` is "atkinson" or "threshold" (DOCUMENT.md "image" ``dithering``)."""
+    """``method`` is "atkinson" or "threshold" (docs/document.md "image" ``dithering``)."""
     if method == "atkinson":
         return atkinson(luma, level)
     return threshold(luma, level)

@@ -1,4 +1,4 @@
-"""The ``image`` command: base64 picture → 1-bit raster (DOCUMENT.md "image").
+"""The ``image`` command: base64 picture → 1-bit raster (docs/document.md "image").
 
 Pipeline: check the header (format, size) before decoding any pixel, decode the first frame, turn it upright
 (EXIF orientation), composite transparency over white, convert to luma, scale to ``pixel_width`` (capped at the
@@ -25,7 +25,7 @@ from .imagecache import BitmapCache
 from .profiles import PrinterProfile
 from .raster import Bitmap, bitmap_from_mask, raster_bytes
 
-# DOCUMENT.md "image": "PNG, JPEG, BMP, GIF, WEBP accepted" (Pillow format names).
+# docs/document.md "image": PNG, JPEG, BMP, GIF and WEBP are accepted (Pillow format names).
 ACCEPTED_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP")
 # EXIF orientations 5..8 rotate the picture by 90°, swapping width and height.
 _EXIF_ORIENTATION = 0x0112
@@ -107,7 +107,7 @@ def decode_luma(image: Image.Image, *, draft: tuple[int, int] | None = None) -> 
 
 
 def _luminance(image: Image.Image) -> Image.Image:
-    """DOCUMENT.md "image": composite transparency over white, then convert to luminance (ITU-R 601-2 luma)."""
+    """docs/document.md "image": composite transparency over white, then convert to luminance (ITU-R 601-2 luma)."""
     if image.mode in _SIXTEEN_BIT_GREY:
         # Pillow's "L" conversion clips 16-bit values instead of scaling them, which would print almost white.
         wide = np.asarray(image, dtype=np.float64) / 257.0
@@ -126,7 +126,7 @@ def scaled_size(width: int, height: int, target_width: int) -> tuple[int, int]:
 
 
 def _resample(scaling: str) -> Image.Resampling:
-    # DOCUMENT.md "image": scaling=bilinear|nearest ("nns" is mapped to nearest by the model).
+    # docs/document.md "image": scaling=bilinear|nearest ("nns" is mapped to nearest by the model).
     return Image.Resampling.NEAREST if scaling == "nearest" else Image.Resampling.BILINEAR
 
 
@@ -156,7 +156,7 @@ def rasterize_image(
     return bitmap
 
 
-# Hashing a 100 KB photo for the cache key costs ~100 µs on every render. The payload is usually the very bytes
+# Hashing a photo for the cache key would read all of its bytes on every render. The payload is usually the very bytes
 # object the decoding of its base64 remembered (``document.payloads``), so its digest is remembered as well: a
 # hit is one dictionary lookup (the bytes object keeps its own hash; equal objects are compared in full, so a hit
 # is always the same image). Few entries, as each keeps its payload alive.
@@ -172,7 +172,7 @@ def _rasterize(
         raise image_error(f"pixel_width {pixel_width} leaves nothing to print")
     image = open_image(payload)
     width, height = upright_size(image)
-    # DOCUMENT.md "image": scale to pixel_width, capped at the profile's dot width.
+    # docs/document.md "image": scale to pixel_width, capped at the profile's dot width.
     target = scaled_size(width, height, min(pixel_width, max_width))
     if target[0] * target[1] > MAX_IMAGE_PIXELS:
         raise image_error(

@@ -1,4 +1,4 @@
-"""Printer profiles: what the renderer needs to know about the paper and the print head (DOCUMENT.md "Profile")."""
+"""Printer profiles: what the renderer needs to know about the paper and the print head (docs/document.md "Profile")."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ class KnownModel:
     has_qr: bool
 
 
-# DOCUMENT.md "Known models"; looked up case-insensitively by full name or short name.
+# docs/document.md "Profile"; looked up case-insensitively by full name or short name.
 KNOWN_MODELS: dict[str, KnownModel] = {
     "58mm pt-210": KnownModel(58, 384, True),
     "pt-210": KnownModel(58, 384, True),

@@ -1,4 +1,4 @@
-"""The ``qr`` command's symbol (DOCUMENT.md "qr"); ``human_text`` below it is printed by the renderer.
+"""The ``qr`` command's symbol (docs/document.md "qr"); ``human_text`` below it is printed by the renderer.
 
 A printer with native QR gets ``GS ( k`` and draws the symbol itself. Otherwise, or when a logo or round modules
 are asked for, the symbol is drawn here (``qrmatrix``, with zxing-cpp) and sent as a raster
@@ -37,7 +37,7 @@ from .profiles import PrinterProfile
 from .qrmatrix import QrOverflow, position_patterns, qr_modules
 from .raster import Bitmap, banded_raster, bitmap_from_mask, left_padding, raster_bytes
 
-# DOCUMENT.md "qr": module size = floor(width / (modules + 8)) clamped to 3..16 (8 = two 4-module quiet zones).
+# docs/document.md "qr": module size = floor(width / (modules + 8)) clamped to 3..16 (8 = two 4-module quiet zones).
 QUIET_ZONE_MODULES = 4
 MIN_MODULE_DOTS = 3
 MAX_MODULE_DOTS = 16
@@ -82,7 +82,7 @@ def _symbol(data: str, correction: str, *, min_version: int = 1) -> Mask:
     try:
         return qr_modules(payload, correction, min_version=min_version)
     except QrOverflow:
-        # DOCUMENT.md "qr": data must fit version 40 at the chosen level.
+        # docs/document.md "qr": data must fit version 40 at the chosen level.
         mode = _mode_for(payload)
         limit = VERSION_40_CAPACITY[mode][correction]
         raise qr_error(
@@ -99,7 +99,7 @@ def qr_matrix(data: str, correction: str) -> list[list[bool]]:
 
 
 def module_size(modules: int, pixel_width: int, dot_width: int) -> int:
-    """DOCUMENT.md "qr": floor(width / (modules + 8)) clamped to 3..16, with width capped at the dot width."""
+    """docs/document.md "qr": floor(width / (modules + 8)) clamped to 3..16, with width capped at the dot width."""
     width = min(pixel_width, dot_width)
     return max(MIN_MODULE_DOTS, min(MAX_MODULE_DOTS, width // (modules + 2 * QUIET_ZONE_MODULES)))
 
@@ -135,7 +135,7 @@ def carries_commands(text: str, native: bytes) -> bool:
 
 
 def native_qr_bytes(data: QrData, module_dots: int) -> bytes:
-    """DOCUMENT.md "qr" with ``has_qr``: ESC a, then GS ( k model 2, module size, error level, store, print."""
+    """docs/document.md "qr" with ``has_qr``: ESC a, then GS ( k model 2, module size, error level, store, print."""
     return b"".join(
         (
             align(_ALIGN_CODES[data.align]),  # ESC a n

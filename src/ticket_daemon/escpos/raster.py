@@ -1,4 +1,4 @@
-"""1-bit bitmaps and the raster command that prints them (DOCUMENT.md "image": ``GS v 0``, MSB first, 1 = black).
+"""1-bit bitmaps and the raster command that prints them (docs/document.md "image": ``GS v 0``, MSB first, 1 = black).
 
 Images and raster QR codes both end here. Alignment is done by padding the bitmap on the left with white dots
 instead of ``ESC a``, because many printers ignore ``ESC a`` for raster images; the renderer leaves alignment at
@@ -17,7 +17,8 @@ from PIL import Image
 from ..document.model import Align
 from .commands import raster_image
 
-# DOCUMENT.md "image": "bands of at most 255 rows are safe everywhere" (some printers cap yH at 0 or buffer a band).
+# docs/document.md "image": raster bands of at most 255 rows, safe everywhere (some printers cap yH at 0 or buffer a
+# band).
 MAX_BAND_ROWS = 255
 # "L" images: a dot is black when its luma is below this (the midpoint, like Pillow's own 1-bit conversion).
 LUMA_BLACK_BELOW = 128

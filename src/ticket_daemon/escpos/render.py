@@ -1,4 +1,4 @@
-"""Document + printer profile → the ESC/POS bytes of one job (DOCUMENT.md), plus notices for the client.
+"""Document + printer profile → the ESC/POS bytes of one job (docs/document.md), plus notices for the client.
 
 Pure: the same document, profile and fonts always give the same bytes; nothing here touches a printer, a clock or a
 file. What it needs from the machine is handed in: the fonts text is drawn with when no code page has it
@@ -88,12 +88,12 @@ def render_job(
     be printed.
     """
     printer = profile if profile is not None else profile_for(document.profile)
-    # DOCUMENT.md "Profile": every job starts with ESC @ and ESC t n for the code table (this printer's n for it).
+    # docs/document.md "Profile": every job starts with ESC @ and ESC t n for the code table (this printer's n for it).
     select_home = commands.select_code_table(printer.code_pages.home.number)
     if raw_policy == "safe":
         _check_raw_stream(document)
     out = bytearray(commands.INITIALIZE + select_home)
-    # DOCUMENT.md "Lenient (default) and strict": the defaults the reading substituted come first.
+    # docs/document.md "Lenient (default) and strict": the defaults the reading substituted come first.
     notes: list[str] = list(document.reading_notes)
     resources = _Resources(typefaces, image_cache)
     # Lenient reading may have skipped commands: each message names the index the client gave.
@@ -110,7 +110,7 @@ def render_job(
         out += part.data
         if part.tally is not NO_SUBSTITUTIONS:
             notes.extend(part.tally.notes(index))
-        if isinstance(command, BarcodeCommand):  # DOCUMENT.md "Barcodes fit the paper": say when it was narrowed
+        if isinstance(command, BarcodeCommand):  # docs/document.md "barcode": say when it was narrowed
             notes.extend(barcode_notes(command.data, printer.dot_width, index))
         if isinstance(command, RawCommand) and commands.INITIALIZE in part.data:
             # ESC @ in a raw command resets the printer to code table 0; the text that follows is encoded for ours.
@@ -141,7 +141,7 @@ def _render_command(
             symbol = EncodedText(qr_bytes(data, printer))
             if not data.human_text:
                 return symbol
-            # DOCUMENT.md "qr": human_text is printed below the symbol, centred like it.
+            # docs/document.md "qr": human_text is printed below the symbol, centred like it.
             return symbol + line_bytes(data.human_text, data.align, printer, typefaces)
         case FeedCommand(data=data):
             return EncodedText(commands.feed_lines(data.lines))  # ESC d n
@@ -152,7 +152,7 @@ def _render_command(
             # ESC p m t1 t2 — t = ms / 2, clamped to 1..255.
             return EncodedText(commands.pulse(data.pin, _pulse_units(data.on_time), _pulse_units(data.off_time)))
         case BeepCommand(data=data):
-            # ESC B n t; DOCUMENT.md "beep": 1..9 each.
+            # ESC B n t; docs/document.md "separator, feed, cut, pulse, beep": 1..9 each.
             return EncodedText(commands.beep(min(data.times, BEEP_MAX), min(data.lapse, BEEP_MAX)))
         case RawCommand(data=data):
             return EncodedText(raw_bytes(data, raw_policy))
@@ -168,7 +168,7 @@ def _cut(full: bool, printer: PrinterProfile) -> bytes:
 
 
 def _check_raw_stream(document: Document) -> None:
-    """DOCUMENT.md "raw": under ``raw_policy = "safe"`` the raw commands, read as one stream, may only print."""
+    """docs/document.md "raw": under ``raw_policy = "safe"`` the raw commands, read as one stream, may only print."""
     raws = [
         (index, command.data.payload)
         for index, command in enumerate(document.commands)
@@ -183,7 +183,7 @@ def _check_raw_stream(document: Document) -> None:
 
 
 def raw_bytes(data: RawData, policy: RawPolicy) -> bytes:
-    """DOCUMENT.md "raw": the payload as sent, unless the daemon forbids raw or the command asks for ``safe_mode``
+    """docs/document.md "raw": the payload as sent, unless the daemon forbids raw or the command asks for ``safe_mode``
     (``raw_policy = "safe"`` has already checked the whole raw stream)."""
     if policy == "deny":
         raise DocumentError("raw commands are disabled on this daemon", category=Category.RAW)

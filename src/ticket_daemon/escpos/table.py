@@ -1,4 +1,4 @@
-"""The ``table`` command (DOCUMENT.md "table"): fixed-width columns of text, laid out in characters.
+"""The ``table`` command (docs/document.md "table"): fixed-width columns of text, laid out in characters.
 
 Widths count printed characters, so every cell is first prepared for the code page (control characters stripped,
 transliterations applied) and only then wrapped, truncated and padded.
@@ -16,13 +16,13 @@ from .profiles import PrinterProfile
 from .text import ALIGN_NUMBERS
 from .typefaces import BUILT_IN, Typefaces
 
-MIN_REDUCED_WIDTH = 3  # DOCUMENT.md: auto_reduce only shrinks columns "still wider than 3"
+MIN_REDUCED_WIDTH = 3  # docs/document.md "table": auto_reduce only shrinks columns still wider than 3
 
 _TOKENS = re.compile(r"\s+|\S+")
 
 
 def fit_widths(widths: list[int], spacing: int, limit: int, *, auto_reduce: bool) -> list[int]:
-    """Column widths that fit ``limit`` characters (DOCUMENT.md "table").
+    """Column widths that fit ``limit`` characters (docs/document.md "table").
 
     Row width = sum(widths) + spacing * (n - 1). When too wide and ``auto_reduce``, repeatedly take one character
     from the widest column still wider than 3 (ties: leftmost) until it fits."""
@@ -100,8 +100,8 @@ def table_bytes(data: TableData, profile: PrinterProfile, typefaces: Typefaces =
     limit = data.definition.paper_width or profile.chars_per_line
     widths = fit_widths([c.width for c in columns], options.column_spacing, limit, auto_reduce=options.auto_reduce)
     rows: list[tuple[bool, list[str]]] = []  # (bold, cells)
-    # DOCUMENT.md: the header row is printed when show_headers, bold when header_bold (both honoured). A header of
-    # empty names would print only a blank line, so it is left out.
+    # docs/document.md "table": the header row is printed when show_headers, bold when header_bold (both honoured). A
+    # header of empty names would print only a blank line, so it is left out.
     if data.show_headers and any(column.name for column in columns):
         rows.append((options.header_bold, [column.name for column in columns]))
     rows.extend((False, row) for row in data.rows)

@@ -1,4 +1,4 @@
-"""The ``text`` and ``separator`` commands (DOCUMENT.md "text", "separator").
+"""The ``text`` and ``separator`` commands (docs/document.md "text", "separator, feed, cut, pulse, beep").
 
 Only what a command asks for is sent: a style is switched on before its text and off right after, and alignment
 returns to left at the end, so no command leaks state into the next. Styles a ``raw`` command set (say font B) are
@@ -75,7 +75,7 @@ def styled(
 
 
 def text_bytes(data: TextData, profile: PrinterProfile, typefaces: Typefaces = BUILT_IN) -> EncodedText:
-    """DOCUMENT.md "text": the label before the content, on its own line when the alignments differ."""
+    """docs/document.md "text": the label before the content, on its own line when the alignments differ."""
     content = data.content
     label = data.label if data.label is not None and data.label.text else None
     out = bytearray()
@@ -105,7 +105,7 @@ def text_bytes(data: TextData, profile: PrinterProfile, typefaces: Typefaces = B
     tally += part.tally
     if data.new_line:
         out += LF
-    # DOCUMENT.md: "alignment returns to left after each command".
+    # docs/document.md "text": alignment returns to left after each command.
     out += _switch_alignment(current, Align.LEFT)
     return EncodedText(bytes(out), tally)
 
@@ -118,7 +118,8 @@ def line_bytes(text: str, alignment: Align, profile: PrinterProfile, typefaces: 
 
 
 def separator_bytes(data: SeparatorData, profile: PrinterProfile, typefaces: Typefaces = BUILT_IN) -> EncodedText:
-    """DOCUMENT.md "separator": exactly ``length`` characters (``char`` repeated then cut), centred, then LF."""
+    """docs/document.md "separator, feed, cut, pulse, beep": exactly ``length`` characters (``char`` repeated then
+    cut), centred, then LF."""
     length = data.length if data.length is not None else profile.chars_per_line
     prepared = prepare_text(data.char.replace("\n", "").replace("\r", "").replace("\t", " "), profile.code_pages)
     unit = prepared.text or "-"  # a char made only of control characters leaves nothing to repeat

@@ -1,4 +1,4 @@
-"""Text no code page can print, drawn as bitmaps (the last fallback of DOCUMENT.md "Text encoding").
+"""Text no code page can print, drawn as bitmaps (the last fallback of docs/document.md "Text and code pages").
 
 Glyphs come from the main face of the :class:`~.typefaces.Typefaces` handed in (DejaVu Sans Mono on a daemon),
 else Pillow's built-in font; a character that face lacks (CJK, emoji, rare symbols) is drawn with the first fallback

@@ -1,4 +1,4 @@
-"""The broker link's state, as ``/health``, the dashboard and ``/metrics`` show it (STYLE.md §3: explicit states).
+"""The broker link's state, as ``/health``, the dashboard and ``/metrics`` show it (one explicit state).
 
     connecting ──▶ connected ──▶ connecting (lost: reconnecting) ──▶ …
         │                                   │

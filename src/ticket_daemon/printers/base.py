@@ -1,4 +1,4 @@
-"""The transport interface every printer link implements (DESIGN.md "Printers are URIs").
+"""The transport interface every printer link implements (docs/printers.md).
 
 A transport only moves bytes and reports link errors as ``PrinterError``; it never decides what to print. All of
 its methods are coroutines that keep blocking work (files, devices, rendering) off the event loop, and each one is

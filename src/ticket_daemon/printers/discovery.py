@@ -75,7 +75,8 @@ PRINTER_ENUM_CONNECTIONS = 0x4
 
 @dataclass(frozen=True, slots=True)
 class FoundPrinter:
-    """A printer the OS knows. ``uri`` configures it; the other fields are PrinterDetail's (PROTOCOL.md)."""
+    """A printer the OS knows. ``uri`` configures it; the other fields are a printer detail's (docs/protocol.md
+    "Printers")."""
 
     name: str
     uri: str
@@ -309,7 +310,7 @@ class PrinterDiscovery:
 def with_discovered(
     registry: PrinterRegistry, details: list[dict[str, Any]], found: Iterable[FoundPrinter]
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """PROTOCOL.md ``printers``: the configured printers (``details``, in configuration order) followed by the OS
+    """docs/protocol.md "Printers": the configured printers (``details``, in configuration order) followed by the OS
     printers not already configured under the same URI, and the PrinterSummary over all of them (ok: a thermal
     printer exists — the built-in virtual printer counts, as in ``PrinterRegistry.summary``; warning: only other
     physical printers; error: none). Idempotent: entries already in ``details`` are not added twice."""

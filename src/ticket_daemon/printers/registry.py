@@ -1,5 +1,5 @@
 """The configured printers: which one a job goes to, the paper it is laid out for, and how they are reported to
-clients (PROTOCOL.md).
+clients (docs/protocol.md "Printers").
 
 Built once from configuration and immutable afterwards; live states are passed in by whoever polls the printers.
 Names and aliases are one namespace, compared case-insensitively (``casefold``): this is the only place that rule
@@ -45,7 +45,8 @@ class ConfiguredPrinter:
     name: str
     uri: str
     model: str = ""  # the profile model it prints like, e.g. "80mm EC-PM-80250"
-    aliases: tuple[str, ...] = ()  # other names clients may use, matched like names (PROTOCOL.md "Extensions")
+    # Other names clients may use, matched like names (docs/protocol.md "Choosing the printer").
+    aliases: tuple[str, ...] = ()
     default: bool = False
     # The printer's own paper, when configured; None: its known model's value, else the document's.
     paper_width: int | None = None
@@ -89,7 +90,7 @@ class ConfiguredPrinter:
         return dataclasses.replace(self, identity=identity)
 
     def profile_for(self, document_profile: Profile) -> PrinterProfile:
-        """The profile a job for this printer is laid out for (DOCUMENT.md "The printer's paper wins"): what the
+        """The profile a job for this printer is laid out for (docs/document.md "Profile"): what the
         printer states (configured, or implied by a known model) wins over the document's profile; what it does
         not state comes from the document."""
         fields_set = document_profile.model_fields_set
@@ -173,8 +174,8 @@ _DRIVERS = {
     "virtual": "ESC/POS emulator",
 }
 
-# PrinterDetail.status: PROTOCOL.md lists ready|offline|paused|error|unknown|paper_out|cover_open. Paper near
-# its end still prints, so it is reported as ready (the dashboard can show the finer state).
+# PrinterDetail.status: docs/protocol.md "Printers" lists ready|offline|paused|error|unknown|paper_out|cover_open. Paper
+# near its end still prints, so it is reported as ready (the dashboard can show the finer state).
 _DETAIL_STATUS = {PrinterState.paper_near_end: "ready"}
 
 
@@ -236,8 +237,8 @@ class PrinterRegistry:
         return self._by_key.get(_key(name))
 
     def select(self, printer: str | None, model: str) -> ConfiguredPrinter:
-        """PROTOCOL.md "Extensions": ``ticket.printer`` names the printer (unknown → not retryable); otherwise
-        ``datos.profile.model`` is matched against names and aliases; otherwise the default printer."""
+        """docs/protocol.md "Choosing the printer": ``ticket.printer`` names the printer (unknown → not retryable);
+        otherwise ``datos.profile.model`` is matched against names and aliases; otherwise the default printer."""
         if printer is not None and printer.strip():
             chosen = self.get(printer)
             if chosen is None:
@@ -272,9 +273,9 @@ class PrinterRegistry:
 
     def summary(self) -> dict[str, Any]:
         """PrinterSummary: ``ok`` when a thermal printer exists, ``warning`` when only non-thermal physical ones do,
-        ``error`` when there are none (PROTOCOL.md). The built-in virtual printer is an ESC/POS thermal printer
-        too (it prints every job, to PNG), so a virtual-only set-up is ``ok``; ``thermal_count`` counts physical
-        thermal printers only, so a client can still tell that no real printer is configured."""
+        ``error`` when there are none (docs/protocol.md "Printers"). The built-in virtual printer is an ESC/POS
+        thermal printer too (it prints every job, to PNG), so a virtual-only set-up is ``ok``; ``thermal_count``
+        counts physical thermal printers only, so a client can still tell that no real printer is configured."""
         types = [_PRINTER_TYPES.get(p.parsed_uri.scheme, "unknown") for p in self.printers]
         thermal = types.count("thermal")
         virtual = types.count("virtual")

@@ -1,4 +1,4 @@
-"""Printer URIs → transports (DESIGN.md "Printers are URIs", after CUPS backends).
+"""Printer URIs → transports (docs/printers.md, after CUPS backends).
 
 ``tcp://host[:port]`` (port 9100 by default), ``file:///path``, ``virtual://name``, ``cups://QUEUE[?server=…]``,
 ``win32://Printer Name``, ``serial:///dev/ttyUSB0?baudrate=9600&flow=rtscts`` (``serial://COM3?…``) and

@@ -1,4 +1,4 @@
-"""``virtual://NAME``: the built-in printer that draws what it would print (DESIGN.md "Printers are URIs").
+"""``virtual://NAME``: the built-in printer that draws what it would print (docs/printers.md).
 
 Each ``send()`` is one job. It is rendered by the emulator in a worker thread and kept as ``NNNNNN.bin`` (the exact
 bytes), ``NNNNNN.png`` (the paper) and ``NNNNNN.txt`` (the text transcript) under ``<data_dir>/virtual/<NAME>/``.

@@ -1,4 +1,4 @@
-"""Who a client is, and one ``/ws`` connection's protocol state as one explicit object (STYLE.md §3).
+"""Who a client is, and one ``/ws`` connection's protocol state as one explicit object.
 
     OPEN ──▶ CLOSING ──▶ CLOSED
 
@@ -42,7 +42,7 @@ class ClientIdentity:
 
     @property
     def owner(self) -> str:
-        """The scope its ids belong to (docs/protocol.md "Idempotent ids, safely scoped"): its client_id, else its
+        """The scope its ids belong to (docs/protocol.md "Ids"): its client_id, else its
         address. Only this owner is ever sent the results of its jobs."""
         return self.client_id or ANONYMOUS_OWNER.format(address=self.address)
 

@@ -15,7 +15,7 @@ from . import jsontext
 
 Message = dict[str, Any]
 
-# docs/protocol.md "Exact error texts clients match on".
+# docs/protocol.md "Exact texts clients match on".
 DATOS_REQUIRED = "Field 'datos' is required for type 'ticket'"
 QUEUE_FULL = "Queue full, please retry in a few seconds"
 RATE_LIMITED = "Rate limit exceeded: please wait before submitting more jobs"
@@ -40,7 +40,7 @@ PRINTER_NOT_STRING = "VALIDATION: field 'printer' must be the name of a configur
 CONNECTED = "✅ Servidor respondiendo desde Ticket Daemon"  # the original's greeting; clients may show it
 ACK_QUEUED = "Job queued for printing"
 ACK_DUPLICATE = "Job already accepted; it is not printed again"
-# Appended to a finished job's result when it is sent again for a duplicate (docs/protocol.md "Idempotent ids").
+# Appended to a finished job's result when it is sent again for a duplicate (docs/protocol.md "Ids").
 NOT_PRINTED_AGAIN = " (duplicate id: not printed again)"
 PRINT_COMPLETED = "Print completed in {ms}ms"
 # Appended to the result of a job printed again after a crash mid-send: the client may find two copies.
@@ -84,7 +84,7 @@ def ack(job_id: str, *, current: int, capacity: int) -> Message:
 
 
 def ack_duplicate(job_id: str, *, state: str, current: int, capacity: int) -> Message:
-    """docs/protocol.md extension "Idempotent ids": the job is not accepted again; ``job_status`` is its state."""
+    """docs/protocol.md "Ids": the job is not accepted again; ``job_status`` is its state."""
     return {
         "tipo": "ack",
         "id": job_id,

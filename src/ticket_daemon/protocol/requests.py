@@ -15,7 +15,7 @@ from typing import Any
 from ..document.errors import TicketError
 from . import jsontext, messages
 
-# Longest client job id (docs/protocol.md "Idempotent ids"): ids are keys and are echoed in every reply.
+# Longest client job id (docs/protocol.md "Ids"): ids are keys and are echoed in every reply.
 MAX_JOB_ID_CHARS = 64
 # Longest ``tipo`` echoed back in "Unknown message type:  …".
 MAX_ECHOED_TIPO = 100

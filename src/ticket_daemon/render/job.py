@@ -1,8 +1,8 @@
 """The CPU work of intake: validate a document, choose its printer, render it for that printer's paper.
 
 Synchronous and pure (no event loop, no sockets): the render pool (``pool.py``) runs it in a worker thread or
-process under a time budget, so one big document never stalls the other clients (DESIGN.md: the event loop never
-runs CPU-heavy work). Raises :class:`~ticket_daemon.document.errors.TicketError` for anything a client did wrong.
+process under a time budget, so one big document never stalls the other clients (docs/architecture.md: the event
+loop is never blocked). Raises :class:`~ticket_daemon.document.errors.TicketError` for anything a client did wrong.
 """
 
 from __future__ import annotations
@@ -46,8 +46,8 @@ def render_document(
 ) -> RenderedDocument:
     """Validate ``datos``, choose its printer from ``registry`` (``printer_name``, else ``profile.model`` against
     names and aliases, else the default) and render it for that printer's profile: the printer's paper wins over
-    the document's (DOCUMENT.md). ``strict`` refuses what lenient reading would print with a note. Without a
-    registry it is laid out for its own profile (previews, tools). Raises ``TicketError`` with the categorised
+    the document's (docs/document.md "Profile"). ``strict`` refuses what lenient reading would print with a note.
+    Without a registry it is laid out for its own profile (previews, tools). Raises ``TicketError`` with the categorised
     message (invalid document, unknown printer, rendering refused)."""
     document = parse_document(datos, strict=strict)
     printer = registry.select(printer_name, document.profile.model) if registry is not None else None

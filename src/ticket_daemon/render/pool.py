@@ -1,5 +1,5 @@
-"""The render budget (DESIGN.md: no single client can occupy the render workers for long): where documents are
-validated, rendered and previewed, on every core, out of everyone else's way.
+"""The render budget (no single client can occupy the render workers for long): where documents are validated,
+rendered and previewed, on every core, out of everyone else's way.
 
 - **The smallest tickets render on the event loop**: a one-line ticket costs ~25 µs to validate and render, a
   kitchen order ~120 µs, less than a round trip to another process costs the loop. Only renders estimated under
@@ -147,7 +147,8 @@ def preview_in_worker(
     strict: bool,
     limits: RenderLimits,
 ) -> PreviewOutcome | Refusal:
-    """What the printer would print, drawn by the emulator from the exact ESC/POS bytes (PROTOCOL.md "preview")."""
+    """What the printer would print, drawn by the emulator from the exact ESC/POS bytes (docs/protocol.md
+    "Client → server": ``preview``)."""
     try:
         rendered = render_document(
             datos, raw_policy=raw_policy, registry=registry, printer_name=printer_name, strict=strict

@@ -1,4 +1,4 @@
-"""HTTP mirror (docs/protocol.md "Extensions"): ``GET /api/v1/printers`` and ``POST /api/v1/preview`` → image/png,
+"""HTTP mirror (docs/protocol.md "HTTP"): ``GET /api/v1/printers`` and ``POST /api/v1/preview`` → image/png,
 and the operator's origin list (``GET/POST/DELETE /api/v1/origins``).
 
 Same rules as ``/ws``: bodies bounded by ``max_frame_bytes``, a page from a foreign origin is refused (a
@@ -80,7 +80,8 @@ def _preview(daemon: Daemon) -> Endpoint:
             return _error(400, str(error))
         headers = {"X-Image-Width": str(drawn.width), "X-Image-Height": str(drawn.height), "Cache-Control": "no-store"}
         if drawn.notes:
-            # A JSON array of the notes (docs/document.md "Lenient"), ASCII-escaped: header values are Latin-1 only.
+            # A JSON array of the notes (docs/document.md "Lenient (default) and strict"), ASCII-escaped: header
+            # values are Latin-1 only.
             headers["X-Render-Notes"] = json.dumps(list(drawn.notes))
         return Response(drawn.png, media_type="image/png", headers=headers)
 
@@ -158,7 +159,7 @@ async def read_bounded(request: Request, limit: int) -> bytes | None:
 
 
 def origin_routes(origins: OriginRegistry, guard: Guard) -> list[BaseRoute]:
-    """docs/protocol.md "Origins an operator can see and allow": listing, allowing and removing, operator only."""
+    """docs/protocol.md "Who may connect": listing, allowing and removing, operator only."""
 
     async def listing(request: Request) -> Response:
         return JSONResponse(origins.snapshot(), headers={"Cache-Control": "no-store"})

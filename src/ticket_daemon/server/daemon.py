@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import time
+from collections.abc import Callable
 from typing import Protocol
 
 from ..config import Settings
@@ -31,10 +33,15 @@ class Client(Protocol):
 
 
 class Daemon:
-    def __init__(self, settings: Settings, *, store: JobStore | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, store: JobStore | None = None, clock: Callable[[], float] = time.time
+    ) -> None:
+        """``clock``: the wall-clock seconds jobs are stamped with (:class:`PrintSpool`)."""
         self.settings = settings
         self.metrics = DaemonMetrics()  # per daemon: its own registry (server/metrics.py)
-        self.spool = PrintSpool(settings, store=store, metrics=self.metrics, before_store_closes=self.close_clients)
+        self.spool = PrintSpool(
+            settings, store=store, metrics=self.metrics, before_store_closes=self.close_clients, clock=clock
+        )
         self.rate_limiter = JobRateLimiter(settings.server.rate_limit_per_minute)
         self.origin_policy = OriginPolicy(settings.server.allowed_origins)
         self.connections: set[Client] = set()

@@ -1,6 +1,6 @@
 """The diagnostic dashboard's routes: the page, its login, its static files and the virtual printers' output.
 
-PROTOCOL.md "Endpoints": ``GET /`` (login required when a dashboard password is set), ``GET /login``,
+docs/protocol.md "HTTP": ``GET /`` (login required when a dashboard password is set), ``GET /login``,
 ``POST /auth/login``, ``POST /auth/logout`` (and ``GET /auth/logout``, which the original's dashboard uses).
 Ours besides: ``GET /auth/session`` (does the page need a login?),
 ``/static/…`` (dashboard files and ``ticket-client.js``), ``GET /api/v1/virtual/{printer}/jobs`` and

@@ -1,4 +1,4 @@
-"""``GET /health`` exactly as PROTOCOL.md "GET /health": public, cheap, and readable from any page (CORS ``*``).
+"""``GET /health`` exactly as docs/protocol.md "GET /health": public, cheap, and readable from any page (CORS ``*``).
 
 It never talks to a printer (the summary comes from configuration), so monitoring can poll it as often as it
 likes. ``degraded`` when the printer summary is ``error`` (no printer at all besides virtual ones), a printer worker
@@ -61,7 +61,7 @@ async def health_report(daemon: Daemon) -> dict[str, Any]:
         "spool": spool,
     }
     disk = await disk_report(daemon.settings.storage.data_dir)
-    if disk is not None:  # PROTOCOL.md "Extra fields may be added"
+    if disk is not None:  # docs/protocol.md "GET /health": more fields may be added
         report["disk"] = disk
     return report
 
@@ -70,7 +70,8 @@ def health_endpoint(daemon: Daemon) -> Callable[[Request], Awaitable[Response]]:
     async def health(request: Request) -> Response:
         report = await health_report(daemon)
         broker_link = getattr(request.app.state, "broker_link", None)
-        if broker_link is not None:  # PROTOCOL.md "Extra fields may be added": the MQTT link, when configured
+        # docs/protocol.md "GET /health": more fields may be added; this one is the MQTT link, when configured.
+        if broker_link is not None:
             report["mqtt"] = broker_link()
         return JSONResponse(
             report,

@@ -12,7 +12,7 @@ so every HTTP route and ``/ws`` answers only when it names this daemon:
 - the host names of the configured ``server.allowed_origins`` and every ``server.allowed_hosts`` entry.
 
 Any other name gets ``421 Misdirected Request`` with a sentence naming the setting. ``GET /health`` is exempt: it
-is public by design (PROTOCOL.md "GET /health", served with ``Access-Control-Allow-Origin: *``), so any page can
+is public by design (docs/protocol.md "GET /health", served with ``Access-Control-Allow-Origin: *``), so any page can
 already read it from anywhere and the check would protect nothing there, while a monitor reaching the daemon under
 a name of its own keeps working. A request without ``Host`` (HTTP/1.0 tools) is not from a browser and passes.
 """

@@ -1,12 +1,11 @@
-"""HTTP mirror of the job messages (docs/protocol.md "Extensions"): submit, look up, list, reprint and cancel jobs.
+"""HTTP mirror of the job messages (docs/protocol.md "HTTP"): submit, look up, list, reprint and cancel jobs.
 
 - ``POST /api/v1/jobs`` takes a ``ticket`` message (``tipo`` may be left out) through the very same checks as
   ``/ws`` (token, rate limit, duplicate id, validation, printer, capacity) and answers with the ``ack`` (202) or the
   ``error``; a result already known when the response is written rides along as ``result``. ``?client_id=NAME``
   names the client, as on ``/ws``: results it did not get are delivered when it connects to ``/ws`` with that name.
 - ``GET /api/v1/jobs/{id}`` is ``job_status``: the ``job`` message, looked up in the asking client's own scope
-  (``?client_id=NAME``, else its address): ids are scoped per client (docs/protocol.md "Idempotent ids, safely
-  scoped").
+  (``?client_id=NAME``, else its address): ids are scoped per client (docs/protocol.md "Ids").
 - Operator actions for the dashboard, behind its session and origin check: ``GET /api/v1/jobs?limit=50`` (recent
   jobs of every client, with ``client_id`` and ``seq``), ``POST /api/v1/jobs/{id}/reprint`` (a new copy) and
   ``POST /api/v1/jobs/{id}/cancel``. An operator sees every client's jobs, so these name the job exactly with

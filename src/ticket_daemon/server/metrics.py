@@ -33,7 +33,7 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 RENDER_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 PRINT_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0)
 LINK_STATES = ("connected", "connecting", "down")
-# Refusals whose text has no "CATEGORY:" prefix (the original's exact texts, PROTOCOL.md) get one for the label.
+# Refusals whose text has no "CATEGORY:" prefix (docs/protocol.md "Exact texts clients match on") get one for the label.
 _PLAIN_REFUSALS = {
     messages.DATOS_REQUIRED: "VALIDATION",
     messages.QUEUE_FULL: "QUEUE_FULL",

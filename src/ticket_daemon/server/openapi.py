@@ -1,5 +1,5 @@
-"""The OpenAPI 3.1 document of the HTTP endpoints, served at ``GET /api/v1/openapi.json`` (PROTOCOL.md
-"Extensions": the HTTP mirror is documented with OpenAPI). Hand-written, so it says what clients may rely on;
+"""The OpenAPI 3.1 document of the HTTP endpoints, served at ``GET /api/v1/openapi.json`` (docs/protocol.md
+"HTTP": the HTTP mirror is documented with OpenAPI). Hand-written, so it says what clients may rely on;
 ``tests/server/test_jobs_api.py`` checks every HTTP route of the app is in it."""
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ _SCHEMAS: dict[str, Any] = {
             "tipo": {"const": "error"},
             "status": {"const": "error"},
             "id": {"type": "string"},
-            "mensaje": {"type": "string", "description": "`CATEGORY: sentence`, or one of PROTOCOL.md's exact texts"},
+            "mensaje": {"type": "string", "description": "`CATEGORY: sentence`, or an exact text of docs/protocol.md"},
         },
     },
     "Ticket": {
@@ -65,7 +65,7 @@ _SCHEMAS: dict[str, Any] = {
         "properties": {
             "tipo": {"const": "ticket"},
             "id": {"type": "string", "maxLength": 64, "description": "idempotency key; a UUID is made when absent"},
-            "datos": {"type": "object", "description": "the print document (DOCUMENT.md)"},
+            "datos": {"type": "object", "description": "the print document (docs/document.md)"},
             "auth_token": {"type": "string"},
             "printer": {"type": "string", "description": "name of a configured printer"},
         },
@@ -120,7 +120,7 @@ _SCHEMAS: dict[str, Any] = {
     },
     "Health": {
         "type": "object",
-        "description": "PROTOCOL.md `GET /health`, plus `spool: {size, pending, oldest_waiting_seconds}`",
+        "description": "docs/protocol.md `GET /health`, plus `spool: {size, pending, oldest_waiting_seconds}`",
         "properties": {
             "status": {"enum": ["ok", "degraded"]},
             "queue": {"type": "object"},
@@ -255,7 +255,7 @@ def openapi_document() -> dict[str, Any]:
         "info": {
             "title": "ticket-daemon HTTP API",
             "version": __version__,
-            "description": "HTTP mirror of the WebSocket protocol (PROTOCOL.md). The dashboard pages, /login, "
+            "description": "HTTP mirror of the WebSocket protocol (docs/protocol.md). The dashboard pages, /login, "
             "/auth/* and the virtual printer listings are the dashboard's own and not part of this API.",
         },
         "paths": _PATHS,

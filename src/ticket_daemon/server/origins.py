@@ -1,4 +1,4 @@
-"""Origins an operator can see and allow (PROTOCOL.md "Extensions").
+"""Origins an operator can see and allow (docs/protocol.md "Who may connect").
 
 A browser page whose ``Origin`` is not allowed is refused at the WebSocket handshake. Until now nothing said so
 anywhere: a POS served from ``http://pos.lan:5173`` reconnected every 3 s forever. Here every refused origin is

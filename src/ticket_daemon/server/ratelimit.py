@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import OrderedDict, deque
 
-# PROTOCOL.md "Rate limit identity": one address may submit at most this many times the per-connection limit per
+# docs/protocol.md "Rate limits and floods": one address may submit at most this many times the per-connection limit per
 # minute, across all its connections and HTTP requests. Ten tills behind one shop router still each get their full
 # budget, while a client reconnecting in a loop (a new connection, a new budget) is stopped at the ceiling.
 ADDRESS_CEILING_FACTOR = 10
@@ -63,7 +63,7 @@ class SlidingWindows:
 
 
 class JobRateLimiter:
-    """PROTOCOL.md "Rate limit identity": tickets and previews per minute (``per_minute``; 0 turns it off).
+    """docs/protocol.md "Rate limits and floods": tickets and previews per minute (``per_minute``; 0 turns it off).
 
     - Each connection has its own budget of ``per_minute`` (:meth:`for_connection`), as in the original daemon:
       tills sharing one auth token or one client_id do not share a budget.

@@ -18,8 +18,8 @@ LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 
 
 class OriginPolicy:
-    """PROTOCOL.md / task rule: allow no Origin, same origin, http(s)://localhost[:port], http(s)://127.0.0.1[:port]
-    and the configured ``allowed_origins`` (``"*"`` allows every origin, which is unsafe)."""
+    """docs/protocol.md "Who may connect": allow no Origin, same origin, http(s)://localhost[:port],
+    http(s)://127.0.0.1[:port] and the configured ``allowed_origins`` (``"*"`` allows every origin, which is unsafe)."""
 
     def __init__(self, allowed_origins: Iterable[str]) -> None:
         configured = [origin.strip() for origin in allowed_origins if origin.strip()]

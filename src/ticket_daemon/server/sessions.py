@@ -1,4 +1,4 @@
-"""Dashboard sessions and login lock-out (PROTOCOL.md "Endpoints": HttpOnly, SameSite=Strict session cookie).
+"""Dashboard sessions and login lock-out (docs/protocol.md "HTTP": HttpOnly, SameSite=Strict session cookie).
 
 A session is a random 256-bit id held by the browser in a cookie; the server keeps only a SHA-256 of it, with a
 sliding 15-minute expiry. Failed logins are counted per remote address: the 5th failure inside 5 minutes locks

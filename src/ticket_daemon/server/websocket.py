@@ -60,7 +60,7 @@ def websocket_endpoint(daemon: Daemon, origins: OriginRegistry) -> Callable[[Web
         address = websocket.client.host if websocket.client else "unknown"
         if not origins.allows(origin, websocket.headers.get("host")):
             # A web page on another site must not be able to print. Refused at the handshake with HTTP 403, so
-            # the page's console says why; the origin is listed for the operator (docs/protocol.md "Extensions").
+            # the page's console says why; the origin is listed for the operator (docs/protocol.md "Who may connect").
             origins.refused(origin)  # logged once per origin, not on every reconnect of the page
             await refuse_handshake(websocket)
             return
@@ -99,7 +99,7 @@ class ClientConnection:
             expected_token=settings.auth_token.get_secret_value(),
             presented_token=query.get("auth_token"),
         )
-        # docs/protocol.md "Rate limit identity": this connection's own budget of tickets and previews, under the
+        # docs/protocol.md "Rate limits and floods": this connection's own budget of tickets and previews, under the
         # ceiling of its address; dropped with the connection.
         self.submitter = Submitter(identity, self, daemon.rate_limiter.for_connection(), self.state)
         self._max_frame = settings.max_frame_bytes
@@ -180,7 +180,7 @@ class ClientConnection:
         reader: asyncio.Task[bool] | None = None
         closing = asyncio.create_task(self._closing.wait())
         try:
-            # docs/protocol.md "Connection": greet at once.
+            # docs/protocol.md "Connection (WebSocket)": greet at once.
             self.send(messages.info_connected())
             if self.state.may_attach(self.websocket.query_params.get("auth_token")):
                 await service.attach(self.daemon.spool, self.submitter)

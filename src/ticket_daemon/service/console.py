@@ -64,7 +64,7 @@ class DaemonServer(uvicorn.Server):
     ) -> None:
         super().__init__(config)
         self.daemon = daemon
-        self.mqtt = mqtt  # the fleet front door (PROTOCOL.md "MQTT"), when [mqtt] url is set
+        self.mqtt = mqtt  # the fleet front door (docs/protocol.md "MQTT"), when [mqtt] url is set
         self.announce = announce
         self.url = ""
 

@@ -1,4 +1,5 @@
-"""``ticket-daemon status``: ask a running daemon's ``GET /health`` (PROTOCOL.md "GET /health") and print it readably.
+"""``ticket-daemon status``: ask a running daemon's ``GET /health`` (docs/protocol.md "GET /health") and print it
+readably.
 
 Exit status: 0 when the daemon answers ``ok``, 1 when it answers ``degraded`` or does not answer at all, 2 for a
 configuration that cannot be read. Only the local daemon's own address is asked; no proxy is ever used.

@@ -64,10 +64,13 @@ class PrintSpool:
         store: JobStore | None = None,
         metrics: JobMetrics = NO_METRICS,
         before_store_closes: Callable[[], Awaitable[None]] = _nothing,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         """``metrics`` hears of every job (``GET /metrics``); ``before_store_closes`` runs on stop after the drain,
-        while results can still be recorded (the server closes its connections there)."""
+        while results can still be recorded (the server closes its connections there); ``clock`` gives the wall-clock
+        seconds jobs are stamped with, which the duplicate window and a job's time to live are measured on."""
         self.settings = settings
+        self.clock = clock
         self.registry = PrinterRegistry.from_settings(settings.printers)  # ConfigError for bad printers
         self.store: JobStore = store if store is not None else default_store(settings)
         self.capacity = settings.server.queue_capacity
@@ -80,7 +83,7 @@ class PrintSpool:
         self.discovery = PrinterDiscovery()  # the OS's printers, asked at most every 30 s
         self.jobs_processed = 0
         self.jobs_failed = 0
-        self.started_at = time.time()
+        self.started_at = self.clock()
         self.accepting = False  # True between start() and the beginning of stop()
         self.storage_error: str | None = None  # why the spool could not be opened, when it could not
         retry = RetryPolicy(
@@ -102,6 +105,7 @@ class PrintSpool:
                 on_finished=self._job_finished,
                 on_waiting=self.results.waiting,
                 retry=retry,
+                clock=clock,
                 claim_ahead=claim_ahead,
                 reprint_interrupted=settings.spool.interrupted_policy == "reprint",
             )
@@ -126,7 +130,7 @@ class PrintSpool:
         if self.has_started:
             return
         self.has_started = True
-        self.started_at = time.time()
+        self.started_at = self.clock()
         reprints: set[int] = set()
         try:
             reprints = await recover(self.store, interrupted_policy=self.settings.spool.interrupted_policy)
@@ -210,7 +214,7 @@ class PrintSpool:
         job = await self.store.get(seq)
         if job is None:
             return None
-        cancelled = await self.store.move(seq, JobState.CANCELLED, now=time.time(), message=messages.CANCELLED)
+        cancelled = await self.store.move(seq, JobState.CANCELLED, now=self.clock(), message=messages.CANCELLED)
         self._job_finished(cancelled)
         return cancelled
 
@@ -244,7 +248,7 @@ class PrintSpool:
                     document=original.document,
                     data=data,
                     notes=notes,
-                    now=time.time(),
+                    now=self.clock(),
                     digest=original.digest,
                 )
                 window = self.duplicate_window_seconds
@@ -258,7 +262,7 @@ class PrintSpool:
     async def prune(self) -> int:
         """Drop finished jobs past ``retention_days``, and the oldest beyond ``max_rows``."""
         spool = self.settings.spool
-        older_than = time.time() - spool.retention_days * 86400
+        older_than = self.clock() - spool.retention_days * 86400
         return await self.store.prune(older_than=older_than, max_rows=spool.max_rows)
 
     async def _prune_periodically(self) -> None:
@@ -281,7 +285,7 @@ class PrintSpool:
             )
         except TicketError as error:
             return {"status": "error", "mensaje": str(error)}
-        waited = round(max(0.0, time.time() - oldest.created_at), 1) if oldest is not None else 0.0
+        waited = round(max(0.0, self.clock() - oldest.created_at), 1) if oldest is not None else 0.0
         report: dict[str, object] = {"status": "ok", "size": size, "pending": pending, "oldest_waiting_seconds": waited}
         health = await self.store.refresh_health()  # degraded, with why, while the file or its writes fail now
         if not health.ok:
@@ -289,7 +293,7 @@ class PrintSpool:
         return report
 
     def uptime_seconds(self) -> int:
-        return max(0, int(time.time() - self.started_at))
+        return max(0, int(self.clock() - self.started_at))
 
     def workers_running(self) -> bool:
         return bool(self.workers) and all(worker.running for worker in self.workers.values())

@@ -8,8 +8,8 @@ spool thread); a ticket refused before that looks its id up first, so the reply 
 Independent of the transport: ``/ws``, the HTTP mirror and MQTT share it through the service (``service.py``), each
 passing who sent the ticket (:class:`Submitter`, with the rate limit that applies to it) and where its replies go.
 
-The printer is chosen before rendering, and the document is laid out for that printer's paper (docs/document.md "The
-printer's paper wins"); the ``ack`` comes only after a successful render, and only through the spool's
+The printer is chosen before rendering, and the document is laid out for that printer's paper (docs/document.md
+"Profile"); the ``ack`` comes only after a successful render, and only through the spool's
 :class:`~.results.ResultRouter`, which holds the job's result until its ack is out.
 """
 
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 
 class RateLimit(Protocol):
-    """A front door's job budget (docs/protocol.md "Rate limit identity"; ``server.ratelimit``): may a job from this
+    """A front door's job budget (docs/protocol.md "Rate limits and floods"; ``server.ratelimit``): may a job from this
     submitter go on at ``now``? The object knows whose budget it is (``/ws`` passes one per connection); the
     remote address given with each job names the ceiling shared by everything from that address."""
 
@@ -69,7 +69,7 @@ class Submitter:
 
     @property
     def names_itself(self) -> bool:
-        """docs/protocol.md "Idempotent ids": a client that names itself has exactly-once ids within the duplicate
+        """docs/protocol.md "Ids": a client that names itself has exactly-once ids within the duplicate
         window; an anonymous one (every client written for the original) has every ticket printed."""
         return self.client_id is not None
 
@@ -155,7 +155,7 @@ async def _outcome(spool: PrintSpool, ticket: Ticket, submitter: Submitter) -> _
     # 4. Validate, choose the printer (ticket.printer, else profile.model against names/aliases, else the
     # default), and render for its paper in the render pool: the smallest documents on the event loop, others off
     # it, under a time and size budget, one render worker at a time per client (renderpool.py).
-    # docs/protocol.md "Idempotent ids, safely scoped" puts the duplicate check before validation. The add below
+    # docs/protocol.md "Ids" puts the duplicate check before validation. The add below
     # makes it atomically, within the sender's own scope and the duplicate window, so a ticket that renders is not
     # read first (one trip to the spool thread per ticket, not two); a ticket refused before its add looks its id
     # up instead, so a resent id still gets its duplicate ack (or its id conflict) whatever its document.
@@ -178,7 +178,7 @@ async def _outcome(spool: PrintSpool, ticket: Ticket, submitter: Submitter) -> _
         document=rendered.document_json,
         data=rendered.data,
         notes=rendered.notes,
-        now=time.time(),
+        now=spool.clock(),
         # Of the document as the client sent it, before any lenient substitution: a retry of the very same message
         # always matches (made by the renderer, with the canonical JSON it stores).
         digest=rendered.digest,
@@ -208,7 +208,7 @@ async def _refused_unless_reused(
     as if the id had been checked first: the same document's duplicate ``ack``, another document's id conflict)."""
     if job_id is None or not submitter.names_itself:  # an anonymous client's ids are never duplicates
         return refusal
-    now = time.time()
+    now = spool.clock()
     window = spool.duplicate_window_seconds
     try:
         existing = await spool.store.find(submitter.owner, job_id, newer_than=now - window)

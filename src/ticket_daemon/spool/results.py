@@ -6,12 +6,12 @@ The router is the only sender of both. A front door never sends an ``ack`` itsel
 first (a fast printer can finish before the ack leaves). Until that call, results and notices for the job are held,
 so no call order can put a result ahead of its ack. Sinks are connection outboxes that keep order (FIFO).
 
-Routes are keyed by the job's ``seq``, never by the client's id: ids are scoped per client (docs/protocol.md "Idempotent
-ids, safely scoped"), so two clients may use the same id at once. A result goes to the connection that sent the job;
-if that one is gone, to the live connection of the job's own client (its owner); never to anyone else. It counts as
+Routes are keyed by the job's ``seq``, never by the client's id: ids are scoped per client (docs/protocol.md
+"Ids"), so two clients may use the same id at once. A result goes to the connection that sent the job; if that one
+is gone, to the live connection of the job's own client (its owner); never to anyone else. It counts as
 delivered only once written (:meth:`written`); until then a client that reconnects gets it again, from the spool.
 A door says which result was written by (owner, id), and an anonymous client's ids repeat (docs/protocol.md
-"Idempotent ids"): the router knows which job's result it handed out under that name, and records that job, by seq.
+"Ids"): the router knows which job's result it handed out under that name, and records that job, by seq.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ class ResultSink(Protocol):
     def send(self, message: messages.Message, /) -> bool: ...
 
     def result(self, job_id: str, message: messages.Message, /) -> bool: ...
+
 
 # (owner, id) names whose results were handed to a connection and not written yet: a connection that goes away
 # never writes its own, so only the newest are kept (an unrecorded delivery only means a harmless resend).
@@ -202,7 +203,11 @@ class ResultRouter:
 
     def _hand(self, sink: ResultSink, job: Job, *, again: bool = False) -> bool:
         """Send the job's result to ``sink``; remember under its name which job it was, for :meth:`written`."""
-        if not _deliver_result(sink, job, result_message(job, again=again)):
+        try:
+            if not sink.result(job.id, result_message(job, again=again)):
+                return False
+        except Exception:
+            log.exception("delivering a result failed")
             return False
         name = (job.client_id, job.id)
         self._unwritten.setdefault(name, []).append(job.seq)
@@ -235,12 +240,4 @@ def _deliver(sink: ResultSink, message: messages.Message) -> bool:
         return sink.send(message)
     except Exception:
         log.exception("delivering a message failed")
-        return False
-
-
-def _deliver_result(sink: ResultSink, job: Job, message: messages.Message) -> bool:
-    try:
-        return sink.result(job.id, message)
-    except Exception:
-        log.exception("delivering a result failed")
         return False

@@ -33,9 +33,9 @@ async def serve(spool: PrintSpool, request: Request, submitter: Submitter) -> No
 
 
 async def attach(spool: PrintSpool, submitter: Submitter) -> None:
-    """docs/protocol.md extensions: from now on results of this client's jobs go to its sink, and those that
-    finished while it was away go now. A connection attaches at most once, and only when its client_id is backed
-    by the token (when one is configured)."""
+    """docs/protocol.md "Connection (WebSocket)": from now on results of this client's jobs go to its sink, and
+    those that finished while it was away go now. A connection attaches at most once, and only when its client_id
+    is backed by the token (when one is configured)."""
     connection, client_id = submitter.connection, submitter.client_id
     if client_id is None or (connection is not None and connection.attached):
         return

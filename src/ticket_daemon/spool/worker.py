@@ -1,4 +1,4 @@
-"""One printer worker per configured printer (DESIGN.md: "printer worker (one per printer)").
+"""One printer worker per configured printer (docs/architecture.md "One ticket's path").
 
 Each worker is one asyncio task that takes its printer's jobs from the store in acceptance order and delivers them
 through a fresh transport per job (like a CUPS backend: connect, check status, send, close). Printers therefore
@@ -419,10 +419,6 @@ class PrinterWorker:
             self._store_trouble = None
 
     async def _deliver(self, run: list[Job], began: list[Job], printed: Callable[[list[Job]], None]) -> None:
-        async with self.line.hold():
-            await self._deliver_on_line(run, began, printed)
-
-    async def _deliver_on_line(self, run: list[Job], began: list[Job], printed: Callable[[list[Job]], None]) -> None:
         """Open, check, then for each job send and check, then close; ``began`` gets each job as its bytes start
         going out and ``printed(jobs)`` is called once they are on paper, before closing. Over a link that gives no
         status back, a run goes out in a few writes of several jobs (the device prints what arrives, in order)."""
@@ -430,42 +426,43 @@ class PrinterWorker:
         transport = open_transport(
             self.printer.parsed_uri, dot_width=self._dot_width, data_dir=self._data_dir, codecs=self._codecs
         )
-        try:
+        async with self.line.hold():  # talk to the printer alone; a status check waits
             try:
                 try:
-                    await transport.open()
-                except TicketError:
-                    self.line.record(PrinterState.offline)
+                    try:
+                        await transport.open()
+                    except TicketError:
+                        self.line.record(PrinterState.offline)
+                        raise
+                    # Status is read before and after sending (DLE EOT). Before: "Paper out" beats a silently lost
+                    # receipt, and nothing was printed, so the job can wait and retry.
+                    await self._check_status(transport)
+                except TicketError as error:
+                    if error.retryable:
+                        raise _NotSent(error) from None
                     raise
-                # DESIGN.md: status check before and after sending (DLE EOT). Before: "Paper out" beats a silently
-                # lost receipt, and nothing was printed, so the job can wait and retry.
-                await self._check_status(transport)
-            except TicketError as error:
-                if error.retryable:
-                    raise _NotSent(error) from None
-                raise
-            # After: the reply queues behind the job's bytes, so it also confirms the printer took them all (and
-            # catches a fault that happened mid-job). From here on a failure follows interrupted_policy (part of the
-            # job may be on paper).
-            if len(run) > 1 and not transport.can_read_status and all(job.data for job in run):
-                for chunk in _chunks(run, STREAM_WRITE_BYTES):
+                # After: the reply queues behind the job's bytes, so it also confirms the printer took them all
+                # (and catches a fault that happened mid-job). From here on a failure follows interrupted_policy
+                # (part of the job may be on paper).
+                if len(run) > 1 and not transport.can_read_status and all(job.data for job in run):
+                    for chunk in _chunks(run, STREAM_WRITE_BYTES):
+                        if began and self._stop_requested.is_set():
+                            return  # the rest of the run goes back to the queue
+                        began.extend(chunk)
+                        await transport.send(b"".join(job.data or b"" for job in chunk))
+                        printed(chunk)
+                    return
+                for job in run:
                     if began and self._stop_requested.is_set():
                         return  # the rest of the run goes back to the queue
-                    began.extend(chunk)
-                    await transport.send(b"".join(job.data or b"" for job in chunk))
-                    printed(chunk)
-                return
-            for job in run:
-                if began and self._stop_requested.is_set():
-                    return  # the rest of the run goes back to the queue
-                began.append(job)
-                if not job.data:
-                    raise TicketError("job has no rendered bytes")
-                await transport.send(job.data)
-                await self._check_status(transport)
-                printed([job])
-        finally:
-            await transport.close()
+                    began.append(job)
+                    if not job.data:
+                        raise TicketError("job has no rendered bytes")
+                    await transport.send(job.data)
+                    await self._check_status(transport)
+                    printed([job])
+            finally:
+                await transport.close()
 
     async def _check_status(self, transport: Transport) -> None:
         if not transport.can_read_status:

@@ -9,7 +9,7 @@ savepoint. Nobody hears back before the commit.
 
 Keys: a job's ``seq`` (acceptance order) is its key. The client's ``id`` is unique only per owner (``client_id``)
 within the duplicate window, and only for a client that names itself: an anonymous client's ids may repeat
-(docs/protocol.md "Idempotent ids"); :meth:`find` looks up the newest.
+(docs/protocol.md "Ids"); :meth:`find` looks up the newest.
 
 The file is watched (``faults.FileWatch``, at every group commit and every health check): deleted, replaced or
 damaged while the daemon runs, it makes new jobs refused with what to do, while the jobs already accepted go on.
@@ -73,8 +73,11 @@ class Recovery:
 
 
 class SqliteJobStore(JobReads):
-    def __init__(self, path: Path, *, reserve_bytes: int = DEFAULT_RESERVE_BYTES) -> None:
+    def __init__(
+        self, path: Path, *, reserve_bytes: int = DEFAULT_RESERVE_BYTES, clock: Callable[[], float] = monotonic
+    ) -> None:
         self.path = path
+        self._clock = clock  # seconds, for the health probe's and the full disk's waits (tests move it by hand)
         self.marker = path.with_suffix(".marker")
         self._monitor = HealthMonitor()
         self._file_health = HealthMonitor("the spool file is the one the daemon has open again")
@@ -82,7 +85,7 @@ class SqliteJobStore(JobReads):
         self._file_problem: str | None = None  # the file at the path is not the one open: new jobs are refused
         self._damage: str | None = None  # a write found the file damaged: new jobs are refused until a restart
         self.rescued = path.with_name(f"{path.stem}.rescued{path.suffix}")  # where a lost file's jobs are saved
-        self._probe_at = 0.0  # monotonic time of the next write a health check may try
+        self._probe_at = 0.0  # clock time of the next write a health check may try
         self._reserve = Reserve(path.with_suffix(".reserve"), reserve_bytes)
         self._disk_full = False  # new jobs refused until the reserve can be made again
         self._rearm_delay, self._rearm_at = 1.0, -_REARM_MAX_SECONDS  # when the reserve was (or may be) made again
@@ -129,8 +132,8 @@ class SqliteJobStore(JobReads):
         at again when due, and after a failed write a write of its own is tried (at most once a second)."""
         self.watch_file()
         self.rearm_if_due()
-        if not self._monitor.current.ok and not self._disk_full and monotonic() >= self._probe_at:
-            self._probe_at = monotonic() + _PROBE_SECONDS
+        if not self._monitor.current.ok and not self._disk_full and self._clock() >= self._probe_at:
+            self._probe_at = self._clock() + _PROBE_SECONDS
             self._probe_write()
         return self.health
 
@@ -337,23 +340,23 @@ class SqliteJobStore(JobReads):
         """Give the reserve's space to the jobs in flight; refuse new jobs until it can be made again."""
         released = self._reserve.release()
         # Full again soon after the reserve was made again (space came back only briefly): wait longer next time.
-        recently_rearmed = monotonic() - self._rearm_at < _REARM_MAX_SECONDS
+        recently_rearmed = self._clock() - self._rearm_at < _REARM_MAX_SECONDS
         self._rearm_delay = min(_REARM_MAX_SECONDS, self._rearm_delay * 2) if recently_rearmed else 1.0
         self._disk_full = True
-        self._rearm_at = monotonic() + self._rearm_delay
+        self._rearm_at = self._clock() + self._rearm_delay
         self._monitor.degraded(reason + (" (reserve released)" if released else ""))
 
     def rearm_if_due(self) -> None:
         """While new jobs are refused for a full disk: once there is room for the reserve again, make it, shrink
         the write-ahead log that grew meanwhile, and accept new jobs again."""
-        if not self._disk_full or monotonic() < self._rearm_at:
+        if not self._disk_full or self._clock() < self._rearm_at:
             return
         if not self._room_to_grow() or not self._reserve.ensure():
-            self._rearm_at = monotonic() + self._rearm_delay
+            self._rearm_at = self._clock() + self._rearm_delay
             return
         with suppress(sqlite3.Error):
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        self._disk_full, self._rearm_at = False, monotonic()
+        self._disk_full, self._rearm_at = False, self._clock()
         self._monitor.recovered()
 
     def _room_to_grow(self) -> bool:
@@ -437,7 +440,7 @@ class SqliteJobStore(JobReads):
     def _apply_move(self, current: Job, target: JobState, now: float, message: str | None, attempts: int | None) -> Job:
         moved = current.moved(target, now=now, message=message, attempts=attempts)
         # A final state drops the rendered bytes: the document stays, for a reprint. (The schema's next_attempt_at
-        # column is no longer written or read: workers keep their backoff in memory; dropping it needs a migration.)
+        # column is neither written nor read: workers keep their backoff in memory; dropping it needs a migration.)
         self._db.execute(
             "UPDATE jobs SET state = ?, message = ?, attempts = ?, updated_at = ?,"
             " delivered = 0, data = CASE WHEN ? THEN NULL ELSE data END WHERE seq = ?",

@@ -4,7 +4,7 @@ Two stores implement it: :class:`~ticket_daemon.store.memory.MemoryJobStore` kee
 :class:`~ticket_daemon.store.sqlite.SqliteSpool` keeps it in a SQLite file. Either can replace the other without
 touching the server: each honours the same contract: ``add`` is atomic (capacity and reused ids are checked in the
 same step that stores the job), ``next_for_printer`` returns the oldest pending job of that printer, and ``move``
-records one transition. Ids are scoped (docs/protocol.md ("Idempotent ids, safely scoped")): unique per owner
+records one transition. Ids are scoped (docs/protocol.md "Ids"): unique per owner
 (``Job.client_id``) within the duplicate window; a job's key is its ``seq``. Finished jobs keep their document and
 drop their rendered bytes.
 

@@ -1,4 +1,4 @@
-"""A print job's record and its life-cycle (STYLE.md §3: explicit states, guarded transitions).
+"""A print job's record and its life-cycle (explicit states, guarded transitions).
 
     queued ──▶ printing ──▶ success | error
       │  ▲         │
@@ -20,7 +20,7 @@ from enum import StrEnum
 
 from ..document.errors import Category, TicketError
 
-# PROTOCOL.md "Idempotent ids, safely scoped": an id is the client's own for this long after its first acceptance.
+# docs/protocol.md "Ids": an id is the client's own for this long after its first acceptance.
 DEFAULT_DUPLICATE_WINDOW_SECONDS = 600.0
 
 
@@ -55,8 +55,8 @@ TRANSITIONS: dict[JobState, frozenset[JobState]] = {
 
 
 class DuplicateJob(Exception):
-    """The same client sent the same id with the same document within the duplicate window (PROTOCOL.md
-    "Idempotent ids, safely scoped"): a retry, nothing is stored or printed again. Carries the stored record so the
+    """The same client sent the same id with the same document within the duplicate window (docs/protocol.md
+    "Ids"): a retry, nothing is stored or printed again. Carries the stored record so the
     caller can report its state. The one class every store raises."""
 
     def __init__(self, existing: Job) -> None:
@@ -66,7 +66,7 @@ class DuplicateJob(Exception):
 
 class IdConflict(TicketError):
     """The same client sent an id it used within the duplicate window for a *different* document: refused, with the
-    exact PROTOCOL.md sentence as its text. Carries the stored record."""
+    exact sentence of docs/protocol.md "Ids" as its text. Carries the stored record."""
 
     category = Category.VALIDATION
     retryable = False
@@ -114,7 +114,7 @@ def document_digest(document: object) -> str:
 
 
 def check_reuse(existing: Job | None, job: Job, *, window_seconds: float, now: float) -> None:
-    """PROTOCOL.md "Idempotent ids, safely scoped", for a new ``job`` whose owner already used its id (``existing``:
+    """docs/protocol.md "Ids", for a new ``job`` whose owner already used its id (``existing``:
     the newest such job, or None). Within ``window_seconds`` of ``existing``'s acceptance: same document →
     :class:`DuplicateJob`, different → :class:`IdConflict`. Older: the id is free again (returns). A record without a
     digest (stored before digests were kept) matches any document, so a retry is never printed twice."""
@@ -154,7 +154,7 @@ class Job:
 
     @property
     def owner(self) -> str:
-        """The scope the id belongs to (PROTOCOL.md "Idempotent ids, safely scoped"). ``seq`` is the job's key."""
+        """The scope the id belongs to (docs/protocol.md "Ids"). ``seq`` is the job's key."""
         return self.client_id
 
     @property

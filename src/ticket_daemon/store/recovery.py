@@ -29,7 +29,7 @@ async def recover(store: JobStore, *, interrupted_policy: str) -> set[int]:
 
 async def end_orphaned_jobs(store: JobStore, configured: Collection[str], on_finished: JobReport) -> None:
     """Jobs pending for a printer no longer configured would wait forever and count against the capacity: they
-    end ``error`` instead. A failure here only leaves them waiting, as before: start-up goes on."""
+    end ``error`` instead. A failure here only leaves them waiting: start-up goes on."""
     try:
         for printer in await store.pending_printers():
             if printer in configured:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -29,11 +30,17 @@ SPOOL_FILE = "spool.sqlite3"
 
 class SqliteSpool:
     def __init__(
-        self, path: Path, *, max_batch: int = DEFAULT_MAX_BATCH, reserve_bytes: int = DEFAULT_RESERVE_BYTES
+        self,
+        path: Path,
+        *,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        reserve_bytes: int = DEFAULT_RESERVE_BYTES,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.path = path
         self._runner = StoreRunner(self._commit_batch, max_batch=max_batch)
         self._reserve_bytes = reserve_bytes
+        self._clock = clock
         self._store: SqliteJobStore | None = None
         self._closed = False
 
@@ -68,7 +75,7 @@ class SqliteSpool:
         is queued again or failed as ``interrupted_policy`` says. Returns the interrupted jobs."""
         if self._store is None:
             self._store = await self._runner.call(
-                functools.partial(SqliteJobStore, self.path, reserve_bytes=self._reserve_bytes)
+                functools.partial(SqliteJobStore, self.path, reserve_bytes=self._reserve_bytes, clock=self._clock)
             )
         store = self._store
         recovery = await self._runner.call(functools.partial(store.recover, now=now, policy=interrupted_policy))
@@ -97,9 +104,6 @@ class SqliteSpool:
             raise StorageError(f"the spool database {self.path} is not open")
         return self._store
 
-    async def _write(self, operation: Callable[[SqliteJobStore], Callable[[], T]]) -> T:
-        return await self._runner.write(operation(self._open_store()))
-
     async def _read(self, method: Callable[[SqliteJobStore], T]) -> T:
         store = self._open_store()
 
@@ -121,7 +125,9 @@ class SqliteSpool:
         window_seconds: float = DEFAULT_DUPLICATE_WINDOW_SECONDS,
         now: float | None = None,
     ) -> Job:
-        return await self._write(lambda store: functools.partial(store.do_add, job, capacity, window_seconds, now))
+        return await self._runner.write(
+            functools.partial(self._open_store().do_add, job, capacity, window_seconds, now)
+        )
 
     async def move(
         self,
@@ -132,7 +138,9 @@ class SqliteSpool:
         message: str | None = None,
         attempts: int | None = None,
     ) -> Job:
-        return await self._write(lambda store: functools.partial(store.do_move, key, target, now, message, attempts))
+        return await self._runner.write(
+            functools.partial(self._open_store().do_move, key, target, now, message, attempts)
+        )
 
     async def finish_and_claim(
         self,
@@ -144,15 +152,15 @@ class SqliteSpool:
         limit: int = 1,
         max_bytes: int = CLAIM_MAX_BYTES,
     ) -> tuple[Job, list[Job]]:
-        return await self._write(
-            lambda store: functools.partial(store.do_finish_and_claim, key, target, now, message, limit, max_bytes)
+        return await self._runner.write(
+            functools.partial(self._open_store().do_finish_and_claim, key, target, now, message, limit, max_bytes)
         )
 
     async def mark_results_delivered(self, seqs: Sequence[int]) -> None:
-        await self._write(lambda store: functools.partial(store.do_mark_results_delivered, tuple(seqs)))
+        await self._runner.write(functools.partial(self._open_store().do_mark_results_delivered, tuple(seqs)))
 
     async def prune(self, *, older_than: float, max_rows: int) -> int:
-        return await self._write(lambda store: functools.partial(store.do_prune, older_than, max_rows))
+        return await self._runner.write(functools.partial(self._open_store().do_prune, older_than, max_rows))
 
     async def get(self, key: JobKey) -> Job | None:
         return await self._read(lambda store: store.get(key))

@@ -29,7 +29,7 @@
   var MM_PER_INCH = 25.4;
   var LANGUAGES = ["es", "en"];
   var LANGUAGE_KEY = "ticket-daemon-language";
-  // Printer states that stop printing, in the order the banner lists them (docs/protocol.md "PrinterDetail").
+  // Printer states that stop printing, in the order the banner lists them (docs/protocol.md "Printers").
   var PRINTER_PROBLEMS = ["offline", "paper_out", "cover_open", "error", "paused"];
   var PENDING_STATES = { queued: true, printing: true, waiting: true };
 
@@ -104,7 +104,7 @@
     );
   }
 
-  // ---- templates: v1 documents (DOCUMENT.md) ------------------------------------------------------------------
+  // ---- templates: v1 documents (docs/document.md) ------------------------------------------------------------------
 
   var PROFILE = { model: "EC-PM-80250", paper_width: 80, code_table: "WPC1252", dpi: 203, has_qr: false };
 
@@ -1152,8 +1152,9 @@
     $("preview-warnings").hidden = true;
   }
 
-  // docs/document.md "Lenient": what the daemon printed with a default instead of what the document says, one
-  // "CATEGORY: sentence" each (strict mode would refuse the document). Sent as a JSON array in X-Render-Notes.
+  // docs/document.md "Lenient (default) and strict": what the daemon printed with a default instead of what the
+  // document says, one "CATEGORY: sentence" each (strict mode would refuse the document). Sent as a JSON array in
+  // X-Render-Notes.
   function showPreviewWarnings(header) {
     var list = $("preview-warnings");
     list.textContent = "";

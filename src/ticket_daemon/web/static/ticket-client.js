@@ -1,5 +1,5 @@
 /*
- * ticket-client.js — a small browser client for ticket-daemon (WebSocket protocol v1, see PROTOCOL.md).
+ * ticket-client.js — a small browser client for ticket-daemon (WebSocket protocol v1, see docs/protocol.md).
  * No dependencies, no build step: load it with <script src="http://localhost:8766/static/ticket-client.js">
  * or copy it into your POS app.
  *
@@ -7,7 +7,7 @@
  *     url: "ws://localhost:8766/ws",   // default: the daemon that served this page, else ws://localhost:8766/ws
  *     clientId: "till-3",              // optional: results finished while you were away arrive on reconnect
  *     authToken: "…",                  // optional: only when the daemon has server.auth_token set
- *     reconnectDelay: 3000,            // ms between reconnect attempts (PROTOCOL.md recommends 3 s)
+ *     reconnectDelay: 3000,            // ms between reconnect attempts (docs/protocol.md: 3 s)
  *   });
  *   client.on("state", (state) => …);  // "connecting" | "open" | "closed"
  *   client.connect();
@@ -35,7 +35,7 @@
 
   var DEFAULT_PORT = 8766;
   var RECONNECT_DELAY_MS = 3000;
-  // Which reply answers which request when the reply carries no id (PROTOCOL.md "Client → server").
+  // Which reply answers which request when the reply carries no id (docs/protocol.md "Client → server").
   var REPLY_TYPE = { status: "status", get_printers: "printers", ping: "pong", preview: "preview" };
   var CATEGORY = /^([A-Z]+):\s/;
 
@@ -153,7 +153,8 @@
 
   TicketClient.prototype._dropped = function () {
     this._socket = null;
-    // Jobs already queued may still report back on reconnect when a clientId identifies us (PROTOCOL.md extensions).
+    // Jobs already queued may still report back on reconnect when a clientId identifies us
+    // (docs/protocol.md "Connection (WebSocket)").
     this._failPending("Connection to the print service lost", !this.clientId);
     this._setState("closed");
     if (this._wanted && !this._timer) {
@@ -261,7 +262,7 @@
     if (message.tipo === "ack") {
       request.acked = true;
       if (typeof request.onAck === "function") request.onAck(message);
-      // "duplicate": the job was accepted before; its result (if finished) is sent again (PROTOCOL.md extensions).
+      // "duplicate": the job was accepted before; its result (if finished) is sent again (docs/protocol.md "Ids").
       return;
     }
     if (message.tipo === "job" && request.tipo === "ticket") {
