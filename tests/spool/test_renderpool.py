@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from clocks import ManualClock
 from ticket_daemon.document import parse_document
 from ticket_daemon.document.errors import TicketError
 from ticket_daemon.escpos import render_job
@@ -123,30 +124,20 @@ def test_a_kitchen_order_renders_without_a_process_and_a_lone_image_in_one() -> 
     assert len(after) == 1  # started on first use, the one that rendered it
 
 
-class FakeClock:
-    """The pool's clock, moved by the test: idle time passes without waiting for it."""
-
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def children() -> set[int]:
     return {int(pid) for task in Path("/proc/self/task").iterdir() for pid in (task / "children").read_text().split()}
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="Linux /proc")
-def test_a_worker_idle_for_a_minute_is_stopped_with_the_forkserver_and_the_next_render_starts_them_again():
-    clock = FakeClock()
+def test_a_worker_idle_for_a_minute_is_stopped_with_the_forkserver_and_the_next_render_starts_them_again() -> None:
+    clock = ManualClock()  # idle time passes without waiting for it
 
     async def scenario(pool: RenderPool) -> Any:
         first = await pool.render("till-1", document(LOGO), raw_policy="allow")
         started, processes = pool.worker_pids(), children()
-        clock.now += 59.0
+        clock.advance(59.0)
         kept = pool.retire_idle()
-        clock.now += 1.0
+        clock.advance(1.0)
         stopped = pool.retire_idle()
         after_retirement = pool.worker_pids()
         deadline = time.monotonic() + 10
@@ -169,7 +160,7 @@ def test_a_worker_idle_for_a_minute_is_stopped_with_the_forkserver_and_the_next_
     assert len(restarted) >= 1 and not set(restarted) & set(started)
 
 
-def test_plain_tickets_start_no_worker_process():
+def test_plain_tickets_start_no_worker_process() -> None:
     async def scenario(pool: RenderPool) -> Any:
         await pool.render("till-1", TINY, raw_policy="allow")
         await pool.render("till-1", KITCHEN_ORDER, raw_policy="allow")

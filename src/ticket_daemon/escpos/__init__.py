@@ -17,18 +17,22 @@ if TYPE_CHECKING:
     from .qr import qr_bytes
     from .raster import Bitmap
 
+
 # Re-exported on first use (PEP 562): they import numpy, Pillow and zxing-cpp, which plain text never needs.
-_LAZY = {"image_bytes": ".image", "qr_bytes": ".qr", "Bitmap": ".raster"}
-
-
 def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
+    if name == "image_bytes":
+        from .image import image_bytes
 
-    value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-    globals()[name] = value
-    return value
+        return image_bytes
+    if name == "qr_bytes":
+        from .qr import qr_bytes
+
+        return qr_bytes
+    if name == "Bitmap":
+        from .raster import Bitmap
+
+        return Bitmap
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
