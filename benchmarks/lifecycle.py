@@ -1,7 +1,9 @@
 """Daemon life-cycle benchmarks: ``ticket-daemon serve`` start-up time to ready, memory, and stop time, each against
 a bare Starlette/uvicorn app (``bare_app.py``) started the same way in the same run, in interleaved rounds.
 
-Targets: ready <= 2x the bare app's; idle PSS of every process of the daemon <= 2x the bare app's.
+Targets: ready <= 2x the bare app's; idle PSS of every process of the daemon <= 2x the bare app's. Also printed:
+the PSS of every process after a load of ``BENCH_AFTER_LOAD_RECEIPTS`` (2 000) ``examples/receipt.json`` tickets
+from 10 connections, every result back, against the bare app's after the same tickets.
 
 Also home of :class:`DaemonProcess`: a real ``python -m ticket_daemon serve`` child process on 127.0.0.1 port 0,
 which the "daemon" section drives over WebSocket. A separate process keeps the benchmark's own clients from
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import http.client
+import json
 import os
 import re
 import signal
@@ -34,6 +37,9 @@ STOP_TIMEOUT_S = 30.0  # SIGTERM → exit; the daemon's own shutdown grace is 10
 HEALTH_TIMEOUT_S = 5.0
 IDLE_SETTLE_S = 1.0  # let start-up garbage settle before reading the resident set
 STARTS = 5
+AFTER_LOAD_RECEIPTS = int(os.environ.get("BENCH_AFTER_LOAD_RECEIPTS", "2000"))
+AFTER_LOAD_CLIENTS = 10
+AFTER_LOAD_TIMEOUT_S = 600.0  # the whole load, results included: a bound, never reached on a working daemon
 _READY_URL = re.compile(r"http://[^\s/]+:(\d+)/")
 
 
@@ -198,9 +204,54 @@ def _ratios(mine: list[float], reference: list[float]) -> str:
     return f"{statistics.median(ratios):.2f}x ({ratios[0]:.2f}-{ratios[-1]:.2f})" if ratios else "n/a"
 
 
+async def _receipts(url: str, name: str, count: int, *, results: bool) -> None:
+    """One till sends ``count`` receipts, each once the last is acked; then (``results``) waits for every result."""
+    from websockets.asyncio.client import connect
+
+    from .ackpath import RECEIPT
+
+    received = 0
+    async with connect(f"{url}?client_id={name}", proxy=None, compression=None) as ws:
+        await ws.recv()  # the greeting
+        for n in range(count):
+            await ws.send(json.dumps({"tipo": "ticket", "id": f"{name}-{n}", "datos": RECEIPT}))
+            while (reply := json.loads(await ws.recv())).get("tipo") != "ack":
+                received += reply.get("tipo") == "result"
+        while results and received < count:
+            received += json.loads(await ws.recv()).get("tipo") == "result"
+
+
+async def _after_load(root: Path, *, bare: bool) -> TreeMemory | None:
+    """PSS of every process once ``AFTER_LOAD_RECEIPTS`` receipts are acked (and, ours, printed)."""
+    from .ackpath import CONFIG
+
+    root.mkdir(parents=True, exist_ok=True)
+    config = root / "ticket-daemon.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    daemon = await DaemonProcess.spawn(root / "data", config=config, bare=bare)
+    try:
+        per_client = AFTER_LOAD_RECEIPTS // AFTER_LOAD_CLIENTS
+        async with asyncio.timeout(AFTER_LOAD_TIMEOUT_S):
+            await asyncio.gather(
+                *(
+                    _receipts(daemon.ws_url, f"load-{n}", per_client, results=not bare)
+                    for n in range(AFTER_LOAD_CLIENTS)
+                )
+            )
+        await asyncio.sleep(IDLE_SETTLE_S)
+        return daemon.memory()
+    finally:
+        await daemon.stop()
+
+
+async def _after_loads(root: Path) -> tuple[TreeMemory | None, TreeMemory | None]:
+    return await _after_load(root / "bare-load", bare=True), await _after_load(root / "load", bare=False)
+
+
 def run(report: Callable[[str, Stats], None]) -> None:
     with tempfile.TemporaryDirectory(prefix="ticket-bench-life-") as tmp:
         bare, ours = asyncio.run(_starts(Path(tmp)))
+        bare_loaded, ours_loaded = asyncio.run(_after_loads(Path(tmp)))
     print(f"  `python -m ticket_daemon serve --port 0 --data-dir TMP` (default config), {STARTS} starts:")
     report("start-up: spawn -> 'ticket-daemon ready'", Stats([s.ready_s * 1000 for s in ours]))
     report("start-up: spawn -> /health answers 200", Stats([s.healthy_s * 1000 for s in ours]))
@@ -222,3 +273,7 @@ def run(report: Callable[[str, Stats], None]) -> None:
         print(f"  idle PSS ours/bare {pss_ratio} (target <= 2x)")
     else:
         print("  idle memory: /proc/PID/smaps_rollup not available on this system")
+    if bare_loaded is not None and ours_loaded is not None:
+        print(f"  after {AFTER_LOAD_RECEIPTS} receipts, ours:     {ours_loaded.describe()}")
+        print(f"  after {AFTER_LOAD_RECEIPTS} receipts, bare app: {bare_loaded.describe()}")
+        print(f"  after-load PSS ours/bare {ours_loaded.pss_kib / bare_loaded.pss_kib:.2f}x")

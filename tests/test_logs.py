@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
 
-from ticket_daemon.logs import LOG_FORMAT, RedactingFilter, configure_logging
+from ticket_daemon.logs import LOG_FORMAT, RedactingFilter, configure_logging, flush_logs, installed_handlers
 
 
 def _file_handler() -> logging.handlers.RotatingFileHandler:
     [handler] = [
         h
-        for h in logging.getLogger().handlers
+        for h in installed_handlers()
         if isinstance(h, logging.handlers.RotatingFileHandler) and h.baseFilename.endswith("ticket-daemon.log")
     ]
     return handler
@@ -29,6 +32,7 @@ def test_the_log_file_rotates_by_the_bytes_written(tmp_path: Path, restore_loggi
     log = logging.getLogger("ticket_daemon.test")
     for n in range(100):
         log.info("line %03d %s", n, "é" * 20)  # multi-byte characters count as the bytes they take
+    flush_logs()
 
     rotated = sorted(log_file.parent.glob("ticket-daemon.log.*"))
     assert [path.name for path in rotated] == [f"ticket-daemon.log.{n}" for n in range(1, 6)]
@@ -45,6 +49,7 @@ def test_an_existing_log_file_counts_towards_the_limit(tmp_path: Path, restore_l
     handler.maxBytes = 4_050
 
     logging.getLogger("ticket_daemon.test").info("this line does not fit after the 4000 bytes already there")
+    flush_logs()
 
     assert (tmp_path / "logs" / "ticket-daemon.log.1").read_text(encoding="utf-8") == "x" * 4_000
     assert "does not fit" in (tmp_path / "logs" / "ticket-daemon.log").read_text(encoding="utf-8")
@@ -74,7 +79,7 @@ def test_secrets_are_masked_on_every_handler(
     log.info("API-Key=k-123 and Api_Key: k-456")
     log.info("value %s from the config", "configured-secret-789")
     log.info("job %s accepted", "plain-1")
-    _file_handler().flush()
+    flush_logs()
 
     for text in (capsys.readouterr().err, (tmp_path / "logs" / "ticket-daemon.log").read_text(encoding="utf-8")):
         for secret in ("abc.def.ghi", "k-123", "k-456", "configured-secret-789"):
@@ -88,3 +93,49 @@ def test_a_line_without_a_secret_key_is_left_as_it_is() -> None:
         "job 42 accepted for printer bar from till-1@10.0.0.1"
     )
     assert redactor.redact("TOKEN=abc") == "TOKEN=***"
+
+
+class _StuckConsole:
+    """A terminal that does not take a line until it is released (a paused ``less``, a full pipe)."""
+
+    def __init__(self) -> None:
+        self.released = threading.Event()
+        self.text = ""
+
+    def write(self, text: str) -> int:
+        self.released.wait(timeout=10)
+        self.text += text
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_a_line_is_written_by_the_listener_while_the_caller_goes_on(
+    tmp_path: Path, restore_logging: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    console = _StuckConsole()
+    monkeypatch.setattr("sys.stderr", console)
+    configure_logging(level="INFO", data_dir=tmp_path, console=True)
+
+    logging.getLogger("ticket_daemon.test").info("job %s accepted", "queued-1")
+
+    assert console.text == ""  # the caller did not wait for the console
+    console.released.set()
+    flush_logs()
+    assert "ticket_daemon.test: job queued-1 accepted" in console.text
+    assert "job queued-1 accepted" in (tmp_path / "logs" / "ticket-daemon.log").read_text(encoding="utf-8")
+
+
+def test_lines_logged_before_exit_reach_the_file(tmp_path: Path) -> None:
+    script = (
+        "import logging, pathlib, sys\n"
+        "from ticket_daemon.logs import configure_logging\n"
+        "configure_logging(level='INFO', data_dir=pathlib.Path(sys.argv[1]), console=False)\n"
+        "for n in range(500):\n"
+        "    logging.getLogger('ticket_daemon.test').info('line %d', n)\n"
+    )
+    subprocess.run([sys.executable, "-c", script, str(tmp_path)], check=True, timeout=60)
+
+    lines = (tmp_path / "logs" / "ticket-daemon.log").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 500 and lines[-1].endswith("ticket_daemon.test: line 499")

@@ -9,15 +9,24 @@ document, an exception text) is masked before it is written.
 A client's protocol faults (bad frames, a wrong ``Host``) go through :func:`client_fault`: at most one line per
 address per :data:`CLIENT_FAULT_INTERVAL_SECONDS`, carrying the count of what was held back, never a traceback,
 so one client in a loop cannot fill the disk.
+
+Logging a line costs the caller only a queue put: the root logger's one handler of ours
+(:class:`~logging.handlers.QueueHandler`) hands each record to a :class:`~logging.handlers.QueueListener` thread,
+which redacts, formats and writes it to the files and the console, so the event loop never waits on a disk write
+or a slow terminal. :func:`flush_logs` returns once every line logged so far is written; at interpreter exit the
+listener writes out what is queued and stops.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import logging.handlers
 import os
+import queue
 import re
 import sys
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -146,6 +155,59 @@ class _RotatingFile(logging.handlers.RotatingFileHandler):
             raise
         except Exception:
             self.handleError(record)
+
+
+class _ToListener(logging.handlers.QueueHandler):
+    """The root logger's only handler of ours: puts each record on the listener's queue, and owns that listener
+    and the handlers behind it (closing it writes out the queue and closes them)."""
+
+    def __init__(self, handlers: list[logging.Handler]) -> None:
+        # Unbounded: the listener writes a line in microseconds, far faster than the daemon makes them.
+        records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+        super().__init__(records)
+        self.targets = handlers
+        self.listener = logging.handlers.QueueListener(records, *handlers, respect_handler_level=True)
+        self._listener_lock = threading.Lock()
+        self.listener.start()
+        self._listening = True
+        atexit.register(self.close)
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        # The message is merged now (its arguments may change once the caller goes on); the time stamp, the
+        # redaction and the line are the listener's work. Same process: the record need not pickle.
+        record.msg, record.args = record.getMessage(), None
+        return record
+
+    def flush(self) -> None:
+        """Wait until every record queued so far is written (the listener's thread is restarted)."""
+        with self._listener_lock:
+            if self._listening:
+                self.listener.stop()
+                self.listener.start()
+        for handler in self.targets:
+            handler.flush()
+
+    def close(self) -> None:
+        atexit.unregister(self.close)
+        with self._listener_lock:
+            if self._listening:
+                self._listening = False
+                self.listener.stop()
+        for handler in self.targets:
+            handler.close()
+        super().close()
+
+
+def flush_logs() -> None:
+    """Return once every line logged so far is in the log file and on the console."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, _ToListener):
+            handler.flush()
+
+
+def installed_handlers() -> list[logging.Handler]:
+    """The handlers that write the lines (file, console), behind the root logger's queue."""
+    return [target for h in logging.getLogger().handlers if isinstance(h, _ToListener) for target in h.targets]
 
 
 @dataclass(slots=True)
@@ -287,10 +349,11 @@ def configure_logging(
         handlers.append(logging.StreamHandler(sys.stderr))
 
     for handler in handlers:
-        setattr(handler, _OWN_HANDLER_ATTRIBUTE, True)
         handler.setFormatter(formatter)
         handler.addFilter(redactor)
-        root.addHandler(handler)
+    to_listener = _ToListener(handlers)
+    setattr(to_listener, _OWN_HANDLER_ATTRIBUTE, True)
+    root.addHandler(to_listener)
     root.setLevel(level)
     install_client_fault_log()  # the process starts with no client fault counted
     # The logging HOWTO's "Optimization": LOG_FORMAT shows no caller, thread or process, so records need not look

@@ -14,10 +14,13 @@ import threading
 from collections.abc import Hashable, Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .escpos.imagecache import CACHE_BYTES, CACHE_ENTRIES, BoundedBitmapCache
-from .escpos.raster import Bitmap
 from .escpos.typefaces import Typefaces
+
+if TYPE_CHECKING:
+    from .escpos.raster import Bitmap
 
 DEJAVU_DIRECTORY = Path("/usr/share/fonts/truetype/dejavu")
 MONOSPACE_FILE = DEJAVU_DIRECTORY / "DejaVuSansMono.ttf"

@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 
 from ticket_daemon.document import Align, DocumentError
 from ticket_daemon.document.codetables import CODE_TABLE_NAMES
-from ticket_daemon.document.model import Profile, QrData
+from ticket_daemon.document.model import Profile, QrData, TableData
 from ticket_daemon.document.spellings import QR_MIN_WIDTH
+from ticket_daemon.escpos import table as table_module
 from ticket_daemon.escpos.codepages import (
     NO_SUBSTITUTIONS,
     Placement,
@@ -34,7 +35,7 @@ from ticket_daemon.escpos.raster import (
     mask_from_bitmap,
     raster_bytes,
 )
-from ticket_daemon.escpos.table import _cell_lines, fit_widths
+from ticket_daemon.escpos.table import _cell_lines, fit_widths, table_bytes
 
 PLACEMENT = Placement(dot_width=384, align=Align.CENTER)
 # Letters a receipt really has, plus what must not take the shortcut: controls, LF/TAB, lone surrogates,
@@ -192,3 +193,31 @@ def test_auto_reduce_takes_the_characters_the_rule_takes_one_at_a_time(
             fit_widths(widths, spacing, limit, auto_reduce=True)
     else:
         assert fit_widths(widths, spacing, limit, auto_reduce=True) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.lists(TEXTS, min_size=3, max_size=3), min_size=1, max_size=4),
+    st.lists(st.sampled_from(["left", "center", "right"]), min_size=3, max_size=3),
+    st.sampled_from(["left", "center", "right"]),
+    st.sampled_from(CODE_TABLE_NAMES),
+    st.booleans(),
+)
+def test_a_table_row_laid_out_in_bytes_is_the_row_the_general_layout_gives(
+    rows: list[list[str]], aligns: list[str], table_align: str, table: str, header: bool
+) -> None:
+    columns = [
+        {"name": name, "width": width, "align": a} for name, width, a in zip("ABC", (6, 3, 9), aligns, strict=True)
+    ]
+    data = TableData.model_validate(
+        {"definition": {"columns": columns}, "rows": rows, "show_headers": header, "options": {"align": table_align}}
+    )
+    profile = profile_for(Profile(model="80mm EC-PM-80250", code_table=table))
+
+    fast = table_bytes(data, profile)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(table_module, "_row_as_sent", lambda *arguments: None)  # every row the general way
+        general = table_bytes(data, profile)
+
+    assert fast.data == general.data
+    assert fast.tally == general.tally

@@ -13,7 +13,7 @@ import platformdirs
 import pytest
 
 from ticket_daemon.config import ConfigError, load_settings
-from ticket_daemon.logs import audit, configure_logging
+from ticket_daemon.logs import audit, configure_logging, flush_logs, installed_handlers
 from ticket_daemon.service import console
 
 CONFIG = """
@@ -166,7 +166,7 @@ def test_logs_go_to_a_rotating_file_with_secrets_masked(tmp_path: Path, restore_
     assert log_file == tmp_path / "logs" / "ticket-daemon.log"
     [handler] = [
         h
-        for h in logging.getLogger().handlers
+        for h in installed_handlers()
         if isinstance(h, logging.handlers.RotatingFileHandler) and h.baseFilename == str(log_file)
     ]
     assert (handler.maxBytes, handler.backupCount) == (5 * 1024 * 1024, 5)
@@ -176,7 +176,7 @@ def test_logs_go_to_a_rotating_file_with_secrets_masked(tmp_path: Path, restore_
     log.info('message {"auth_token": "quoted-456"} arrived')
     log.info("the configured value configured-secret-789 leaked into a message")
     audit("auth failure", client="till-1", address="127.0.0.1")
-    handler.flush()
+    flush_logs()
 
     text = log_file.read_text(encoding="utf-8")
     for secret in ("abc123def", "hunter2", "quoted-456", "configured-secret-789"):

@@ -16,7 +16,7 @@ import pytest
 
 from server.harness import WAIT_S, DaemonLauncher
 from ticket_daemon import logs
-from ticket_daemon.logs import configure_logging, install_client_fault_log
+from ticket_daemon.logs import configure_logging, flush_logs, install_client_fault_log
 
 INVALID_UTF8 = "client {address}: JSON: a text frame was not valid UTF-8; the connection was closed (1007)"
 
@@ -50,6 +50,7 @@ def send_invalid_utf8_frame(port: int, source: str) -> bytes:
 
 
 def log_lines(log_dir: Path, name: str = "ticket-daemon.log") -> list[str]:
+    flush_logs()  # the listener thread writes the lines: wait for what was logged so far
     files = sorted(log_dir.glob(f"{name}*"))
     return [line for path in files for line in path.read_text(encoding="utf-8").splitlines()]
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import sys
 from pathlib import Path
@@ -12,6 +13,8 @@ import pytest
 
 from server.harness import PrinterFarm, WsClient, printed_jobs, ticket
 from service.helpers import WAIT_S, ServeProcess, wait_until, write_config
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
@@ -106,3 +109,44 @@ def test_a_second_stop_signal_forces_the_exit_with_a_failure_status(tmp_path: Pa
 
     assert status == 128 + signal.SIGTERM
     assert "second stop signal (SIGTERM)" in log_file.read_text(encoding="utf-8")
+
+
+def _printed(client: WsClient, message: dict[str, Any]) -> str:
+    """Send a ticket; its result's status (the job's own messages in between are skipped)."""
+    client.send(message)
+    while (reply := client.recv())["tipo"] != "result":
+        assert reply["tipo"] in ("ack", "job"), reply
+    return str(reply["status"])
+
+
+def _children(pid: int) -> list[int]:
+    return [
+        int(child) for task in Path(f"/proc/{pid}/task").iterdir() for child in (task / "children").read_text().split()
+    ]
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="Linux /proc")
+def test_the_daemon_runs_as_one_process_until_a_document_needs_a_render_worker(
+    tmp_path: Path, printer_farm: PrinterFarm
+) -> None:
+    uri, _ = printer_farm.start("bar")
+    config = write_config(
+        tmp_path / "config.toml",
+        {"port": 0},
+        printers=[{"name": "bar", "uri": uri}],
+        storage={"data_dir": str(tmp_path)},
+    )
+    logo = json.loads((EXAMPLES / "receipt.json").read_text(encoding="utf-8"))
+    daemon = ServeProcess(config)
+    try:
+        client = WsClient(daemon.ws_url + "?client_id=till-1")
+        assert client.recv()["tipo"] == "info"
+        assert _printed(client, ticket("plain", "CAFE 1,50")) == "success"
+        alone = _children(daemon.process.pid)
+        assert _printed(client, {"tipo": "ticket", "id": "logo", "datos": logo}) == "success"
+        with_workers = _children(daemon.process.pid)
+    finally:
+        daemon.kill()
+
+    assert alone == []  # no forkserver, resource tracker or render worker while nothing needs them
+    assert with_workers != []

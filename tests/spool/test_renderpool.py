@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from clocks import ManualClock
 from ticket_daemon.document import parse_document
 from ticket_daemon.document.errors import TicketError
 from ticket_daemon.escpos import render_job
@@ -55,10 +56,11 @@ def run(scenario: Callable[[RenderPool], Awaitable[T]], **limits: Any) -> T:
     values = {"timeout_seconds": 30.0, "max_rendered_bytes": 2 * 1024 * 1024, "max_document_bytes": 4 << 20}
     processes = limits.pop("processes", 2)
     context = limits.pop("context", None)
+    clock = limits.pop("clock", time.monotonic)
     pool_limits = RenderLimits(**{**values, **limits})
 
     async def main() -> T:
-        pool = RenderPool(pool_limits, processes=processes, context=context)
+        pool = RenderPool(pool_limits, processes=processes, context=context, clock=clock)
         try:
             return await asyncio.wait_for(scenario(pool), timeout=WAIT_S)
         finally:
@@ -120,6 +122,52 @@ def test_a_kitchen_order_renders_without_a_process_and_a_lone_image_in_one() -> 
     assert before == []
     assert logo.data == render_job(parse_document(document(LOGO))).data
     assert len(after) == 1  # started on first use, the one that rendered it
+
+
+def children() -> set[int]:
+    return {int(pid) for task in Path("/proc/self/task").iterdir() for pid in (task / "children").read_text().split()}
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="Linux /proc")
+def test_a_worker_idle_for_a_minute_is_stopped_with_the_forkserver_and_the_next_render_starts_them_again() -> None:
+    clock = ManualClock()  # idle time passes without waiting for it
+
+    async def scenario(pool: RenderPool) -> Any:
+        first = await pool.render("till-1", document(LOGO), raw_policy="allow")
+        started, processes = pool.worker_pids(), children()
+        clock.advance(59.0)
+        kept = pool.retire_idle()
+        clock.advance(1.0)
+        stopped = pool.retire_idle()
+        after_retirement = pool.worker_pids()
+        deadline = time.monotonic() + 10
+        while children() & processes and time.monotonic() < deadline:  # the forkserver stops in the background
+            await asyncio.sleep(0.05)
+        left = children() & processes
+        preview = await pool.preview("till-1", RECEIPT, raw_policy="allow")
+        again = await pool.render("till-1", document(LOGO), raw_policy="allow")
+        return first, started, processes, kept, stopped, after_retirement, left, preview, again, pool.worker_pids()
+
+    first, started, processes, kept, stopped, after_retirement, left, preview, again, restarted = run(
+        scenario, clock=clock, context=multiprocessing.get_context("forkserver")
+    )
+    assert len(started) == 1 and len(processes) >= 2  # the worker, the forkserver (and its resource tracker)
+    assert (kept, stopped) == (0, 1)
+    assert after_retirement == []
+    assert left == set()  # worker, forkserver and resource tracker all gone
+    assert preview.png.startswith(b"\x89PNG")  # the first preview after the retirement still works
+    assert again.data == first.data
+    assert len(restarted) >= 1 and not set(restarted) & set(started)
+
+
+def test_plain_tickets_start_no_worker_process() -> None:
+    async def scenario(pool: RenderPool) -> Any:
+        await pool.render("till-1", TINY, raw_policy="allow")
+        await pool.render("till-1", KITCHEN_ORDER, raw_policy="allow")
+        return pool.worker_pids(), multiprocessing.active_children()
+
+    pids, children = run(scenario, context=multiprocessing.get_context("forkserver"))
+    assert pids == [] and children == []
 
 
 # --- what comes back -----------------------------------------------------------------------------------------------

@@ -179,3 +179,28 @@ def test_a_spawned_worker_answers_and_inherits_none_of_the_parents_sockets() -> 
             assert inode not in with_worker(scenario, context)
     finally:
         listener.close()
+
+
+def test_a_worker_is_ready_only_once_its_imports_are_done(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under spawn (Windows, macOS) a worker imports the renderer after it starts: that time is not a render's."""
+    monkeypatch.setenv("HELD_IMPORT_DIR", str(tmp_path))
+
+    async def main() -> tuple[bool, int]:
+        worker = WorkerProcess(multiprocessing.get_context("spawn"), preload=["spool.held_import"])
+        try:
+            ready = asyncio.create_task(worker.ready())
+            deadline = time.monotonic() + WAIT_S
+            while not (tmp_path / "started").exists() and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.1)  # the daemon's side has every chance to see a READY that came
+            ready_while_importing = ready.done()
+            (tmp_path / "go").write_text("1")
+            await asyncio.wait_for(ready, timeout=WAIT_S)
+            return ready_while_importing, await asyncio.wait_for(worker.call(operator.add, (2, 3)), timeout=WAIT_S)
+        finally:
+            worker.kill()
+            await worker.wait_stopped()
+
+    ready_while_importing, answer = asyncio.run(main())
+    assert not ready_while_importing
+    assert answer == 5

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from PIL import Image
 from pydantic_core import ErrorDetails
 
 from .errors import Category
@@ -153,6 +152,8 @@ def before_validation(kind: str, payload: dict[str, Any], index: int) -> list[st
 
 def logo_is_usable(text: str) -> bool:
     """Whether a QR ``logo`` decodes to an image the renderer accepts (base64, a known format, a sane size)."""
+    from PIL import Image  # here, not at import: only a QR logo needs Pillow in the daemon's own process
+
     try:
         payload = decode_base64_payload(text)
         with Image.open(io.BytesIO(payload), formats=LOGO_FORMATS) as image:

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
-from ticket_daemon.escpos.typefaces import Font, Typefaces
+from ticket_daemon.escpos.typefaces import Typefaces
+
+if TYPE_CHECKING:
+    from ticket_daemon.escpos.typefaces import Font
 
 INK_THRESHOLD = 128  # grey levels below this become a printed dot
 

@@ -4,14 +4,36 @@ What it needs from the machine is handed in by the caller: fonts (:class:`Typefa
 cache (:class:`BitmapCache`; :class:`BoundedBitmapCache` is one that a single thread may use as it is).
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ..document.rawpolicy import RawPolicy
-from .image import image_bytes
 from .imagecache import BitmapCache, BoundedBitmapCache
 from .profiles import PrinterProfile, profile_for
-from .qr import qr_bytes
-from .raster import Bitmap
 from .render import RenderedJob, render, render_job
 from .typefaces import BUILT_IN, Typefaces
+
+if TYPE_CHECKING:
+    from .image import image_bytes
+    from .qr import qr_bytes
+    from .raster import Bitmap
+
+
+# Re-exported on first use (PEP 562): they import numpy, Pillow and zxing-cpp, which plain text never needs.
+def __getattr__(name: str) -> Any:
+    if name == "image_bytes":
+        from .image import image_bytes
+
+        return image_bytes
+    if name == "qr_bytes":
+        from .qr import qr_bytes
+
+        return qr_bytes
+    if name == "Bitmap":
+        from .raster import Bitmap
+
+        return Bitmap
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "BUILT_IN",

@@ -24,8 +24,7 @@ from ..document.codetables import CODE_TABLES, FALLBACK_ORDER
 from ..document.model import Align
 from .commands import LF, align, select_code_table
 from .printerdb import CodePage, ModelProfile
-from .raster import raster_bytes
-from .textraster import text_bitmaps, text_height
+from .textraster import text_height
 from .typefaces import BUILT_IN, Typefaces
 
 # docs/document.md "Text and code pages": control characters other than LF, CR and TAB are removed (C0 controls, DEL, C1
@@ -267,6 +266,9 @@ def _image_run_end(text: str, start: int, pages: CodePages) -> int:
 
 def _image_run(run: str, placement: Placement, *, at_line_start: bool) -> bytes:
     """A run no page can print, as raster lines at the text's alignment and size."""
+    from .raster import raster_bytes  # numpy and Pillow: imported when text is first drawn
+    from .textraster import text_bitmaps
+
     out = bytearray() if at_line_start else bytearray(LF)
     # raster_bytes positions the bitmap itself; ESC a would shift it a second time on printers that honour it.
     if placement.align is not Align.LEFT:

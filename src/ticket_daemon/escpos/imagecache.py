@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Hashable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from .raster import Bitmap
+if TYPE_CHECKING:
+    from .raster import Bitmap
 
 # Bounded by count and by bytes, so the cache costs at most ~32 MB however large the images are.
 CACHE_ENTRIES = 64

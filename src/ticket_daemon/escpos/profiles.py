@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..document.model import Profile
 from .codepages import CodePages, default_pages, model_pages
@@ -65,25 +66,40 @@ def profile_for(profile: Profile, model: ModelProfile | None = None) -> PrinterP
     if model is not None:
         return _model_profile(profile, model)
     given = profile.model_fields_set
-    known = KNOWN_MODELS.get(profile.model.strip().lower())
-    if known is not None and "paper_width" not in given:
+    return _document_profile(
+        profile.model,
+        profile.paper_width,
+        profile.dpi,
+        profile.code_table,
+        profile.has_qr,
+        paper_given="paper_width" in given,
+        has_qr_given="has_qr" in given,
+    )
+
+
+# A till sends the same profile on every ticket: its printer profile is worked out once per distinct profile.
+@lru_cache(maxsize=256)
+def _document_profile(
+    model: str, paper_width: int, dpi: int, code_table: str, has_qr: bool, *, paper_given: bool, has_qr_given: bool
+) -> PrinterProfile:
+    known = KNOWN_MODELS.get(model.strip().lower())
+    if known is not None and not paper_given:
         paper = known.paper_width_mm
         dots_203 = known.dots_203
     else:
-        paper = profile.paper_width
+        paper = paper_width
         dots_203 = dots_for_paper(paper)
-    has_qr = profile.has_qr if ("has_qr" in given or known is None) else known.has_qr
     return PrinterProfile(
-        model=profile.model,
+        model=model,
         paper_width_mm=paper,
-        dpi=profile.dpi,
-        dot_width=scale_dots(dots_203, profile.dpi),
-        code_table=profile.code_table,
-        has_qr=has_qr,
+        dpi=dpi,
+        dot_width=scale_dots(dots_203, dpi),
+        code_table=code_table,
+        has_qr=has_qr if (has_qr_given or known is None) else known.has_qr,
         # Characters per line follow the 203-dpi geometry; at 300/600 dpi the font cells scale with the dots.
         chars_per_line=dots_203 // FONT_A_WIDTH,
         chars_per_line_b=dots_203 // FONT_B_WIDTH,
-        code_pages=default_pages(profile.code_table),
+        code_pages=default_pages(code_table),
     )
 
 

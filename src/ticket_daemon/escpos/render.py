@@ -31,10 +31,8 @@ from ..document.rawpolicy import RawPolicy, safe_mode_refusal
 from . import commands
 from .barcode import barcode_bytes, barcode_notes
 from .codepages import NO_SUBSTITUTIONS, EncodedText
-from .image import image_bytes
 from .imagecache import BitmapCache
 from .profiles import PrinterProfile, profile_for
-from .qr import qr_bytes
 from .rawsafety import first_refused
 from .table import table_bytes
 from .text import line_bytes, separator_bytes, text_bytes
@@ -132,10 +130,14 @@ def _render_command(
         case SeparatorCommand(data=data):
             return separator_bytes(data, printer, typefaces)
         case ImageCommand(data=data):
+            from .image import image_bytes  # numpy and Pillow: imported by the first image, not by plain text
+
             return EncodedText(image_bytes(data, printer, resources.image_cache))
         case BarcodeCommand(data=data):
             return EncodedText(barcode_bytes(data, printer.dot_width))
         case QrCommand(data=data):
+            from .qr import qr_bytes  # numpy, Pillow and zxing-cpp: imported by the first QR code
+
             symbol = EncodedText(qr_bytes(data, printer))
             if not data.human_text:
                 return symbol

@@ -113,7 +113,20 @@ def table_bytes(data: TableData, profile: PrinterProfile, typefaces: Typefaces =
     tally = NO_SUBSTITUTIONS
     if options.align is not Align.LEFT:
         out += align(ALIGN_NUMBERS[options.align])  # ESC a n — places the table when narrower than the line
+    gap_bytes = gap.encode("ascii")
     for is_bold, cells in rows:
+        if is_bold:
+            out += bold(True)  # ESC E 1
+        as_sent = _row_as_sent(cells, widths, profile)
+        if as_sent is not None:
+            # Every cell prints as sent and fits: the one line is laid out in bytes (a page has one byte per
+            # character, so padding by bytes is padding by characters), what the general way below gives.
+            padded = (_pad_bytes(cell, width, how) for cell, width, how in zip(as_sent, widths, aligns, strict=True))
+            joined = gap_bytes.join(padded)
+            out += (joined.rstrip(b" ") if options.align is Align.LEFT else joined) + LF
+            if is_bold:
+                out += bold(False)  # ESC E 0
+            continue
         laid_out: list[list[str]] = []
         for cell, width in zip(cells, widths, strict=True):
             if len(cell) <= width and as_is(cell, profile.code_pages) is not None:
@@ -122,8 +135,6 @@ def table_bytes(data: TableData, profile: PrinterProfile, typefaces: Typefaces =
             text = prepare_text(cell, profile.code_pages)
             tally += text.tally
             laid_out.append(_cell_lines(text.text, width, word_wrap=options.word_wrap))
-        if is_bold:
-            out += bold(True)  # ESC E 1
         for i in range(max(map(len, laid_out))):
             line = _row_line(laid_out, aligns, widths, gap, i)
             # A left-aligned table needs no trailing spaces; centred or right-aligned ones keep the full width so
@@ -136,6 +147,27 @@ def table_bytes(data: TableData, profile: PrinterProfile, typefaces: Typefaces =
     if options.align is not Align.LEFT:
         out += align(0)
     return EncodedText(bytes(out), tally)
+
+
+def _row_as_sent(cells: list[str], widths: list[int], profile: PrinterProfile) -> list[bytes] | None:
+    """Each cell's bytes when every one prints exactly as sent and fits its column on one line, else None."""
+    encoded: list[bytes] = []
+    for cell, width in zip(cells, widths, strict=True):
+        data = as_is(cell, profile.code_pages) if len(cell) <= width else None
+        if data is None:
+            return None
+        encoded.append(data)
+    return encoded
+
+
+def _pad_bytes(cell: bytes, width: int, alignment: Align) -> bytes:
+    """:func:`pad_cell` for a cell already encoded one byte a character and no wider than ``width``."""
+    if alignment is Align.LEFT:
+        return cell.ljust(width)
+    if alignment is Align.RIGHT:
+        return cell.rjust(width)
+    space = width - len(cell)
+    return b" " * (space // 2) + cell + b" " * (space - space // 2)
 
 
 def _cell_lines(text: str, width: int, *, word_wrap: bool) -> list[str]:

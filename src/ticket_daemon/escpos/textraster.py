@@ -9,11 +9,11 @@ face that has it, so it prints as itself rather than as a box. A line is as tall
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-from PIL import Image, ImageDraw, ImageFont
-
-from .raster import Bitmap, bitmap_from_image
-from .typefaces import Font, Typefaces
+if TYPE_CHECKING:  # Pillow and numpy are imported when text is first drawn: most tickets never need them
+    from .raster import Bitmap
+    from .typefaces import Font, Typefaces
 
 BASE_DPI = 203  # the resolution font cell sizes are given at
 CELL_HEIGHT_203 = 24  # font A is 12x24 dots at 203 dpi
@@ -29,6 +29,10 @@ def text_bitmaps(
 ) -> list[Bitmap]:
     """``text`` drawn black on white, ``height`` dots tall, stretched ``width_multiplier`` times, split into as
     many lines as needed so that none is wider than ``max_width`` dots."""
+    from PIL import Image, ImageDraw
+
+    from .raster import bitmap_from_image
+
     size = _pixel_size(height)
     font = typefaces.face(size)
     top = (height - _line_extent(font)) // 2
@@ -71,6 +75,8 @@ def _lines(text: str, typefaces: Typefaces, size: int, max_width: int) -> list[s
 
 def _line_extent(font: Font) -> int:
     """Dots from the top of the tallest glyph to the bottom of the lowest descender."""
+    from PIL import ImageFont
+
     if isinstance(font, ImageFont.FreeTypeFont):
         ascent, descent = font.getmetrics()
         return int(ascent + descent)

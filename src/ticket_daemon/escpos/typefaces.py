@@ -11,10 +11,12 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from PIL import ImageFont
+if TYPE_CHECKING:  # Pillow is imported when a face is first loaded: plain text never draws one
+    from PIL import ImageFont
 
-Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+    Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: the memo caches below key on the instance
@@ -40,6 +42,8 @@ BUILT_IN = Typefaces()  # no font files: Pillow's own font
 
 
 def _load(data: bytes, size: int) -> ImageFont.FreeTypeFont | None:
+    from PIL import ImageFont
+
     try:
         return ImageFont.truetype(io.BytesIO(data), size)
     except OSError:  # not a font FreeType reads: treated as not given
@@ -54,6 +58,8 @@ def _face(typefaces: Typefaces, size: int, bold: bool) -> Font:
             loaded = _load(data, size)
             if loaded is not None:
                 return loaded
+    from PIL import ImageFont
+
     return ImageFont.load_default(size=size)
 
 
@@ -65,6 +71,8 @@ def _fallback_faces(typefaces: Typefaces, size: int) -> tuple[ImageFont.FreeType
 
 @lru_cache(maxsize=4096)
 def _face_for(typefaces: Typefaces, char: str, size: int) -> Font:
+    from PIL import ImageFont
+
     main = _face(typefaces, size, False)
     if not isinstance(main, ImageFont.FreeTypeFont) or char.isspace() or has_glyph(main, char):
         return main

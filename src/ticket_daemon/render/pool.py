@@ -26,8 +26,10 @@ rendered and previewed, on every core, out of everyone else's way.
   (per worker it may use) is refused at once with :data:`BUSY`, and one still waiting when the budget has passed is
   refused then with the same sentence.
 
-Worker processes start in the background when :meth:`RenderPool.warm` is called (the daemon does it at start), or
-on first use; their start-up is never paid per job. :meth:`RenderPool.close` stops them all.
+Worker processes start on first need (an idle daemon that only prints plain text never starts one, nor the
+forkserver behind them) or when :meth:`RenderPool.warm` is called, and a worker idle for
+:data:`WORKER_IDLE_SECONDS` is retired (its memory given back; the next render that needs it starts it again).
+:meth:`RenderPool.close` stops them all.
 """
 
 from __future__ import annotations
@@ -46,17 +48,25 @@ from typing import Any, TypeVar
 
 from ..config import ServerSettings
 from ..document.errors import Category, TicketError
-from ..emulator import emulate
 from ..escpos import RawPolicy
 from ..printers.registry import PrinterRegistry
 from ..resources import system_typefaces
 from .cost import HEAVY_COST_US, ON_LOOP_COST_US, TINY_COST_US, estimated_cost
 from .job import RenderedDocument, render_document
-from .worker import ProcessContext, WorkerProcess, WorkerStopped
+from .worker import ProcessContext, WorkerProcess, WorkerStopped, stop_process_servers
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# A worker process holds tens of MB: one unused this long is stopped. A minute keeps a busy till's workers up
+# between receipts; starting one again costs a few hundred ms once, on the first render that needs it.
+WORKER_IDLE_SECONDS = 60.0
+
+# What a worker imports before its first render: this module, and what images, QR codes and previews need (the
+# daemon's own process imports those only on first need). Under forkserver the server imports them once and every
+# worker forked from it shares those pages instead of importing its own copy.
+WORKER_PRELOAD = (__name__, "ticket_daemon.escpos.image", "ticket_daemon.escpos.qr", "ticket_daemon.emulator")
 
 # Threads for tiny renders: they finish in milliseconds, two keep one slow client from delaying another.
 INLINE_THREADS = 2
@@ -145,6 +155,8 @@ def preview_in_worker(
         )
         _check_limits(rendered, limits)
         # The printer's model reads ESC t with its own table: the preview shows what that printer prints.
+        from ..emulator import emulate  # numpy, Pillow and zxing-cpp: a worker imports them for its first preview
+
         printer = registry.get(rendered.printer) if registry is not None and rendered.printer is not None else None
         model = printer.printer_model if printer is not None else None
         if model is None:
@@ -182,7 +194,7 @@ def _process_context() -> ProcessContext:
     in milliseconds, and never inherits the daemon's threads or sockets; spawn elsewhere (Windows, macOS)."""
     if sys.platform.startswith("linux"):
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([__name__])
+        context.set_forkserver_preload(list(WORKER_PRELOAD))
         return context
     return multiprocessing.get_context("spawn")
 
@@ -245,9 +257,14 @@ class RenderPool:
         strict: bool = False,
         context: ProcessContext | None = None,
         clock: Callable[[], float] = time.monotonic,
+        idle_seconds: float = WORKER_IDLE_SECONDS,
     ) -> None:
         self.limits = limits
         self._clock = clock
+        self.idle_seconds = idle_seconds
+        self._last_used: dict[WorkerProcess, float] = {}  # idle workers with a process: when they last answered
+        self._retire_timer: asyncio.TimerHandle | None = None
+        self._releasing: asyncio.Task[None] | None = None
         self.strict = strict  # read documents strictly ([server] documents = "strict")
         self.size = processes or os.cpu_count() or 1
         # Heavy renders leave one worker free for the others when there is more than one.
@@ -275,8 +292,8 @@ class RenderPool:
     # --- life -------------------------------------------------------------------------------------------------
 
     def warm(self) -> None:
-        """Start every worker process in the background (the daemon calls it at start; it returns at once).
-        Without a running event loop they start on first use instead."""
+        """Start every worker process in the background (it returns at once). Without a running event loop they
+        start on first use instead."""
         self._start_workers()
         try:
             asyncio.get_running_loop()
@@ -292,7 +309,49 @@ class RenderPool:
 
     def _new_worker(self) -> WorkerProcess:
         # The imports a render needs, before the first one (already done under forkserver: its preload).
-        return WorkerProcess(self._context, preload=[__name__])
+        return WorkerProcess(self._context, preload=WORKER_PRELOAD)
+
+    def retire_idle(self) -> int:
+        """Stop every worker process idle for :attr:`idle_seconds` or more (a fresh one, not started, takes its
+        place); how many were stopped. Runs by itself on a timer while any worker process is up."""
+        now = self._clock()
+        stale = [w for w in self._idle if w.started and now - self._last_used.get(w, now) >= self.idle_seconds]
+        for worker in stale:
+            fresh = self._new_worker()
+            worker.kill()
+            self._last_used.pop(worker, None)
+            self._retired = [each for each in self._retired if not each.reaped] + [worker]
+            self._workers = [fresh if each is worker else each for each in self._workers]
+            self._idle = [fresh if each is worker else each for each in self._idle]
+        if stale:
+            log.info("render: %d idle worker process(es) stopped", len(stale))
+            if not any(worker.started for worker in self._workers) and self._releasing is None:
+                self._releasing = asyncio.get_running_loop().create_task(
+                    self._stop_servers(stale), name="render-servers-stop"
+                )
+        return len(stale)
+
+    async def _stop_servers(self, retired: list[WorkerProcess]) -> None:
+        """Once the last worker process is gone, the forkserver and resource tracker go too (no need is left)."""
+        try:
+            await asyncio.gather(*(worker.wait_stopped() for worker in retired))
+            if not self._closed and not any(worker.started for worker in self._workers):
+                await asyncio.to_thread(stop_process_servers)
+        finally:
+            self._releasing = None
+
+    def _on_retire_timer(self) -> None:
+        self._retire_timer = None
+        if not self._closed:
+            self.retire_idle()
+            self._schedule_retirement()
+
+    def _schedule_retirement(self) -> None:
+        """Look again once the oldest idle worker could be due (nothing to do while none has a process)."""
+        if self._retire_timer is not None or self._closed or not self._last_used:
+            return
+        due = min(self._last_used.values()) + self.idle_seconds - self._clock()
+        self._retire_timer = asyncio.get_running_loop().call_later(max(0.0, due), self._on_retire_timer)
 
     def worker_pids(self) -> list[int]:
         """Pids of the worker processes running now."""
@@ -302,6 +361,8 @@ class RenderPool:
         """Stop every worker process (a render still running is cut short) and the inline threads; renders
         waiting for a worker are refused. Returns once every process has exited."""
         self._closed = True
+        if self._retire_timer is not None:
+            self._retire_timer.cancel()
         async with self._available:
             self._available.notify_all()
         workers = self._workers + self._retired
@@ -309,6 +370,8 @@ class RenderPool:
         for worker in workers:
             worker.kill()
         await asyncio.gather(*(worker.wait_stopped() for worker in workers))
+        if self._releasing is not None:
+            await asyncio.gather(self._releasing, return_exceptions=True)
         await asyncio.to_thread(self._inline.shutdown, wait=True, cancel_futures=True)
 
     # --- rendering --------------------------------------------------------------------------------------------
@@ -480,7 +543,9 @@ class RenderPool:
             if self._closed:
                 raise TicketError(CLOSED, category=Category.EXECUTION)
             self._heavy_busy += heavy
-            return self._idle.pop()
+            worker = self._idle.pop()
+            self._last_used.pop(worker, None)
+            return worker
 
     def _may_take(self, *, heavy: bool) -> bool:
         return bool(self._idle) and (not heavy or self._heavy_busy < self.heavy_share)
@@ -492,4 +557,7 @@ class RenderPool:
             return
         async with self._available:
             self._idle.append(worker)
+            if worker.started:
+                self._last_used[worker] = self._clock()
+                self._schedule_retirement()
             self._available.notify_all()

@@ -7,7 +7,8 @@ Here each worker is one process joined to the daemon by a socket pair:
 - the daemon sends one frame (the pickled function and its arguments) and reads the reply through the event loop
   (an :class:`asyncio.Protocol` on its end of the socket: big replies, a preview PNG of several MB, arrive in pieces
   between other clients' work, and a big request is buffered by the transport instead of blocking);
-- the worker runs a plain loop (:func:`serve`): read a request, call the function, write the reply. An exception in
+- the worker runs a plain loop (:func:`serve`): once its imports are done it sends a :data:`READY` frame (the
+  daemon counts it started from then on), then reads a request, calls the function, writes the reply. An exception in
   the function comes back as that exception, never ends the loop; the end of the socket (the daemon closed it, or
   died) ends the process.
 
@@ -37,6 +38,8 @@ from typing import Any, Protocol, cast
 
 log = logging.getLogger(__name__)
 
+# The worker's first frame, once its imports are done (under spawn they take a fresh interpreter hundreds of ms).
+READY = "ready"
 # Every frame starts with its length; 8 bytes so that no size needs a special case.
 _LENGTH = struct.Struct("!Q")
 # A killed process is gone within milliseconds; its exit is polled (a non-blocking look, no thread) this often, and
@@ -125,6 +128,7 @@ def serve(channel: socket.socket, preload: Sequence[str] = ()) -> None:
     channel.setblocking(True)
     with channel:
         try:
+            channel.sendall(encode(READY))  # imports done: from here a render's time is its own
             while (request := _receive(channel)) is not None:
                 channel.sendall(_answer(request))
         except (BrokenPipeError, ConnectionResetError):
@@ -180,6 +184,8 @@ class _Channel(asyncio.Protocol):
         self.closed = False
         self._frames = FrameReader()
         self._reply: asyncio.Future[memoryview] | None = None
+        # True once its READY frame came, False if the connection ended first.
+        self.greeted: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
@@ -193,12 +199,17 @@ class _Channel(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         for frame in self._frames.feed(data):
+            if not self.greeted.done():
+                self.greeted.set_result(True)
+                continue
             reply, self._reply = self._reply, None
             if reply is not None and not reply.done():
                 reply.set_result(frame)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if not self.greeted.done():
+            self.greeted.set_result(False)
         reply, self._reply = self._reply, None
         if reply is not None and not reply.done():
             reply.set_exception(WorkerStopped("the render worker stopped before it answered"))
@@ -227,6 +238,11 @@ class WorkerProcess:
             self._starting = asyncio.get_running_loop().create_task(self._start(), name="render-worker-start")
             self._starting.add_done_callback(_report_failed_start)
 
+    @property
+    def started(self) -> bool:
+        """Its process was asked to start (it may have stopped since)."""
+        return self._starting is not None
+
     async def _start(self) -> None:
         ours, theirs = socket.socketpair()
         try:
@@ -248,6 +264,9 @@ class WorkerProcess:
         _, self._channel = await asyncio.get_running_loop().create_connection(_Channel, sock=ours)
         if self.stopped:  # killed while its connection was being set up
             self.kill()
+            return
+        if not await self._channel.greeted and not self.stopped:  # ready: its imports are done
+            raise WorkerStopped("the render worker ended before it was ready")
 
     async def ready(self) -> None:
         """Wait until the process has started; :class:`WorkerStopped` if it could not start or was killed."""
@@ -321,6 +340,19 @@ async def _reap(process: BaseProcess) -> None:
             return
         await asyncio.sleep(_REAP_POLL_SECONDS)
     process.close()
+
+
+def stop_process_servers() -> None:
+    """Stop :mod:`multiprocessing`'s forkserver and resource tracker, when they run: each holds tens of MB, and
+    each starts again by itself when a worker process is next started. Only once no worker process is left (a
+    worker's exit status reaches us through the forkserver). Blocks until they have exited: call it in a thread."""
+    from multiprocessing import forkserver, resource_tracker
+
+    for server in (forkserver._forkserver, resource_tracker._resource_tracker):
+        # Their documented way to stop; absent from a Python that has none, then they are left running.
+        stop: Callable[[], None] | None = getattr(server, "_stop", None)
+        if stop is not None:
+            stop()
 
 
 def _report_failed_start(task: asyncio.Task[None]) -> None:

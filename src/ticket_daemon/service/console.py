@@ -30,7 +30,7 @@ from starlette.applications import Starlette
 
 from .. import __version__
 from ..config import ConfigError, Settings, load_settings
-from ..logs import configure_logging
+from ..logs import configure_logging, flush_logs, installed_handlers
 from ..mqtt import MqttSession, session_for
 from ..server.app import create_app
 from ..server.daemon import Daemon
@@ -235,7 +235,8 @@ def force_exit(sig: int) -> None:
 
 def _report_failure(sentence: str) -> None:
     log.error("%s", sentence)
-    if any(getattr(handler, "stream", None) is sys.stderr for handler in logging.getLogger().handlers):
+    if any(getattr(handler, "stream", None) is sys.stderr for handler in installed_handlers()):
+        flush_logs()  # written by the log's thread: on the console before the daemon goes on to exit
         return  # the log line just went to stderr: once is enough
     # A service has no console: stderr may be None or a handle that cannot be written (the log has the line).
     with contextlib.suppress(OSError, ValueError, AttributeError):

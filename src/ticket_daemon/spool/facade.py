@@ -148,7 +148,6 @@ class PrintSpool:
         for worker in self.workers.values():
             worker.start(reprints)
         self._pruner = asyncio.create_task(self._prune_periodically(), name="spool-pruner")
-        self.render_pool.warm()  # worker processes start in the background: the first receipt does not wait
         self.accepting = True
         log.info("daemon started with printers: %s", ", ".join(self.workers))
 
