@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from browser.test_dashboard_browser import Daemon, browser, page, run_daemon  # noqa: F401 (fixtures)
+from browser.test_dashboard_browser import Daemon, browser, page, page_errors, run_daemon  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
 
