@@ -22,7 +22,8 @@ from ticket_daemon.document import parse_document
 from ticket_daemon.document.errors import TicketError
 from ticket_daemon.escpos import render_job
 from ticket_daemon.render.cost import HEAVY_COST_US, ON_LOOP_COST_US, TINY_COST_US, estimated_cost
-from ticket_daemon.render.pool import RenderLimits, RenderPool
+from ticket_daemon.render.pool import RenderPool
+from ticket_daemon.render.work import RenderLimits
 
 T = TypeVar("T")
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -1,0 +1,124 @@
+"""What a render worker runs, and the plain data that crosses the process boundary: a document in, its printer
+bytes (:class:`~.job.RenderedDocument`) or its preview out, or a client's mistake as a :class:`Refusal`. Every
+function here is top level and pure, so a worker process can run it by reference."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..config import ServerSettings
+from ..document.errors import Category, TicketError
+from ..escpos import RawPolicy
+from ..printers.registry import PrinterRegistry
+from ..resources import system_typefaces
+from .job import RenderedDocument, render_document
+
+TOO_MANY_BYTES = "document too costly to render ({size} bytes of printer data, the limit is {limit})"
+TOO_BIG_TO_STORE = "document too large to store ({size} bytes of validated document, the limit is {limit})"
+
+
+@dataclass(frozen=True, slots=True)
+class RenderLimits:
+    timeout_seconds: float
+    max_rendered_bytes: int
+    max_document_bytes: int
+
+    @classmethod
+    def from_settings(cls, server: ServerSettings) -> RenderLimits:
+        return cls(server.render_timeout_seconds, server.max_rendered_bytes, server.max_document_bytes)
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewOutcome:
+    png: bytes
+    width: int
+    height: int
+    notes: tuple[str, ...]
+
+    @property
+    def png_base64(self) -> str:
+        return base64.b64encode(self.png).decode("ascii")
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A :class:`TicketError` carried back from a worker as plain data (exceptions do not always pickle)."""
+
+    category: Category
+    message: str
+
+    def error(self) -> TicketError:
+        return TicketError(self.message, category=self.category)
+
+
+def render_in_worker(
+    datos: Mapping[str, Any],
+    registry: PrinterRegistry | None,
+    printer_name: str | None,
+    raw_policy: RawPolicy,
+    strict: bool,
+    limits: RenderLimits,
+) -> RenderedDocument | Refusal:
+    """Validate ``datos``, choose its printer from ``registry`` and render it for that printer's paper (no registry:
+    the document's own profile) — :func:`.job.render_document` — within the byte limits.
+
+    Top level and pure, so a worker process can run it; a client's mistake comes back as a :class:`Refusal`.
+    """
+    try:
+        rendered = render_document(
+            datos, raw_policy=raw_policy, registry=registry, printer_name=printer_name, strict=strict
+        )
+        _check_limits(rendered, limits)
+    except TicketError as error:
+        return Refusal(error.category, error.message)
+    return rendered
+
+
+def preview_in_worker(
+    datos: Mapping[str, Any],
+    registry: PrinterRegistry | None,
+    printer_name: str | None,
+    raw_policy: RawPolicy,
+    strict: bool,
+    limits: RenderLimits,
+) -> PreviewOutcome | Refusal:
+    """What the printer would print, drawn by the emulator from the exact ESC/POS bytes (docs/protocol.md
+    "Client → server": ``preview``)."""
+    try:
+        rendered = render_document(
+            datos, raw_policy=raw_policy, registry=registry, printer_name=printer_name, strict=strict
+        )
+        _check_limits(rendered, limits)
+        # The printer's model reads ESC t with its own table: the preview shows what that printer prints.
+        from ..emulator import emulate  # numpy, Pillow and zxing-cpp: a worker imports them for its first preview
+
+        printer = registry.get(rendered.printer) if registry is not None and rendered.printer is not None else None
+        model = printer.printer_model if printer is not None else None
+        if model is None:
+            emulation = emulate(rendered.data, rendered.dot_width, typefaces=system_typefaces())
+        else:
+            emulation = emulate(rendered.data, rendered.dot_width, typefaces=system_typefaces(), codecs=model.codecs)
+    except TicketError as error:
+        return Refusal(error.category, error.message)
+    return PreviewOutcome(emulation.png, emulation.width, emulation.height, rendered.notes)
+
+
+def _check_limits(rendered: RenderedDocument, limits: RenderLimits) -> None:
+    """Refuse printer data or a document to store over the limits."""
+    if len(rendered.data) > limits.max_rendered_bytes:
+        limit = _shown_size(limits.max_rendered_bytes)
+        raise TicketError(TOO_MANY_BYTES.format(size=len(rendered.data), limit=limit), category=Category.EXECUTION)
+    stored = len(rendered.document_json.encode())
+    if stored > limits.max_document_bytes:
+        limit = _shown_size(limits.max_document_bytes)
+        raise TicketError(TOO_BIG_TO_STORE.format(size=stored, limit=limit), category=Category.EXECUTION)
+
+
+def _shown_size(size: int) -> str:
+    for unit, name in ((1024 * 1024, "MB"), (1024, "KB")):
+        if size >= unit and size % unit == 0:
+            return f"{size // unit} {name}"
+    return f"{size} bytes"
