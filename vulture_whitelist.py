@@ -65,8 +65,6 @@ image_from_bitmap
 chars_per_line_b  # font B layout of a profile
 CANCEL_KANJI  # named ESC/POS command the emulator tests feed
 until_nul  # escpos.commandset.Measure: read by unpacking the tuple (printers/realtime.py)
-connected_at  # server/websocket.py: owned by its own change
-storage_error  # spool/facade.py: owned by its own change
 prepare  # logs.py: QueueHandler.prepare, called by the stdlib
 warm  # render/pool.py: starts the workers ahead of need (tests, tools)
 __getattr__  # escpos/__init__.py: PEP 562 lazy re-exports

@@ -85,7 +85,6 @@ class PrintSpool:
         self.jobs_failed = 0
         self.started_at = self.clock()
         self.accepting = False  # True between start() and the beginning of stop()
-        self.storage_error: str | None = None  # why the spool could not be opened, when it could not
         retry = RetryPolicy(
             initial_seconds=settings.spool.retry_initial_seconds,
             max_seconds=settings.spool.retry_max_seconds,
@@ -137,7 +136,6 @@ class PrintSpool:
         except SpoolDamaged:  # it held acked jobs: serving an empty spool would lose them silently; stop start-up
             raise
         except StorageError as error:  # e.g. a read-only disk: reported on every ticket, everything else is served
-            self.storage_error = str(error)
             log.error("the spool cannot be used: %s", error)
         else:
             await end_orphaned_jobs(self.store, self.workers, self._job_finished)
