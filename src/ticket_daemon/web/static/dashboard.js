@@ -423,6 +423,7 @@
     healthReachable: false,
     jobs: null, // the last recent-jobs list (null: not readable, e.g. no token yet)
     origins: null, // the last /api/v1/origins body
+    originsText: "", // ... as JSON text: the lists are redrawn only when it changes
     preview: null, // {blob, width, height, paper, dpi} of the preview shown
     zoomed: false,
     previewSeq: 0,
@@ -962,7 +963,11 @@
         return response.ok ? response.json() : null;
       })
       .then(function (body) {
-        if (body) {
+        // Rebuilt only when something changed: a list redrawn under the operator's pointer every few seconds would
+        // swallow a click that lands while it is being replaced.
+        var text = body ? JSON.stringify(body) : "";
+        if (body && text !== state.originsText) {
+          state.originsText = text;
           state.origins = body;
           showOrigins();
         }
@@ -986,6 +991,7 @@
           }
           note(t(doneKey, { origin: origin }), false);
           state.origins = body;
+          state.originsText = JSON.stringify(body);
           showOrigins();
         });
       })
