@@ -5,67 +5,28 @@ real pty; USB is a fake with pyusb's shape (no USB hardware here)."""
 from __future__ import annotations
 
 import asyncio
-import os
-import select
-import threading
 from collections.abc import Iterator
 
 import pytest
 
 from printers.fake_pyusb import EPSON, FakePyusb
+from printers.test_serial_port import PtyPrinter
 from ticket_daemon.config import PrinterSettings
 from ticket_daemon.printers.identify import PrinterIdentity, identify_over_usb, identify_printers, reply_text
-from ticket_daemon.printers.realtime import RealtimeSplitter
 from ticket_daemon.printers.registry import PrinterRegistry
 from ticket_daemon.printers.usb import UsbTransport
 
 WAIT_S = 10.0
 
 
-class PtyModelPrinter:
-    """A printer on the master side of a pty that answers GS I 67 / 66 like an Epson TM-T20II."""
-
-    def __init__(self) -> None:
-        self.master, slave = os.openpty()
-        self.device = os.ttyname(slave)
-        os.close(slave)
-        self.printed = bytearray()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="pty-model-printer", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        splitter = RealtimeSplitter()
-        while not self._stop.is_set():
-            ready, _, _ = select.select([self.master], [], [], 0.05)
-            if not ready:
-                continue
-            try:
-                data = os.read(self.master, 4096)
-            except OSError:  # no one has the line open right now
-                self._stop.wait(0.02)
-                continue
-            payload, _ = splitter.feed(data)
-            self.printed += payload
-            for n in splitter.take_identity_requests():
-                text = {67: b"TM-T20II", 66: b"EPSON"}.get(n)
-                if text is not None:
-                    os.write(self.master, b"_" + text + b"\x00")
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=WAIT_S)
-        os.close(self.master)
-
-
 @pytest.fixture
-def pty_model_printer() -> Iterator[PtyModelPrinter]:
-    printer = PtyModelPrinter()
+def pty_model_printer() -> Iterator[PtyPrinter]:
+    printer = PtyPrinter(model=(b"TM-T20II", b"EPSON"))
     yield printer
     printer.close()
 
 
-def test_a_serial_printer_with_no_profile_is_identified(pty_model_printer: PtyModelPrinter) -> None:
+def test_a_serial_printer_with_no_profile_is_identified(pty_model_printer: PtyPrinter) -> None:
     registry = PrinterRegistry.from_settings(
         [PrinterSettings(name="counter", uri=f"serial://{pty_model_printer.device}?baudrate=38400")]
     )
@@ -78,7 +39,7 @@ def test_a_serial_printer_with_no_profile_is_identified(pty_model_printer: PtyMo
     assert pty_model_printer.printed == b"", "the questions are not printed"
 
 
-def test_identification_is_not_asked_when_the_printer_has_a_profile(pty_model_printer: PtyModelPrinter) -> None:
+def test_identification_is_not_asked_when_the_printer_has_a_profile(pty_model_printer: PtyPrinter) -> None:
     uri = f"serial://{pty_model_printer.device}"
     registry = PrinterRegistry.from_settings([PrinterSettings(name="counter", uri=uri, profile="TM-T88V")])
 
@@ -88,7 +49,7 @@ def test_identification_is_not_asked_when_the_printer_has_a_profile(pty_model_pr
     assert registry.details()[0]["profile"] == "TM-T88V"
 
 
-def test_identification_can_be_switched_off(pty_model_printer: PtyModelPrinter) -> None:
+def test_identification_can_be_switched_off(pty_model_printer: PtyPrinter) -> None:
     uri = f"serial://{pty_model_printer.device}"
     registry = PrinterRegistry.from_settings([PrinterSettings(name="counter", uri=uri, identify=False)])
 

@@ -39,9 +39,11 @@ JOB = (
 
 
 class PtyPrinter:
-    """An Epson-like printer on the master side of a pty: answers DLE EOT at once, prints only when ready."""
+    """An Epson-like printer on the master side of a pty: answers DLE EOT at once, prints only when ready; given a
+    ``model`` (name, manufacturer), it also answers GS I 67 / 66 with them, as that printer would."""
 
-    def __init__(self) -> None:
+    def __init__(self, model: tuple[bytes, bytes] | None = None) -> None:
+        self.model = model
         self.master, slave = os.openpty()
         self.device = os.ttyname(slave)
         os.close(slave)  # pyserial opens it by name; the pty lives while the master is open
@@ -70,6 +72,9 @@ class PtyPrinter:
                 self.discarded += len(payload)
             if requests:  # answered after taking the bytes ahead of the request, like a printer's input buffer
                 os.write(self.master, epson_answer(self.state, requests))
+            for n in splitter.take_identity_requests():
+                if self.model is not None and n in (67, 66):
+                    os.write(self.master, b"_" + self.model[0 if n == 67 else 1] + b"\x00")
 
     def print(self, payload: bytes) -> None:
         """Bytes that reached the paper (the printer was ready)."""
