@@ -193,3 +193,54 @@ def test_a_request_refused_after_it_wrote_leaves_nothing_behind_and_the_others_c
     again = BlockingStore(path)
     assert again.count_pending() == 2
     again.close()
+
+
+def test_a_new_id_and_each_move_cost_one_statement_and_what_they_return_is_what_was_written(tmp_path: Path) -> None:
+    """Each statement hands the interpreter lock away and takes it back on the spool thread: a new job is one
+    insert (its id looked up by the insert itself), a move one update that returns the row it wrote."""
+    store = BlockingStore(tmp_path / "spool.sqlite3")
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)
+    [(added_ok, added)] = store.write_batch([lambda: store.do_add(job("x"), 10, 600.0, None)])
+    [(printing_ok, printing)] = store.write_batch([lambda: store.do_move(added.seq, JobState.PRINTING, 2.0, None, 1)])
+    [(done_ok, done)] = store.write_batch(
+        [lambda: store.do_move(added.seq, JobState.SUCCESS, 3.0, "Print completed in 5ms", None)]
+    )
+    assert (added_ok, printing_ok, done_ok) == (True, True, True)
+    work = [s.split()[0].upper() for s in statements if s.split()[0].upper() not in ("BEGIN", "COMMIT")]
+    assert work == ["INSERT", "UPDATE", "UPDATE"]
+    assert (printing.state, printing.attempts, printing.data, printing.updated_at) == (
+        JobState.PRINTING,
+        1,
+        b"\x1b@x",
+        2.0,
+    )
+    assert (done.state, done.attempts, done.data, done.message) == (JobState.SUCCESS, 1, None, "Print completed in 5ms")
+    assert done == store.get(added.seq)
+    assert store.count_pending() == 0
+    store.close()
+
+
+def test_a_move_of_a_job_not_in_a_state_the_edge_leaves_from_changes_nothing(tmp_path: Path) -> None:
+    store = BlockingStore(tmp_path / "spool.sqlite3")
+    added = store.add(job("x"), capacity=10)
+    with pytest.raises(InvalidTransition):
+        store.move(added.seq, JobState.SUCCESS, now=2.0, message="too early")
+    with pytest.raises(KeyError):
+        store.move(added.seq + 1, JobState.PRINTING, now=2.0)
+    assert store.get(added.seq) == added
+    assert store.count_pending() == 1
+    store.close()
+
+
+def test_a_resent_id_is_answered_from_the_store_while_new_jobs_are_refused(tmp_path: Path) -> None:
+    store = BlockingStore(tmp_path / "spool.sqlite3")
+    first = store.add(job("x"), capacity=1)
+    with pytest.raises(DuplicateJob) as retry:  # the queue is full, yet the retry gets its duplicate ack
+        store.add(job("x"), capacity=1)
+    assert retry.value.existing == first
+    with pytest.raises(IdConflict):
+        store.add(job("x", digest="d2"), capacity=1)
+    with pytest.raises(OverflowError):
+        store.add(job("y"), capacity=1)
+    store.close()
