@@ -429,3 +429,25 @@ def test_a_pool_of_spawned_workers_renders_and_kills_like_the_forkserver_one() -
     assert outcome.data == render_job(parse_document(RECEIPT)).data
     assert message == "EXECUTION: document too costly to render (took more than 2 s)"
     assert killed == 1
+
+
+def test_a_printer_identified_after_start_has_its_paper_used_by_the_workers_from_then_on() -> None:
+    """Each request to a worker carries the registry as it is now: one pickled once is sent again once it changes."""
+    from ticket_daemon.printers.identify import PrinterIdentity
+    from ticket_daemon.printers.registry import ConfiguredPrinter, PrinterRegistry
+
+    registry = PrinterRegistry([ConfiguredPrinter("caja", "file:///dev/null")])
+    with_logo = document(text("Ticket"), LOGO)
+    assert estimated_cost(with_logo) > TINY_COST_US  # rendered by a worker process
+
+    async def scenario(pool: RenderPool) -> tuple[int, int, int]:
+        async def width() -> int:
+            rendered = await pool.render("till", with_logo, raw_policy="safe", registry=registry)
+            assert rendered.printer == "caja"
+            return rendered.dot_width
+
+        before, again = await width(), await width()
+        registry.identified("caja", PrinterIdentity(model="POS-5890"))  # a 58 mm printer: 384 dots
+        return before, again, await width()
+
+    assert run(scenario) == (576, 576, 384)

@@ -52,7 +52,7 @@ from ..printers.registry import PrinterRegistry
 from .cost import HEAVY_COST_US, ON_LOOP_COST_US, TINY_COST_US, estimated_cost
 from .job import RenderedDocument
 from .work import PreviewOutcome, Refusal, RenderLimits, preview_in_worker, render_in_worker
-from .worker import ProcessContext, WorkerProcess, WorkerStopped, stop_process_servers
+from .worker import PickledOnce, ProcessContext, WorkerProcess, WorkerStopped, stop_process_servers
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +173,10 @@ class RenderPool:
         self._inline = ThreadPoolExecutor(max_workers=INLINE_THREADS, thread_name_prefix="render-inline")
         self._clients = _ClientLocks()
         self._claims: list[_Claim] = []  # every render queued for or running in a worker
+        # What each request to a worker carries unchanged, pickled once: the limits, and the registry as it is now
+        # (it changes only when a printer says what model it is; then its printers tuple is a new one).
+        self._portable_limits = PickledOnce(limits)
+        self._portable_registry: tuple[PrinterRegistry, tuple[object, ...], PickledOnce] | None = None
         self._closed = False
         self.killed = 0  # workers killed over their time budget (for /metrics and tests)
 
@@ -314,18 +318,29 @@ class RenderPool:
     ) -> T:
         if self._closed:
             raise TicketError(CLOSED, category=Category.EXECUTION)
-        arguments = (dict(datos), *target, raw_policy, self.strict, self.limits)
         cost = estimated_cost(datos)
         outcome: T | Refusal
         if cost <= on_loop_cost:
-            outcome = function(*arguments)
+            outcome = function(dict(datos), *target, raw_policy, self.strict, self.limits)
         elif cost <= TINY_COST_US:
+            arguments = (dict(datos), *target, raw_policy, self.strict, self.limits)
             outcome = await self._inline_within_budget(function, arguments)
         else:
-            outcome = await self._pooled(client_key, datos, cost, function, arguments)
+            registry, printer_name = target
+            portable = (dict(datos), self._portable(registry), printer_name, raw_policy, self.strict)
+            outcome = await self._pooled(client_key, datos, cost, function, (*portable, self._portable_limits))
         if isinstance(outcome, Refusal):
             raise outcome.error()
         return outcome
+
+    def _portable(self, registry: PrinterRegistry | None) -> PickledOnce | None:
+        """The registry as a worker request carries it: pickled once for as long as it does not change."""
+        if registry is None:
+            return None
+        cached = self._portable_registry
+        if cached is None or cached[0] is not registry or cached[1] is not registry.printers:
+            cached = self._portable_registry = (registry, registry.printers, PickledOnce(registry))
+        return cached[2]
 
     async def _pooled(
         self,
