@@ -169,6 +169,7 @@ class RenderPool:
         self._idle: list[WorkerProcess] = []
         self._retired: list[WorkerProcess] = []  # killed, their exit not collected yet
         self._heavy_busy = 0
+        self._heavy_waiting = 0
         self._available = asyncio.Condition()
         self._inline = ThreadPoolExecutor(max_workers=INLINE_THREADS, thread_name_prefix="render-inline")
         self._clients = _ClientLocks()
@@ -449,7 +450,16 @@ class RenderPool:
     async def _acquire(self, *, heavy: bool) -> WorkerProcess:
         self._start_workers()
         async with self._available:
-            await self._available.wait_for(lambda: self._closed or self._may_take(heavy=heavy))
+            self._heavy_waiting += heavy
+            try:
+                await self._available.wait_for(lambda: self._closed or self._may_take(heavy=heavy))
+            except asyncio.CancelledError:
+                # This waiter may be the one a released worker was handed to (a timeout, a client that left): the
+                # next waiter is told instead, or that worker would sit idle while others wait.
+                self._available.notify(1)
+                raise
+            finally:
+                self._heavy_waiting -= heavy
             if self._closed:
                 raise TicketError(CLOSED, category=Category.EXECUTION)
             self._heavy_busy += heavy
@@ -470,4 +480,14 @@ class RenderPool:
             if worker.started:
                 self._last_used[worker] = self._clock()
                 self._schedule_retirement()
+            self._wake_waiters()
+
+    def _wake_waiters(self) -> None:
+        """One worker came free: wake the first waiter (arrival order), which takes it. While heavy renders wait or
+        run, the first waiter may be a heavy one that may not take it: then every waiter looks, as before, and the
+        first that may take it does. Waking every waiter for each free worker would cost the event loop a step of
+        every waiting render (a hundred tills with receipts) for each render."""
+        if self._heavy_busy or self._heavy_waiting:
             self._available.notify_all()
+        else:
+            self._available.notify(1)
