@@ -14,7 +14,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, TypeGuard
+from itertools import chain
+from typing import Any, TypeGuard, cast
 
 from pydantic import ValidationError
 
@@ -431,25 +432,23 @@ def _rows(value: Any, width: int) -> list[list[str]] | None:
         return []
     if type(value) is not list or len(value) * width > MAX_TABLE_CELLS:
         return None
-    all_text = (str,) * width
-    rows: list[list[str]] | None = None  # a copy, made only once a row of numbers needs one
-    for i, row in enumerate(value):
-        if type(row) is not list or len(row) != width:
+    if not value:
+        return value
+    # Every row a list of ``width`` strings: checked over all cells at once; rows with numbers are copied.
+    if set(map(type, value)) != {list} or set(map(len, value)) != {width}:
+        return None
+    rows: list[list[str]] = value
+    if set(map(type, chain.from_iterable(value))) != {str}:
+        converted = [_cells(row) for row in value]
+        if None in converted:
             return None
-        if tuple(map(type, row)) != all_text:
-            row = _cells(row)
-            if row is None:
-                return None
-            if rows is None:
-                rows = list(value[:i])
-        joined = "".join(row)
-        if not (joined.isascii() or joined.isprintable() or LONE_SURROGATE.search(joined) is None):
-            return None
-        if len(joined) > MAX_TEXT_CHARS and any(len(cell) > MAX_TEXT_CHARS for cell in row):
-            return None
-        if rows is not None:
-            rows.append(row)
-    return rows if rows is not None else value
+        rows = cast(list[list[str]], converted)
+    joined = "".join(chain.from_iterable(rows))
+    if not (joined.isascii() or joined.isprintable() or LONE_SURROGATE.search(joined) is None):
+        return None
+    if len(joined) > MAX_TEXT_CHARS and max(map(len, chain.from_iterable(rows))) > MAX_TEXT_CHARS:
+        return None
+    return rows
 
 
 def _cells(row: list[Any]) -> list[str] | None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from operator import le
 
 from ..document.errors import Category, DocumentError
 from ..document.model import Align, TableData
@@ -170,6 +169,7 @@ class _RowLayout:
         # One format for a whole row of cells that fit: each padded as pad_cell pads it (center: the odd space right).
         spec = {Align.LEFT: "<", Align.CENTER: "^", Align.RIGHT: ">"}
         self.template = gap.join(f"{{:{spec[how]}{width}}}" for how, width in zip(aligns, widths, strict=True))
+        self.full_width = sum(widths) + len(gap) * (len(widths) - 1)
 
     def rows(self, rows: Sequence[list[str]]) -> bytes:
         """The lines of ``rows``. Rows whose cells all fit their columns are formatted as one line each and, when
@@ -178,11 +178,11 @@ class _RowLayout:
         fitting: list[list[str]] = []
         lines: list[str] = []
         strip = self.look.align is Align.LEFT
-        widths = self.widths
-        template = self.template
+        template = self.template.format
+        full = self.full_width
         for cells in rows:
-            if all(map(le, map(len, cells), widths)):
-                line = template.format(*cells)
+            line = template(*cells)
+            if len(line) == full:  # no cell wider than its column (a wider one would widen the line)
                 # A left-aligned table needs no trailing spaces; centred or right-aligned ones keep the full width
                 # so the printer positions every line the same way.
                 lines.append(line.rstrip(" ") if strip else line)

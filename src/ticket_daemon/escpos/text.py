@@ -10,14 +10,13 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ..document.model import Align, SeparatorData, TextData, TextStyle
-from ..document.plain import LabelSpan, Span, StyleKey
+from ..document.plain import DEFAULT_STYLE, LabelSpan, Span, StyleKey
 from .codepages import NO_SUBSTITUTIONS, EncodedText, Placement, as_is, encode_text, prepare_text
 from .commands import LF, align, bold, character_size, font, reverse, underline
 from .profiles import PrinterProfile
 from .typefaces import BUILT_IN, Typefaces
 
 ALIGN_NUMBERS = {Align.LEFT: 0, Align.CENTER: 1, Align.RIGHT: 2}
-DEFAULT_STYLE: StyleKey = ("A", "1x1", False, "0pt", False)
 
 
 def style_key(style: TextStyle) -> StyleKey:
@@ -103,15 +102,44 @@ def text_line(
     typefaces: Typefaces = BUILT_IN,
 ) -> EncodedText:
     """docs/document.md "text": the label before the content, on its own line when the alignments differ."""
+    data = text_as_sent(label, content, new_line, profile)
+    if data is not None:
+        return EncodedText(data)
+    return text_line_general(label, content, new_line, profile, typefaces)
+
+
+def text_as_sent(label: LabelSpan | None, content: Span, new_line: bool, profile: PrinterProfile) -> bytes | None:
+    """:func:`text_line`'s bytes when the label and the content print as sent (no substitution, no image), else
+    None. The everyday text command: one encoding a part, no placement to work out."""
     text, style, alignment = content
+    encoded = as_is(text, profile.code_pages)
+    if encoded is None:
+        return None
+    on, off = style_codes(style)
+    end = _LINE_END[new_line][alignment]
     if label is None or not label[0]:
-        # No label: one styled run; the common case costs one encoding and no image placement.
-        on, off = style_codes(style)
-        plain = as_is(text, profile.code_pages)
-        if plain is not None:
-            end = _LINE_END[new_line][alignment]
-            return EncodedText(_ALIGN_FROM_LEFT[alignment] + on + plain + off + end)
-        label = None
+        return _ALIGN_FROM_LEFT[alignment] + on + encoded + off + end
+    label_text, separator, label_style, label_align = label
+    own_line = label_align is not alignment
+    label_encoded = as_is(label_text + (separator.rstrip() if own_line else separator), profile.code_pages)
+    if label_encoded is None:
+        return None
+    label_on, label_off = style_codes(label_style)
+    between = LF + _ALIGN_COMMANDS[alignment] if own_line else b""
+    return _ALIGN_FROM_LEFT[label_align] + label_on + label_encoded + label_off + between + on + encoded + off + end
+
+
+def text_line_general(
+    label: LabelSpan | None,
+    content: Span,
+    new_line: bool,
+    profile: PrinterProfile,
+    typefaces: Typefaces = BUILT_IN,
+) -> EncodedText:
+    """:func:`text_line` without its shortcut for text that prints as sent (which must agree with this)."""
+    text, style, alignment = content
+    if label is not None and not label[0]:
+        label = None  # an empty label prints nothing, not even its separator
     out = bytearray()
     tally = NO_SUBSTITUTIONS
     current = Align.LEFT
