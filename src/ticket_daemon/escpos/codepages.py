@@ -312,6 +312,8 @@ def lines_as_is(lines: list[str], pages: CodePages) -> bytes | None:
     """The bytes of ``lines``, each followed by LF, when every line prints exactly as sent (:func:`as_is`), else None.
     All of them are checked and encoded at once: LF composes with nothing, so the block is normalised exactly when
     each line is."""
+    if not lines:
+        return b""
     if not all(map(str.isprintable, lines)):
         return None
     block = "\n".join(lines) + "\n"

@@ -1,5 +1,5 @@
-"""The commands that move paper or drive the printer's hardware (docs/document.md "separator, feed, cut, pulse, beep").
-"""
+"""Paper and hardware commands: feed, cut, cash drawer pulse, beep (docs/document.md "separator, feed, cut, pulse,
+beep")."""
 
 from __future__ import annotations
 
