@@ -292,29 +292,35 @@ def _style(value: Any) -> StyleKey | None:
 def _text(data: Any) -> PlainText | None:
     if type(data) is not dict or not data.keys() <= _TEXT_KEYS:
         return None
-    content = data.get("content")
-    if type(content) is not dict or not content.keys() <= _CONTENT_KEYS:
-        return None
-    text = content.get("text")
-    style = _style(content.get("content_style", _ABSENT))
-    alignment = _align(content.get("align", _ABSENT), Align.LEFT)
+    content = _span(data.get("content"), _CONTENT_KEYS, "content_style")
     new_line = data.get("new_line", True)
-    if not _is_text(text, MAX_TEXT_CHARS) or style is None or alignment is None or type(new_line) is not bool:
+    if content is None or type(new_line) is not bool:
         return None
     label = data.get("label", _ABSENT)
     if label is _ABSENT:
-        return PlainText(None, (text, style, alignment), new_line)
-    if type(label) is not dict or not label.keys() <= _LABEL_KEYS:
-        return None
-    label_text = label.get("text", "")
+        return PlainText(None, content, new_line)
+    label_span = _span(label, _LABEL_KEYS, "label_style", "")
     separator = label.get("separator", ": ")
-    label_style = _style(label.get("label_style", _ABSENT))
-    label_align = _align(label.get("align", _ABSENT), Align.LEFT)
-    if not _is_text(label_text, MAX_TEXT_CHARS) or not _is_text(separator, MAX_LABEL_SEPARATOR_CHARS):
+    if label_span is None or not _is_text(separator, MAX_LABEL_SEPARATOR_CHARS):
         return None
-    if label_style is None or label_align is None:
+    return PlainText((label_span[0], separator, label_span[1], label_span[2]), content, new_line)
+
+
+def _span(value: Any, keys: frozenset[str], style_key: str, default_text: Any = _ABSENT) -> Span | None:
+    """A text command's content or label: its text, style and alignment."""
+    if type(value) is not dict:
         return None
-    return PlainText((label_text, separator, label_style, label_align), (text, style, alignment), new_line)
+    if len(value) == 1 and "text" in value:  # only a text (the everyday case): the default style and alignment
+        text = value["text"]
+        return (text, DEFAULT_STYLE, Align.LEFT) if _is_text(text, MAX_TEXT_CHARS) else None
+    if not value.keys() <= keys:
+        return None
+    text = value.get("text", default_text)
+    style = _style(value.get(style_key, _ABSENT))
+    alignment = _align(value.get("align", _ABSENT), Align.LEFT)
+    if not _is_text(text, MAX_TEXT_CHARS) or style is None or alignment is None:
+        return None
+    return (text, style, alignment)
 
 
 def _separator(data: Any) -> PlainSeparator | None:
