@@ -22,7 +22,7 @@ from PIL import Image
 
 from ticket_daemon.document import parse_document
 from ticket_daemon.document.model import Document
-from ticket_daemon.document.plain import PlainDocument, read_plain
+from ticket_daemon.document.plaindoc import PlainDocument, read_plain
 from ticket_daemon.emulator import emulate
 from ticket_daemon.escpos import profile_for, render_job
 from ticket_daemon.escpos.imagecache import BoundedBitmapCache

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from ticket_daemon.document import Align, DocumentError
 from ticket_daemon.document.codetables import CODE_TABLE_NAMES
 from ticket_daemon.document.model import Profile, QrData, TableData
-from ticket_daemon.document.plain import LabelSpan, Span
+from ticket_daemon.document.plaindoc import LabelSpan, Span
 from ticket_daemon.document.spellings import QR_MIN_WIDTH
 from ticket_daemon.escpos import codepages
 from ticket_daemon.escpos import table as table_module

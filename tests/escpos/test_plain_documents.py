@@ -18,7 +18,7 @@ from conftest import EXAMPLES, shared_examples
 from ticket_daemon.document import DocumentError, parse_document
 from ticket_daemon.document.codetables import CODE_TABLE_NAMES
 from ticket_daemon.document.model import Document
-from ticket_daemon.document.plain import PlainDocument, read_plain
+from ticket_daemon.document.plaindoc import PlainDocument, read_plain
 from ticket_daemon.escpos import profile_for, render_job
 from ticket_daemon.escpos.printerdb import ModelProfile, find_model, model_profiles
 from ticket_daemon.printers.registry import ConfiguredPrinter, PrinterRegistry

@@ -1,4 +1,4 @@
-"""The layout of a plain document (``document.plain.read_plain``): the same text, table and paper functions the
+"""The layout of a plain document (``document.plaindoc.read_plain``): the same text, table and paper functions the
 general renderer calls, handed the values read from the client's JSON instead of the models' fields.
 
 A layout that cannot be made (a table wider than the paper) is not reported from here: the caller renders the
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..document.plain import (
+from ..document.plaindoc import (
     PlainBeep,
     PlainCommand,
     PlainCut,

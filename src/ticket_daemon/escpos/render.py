@@ -28,7 +28,7 @@ from ..document.model import (
     TextCommand,
 )
 from ..document.parse import parse_document
-from ..document.plain import PlainDocument
+from ..document.plaindoc import PlainDocument
 from ..document.rawpolicy import RawPolicy, safe_mode_refusal
 from . import commands
 from .barcode import barcode_bytes, barcode_notes
@@ -81,7 +81,7 @@ def render_job(
     image_cache: BitmapCache | None = None,
 ) -> RenderedJob:
     """Render every command in order. ``profile`` defaults to the one the document describes. A plain document
-    (``document.plain.read_plain``) is laid out from the values read; the bytes and notes are the same.
+    (``document.plaindoc.read_plain``) is laid out from the values read; the bytes and notes are the same.
 
     ``typefaces`` draw text no code page can print (as an image); ``image_cache`` keeps decoded images between
     jobs (it must be safe for however many threads share it). Neither changes the bytes.

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from ..document.errors import Category, DocumentError
 from ..document.model import Align, TableData
-from ..document.plain import ColumnSpec, TableLook
+from ..document.plaindoc import ColumnSpec, TableLook
 from .codepages import NO_SUBSTITUTIONS, EncodedText, Placement, as_is, encode_text, lines_as_is, prepare_text
 from .commands import LF, align, bold
 from .profiles import PrinterProfile

@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ..document.model import Align, SeparatorData, TextData, TextStyle
-from ..document.plain import DEFAULT_STYLE, LabelSpan, Span, StyleKey
+from ..document.plaindoc import DEFAULT_STYLE, LabelSpan, Span, StyleKey
 from .codepages import NO_SUBSTITUTIONS, EncodedText, Placement, as_is, encode_text, prepare_text
 from .commands import LF, align, bold, character_size, font, reverse, underline
 from .profiles import PrinterProfile

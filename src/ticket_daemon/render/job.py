@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..document import parse_document
-from ..document.plain import read_plain
+from ..document.plaindoc import read_plain
 from ..escpos import RawPolicy, profile_for, render_job
 from ..printers.registry import PrinterRegistry
 from ..resources import LockedBitmapCache, system_typefaces
