@@ -89,3 +89,10 @@ def test_the_plain_reading_takes_a_value_exactly_when_the_models_do(document: di
 def test_values_the_models_read_another_way_are_left_to_them(document: dict[str, Any]) -> None:
     assert strictly_valid(document) or parse_document(copy.deepcopy(document)) is not None
     assert read_plain(document) is None
+
+
+def test_a_profile_too_long_to_remember_is_left_to_the_general_reading() -> None:
+    # The model name is stripped before its length is checked: valid, but not worth keeping in the profile cache.
+    document = doc(text(), model=" " * 300 + "TM-T20II")
+    assert strictly_valid(document)
+    assert read_plain(document) is None

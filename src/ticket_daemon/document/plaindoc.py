@@ -117,6 +117,8 @@ _DOCUMENT_KEYS = frozenset({"version", "profile", "commands", "debug_log"})
 _COMMAND_KEYS = frozenset({"type", "data"})
 _PROFILE_KEYS = frozenset(Profile.model_fields)
 _PROFILE_SCALARS = frozenset({str, int, bool})  # what a profile may hold for the model to decide on
+# What a remembered profile may hold in strings: a model name and a code table name, so the cache stays small.
+_MAX_PROFILE_CHARS = 256
 # 1.x with ASCII digits: valid, and read as sent (lenient.read_version leaves it alone).
 _PLAIN_VERSION = re.compile(r"0*1\.[0-9]+", re.ASCII)
 # Whole numbers the models bound only from below are taken up to here; past it the general reading decides.
@@ -176,6 +178,8 @@ def _profile(value: Any) -> Profile | None:
         return None
     if not set(map(type, value.values())) <= _PROFILE_SCALARS:
         return None
+    if sum(len(item) for item in value.values() if type(item) is str) > _MAX_PROFILE_CHARS:
+        return None  # not worth remembering (the model takes 200 characters of model name, after stripping)
     # The type is part of the key: 1 and True are equal keys, but not the same value to validate.
     return _validated_profile(tuple((name, type(item), item) for name, item in value.items()))
 
