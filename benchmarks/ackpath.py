@@ -30,6 +30,7 @@ import contextlib
 import itertools
 import json
 import os
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -451,6 +452,27 @@ async def _burst_first_byte(root: Path) -> None:
             await daemon_process.stop()
     finally:
         await printer.close()
+    floor_ms = await asyncio.to_thread(_sequential_commits_ms, root / "commits.sqlite3", BURST)
+    print(
+        f"  in-order durable floor: {BURST} sequential fsync'ed commits take {floor_ms:.0f} ms (a job is durably"
+        " printing before its first byte and durably done before the next one's, so the last job's first byte"
+        " follows at least that many)"
+    )
+
+
+def _sequential_commits_ms(path: Path, count: int) -> float:
+    """Milliseconds for ``count`` one-row commits, one after another (WAL, ``synchronous=FULL``, as the spool)."""
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("CREATE TABLE jobs (seq INTEGER PRIMARY KEY, state TEXT)")
+        started = time.perf_counter()
+        for seq in range(count):
+            db.execute("INSERT INTO jobs VALUES (?, 'printing')", (seq,))
+        return (time.perf_counter() - started) * 1000
+    finally:
+        db.close()
 
 
 async def _one_burst(url: str, printer: BenchPrinter, when: str) -> None:
