@@ -93,6 +93,22 @@ def test_each_job_is_its_own_connection_and_file(tmp_path: Path) -> None:
     assert run(with_printer(tmp_path, story)) == [b"first\n", b"second\n"]
 
 
+def test_jobs_sent_one_after_another_over_one_connection_are_printed_as_jobs_of_their_own(tmp_path: Path) -> None:
+    async def story(server: VirtualPrinterServer) -> list[bytes]:
+        printer = TcpTransport("127.0.0.1", server.port)
+        await printer.open()
+        states = [await printer.status()]
+        for text in (b"first\n", b"second\n"):
+            await printer.send(text)
+            states.append(await printer.status())
+            assert printer.can_take_another_job()
+        await printer.close()
+        assert states == [PrinterState.ready] * 3
+        return [await printed(server, 1), await printed(server, 2)]
+
+    assert run(with_printer(tmp_path, story)) == [b"first\n", b"second\n"]
+
+
 @pytest.mark.parametrize(
     ("fault", "state", "message"),
     [
