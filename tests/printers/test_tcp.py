@@ -351,3 +351,32 @@ def test_a_printer_that_answers_only_part_of_the_status_is_unknown_for_the_conne
             server.close()
 
     assert run(story()) == [PrinterState.unknown, PrinterState.unknown]
+
+
+def test_a_printer_sending_status_on_its_own_is_unknown_and_its_connection_is_not_kept() -> None:
+    """Bytes nobody asked for (a printer with automatic status back on) make replies impossible to match to
+    queries: the state is unknown rather than misread, and the next job gets a connection of its own."""
+
+    async def chatty(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"\x14\x00\x00\x0f")  # an automatic status back block, unasked
+        splitter = RealtimeSplitter()
+        while data := await reader.read(1024):
+            _, requests = splitter.feed(data)
+            writer.write(bytes([0x12]) * len(requests))
+            await writer.drain()
+        writer.close()
+
+    async def story() -> tuple[PrinterState, PrinterState, bool]:
+        server = await raw_server(chatty)
+        printer = TcpTransport("127.0.0.1", port_of(server), timeouts=Timeouts(status=0.3))
+        try:
+            await printer.open()
+            await asyncio.sleep(0.1)  # the unasked bytes arrive first
+            before = await printer.status()
+            await printer.send(b"still printed\n")
+            return before, await printer.status(), printer.can_take_another_job()
+        finally:
+            await printer.close()
+            server.close()
+
+    assert run(story()) == (PrinterState.unknown, PrinterState.unknown, False)

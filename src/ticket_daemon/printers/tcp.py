@@ -127,7 +127,12 @@ class TcpTransport:
     async def _listen(self, reader: asyncio.StreamReader) -> None:
         try:
             while chunk := await reader.read(_READ_CHUNK):
-                self._replies += chunk
+                if len(self._replies) + len(chunk) > self._asked:
+                    # More bytes than queries asked (a printer sending status on its own): replies can no longer
+                    # be matched to queries on this connection, and nothing more of them is kept.
+                    self._exchange.unanswered = True
+                else:
+                    self._replies += chunk
                 self._replied.set()
         except OSError:
             self._reset = True
@@ -186,6 +191,7 @@ class TcpTransport:
             if (
                 first_reply is not None
                 and len(self._replies) > first_reply
+                and not self._exchange.unanswered
                 and is_status_byte(self._replies[first_reply])
             ):
                 return  # the printer read past the job's last byte
