@@ -8,11 +8,11 @@ stopped printer leaves them queued in the socket, and they would be lost with th
 asked after a job goes out right behind the job's bytes, in the same write: the printer answers it only once it has
 read every byte before it, so the first reply confirms the job without waiting for the printer's TCP
 acknowledgement (often delayed by tens of milliseconds), and ``status()`` then reads the rest of that answer. A
-printer that does not answer is confirmed as before: where the kernel tells how much of its send queue the peer has
-not acknowledged (``SIOCOUTQ``), everything but the query must drain within the write budget; elsewhere the
-connection is half-closed after the job and the printer's own end of the connection (it closes once it has read
-everything) confirms it. Replies are matched to queries by their order on the connection, one byte per query.
-``close()`` is graceful: a FIN after the queued bytes, never a reset that would discard them.
+printer that does not answer is confirmed by its TCP stack instead: where the kernel tells how much of its send
+queue the peer has not acknowledged (``SIOCOUTQ``), everything but the query must drain within the write budget;
+elsewhere the connection is half-closed after the job and the printer's own end of the connection (it closes once
+it has read everything) confirms it. Replies are matched to queries by their order on the connection, one byte per
+query. ``close()`` is graceful: a FIN after the queued bytes, never a reset that would discard them.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from .status_exchange import REPLY_COUNT, STATUS_QUERY, StatusExchange
 DEFAULT_PORT = 9100
 CONNECTION_SHARED = "shared"  # tcp://…?connection=…: the jobs waiting for the printer share one connection
 CONNECTION_PER_JOB = "per-job"  # each job has a connection of its own
-_READ_CHUNK = 256  # status replies are single bytes; anything longer is unsolicited and discarded
+_READ_CHUNK = 256  # status replies are single bytes; bytes beyond the replies asked for are unsolicited
 
 _UNREACHABLE = {errno.EHOSTUNREACH: "host unreachable", errno.ENETUNREACH: "network unreachable"}
 # How often the send queue is looked at while a printer works through a job: the first look comes at once, then
@@ -249,7 +249,7 @@ class TcpTransport:
                     self._asked += REPLY_COUNT
                     writer.write(STATUS_QUERY)
                     await writer.drain()
-                while len(self._replies) < wanted and not self._lost:
+                while len(self._replies) < wanted and not (self._lost or self._exchange.unanswered):
                     self._replied.clear()
                     await self._replied.wait()
         except TimeoutError:
