@@ -244,35 +244,50 @@ def _style(value: Any) -> StyleKey | None:
 def _text(data: Any) -> PlainText | None:
     if type(data) is not dict or not data.keys() <= _TEXT_KEYS:
         return None
-    content = _span(data.get("content"), _CONTENT_KEYS, "content_style")
+    content = _content(data.get("content"))
     new_line = data.get("new_line", True)
     if content is None or type(new_line) is not bool:
         return None
     label = data.get("label", _ABSENT)
     if label is _ABSENT:
         return PlainText(None, content, new_line)
-    label_span = _span(label, _LABEL_KEYS, "label_style", "")
-    separator = label.get("separator", ": ")
-    if label_span is None or not _is_text(separator, MAX_LABEL_SEPARATOR_CHARS):
-        return None
-    return PlainText((label_span[0], separator, label_span[1], label_span[2]), content, new_line)
+    label_span = _label(label)
+    return PlainText(label_span, content, new_line) if label_span is not None else None
 
 
-def _span(value: Any, keys: frozenset[str], style_key: str, default_text: Any = _ABSENT) -> Span | None:
-    """A text command's content or label: its text, style and alignment."""
+def _content(value: Any) -> Span | None:
     if type(value) is not dict:
         return None
     if len(value) == 1 and "text" in value:  # only a text (the everyday case): the default style and alignment
         text = value["text"]
         return (text, DEFAULT_STYLE, Align.LEFT) if _is_text(text, MAX_TEXT_CHARS) else None
-    if not value.keys() <= keys:
+    if not value.keys() <= _CONTENT_KEYS:
         return None
-    text = value.get("text", default_text)
-    style = _style(value.get(style_key, _ABSENT))
+    text = value.get("text")
+    style = _style(value.get("content_style", _ABSENT))
     alignment = _align(value.get("align", _ABSENT), Align.LEFT)
     if not _is_text(text, MAX_TEXT_CHARS) or style is None or alignment is None:
         return None
     return (text, style, alignment)
+
+
+def _label(value: Any) -> LabelSpan | None:
+    if type(value) is not dict:
+        return None
+    if len(value) == 1 and "text" in value:  # only a text: the default separator, style and alignment
+        text = value["text"]
+        return (text, ": ", DEFAULT_STYLE, Align.LEFT) if _is_text(text, MAX_TEXT_CHARS) else None
+    if not value.keys() <= _LABEL_KEYS:
+        return None
+    text = value.get("text", "")
+    separator = value.get("separator", ": ")
+    style = _style(value.get("label_style", _ABSENT))
+    alignment = _align(value.get("align", _ABSENT), Align.LEFT)
+    if not _is_text(text, MAX_TEXT_CHARS) or not _is_text(separator, MAX_LABEL_SEPARATOR_CHARS):
+        return None
+    if style is None or alignment is None:
+        return None
+    return (text, separator, style, alignment)
 
 
 def _separator(data: Any) -> PlainSeparator | None:
