@@ -9,6 +9,7 @@ stderr with status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Callable, Sequence
 
@@ -32,9 +33,15 @@ def _preview(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from ..service.console import serve_main
+    # Start-up creates long-lived objects (modules, classes, validators) and little garbage: a collection while they
+    # pile up only scans them again. The server turns the collector back on once it serves (service/console.py).
+    gc.disable()
+    try:
+        from ..service.console import serve_main
 
-    return serve_main(args)
+        return serve_main(args)
+    finally:
+        gc.enable()
 
 
 def _virtual_printer(args: argparse.Namespace) -> int:
