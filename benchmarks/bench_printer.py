@@ -1,6 +1,7 @@
-"""A network printer for benchmarks: takes a job per connection as fast as the link allows, answers the status
-(``DLE EOT n``: "nothing to report") and identification (``GS I n``) queries a daemon sends around a job, and notes
-when the first byte of each job arrived. Listens on 127.0.0.1 only."""
+"""A network printer for benchmarks: takes jobs as fast as the link allows, answers the status (``DLE EOT n``:
+"nothing to report") and identification (``GS I n``) queries a daemon sends around a job, and notes when the first
+byte of each job arrived. A job ends with the status query the daemon sends after it (several jobs may follow one
+another over one connection) or with its connection. Listens on 127.0.0.1 only."""
 
 from __future__ import annotations
 
@@ -38,25 +39,27 @@ class BenchPrinter:
             await self._server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        pending = b""
+        pending = b""  # bytes not looked at yet: a query's start, or the tail of a job that may hold its end
         in_job = False
         try:
             while chunk := await reader.read(65536):
-                if not in_job:
-                    pending += chunk
-                    while len(pending) >= 3 and pending[:2] in (DLE_EOT, GS_I):
-                        query, pending = pending[:3], pending[3:]
-                        writer.write(bytes([READY]) if query[:2] == DLE_EOT else _identity(query[2]))
-                    if len(pending) >= 3 or (pending and pending[:1] not in (b"\x10", b"\x1d")):
+                pending += chunk
+                while pending:
+                    if not in_job:
+                        if len(pending) < 3 and pending[:1] in (b"\x10", b"\x1d"):
+                            break  # perhaps a query's start
+                        if pending[:2] in (DLE_EOT, GS_I):
+                            query, pending = pending[:3], pending[3:]
+                            writer.write(bytes([READY]) if query[:2] == DLE_EOT else _identity(query[2]))
+                            continue
                         in_job = True
                         self.first_bytes.append(time.perf_counter())
-                        chunk, pending = pending, b""
-                    else:
-                        continue
-                pending = (pending + chunk)[-len(STATUS_QUERY) :]
-                if pending == STATUS_QUERY:  # the status asked after the job
-                    writer.write(bytes([READY]) * 3)
-                    pending = b""
+                    end = pending.find(STATUS_QUERY)
+                    if end < 0:  # the job goes on; keep what may be the start of its closing query
+                        pending = pending[-(len(STATUS_QUERY) - 1) :]
+                        break
+                    writer.write(bytes([READY]) * 3)  # the status asked after the job
+                    pending, in_job = pending[end + len(STATUS_QUERY) :], False
                 await writer.drain()
         except (ConnectionError, OSError):
             pass

@@ -1,5 +1,6 @@
-"""The renderer's shortcuts give the very bytes (and notes) of the general code they skip: text that prints as
-sent, and a QR symbol with square modules rastered a module row at a time."""
+"""The renderer's shortcuts give the very bytes (and notes) of the general code they skip: text, text commands,
+separators and table rows that print as sent, code pages encoded through their single bytes, and a QR symbol with
+square modules rastered a module row at a time."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ from hypothesis import strategies as st
 from ticket_daemon.document import Align, DocumentError
 from ticket_daemon.document.codetables import CODE_TABLE_NAMES
 from ticket_daemon.document.model import Profile, QrData, TableData
+from ticket_daemon.document.plaindoc import LabelSpan, Span
 from ticket_daemon.document.spellings import QR_MIN_WIDTH
+from ticket_daemon.escpos import codepages
 from ticket_daemon.escpos import table as table_module
+from ticket_daemon.escpos import text as text_module
 from ticket_daemon.escpos.codepages import (
     NO_SUBSTITUTIONS,
     Placement,
@@ -21,9 +25,11 @@ from ticket_daemon.escpos.codepages import (
     default_pages,
     encode_text,
     encode_text_general,
+    lines_as_is,
     prepare_text,
     prepare_text_general,
 )
+from ticket_daemon.escpos.printerdb import CodePage, model_profiles
 from ticket_daemon.escpos.profiles import profile_for
 from ticket_daemon.escpos.qr import qr_bitmap, qr_bytes, raster_module_size, square_qr_raster
 from ticket_daemon.escpos.qrmatrix import qr_modules
@@ -36,6 +42,7 @@ from ticket_daemon.escpos.raster import (
     raster_bytes,
 )
 from ticket_daemon.escpos.table import _cell_lines, fit_widths, table_bytes
+from ticket_daemon.escpos.text import separator_line, text_as_sent, text_line, text_line_general
 
 PLACEMENT = Placement(dot_width=384, align=Align.CENTER)
 # Letters a receipt really has, plus what must not take the shortcut: controls, LF/TAB, lone surrogates,
@@ -197,7 +204,7 @@ def test_auto_reduce_takes_the_characters_the_rule_takes_one_at_a_time(
 
 @settings(max_examples=300, deadline=None)
 @given(
-    st.lists(st.lists(TEXTS, min_size=3, max_size=3), min_size=1, max_size=4),
+    st.lists(st.lists(TEXTS, min_size=3, max_size=3), min_size=1, max_size=6),
     st.lists(st.sampled_from(["left", "center", "right"]), min_size=3, max_size=3),
     st.sampled_from(["left", "center", "right"]),
     st.sampled_from(CODE_TABLE_NAMES),
@@ -216,8 +223,74 @@ def test_a_table_row_laid_out_in_bytes_is_the_row_the_general_layout_gives(
 
     fast = table_bytes(data, profile)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(table_module, "_row_as_sent", lambda *arguments: None)  # every row the general way
+        # Every row the general way: no stretch of fitting rows encoded at once, no row laid out in bytes.
+        patch.setattr(table_module, "lines_as_is", lambda *arguments: None)
+        patch.setattr(table_module, "_row_as_sent", lambda *arguments: None)
         general = table_bytes(data, profile)
 
     assert fast.data == general.data
     assert fast.tally == general.tally
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(TEXTS, max_size=5), st.sampled_from(CODE_TABLE_NAMES))
+def test_lines_encoded_at_once_are_the_lines_encoded_one_by_one(lines: list[str], table: str) -> None:
+    pages = default_pages(table)
+    one_by_one = [as_is(line, pages) for line in lines]
+    expected = None if None in one_by_one else b"".join(line + b"\n" for line in one_by_one if line is not None)
+    assert lines_as_is(lines, pages) == expected
+
+
+def every_page() -> list[CodePage]:
+    pages = {page for model in model_profiles().values() for page in model.code_pages}
+    return sorted(pages | set(default_pages("WPC1252").pages), key=lambda page: (page.codec, page.number))
+
+
+def test_every_page_encodes_each_character_as_its_codec_does() -> None:
+    # Text is encoded through a table of each page's single bytes; a character the table lacks goes to the codec.
+    pages = every_page()
+    chars = {bytes((byte,)).decode(page.codec, "ignore") for page in pages for byte in range(256)}
+    chars |= {"€", "ő", "中", "\u0301", "\ufffe", "\u2028", "\U0001f600"}
+    for page in pages:
+        for char in sorted(chars):
+            try:
+                by_codec = char.encode(page.codec)
+            except UnicodeEncodeError:
+                by_codec = None
+            expected = by_codec if by_codec is not None and len(by_codec) == len(char) else None
+            assert codepages._encode(char, page) == expected, (page, char)
+
+
+STYLE_KEYS = st.tuples(
+    st.sampled_from("AB"),
+    st.sampled_from(["1x1", "2x2", "3x1"]),
+    st.booleans(),
+    st.sampled_from(["0pt", "1pt", "2pt"]),
+    st.booleans(),
+)
+SPANS = st.tuples(TEXTS, STYLE_KEYS, st.sampled_from(list(Align)))
+LABELS = st.none() | st.tuples(TEXTS, st.sampled_from([": ", " ", ""]), STYLE_KEYS, st.sampled_from(list(Align)))
+
+
+@settings(max_examples=400, deadline=None)
+@given(LABELS, SPANS, st.booleans(), st.sampled_from(CODE_TABLE_NAMES))
+def test_a_text_command_that_prints_as_sent_gets_the_bytes_of_the_general_layout(
+    label: LabelSpan | None, content: Span, new_line: bool, table: str
+) -> None:
+    profile = profile_for(Profile(model="80mm EC-PM-80250", code_table=table))
+    shortcut = text_as_sent(label, content, new_line, profile)
+    general = text_line_general(label, content, new_line, profile)
+    if shortcut is not None:
+        assert shortcut == general.data
+        assert general.tally == NO_SUBSTITUTIONS
+    assert text_line(label, content, new_line, profile) == general
+
+
+@settings(max_examples=200, deadline=None)
+@given(TEXTS, st.integers(1, 60), st.sampled_from(CODE_TABLE_NAMES))
+def test_a_separator_of_one_plain_character_is_the_general_separator(char: str, length: int, table: str) -> None:
+    profile = profile_for(Profile(model="58mm PT-210", code_table=table))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(text_module, "as_is", lambda *arguments: None)  # every character the general way
+        general = separator_line(char or "-", length, profile)
+    assert separator_line(char or "-", length, profile) == general

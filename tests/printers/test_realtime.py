@@ -70,3 +70,17 @@ def test_how_the_network_splits_the_stream_does_not_matter(cuts: list[int]) -> N
     bounds = [0, *sorted(cuts), len(stream)]
     chunks = [stream[a:b] for a, b in itertools.pairwise(bounds)]
     assert split(*chunks) == (JOB, [1, 2])
+
+
+def test_a_status_request_after_job_bytes_ends_that_job() -> None:
+    """The daemon asks the status after each job, so jobs sent one after another over one connection are told
+    apart; a request before any job byte (the check before a job) ends nothing."""
+    splitter = RealtimeSplitter()
+    query = b"\x10\x04\x01\x10\x04\x02\x10\x04\x04"
+    first, second = b"\x1b@first\n", b"\x1b@second\n"
+    job, requests = splitter.feed(query + first + query + second[:4])
+    assert (job, requests, splitter.job_ends()) == (first + second[:4], [1, 2, 4, 1, 2, 4], [len(first)])
+    job, requests = splitter.feed(second[4:] + query)
+    assert (job, requests, splitter.job_ends()) == (second[4:], [1, 2, 4], [len(second) - 4])
+    assert splitter.feed(query) == (b"", [1, 2, 4])
+    assert splitter.job_ends() == []

@@ -93,6 +93,22 @@ def test_each_job_is_its_own_connection_and_file(tmp_path: Path) -> None:
     assert run(with_printer(tmp_path, story)) == [b"first\n", b"second\n"]
 
 
+def test_jobs_sent_one_after_another_over_one_connection_are_printed_as_jobs_of_their_own(tmp_path: Path) -> None:
+    async def story(server: VirtualPrinterServer) -> list[bytes]:
+        printer = TcpTransport("127.0.0.1", server.port)
+        await printer.open()
+        states = [await printer.status()]
+        for text in (b"first\n", b"second\n"):
+            await printer.send(text)
+            states.append(await printer.status())
+            assert printer.can_take_another_job()
+        await printer.close()
+        assert states == [PrinterState.ready] * 3
+        return [await printed(server, 1), await printed(server, 2)]
+
+    assert run(with_printer(tmp_path, story)) == [b"first\n", b"second\n"]
+
+
 @pytest.mark.parametrize(
     ("fault", "state", "message"),
     [
@@ -335,3 +351,32 @@ def test_a_printer_that_answers_only_part_of_the_status_is_unknown_for_the_conne
             server.close()
 
     assert run(story()) == [PrinterState.unknown, PrinterState.unknown]
+
+
+def test_a_printer_sending_status_on_its_own_is_unknown_and_its_connection_is_not_kept() -> None:
+    """Bytes nobody asked for (a printer with automatic status back on) make replies impossible to match to
+    queries: the state is unknown rather than misread, and the next job gets a connection of its own."""
+
+    async def chatty(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"\x14\x00\x00\x0f")  # an automatic status back block, unasked
+        splitter = RealtimeSplitter()
+        while data := await reader.read(1024):
+            _, requests = splitter.feed(data)
+            writer.write(bytes([0x12]) * len(requests))
+            await writer.drain()
+        writer.close()
+
+    async def story() -> tuple[PrinterState, PrinterState, bool]:
+        server = await raw_server(chatty)
+        printer = TcpTransport("127.0.0.1", port_of(server), timeouts=Timeouts(status=0.3))
+        try:
+            await printer.open()
+            await asyncio.sleep(0.1)  # the unasked bytes arrive first
+            before = await printer.status()
+            await printer.send(b"still printed\n")
+            return before, await printer.status(), printer.can_take_another_job()
+        finally:
+            await printer.close()
+            server.close()
+
+    assert run(story()) == (PrinterState.unknown, PrinterState.unknown, False)

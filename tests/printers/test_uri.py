@@ -22,6 +22,14 @@ def test_tcp_uri_defaults_to_port_9100(tmp_path: Path) -> None:
     assert (transport.host, transport.port, transport.uri) == ("10.0.0.5", 9100, "tcp://10.0.0.5:9100")
 
 
+def test_a_tcp_printer_keeps_its_connection_for_waiting_jobs_unless_told_one_per_job(tmp_path: Path) -> None:
+    shared = open_transport("tcp://10.0.0.5", dot_width=576, data_dir=tmp_path)
+    per_job = open_transport("tcp://10.0.0.5:9100?connection=per-job", dot_width=576, data_dir=tmp_path)
+    assert isinstance(per_job, TcpTransport)
+    assert (per_job.host, per_job.port, per_job.uri) == ("10.0.0.5", 9100, "tcp://10.0.0.5:9100")
+    assert (shared.can_take_another_job(), per_job.can_take_another_job()) == (False, False)  # not connected yet
+
+
 def test_tcp_uri_with_port_and_ipv6() -> None:
     assert parse_uri("tcp://printer.local:9101").location == "printer.local:9101"
     assert parse_uri("tcp://[::1]:9100").host == "::1"
@@ -48,6 +56,8 @@ def test_virtual_uri_lives_under_the_data_dir(tmp_path: Path) -> None:
         ("tcp://:9100", "expected tcp://HOST:PORT"),
         ("tcp://host:99999", "Port out of range"),
         ("tcp://host:9100/queue", "no path"),
+        ("tcp://host:9100?connection=sometimes", "connection must be shared or per-job"),
+        ("tcp://host:9100?timeout=5", "unknown option 'timeout' (known: connection)"),
         ("file://server/share", "three slashes"),
         ("virtual://", "expected virtual://NAME"),
         ("virtual://../etc", "expected virtual://NAME"),

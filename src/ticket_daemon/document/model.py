@@ -53,6 +53,14 @@ class Align(StrEnum):
 
 
 AlignField = Annotated[Align, BeforeValidator(lower), loose("left", "center", "right")]
+
+# Bounds shared with the plain reading (plaindoc.py), which must take exactly what these models take.
+MAX_LABEL_SEPARATOR_CHARS = 200
+MAX_SEPARATOR_CHARS = 64
+MAX_LINE_CHARS = 1000  # a column's width, a table's paper_width, a separator's length: characters on one line
+MAX_COLUMNS = 64
+MAX_COLUMN_SPACING = 32
+MAX_FEED_LINES = 255  # ESC d n counts lines in one byte
 Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
 
 
@@ -130,7 +138,7 @@ class Content(Model):
 class Label(Model):
     text: Text = ""
     label_style: TextStyle = TextStyle()
-    separator: Annotated[str, Field(max_length=200)] = ": "
+    separator: Annotated[str, Field(max_length=MAX_LABEL_SEPARATOR_CHARS)] = ": "
     align: AlignField = Align.LEFT
 
 
@@ -244,19 +252,19 @@ Cell = Annotated[str, BeforeValidator(table_cell), Field(max_length=MAX_TEXT_CHA
 
 class Column(Model):
     name: Annotated[str, Field(max_length=MAX_TEXT_CHARS)] = ""
-    width: Annotated[int, Field(gt=0, le=1000)]
+    width: Annotated[int, Field(gt=0, le=MAX_LINE_CHARS)]
     align: AlignField = Align.LEFT
 
 
 class TableDefinition(Model):
-    columns: Annotated[list[Column], Field(min_length=1, max_length=64)]
-    paper_width: Annotated[int, Field(gt=0, le=1000)] | None = None
+    columns: Annotated[list[Column], Field(min_length=1, max_length=MAX_COLUMNS)]
+    paper_width: Annotated[int, Field(gt=0, le=MAX_LINE_CHARS)] | None = None
 
 
 class TableOptions(Model):
     header_bold: bool = True
     word_wrap: bool = True
-    column_spacing: Annotated[int, Field(ge=0, le=32)] = 1
+    column_spacing: Annotated[int, Field(ge=0, le=MAX_COLUMN_SPACING)] = 1
     align: AlignField = Align.CENTER
     auto_reduce: bool = True
 
@@ -289,17 +297,17 @@ class TableData(Model):
 
 
 class SeparatorData(Model):
-    char: Annotated[str, Field(min_length=1, max_length=64)] = "-"
-    length: Annotated[int, Field(ge=1, le=1000)] | None = None
+    char: Annotated[str, Field(min_length=1, max_length=MAX_SEPARATOR_CHARS)] = "-"
+    length: Annotated[int, Field(ge=1, le=MAX_LINE_CHARS)] | None = None
 
 
 class FeedData(Model):
-    lines: Annotated[int, Field(ge=1, le=255)] = 1
+    lines: Annotated[int, Field(ge=1, le=MAX_FEED_LINES)] = 1
 
 
 class CutData(Model):
     mode: Annotated[Literal["partial", "full"], BeforeValidator(lower), loose("partial", "full")] = "partial"
-    feed: Annotated[int, Field(ge=0, le=255)] = 2
+    feed: Annotated[int, Field(ge=0, le=MAX_FEED_LINES)] = 2
 
 
 class PulseData(Model):

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from codecs import charmap_build, charmap_encode
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from anyascii import anyascii
 
@@ -26,6 +28,9 @@ from .commands import LF, align, select_code_table
 from .printerdb import CodePage, ModelProfile
 from .textraster import text_height
 from .typefaces import BUILT_IN, Typefaces
+
+if TYPE_CHECKING:
+    from _codecs import _EncodingMap
 
 # docs/document.md "Text and code pages": control characters other than LF, CR and TAB are removed (C0 controls, DEL, C1
 # controls), plus lone surrogates, which JSON allows but no code page or font can print.
@@ -303,13 +308,58 @@ def as_is(text: str, pages: CodePages) -> bytes | None:
     return _encode(text, pages.home)
 
 
+def lines_as_is(lines: list[str], pages: CodePages) -> bytes | None:
+    """The bytes of ``lines``, each followed by LF, when every line prints exactly as sent (:func:`as_is`), else None.
+    All of them are checked and encoded at once: LF composes with nothing, so the block is normalised exactly when
+    each line is."""
+    if not lines:
+        return b""
+    if not all(map(str.isprintable, lines)):
+        return None
+    block = "\n".join(lines) + "\n"
+    if block.isascii():
+        return block.encode("ascii")
+    if not unicodedata.is_normalized("NFC", block) or not _lf_is_lf(pages.home):
+        return None
+    return _encode(block, pages.home)
+
+
+@lru_cache(maxsize=64)
+def _lf_is_lf(page: CodePage) -> bool:
+    return _encode("\n", page) == LF
+
+
 def _encode(text: str, page: CodePage) -> bytes | None:
     """``text`` in ``page``, one byte a character (a two-byte character of CP932 is not in its ESC t page)."""
+    try:
+        # The page's single-byte map in C first: it gives what the codec gives, for every character it has.
+        return charmap_encode(text, "strict", _single_bytes(page.codec))[0]
+    except UnicodeEncodeError:
+        pass
     try:
         encoded = text.encode(page.codec)
     except UnicodeEncodeError:
         return None
     return encoded if len(encoded) == len(text) else None
+
+
+@lru_cache(maxsize=64)
+def _single_bytes(codec: str) -> dict[int, int] | _EncodingMap:
+    """The characters ``codec`` encodes as one byte that decodes back to them, as a C charmap (a character the codec
+    writes differently is left out, so it is encoded by the codec itself)."""
+    table = []
+    for byte in range(256):
+        single = bytes((byte,))
+        try:
+            char = single.decode(codec)
+            kept = len(char) == 1 and char.encode(codec) == single
+        except UnicodeError:
+            kept = False
+        table.append(char if kept else _UNMAPPED)
+    return charmap_build("".join(table))
+
+
+_UNMAPPED = "\ufffe"  # what a charmap table holds for a byte it does not map
 
 
 # Bounded caches: per-character lookups repeat a lot (the same accents on every line of a receipt).

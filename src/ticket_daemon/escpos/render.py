@@ -27,11 +27,15 @@ from ..document.model import (
     TableCommand,
     TextCommand,
 )
+from ..document.parse import parse_document
+from ..document.plaindoc import PlainDocument
 from ..document.rawpolicy import RawPolicy, safe_mode_refusal
 from . import commands
 from .barcode import barcode_bytes, barcode_notes
 from .codepages import NO_SUBSTITUTIONS, EncodedText
 from .imagecache import BitmapCache
+from .mechanism import beep_bytes, cut_bytes, pulse_bytes
+from .plain import plain_job
 from .profiles import PrinterProfile, profile_for
 from .rawsafety import first_refused
 from .table import table_bytes
@@ -47,9 +51,6 @@ COMMAND_CATEGORIES: dict[str, Category] = {
     "table": Category.TABLE,
     "raw": Category.RAW,
 }
-
-MS_PER_PULSE_UNIT = 2  # ESC p t1/t2 count units of 2 ms
-BEEP_MAX = 9  # ESC B n t: at most 9 beeps, 9 × 50 ms apart
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,14 +73,15 @@ def render(document: Document, profile: PrinterProfile | None = None, *, typefac
 
 
 def render_job(
-    document: Document,
+    document: Document | PlainDocument,
     profile: PrinterProfile | None = None,
     *,
     raw_policy: RawPolicy = "allow",
     typefaces: Typefaces = BUILT_IN,
     image_cache: BitmapCache | None = None,
 ) -> RenderedJob:
-    """Render every command in order. ``profile`` defaults to the one the document describes.
+    """Render every command in order. ``profile`` defaults to the one the document describes. A plain document
+    (``document.plaindoc.read_plain``) is laid out from the values read; the bytes and notes are the same.
 
     ``typefaces`` draw text no code page can print (as an image); ``image_cache`` keeps decoded images between
     jobs (it must be safe for however many threads share it). Neither changes the bytes.
@@ -88,6 +90,13 @@ def render_job(
     be printed.
     """
     printer = profile if profile is not None else profile_for(document.profile)
+    if isinstance(document, PlainDocument):
+        laid_out = plain_job(document, printer, typefaces)
+        if laid_out is not None:
+            return RenderedJob(laid_out[0], tuple(laid_out[1]))
+        # The general reading gives the same document (a plain one reads the same strictly or leniently); its
+        # renderer says what cannot be laid out.
+        document = parse_document(document.source)
     # docs/document.md "Profile": every job starts with ESC @ and ESC t n for the code table (this printer's n for it).
     select_home = commands.select_code_table(printer.code_pages.home.number)
     if raw_policy == "safe":
@@ -146,25 +155,14 @@ def _render_command(
         case FeedCommand(data=data):
             return EncodedText(commands.feed_lines(data.lines))  # ESC d n
         case CutCommand(data=data):
-            feed = commands.feed_lines(data.feed) if data.feed > 0 else b""  # ESC d n
-            return EncodedText(feed + _cut(data.mode == "full", printer))
+            return EncodedText(cut_bytes(data.mode == "full", data.feed, printer))
         case PulseCommand(data=data):
-            # ESC p m t1 t2 — t = ms / 2, clamped to 1..255.
-            return EncodedText(commands.pulse(data.pin, _pulse_units(data.on_time), _pulse_units(data.off_time)))
+            return EncodedText(pulse_bytes(data.pin, data.on_time, data.off_time))
         case BeepCommand(data=data):
-            # ESC B n t; docs/document.md "separator, feed, cut, pulse, beep": 1..9 each.
-            return EncodedText(commands.beep(min(data.times, BEEP_MAX), min(data.lapse, BEEP_MAX)))
+            return EncodedText(beep_bytes(data.times, data.lapse))
         case RawCommand(data=data):
             return EncodedText(raw_bytes(data, raw_policy))
     raise DocumentError(f"Unknown command type {command.type!r}", category=Category.COMMAND)  # pragma: no cover
-
-
-def _cut(full: bool, printer: PrinterProfile) -> bytes:
-    """GS V for the cut asked for, as far as the printer's cutter can do it: a printer that cuts only partially
-    cuts partially, one with no cutter (escpos-printer-db says so) is sent no cut at all."""
-    if full and printer.full_cut:
-        return commands.CUT_FULL
-    return commands.CUT_PARTIAL if printer.partial_cut else b""
 
 
 def _check_raw_stream(document: Document) -> None:
@@ -192,10 +190,6 @@ def raw_bytes(data: RawData, policy: RawPolicy) -> bytes:
     if refusal is not None:
         raise DocumentError(refusal, category=Category.RAW)
     return payload
-
-
-def _pulse_units(milliseconds: int) -> int:
-    return max(1, min(255, milliseconds // MS_PER_PULSE_UNIT))
 
 
 def _about_command(error: TicketError, index: int, kind: str) -> TicketError:

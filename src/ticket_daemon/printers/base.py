@@ -61,5 +61,10 @@ class Transport(Protocol):
     async def status(self) -> PrinterState:
         """The printer's real-time state; ``PrinterState.unknown`` when the link cannot read back. Never raises."""
 
+    def can_take_another_job(self) -> bool:
+        """Whether this open link may carry the next job too (the worker keeps it open while jobs wait for the
+        printer): only a link whose every exchange went as expected, and never one where each job must be a job of
+        its own."""
+
     async def close(self) -> None:
         """Release the link. Never raises."""

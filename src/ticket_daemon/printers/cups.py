@@ -96,5 +96,8 @@ class CupsTransport:
     async def status(self) -> PrinterState:
         return PrinterState.unknown
 
+    def can_take_another_job(self) -> bool:
+        return False
+
     async def close(self) -> None:
         return None

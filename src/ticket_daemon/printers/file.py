@@ -93,6 +93,9 @@ class FileTransport:
     async def status(self) -> PrinterState:
         return PrinterState.unknown  # a plain file or lp device gives no status back
 
+    def can_take_another_job(self) -> bool:
+        return False
+
     async def close(self) -> None:
         handle, self._handle = self._handle, None
         if handle is None:

@@ -21,6 +21,8 @@ class RealtimeSplitter:
         self._skip = 0  # payload bytes still to pass through untouched
         self._until_nul = False  # inside NUL-terminated barcode data
         self._identity_requests: list[int] = []  # GS I n seen since the last take_identity_requests()
+        self._in_job = False  # job bytes came since the last status request
+        self._job_ends: list[int] = []  # where, in the last feed's job bytes, a status request ended a job
 
     def feed(self, data: bytes) -> tuple[bytes, list[int]]:
         """The job bytes in ``data`` (minus status requests) and the ``n`` of each status request, in order."""
@@ -28,6 +30,8 @@ class RealtimeSplitter:
         self._pending = bytearray()
         job = bytearray()
         requests: list[int] = []
+        self._job_ends = []
+        job_open = self._in_job  # job bytes of earlier feeds not yet ended by a status request
         i, end = 0, len(buf)
         while i < end:
             if self._skip:
@@ -56,12 +60,21 @@ class RealtimeSplitter:
             head, self._skip, self._until_nul = measured
             if buf[i] == DLE and buf[i + 1] == EOT and 1 <= buf[i + 2] <= 4:
                 requests.append(buf[i + 2])  # DLE EOT n — answered, not printed
+                if job_open or len(job) > (self._job_ends[-1] if self._job_ends else 0):
+                    self._job_ends.append(len(job))
+                job_open = False
             elif buf[i] == GS and buf[i + 1] == 0x49:
                 self._identity_requests.append(buf[i + 2])  # GS I n — transmit printer ID: answered, not printed
             else:
                 job += buf[i : i + head]
             i += head
+        self._in_job = job_open or len(job) > (self._job_ends[-1] if self._job_ends else 0)
         return bytes(job), requests
+
+    def job_ends(self) -> list[int]:
+        """Offsets in the job bytes the last :meth:`feed` returned where a job ended: a sender asks the status after
+        each job (the daemon does), so a status request that follows job bytes closes that job."""
+        return list(self._job_ends)
 
     def take_identity_requests(self) -> list[int]:
         """The ``n`` of each ``GS I n`` fed since the last call (they are not in the job bytes either)."""

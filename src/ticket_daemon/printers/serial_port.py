@@ -232,6 +232,9 @@ class SerialTransport:
             return PrinterState.offline
         return self._exchange.verdict(replies, silence=PrinterState.offline)
 
+    def can_take_another_job(self) -> bool:
+        return False
+
     async def close(self) -> None:
         port, self._port = self._port, None
         if port is None:

@@ -4,11 +4,15 @@ Status is read with ``DLE EOT 1, 2, 4`` on the same connection. A background tas
 sends back, so replies are never mixed up with stale bytes and a printer that hangs up is noticed at once.
 
 ``send()`` returns only once the printer has accepted every byte: handing bytes to the kernel is not enough (a
-stopped printer leaves them queued in the socket, and they would be lost with the connection). Where the kernel
-tells how much of its send queue the peer has not acknowledged (``SIOCOUTQ``), that queue must drain within the
-write budget; elsewhere the connection is half-closed after the job and the printer's own end of the connection
-(it closes once it has read everything) confirms it. ``close()`` is graceful: a FIN after the queued bytes, never a
-reset that would discard them.
+stopped printer leaves them queued in the socket, and they would be lost with the connection). The status query
+asked after a job goes out right behind the job's bytes, in the same write: the printer answers it only once it has
+read every byte before it, so the first reply confirms the job without waiting for the printer's TCP
+acknowledgement (often delayed by tens of milliseconds), and ``status()`` then reads the rest of that answer. A
+printer that does not answer is confirmed by its TCP stack instead: where the kernel tells how much of its send
+queue the peer has not acknowledged (``SIOCOUTQ``), everything but the query must drain within the write budget;
+elsewhere the connection is half-closed after the job and the printer's own end of the connection (it closes once
+it has read everything) confirms it. Replies are matched to queries by their order on the connection, one byte per
+query. ``close()`` is graceful: a FIN after the queued bytes, never a reset that would discard them.
 """
 
 from __future__ import annotations
@@ -22,11 +26,13 @@ import time
 
 from .base import DEFAULT_TIMEOUTS, Timeouts
 from .errors import cannot_connect, connection_lost, send_timed_out
-from .status import PrinterState
+from .status import PrinterState, is_status_byte
 from .status_exchange import REPLY_COUNT, STATUS_QUERY, StatusExchange
 
 DEFAULT_PORT = 9100
-_READ_CHUNK = 256  # status replies are single bytes; anything longer is unsolicited and discarded
+CONNECTION_SHARED = "shared"  # tcp://…?connection=…: the jobs waiting for the printer share one connection
+CONNECTION_PER_JOB = "per-job"  # each job has a connection of its own
+_READ_CHUNK = 256  # status replies are single bytes; bytes beyond the replies asked for are unsolicited
 
 _UNREACHABLE = {errno.EHOSTUNREACH: "host unreachable", errno.ENETUNREACH: "network unreachable"}
 # How often the send queue is looked at while a printer works through a job: the first look comes at once, then
@@ -59,19 +65,30 @@ def format_address(host: str, port: int) -> str:
 
 class TcpTransport:
     can_read_status = True
-    # One connection per job, as a CUPS socket backend does: print servers and printers that count a job per
-    # connection (and the virtual network printer, which saves one) see each job.
-    streams_jobs = False
+    streams_jobs = False  # each job is claimed, sent and confirmed on its own, even over a connection kept open
 
-    def __init__(self, host: str, port: int = DEFAULT_PORT, *, timeouts: Timeouts = DEFAULT_TIMEOUTS) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int = DEFAULT_PORT,
+        *,
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
+        connection_per_job: bool = False,
+    ) -> None:
         self.host = host
         self.port = port
         self.address = format_address(host, port)
         self.uri = f"tcp://{self.address}"
+        # While jobs wait for the printer, the next one goes out over the connection the last one used, each
+        # confirmed by its own status answer; ``connection=per-job`` opens one for each job instead, as a CUPS
+        # socket backend does, for a print server that counts a job per connection.
+        self._reusable = not connection_per_job
         self.timeouts = timeouts
         self._writer: asyncio.StreamWriter | None = None
         self._listener: asyncio.Task[None] | None = None
-        self._replies = bytearray()
+        self._replies = bytearray()  # every reply byte of this connection, in order
+        self._asked = 0  # replies owed on this connection so far: one per query sent
+        self._after_job: int | None = None  # where the replies to the query sent behind the last job begin
         self._replied = asyncio.Event()
         self._ended = asyncio.Event()  # the printer closed its end (or reset the connection)
         self._lost = False  # nothing more can be sent or asked on this connection
@@ -103,12 +120,19 @@ class TcpTransport:
         self._ended.clear()
         self._exchange.restart()
         self._replies.clear()
+        self._asked = 0
+        self._after_job = None
         self._listener = asyncio.create_task(self._listen(reader), name=f"printer replies {self.address}")
 
     async def _listen(self, reader: asyncio.StreamReader) -> None:
         try:
             while chunk := await reader.read(_READ_CHUNK):
-                self._replies += chunk
+                if len(self._replies) + len(chunk) > self._asked:
+                    # More bytes than queries asked (a printer sending status on its own): replies can no longer
+                    # be matched to queries on this connection, and nothing more of them is kept.
+                    self._exchange.unanswered = True
+                else:
+                    self._replies += chunk
                 self._replied.set()
         except OSError:
             self._reset = True
@@ -128,12 +152,18 @@ class TcpTransport:
             raise send_timed_out(self.address)
         if self._lost or self._half_closed:
             raise connection_lost()
+        self._after_job = None
+        # Once a query went partly unanswered, replies can no longer be matched to queries on this connection.
+        query = b"" if self._exchange.unanswered else STATUS_QUERY
+        first_reply = self._asked
         started = time.monotonic()
         try:
             async with asyncio.timeout(self.timeouts.for_write(len(data))):
-                writer.write(data)
+                writer.write(data + query)
+                if query:
+                    self._asked += REPLY_COUNT
                 await writer.drain()
-                await self._until_accepted(writer)
+                await self._until_accepted(writer, first_reply if query else None, behind=len(query))
         except TimeoutError:
             self._stalled = True  # the printer stopped taking data: what it got of this job is unknown
             raise send_timed_out(self.address) from None
@@ -144,55 +174,82 @@ class TcpTransport:
             self._stalled = True
             raise
         self._delivered = True
+        self._after_job = first_reply if query else None
         self._exchange.job_sent(len(data), since=started)
 
-    async def _until_accepted(self, writer: asyncio.StreamWriter) -> None:
-        """Wait until the kernel's send queue is empty: the printer's TCP stack acknowledged every byte. Without a
-        way to look at the queue, half-close and wait for the printer to close its end once it has read it all."""
+    async def _until_accepted(self, writer: asyncio.StreamWriter, first_reply: int | None, *, behind: int) -> None:
+        """Wait until the printer has taken every byte of the job: it answered the query sent behind it
+        (``first_reply`` is where that answer begins), or the kernel's send queue holds no more than the ``behind``
+        bytes of that query (the printer's TCP stack acknowledged the rest). Without a way to look at the queue, the
+        connection is half-closed: the answer, or the printer's own close once it has read everything, confirms it."""
         sock = writer.get_extra_info("socket")
         pause = 0.0
         while True:
             if writer.transport.is_closing() or (sock is not None and sock.fileno() < 0):  # the connection failed
                 self._lost = True
                 raise connection_lost()
+            if (
+                first_reply is not None
+                and len(self._replies) > first_reply
+                and not self._exchange.unanswered
+                and is_status_byte(self._replies[first_reply])
+            ):
+                return  # the printer read past the job's last byte
             unsent = unsent_bytes(sock) if sock is not None else None
-            if unsent is not None and unsent <= 0:
+            if unsent is not None and unsent <= behind:
                 return  # taken, even if the printer has closed its end since (some close once they have a job)
             if self._lost:
+                if unsent is None and self._half_closed and not self._reset:
+                    return  # the printer closed its end after reading everything up to our FIN
                 raise connection_lost()
-            if unsent is None:
+            if unsent is None and not self._half_closed:
                 self._half_closed = True
-                writer.write_eof()  # a FIN after the job's bytes
-                await self._ended.wait()
-                if self._reset:
-                    raise connection_lost()
-                return
-            await asyncio.sleep(pause)
+                writer.write_eof()  # a FIN after the job's bytes (and the query behind them)
+            self._replied.clear()  # set by the listener on every reply and at the end of the connection
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(pause):
+                    await self._replied.wait()
             pause = min(_DRAIN_POLL_MAX_SECONDS, pause * 2 or 0.001)
 
+    def can_take_another_job(self) -> bool:
+        """The connection is open and every exchange on it went as expected: the next job may use it."""
+        return (
+            self._reusable
+            and self._writer is not None
+            and not (self._lost or self._half_closed or self._stalled or self._exchange.unanswered)
+            and not self._writer.transport.is_closing()
+        )
+
     async def status(self) -> PrinterState:
-        """Ask ``DLE EOT 1, 2, 4`` and parse the replies (``status_exchange``), collected by the listener.
+        """The printer's state from ``DLE EOT 1, 2, 4`` (``status_exchange``), its replies collected by the listener:
+        the answer to the query sent behind the last job, or to one asked now.
 
         A printer that hung up (or reset the connection after taking a job) is ``offline``. One that does not answer
         in time is ``unknown``, and stays so on this connection: a late reply could otherwise be taken for the
         answer to the next query. Nothing more can be asked once the printer closed its end in order after taking
         every byte of a job (some close once they have a job), after our half-close, or after a stalled send:
-        ``unknown``.
+        ``unknown``, unless the answer to the query behind the job came first.
         """
         writer = self._require_writer()
-        if self._lost and not self._reset and (self._delivered or self._half_closed):
+        first_reply, self._after_job = self._after_job, None
+        if first_reply is None:
+            if self._lost and not self._reset and (self._delivered or self._half_closed):
+                return PrinterState.unknown
+            if self._lost:
+                return PrinterState.offline
+            if self._exchange.unanswered or self._stalled:
+                return PrinterState.unknown
+            first_reply = self._asked
+        elif self._exchange.unanswered:
             return PrinterState.unknown
-        if self._lost:
-            return PrinterState.offline
-        if self._exchange.unanswered or self._stalled:
-            return PrinterState.unknown
-        self._replies.clear()
-        self._replied.clear()
+        wanted = first_reply + REPLY_COUNT
         try:
             async with asyncio.timeout(self._exchange.budget()):
-                writer.write(STATUS_QUERY)
-                await writer.drain()
-                while len(self._replies) < REPLY_COUNT and not self._lost:
+                if first_reply == self._asked:  # nothing asked yet: ask now
+                    self._asked += REPLY_COUNT
+                    writer.write(STATUS_QUERY)
+                    await writer.drain()
+                while len(self._replies) < wanted and not (self._lost or self._exchange.unanswered):
                     self._replied.clear()
                     await self._replied.wait()
         except TimeoutError:
@@ -202,10 +259,11 @@ class TcpTransport:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.timeouts.status):
                     await self._ended.wait()
-        if len(self._replies) < REPLY_COUNT and self._lost and not self._reset and self._delivered:
+        replies = bytes(self._replies[first_reply:wanted])
+        if len(replies) < REPLY_COUNT and self._lost and not self._reset and self._delivered:
             return PrinterState.unknown  # the printer closed in order after taking the job: no fault
         silence = PrinterState.offline if self._lost else PrinterState.unknown
-        return self._exchange.verdict(bytes(self._replies), silence=silence)
+        return self._exchange.verdict(replies, silence=silence)
 
     async def close(self) -> None:
         """Graceful: a FIN after every queued byte, then, after a job, the printer's own close is awaited (bounded)

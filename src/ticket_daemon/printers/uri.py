@@ -1,10 +1,11 @@
 """Printer URIs → transports (docs/printers.md, after CUPS backends).
 
-``tcp://host[:port]`` (port 9100 by default), ``file:///path``, ``virtual://name``, ``cups://QUEUE[?server=…]``,
-``win32://Printer Name``, ``serial:///dev/ttyUSB0?baudrate=9600&flow=rtscts`` (``serial://COM3?…``) and
-``usb://VID:PID[?interface=N]``. On Windows a bare printer name (no scheme) means ``win32://NAME``, as the original
-service printed to the Windows printer named like the profile's model. Parsing is pure and separate from
-construction, so configuration can be checked without touching the network, the disk or a device.
+``tcp://host[:port][?connection=per-job]`` (port 9100 by default), ``file:///path``, ``virtual://name``,
+``cups://QUEUE[?server=…]``, ``win32://Printer Name``, ``serial:///dev/ttyUSB0?baudrate=9600&flow=rtscts``
+(``serial://COM3?…``) and ``usb://VID:PID[?interface=N]``. On Windows a bare printer name (no scheme) means
+``win32://NAME``, as the original service printed to the Windows printer named like the profile's model. Parsing is
+pure and separate from construction, so configuration can be checked without touching the network, the disk or a
+device.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from .cups import QUEUE_NAME, CupsTransport
 from .errors import unsupported_uri
 from .file import FileTransport
 from .serial_port import SerialSettings, SerialTransport
-from .tcp import DEFAULT_PORT, TcpTransport, format_address
+from .tcp import CONNECTION_PER_JOB, CONNECTION_SHARED, DEFAULT_PORT, TcpTransport, format_address
 from .usb import UsbTarget, UsbTransport
 from .virtual import VirtualTransport, virtual_printer_dir
 from .win32 import Win32Transport
@@ -83,12 +84,15 @@ def parse_uri(uri: str, *, windows: bool | None = None) -> PrinterURI:
     if scheme == "tcp":
         if not parts.hostname:
             raise unsupported_uri(uri, "expected tcp://HOST:PORT")
-        if parts.path not in ("", "/") or parts.query:
-            raise unsupported_uri(uri, "a tcp printer URI has no path or options")
+        if parts.path not in ("", "/"):
+            raise unsupported_uri(uri, "a tcp printer URI has no path")
+        options = _options(uri, parts.query, ("connection",))
+        if dict(options).get("connection", CONNECTION_SHARED) not in (CONNECTION_SHARED, CONNECTION_PER_JOB):
+            raise unsupported_uri(uri, f"connection must be {CONNECTION_SHARED} or {CONNECTION_PER_JOB}")
         port = DEFAULT_PORT if port is None else port
         if not 0 < port < 65536:
             raise unsupported_uri(uri, "the port must be 1-65535")
-        return PrinterURI("tcp", format_address(parts.hostname, port), parts.hostname, port)
+        return PrinterURI("tcp", format_address(parts.hostname, port), parts.hostname, port, options=options)
     if scheme == "file":
         if parts.netloc not in ("", "localhost"):
             raise unsupported_uri(uri, "expected file:///PATH (three slashes)")
@@ -144,7 +148,8 @@ def open_transport(
     ``dot_width`` and ``codecs`` (its ``ESC t`` table) are what a virtual printer draws with."""
     parsed = uri if isinstance(uri, PrinterURI) else parse_uri(uri)
     if parsed.scheme == "tcp":
-        return TcpTransport(parsed.host, parsed.port, timeouts=timeouts)
+        per_job = parsed.option("connection") == CONNECTION_PER_JOB
+        return TcpTransport(parsed.host, parsed.port, timeouts=timeouts, connection_per_job=per_job)
     if parsed.scheme == "file":
         return FileTransport(Path(parsed.location), timeouts=timeouts)
     if parsed.scheme == "cups":

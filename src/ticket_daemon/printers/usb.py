@@ -294,6 +294,9 @@ class UsbTransport:
         except (TimeoutError, api.core.USBError):
             return b""
 
+    def can_take_another_job(self) -> bool:
+        return False
+
     async def close(self) -> None:
         link, self._link = self._link, None
         if link is None:

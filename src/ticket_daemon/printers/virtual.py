@@ -164,6 +164,9 @@ class VirtualTransport:
     async def status(self) -> PrinterState:
         return PrinterState.ready
 
+    def can_take_another_job(self) -> bool:
+        return False
+
     async def close(self) -> None:
         self._next_number = None
 

@@ -1,14 +1,16 @@
 """A network ESC/POS printer simulator for tests and demos (the ``ticket-daemon virtual-printer`` command).
 
 It behaves like an Epson-compatible printer on raw TCP port 9100: ``DLE EOT n`` (n = 1..4) is answered at once
-with status bytes that reflect the current fault, and everything else a connection sends is one job, saved when the
-connection closes as ``job-NNNNNN.bin`` (the exact bytes), ``.png`` and ``.txt`` (drawn by the emulator). In a fault
-state (paper out, cover open, offline) it still answers status requests but prints nothing: the data is discarded
-and logged. ``bytes_per_second`` models a slow printer: input is read no faster than that through a small receive
+with status bytes that reflect the current fault, and everything else a connection sends is printed. What it printed
+is saved job by job as ``job-NNNNNN.bin`` (the exact bytes), ``.png`` and ``.txt`` (drawn by the emulator): a job
+ends where a status request follows printed bytes (the daemon asks the status after each job, and sends the jobs
+waiting for a printer one after another over one connection) or where the connection closes. In a fault state
+(paper out, cover open, offline) it still answers status requests but prints nothing: the data is discarded and
+logged. ``bytes_per_second`` models a slow printer: input is read no faster than that through a small receive
 buffer, so the sender's writes back up as they do against a real 250 mm/s printer.
 
-``fail_after_bytes`` (``--fail-after-bytes N``) models a printer switched off mid-job: once a connection has
-delivered N job bytes it is reset (nothing of that job is saved), so the sender sees the link drop.
+``fail_after_bytes`` (``--fail-after-bytes N``) models a printer switched off mid-job: once a job has delivered N
+bytes the connection is reset (nothing of that job is saved), so the sender sees the link drop.
 
 ``model`` (``--model NAME``, an escpos-printer-db profile) makes it act as that printer: it answers ``GS I 67`` with
 the model's name and ``GS I 66`` with its vendor (``5F … 00``, as the printer would), and draws text with that
@@ -160,7 +162,7 @@ class VirtualPrinterServer:
         peer = writer.get_extra_info("peername")
         try:
             try:
-                job, discarded, state = await self._receive(reader, writer)
+                job, discarded, state = await self._receive(reader, writer, peer)
             except asyncio.CancelledError:
                 log.info("%s: connection from %s dropped on shutdown", self.address, peer)
                 raise
@@ -176,10 +178,14 @@ class VirtualPrinterServer:
         finally:
             self._connections.discard(task)
 
-    async def _receive(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> tuple[bytes, int, str]:
-        """Read one connection to its end: (job bytes printed, bytes discarded in a fault state, last state)."""
+    async def _receive(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: object
+    ) -> tuple[bytes, int, str]:
+        """Read one connection to its end, saving each job that a status request ends: (the bytes printed of the
+        last, unended job, bytes discarded in a fault state, last state)."""
         splitter = RealtimeSplitter()
         job = bytearray()
+        job_size = 0  # bytes of the current job, printed or discarded
         discarded = 0
         state = self.current_status()
         chunk_size = max(1, self.bytes_per_second // _THROTTLE_STEPS_PER_SECOND) if self.bytes_per_second else 0
@@ -187,18 +193,28 @@ class VirtualPrinterServer:
             while data := await reader.read(chunk_size or _READ_CHUNK):
                 payload, requests = splitter.feed(data)
                 state = self.current_status()
-                if state == "ok":
-                    job += payload
-                else:
-                    discarded += len(payload)
-                if self.fail_after_bytes and len(job) + discarded >= self.fail_after_bytes:
-                    # Switched off: no status reply, no receipt; the RST makes the sender's next write fail.
-                    log.warning("%s: switched off after %d bytes (--fail-after-bytes)", self.address, len(job))
-                    sock = writer.get_extra_info("socket")
-                    if sock is not None:  # SO_LINGER 0: a reset, not the orderly close of a printer done with a job
-                        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                    writer.transport.abort()
-                    return b"", 0, "switched off"
+                job_ends = splitter.job_ends()
+                ended: list[bytes] = []  # jobs a status request ended in this chunk
+                start = 0
+                for index, end in enumerate([*job_ends, len(payload)]):
+                    part = payload[start:end]
+                    start = end
+                    if state == "ok":
+                        job += part
+                    else:
+                        discarded += len(part)
+                    job_size += len(part)
+                    if self.fail_after_bytes and job_size >= self.fail_after_bytes:
+                        # Switched off: no status reply, no receipt; the RST makes the sender's next write fail.
+                        log.warning("%s: switched off after %d bytes (--fail-after-bytes)", self.address, job_size)
+                        sock = writer.get_extra_info("socket")
+                        if sock is not None:  # SO_LINGER 0: a reset, not a printer's orderly close after a job
+                            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                        writer.transport.abort()
+                        return b"", 0, "switched off"
+                    if index < len(job_ends):
+                        ended.append(bytes(job))
+                        job, job_size = bytearray(), 0
                 if requests:  # DLE EOT n — real-time: answered as soon as it is received, even when not printing
                     replies = status_replies(STATUSES[state])
                     writer.write(bytes(replies[n] for n in requests))
@@ -207,6 +223,9 @@ class VirtualPrinterServer:
                 if identity:
                     writer.write(identity)
                     await writer.drain()
+                for printed in ended:
+                    if printed:
+                        await self._save(printed, peer)
                 if self.bytes_per_second:
                     await asyncio.sleep(len(data) / self.bytes_per_second)
         except OSError as error:  # the sender reset the connection: what arrived is printed, like a real printer

@@ -141,6 +141,9 @@ class Win32Transport:
     async def status(self) -> PrinterState:
         return PrinterState.unknown
 
+    def can_take_another_job(self) -> bool:
+        return False
+
     async def close(self) -> None:
         handle, self._handle = self._handle, None
         if handle is None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..document import parse_document
+from ..document.plaindoc import read_plain
 from ..escpos import RawPolicy, profile_for, render_job
 from ..printers.registry import PrinterRegistry
 from ..resources import LockedBitmapCache, system_typefaces
@@ -49,7 +50,9 @@ def render_document(
     the document's (docs/document.md "Profile"). ``strict`` refuses what lenient reading would print with a note.
     Without a registry it is laid out for its own profile (previews, tools). Raises ``TicketError`` with the categorised
     message (invalid document, unknown printer, rendering refused)."""
-    document = parse_document(datos, strict=strict)
+    # A plain document (text, tables, feeds, cuts as docs/document.md spells them) is read without the models;
+    # anything else, and every refusal, comes from the general reading.
+    document = read_plain(datos) or parse_document(datos, strict=strict)
     printer = registry.select(printer_name, document.profile.model) if registry is not None else None
     profile = printer.profile_for(document.profile) if printer is not None else profile_for(document.profile)
     rendered = render_job(

@@ -1,8 +1,11 @@
 """One printer worker per configured printer (docs/architecture.md "One ticket's path").
 
 Each worker is one asyncio task that takes its printer's jobs from the store in acceptance order and delivers them
-through a fresh transport per job (like a CUPS backend: connect, check status, send, close). Printers therefore
-print in parallel, each keeps its own order, and a slow or dead printer only ever delays its own jobs.
+(connect, check status, send, check status, close). Printers therefore print in parallel, each keeps its own order,
+and a slow or dead printer only ever delays its own jobs. A link that can carry another job (a network printer) is
+kept open while jobs wait for the printer: the next job goes out over it, with the last job's status answer as the
+check before it, and it is closed as soon as nothing waits (a network printer serves one connection at a time),
+the daemon stops, or anything on it goes wrong.
 
 One store write per printed job: a job's final write also claims the printer's next job when it is ``queued``
 (``finish_and_claim``: moved to ``printing`` in the same transaction), and the worker prints that one next without
@@ -123,6 +126,7 @@ class PrinterWorker:
         self._reprint_interrupted = reprint_interrupted
         # Held while a job talks to the printer and while its status is checked; remembers the last state seen.
         self.line = PrinterLine()
+        self._kept_link: Transport | None = None  # the last job's open link, for the next job
 
     @property
     def name(self) -> str:
@@ -169,29 +173,41 @@ class PrinterWorker:
 
     async def _run(self) -> None:
         claimed: list[Job] = []  # claimed by the last job's final write, not sent because the daemon stops
-        while not self._stop_requested.is_set():
-            try:
-                job = await self._store.next_for_printer(self.name)
-            except Exception as error:
-                self._store_failed("reads", "cannot read the queue", error)
-                await self._sleep(STORE_RETRY_SECONDS)
-                continue
-            self._store_works("reads")
-            if job is None or job.state not in (JobState.QUEUED, JobState.WAITING):
-                # Clear before looking again: a job added after the look sets the event and is not missed.
-                await self._wakeup.wait()
-                self._wakeup.clear()
-                continue
-            if await self._expire_if_stale(job):
-                continue
-            backoff = self._retry_at - time.monotonic()
-            if backoff > 0:
-                await self._sleep(backoff)
-                continue
-            # The jobs run in their own task so stop() can wait for them without cancelling the loop mid-step.
-            self._current = asyncio.create_task(self._print_in_order(job), name=f"print:{self.name}")
-            claimed = await asyncio.shield(self._current)
-        await self._unclaim(claimed)
+        try:
+            while not self._stop_requested.is_set():
+                try:
+                    job = await self._store.next_for_printer(self.name)
+                except Exception as error:
+                    self._store_failed("reads", "cannot read the queue", error)
+                    await self._release_link()
+                    await self._sleep(STORE_RETRY_SECONDS)
+                    continue
+                self._store_works("reads")
+                if job is None or job.state not in (JobState.QUEUED, JobState.WAITING):
+                    await self._release_link()  # nothing waits: the printer is free for anyone else
+                    # Clear before looking again: a job added after the look sets the event and is not missed.
+                    await self._wakeup.wait()
+                    self._wakeup.clear()
+                    continue
+                if await self._expire_if_stale(job):
+                    continue
+                backoff = self._retry_at - time.monotonic()
+                if backoff > 0:
+                    await self._sleep(backoff)
+                    continue
+                # The jobs run in their own task so stop() can wait for them without cancelling the loop mid-step.
+                self._current = asyncio.create_task(self._print_in_order(job), name=f"print:{self.name}")
+                claimed = await asyncio.shield(self._current)
+            await self._unclaim(claimed)
+        finally:
+            await self._release_link()
+
+    async def _release_link(self) -> None:
+        """Close the link kept open for a next job (gracefully: its jobs are confirmed already)."""
+        link, self._kept_link = self._kept_link, None
+        self.line.kept_open = False
+        if link is not None:
+            await link.close()
 
     async def _print_in_order(self, job: Job) -> list[Job]:
         """Print ``job``, then each run of jobs a final write claimed, until none is claimed or the daemon stops.
@@ -419,24 +435,33 @@ class PrinterWorker:
             self._store_trouble = None
 
     async def _deliver(self, run: list[Job], began: list[Job], printed: Callable[[list[Job]], None]) -> None:
-        """Open, check, then for each job send and check, then close; ``began`` gets each job as its bytes start
-        going out and ``printed(jobs)`` is called once they are on paper, before closing. Over a link that gives no
+        """Open and check (or take the link the last job kept open), then for each job send and check, then close
+        (or keep the link for the next job); ``began`` gets each job as its bytes start going out and
+        ``printed(jobs)`` is called once they are on paper, before closing. Over a link that gives no
         status back, a run goes out in a few writes of several jobs (the device prints what arrives, in order)."""
+        kept, self._kept_link = self._kept_link, None
+        self.line.kept_open = False
+        if kept is not None and not kept.can_take_another_job():  # the printer hung up meanwhile, say
+            await kept.close()
+            kept = None
         # The jobs were laid out for this printer's paper at intake; the printer knows its own width.
-        transport = open_transport(
+        transport = kept or open_transport(
             self.printer.parsed_uri, dot_width=self._dot_width, data_dir=self._data_dir, codecs=self._codecs
         )
+        keep = False
         async with self.line.hold():  # talk to the printer alone; a status check waits
             try:
                 try:
-                    try:
-                        await transport.open()
-                    except TicketError:
-                        self.line.record(PrinterState.offline)
-                        raise
-                    # Status is read before and after sending (DLE EOT). Before: "Paper out" beats a silently lost
-                    # receipt, and nothing was printed, so the job can wait and retry.
-                    await self._check_status(transport)
+                    if kept is None:
+                        try:
+                            await transport.open()
+                        except TicketError:
+                            self.line.record(PrinterState.offline)
+                            raise
+                        # Status is read before and after sending (DLE EOT). Before: "Paper out" beats a silently
+                        # lost receipt, and nothing was printed, so the job can wait and retry. Over a kept link the
+                        # last job's status answer, read just now, is this check.
+                        await self._check_status(transport)
                 except TicketError as error:
                     if error.retryable:
                         raise _NotSent(error) from None
@@ -461,8 +486,13 @@ class PrinterWorker:
                     await transport.send(job.data)
                     await self._check_status(transport)
                     printed([job])
+                keep = not self._stop_requested.is_set() and transport.can_take_another_job()
             finally:
-                await transport.close()
+                if keep:
+                    self._kept_link = transport
+                    self.line.kept_open = True
+                else:
+                    await transport.close()
 
     async def _check_status(self, transport: Transport) -> None:
         if not transport.can_read_status:
