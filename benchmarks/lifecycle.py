@@ -1,5 +1,7 @@
 """Daemon life-cycle benchmarks: ``ticket-daemon serve`` start-up time to ready, memory, and stop time, each against
-a bare Starlette/uvicorn app (``bare_app.py``) started the same way in the same run, in interleaved rounds.
+a bare Starlette/uvicorn app (``bare_app.py``) started the same way in the same run, in ``BENCH_STARTS`` (7)
+interleaved rounds. "Ready" is the first ``GET /health`` answered 200: the daemon prints its ready line only once its
+spool is open and recovered and the server accepts connections, so a ticket sent then is durably queued.
 
 Targets: ready <= 2x the bare app's; idle PSS of every process of the daemon <= 2x the bare app's. Also printed:
 the first ticket's ack on a daemon just started (spawn -> ready line -> WebSocket -> ack), so what start-up leaves
