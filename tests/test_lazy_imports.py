@@ -1,6 +1,6 @@
 """The daemon's own process loads numpy, Pillow and zxing-cpp only when a document needs them: an idle daemon, or
-one that prints plain text, does not pay their start-up time and memory. Likewise the MQTT door, prometheus-client
-and argon2 load only when a broker is configured, /metrics is scraped or a password is checked."""
+one that prints plain text, does not pay their start-up time and memory. Likewise the MQTT door and argon2 load only
+when a broker is configured or a password is checked."""
 
 from __future__ import annotations
 
@@ -53,9 +53,8 @@ def test_plain_text_and_tables_render_without_numpy_pillow_or_zxing_and_a_logo_l
 
 
 # What `ticket-daemon serve` must not have loaded once it serves, with the default configuration: the MQTT door and
-# its client library (no broker configured), prometheus-client (nobody scraped /metrics), argon2 (no password checked)
-# and the image libraries (nothing printed).
-NOT_AT_START = ("paho", "ticket_daemon.mqtt", "prometheus_client", "argon2", *HEAVY)
+# its client library (no broker configured), argon2 (no password checked) and the image libraries (nothing printed).
+NOT_AT_START = ("paho", "ticket_daemon.mqtt", "argon2", *HEAVY)
 
 SERVE_SCRIPT = """
 import http.client, json, os, signal, sys, threading, gc
@@ -92,7 +91,7 @@ sys.exit(main(["serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", sys.
 """
 
 
-def test_serve_starts_without_mqtt_prometheus_argon2_or_image_libraries_and_collects_garbage_once_serving(
+def test_serve_starts_without_mqtt_argon2_or_image_libraries_and_collects_garbage_once_serving(
     tmp_path: Path,
 ) -> None:
     completed = subprocess.run(

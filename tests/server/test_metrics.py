@@ -1,5 +1,4 @@
-"""``GET /metrics`` counts what happened to tickets and jobs, in Prometheus text format, from the daemon's own
-numbers (prometheus-client writes the text only when someone scrapes)."""
+"""``GET /metrics`` counts what happened to tickets and jobs, in Prometheus text format."""
 
 from __future__ import annotations
 

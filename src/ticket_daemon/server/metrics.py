@@ -1,22 +1,22 @@
 """``GET /metrics``: the daemon in Prometheus text format (prometheus-client).
 
-Counters and histograms are fed from three points of a job's life: the job entering the spool
+Each app has its own :class:`CollectorRegistry` (never the library's global one: tests build many apps in one
+process). Counters and histograms are fed from three points of a job's life: the job entering the spool
 (:meth:`DaemonMetrics.job_accepted`), the intake's reply when a ticket is refused or answered
-(:meth:`DaemonMetrics.ticket_answered`), and the job's result (:meth:`DaemonMetrics.job_finished`). They are kept as
-plain numbers per daemon (tests build many daemons in one process), and prometheus-client is loaded only to write a
-scrape: a daemon nobody scrapes never imports it. Gauges (queue depth, spool size, connections, broker link) are
-read from the daemon's own state at scrape time.
+(:meth:`DaemonMetrics.ticket_answered`), and the job's result (:meth:`DaemonMetrics.job_finished`). Gauges (queue
+depth, spool size, connections, broker link) are read from the daemon's own state at scrape time.
 """
 
 from __future__ import annotations
 
-import bisect
 import re
-import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -26,8 +26,6 @@ from ..spool.metrics_hooks import JobMetrics as JobMetrics
 from ..store.jobs import Job, JobState
 
 if TYPE_CHECKING:
-    from prometheus_client.core import Metric
-
     from .daemon import Daemon
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -65,113 +63,41 @@ class _Snapshot:
     broker: Mapping[str, object] | None = None
 
 
-Labels = tuple[str, ...]
-
-
-@dataclass
-class _Counter:
-    """One counter family: a value per label set, with the time that label set was first counted (``_created``)."""
-
-    name: str
-    documentation: str
-    labelnames: Labels = ()
-    values: dict[Labels, float] = field(default_factory=dict)
-    created: dict[Labels, float] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if not self.labelnames:  # an unlabelled counter is shown (at 0) from the start
-            self.inc((), 0.0)
-
-    def inc(self, labels: Labels, amount: float = 1.0) -> None:
-        if labels not in self.values:
-            self.created[labels] = time.time()
-            self.values[labels] = 0.0
-        self.values[labels] += amount
-
-    def family(self) -> Metric:
-        from prometheus_client.core import CounterMetricFamily
-
-        family = CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
-        for labels, value in self.values.items():
-            family.add_metric(labels, value, created=self.created[labels])
-        return family
-
-
-@dataclass
-class _HistogramSeries:
-    counts: list[float]  # per bucket (not cumulative); the last one is +Inf
-    created: float
-    total: float = 0.0
-
-
-@dataclass
-class _Histogram:
-    """One histogram family: bucket counts and sum per label set."""
-
-    name: str
-    documentation: str
-    buckets: tuple[float, ...]
-    labelnames: Labels = ()
-    series: dict[Labels, _HistogramSeries] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if not self.labelnames:
-            self._series(())
-
-    def _series(self, labels: Labels) -> _HistogramSeries:
-        if (found := self.series.get(labels)) is None:
-            found = self.series[labels] = _HistogramSeries([0.0] * (len(self.buckets) + 1), time.time())
-        return found
-
-    def observe(self, labels: Labels, seconds: float) -> None:
-        series = self._series(labels)
-        series.counts[bisect.bisect_left(self.buckets, seconds)] += 1.0  # a value on a bound counts in its bucket
-        series.total += seconds
-
-    def family(self) -> Metric:
-        from prometheus_client.core import HistogramMetricFamily
-        from prometheus_client.samples import Sample
-
-        family = HistogramMetricFamily(self.name, self.documentation, labels=self.labelnames)
-        bounds = [repr(bound) for bound in self.buckets] + ["+Inf"]  # the "le" texts of these plain decimal bounds
-        for labels, series in self.series.items():
-            cumulative: list[tuple[str, float]] = []
-            running = 0.0
-            for bound, count in zip(bounds, series.counts, strict=True):
-                running += count
-                cumulative.append((bound, running))
-            family.add_metric(list(labels), cumulative, series.total)
-            created = Sample(f"{self.name}_created", dict(zip(self.labelnames, labels, strict=True)), series.created)
-            family.samples.append(created)
-        return family
-
-
 class DaemonMetrics:
     """One per app: the counters, histograms and the scrape-time gauges of one daemon."""
 
     def __init__(self, broker_link: Callable[[], Mapping[str, object] | None] = lambda: None) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
         self._broker_link = broker_link
         self._snapshot = _Snapshot()
-        self.accepted = _Counter("ticket_daemon_jobs_accepted", "Jobs stored in the spool (acked)", ("printer",))
-        self.duplicates = _Counter("ticket_daemon_jobs_duplicate", "Tickets answered as a duplicate id")
-        self.refused = _Counter(
-            "ticket_daemon_jobs_refused", "Tickets answered with an error, by category", ("category",)
+        self.accepted = Counter(
+            "ticket_daemon_jobs_accepted", "Jobs stored in the spool (acked)", ["printer"], registry=self.registry
         )
-        self.printed = _Counter("ticket_daemon_jobs_printed", "Jobs printed successfully", ("printer",))
-        self.failed = _Counter(
-            "ticket_daemon_jobs_failed", "Jobs that ended without printing (error, expired, cancelled)",
-            ("printer", "category"),
+        self.duplicates = Counter(
+            "ticket_daemon_jobs_duplicate", "Tickets answered as a duplicate id", registry=self.registry
+        )
+        self.refused = Counter(
+            "ticket_daemon_jobs_refused", "Tickets answered with an error, by category", ["category"],
+            registry=self.registry,
         )  # fmt: skip
-        self.render_seconds = _Histogram(
+        self.printed = Counter(
+            "ticket_daemon_jobs_printed", "Jobs printed successfully", ["printer"], registry=self.registry
+        )
+        self.failed = Counter(
+            "ticket_daemon_jobs_failed", "Jobs that ended without printing (error, expired, cancelled)",
+            ["printer", "category"], registry=self.registry,
+        )  # fmt: skip
+        self.render_seconds = Histogram(
             "ticket_daemon_render_seconds",
             "Time from a ticket's arrival to its ack or error: validation, rendering and spooling",
-            RENDER_BUCKETS,
-        )
-        self.print_seconds = _Histogram(
+            buckets=RENDER_BUCKETS, registry=self.registry,
+        )  # fmt: skip
+        self.print_seconds = Histogram(
             "ticket_daemon_print_seconds",
             "Time from a job's acceptance to its result: the wait for its printer and the printing",
-            PRINT_BUCKETS, ("printer",),
+            ["printer"], buckets=PRINT_BUCKETS, registry=self.registry,
         )  # fmt: skip
+        self.registry.register(_StateCollector(self))
 
     def set_broker_link(self, broker_link: Callable[[], Mapping[str, object] | None]) -> None:
         self._broker_link = broker_link
@@ -179,24 +105,24 @@ class DaemonMetrics:
     # --- the hooks (JobMetrics) ----------------------------------------------------------------------------------
 
     def job_accepted(self, job: Job) -> None:
-        self.accepted.inc((job.printer,))
+        self.accepted.labels(job.printer).inc()
 
     def ticket_answered(self, reply: Mapping[str, Any], *, seconds: float) -> None:
         tipo = reply.get("tipo")
         if tipo == "error":
-            self.refused.inc((category_of(str(reply.get("mensaje", ""))),))
+            self.refused.labels(category_of(str(reply.get("mensaje", "")))).inc()
         elif tipo == "ack" and reply.get("status") != "queued":
-            self.duplicates.inc(())
+            self.duplicates.inc()
         if tipo in ("ack", "error"):
-            self.render_seconds.observe((), seconds)
+            self.render_seconds.observe(seconds)
 
     def job_finished(self, job: Job) -> None:
         if job.state is JobState.SUCCESS:
-            self.printed.inc((job.printer,))
+            self.printed.labels(job.printer).inc()
         else:
             category = job.state.value.upper() if job.state is not JobState.ERROR else category_of(job.message)
-            self.failed.inc((job.printer, category))
-        self.print_seconds.observe((job.printer,), max(0.0, job.updated_at - job.created_at))
+            self.failed.labels(job.printer, category).inc()
+        self.print_seconds.labels(job.printer).observe(max(0.0, job.updated_at - job.created_at))
 
     # --- scrape --------------------------------------------------------------------------------------------------
 
@@ -215,41 +141,32 @@ class DaemonMetrics:
     def snapshot(self) -> _Snapshot:
         return self._snapshot
 
-    def collect(self) -> Iterable[Metric]:
-        """Every family, in the order a scrape shows them (prometheus-client's ``Collector``)."""
-        for counter in (self.accepted, self.duplicates, self.refused, self.printed, self.failed):
-            yield counter.family()
-        yield self.render_seconds.family()
-        yield self.print_seconds.family()
-        yield from _gauges(self._snapshot)
-
     def render(self) -> bytes:
-        from prometheus_client import CollectorRegistry, generate_latest
-
-        registry = CollectorRegistry(auto_describe=True)
-        registry.register(self)
-        return generate_latest(registry)
+        return generate_latest(self.registry)
 
 
-def _gauges(snapshot: _Snapshot) -> Iterable[Metric]:
-    from prometheus_client.core import GaugeMetricFamily
+class _StateCollector(Collector):
+    def __init__(self, metrics: DaemonMetrics) -> None:
+        self._metrics = metrics
 
-    yield GaugeMetricFamily("ticket_daemon_queue_depth", "Jobs queued, printing or waiting", snapshot.queue_depth)
-    yield GaugeMetricFamily("ticket_daemon_queue_capacity", "Pending jobs allowed", snapshot.queue_capacity)
-    yield GaugeMetricFamily("ticket_daemon_spool_jobs", "Jobs stored in the spool, finished ones included",
-                            snapshot.spool_rows)  # fmt: skip
-    yield GaugeMetricFamily("ticket_daemon_connections", "Open WebSocket connections", snapshot.connections)
-    yield GaugeMetricFamily("ticket_daemon_workers_running", "1 when every printer worker runs",
-                            snapshot.workers_running)  # fmt: skip
-    link = GaugeMetricFamily(
-        "ticket_daemon_broker_link", "MQTT broker link: 1 for its current state (none when not configured)",
-        labels=["state"],
-    )  # fmt: skip
-    if snapshot.broker is not None:
-        current = snapshot.broker.get("state")
-        for state in LINK_STATES:
-            link.add_metric([state], 1.0 if state == current else 0.0)
-    yield link
+    def collect(self) -> Iterable[Metric]:
+        snapshot = self._metrics.snapshot()
+        yield GaugeMetricFamily("ticket_daemon_queue_depth", "Jobs queued, printing or waiting", snapshot.queue_depth)
+        yield GaugeMetricFamily("ticket_daemon_queue_capacity", "Pending jobs allowed", snapshot.queue_capacity)
+        yield GaugeMetricFamily("ticket_daemon_spool_jobs", "Jobs stored in the spool, finished ones included",
+                                snapshot.spool_rows)  # fmt: skip
+        yield GaugeMetricFamily("ticket_daemon_connections", "Open WebSocket connections", snapshot.connections)
+        yield GaugeMetricFamily("ticket_daemon_workers_running", "1 when every printer worker runs",
+                                snapshot.workers_running)  # fmt: skip
+        link = GaugeMetricFamily(
+            "ticket_daemon_broker_link", "MQTT broker link: 1 for its current state (none when not configured)",
+            labels=["state"],
+        )  # fmt: skip
+        if snapshot.broker is not None:
+            current = snapshot.broker.get("state")
+            for state in LINK_STATES:
+                link.add_metric([state], 1.0 if state == current else 0.0)
+        yield link
 
 
 def metrics_endpoint(daemon: Daemon, metrics: DaemonMetrics) -> Callable[[Request], Awaitable[Response]]:
