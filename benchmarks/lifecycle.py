@@ -1,9 +1,17 @@
 """Daemon life-cycle benchmarks: ``ticket-daemon serve`` start-up time to ready, memory, and stop time, each against
-a bare Starlette/uvicorn app (``bare_app.py``) started the same way in the same run, in interleaved rounds.
+a bare Starlette/uvicorn app (``bare_app.py``) started the same way in the same run, in ``BENCH_STARTS`` (7)
+interleaved rounds. "Ready" is the first ``GET /health`` answered 200: the daemon prints its ready line only once its
+spool is open and recovered and the server accepts connections, so a ticket sent then is durably queued.
 
 Targets: ready <= 2x the bare app's; idle PSS of every process of the daemon <= 2x the bare app's. Also printed:
-the PSS of every process after a load of ``BENCH_AFTER_LOAD_RECEIPTS`` (2 000) ``examples/receipt.json`` tickets
-from 10 connections, every result back, against the bare app's after the same tickets.
+the first ticket's ack on a daemon just started (spawn -> ready line -> WebSocket -> ack), so what start-up leaves
+for the first ticket to pay shows; and the PSS of every process after a load of ``BENCH_AFTER_LOAD_RECEIPTS``
+(2 000) ``examples/receipt.json`` tickets from 10 connections, every result back, against the bare app's after the
+same tickets.
+
+Both programs start from compiled bytecode, as an installed package does (pip compiles it at install time): the
+benchmark compiles the sources first, so a ``PYTHONDONTWRITEBYTECODE`` environment (or an edited source) does not
+make every start compile ~150 modules again.
 
 Also home of :class:`DaemonProcess`: a real ``python -m ticket_daemon serve`` child process on 127.0.0.1 port 0,
 which the "daemon" section drives over WebSocket. A separate process keeps the benchmark's own clients from
@@ -13,6 +21,7 @@ sharing the daemon's interpreter (and its GIL), as real POS clients never do.
 from __future__ import annotations
 
 import asyncio
+import compileall
 import contextlib
 import http.client
 import json
@@ -36,7 +45,7 @@ READY_TIMEOUT_S = 30.0  # upper bound for a start-up (a cold interpreter on a bu
 STOP_TIMEOUT_S = 30.0  # SIGTERM → exit; the daemon's own shutdown grace is 10 s by default
 HEALTH_TIMEOUT_S = 5.0
 IDLE_SETTLE_S = 1.0  # let start-up garbage settle before reading the resident set
-STARTS = 5
+STARTS = int(os.environ.get("BENCH_STARTS", "7"))  # interleaved starts of each program (medians)
 AFTER_LOAD_RECEIPTS = int(os.environ.get("BENCH_AFTER_LOAD_RECEIPTS", "2000"))
 AFTER_LOAD_CLIENTS = 10
 AFTER_LOAD_TIMEOUT_S = 600.0  # the whole load, results included: a bound, never reached on a working daemon
@@ -188,6 +197,54 @@ async def _one_start(data_dir: Path, *, bare: bool) -> StartSample:
     return StartSample(daemon.ready_s, healthy_s, memory, stop_s)
 
 
+@dataclass(frozen=True)
+class FirstTicket:
+    spawn_to_ack_s: float  # spawn → the first ticket's ack
+    ack_s: float  # the ready line → that ack (connect, greeting, ticket, ack)
+
+
+async def _first_ticket(data_dir: Path, *, bare: bool) -> FirstTicket:
+    """A fresh start, and one small ticket sent as soon as the ready line is read."""
+    from websockets.asyncio.client import connect
+
+    from .ackpath import SMALL
+
+    started = time.perf_counter()
+    daemon = await DaemonProcess.spawn(data_dir, bare=bare)
+    try:
+        ready = time.perf_counter()
+        async with asyncio.timeout(READY_TIMEOUT_S):
+            async with connect(f"{daemon.ws_url}?client_id=first", proxy=None, compression=None) as ws:
+                await ws.recv()  # the greeting
+                await ws.send(json.dumps({"tipo": "ticket", "id": "first-ticket", "datos": SMALL}))
+                while (reply := json.loads(await ws.recv())).get("tipo") != "ack":
+                    pass
+        acked = time.perf_counter()
+        if reply.get("status") != "queued":
+            raise DaemonStartError(f"the first ticket was not queued: {reply}")
+    finally:
+        await daemon.stop()
+    return FirstTicket(acked - started, acked - ready)
+
+
+async def _first_tickets(root: Path) -> tuple[list[FirstTicket], list[FirstTicket]]:
+    """(bare app, ours), interleaved; a fresh data directory each time."""
+    bare: list[FirstTicket] = []
+    ours: list[FirstTicket] = []
+    for n in range(STARTS):
+        bare.append(await _first_ticket(root / f"bare-first{n}", bare=True))
+        ours.append(await _first_ticket(root / f"first{n}", bare=False))
+    return bare, ours
+
+
+def compile_sources() -> None:
+    """Bytecode for the daemon's package and the benchmarks (the bare app), as an installation has it."""
+    import ticket_daemon
+
+    for package in (Path(ticket_daemon.__file__).parent, REPO / "benchmarks"):
+        compileall.compile_dir(package, quiet=1)
+
+
 async def _starts(root: Path) -> tuple[list[StartSample], list[StartSample]]:
     """(bare app, ours), interleaved so a slow patch of the machine hits both. A fresh data directory each time:
     the first start of a new installation, spool and logs created."""
@@ -249,8 +306,10 @@ async def _after_loads(root: Path) -> tuple[TreeMemory | None, TreeMemory | None
 
 
 def run(report: Callable[[str, Stats], None]) -> None:
+    compile_sources()
     with tempfile.TemporaryDirectory(prefix="ticket-bench-life-") as tmp:
         bare, ours = asyncio.run(_starts(Path(tmp)))
+        bare_first, ours_first = asyncio.run(_first_tickets(Path(tmp)))
         bare_loaded, ours_loaded = asyncio.run(_after_loads(Path(tmp)))
     print(f"  `python -m ticket_daemon serve --port 0 --data-dir TMP` (default config), {STARTS} starts:")
     report("start-up: spawn -> 'ticket-daemon ready'", Stats([s.ready_s * 1000 for s in ours]))
@@ -262,6 +321,12 @@ def run(report: Callable[[str, Stats], None]) -> None:
         f"  ready (median of {STARTS}): ours {statistics.median(s.healthy_s for s in ours):.2f} s,"
         f" bare app {statistics.median(s.healthy_s for s in bare):.2f} s: ours/bare {ready_ratio} (target <= 2x)"
     )
+    report("first ticket: spawn -> ack", Stats([f.spawn_to_ack_s * 1000 for f in ours_first]))
+    report("first ticket: ready line -> ack", Stats([f.ack_s * 1000 for f in ours_first]))
+    report("bare app: first ticket: spawn -> ack", Stats([f.spawn_to_ack_s * 1000 for f in bare_first]))
+    report("bare app: first ticket: ready line -> ack", Stats([f.ack_s * 1000 for f in bare_first]))
+    first_ratio = _ratios([f.spawn_to_ack_s for f in ours_first], [f.spawn_to_ack_s for f in bare_first])
+    print(f"  spawn -> first ack ours/bare {first_ratio}")
     mine = [s.memory for s in ours if s.memory is not None]
     reference = [s.memory for s in bare if s.memory is not None]
     if len(mine) == len(reference) == STARTS:

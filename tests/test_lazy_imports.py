@@ -1,5 +1,6 @@
 """The daemon's own process loads numpy, Pillow and zxing-cpp only when a document needs them: an idle daemon, or
-one that prints plain text, does not pay their start-up time and memory."""
+one that prints plain text, does not pay their start-up time and memory. Likewise the MQTT door and argon2 load only
+when a broker is configured or a password is checked."""
 
 from __future__ import annotations
 
@@ -49,3 +50,57 @@ def test_plain_text_and_tables_render_without_numpy_pillow_or_zxing_and_a_logo_l
 
     assert at_start == [] and after_plain == []
     assert {"numpy", "PIL"} <= set(after_logo)
+
+
+# What `ticket-daemon serve` must not have loaded once it serves, with the default configuration: the MQTT door and
+# its client library (no broker configured), argon2 (no password checked) and the image libraries (nothing printed).
+NOT_AT_START = ("paho", "ticket_daemon.mqtt", "argon2", *HEAVY)
+
+SERVE_SCRIPT = """
+import http.client, json, os, signal, sys, threading, gc
+from ticket_daemon.commands.main import main
+
+ready = threading.Event()
+port = []
+
+class Stdout:
+    def __init__(self, stream):
+        self.stream = stream
+    def write(self, text):
+        if text.startswith("ticket-daemon ready"):
+            port.append(int(text.split("http://127.0.0.1:")[1].split("/")[0]))
+            ready.set()
+        return len(text)
+    def flush(self):
+        pass
+
+real_stdout, sys.stdout = sys.stdout, Stdout(sys.stdout)
+
+def look_once_serving():
+    ready.wait(60)
+    connection = http.client.HTTPConnection("127.0.0.1", port[0], timeout=10)
+    connection.request("GET", "/health")  # answered once start-up is over
+    assert connection.getresponse().status == 200
+    loaded = sorted(name for name in {names!r} if name in sys.modules)
+    real_stdout.write(json.dumps({{"loaded": loaded, "collector_on": gc.isenabled()}}) + "\\n")
+    real_stdout.flush()
+    os.kill(os.getpid(), signal.SIGTERM)
+
+threading.Thread(target=look_once_serving, daemon=True).start()
+sys.exit(main(["serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", sys.argv[1]]))
+"""
+
+
+def test_serve_starts_without_mqtt_argon2_or_image_libraries_and_collects_garbage_once_serving(
+    tmp_path: Path,
+) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-c", SERVE_SCRIPT.format(names=NOT_AT_START), str(tmp_path / "data")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    seen = json.loads(completed.stdout.strip().splitlines()[-1])
+
+    assert seen == {"loaded": [], "collector_on": True}

@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
@@ -130,6 +129,8 @@ class ServerSettings(_Section):
 
 
 def _default_data_dir() -> Path:
+    import platformdirs  # only when no data directory is given
+
     return Path(platformdirs.user_data_dir("ticket-daemon", appauthor=False))
 
 

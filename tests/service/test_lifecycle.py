@@ -63,6 +63,8 @@ def test_sigterm_during_a_slow_job_finishes_it_keeps_the_queue_and_prints_the_re
     assert "two" not in results and "three" not in results  # the others were not failed: still in the spool
     assert code == 1001
     assert status == 0
+    # The virtual printer answers the status query after a job before it has saved the job (in a thread of its own).
+    wait_until(lambda: printed_jobs(slow_out) != [], "the slow printer to save the job it finished")
     assert len(printed_jobs(slow_out)) == 1 and b"FIRST ORDER" in printed_jobs(slow_out)[0]
 
     # Restart (the "bar" printer was swapped for a faster one): the queued jobs print, in order.

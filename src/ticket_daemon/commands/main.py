@@ -9,6 +9,8 @@ stderr with status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import gc
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -32,9 +34,18 @@ def _preview(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from ..service.console import serve_main
+    # Start-up creates long-lived objects (modules, classes, validators) and little garbage: a collection while they
+    # pile up only scans them again. The server turns the collector back on once it serves (service/console.py).
+    gc.disable()
+    # The daemon uses no pydantic plugins, and looking for them reads every installed package's metadata before the
+    # first model is built. A deployment that wants one sets PYDANTIC_DISABLE_PLUGINS itself (e.g. to "").
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    try:
+        from ..service.console import serve_main
 
-    return serve_main(args)
+        return serve_main(args)
+    finally:
+        gc.enable()
 
 
 def _virtual_printer(args: argparse.Namespace) -> int:

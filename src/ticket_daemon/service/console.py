@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import gc
 import logging
 import math
 import os
@@ -24,6 +25,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import uvicorn
 from starlette.applications import Starlette
@@ -31,7 +33,6 @@ from starlette.applications import Starlette
 from .. import __version__
 from ..config import ConfigError, Settings, load_settings
 from ..logs import configure_logging, flush_logs, installed_handlers
-from ..mqtt import MqttSession, session_for
 from ..server.app import create_app
 from ..server.daemon import Daemon
 from ..server.security import OriginPolicy
@@ -40,6 +41,9 @@ from ..store.database import SpoolDamaged
 from .httplimits import ConnectionCap, guarded_http_protocol, raise_open_file_limit
 from .modes import exposure_warnings
 from .startcheck import check_startable
+
+if TYPE_CHECKING:
+    from ..mqtt.session import MqttSession
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +117,10 @@ class DaemonServer(uvicorn.Server):
         _log_banner(self.daemon.settings, self.url, self.daemon.origin_policy)
         if self.announce:
             print(f"ticket-daemon ready: dashboard {self.url} (WebSocket {ws_url(self.url)})", flush=True)
+        if not gc.isenabled():  # ``ticket-daemon serve`` starts with the collector off (commands/main.py)
+            # What start-up built lives as long as the process: frozen, full collections never scan it again.
+            gc.freeze()
+            gc.enable()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         log.info("stopping: no new connections or jobs; letting the job in progress finish")
@@ -161,7 +169,13 @@ def build_server(app: Starlette, settings: Settings, *, announce: bool = True) -
     daemon: Daemon = app.state.daemon
     # The broker is one more "connection" for the rate limit: the site's budget, under the per-address ceiling.
     site_budget = daemon.rate_limiter.for_connection()
-    mqtt = session_for(settings.mqtt, daemon.spool, rate_limit=site_budget, max_message_bytes=server.max_frame_bytes)
+    mqtt: MqttSession | None = None
+    if settings.mqtt.url:  # the fleet door and its MQTT client library load only where a broker is configured
+        from ..mqtt.session import session_for
+
+        mqtt = session_for(
+            settings.mqtt, daemon.spool, rate_limit=site_budget, max_message_bytes=server.max_frame_bytes
+        )
     if mqtt is not None:  # /health, the dashboard and /metrics show the broker link
         app.state.broker_link = mqtt.report
         app.state.metrics.set_broker_link(mqtt.report)

@@ -11,7 +11,6 @@ import ssl
 
 from ..config import ConfigError, MqttSettings, ServerSettings, Settings
 from ..document.errors import TicketError
-from ..mqtt.topics import parse_broker_url
 from ..printers.registry import PrinterRegistry
 
 
@@ -25,6 +24,8 @@ def check_startable(settings: Settings) -> None:
 def _check_broker(mqtt: MqttSettings) -> None:
     if not mqtt.url:
         return
+    from ..mqtt.topics import parse_broker_url  # the fleet door's package, loaded only where a broker is set
+
     try:
         address = parse_broker_url(mqtt.url)
     except TicketError as error:
