@@ -41,8 +41,8 @@ class CommitCounter:
             self.commits += 1
 
 
-async def opened(path: Path) -> tuple[SqliteSpool, CommitCounter]:
-    spool = SqliteSpool(path)
+async def opened(path: Path, *, ride_along_seconds: float = 0.1) -> tuple[SqliteSpool, CommitCounter]:
+    spool = SqliteSpool(path, ride_along_seconds=ride_along_seconds)
     await spool.open(now=0.0, interrupted_policy="reprint")
     counter = CommitCounter()
     store = spool._store
@@ -193,3 +193,104 @@ def test_a_request_refused_after_it_wrote_leaves_nothing_behind_and_the_others_c
     again = BlockingStore(path)
     assert again.count_pending() == 2
     again.close()
+
+
+def test_a_new_id_and_each_move_cost_one_statement_and_what_they_return_is_what_was_written(tmp_path: Path) -> None:
+    """Each statement hands the interpreter lock away and takes it back on the spool thread: a new job is one
+    insert (its id looked up by the insert itself), a move one update that returns the row it wrote."""
+    store = BlockingStore(tmp_path / "spool.sqlite3")
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)
+    [(added_ok, added)] = store.write_batch([lambda: store.do_add(job("x"), 10, 600.0, None)])
+    [(printing_ok, printing)] = store.write_batch([lambda: store.do_move(added.seq, JobState.PRINTING, 2.0, None, 1)])
+    [(done_ok, done)] = store.write_batch(
+        [lambda: store.do_move(added.seq, JobState.SUCCESS, 3.0, "Print completed in 5ms", None)]
+    )
+    assert (added_ok, printing_ok, done_ok) == (True, True, True)
+    work = [s.split()[0].upper() for s in statements if s.split()[0].upper() not in ("BEGIN", "COMMIT")]
+    assert work == ["INSERT", "UPDATE", "UPDATE"]
+    assert (printing.state, printing.attempts, printing.data, printing.updated_at) == (
+        JobState.PRINTING,
+        1,
+        b"\x1b@x",
+        2.0,
+    )
+    assert (done.state, done.attempts, done.data, done.message) == (JobState.SUCCESS, 1, None, "Print completed in 5ms")
+    assert done == store.get(added.seq)
+    assert store.count_pending() == 0
+    store.close()
+
+
+def test_a_move_of_a_job_not_in_a_state_the_edge_leaves_from_changes_nothing(tmp_path: Path) -> None:
+    store = BlockingStore(tmp_path / "spool.sqlite3")
+    added = store.add(job("x"), capacity=10)
+    with pytest.raises(InvalidTransition):
+        store.move(added.seq, JobState.SUCCESS, now=2.0, message="too early")
+    with pytest.raises(KeyError):
+        store.move(added.seq + 1, JobState.PRINTING, now=2.0)
+    assert store.get(added.seq) == added
+    assert store.count_pending() == 1
+    store.close()
+
+
+def test_a_resent_id_is_answered_from_the_store_while_new_jobs_are_refused(tmp_path: Path) -> None:
+    store = BlockingStore(tmp_path / "spool.sqlite3")
+    first = store.add(job("x"), capacity=1)
+    with pytest.raises(DuplicateJob) as retry:  # the queue is full, yet the retry gets its duplicate ack
+        store.add(job("x"), capacity=1)
+    assert retry.value.existing == first
+    with pytest.raises(IdConflict):
+        store.add(job("x", digest="d2"), capacity=1)
+    with pytest.raises(OverflowError):
+        store.add(job("y"), capacity=1)
+    store.close()
+
+
+def delivered_rows(path: Path) -> set[str]:
+    db = sqlite3.connect(path)
+    try:
+        return {str(row[0]) for row in db.execute("SELECT id FROM jobs WHERE delivered = 1")}
+    finally:
+        db.close()
+
+
+def test_a_delivered_result_is_recorded_with_the_next_write_not_in_a_commit_of_its_own(tmp_path: Path) -> None:
+    path = tmp_path / "spool.sqlite3"
+
+    async def story() -> None:
+        spool, counter = await opened(path, ride_along_seconds=60.0)  # only another write can carry the record
+        printed = await spool.add(job("printed"), capacity=10)
+        await spool.move(printed.seq, JobState.PRINTING, now=2.0)
+        await spool.move(printed.seq, JobState.SUCCESS, now=3.0, message="Print completed in 5ms")
+        before = counter.commits
+        recorded = asyncio.ensure_future(spool.mark_results_delivered([printed.seq]))
+        await asyncio.sleep(0.2)  # ample for a commit of its own: there is none, the record waits for a batch
+        assert not recorded.done() and counter.commits == before
+        await spool.add(job("next"), capacity=10)
+        await recorded
+        assert counter.commits == before + 1  # the next job's commit carried the record
+        assert delivered_rows(path) == {"printed"}
+        await spool.close()
+
+    asyncio.run(asyncio.wait_for(story(), timeout=30))
+
+
+def test_a_delivered_result_is_recorded_by_itself_when_no_write_comes_and_before_a_stop(tmp_path: Path) -> None:
+    path = tmp_path / "spool.sqlite3"
+
+    async def story() -> None:
+        spool, _ = await opened(path)
+        done = []
+        for name in ("a", "b"):
+            stored = await spool.add(job(name), capacity=10)
+            await spool.move(stored.seq, JobState.PRINTING, now=2.0)
+            done.append(await spool.move(stored.seq, JobState.SUCCESS, now=3.0, message="Print completed in 5ms"))
+        await spool.mark_results_delivered([done[0].seq])  # returns: committed on its own, a moment later
+        assert delivered_rows(path) == {"a"}
+        last = asyncio.ensure_future(spool.mark_results_delivered([done[1].seq]))
+        await asyncio.sleep(0)
+        await spool.close()  # a stop commits what rides along before the store closes
+        await last
+        assert delivered_rows(path) == {"a", "b"}
+
+    asyncio.run(asyncio.wait_for(story(), timeout=30))

@@ -429,3 +429,95 @@ def test_a_pool_of_spawned_workers_renders_and_kills_like_the_forkserver_one() -
     assert outcome.data == render_job(parse_document(RECEIPT)).data
     assert message == "EXECUTION: document too costly to render (took more than 2 s)"
     assert killed == 1
+
+
+def test_a_printer_identified_after_start_has_its_paper_used_by_the_workers_from_then_on() -> None:
+    """Each request to a worker carries the registry as it is now: one pickled once is sent again once it changes."""
+    from ticket_daemon.printers.identify import PrinterIdentity
+    from ticket_daemon.printers.registry import ConfiguredPrinter, PrinterRegistry
+
+    registry = PrinterRegistry([ConfiguredPrinter("caja", "file:///dev/null")])
+    with_logo = document(text("Ticket"), LOGO)
+    assert estimated_cost(with_logo) > TINY_COST_US  # rendered by a worker process
+
+    async def scenario(pool: RenderPool) -> tuple[int, int, int]:
+        async def width() -> int:
+            rendered = await pool.render("till", with_logo, raw_policy="safe", registry=registry)
+            assert rendered.printer == "caja"
+            return rendered.dot_width
+
+        before, again = await width(), await width()
+        registry.identified("caja", PrinterIdentity(model="POS-5890"))  # a 58 mm printer: 384 dots
+        return before, again, await width()
+
+    assert run(scenario) == (576, 576, 384)
+
+
+class CountingPool(RenderPool):
+    """Counts how often a waiting render looks whether it may take a worker (each look is a step of its task)."""
+
+    looks = 0
+
+    def _may_take(self, *, heavy: bool) -> bool:
+        CountingPool.looks += 1
+        return super()._may_take(heavy=heavy)
+
+
+def test_a_freed_worker_wakes_the_next_waiting_render_not_every_one() -> None:
+    """Twenty tills send a receipt at once to one worker: each render that ends hands the worker to the next in
+    arrival order, without every other waiting render taking a turn on the event loop to look."""
+    limits = RenderLimits(timeout_seconds=30.0, max_rendered_bytes=2 * 1024 * 1024, max_document_bytes=4 << 20)
+    tills = 20
+
+    async def main() -> list[int]:
+        pool = CountingPool(limits, processes=1)
+        try:
+            await pool.render("warm", RECEIPT, raw_policy="allow")
+            CountingPool.looks = 0
+            finished: list[int] = []
+
+            async def till(n: int) -> None:
+                await pool.render(f"till-{n}", RECEIPT, raw_policy="allow")
+                finished.append(n)
+
+            await asyncio.wait_for(asyncio.gather(*(till(n) for n in range(tills))), timeout=WAIT_S)
+            return finished
+        finally:
+            await pool.close()
+
+    finished = asyncio.run(main())
+    assert finished == list(range(tills))  # arrival order
+    assert CountingPool.looks <= 3 * tills  # every waiter looking at every release: ~tills² / 2
+
+
+def test_a_render_that_gives_up_as_the_worker_is_handed_to_it_passes_the_worker_on() -> None:
+    limits = RenderLimits(timeout_seconds=30.0, max_rendered_bytes=2 * 1024 * 1024, max_document_bytes=4 << 20)
+    handed: list[asyncio.Task[Any]] = []
+
+    class GivingUpPool(RenderPool):
+        def _wake_waiters(self) -> None:
+            super()._wake_waiters()
+            for task in handed:  # the waiter just told a worker came free leaves before it takes it
+                task.cancel()
+            handed.clear()
+
+    async def main() -> str:
+        pool = GivingUpPool(limits, processes=1)
+        try:
+            await pool.render("warm", RECEIPT, raw_policy="allow")
+            busy = asyncio.create_task(pool.render("a", RECEIPT, raw_policy="allow"))
+            await asyncio.sleep(0)
+            leaving = asyncio.create_task(pool.render("b", RECEIPT, raw_policy="allow"))
+            await asyncio.sleep(0)
+            staying = asyncio.create_task(pool.render("c", RECEIPT, raw_policy="allow"))
+            await asyncio.sleep(0)
+            handed.append(leaving)
+            await busy
+            with pytest.raises(asyncio.CancelledError):
+                await leaving
+            rendered = await asyncio.wait_for(staying, timeout=WAIT_S)  # not left waiting beside an idle worker
+            return str(rendered.digest)
+        finally:
+            await pool.close()
+
+    assert asyncio.run(main())

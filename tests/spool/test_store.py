@@ -205,3 +205,20 @@ def test_pending_job_queries_use_the_partial_index_not_a_table_scan(store: Block
     ):
         plans.append(" ".join(row[3] for row in store._db.execute("EXPLAIN QUERY PLAN " + sql)))
     assert all("jobs_pending" in plan for plan in plans), plans
+
+
+
+def test_a_finished_job_does_not_write_the_bytes_it_drops_to_the_log_again(tmp_path: Path) -> None:
+    """A final state drops the rendered bytes; the pages they held are freed without being zeroed and written to
+    the write-ahead log again (the document they were made from stays in the row)."""
+    store = BlockingStore(tmp_path / "spool.db")
+    rendered = os.urandom(64 * 1024)  # a receipt with a big logo
+    added = store.add(Job(id="r", client_id="pos1", printer="caja1", document="{}", data=rendered), capacity=10)
+    store.move(added.seq, JobState.PRINTING, now=2)
+    store._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the log starts empty
+    store.move(added.seq, JobState.SUCCESS, now=3, message="Print completed in 5ms")
+    logged = (tmp_path / "spool.db-wal").stat().st_size
+    assert logged < len(rendered) // 2
+    finished = store.get(added.seq)
+    assert finished is not None and finished.data is None and finished.document == "{}"
+    store.close()

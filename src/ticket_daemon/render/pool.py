@@ -52,7 +52,7 @@ from ..printers.registry import PrinterRegistry
 from .cost import HEAVY_COST_US, ON_LOOP_COST_US, TINY_COST_US, estimated_cost
 from .job import RenderedDocument
 from .work import PreviewOutcome, Refusal, RenderLimits, preview_in_worker, render_in_worker
-from .worker import ProcessContext, WorkerProcess, WorkerStopped, stop_process_servers
+from .worker import PickledOnce, ProcessContext, WorkerProcess, WorkerStopped, stop_process_servers
 
 log = logging.getLogger(__name__)
 
@@ -169,10 +169,15 @@ class RenderPool:
         self._idle: list[WorkerProcess] = []
         self._retired: list[WorkerProcess] = []  # killed, their exit not collected yet
         self._heavy_busy = 0
+        self._heavy_waiting = 0
         self._available = asyncio.Condition()
         self._inline = ThreadPoolExecutor(max_workers=INLINE_THREADS, thread_name_prefix="render-inline")
         self._clients = _ClientLocks()
         self._claims: list[_Claim] = []  # every render queued for or running in a worker
+        # What each request to a worker carries unchanged, pickled once: the limits, and the registry as it is now
+        # (it changes only when a printer says what model it is; then its printers tuple is a new one).
+        self._portable_limits = PickledOnce(limits)
+        self._portable_registry: tuple[PrinterRegistry, tuple[object, ...], PickledOnce] | None = None
         self._closed = False
         self.killed = 0  # workers killed over their time budget (for /metrics and tests)
 
@@ -314,18 +319,29 @@ class RenderPool:
     ) -> T:
         if self._closed:
             raise TicketError(CLOSED, category=Category.EXECUTION)
-        arguments = (dict(datos), *target, raw_policy, self.strict, self.limits)
         cost = estimated_cost(datos)
         outcome: T | Refusal
         if cost <= on_loop_cost:
-            outcome = function(*arguments)
+            outcome = function(dict(datos), *target, raw_policy, self.strict, self.limits)
         elif cost <= TINY_COST_US:
+            arguments = (dict(datos), *target, raw_policy, self.strict, self.limits)
             outcome = await self._inline_within_budget(function, arguments)
         else:
-            outcome = await self._pooled(client_key, datos, cost, function, arguments)
+            registry, printer_name = target
+            portable = (dict(datos), self._portable(registry), printer_name, raw_policy, self.strict)
+            outcome = await self._pooled(client_key, datos, cost, function, (*portable, self._portable_limits))
         if isinstance(outcome, Refusal):
             raise outcome.error()
         return outcome
+
+    def _portable(self, registry: PrinterRegistry | None) -> PickledOnce | None:
+        """The registry as a worker request carries it: pickled once for as long as it does not change."""
+        if registry is None:
+            return None
+        cached = self._portable_registry
+        if cached is None or cached[0] is not registry or cached[1] is not registry.printers:
+            cached = self._portable_registry = (registry, registry.printers, PickledOnce(registry))
+        return cached[2]
 
     async def _pooled(
         self,
@@ -434,7 +450,16 @@ class RenderPool:
     async def _acquire(self, *, heavy: bool) -> WorkerProcess:
         self._start_workers()
         async with self._available:
-            await self._available.wait_for(lambda: self._closed or self._may_take(heavy=heavy))
+            self._heavy_waiting += heavy
+            try:
+                await self._available.wait_for(lambda: self._closed or self._may_take(heavy=heavy))
+            except asyncio.CancelledError:
+                # This waiter may be the one a released worker was handed to (a timeout, a client that left): the
+                # next waiter is told instead, or that worker would sit idle while others wait.
+                self._available.notify(1)
+                raise
+            finally:
+                self._heavy_waiting -= heavy
             if self._closed:
                 raise TicketError(CLOSED, category=Category.EXECUTION)
             self._heavy_busy += heavy
@@ -455,4 +480,14 @@ class RenderPool:
             if worker.started:
                 self._last_used[worker] = self._clock()
                 self._schedule_retirement()
+            self._wake_waiters()
+
+    def _wake_waiters(self) -> None:
+        """One worker came free: wake the first waiter (arrival order), which takes it. While heavy renders wait or
+        run, the first waiter may be a heavy one that may not take it: then every waiter looks, as before, and the
+        first that may take it does. Waking every waiter for each free worker would cost the event loop a step of
+        every waiting render (a hundred tills with receipts) for each render."""
+        if self._heavy_busy or self._heavy_waiting:
             self._available.notify_all()
+        else:
+            self._available.notify(1)

@@ -84,6 +84,20 @@ def encode(message: object) -> memoryview:
     return frame
 
 
+class PickledOnce:
+    """An object that crosses to the workers often and seldom changes (the printer registry, the render limits),
+    pickled once: each request carries these bytes, and the worker's unpickling gives back the object itself, so the
+    event loop does not pickle it again for every render."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, value: object) -> None:
+        self.data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def __reduce__(self) -> tuple[Callable[[bytes], object], tuple[bytes]]:
+        return pickle.loads, (self.data,)
+
+
 class FrameReader:
     """Frames out of a byte stream that arrives in pieces of any size (no I/O here: fed by whoever reads)."""
 

@@ -197,7 +197,9 @@ async def _outcome(spool: PrintSpool, ticket: Ticket, submitter: Submitter) -> _
     except TicketError as error:  # the disk refused: the job was not stored, so no ack
         log.error("job %s not stored: %s", job.id, error)
         return messages.error(str(error), job_id)
-    log.info("job %s accepted for printer %s from %s", stored.id, stored.printer, submitter.client_key)
+    # DEBUG: the printer worker's line when the job ends is the one INFO line a job writes (per-job lines are the
+    # biggest cost of logging on the ack path).
+    log.debug("job %s accepted for printer %s from %s", stored.id, stored.printer, submitter.client_key)
     return _Acked(stored.seq, messages.ack(stored.id, current=await _depth(spool), capacity=spool.capacity))
 
 

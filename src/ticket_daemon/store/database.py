@@ -46,7 +46,7 @@ from .faults import (
     write_marker,
 )
 from .interface import JobKey, claimable
-from .jobs import DuplicateJob, Job, JobState, check_reuse
+from .jobs import TRANSITIONS, DuplicateJob, Job, JobState, check_reuse
 from .reads import _COLUMNS, _IS_FINAL, _IS_PENDING, JobReads, _job
 from .schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -62,6 +62,29 @@ _DISK_FULL = "the disk is full: new jobs are refused until space is freed"
 _REARM_MAX_SECONDS = 60.0
 _GROWTH_PAGES = 16  # room for a few jobs' rows before new jobs are accepted again
 _PROBE_SECONDS = 1.0  # after a failed write, how often a health check tries a write of its own
+
+
+_JOB_VALUES = "id, client_id, printer, document, data, state, attempts, created_at, updated_at, message, notes, digest"
+_INSERT_JOB = f"INSERT INTO jobs ({_JOB_VALUES}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+# The same insert, made only when the owner did not use the id within the window (jobs_owner_id index).
+_INSERT_JOB_UNLESS_USED = (
+    f"INSERT INTO jobs ({_JOB_VALUES}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+    " WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE client_id = ? AND id = ? AND ? - created_at < ?)"
+)
+
+
+def _move_returning(target: JobState) -> str:
+    """The update that moves a job to ``target`` from any state with that edge (``Job.moved``'s rules: a message or
+    attempts left None are kept, a final state drops the rendered bytes), returning the row as it is now."""
+    sources = ", ".join(f"'{state.value}'" for state in JobState if target in TRANSITIONS[state])
+    return (
+        "UPDATE jobs SET state = ?, message = COALESCE(?, message), attempts = COALESCE(?, attempts),"
+        " updated_at = ?, delivered = 0, data = CASE WHEN ? THEN NULL ELSE data END"
+        f" WHERE seq = ? AND state IN ({sources}) RETURNING {_COLUMNS}"
+    )
+
+
+_MOVE_RETURNING = {target: _move_returning(target) for target in JobState}
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +126,10 @@ class SqliteJobStore(JobReads):
             # FULL: the WAL is fsync'ed at every commit, so an acked job survives power loss, not just a crash.
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
+            # Freed pages are zeroed only where that costs no extra write. Builds that zero every freed page (Debian's)
+            # would write a receipt's rendered bytes to the log twice more once it printed (its overflow pages, freed
+            # when a final state drops the bytes); the document they were made from stays in the row anyway.
+            self._db.execute("PRAGMA secure_delete=FAST")
             self._check_integrity()
             self._migrate()
             write_marker(self.marker)
@@ -384,44 +411,67 @@ class SqliteJobStore(JobReads):
         Raises :class:`DuplicateJob` / :class:`~ticket_daemon.store.jobs.IdConflict` when its owner used the id
         within ``window_seconds`` before ``now`` (default ``job.created_at``) for the same / another document,
         ``OverflowError`` when ``capacity`` jobs are pending, :class:`StorageError` when the disk refuses. Only a
-        committed add may be acked."""
+        committed add may be acked.
+
+        A new id, the usual case, costs one statement: the insert is made unless the owner used the id within the
+        window, and only an id found used is read (the newest job of that id decides, by :func:`check_reuse`)."""
         if job.state is not JobState.QUEUED:
             raise ValueError(f"a new job must be queued, not {job.state.value}")
         if self._damage is not None:  # nothing it holds can be read with trust, resent ids included
             raise StorageError(self._damage)
-        # A resent id is answered from what is stored even while new jobs are refused (a full disk).
-        check_reuse(
-            self._newest(job.client_id, job.id),
-            job,
-            window_seconds=window_seconds,
-            now=job.created_at if now is None else now,
-        )
-        if self._file_problem is not None:
-            raise StorageError(self._file_problem)
-        if self._disk_full:
-            raise StorageError(_DISK_FULL)
-        if sum(self._pending.values()) >= capacity:
-            raise OverflowError("queue full")
-        cursor = self._db.execute(
-            "INSERT INTO jobs (id, client_id, printer, document, data, state, attempts, created_at, updated_at,"
-            " message, notes, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                job.id,
-                job.client_id,
-                job.printer,
-                job.document,
-                job.data,
-                job.state.value,
-                job.attempts,
-                job.created_at,
-                job.updated_at,
-                job.message,
-                json.dumps(list(job.notes), separators=(",", ":"), ensure_ascii=False),
-                job.digest,
-            ),
-        )
+        now = job.created_at if now is None else now
+        seq: int | None = None
+        if window_seconds > 0:  # an anonymous client's ids (no window) are never looked up
+            if self._new_job_refusal(capacity) is None:
+                seq = self._insert(job, unless_used_within=(window_seconds, now))
+            if seq is None:
+                # A resent id is answered from what is stored even while new jobs are refused (a full disk).
+                check_reuse(self._newest(job.client_id, job.id), job, window_seconds=window_seconds, now=now)
+        if seq is None:
+            refusal = self._new_job_refusal(capacity)
+            if refusal is not None:
+                raise refusal
+            seq = self._insert(job)
+        assert seq is not None
         self._pending[job.printer] = self._pending.get(job.printer, 0) + 1
-        return replace(job, seq=int(cursor.lastrowid or 0))
+        return replace(job, seq=seq)
+
+    def _new_job_refusal(self, capacity: int) -> Exception | None:
+        """Why no new job may be stored now (the spool file is lost, the disk is full, the queue is full), or None."""
+        if self._file_problem is not None:
+            return StorageError(self._file_problem)
+        if self._disk_full:
+            return StorageError(_DISK_FULL)
+        if sum(self._pending.values()) >= capacity:
+            return OverflowError("queue full")
+        return None
+
+    def _insert(self, job: Job, *, unless_used_within: tuple[float, float] | None = None) -> int | None:
+        """Insert ``job``'s row; its ``seq``. ``unless_used_within`` (window, now): only if its owner did not use its
+        id within the window before ``now`` (the test :func:`check_reuse` makes, ``now - created_at < window``, in
+        the same floating-point arithmetic), else nothing is inserted and None returned."""
+        values = (
+            job.id,
+            job.client_id,
+            job.printer,
+            job.document,
+            job.data,
+            job.state.value,
+            job.attempts,
+            job.created_at,
+            job.updated_at,
+            job.message,
+            json.dumps(list(job.notes), separators=(",", ":"), ensure_ascii=False),
+            job.digest,
+        )
+        if unless_used_within is None:
+            cursor = self._db.execute(_INSERT_JOB, values)
+        else:
+            window, now = unless_used_within
+            cursor = self._db.execute(_INSERT_JOB_UNLESS_USED, (*values, job.client_id, job.id, now, window))
+            if cursor.rowcount != 1:
+                return None
+        return int(cursor.lastrowid or 0)
 
     def do_move(
         self,
@@ -431,11 +481,20 @@ class SqliteJobStore(JobReads):
         message: str | None,
         attempts: int | None,
     ) -> Job:
-        """Move a job along one edge of its life-cycle; returns the new record."""
-        current = self._resolve(key)
-        if current is None:
-            raise KeyError(key)
-        return self._apply_move(current, target, now, message, attempts)
+        """Move a job along one edge of its life-cycle; returns the new record. One statement (the update returns
+        the row it wrote); a job that is not there, or not in a state the edge starts from, is read to say which."""
+        row = self._db.execute(
+            _MOVE_RETURNING[target], (target.value, message, attempts, now, target.is_final, key)
+        ).fetchone()
+        if row is None:
+            current = self._resolve(key)
+            if current is None:
+                raise KeyError(key)
+            return self._apply_move(current, target, now, message, attempts)  # raises InvalidTransition
+        moved = _job(row)
+        if target.is_final:  # every state an edge to a final state starts from is pending
+            self._pending[moved.printer] -= 1
+        return moved
 
     def _apply_move(self, current: Job, target: JobState, now: float, message: str | None, attempts: int | None) -> Job:
         moved = current.moved(target, now=now, message=message, attempts=attempts)

@@ -5,6 +5,10 @@ Requests from the event loop go into one list; the spool thread takes everything
 committed together (one transaction, one fsync: ``commit_batch``), then the reads run against what was committed,
 and all their callers are answered with one ``call_soon_threadsafe`` per event loop. Under load a batch holds many
 requests, so the cost of the fsync and of each thread hop is shared; alone, a request is a batch of one.
+
+A write nobody waits on (a result recorded as delivered) rides along: it joins the next batch another request
+starts, and starts one of its own only after :data:`RIDE_ALONG_SECONDS`, so under load it never costs a commit (an
+fsync and two thread hops) by itself.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ Outcome = tuple[bool, Any]  # (True, result) or (False, the exception the reques
 CommitBatch = Callable[[Sequence[Callable[[], object]]], list[Outcome]]
 
 DEFAULT_MAX_BATCH = 512  # bounds one transaction's work (and a reader's wait behind it) under a burst
+# How long a write that rides along waits for a batch to join before it starts its own: under load another write
+# comes within milliseconds; an idle daemon commits it this much later (and a stop, at once).
+RIDE_ALONG_SECONDS = 0.1
 
 
 @dataclass(slots=True)
@@ -33,12 +40,20 @@ class _Request:
 
 
 class StoreRunner:
-    def __init__(self, commit_batch: CommitBatch, *, max_batch: int = DEFAULT_MAX_BATCH) -> None:
+    def __init__(
+        self,
+        commit_batch: CommitBatch,
+        *,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        ride_along_seconds: float = RIDE_ALONG_SECONDS,
+    ) -> None:
+        self._ride_along_seconds = ride_along_seconds
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spool")
         self._commit_batch = commit_batch
         self._max_batch = max(1, max_batch)
         self._lock = threading.Lock()
         self._queued: list[_Request] = []
+        self._riding: list[_Request] = []  # writes that join the next batch (write_along)
         self._draining = False  # a drain is scheduled or running on the spool thread
 
     async def call(self, function: Callable[[], T]) -> T:
@@ -56,6 +71,29 @@ class StoreRunner:
     async def read(self, function: Callable[[], T]) -> T:
         """Run ``function`` on the spool thread after the next group commit."""
         return await self._enqueue(function, writes=False)  # type: ignore[no-any-return]
+
+    async def write_along(self, function: Callable[[], T]) -> T:
+        """Run ``function`` inside the next group commit another request starts, or in one of its own after
+        ``ride_along_seconds``; returns once that commit is durable."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        with self._lock:
+            self._riding.append(_Request(function, True, future))
+        timer = loop.call_later(self._ride_along_seconds, self.flush)
+        try:
+            return await future  # type: ignore[no-any-return]
+        finally:
+            timer.cancel()
+
+    def flush(self) -> None:
+        """Start a batch for the writes riding along now (a stop: before the store closes)."""
+        with self._lock:
+            self._queued += self._riding
+            self._riding = []
+            start = bool(self._queued) and not self._draining
+            self._draining = self._draining or start
+        if start:
+            self._executor.submit(self._drain)
 
     async def _enqueue(self, function: Callable[[], object], *, writes: bool) -> Any:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -79,6 +117,8 @@ class StoreRunner:
                     self._draining = False
                     return
                 batch, self._queued = self._queued[: self._max_batch], self._queued[self._max_batch :]
+                batch += self._riding
+                self._riding = []
             self._run(batch)
 
     def _run(self, batch: list[_Request]) -> None:

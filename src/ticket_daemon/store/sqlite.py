@@ -21,7 +21,7 @@ from .database import SqliteJobStore, StorageError
 from .faults import DEFAULT_RESERVE_BYTES, StoreHealth
 from .interface import CLAIM_MAX_BYTES, JobKey
 from .jobs import DEFAULT_DUPLICATE_WINDOW_SECONDS, Job, JobState
-from .runner import DEFAULT_MAX_BATCH, Outcome, StoreRunner
+from .runner import DEFAULT_MAX_BATCH, RIDE_ALONG_SECONDS, Outcome, StoreRunner
 
 T = TypeVar("T")
 
@@ -36,9 +36,11 @@ class SqliteSpool:
         max_batch: int = DEFAULT_MAX_BATCH,
         reserve_bytes: int = DEFAULT_RESERVE_BYTES,
         clock: Callable[[], float] = time.monotonic,
+        ride_along_seconds: float = RIDE_ALONG_SECONDS,
     ) -> None:
+        """``ride_along_seconds``: how long a write nobody waits on waits for a batch to join (``runner.py``)."""
         self.path = path
-        self._runner = StoreRunner(self._commit_batch, max_batch=max_batch)
+        self._runner = StoreRunner(self._commit_batch, max_batch=max_batch, ride_along_seconds=ride_along_seconds)
         self._reserve_bytes = reserve_bytes
         self._clock = clock
         self._store: SqliteJobStore | None = None
@@ -87,6 +89,7 @@ class SqliteSpool:
         self._closed = True
         store = self._store
         if store is not None:
+            self._runner.flush()  # the writes riding along are committed before the close
             await self._runner.call(store.close)
         self._store = None
         await asyncio.to_thread(self._runner.shutdown)  # waits for the spool thread: never on the event loop
@@ -157,7 +160,9 @@ class SqliteSpool:
         )
 
     async def mark_results_delivered(self, seqs: Sequence[int]) -> None:
-        await self._runner.write(functools.partial(self._open_store().do_mark_results_delivered, tuple(seqs)))
+        # Nobody waits on this record (it spares a client that reconnects a harmless resend): it rides along with
+        # the next commit instead of making one.
+        await self._runner.write_along(functools.partial(self._open_store().do_mark_results_delivered, tuple(seqs)))
 
     async def prune(self, *, older_than: float, max_rows: int) -> int:
         return await self._runner.write(functools.partial(self._open_store().do_prune, older_than, max_rows))
