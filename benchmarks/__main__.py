@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 from . import ackpath, daemon, engine, fleet, lifecycle, spool_bench
-from .report import print_stats
+from .report import Stats, print_stats
+
+Section = Callable[[Callable[[str, Stats], None]], None]
 
 
 def main() -> int:
-    sections = {
+    sections: dict[str, Section] = {
         "engine": engine.run,
         "spool": spool_bench.run,
         "daemon": daemon.run,

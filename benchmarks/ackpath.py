@@ -43,7 +43,7 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 
-from .bench_printer import BenchPrinter
+from .bench_printer import PrinterProcess
 from .lifecycle import REPO, DaemonProcess, clean_environment, tail, terminate
 from .report import Stats
 
@@ -438,7 +438,7 @@ uri = "tcp://127.0.0.1:{port}"
 async def _burst_first_byte(root: Path) -> None:
     """100 tills send one receipt each at the same moment: when does each job's first byte reach the printer? Once
     on a daemon just started (its render workers start on the first receipt), once more with them running."""
-    printer = BenchPrinter()
+    printer = PrinterProcess()  # a process of its own: the 100 tills here never delay its answers
     await printer.start()
     try:
         config = root / "burst.toml"
@@ -475,7 +475,7 @@ def _sequential_commits_ms(path: Path, count: int) -> float:
         db.close()
 
 
-async def _one_burst(url: str, printer: BenchPrinter, when: str) -> None:
+async def _one_burst(url: str, printer: PrinterProcess, when: str) -> None:
     go = asyncio.Event()
     ready = 0
     results = 0

@@ -1,12 +1,19 @@
 """A network printer for benchmarks: takes jobs as fast as the link allows, answers the status (``DLE EOT n``:
 "nothing to report") and identification (``GS I n``) queries a daemon sends around a job, and notes when the first
 byte of each job arrived. A job ends with the status query the daemon sends after it (several jobs may follow one
-another over one connection) or with its connection. Listens on 127.0.0.1 only."""
+another over one connection) or with its connection. Listens on 127.0.0.1 only.
+
+``python -m benchmarks.bench_printer`` runs it as a process of its own, as a real printer is: it prints
+``printer listening on 127.0.0.1:PORT``, then one line per job with its first byte's ``time.perf_counter()`` (the
+system's monotonic clock, the same in every process), until its standard input ends. :class:`PrinterProcess`
+starts it and collects those lines, so the clients of a benchmark never delay the printer's answers."""
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 DLE_EOT = b"\x10\x04"  # DLE EOT n — transmit real-time status
@@ -27,6 +34,7 @@ def _identity(n: int) -> bytes:
 class BenchPrinter:
     first_bytes: list[float] = field(default_factory=list)  # perf_counter() of each job's first byte
     port: int = 0
+    on_first_byte: Callable[[float], None] | None = None
     _server: asyncio.Server | None = None
 
     async def start(self) -> None:
@@ -54,6 +62,8 @@ class BenchPrinter:
                             continue
                         in_job = True
                         self.first_bytes.append(time.perf_counter())
+                        if self.on_first_byte is not None:
+                            self.on_first_byte(self.first_bytes[-1])
                     end = pending.find(STATUS_QUERY)
                     if end < 0:  # the job goes on; keep what may be the start of its closing query
                         pending = pending[-(len(STATUS_QUERY) - 1) :]
@@ -65,3 +75,56 @@ class BenchPrinter:
             pass
         finally:
             writer.close()
+
+
+@dataclass
+class PrinterProcess:
+    """The benchmark printer in a process of its own; ``first_bytes`` fills as it reports jobs."""
+
+    first_bytes: list[float] = field(default_factory=list)
+    port: int = 0
+    _process: asyncio.subprocess.Process | None = None
+    _reader: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "benchmarks.bench_printer",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        assert self._process.stdout is not None
+        line = (await asyncio.wait_for(self._process.stdout.readline(), timeout=30)).decode()
+        if not line.startswith("printer listening on 127.0.0.1:"):
+            raise RuntimeError(f"the benchmark printer did not start: {line!r}")
+        self.port = int(line.rsplit(":", 1)[1])
+        self._reader = asyncio.create_task(self._read(self._process.stdout))
+
+    async def _read(self, stdout: asyncio.StreamReader) -> None:
+        while line := await stdout.readline():
+            self.first_bytes.append(float(line))
+
+    async def close(self) -> None:
+        if self._process is None:
+            return
+        assert self._process.stdin is not None
+        self._process.stdin.close()  # the printer stops once its standard input ends
+        try:
+            await asyncio.wait_for(self._process.wait(), timeout=10)
+        except TimeoutError:
+            self._process.kill()
+            await self._process.wait()
+        if self._reader is not None:
+            await self._reader
+
+
+async def _serve_until_stdin_ends() -> None:
+    printer = BenchPrinter(on_first_byte=lambda at: print(repr(at), flush=True))
+    await printer.start()
+    print(f"printer listening on 127.0.0.1:{printer.port}", flush=True)
+    try:
+        await asyncio.to_thread(sys.stdin.read)
+    finally:
+        await printer.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(_serve_until_stdin_ends())

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 import os
 import sqlite3
@@ -35,9 +34,9 @@ from ticket_daemon.printers.status import PrinterState
 from ticket_daemon.printers.uri import open_transport
 from ticket_daemon.render.job import render_document
 from ticket_daemon.store.database import SqliteJobStore
-from ticket_daemon.store.jobs import DEFAULT_DUPLICATE_WINDOW_SECONDS, Job
+from ticket_daemon.store.jobs import Job
 from ticket_daemon.store.memory import MemoryJobStore
-from ticket_daemon.store.runner import StoreRunner
+from ticket_daemon.store.sqlite import SqliteSpool
 
 from .lifecycle import REPO, DaemonProcess, clean_environment, cpu_seconds, tail, terminate
 from .report import Stats
@@ -69,6 +68,7 @@ SERVER_OVERRIDES = {
     "rate_limit_per_minute": 0,
     "messages_per_second": 100_000,
     "message_burst": 100_000,
+    "max_connections_per_address": 1000,  # every load client connects from 127.0.0.1
 }
 _LISTENING = "virtual-printer listening on "
 
@@ -472,23 +472,18 @@ async def store_add_rates(root: Path, report: Callable[[str, Stats], None]) -> N
     memory = MemoryJobStore(history=STORE_ADDS)
     memory_ms = await _store_add_ms(lambda job: memory.add(job, capacity=capacity), store_jobs("mem"))
     root.mkdir(parents=True, exist_ok=True)
-    runner = StoreRunner()
-    sqlite = await runner.call(SqliteJobStore, root / "spool.sqlite3")
+    sqlite = SqliteSpool(root / "spool.sqlite3")
+    await sqlite.open(now=time.time(), interrupted_policy="reprint")
     try:
-        def add(job: Job) -> Awaitable[Job]:
-            operation = functools.partial(sqlite.do_add, job, capacity, DEFAULT_DUPLICATE_WINDOW_SECONDS, None)
-            return runner.call(sqlite.commit_one, operation)
-
-        sqlite_ms = await _store_add_ms(add, store_jobs("sql"))
+        sqlite_ms = await _store_add_ms(lambda job: sqlite.add(job, capacity=capacity), store_jobs("sql"))
     finally:
-        await runner.call(sqlite.close)
-        runner.shutdown()
+        await sqlite.close()
     print(
         f"  4a. store add() directly, {STORE_ADDS} jobs one after another"
         f" (SQLite: one fsync per add, file on {filesystem(root)}):"
     )
     report("MemoryJobStore.add", Stats(memory_ms))
-    report("SqliteJobStore.add via StoreRunner", Stats(sqlite_ms))
+    report("SqliteSpool.add (its own group commit)", Stats(sqlite_ms))
     memory_rate, sqlite_rate = 1000 / statistics.mean(memory_ms), 1000 / statistics.mean(sqlite_ms)
     print(
         f"  adds/s: memory {memory_rate:,.0f}   SQLite {sqlite_rate:,.0f}"
