@@ -33,13 +33,15 @@ async def _run(path: Path, *, max_batch: int, whole_life: bool) -> float:
     await spool.open(now=time.time(), interrupted_policy="reprint")
 
     async def caller(number: int) -> None:
+        delivered: list[asyncio.Task[None]] = []  # as in the daemon, nobody waits for these marks
         for n in range(JOBS_PER_CALLER):
             stored = await spool.add(_job(number, n), capacity=1_000_000)
             await spool.count_pending()  # what every ack asks
             if whole_life:
                 await spool.move(stored.seq, JobState.PRINTING, now=time.time(), attempts=1)
                 await spool.move(stored.seq, JobState.SUCCESS, now=time.time(), message="Print completed in 1ms")
-                await spool.mark_results_delivered([stored.seq])
+                delivered.append(asyncio.create_task(spool.mark_results_delivered([stored.seq])))
+        await asyncio.gather(*delivered)
 
     started = time.perf_counter()
     await asyncio.gather(*(caller(number) for number in range(CALLERS)))
