@@ -3,7 +3,9 @@ and what only the server needs — the open connections, the origin policy, the 
 address) and the metrics collector.
 
 One :class:`Daemon` lives in ``app.state.daemon``; the app's lifespan calls :meth:`start` and :meth:`stop`. A stop
-drains the printers, then closes every client with 1001 (going away) while results can still be recorded.
+drains the printers, then closes every client with 1001 (going away) and every other door (the MQTT session) while
+results can still be recorded: a result a door confirms while it closes is recorded as delivered before the spool
+closes.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import asyncio
 import ipaddress
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from ..config import Settings
@@ -40,8 +42,9 @@ class Daemon:
         self.settings = settings
         self.metrics = DaemonMetrics()  # per daemon: its own registry (server/metrics.py)
         self.spool = PrintSpool(
-            settings, store=store, metrics=self.metrics, before_store_closes=self.close_clients, clock=clock
+            settings, store=store, metrics=self.metrics, before_store_closes=self._close_doors, clock=clock
         )
+        self._door_closers: list[Callable[[], Awaitable[None]]] = []  # other doors, closed with the clients
         self.rate_limiter = JobRateLimiter(settings.server.rate_limit_per_minute)
         self.origin_policy = OriginPolicy(settings.server.allowed_origins)
         self.connections: set[Client] = set()
@@ -60,6 +63,18 @@ class Daemon:
 
     async def stop(self) -> None:
         await self.spool.stop()
+
+    def close_on_stop(self, close_door: Callable[[], Awaitable[None]]) -> None:
+        """Close another door (the MQTT session) on stop, after the drain and before the spool closes."""
+        self._door_closers.append(close_door)
+
+    async def _close_doors(self) -> None:
+        await self.close_clients()
+        for close_door in self._door_closers:
+            try:
+                await close_door()
+            except Exception:
+                log.exception("closing a door on stop failed")
 
     async def close_clients(self, code: int = messages.CLOSE_GOING_AWAY, reason: str = "server shutting down") -> None:
         clients = list(self.connections)

@@ -128,9 +128,7 @@ class DaemonServer(uvicorn.Server):
             server.close()  # stop accepting connections
         if self.mqtt is not None:  # jobs not taken in yet stay at the broker and come back after the restart
             await self.mqtt.stop_taking_jobs()
-        await self.daemon.stop()
-        if self.mqtt is not None:  # after the drain: the last results go out, then "offline"
-            await self.mqtt.close()
+        await self.daemon.stop()  # closes the MQTT session after the drain: the last results go out, then "offline"
         await super().shutdown(sockets)
 
     def bound_port(self) -> int:
@@ -179,6 +177,8 @@ def build_server(app: Starlette, settings: Settings, *, announce: bool = True) -
     if mqtt is not None:  # /health, the dashboard and /metrics show the broker link
         app.state.broker_link = mqtt.report
         app.state.metrics.set_broker_link(mqtt.report)
+        # Closed after the drain and before the spool: the last results go out and their delivery is recorded.
+        daemon.close_on_stop(mqtt.close)
     return DaemonServer(config, daemon, announce=announce, mqtt=mqtt)
 
 

@@ -190,7 +190,9 @@ class ResultRouter:
             del self._clients[client_id]
 
     async def close(self) -> None:
-        """Wait for the delivery records still being written."""
+        """Wait for the delivery records still being written (a door's last confirmations, handed to the event
+        loop from its network thread, run first)."""
+        await asyncio.sleep(0)
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
 
