@@ -15,7 +15,7 @@ from blocking_store import BlockingStore
 from printers.test_serial_port import PtyPrinter
 from ticket_daemon.printers.registry import ConfiguredPrinter
 from ticket_daemon.printers.status import PrinterState
-from ticket_daemon.spool import worker as worker_module
+from ticket_daemon.spool import delivery as delivery_module
 from ticket_daemon.spool.worker import PrinterWorker, RetryPolicy
 from ticket_daemon.store.interface import JobStore
 from ticket_daemon.store.jobs import Job, JobState
@@ -199,7 +199,7 @@ def test_a_run_without_status_goes_out_in_writes_of_a_bounded_size() -> None:
     # A job's result waits for its write: on a slow device at most ~32 KiB of printing, never a whole run.
     sizes = [10_000, 10_000, 10_000, 5_000, 40_000, 1_000, 1_000]
     run_jobs = [job(f"c{n}", b"." * size) for n, size in enumerate(sizes)]
-    chunks = worker_module._chunks(run_jobs, worker_module.STREAM_WRITE_BYTES)
+    chunks = delivery_module._chunks(run_jobs, delivery_module.STREAM_WRITE_BYTES)
     assert [[j.id for j in chunk] for chunk in chunks] == [["c0", "c1", "c2"], ["c3"], ["c4"], ["c5", "c6"]]
     assert [j for chunk in chunks for j in chunk] == run_jobs
 

@@ -1,11 +1,10 @@
 """One printer worker per configured printer (docs/architecture.md "One ticket's path").
 
 Each worker is one asyncio task that takes its printer's jobs from the store in acceptance order and delivers them
-(connect, check status, send, check status, close). Printers therefore print in parallel, each keeps its own order,
-and a slow or dead printer only ever delays its own jobs. A link that can carry another job (a network printer) is
-kept open while jobs wait for the printer: the next job goes out over it, with the last job's status answer as the
-check before it, and it is closed as soon as nothing waits (a network printer serves one connection at a time),
-the daemon stops, or anything on it goes wrong.
+(``delivery.py``: connect, check status, send, check status, close, or keep a network printer's connection for the
+next job). Printers therefore print in parallel, each keeps its own order, and a slow or dead printer only ever
+delays its own jobs. When nothing waits for the printer, a kept connection is closed (a network printer serves one
+connection at a time).
 
 One store write per printed job: a job's final write also claims the printer's next job when it is ``queued``
 (``finish_and_claim``: moved to ``printing`` in the same transaction), and the worker prints that one next without
@@ -40,21 +39,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..document.errors import TicketError
-from ..printers.base import Transport
 from ..printers.registry import ConfiguredPrinter
-from ..printers.status import PrinterState, state_error
-from ..printers.uri import open_transport
 from ..protocol import messages
 from ..store.interface import JobStore
 from ..store.jobs import InvalidTransition, Job, JobState
+from .delivery import Delivery, NotSent
 from .line import PrinterLine
 
 log = logging.getLogger(__name__)
 
 JobReport = Callable[[Job], None]
-# A run for a link without status read-back goes out in writes of about this much: few writes for a fast device,
-# while on a slow one a job's result waits for at most this much printing (a write returns once the device took it).
-STREAM_WRITE_BYTES = 32 * 1024
 # When the store cannot be read, look again after this long rather than spin on a broken disk.
 STORE_RETRY_SECONDS = 1.0
 # Added to the reason a job cut off mid-send waits with, under interrupted_policy = "reprint".
@@ -74,14 +68,6 @@ class RetryPolicy:
         return float(min(self.max_seconds, self.initial_seconds * 2 ** max(0, failures - 1)))
 
 
-class _NotSent(Exception):
-    """A retryable printer problem met before the job's first byte went out: the job may wait and retry."""
-
-    def __init__(self, error: TicketError) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
 class PrinterWorker:
     def __init__(
         self,
@@ -98,9 +84,6 @@ class PrinterWorker:
         reprint_interrupted: bool = True,
     ) -> None:
         self.printer = printer
-        self._dot_width = printer.dot_width
-        model = printer.printer_model  # a virtual printer draws with its model's ESC t table
-        self._codecs = model.codecs if model is not None else None
         self._store = store
         self._data_dir = data_dir
         self._print_timeout = print_timeout
@@ -110,11 +93,14 @@ class PrinterWorker:
         self._clock = clock
         self._wakeup = asyncio.Event()
         self._stop_requested = asyncio.Event()
+        # Held while a job talks to the printer and while its status is checked; remembers the last state seen.
+        self.line = PrinterLine()
+        self._delivery = Delivery(printer, data_dir=data_dir, line=self.line, stopping=self._stop_requested.is_set)
         self._task: asyncio.Task[None] | None = None
         self._current: asyncio.Task[list[Job]] | None = None
         # How many queued jobs one final write may claim (a run sent over one connection); one for a printer whose
         # every job must be a job of its own (a spooler, the virtual printer).
-        self._claim_limit = max(1, claim_ahead) if self._streams_jobs() else 1
+        self._claim_limit = max(1, claim_ahead) if self._delivery.streams_jobs() else 1
         self._failures = 0  # failed attempts in a row (the backoff step); 0 while the printer works
         self._outage_since: float | None = None  # wall clock of the first failure of the current outage
         self._retry_at = 0.0  # monotonic time before which the printer is not tried again
@@ -124,9 +110,6 @@ class PrinterWorker:
         self._reprints: set[int] = set()  # seqs of jobs resumed after a crash mid-send: their result says so
         # interrupted_policy: a job cut off mid-send is printed again from the start (True) or fails.
         self._reprint_interrupted = reprint_interrupted
-        # Held while a job talks to the printer and while its status is checked; remembers the last state seen.
-        self.line = PrinterLine()
-        self._kept_link: Transport | None = None  # the last job's open link, for the next job
 
     @property
     def name(self) -> str:
@@ -162,15 +145,6 @@ class PrinterWorker:
                     task.cancel()
             await asyncio.gather(*(t for t in (self._current, self._task) if t is not None), return_exceptions=True)
 
-    def _streams_jobs(self) -> bool:
-        try:  # builds the transport object only (no I/O) to ask what kind of link it is
-            transport = open_transport(
-                self.printer.parsed_uri, dot_width=self._dot_width, data_dir=self._data_dir, codecs=self._codecs
-            )
-        except Exception:
-            return False
-        return transport.streams_jobs
-
     async def _run(self) -> None:
         claimed: list[Job] = []  # claimed by the last job's final write, not sent because the daemon stops
         try:
@@ -179,12 +153,12 @@ class PrinterWorker:
                     job = await self._store.next_for_printer(self.name)
                 except Exception as error:
                     self._store_failed("reads", "cannot read the queue", error)
-                    await self._release_link()
+                    await self._delivery.release()
                     await self._sleep(STORE_RETRY_SECONDS)
                     continue
                 self._store_works("reads")
                 if job is None or job.state not in (JobState.QUEUED, JobState.WAITING):
-                    await self._release_link()  # nothing waits: the printer is free for anyone else
+                    await self._delivery.release()  # nothing waits: the printer is free for anyone else
                     # Clear before looking again: a job added after the look sets the event and is not missed.
                     await self._wakeup.wait()
                     self._wakeup.clear()
@@ -200,14 +174,7 @@ class PrinterWorker:
                 claimed = await asyncio.shield(self._current)
             await self._unclaim(claimed)
         finally:
-            await self._release_link()
-
-    async def _release_link(self) -> None:
-        """Close the link kept open for a next job (gracefully: its jobs are confirmed already)."""
-        link, self._kept_link = self._kept_link, None
-        self.line.kept_open = False
-        if link is not None:
-            await link.close()
+            await self._delivery.release()
 
     async def _print_in_order(self, job: Job) -> list[Job]:
         """Print ``job``, then each run of jobs a final write claimed, until none is claimed or the daemon stops.
@@ -283,8 +250,8 @@ class PrinterWorker:
         interrupted = False  # the printer stopped taking the job or reported a fault: it may work again later
         try:
             async with asyncio.timeout(self._print_timeout * len(run)):
-                await self._deliver(run, began, printed)
-        except _NotSent as not_sent:
+                await self._delivery.deliver(run, began, printed)
+        except NotSent as not_sent:
             # Nothing went out: the run's other jobs go back to the queue, and the first waits with those behind it.
             await self._unclaim(run[1:])
             await self._wait_for_printer(run[0], str(not_sent.error), tell=told != str(not_sent.error))
@@ -433,90 +400,6 @@ class PrinterWorker:
         if self._store_trouble is not None and self._store_trouble[0] == kind:
             log.info("printer %s: the spool works again (%s succeed)", self.name, kind)
             self._store_trouble = None
-
-    async def _deliver(self, run: list[Job], began: list[Job], printed: Callable[[list[Job]], None]) -> None:
-        """Open and check (or take the link the last job kept open), then for each job send and check, then close
-        (or keep the link for the next job); ``began`` gets each job as its bytes start going out and
-        ``printed(jobs)`` is called once they are on paper, before closing. Over a link that gives no
-        status back, a run goes out in a few writes of several jobs (the device prints what arrives, in order)."""
-        kept, self._kept_link = self._kept_link, None
-        self.line.kept_open = False
-        if kept is not None and not kept.can_take_another_job():  # the printer hung up meanwhile, say
-            await kept.close()
-            kept = None
-        # The jobs were laid out for this printer's paper at intake; the printer knows its own width.
-        transport = kept or open_transport(
-            self.printer.parsed_uri, dot_width=self._dot_width, data_dir=self._data_dir, codecs=self._codecs
-        )
-        keep = False
-        async with self.line.hold():  # talk to the printer alone; a status check waits
-            try:
-                try:
-                    if kept is None:
-                        try:
-                            await transport.open()
-                        except TicketError:
-                            self.line.record(PrinterState.offline)
-                            raise
-                        # Status is read before and after sending (DLE EOT). Before: "Paper out" beats a silently
-                        # lost receipt, and nothing was printed, so the job can wait and retry. Over a kept link the
-                        # last job's status answer, read just now, is this check.
-                        await self._check_status(transport)
-                except TicketError as error:
-                    if error.retryable:
-                        raise _NotSent(error) from None
-                    raise
-                # After: the reply queues behind the job's bytes, so it also confirms the printer took them all
-                # (and catches a fault that happened mid-job). From here on a failure follows interrupted_policy
-                # (part of the job may be on paper).
-                if len(run) > 1 and not transport.can_read_status and all(job.data for job in run):
-                    for chunk in _chunks(run, STREAM_WRITE_BYTES):
-                        if began and self._stop_requested.is_set():
-                            return  # the rest of the run goes back to the queue
-                        began.extend(chunk)
-                        await transport.send(b"".join(job.data or b"" for job in chunk))
-                        printed(chunk)
-                    return
-                for job in run:
-                    if began and self._stop_requested.is_set():
-                        return  # the rest of the run goes back to the queue
-                    began.append(job)
-                    if not job.data:
-                        raise TicketError("job has no rendered bytes")
-                    await transport.send(job.data)
-                    await self._check_status(transport)
-                    printed([job])
-                keep = not self._stop_requested.is_set() and transport.can_take_another_job()
-            finally:
-                if keep:
-                    self._kept_link = transport
-                    self.line.kept_open = True
-                else:
-                    await transport.close()
-
-    async def _check_status(self, transport: Transport) -> None:
-        if not transport.can_read_status:
-            return
-        state = await transport.status()
-        self.line.record(state)
-        problem = state_error(state)
-        if problem is not None:
-            raise problem
-
-
-def _chunks(run: list[Job], max_bytes: int) -> list[list[Job]]:
-    """The run in consecutive groups of at most ``max_bytes`` of printer data (a bigger job is a group of its own)."""
-    chunks: list[list[Job]] = []
-    size = 0
-    for job in run:
-        length = len(job.data or b"")
-        if chunks and size + length <= max_bytes:
-            chunks[-1].append(job)
-            size += length
-        else:
-            chunks.append([job])
-            size = length
-    return chunks
 
 
 def _duration(seconds: float) -> str:

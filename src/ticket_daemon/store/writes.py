@@ -1,0 +1,212 @@
+"""Writing the spool: the operations of :class:`~ticket_daemon.store.database.SqliteJobStore` that run inside a
+group commit's transaction, kept apart from its connection, health and batching (``database.py``) and its queries
+(``reads.py``).
+
+On the spool thread every SQLite statement hands the interpreter lock to the event loop and takes it back, so each
+operation is as few statements as its rules allow: a new job is one insert that checks its id itself, and a move is
+one update that returns the row it wrote. The pending counts per printer are kept in ``_pending``, changed here and
+rolled back by the batch with the rows.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from .faults import StorageError
+from .interface import JobKey, claimable
+from .jobs import TRANSITIONS, Job, JobState, check_reuse
+from .reads import _COLUMNS, _IS_FINAL, _IS_PENDING, JobReads, _job
+
+DISK_FULL = "the disk is full: new jobs are refused until space is freed"
+
+_JOB_VALUES = "id, client_id, printer, document, data, state, attempts, created_at, updated_at, message, notes, digest"
+_INSERT_JOB = f"INSERT INTO jobs ({_JOB_VALUES}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+# The same insert, made only when the owner did not use the id within the window (jobs_owner_id index).
+_INSERT_JOB_UNLESS_USED = (
+    f"INSERT INTO jobs ({_JOB_VALUES}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+    " WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE client_id = ? AND id = ? AND ? - created_at < ?)"
+)
+
+
+def _move_returning(target: JobState) -> str:
+    """The update that moves a job to ``target`` from any state with that edge (``Job.moved``'s rules: a message or
+    attempts left None are kept, a final state drops the rendered bytes), returning the row as it is now."""
+    sources = ", ".join(f"'{state.value}'" for state in JobState if target in TRANSITIONS[state])
+    return (
+        "UPDATE jobs SET state = ?, message = COALESCE(?, message), attempts = COALESCE(?, attempts),"
+        " updated_at = ?, delivered = 0, data = CASE WHEN ? THEN NULL ELSE data END"
+        f" WHERE seq = ? AND state IN ({sources}) RETURNING {_COLUMNS}"
+    )
+
+
+_MOVE_RETURNING = {target: _move_returning(target) for target in JobState}
+
+
+@dataclass(frozen=True, slots=True)
+class Recovery:
+    """What start-up found: jobs resumed, and jobs that were cut off mid-send."""
+
+    resumed: int
+    interrupted: tuple[Job, ...]
+
+
+class JobWrites(JobReads):
+    _db: sqlite3.Connection
+    _pending: dict[str, int]  # printer → pending jobs
+    _damage: str | None  # a write found the file damaged: nothing it holds can be trusted
+    _file_problem: str | None  # the file at the path is not the one open
+    _disk_full: bool
+
+    def do_add(self, job: Job, capacity: int, window_seconds: float, now: float | None) -> Job:
+        """Store a new job and return it with its ``seq``.
+
+        Raises :class:`DuplicateJob` / :class:`~ticket_daemon.store.jobs.IdConflict` when its owner used the id
+        within ``window_seconds`` before ``now`` (default ``job.created_at``) for the same / another document,
+        ``OverflowError`` when ``capacity`` jobs are pending, :class:`StorageError` when the disk refuses. Only a
+        committed add may be acked.
+
+        A new id, the usual case, costs one statement: the insert is made unless the owner used the id within the
+        window, and only an id found used is read (the newest job of that id decides, by :func:`check_reuse`)."""
+        if job.state is not JobState.QUEUED:
+            raise ValueError(f"a new job must be queued, not {job.state.value}")
+        if self._damage is not None:  # nothing it holds can be read with trust, resent ids included
+            raise StorageError(self._damage)
+        now = job.created_at if now is None else now
+        seq: int | None = None
+        if window_seconds > 0:  # an anonymous client's ids (no window) are never looked up
+            if self._new_job_refusal(capacity) is None:
+                seq = self._insert(job, unless_used_within=(window_seconds, now))
+            if seq is None:
+                # A resent id is answered from what is stored even while new jobs are refused (a full disk).
+                check_reuse(self._newest(job.client_id, job.id), job, window_seconds=window_seconds, now=now)
+        if seq is None:
+            refusal = self._new_job_refusal(capacity)
+            if refusal is not None:
+                raise refusal
+            seq = self._insert(job)
+        assert seq is not None
+        self._pending[job.printer] = self._pending.get(job.printer, 0) + 1
+        return replace(job, seq=seq)
+
+    def _new_job_refusal(self, capacity: int) -> Exception | None:
+        """Why no new job may be stored now (the spool file is lost, the disk is full, the queue is full), or None."""
+        if self._file_problem is not None:
+            return StorageError(self._file_problem)
+        if self._disk_full:
+            return StorageError(DISK_FULL)
+        if sum(self._pending.values()) >= capacity:
+            return OverflowError("queue full")
+        return None
+
+    def _insert(self, job: Job, *, unless_used_within: tuple[float, float] | None = None) -> int | None:
+        """Insert ``job``'s row; its ``seq``. ``unless_used_within`` (window, now): only if its owner did not use its
+        id within the window before ``now`` (the test :func:`check_reuse` makes, ``now - created_at < window``, in
+        the same floating-point arithmetic), else nothing is inserted and None returned."""
+        values = (
+            job.id,
+            job.client_id,
+            job.printer,
+            job.document,
+            job.data,
+            job.state.value,
+            job.attempts,
+            job.created_at,
+            job.updated_at,
+            job.message,
+            json.dumps(list(job.notes), separators=(",", ":"), ensure_ascii=False),
+            job.digest,
+        )
+        if unless_used_within is None:
+            cursor = self._db.execute(_INSERT_JOB, values)
+        else:
+            window, now = unless_used_within
+            cursor = self._db.execute(_INSERT_JOB_UNLESS_USED, (*values, job.client_id, job.id, now, window))
+            if cursor.rowcount != 1:
+                return None
+        return int(cursor.lastrowid or 0)
+
+    def do_move(
+        self,
+        key: JobKey,
+        target: JobState,
+        now: float,
+        message: str | None,
+        attempts: int | None,
+    ) -> Job:
+        """Move a job along one edge of its life-cycle; returns the new record. One statement (the update returns
+        the row it wrote); a job that is not there, or not in a state the edge starts from, is read to say which."""
+        row = self._db.execute(
+            _MOVE_RETURNING[target], (target.value, message, attempts, now, target.is_final, key)
+        ).fetchone()
+        if row is None:
+            current = self._resolve(key)
+            if current is None:
+                raise KeyError(key)
+            return self._apply_move(current, target, now, message, attempts)  # raises InvalidTransition
+        moved = _job(row)
+        if target.is_final:  # every state an edge to a final state starts from is pending
+            self._pending[moved.printer] -= 1
+        return moved
+
+    def _apply_move(self, current: Job, target: JobState, now: float, message: str | None, attempts: int | None) -> Job:
+        moved = current.moved(target, now=now, message=message, attempts=attempts)
+        # A final state drops the rendered bytes: the document stays, for a reprint. (The schema's next_attempt_at
+        # column is neither written nor read: workers keep their backoff in memory; dropping it needs a migration.)
+        self._db.execute(
+            "UPDATE jobs SET state = ?, message = ?, attempts = ?, updated_at = ?,"
+            " delivered = 0, data = CASE WHEN ? THEN NULL ELSE data END WHERE seq = ?",
+            (moved.state.value, moved.message, moved.attempts, now, target.is_final, current.seq),
+        )
+        if target.is_final:  # every state with a way out is pending
+            self._pending[current.printer] -= 1
+        return moved
+
+    def do_finish_and_claim(
+        self, key: JobKey, target: JobState, now: float, message: str | None, limit: int, max_bytes: int
+    ) -> tuple[Job, list[Job]]:
+        """Move job ``key`` to the final state ``target`` and claim its printer's next jobs while they are ``queued``
+        (``queue.claimable``: at most ``limit``, and ``max_bytes`` of printer data beyond the first), each moved to
+        ``printing`` with one more attempt: the worker prints them next without another write, and they are durably
+        ``printing`` before any of their bytes go out. A ``waiting`` head is not claimed (it may have to expire or
+        wait for the backoff first). Returns (the finished job, the claimed jobs in order)."""
+        if not target.is_final:
+            raise ValueError(f"finish_and_claim needs a final state, not {target.value}")
+        finished = self.do_move(key, target, now, message, None)
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM jobs WHERE printer = ? AND {_IS_PENDING} ORDER BY seq LIMIT ?",
+            (finished.printer, max(1, limit)),
+        ).fetchall()
+        heads = claimable([_job(row) for row in rows], max_bytes)
+        return finished, [self._apply_move(head, JobState.PRINTING, now, None, head.attempts + 1) for head in heads]
+
+    def do_mark_results_delivered(self, seqs: Sequence[int]) -> None:
+        """The jobs ``seqs`` have had their results delivered, if they are finished. One statement per result, no
+        read first."""
+        self._db.executemany(
+            f"UPDATE jobs SET delivered = 1 WHERE seq = ? AND delivered = 0 AND {_IS_FINAL}", [(seq,) for seq in seqs]
+        )
+
+    def do_recover(self, now: float, policy: str) -> Recovery:
+        rows = self._db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE state = 'printing' ORDER BY seq").fetchall()
+        interrupted = tuple(_job(row) for row in rows)
+        for job in interrupted:
+            if policy == "fail":
+                state, message = JobState.ERROR, "PRINTER: Interrupted while printing (daemon restarted)"
+            else:
+                state, message = JobState.QUEUED, "reprinted after an interruption"
+            self.do_move(job.seq, state, now, message, None)
+        resumed = int(self._db.execute("SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'waiting')").fetchone()[0])
+        return Recovery(resumed=resumed, interrupted=interrupted)
+
+    def do_prune(self, older_than: float, max_rows: int) -> int:
+        """Forget finished jobs older than ``older_than`` and keep at most ``max_rows`` finished rows."""
+        removed = self._db.execute(f"DELETE FROM jobs WHERE {_IS_FINAL} AND updated_at < ?", (older_than,)).rowcount
+        removed += self._db.execute(
+            f"DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs WHERE {_IS_FINAL}"
+            " ORDER BY seq DESC LIMIT -1 OFFSET ?)",
+            (max_rows,),
+        ).rowcount
+        return int(removed)
