@@ -15,10 +15,10 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from . import lenient
+from .asis import LONE_SURROGATE, readable_as_is
 from .errors import Category, DocumentError, command_error
 from .limits import MAX_COMMANDS, MAX_DOCUMENT_BYTES, MAX_JSON_DEPTH
 from .model import COMMAND_MODELS, Document, Profile, QrCommand
-from .plain import LONE_SURROGATE, is_plain
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -53,7 +53,7 @@ def _read_at_once(data: Mapping[str, Any], *, strict: bool) -> Document | None:
     substitution a valid document can still get (a QR logo that is no usable image) sends it the general way too.
     Every refusal and every note therefore comes from the general reading, word for word.
     """
-    if not is_plain(data):
+    if not readable_as_is(data):
         return None
     version = data.get("version")
     if not isinstance(version, str) or (not strict and lenient.read_version(version)[1] is not None):

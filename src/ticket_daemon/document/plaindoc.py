@@ -18,6 +18,7 @@ from typing import Any, TypeGuard, cast
 
 from pydantic import ValidationError
 
+from .asis import LONE_SURROGATE
 from .limits import MAX_COMMANDS, MAX_TABLE_CELLS, MAX_TEXT_CHARS
 from .model import (
     MAX_COLUMN_SPACING,
@@ -29,7 +30,6 @@ from .model import (
     Align,
     Profile,
 )
-from .plain import LONE_SURROGATE
 
 # A text style as the layout reads it: font ("A"/"B"), size ("WxH"), bold, underline ("0pt".."2pt"), inverse.
 StyleKey = tuple[str, str, bool, str, bool]

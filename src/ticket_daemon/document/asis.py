@@ -24,7 +24,7 @@ LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _SCALARS = (int, float, bool, type(None))
 
 
-def is_plain(document: Any) -> bool:
+def readable_as_is(document: Any) -> bool:
     """True when the general reading's copy and key renaming would leave ``document`` exactly as it is: only
     ``dict``, ``list`` and JSON scalars, no string with a lone surrogate, no key lenient reading would rename,
     nothing nested deeper than MAX_JSON_DEPTH. False means "take the general reading", never "invalid"."""
