@@ -16,7 +16,7 @@ from functools import lru_cache
 from itertools import chain
 from typing import Any, TypeGuard, cast
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .asis import LONE_SURROGATE
 from .limits import MAX_COMMANDS, MAX_TABLE_CELLS, MAX_TEXT_CHARS
@@ -28,7 +28,19 @@ from .model import (
     MAX_LINE_CHARS,
     MAX_SEPARATOR_CHARS,
     Align,
+    BeepData,
+    Column,
+    Content,
+    CutData,
+    FeedData,
+    Label,
     Profile,
+    PulseData,
+    SeparatorData,
+    TableData,
+    TableOptions,
+    TextData,
+    TextStyle,
 )
 
 # A text style as the layout reads it: font ("A"/"B"), size ("WxH"), bold, underline ("0pt".."2pt"), inverse.
@@ -37,7 +49,14 @@ Span = tuple[str, StyleKey, Align]  # text, style, alignment
 LabelSpan = tuple[str, str, StyleKey, Align]  # text, separator, style, alignment
 ColumnSpec = tuple[str, int, Align]  # name, width, alignment
 
-DEFAULT_STYLE: StyleKey = ("A", "1x1", False, "0pt", False)
+
+def _default(model: type[BaseModel], name: str) -> Any:
+    """What the models take for a field the client left out: the plain reading takes the same."""
+    return model.model_fields[name].default
+
+
+_STYLE = TextStyle()
+DEFAULT_STYLE: StyleKey = (_STYLE.font, _STYLE.size, _STYLE.bold, _STYLE.underline, _STYLE.inverse)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +154,31 @@ _FONTS = {"A": "A", "B": "B", "a": "A", "b": "B"}
 _UNDERLINES = {"0pt": "0pt", "1pt": "1pt", "2pt": "2pt"}
 _CUT_MODES = {"partial": False, "full": True, "PARTIAL": False, "FULL": True}
 
+# What the models take for the fields a client leaves out (read once).
+_BEEP_LAPSE = _default(BeepData, "lapse")
+_BEEP_TIMES = _default(BeepData, "times")
+_COLUMN_ALIGN = _default(Column, "align")
+_COLUMN_NAME = _default(Column, "name")
+_CONTENT_ALIGN = _default(Content, "align")
+_CUT_FEED = _default(CutData, "feed")
+_CUT_MODE = _default(CutData, "mode")
+_FEED_LINES = _default(FeedData, "lines")
+_LABEL_ALIGN = _default(Label, "align")
+_LABEL_SEPARATOR = _default(Label, "separator")
+_LABEL_TEXT = _default(Label, "text")
+_PULSE_OFF_TIME = _default(PulseData, "off_time")
+_PULSE_ON_TIME = _default(PulseData, "on_time")
+_PULSE_PIN = _default(PulseData, "pin")
+_SEPARATOR_CHAR = _default(SeparatorData, "char")
+_SEPARATOR_LENGTH = _default(SeparatorData, "length")
+_TABLE_OPTIONS_ALIGN = _default(TableOptions, "align")
+_TABLE_OPTIONS_AUTO_REDUCE = _default(TableOptions, "auto_reduce")
+_TABLE_OPTIONS_COLUMN_SPACING = _default(TableOptions, "column_spacing")
+_TABLE_OPTIONS_HEADER_BOLD = _default(TableOptions, "header_bold")
+_TABLE_OPTIONS_WORD_WRAP = _default(TableOptions, "word_wrap")
+_TABLE_SHOW_HEADERS = _default(TableData, "show_headers")
+_TEXT_NEW_LINE = _default(TextData, "new_line")
+
 _STYLE_KEYS = frozenset({"bold", "size", "underline", "inverse", "font"})
 _TEXT_KEYS = frozenset({"content", "label", "new_line"})
 _CONTENT_KEYS = frozenset({"text", "content_style", "align"})
@@ -224,11 +268,12 @@ def _style(value: Any) -> StyleKey | None:
         return None
     if not value:
         return DEFAULT_STYLE
-    bold = value.get("bold", False)
-    size = value.get("size", "1x1")
-    underline = value.get("underline", "0pt")
-    inverse = value.get("inverse", False)
-    font = value.get("font", "A")
+    default_font, default_size, default_bold, default_underline, default_inverse = DEFAULT_STYLE
+    bold = value.get("bold", default_bold)
+    size = value.get("size", default_size)
+    underline = value.get("underline", default_underline)
+    inverse = value.get("inverse", default_inverse)
+    font = value.get("font", default_font)
     if type(bold) is not bool or type(inverse) is not bool:
         return None
     if type(size) is not str or type(underline) is not str or type(font) is not str:
@@ -245,7 +290,7 @@ def _text(data: Any) -> PlainText | None:
     if type(data) is not dict or not data.keys() <= _TEXT_KEYS:
         return None
     content = _content(data.get("content"))
-    new_line = data.get("new_line", True)
+    new_line = data.get("new_line", _TEXT_NEW_LINE)
     if content is None or type(new_line) is not bool:
         return None
     label = data.get("label", _ABSENT)
@@ -260,12 +305,12 @@ def _content(value: Any) -> Span | None:
         return None
     if len(value) == 1 and "text" in value:  # only a text (the everyday case): the default style and alignment
         text = value["text"]
-        return (text, DEFAULT_STYLE, Align.LEFT) if _is_text(text, MAX_TEXT_CHARS) else None
+        return (text, DEFAULT_STYLE, _CONTENT_ALIGN) if _is_text(text, MAX_TEXT_CHARS) else None
     if not value.keys() <= _CONTENT_KEYS:
         return None
     text = value.get("text")
     style = _style(value.get("content_style", _ABSENT))
-    alignment = _align(value.get("align", _ABSENT), Align.LEFT)
+    alignment = _align(value.get("align", _ABSENT), _CONTENT_ALIGN)
     if not _is_text(text, MAX_TEXT_CHARS) or style is None or alignment is None:
         return None
     return (text, style, alignment)
@@ -276,13 +321,13 @@ def _label(value: Any) -> LabelSpan | None:
         return None
     if len(value) == 1 and "text" in value:  # only a text: the default separator, style and alignment
         text = value["text"]
-        return (text, ": ", DEFAULT_STYLE, Align.LEFT) if _is_text(text, MAX_TEXT_CHARS) else None
+        return (text, _LABEL_SEPARATOR, DEFAULT_STYLE, _LABEL_ALIGN) if _is_text(text, MAX_TEXT_CHARS) else None
     if not value.keys() <= _LABEL_KEYS:
         return None
-    text = value.get("text", "")
-    separator = value.get("separator", ": ")
+    text = value.get("text", _LABEL_TEXT)
+    separator = value.get("separator", _LABEL_SEPARATOR)
     style = _style(value.get("label_style", _ABSENT))
-    alignment = _align(value.get("align", _ABSENT), Align.LEFT)
+    alignment = _align(value.get("align", _ABSENT), _LABEL_ALIGN)
     if not _is_text(text, MAX_TEXT_CHARS) or not _is_text(separator, MAX_LABEL_SEPARATOR_CHARS):
         return None
     if style is None or alignment is None:
@@ -292,10 +337,10 @@ def _label(value: Any) -> LabelSpan | None:
 
 def _separator(data: Any) -> PlainSeparator | None:
     if data is _ABSENT:
-        return PlainSeparator("-", None)
+        return PlainSeparator(_SEPARATOR_CHAR, _SEPARATOR_LENGTH)
     if type(data) is not dict or not data.keys() <= _SEPARATOR_KEYS:
         return None
-    char = data.get("char", "-")
+    char = data.get("char", _SEPARATOR_CHAR)
     length = data.get("length")
     if not _is_text(char, MAX_SEPARATOR_CHARS) or not char:
         return None
@@ -306,32 +351,32 @@ def _separator(data: Any) -> PlainSeparator | None:
 
 def _feed(data: Any) -> PlainFeed | None:
     if data is _ABSENT:
-        return PlainFeed(1)
+        data = {}
     if type(data) is not dict or not data.keys() <= {"lines"}:
         return None
-    lines = data.get("lines", 1)
+    lines = data.get("lines", _FEED_LINES)
     return PlainFeed(lines) if _int(lines, 1, MAX_FEED_LINES) else None
 
 
 def _cut(data: Any) -> PlainCut | None:
     if data is _ABSENT:
-        return PlainCut(False, 2)
+        data = {}
     if type(data) is not dict or not data.keys() <= {"mode", "feed"}:
         return None
-    mode = data.get("mode", "partial")
-    feed = data.get("feed", 2)
+    mode = data.get("mode", _CUT_MODE)
+    feed = data.get("feed", _CUT_FEED)
     full = _CUT_MODES.get(mode) if type(mode) is str else None
     return PlainCut(full, feed) if full is not None and _int(feed, 0, MAX_FEED_LINES) else None
 
 
 def _pulse(data: Any) -> PlainPulse | None:
     if data is _ABSENT:
-        return PlainPulse(0, 50, 100)
+        data = {}
     if type(data) is not dict or not data.keys() <= {"pin", "on_time", "off_time"}:
         return None
-    pin = data.get("pin", 0)
-    on_time = data.get("on_time", 50)
-    off_time = data.get("off_time", 100)
+    pin = data.get("pin", _PULSE_PIN)
+    on_time = data.get("on_time", _PULSE_ON_TIME)
+    off_time = data.get("off_time", _PULSE_OFF_TIME)
     if _int(pin, 0, 1) and _int(on_time, 1, _PLAIN_INT_LIMIT) and _int(off_time, 1, _PLAIN_INT_LIMIT):
         return PlainPulse(pin, on_time, off_time)
     return None
@@ -339,11 +384,11 @@ def _pulse(data: Any) -> PlainPulse | None:
 
 def _beep(data: Any) -> PlainBeep | None:
     if data is _ABSENT:
-        return PlainBeep(1, 1)
+        data = {}
     if type(data) is not dict or not data.keys() <= {"times", "lapse"}:
         return None
-    times = data.get("times", 1)
-    lapse = data.get("lapse", 1)
+    times = data.get("times", _BEEP_TIMES)
+    lapse = data.get("lapse", _BEEP_LAPSE)
     if _int(times, 1, _PLAIN_INT_LIMIT) and _int(lapse, 1, _PLAIN_INT_LIMIT):
         return PlainBeep(times, lapse)
     return None
@@ -359,7 +404,7 @@ def _table(data: Any) -> PlainTable | None:
     if "paper_width" in definition and not _int(paper_width, 1, MAX_LINE_CHARS):
         return None
     columns = _columns(definition.get("columns"))
-    show_headers = data.get("show_headers", True)
+    show_headers = data.get("show_headers", _TABLE_SHOW_HEADERS)
     look = _look(data.get("options", _ABSENT), show_headers, paper_width)
     if columns is None or look is None:
         return None
@@ -374,9 +419,9 @@ def _columns(value: Any) -> list[ColumnSpec] | None:
     for column in value:
         if type(column) is not dict or not column.keys() <= _COLUMN_KEYS:
             return None
-        name = column.get("name", "")
+        name = column.get("name", _COLUMN_NAME)
         width = column.get("width")
-        alignment = _align(column.get("align", _ABSENT), Align.LEFT)
+        alignment = _align(column.get("align", _ABSENT), _COLUMN_ALIGN)
         if not _is_text(name, MAX_TEXT_CHARS) or not _int(width, 1, MAX_LINE_CHARS) or alignment is None:
             return None
         columns.append((name, width, alignment))
@@ -388,11 +433,11 @@ def _look(options: Any, show_headers: Any, paper_width: int | None) -> TableLook
         options = {}
     elif type(options) is not dict or not options.keys() <= _OPTIONS_KEYS:
         return None
-    header_bold = options.get("header_bold", True)
-    word_wrap = options.get("word_wrap", True)
-    spacing = options.get("column_spacing", 1)
-    alignment = _align(options.get("align", _ABSENT), Align.CENTER)
-    auto_reduce = options.get("auto_reduce", True)
+    header_bold = options.get("header_bold", _TABLE_OPTIONS_HEADER_BOLD)
+    word_wrap = options.get("word_wrap", _TABLE_OPTIONS_WORD_WRAP)
+    spacing = options.get("column_spacing", _TABLE_OPTIONS_COLUMN_SPACING)
+    alignment = _align(options.get("align", _ABSENT), _TABLE_OPTIONS_ALIGN)
+    auto_reduce = options.get("auto_reduce", _TABLE_OPTIONS_AUTO_REDUCE)
     flags = (show_headers, header_bold, word_wrap, auto_reduce)
     if any(type(flag) is not bool for flag in flags) or not _int(spacing, 0, MAX_COLUMN_SPACING) or alignment is None:
         return None
