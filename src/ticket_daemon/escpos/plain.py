@@ -26,7 +26,7 @@ from .codepages import NO_SUBSTITUTIONS, EncodedText
 from .mechanism import beep_bytes, cut_bytes, pulse_bytes
 from .profiles import PrinterProfile
 from .table import table_layout
-from .text import separator_line, text_as_sent, text_line_general
+from .text import separator_line, text_line
 from .typefaces import Typefaces
 
 
@@ -50,11 +50,8 @@ def plain_job(document: PlainDocument, printer: PrinterProfile, typefaces: Typef
     return bytes(out), notes
 
 
-def _text(command: PlainText, printer: PrinterProfile, typefaces: Typefaces) -> EncodedText | bytes:
-    data = text_as_sent(command.label, command.content, command.new_line, printer)
-    if data is not None:
-        return data
-    return text_line_general(command.label, command.content, command.new_line, printer, typefaces)
+def _text(command: PlainText, printer: PrinterProfile, typefaces: Typefaces) -> EncodedText:
+    return text_line(command.label, command.content, command.new_line, printer, typefaces)
 
 
 def _separator(command: PlainSeparator, printer: PrinterProfile, typefaces: Typefaces) -> EncodedText:
