@@ -484,7 +484,7 @@ class RenderPool:
 
     def _wake_waiters(self) -> None:
         """One worker came free: wake the first waiter (arrival order), which takes it. While heavy renders wait or
-        run, the first waiter may be a heavy one that may not take it: then every waiter looks, as before, and the
+        run, the first waiter may be a heavy one that may not take it: then every waiter looks, and the
         first that may take it does. Waking every waiter for each free worker would cost the event loop a step of
         every waiting render (a hundred tills with receipts) for each render."""
         if self._heavy_busy or self._heavy_waiting:
