@@ -2,7 +2,8 @@
 
 Named ``serial_port`` so it never shadows pyserial's ``serial`` package, which is imported lazily (only when a
 serial printer is used). Every pyserial call runs in a daemon thread of its own, bounded by the transport's
-timeouts (see ``threads.run_in_daemon_thread``): a port stuck in the kernel never hangs a worker.
+timeouts (see ``threads.run_in_daemon_thread``): a port stuck in the kernel never hangs a worker. While jobs wait
+for the printer, the port stays open from one job to the next (``?connection=per-job``: opened for each job).
 
 Status is read back with ``DLE EOT 1, 2, 4`` on the same line. A printer that answers nothing at all is reported
 ``offline`` (switched off or unplugged, so the job waits); a printer that never answers DLE EOT can be configured
@@ -137,6 +138,7 @@ class SerialTransport:
         *,
         timeouts: Timeouts = DEFAULT_TIMEOUTS,
         opener: PortOpener = open_pyserial,
+        connection_per_job: bool = False,
     ) -> None:
         self.device = device
         self.settings = settings
@@ -145,7 +147,9 @@ class SerialTransport:
         self.uri = f"serial://{device}"
         self.timeouts = timeouts
         self._open_port = opener
+        self._reusable = not connection_per_job
         self._port: SerialPort | None = None
+        self._healthy = False  # open, and every write and status exchange since went as expected
         self._exchange = StatusExchange(timeouts)
 
     async def open(self) -> None:
@@ -169,6 +173,7 @@ class SerialTransport:
         except OSError as error:
             raise _serial_error(device, error, opening=True) from None
         self._exchange.restart()
+        self._healthy = True
 
     def _require_port(self) -> SerialPort:
         if self._port is None:
@@ -193,6 +198,7 @@ class SerialTransport:
             port.write(data)  # pyserial writes everything or raises SerialTimeoutException (write_timeout)
             port.flush()  # tcdrain: every byte has left the UART
 
+        self._healthy = False  # until this write went through: a failed or cancelled one ends the port's service
         try:
             await self._run(write_all, budget + self.timeouts.write)
         except TimeoutError:
@@ -203,6 +209,7 @@ class SerialTransport:
             raise _serial_error(self.device, error) from None
         # flush() saw the bytes leave the UART; the printer may still be working through its input buffer.
         self._exchange.job_sent(len(data))
+        self._healthy = True
 
     def _write_budget(self, size: int) -> float:
         """The write timeout, stretched for a slow line: 50 kB of raster take 52 s at 9600 baud."""
@@ -229,11 +236,13 @@ class SerialTransport:
         try:
             replies = await self._run(ask, budget + self.timeouts.status)
         except (TimeoutError, OSError):
+            self._healthy = False
             return PrinterState.offline
         return self._exchange.verdict(replies, silence=PrinterState.offline)
 
     def can_take_another_job(self) -> bool:
-        return False
+        """The port is open and every exchange on it went as expected: the next job may use it."""
+        return self._reusable and self._port is not None and self._healthy and not self._exchange.unanswered
 
     async def close(self) -> None:
         port, self._port = self._port, None

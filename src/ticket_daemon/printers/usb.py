@@ -10,6 +10,9 @@ detached while the daemon holds the interface and re-attached on close. Opening 
 node: without it the job fails at once with a message pointing at the udev rule in ``docs/printers.md``.
 
 Status is ``DLE EOT 1, 2, 4`` answered on the bulk IN endpoint; a printer without one reports ``unknown``.
+
+While jobs wait for the printer, the interface stays claimed from one job to the next (``usblp`` gets the printer
+back once nothing waits); ``?connection=per-job`` claims and releases it for each job.
 """
 
 from __future__ import annotations
@@ -90,14 +93,23 @@ class _Link:
 
 
 class UsbTransport:
-    def __init__(self, target: UsbTarget, *, timeouts: Timeouts = DEFAULT_TIMEOUTS, api: Any = None) -> None:
+    def __init__(
+        self,
+        target: UsbTarget,
+        *,
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
+        api: Any = None,
+        connection_per_job: bool = False,
+    ) -> None:
         self.target = target
         self.uri = f"usb://{target.id}" + (f"?interface={target.interface}" if target.interface else "")
         self.timeouts = timeouts
         self.can_read_status = True  # until open() finds no bulk IN endpoint
         self.streams_jobs = True
         self._api = api
+        self._reusable = not connection_per_job
         self._link: _Link | None = None
+        self._healthy = False  # open, and every write and status exchange since went as expected
         self._exchange = StatusExchange(timeouts)
 
     def _pyusb(self) -> Any:
@@ -198,6 +210,7 @@ class UsbTransport:
             raise self._error(error) from None
         self.can_read_status = self._link.in_address is not None
         self._exchange.restart()
+        self._healthy = True
 
     async def _run(self, work: Callable[[_Link], T], budget: float) -> T:
         link = self._link
@@ -224,6 +237,7 @@ class UsbTransport:
                 view = view[written:]
 
         api = self._pyusb()
+        self._healthy = False  # until this write went through: a failed or cancelled one ends the link's service
         try:
             await self._run(write_all, budget + self.timeouts.write)
         except TimeoutError:
@@ -231,6 +245,7 @@ class UsbTransport:
         except api.core.USBError as error:
             raise self._error(error) from None
         self._exchange.job_sent(len(data))
+        self._healthy = True
 
     async def status(self) -> PrinterState:
         """``DLE EOT 1, 2, 4`` out, one byte each back on bulk IN (``status_exchange``). Unplugged: ``offline``; no
@@ -264,8 +279,10 @@ class UsbTransport:
         try:
             replies = await self._run(ask, budget + self.timeouts.status)
         except TimeoutError:
+            self._healthy = False
             return PrinterState.unknown
         except api.core.USBError as error:
+            self._healthy = False
             return PrinterState.unknown if isinstance(error, api.core.USBTimeoutError) else PrinterState.offline
         return self._exchange.verdict(replies, silence=PrinterState.unknown)
 
@@ -295,7 +312,8 @@ class UsbTransport:
             return b""
 
     def can_take_another_job(self) -> bool:
-        return False
+        """The interface is claimed and every exchange on it went as expected: the next job may use it."""
+        return self._reusable and self._link is not None and self._healthy and not self._exchange.unanswered
 
     async def close(self) -> None:
         link, self._link = self._link, None
