@@ -14,6 +14,8 @@ from typing import Any
 from ticket_daemon.store.jobs import Job, JobState, document_digest
 from ticket_daemon.store.sqlite import SqliteSpool
 
+from . import schema_cost
+
 CALLERS = 10
 JOBS_PER_CALLER = 150
 DOCUMENT = '{"version":"1.0","commands":[{"type":"text","data":{"content":{"text":"one line"}}},{"type":"cut"}]}'
@@ -89,6 +91,7 @@ def run(print_stats: Callable[..., Any]) -> None:
     with tempfile.TemporaryDirectory(prefix="spool-bench-") as folder:
         p50, p99 = asyncio.run(_read_latency(Path(folder) / "spool.sqlite3"))
     print(f"spool read (next_for_printer) while {CALLERS} callers add: p50 {p50:.2f} ms, p99 {p99:.2f} ms")
+    schema_cost.run()
 
 
 if __name__ == "__main__":

@@ -55,6 +55,9 @@ def test_plain_text_and_tables_render_without_numpy_pillow_or_zxing_and_a_logo_l
 # What `ticket-daemon serve` must not have loaded once it serves, with the default configuration: the MQTT door and
 # its client library (no broker configured), argon2 (no password checked) and the image libraries (nothing printed).
 NOT_AT_START = ("paho", "ticket_daemon.mqtt", "argon2", *HEAVY)
+# What it loads only once it serves, in the background, before any document arrives: the renderer and the document
+# models it reads.
+RENDERER = ("ticket_daemon.document.model", "ticket_daemon.document.parse", "ticket_daemon.escpos.render")
 
 SERVE_SCRIPT = """
 import http.client, json, os, signal, sys, threading, gc
@@ -62,6 +65,7 @@ from ticket_daemon.commands.main import main
 
 ready = threading.Event()
 port = []
+at_ready = []
 
 class Stdout:
     def __init__(self, stream):
@@ -69,6 +73,7 @@ class Stdout:
     def write(self, text):
         if text.startswith("ticket-daemon ready"):
             port.append(int(text.split("http://127.0.0.1:")[1].split("/")[0]))
+            at_ready.extend(name for name in {renderer!r} if name in sys.modules)
             ready.set()
         return len(text)
     def flush(self):
@@ -82,7 +87,13 @@ def look_once_serving():
     connection.request("GET", "/health")  # answered once start-up is over
     assert connection.getresponse().status == 200
     loaded = sorted(name for name in {names!r} if name in sys.modules)
-    real_stdout.write(json.dumps({{"loaded": loaded, "collector_on": gc.isenabled()}}) + "\\n")
+    for _ in range(600):  # the renderer loads in the background once the daemon serves: at most 60 s
+        if all(name in sys.modules for name in {renderer!r}):
+            break
+        threading.Event().wait(0.1)
+    renderer = sorted(name for name in {renderer!r} if name in sys.modules)
+    seen = {{"loaded": loaded, "collector_on": gc.isenabled(), "at_ready": at_ready, "renderer_then": renderer}}
+    real_stdout.write(json.dumps(seen) + "\\n")
     real_stdout.flush()
     os.kill(os.getpid(), signal.SIGTERM)
 
@@ -91,11 +102,11 @@ sys.exit(main(["serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", sys.
 """
 
 
-def test_serve_starts_without_mqtt_argon2_or_image_libraries_and_collects_garbage_once_serving(
+def test_serve_starts_without_mqtt_argon2_image_libraries_or_the_renderer_and_loads_the_renderer_once_serving(
     tmp_path: Path,
 ) -> None:
     completed = subprocess.run(
-        [sys.executable, "-c", SERVE_SCRIPT.format(names=NOT_AT_START), str(tmp_path / "data")],
+        [sys.executable, "-c", SERVE_SCRIPT.format(names=NOT_AT_START, renderer=RENDERER), str(tmp_path / "data")],
         capture_output=True,
         text=True,
         timeout=120,
@@ -103,4 +114,4 @@ def test_serve_starts_without_mqtt_argon2_or_image_libraries_and_collects_garbag
     assert completed.returncode == 0, completed.stderr[-2000:]
     seen = json.loads(completed.stdout.strip().splitlines()[-1])
 
-    assert seen == {"loaded": [], "collector_on": True}
+    assert seen == {"loaded": [], "collector_on": True, "at_ready": [], "renderer_then": sorted(RENDERER)}

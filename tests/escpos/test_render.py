@@ -20,7 +20,8 @@ from PIL import Image
 from ticket_daemon.document import DocumentError, Profile, parse_document
 from ticket_daemon.document.model import ImageData, QrData
 from ticket_daemon.emulator import emulate
-from ticket_daemon.escpos import image_bytes, profile_for, qr_bytes, render, render_job
+from ticket_daemon.escpos import image_bytes, profile_for, qr_bytes, render_job
+from ticket_daemon.escpos.render import render
 from ticket_daemon.resources import system_typefaces
 
 SOURCE = Path(__file__).resolve().parents[2] / "src"
@@ -57,7 +58,7 @@ def test_every_job_starts_with_initialize_and_the_code_table(table: str, n: int)
 RENDER_IN_ANOTHER_PROCESS = """
 import sys
 from ticket_daemon.document import parse_document
-from ticket_daemon.escpos import render
+from ticket_daemon.escpos.render import render
 from ticket_daemon.resources import system_typefaces
 sys.stdout.buffer.write(render(parse_document(sys.stdin.buffer.read()), typefaces=system_typefaces()))
 """

@@ -23,8 +23,8 @@ from ticket_daemon.emulator import emulate
 from ticket_daemon.escpos.printerdb import find_model
 from ticket_daemon.printers.identify import PrinterIdentity, identify_printer, identify_printers
 from ticket_daemon.printers.registry import PrinterRegistry
-from ticket_daemon.render.job import RenderedDocument
-from ticket_daemon.render.work import PreviewOutcome, RenderLimits, preview_in_worker, render_in_worker
+from ticket_daemon.render.outcomes import PreviewOutcome, RenderedDocument, RenderLimits
+from ticket_daemon.render.work import preview_in_worker, render_in_worker
 from ticket_daemon.resources import system_typefaces
 
 pytestmark = pytest.mark.slow

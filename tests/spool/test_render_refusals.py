@@ -13,8 +13,8 @@ from typing import Any
 from websockets.exceptions import ConnectionClosed
 
 from server.harness import DaemonLauncher
+from ticket_daemon.render.outcomes import RenderLimits
 from ticket_daemon.render.pool import RenderPool
-from ticket_daemon.render.work import RenderLimits
 
 WAIT_S = 60.0
 BUSY = "EXECUTION: document not rendered: the render workers are taken for longer than the 30 s budget, please retry"

@@ -22,8 +22,8 @@ from ticket_daemon.document import parse_document
 from ticket_daemon.document.errors import TicketError
 from ticket_daemon.escpos import render_job
 from ticket_daemon.render.cost import HEAVY_COST_US, ON_LOOP_COST_US, TINY_COST_US, estimated_cost
+from ticket_daemon.render.outcomes import RenderLimits
 from ticket_daemon.render.pool import RenderPool
-from ticket_daemon.render.work import RenderLimits
 
 T = TypeVar("T")
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -271,6 +271,7 @@ def test_six_heavy_renders_from_six_clients_do_not_hold_up_a_small_ticket_or_a_r
     async def scenario(pool: RenderPool) -> list[str]:
         pool.warm()
         await pool.render("warm", RECEIPT, raw_policy="allow")
+        await pool.render("warm", TINY, raw_policy="allow")  # the renderer is loaded in this process too
         finished: list[str] = []
 
         async def render(client: str, datos: dict[str, Any], preview: bool = False) -> None:

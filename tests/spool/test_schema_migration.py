@@ -1,5 +1,6 @@
-"""A spool written by the previous version (schema 1: ids unique over all clients, bytes kept forever) opens as
-schema 2: every job kept, finished jobs without their bytes, ids scoped per owner, and no seq ever reused."""
+"""A spool written by an earlier version opens as the current schema with every job kept: schema 1 (ids unique over
+all clients, bytes kept forever) gets finished jobs without their bytes, ids scoped per owner and no seq ever
+reused; schema 2 loses the two indexes no hot query reads (by id alone, and finished jobs by age)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,15 @@ V1_INSERT = (
     "INSERT INTO jobs (seq, id, client_id, printer, document, data, state, created_at, updated_at, message)"
     " VALUES (?, ?, ?, 'caja1', '{\"commands\":[]}', ?, ?, 1.0, 2.0, ?)"
 )
+
+
+CURRENT_INDEXES = {"jobs_pending", "jobs_undelivered", "jobs_owner_id"}
+
+
+def indexes_of(store: BlockingStore) -> set[str]:
+    return {
+        str(row[1]) for row in store._db.execute("PRAGMA index_list(jobs)") if not str(row[1]).startswith("sqlite_")
+    }
 
 
 def version_1_spool(path: Path) -> None:
@@ -31,7 +41,7 @@ def test_a_version_1_spool_is_migrated_without_losing_a_job(tmp_path: Path) -> N
     path = tmp_path / "spool.sqlite3"
     version_1_spool(path)
     store = BlockingStore(path)
-    assert store._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert store._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     done, queued = store.get(1), store.get(2)
     assert done is not None and (done.id, done.state, done.data) == ("done", JobState.SUCCESS, None)
     assert done.document == '{"commands":[]}' and done.message == "Print completed in 5ms"
@@ -42,6 +52,24 @@ def test_a_version_1_spool_is_migrated_without_losing_a_job(tmp_path: Path) -> N
         capacity=10,
     )
     assert other.seq == 4
-    indexes = {str(row[1]) for row in store._db.execute("PRAGMA index_list(jobs)")}
-    assert {"jobs_pending", "jobs_undelivered", "jobs_finished", "jobs_owner_id", "jobs_id"} <= indexes
+    assert indexes_of(store) == CURRENT_INDEXES
+    store.close()
+
+
+def test_a_version_2_spool_drops_the_two_unread_indexes_and_keeps_every_job_and_its_rules(tmp_path: Path) -> None:
+    path = tmp_path / "spool.sqlite3"
+    version_1_spool(path)
+    db = sqlite3.connect(path, isolation_level=None)
+    MIGRATIONS[1](db)
+    db.execute("PRAGMA user_version = 2")
+    db.close()
+    store = BlockingStore(path)
+
+    assert store._db.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert indexes_of(store) == CURRENT_INDEXES
+    queued = store.get(2)
+    assert queued is not None and queued.data == b"\x1b@queued" and store.count_pending() == 1
+    # The prune still finds finished jobs by age.
+    assert store.prune(older_than=10.0, max_rows=100) == 1
+    assert store.get(1) is None and store.get(2) is not None
     store.close()

@@ -18,9 +18,9 @@ from typing import Any
 
 from pydantic_core import ErrorDetails
 
+from .base import Model
 from .errors import Category
 from .limits import MAX_IMAGE_PIXELS
-from .model import Model
 from .payloads import decode_base64_payload
 from .spellings import QR_MIN_WIDTH
 

@@ -6,7 +6,8 @@ Checks that need only the document itself live here, so an invalid document is r
 checks that need rendering (a QR that does not fit, an image that does not decode) live in the renderer. What a
 barcode symbology can carry is in ``barcodes``, base64 and hex decoding in ``payloads``, how client spellings
 are read in ``spellings``; the lenient reading of documents the original engine printed with defaults is in
-``lenient``. These models are always the strict form.
+``lenient``. These models are always the strict form. The printer profile, alignment and the base every model shares
+live in ``base``, which the daemon loads before any document arrives; they are exported from here too.
 """
 
 from __future__ import annotations
@@ -14,16 +15,12 @@ from __future__ import annotations
 import binascii
 import re
 from collections.abc import Sequence
-from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     PrivateAttr,
-    StringConstraints,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -31,7 +28,10 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from .barcodes import SYMBOLOGIES, Symbology, barcode_problem, known_symbology
-from .codetables import CODE_TABLE_NAMES, DEFAULT_CODE_TABLE, CodeTableName
+from .base import CODE_TABLES as CODE_TABLES
+from .base import Align as Align
+from .base import AlignField, Model
+from .base import Profile as Profile
 from .limits import (
     MAX_BARCODE_BYTES,
     MAX_COMMANDS,
@@ -45,15 +45,6 @@ from .payloads import decode_base64_payload, decode_raw
 from .rawpolicy import safe_mode_refusal
 from .spellings import QR_MIN_WIDTH, image_scaling, loose, lower, qr_width, table_cell, underline_spelling, upper
 
-
-class Align(StrEnum):
-    LEFT = "left"
-    CENTER = "center"
-    RIGHT = "right"
-
-
-AlignField = Annotated[Align, BeforeValidator(lower), loose("left", "center", "right")]
-
 # Bounds shared with the plain reading (plaindoc.py), which must take exactly what these models take.
 MAX_LABEL_SEPARATOR_CHARS = 200
 MAX_SEPARATOR_CHARS = 64
@@ -62,33 +53,6 @@ MAX_COLUMNS = 64
 MAX_COLUMN_SPACING = 32
 MAX_FEED_LINES = 255  # ESC d n counts lines in one byte
 Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
-
-
-class Model(BaseModel):
-    # docs/document.md "Document": keys nobody reads are ignored anywhere.
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _null_is_not_given(cls, value: Any) -> Any:
-        # The original (Go encoding/json) treated null as "not given": defaults apply, required fields stay required.
-        if isinstance(value, dict) and None in value.values():  # most objects hold no null: no copy for them
-            return {key: item for key, item in value.items() if item is not None}
-        return value
-
-
-# --- profile -------------------------------------------------------------------------------------------------
-
-CODE_TABLES = CODE_TABLE_NAMES
-
-
-class Profile(Model):
-    # A model of only spaces names no printer: stripped, then required to be non-empty.
-    model: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    paper_width: Literal[58, 72, 80, 100, 112, 120] = 80
-    code_table: Annotated[CodeTableName, BeforeValidator(upper), loose(*CODE_TABLES)] = DEFAULT_CODE_TABLE
-    dpi: Literal[203, 300, 600] = 203
-    has_qr: bool = False
 
 
 # --- text ----------------------------------------------------------------------------------------------------
@@ -272,7 +236,7 @@ class TableOptions(Model):
 class TableData(Model):
     definition: TableDefinition
     show_headers: bool = True
-    rows: list[list[Cell]] = []
+    rows: list[list[Cell]] = []  # noqa: RUF012 (a pydantic default: each model gets its own copy)
     options: TableOptions = TableOptions()
 
     @model_validator(mode="after")

@@ -17,6 +17,7 @@ from pydantic_core import ErrorDetails
 from . import lenient
 from .asis import LONE_SURROGATE, readable_as_is
 from .errors import Category, DocumentError, command_error
+from .jsontypes import json_type
 from .limits import MAX_COMMANDS, MAX_DOCUMENT_BYTES, MAX_JSON_DEPTH
 from .model import COMMAND_MODELS, Document, Profile, QrCommand
 
@@ -272,23 +273,6 @@ def _cleaned(root: Mapping[str, Any]) -> dict[str, Any]:
 
 def _clean_string(value: Any) -> Any:
     return LONE_SURROGATE.sub("", value) if isinstance(value, str) else value
-
-
-def json_type(value: Any) -> str:
-    """How a JSON value is named in error sentences ("a list", "null"…); also used by the server."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, Mapping):
-        return "an object"
-    return type(value).__name__
 
 
 def _shown(value: Any) -> str:

@@ -9,17 +9,23 @@ from typing import TYPE_CHECKING, Any
 from ..document.rawpolicy import RawPolicy
 from .imagecache import BitmapCache, BoundedBitmapCache
 from .profiles import PrinterProfile, profile_for
-from .render import RenderedJob, render, render_job
 from .typefaces import BUILT_IN, Typefaces
 
 if TYPE_CHECKING:
     from .image import image_bytes
     from .qr import qr_bytes
     from .raster import Bitmap
+    from .render import RenderedJob, render_job
 
 
-# Re-exported on first use (PEP 562): they import numpy, Pillow and zxing-cpp, which plain text never needs.
+# Re-exported on first use (PEP 562): the renderer and the document models it reads load with the first document
+# (the daemon serves before that); images and QR codes import numpy, Pillow and zxing-cpp, which plain text never
+# needs.
 def __getattr__(name: str) -> Any:
+    if name in ("RenderedJob", "render_job"):
+        from .render import RenderedJob, render_job
+
+        return RenderedJob if name == "RenderedJob" else render_job
     if name == "image_bytes":
         from .image import image_bytes
 
@@ -47,6 +53,5 @@ __all__ = [
     "image_bytes",
     "profile_for",
     "qr_bytes",
-    "render",
     "render_job",
 ]

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING
 
 from anyascii import anyascii
 
+from ..document.base import Align
 from ..document.codetables import CODE_TABLES, FALLBACK_ORDER
-from ..document.model import Align
 from .commands import LF, align, select_code_table
 from .printerdb import CodePage, ModelProfile
 from .textraster import text_height

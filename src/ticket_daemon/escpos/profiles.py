@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..document.model import Profile
+from ..document.base import Profile
 from .codepages import CodePages, default_pages, model_pages
 from .printerdb import ModelProfile
 from .textraster import BASE_DPI

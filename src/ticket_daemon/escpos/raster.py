@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from ..document.model import Align
+from ..document.base import Align
 from .commands import raster_image
 
 # docs/document.md "image": raster bands of at most 255 rows, safe everywhere (some printers cap yH at 0 or buffer a

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from ..config import ConfigError, PrinterSettings
-from ..document.model import Profile
+from ..document.base import Profile
 from ..escpos.printerdb import ModelProfile, find_model, model_from_identity
 from ..escpos.profiles import KNOWN_MODELS, PrinterProfile, profile_for
 from .errors import PrinterError, unknown_printer

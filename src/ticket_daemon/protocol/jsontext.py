@@ -23,7 +23,7 @@ from typing import Any, NoReturn
 import orjson
 
 from ..document.errors import Category, TicketError
-from ..document.parse import json_type
+from ..document.jsontypes import json_type
 
 # Longest integer accepted: ids and counters never need more; Python's int() of a long digit string is quadratic.
 # (Integers beyond 64 bits are read as the nearest double by orjson, as a browser's JSON.parse reads them.)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from ..document.parse import json_type as json_type  # re-exported: error sentences name JSON types one way
+from ..document.jsontypes import json_type as json_type  # re-exported: error sentences name JSON types one way
 from . import jsontext
 
 Message = dict[str, Any]

@@ -8,7 +8,6 @@ loop is never blocked). Raises :class:`~ticket_daemon.document.errors.TicketErro
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from ..document import parse_document
@@ -17,24 +16,11 @@ from ..escpos import RawPolicy, profile_for, render_job
 from ..printers.registry import PrinterRegistry
 from ..resources import LockedBitmapCache, system_typefaces
 from ..store.jobs import stored_document_and_digest
+from .outcomes import RenderedDocument
 
 # Decoded and dithered images by content, shared by the renders of this process (a render thread or a render
 # worker process): a shop prints its logo on every receipt.
 IMAGE_CACHE = LockedBitmapCache()
-
-
-@dataclass(frozen=True, slots=True)
-class RenderedDocument:
-    """What a render hands the spool: plain data, so it crosses from a worker process as it is."""
-
-    # What is stored with the job: the client's own document as canonical JSON (not a dump of the parsed model,
-    # whose explicit defaults would override the printer's on a reprint); a reprint parses and renders it again.
-    document_json: str
-    digest: str  # jobs.document_digest of the client's document (what "the same document" means for a resent id)
-    data: bytes  # ESC/POS bytes, sent as they are to the printer
-    notes: tuple[str, ...]  # substitutions the renderer made (told to the client in the result)
-    dot_width: int  # the paper the document was laid out for
-    printer: str | None  # the configured printer chosen for it (None: laid out for its own profile)
 
 
 def render_document(

@@ -40,7 +40,7 @@ import multiprocessing
 import os
 import sys
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -49,9 +49,9 @@ from ..config import ServerSettings
 from ..document.errors import Category, TicketError
 from ..escpos import RawPolicy
 from ..printers.registry import PrinterRegistry
+from .clientlocks import ClientLocks
 from .cost import HEAVY_COST_US, ON_LOOP_COST_US, TINY_COST_US, estimated_cost
-from .job import RenderedDocument
-from .work import PreviewOutcome, Refusal, RenderLimits, preview_in_worker, render_in_worker
+from .outcomes import PreviewOutcome, Refusal, RenderedDocument, RenderLimits
 from .worker import PickledOnce, ProcessContext, WorkerProcess, WorkerStopped, stop_process_servers
 
 log = logging.getLogger(__name__)
@@ -117,29 +117,6 @@ class _Claim:
         return self.seconds if self.started is None else max(0.0, self.seconds - (now - self.started))
 
 
-class _ClientLocks:
-    """One lock per client identity, dropped when nobody holds or waits for it (identities are unbounded)."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    async def run(self, key: str, work: Callable[[], Awaitable[T]]) -> T:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                return await work()
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
-
-    def __len__(self) -> int:
-        return len(self._locks)
-
-
 class RenderPool:
     """``await pool.render(client_key, datos, profile=…, raw_policy=…)`` → :class:`RenderedDocument`, or a
     :class:`TicketError` (``VALIDATION: …``, ``EXECUTION: document too costly to render (…)``…)."""
@@ -172,7 +149,7 @@ class RenderPool:
         self._heavy_waiting = 0
         self._available = asyncio.Condition()
         self._inline = ThreadPoolExecutor(max_workers=INLINE_THREADS, thread_name_prefix="render-inline")
-        self._clients = _ClientLocks()
+        self._clients = ClientLocks()
         self._claims: list[_Claim] = []  # every render queued for or running in a worker
         # What each request to a worker carries unchanged, pickled once: the limits, and the registry as it is now
         # (it changes only when a printer says what model it is; then its printers tuple is a new one).
@@ -201,6 +178,12 @@ class RenderPool:
             return
         for worker in self._workers:
             worker.start()
+
+    def load_renderer(self) -> None:
+        """Import the renderer and the document models in an inline render thread (it returns at once), so the
+        first document finds them loaded instead of importing them on the event loop; the daemon serves first."""
+        if not self._closed:
+            self._inline.submit(_load_renderer)
 
     def _start_workers(self) -> None:
         if not self._workers and not self._closed:
@@ -287,6 +270,8 @@ class RenderPool:
     ) -> RenderedDocument:
         """Validate a ticket's document, choose its printer from ``registry`` and render it for that printer's paper
         (no registry: the document's own profile)."""
+        from .work import render_in_worker  # the renderer and the document models load with the first document
+
         outcome = await self._run(
             client_key, datos, render_in_worker, (registry, printer_name), raw_policy, on_loop_cost=ON_LOOP_COST_US
         )
@@ -303,6 +288,8 @@ class RenderPool:
         printer_name: str | None = None,
     ) -> PreviewOutcome:
         """The preview image of a document: rendering plus emulation, under the same budget."""
+        from .work import preview_in_worker
+
         outcome = await self._run(client_key, datos, preview_in_worker, (registry, printer_name), raw_policy)
         assert isinstance(outcome, PreviewOutcome)
         return outcome
@@ -491,3 +478,7 @@ class RenderPool:
             self._available.notify_all()
         else:
             self._available.notify(1)
+
+
+def _load_renderer() -> None:
+    from . import work  # noqa: F401 (imported for its side effect: the renderer and the models it reads load)

@@ -4,54 +4,18 @@ function here is top level and pure, so a worker process can run it by reference
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from ..config import ServerSettings
 from ..document.errors import Category, TicketError
 from ..escpos import RawPolicy
 from ..printers.registry import PrinterRegistry
 from ..resources import system_typefaces
-from .job import RenderedDocument, render_document
+from .job import render_document
+from .outcomes import PreviewOutcome, Refusal, RenderedDocument, RenderLimits
 
 TOO_MANY_BYTES = "document too costly to render ({size} bytes of printer data, the limit is {limit})"
 TOO_BIG_TO_STORE = "document too large to store ({size} bytes of validated document, the limit is {limit})"
-
-
-@dataclass(frozen=True, slots=True)
-class RenderLimits:
-    timeout_seconds: float
-    max_rendered_bytes: int
-    max_document_bytes: int
-
-    @classmethod
-    def from_settings(cls, server: ServerSettings) -> RenderLimits:
-        return cls(server.render_timeout_seconds, server.max_rendered_bytes, server.max_document_bytes)
-
-
-@dataclass(frozen=True, slots=True)
-class PreviewOutcome:
-    png: bytes
-    width: int
-    height: int
-    notes: tuple[str, ...]
-
-    @property
-    def png_base64(self) -> str:
-        return base64.b64encode(self.png).decode("ascii")
-
-
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    """A :class:`TicketError` carried back from a worker as plain data (exceptions do not always pickle)."""
-
-    category: Category
-    message: str
-
-    def error(self) -> TicketError:
-        return TicketError(self.message, category=self.category)
 
 
 def render_in_worker(

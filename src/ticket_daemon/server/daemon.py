@@ -61,6 +61,10 @@ class Daemon:
             )
         await self.spool.start()
 
+    def serving(self) -> None:
+        """The daemon serves: what the first ticket needs that start-up did not load loads now, in the background."""
+        self.spool.render_pool.load_renderer()
+
     async def stop(self) -> None:
         await self.spool.stop()
 

@@ -121,6 +121,7 @@ class DaemonServer(uvicorn.Server):
             # What start-up built lives as long as the process: frozen, full collections never scan it again.
             gc.freeze()
             gc.enable()
+        self.daemon.serving()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         log.info("stopping: no new connections or jobs; letting the job in progress finish")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _VERSION_1 = """
     CREATE TABLE jobs (
@@ -86,4 +86,12 @@ def _to_version_2(db: sqlite3.Connection) -> None:
     db.execute("UPDATE jobs SET data = NULL WHERE state IN ('success', 'error', 'expired', 'cancelled')")
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_to_version_1, _to_version_2)
+def _to_version_3(db: sqlite3.Connection) -> None:
+    # Every index is written by the commit that acks a job, on the spool thread; these two served no hot query:
+    # nothing looks a job up by id alone (ids are scoped per owner: jobs_owner_id), and the prune, the only reader
+    # of jobs_finished, runs every few minutes and walks the table anyway to keep at most max_rows.
+    db.execute("DROP INDEX IF EXISTS jobs_id")
+    db.execute("DROP INDEX IF EXISTS jobs_finished")
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_to_version_1, _to_version_2, _to_version_3)
