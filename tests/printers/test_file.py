@@ -112,3 +112,62 @@ def test_a_device_that_stops_taking_data_times_out(tmp_path: Path) -> None:
         os.close(reader)  # the abandoned write fails with a broken pipe and its thread ends
     assert str(error) == f"PRINTER: Timed out sending to {device}"
     assert error.retryable
+
+
+@pytest.mark.parametrize("per_job", [False, True])
+def test_a_file_printer_may_carry_the_next_job_on_its_handle_unless_each_job_has_its_own(
+    tmp_path: Path, per_job: bool
+) -> None:
+    capture = tmp_path / "lp0"
+
+    async def story() -> list[bool]:
+        printer = FileTransport(capture, connection_per_job=per_job)
+        await printer.open()
+        try:
+            await printer.send(b"first\n")
+            after_first = printer.can_take_another_job()
+            await printer.send(b"second\n")
+            return [after_first, printer.can_take_another_job()]
+        finally:
+            await printer.close()
+
+    assert run(story()) == [not per_job, not per_job]
+    assert capture.read_bytes() == b"first\nsecond\n"
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="/dev/full is a device whose every write fails")
+def test_a_file_printer_whose_write_failed_takes_no_other_job_on_that_handle() -> None:
+    async def story() -> tuple[bool, bool]:
+        printer = FileTransport(Path("/dev/full"))
+        await printer.open()
+        try:
+            opened = printer.can_take_another_job()
+            with pytest.raises(PrinterError, match="no space left on device"):
+                await printer.send(b"x")
+            return opened, printer.can_take_another_job()
+        finally:
+            await printer.close()
+
+    assert run(story()) == (True, False)
+
+
+@needs_fifo
+def test_a_named_pipe_is_opened_for_each_job_its_reader_sees_each_close_as_a_job_end(tmp_path: Path) -> None:
+    pipe = tmp_path / "lp0"
+    os.mkfifo(pipe)
+    reader = os.open(pipe, os.O_RDONLY | os.O_NONBLOCK)  # a program reading jobs from the pipe
+
+    async def story() -> bool:
+        printer = FileTransport(pipe)
+        await printer.open()
+        try:
+            await printer.send(b"job\n")
+            return printer.can_take_another_job()
+        finally:
+            await printer.close()
+
+    try:
+        assert run(story()) is False
+        assert os.read(reader, 64) == b"job\n"
+    finally:
+        os.close(reader)

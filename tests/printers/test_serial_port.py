@@ -20,7 +20,7 @@ import pytest
 from printers.epson_replies import epson_answer
 from server.harness import DaemonLauncher, ticket
 from ticket_daemon.escpos import commands
-from ticket_daemon.printers import PrinterError, PrinterState, open_transport, parse_uri, state_error
+from ticket_daemon.printers import PrinterError, PrinterState, Timeouts, open_transport, parse_uri, state_error
 from ticket_daemon.printers.realtime import RealtimeSplitter
 from ticket_daemon.printers.serial_port import SerialSettings, SerialTransport
 
@@ -301,3 +301,40 @@ def test_a_printer_holding_flow_control_times_out_the_send_with_a_budget_for_the
     assert opened["rtscts"] is True and opened["baudrate"] == 9600
     assert port.write_timeout == pytest.approx(10.0 + 9_600 / 960)  # 8N1: 10 bits a byte, 960 bytes a second
     assert port.closed
+
+
+def test_the_answer_to_the_query_behind_a_job_is_the_status_that_follows_it(pty_printer: PtyPrinter) -> None:
+    async def story() -> tuple[PrinterState, PrinterState, bool]:
+        printer = SerialTransport(pty_printer.device)
+        await printer.open()
+        try:
+            assert await printer.status() is PrinterState.ready
+            await printer.send(JOB)
+            pty_printer.state = PrinterState.cover_open  # opened after the job: the next check sees it, not this one
+            after_job = await printer.status()
+            return after_job, await printer.status(), printer.can_take_another_job()
+        finally:
+            await printer.close()
+
+    assert run(story()) == (PrinterState.ready, PrinterState.cover_open, True)
+    assert bytes(pty_printer.printed) == JOB
+
+
+def test_a_printer_that_takes_a_job_but_never_answers_behind_it_is_offline_and_its_port_is_not_kept() -> None:
+    master, slave = os.openpty()  # nothing reads the master: the printer died as the job went out
+    device = os.ttyname(slave)
+    os.close(slave)
+    try:
+
+        async def story() -> tuple[PrinterState, bool]:
+            printer = SerialTransport(device, timeouts=Timeouts(status=0.3))
+            await printer.open()
+            try:
+                await printer.send(b"job\n")  # the bytes left the UART: sent, whatever the printer says next
+                return await printer.status(), printer.can_take_another_job()
+            finally:
+                await printer.close()
+
+        assert run(story()) == (PrinterState.offline, False)
+    finally:
+        os.close(master)

@@ -9,7 +9,9 @@ import pytest
 from ticket_daemon.printers import (
     FileTransport,
     PrinterError,
+    SerialTransport,
     TcpTransport,
+    UsbTransport,
     VirtualTransport,
     open_transport,
     parse_uri,
@@ -28,6 +30,19 @@ def test_a_tcp_printer_keeps_its_connection_for_waiting_jobs_unless_told_one_per
     assert isinstance(per_job, TcpTransport)
     assert (per_job.host, per_job.port, per_job.uri) == ("10.0.0.5", 9100, "tcp://10.0.0.5:9100")
     assert (shared.can_take_another_job(), per_job.can_take_another_job()) == (False, False)  # not connected yet
+
+
+@pytest.mark.parametrize(
+    "uri", ["file:///dev/usb/lp0", "serial:///dev/ttyUSB0?baudrate=19200", "usb://04b8:0202?interface=1"]
+)
+def test_a_device_printer_takes_the_same_connection_option_as_a_network_printer(uri: str, tmp_path: Path) -> None:
+    separator = "&" if "?" in uri else "?"
+    shared = open_transport(f"{uri}{separator}connection=shared", dot_width=576, data_dir=tmp_path)
+    per_job = open_transport(f"{uri}{separator}connection=per-job", dot_width=576, data_dir=tmp_path)
+    assert type(shared) is type(per_job)
+    assert isinstance(per_job, FileTransport | SerialTransport | UsbTransport)
+    assert parse_uri(f"{uri}{separator}connection=per-job").location == parse_uri(uri).location
+    assert (shared.can_take_another_job(), per_job.can_take_another_job()) == (False, False)  # not open yet
 
 
 def test_tcp_uri_with_port_and_ipv6() -> None:
@@ -59,6 +74,10 @@ def test_virtual_uri_lives_under_the_data_dir(tmp_path: Path) -> None:
         ("tcp://host:9100?connection=sometimes", "connection must be shared or per-job"),
         ("tcp://host:9100?timeout=5", "unknown option 'timeout' (known: connection)"),
         ("file://server/share", "three slashes"),
+        ("file:///dev/usb/lp0?connection=sometimes", "connection must be shared or per-job"),
+        ("file:///dev/usb/lp0?baudrate=9600", "unknown option 'baudrate' (known: connection)"),
+        ("serial:///dev/ttyS0?connection=pooled", "connection must be shared or per-job"),
+        ("usb://04b8:0202?connection=pooled", "connection must be shared or per-job"),
         ("virtual://", "expected virtual://NAME"),
         ("virtual://../etc", "expected virtual://NAME"),
         ("virtual://.hidden", "Invalid virtual printer name"),

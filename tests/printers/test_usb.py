@@ -140,3 +140,30 @@ def test_usb_uris_name_vendor_product_and_interface() -> None:
     assert isinstance(transport, UsbTransport) and transport.target == UsbTarget(0x04B8, 0x0E15, 1)
     with pytest.raises(PrinterError, match="expected usb://VID:PID"):
         parse_uri("usb://epson")
+
+
+@pytest.mark.parametrize("per_job", [False, True])
+def test_a_usb_link_may_carry_the_next_job_until_an_exchange_fails_unless_each_job_has_its_own(per_job: bool) -> None:
+    api = FakePyusb()
+    device = api.plug()
+
+    async def story() -> list[bool]:
+        printer = UsbTransport(EPSON, api=api, connection_per_job=per_job)
+        answers = []
+        await printer.open()
+        try:
+            for job in (b"first\n", b"second\n"):
+                await printer.send(job)
+                assert await printer.status() is PrinterState.ready
+                answers.append(printer.can_take_another_job())
+            device.fail_write = USBError("Input/Output Error", -1, errno.EIO)
+            with pytest.raises(PrinterError):
+                await printer.send(b"third\n")
+            answers.append(printer.can_take_another_job())
+        finally:
+            await printer.close()
+        return answers
+
+    assert asyncio.run(asyncio.wait_for(story(), 20)) == [not per_job, not per_job, False]
+    assert api.names().count("claim_interface") == 1
+    assert bytes(device.printed) == b"first\nsecond\n"

@@ -38,6 +38,11 @@ class Timeouts:
 
 DEFAULT_TIMEOUTS = Timeouts()
 
+# ``?connection=…`` on the URI of a link that can carry several jobs (tcp, file, serial, usb): the jobs waiting for
+# the printer share one connection (the default), or each job opens and closes one of its own.
+CONNECTION_SHARED = "shared"
+CONNECTION_PER_JOB = "per-job"
+
 
 class Transport(Protocol):
     """A link to one printer. ``uri`` is the configured URI; ``can_read_status`` says whether ``status()`` can ever

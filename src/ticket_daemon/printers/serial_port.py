@@ -2,12 +2,14 @@
 
 Named ``serial_port`` so it never shadows pyserial's ``serial`` package, which is imported lazily (only when a
 serial printer is used). Every pyserial call runs in a daemon thread of its own, bounded by the transport's
-timeouts (see ``threads.run_in_daemon_thread``): a port stuck in the kernel never hangs a worker.
+timeouts (see ``threads.run_in_daemon_thread``): a port stuck in the kernel never hangs a worker. While jobs wait
+for the printer, the port stays open from one job to the next (``?connection=per-job``: opened for each job).
 
 Status is read back with ``DLE EOT 1, 2, 4`` on the same line. A printer that answers nothing at all is reported
 ``offline`` (switched off or unplugged, so the job waits); a printer that never answers DLE EOT can be configured
 with ``status=none`` (then its state is ``unknown`` and jobs are only *sent*). After a job, ``flush()`` waits until
-the UART has shifted out every byte, so the status query that follows reaches the printer after the whole job.
+the UART has shifted out every byte, so the status query that follows reaches the printer after the whole job; that
+query is asked in the same thread call as the write (one hand-off per job), and ``status()`` gives its answer.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, TypeVar
@@ -137,6 +140,7 @@ class SerialTransport:
         *,
         timeouts: Timeouts = DEFAULT_TIMEOUTS,
         opener: PortOpener = open_pyserial,
+        connection_per_job: bool = False,
     ) -> None:
         self.device = device
         self.settings = settings
@@ -145,8 +149,11 @@ class SerialTransport:
         self.uri = f"serial://{device}"
         self.timeouts = timeouts
         self._open_port = opener
+        self._reusable = not connection_per_job
         self._port: SerialPort | None = None
+        self._healthy = False  # open, and every write and status exchange since went as expected
         self._exchange = StatusExchange(timeouts)
+        self._answer: PrinterState | None = None  # the answer to the query sent behind the last job, not yet given
 
     async def open(self) -> None:
         if self._port is not None:
@@ -169,6 +176,8 @@ class SerialTransport:
         except OSError as error:
             raise _serial_error(device, error, opening=True) from None
         self._exchange.restart()
+        self._answer = None
+        self._healthy = True
 
     def _require_port(self) -> SerialPort:
         if self._port is None:
@@ -186,23 +195,46 @@ class SerialTransport:
             raise
 
     async def send(self, data: bytes) -> None:
+        """Write ``data`` and wait until it left the UART. Over a line with status read back, the status query goes
+        out right behind the job in the same thread call (one hand-off for the job and its confirmation), and the
+        next :meth:`status` gives that answer."""
         budget = self._write_budget(len(data))
+        ask = self.can_read_status and not self._exchange.unanswered
+        # What status() would allow right after the write: the status timeout plus the printer's time for the job.
+        status_budget = self.timeouts.status + len(data) / self.timeouts.slowest_bytes_per_second
+        written = threading.Event()
 
-        def write_all(port: SerialPort) -> None:
+        def write_then_ask(port: SerialPort) -> bytes | PrinterState | None:
             port.write_timeout = budget
             port.write(data)  # pyserial writes everything or raises SerialTimeoutException (write_timeout)
             port.flush()  # tcdrain: every byte has left the UART
+            written.set()
+            if not ask:
+                return None
+            try:
+                return self._ask(port, status_budget)
+            except OSError:
+                return PrinterState.offline
 
+        self._answer = None
+        self._healthy = False  # until this write went through: a failed or cancelled one ends the port's service
+        extra = status_budget + self.timeouts.status if ask else 0.0
         try:
-            await self._run(write_all, budget + self.timeouts.write)
+            outcome = await self._run(write_then_ask, budget + self.timeouts.write + extra)
         except TimeoutError:
-            raise send_timed_out(self.device) from None
+            if not written.is_set():
+                raise send_timed_out(self.device) from None
+            outcome = PrinterState.offline  # sent, but no answer in time: its thread was given up on with the port
         except OSError as error:
             if type(error).__name__ == "SerialTimeoutException":  # flow control held: printer not taking data
                 raise send_timed_out(self.device) from None
             raise _serial_error(self.device, error) from None
         # flush() saw the bytes leave the UART; the printer may still be working through its input buffer.
         self._exchange.job_sent(len(data))
+        if isinstance(outcome, bytes):
+            outcome = self._exchange.verdict(outcome, silence=PrinterState.offline)
+        self._healthy = outcome is not PrinterState.offline  # a printer that said nothing may be switched off
+        self._answer = outcome
 
     def _write_budget(self, size: int) -> float:
         """The write timeout, stretched for a slow line: 50 kB of raster take 52 s at 9600 baud."""
@@ -212,7 +244,10 @@ class SerialTransport:
     async def status(self) -> PrinterState:
         """Ask ``DLE EOT 1, 2, 4``; one reply byte each (``status_exchange``). No reply at all: ``offline``; a
         partial or late one: ``unknown`` (and stays so on this connection, so a late byte is never read as the next
-        answer)."""
+        answer). Right after a job, the answer to the query sent behind it."""
+        answer, self._answer = self._answer, None
+        if answer is not None:
+            return answer
         if not self.can_read_status:
             return PrinterState.unknown
         if self._port is None:
@@ -220,20 +255,25 @@ class SerialTransport:
         if self._exchange.unanswered:
             return PrinterState.unknown
         budget = self._exchange.budget()
-
-        def ask(port: SerialPort) -> bytes:
-            port.reset_input_buffer()  # drop unsolicited bytes (ASB, XON/XOFF noise) before asking
-            # read() returns what arrived within the port's own timeout (the status timeout set at open).
-            return self._exchange.collect(port.write, lambda count, _seconds: port.read(count), budget)
-
         try:
-            replies = await self._run(ask, budget + self.timeouts.status)
+            replies = await self._run(lambda port: self._ask(port, budget), budget + self.timeouts.status)
         except (TimeoutError, OSError):
+            self._healthy = False
             return PrinterState.offline
-        return self._exchange.verdict(replies, silence=PrinterState.offline)
+        state = self._exchange.verdict(replies, silence=PrinterState.offline)
+        if state is PrinterState.offline:
+            self._healthy = False
+        return state
+
+    def _ask(self, port: SerialPort, budget: float) -> bytes:
+        """Blocking, in the port's thread: the replies to one status query within ``budget`` seconds."""
+        port.reset_input_buffer()  # drop unsolicited bytes (ASB, XON/XOFF noise) before asking
+        # read() returns what arrived within the port's own timeout (the status timeout set at open).
+        return self._exchange.collect(port.write, lambda count, _seconds: port.read(count), budget)
 
     def can_take_another_job(self) -> bool:
-        return False
+        """The port is open and every exchange on it went as expected: the next job may use it."""
+        return self._reusable and self._port is not None and self._healthy and not self._exchange.unanswered
 
     async def close(self) -> None:
         port, self._port = self._port, None

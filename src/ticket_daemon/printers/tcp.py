@@ -30,8 +30,6 @@ from .status import PrinterState, is_status_byte
 from .status_exchange import REPLY_COUNT, STATUS_QUERY, StatusExchange
 
 DEFAULT_PORT = 9100
-CONNECTION_SHARED = "shared"  # tcp://…?connection=…: the jobs waiting for the printer share one connection
-CONNECTION_PER_JOB = "per-job"  # each job has a connection of its own
 _READ_CHUNK = 256  # status replies are single bytes; bytes beyond the replies asked for are unsolicited
 
 _UNREACHABLE = {errno.EHOSTUNREACH: "host unreachable", errno.ENETUNREACH: "network unreachable"}

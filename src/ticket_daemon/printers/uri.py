@@ -1,8 +1,10 @@
 """Printer URIs → transports (docs/printers.md, after CUPS backends).
 
-``tcp://host[:port][?connection=per-job]`` (port 9100 by default), ``file:///path``, ``virtual://name``,
-``cups://QUEUE[?server=…]``, ``win32://Printer Name``, ``serial:///dev/ttyUSB0?baudrate=9600&flow=rtscts``
-(``serial://COM3?…``) and ``usb://VID:PID[?interface=N]``. On Windows a bare printer name (no scheme) means
+``tcp://host[:port]`` (port 9100 by default), ``file:///path``, ``virtual://name``, ``cups://QUEUE[?server=…]``,
+``win32://Printer Name``, ``serial:///dev/ttyUSB0?baudrate=9600&flow=rtscts`` (``serial://COM3?…``) and
+``usb://VID:PID[?interface=N]``. The links that can carry several jobs (tcp, file, serial, usb) take
+``?connection=per-job``: each job opens and closes a link of its own instead of sharing the one kept open while jobs
+wait. On Windows a bare printer name (no scheme) means
 ``win32://NAME``, as the original service printed to the Windows printer named like the profile's model. Parsing is
 pure and separate from construction, so configuration can be checked without touching the network, the disk or a
 device.
@@ -17,17 +19,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from .base import DEFAULT_TIMEOUTS, Timeouts, Transport
+from .base import CONNECTION_PER_JOB, CONNECTION_SHARED, DEFAULT_TIMEOUTS, Timeouts, Transport
 from .cups import QUEUE_NAME, CupsTransport
 from .errors import unsupported_uri
 from .file import FileTransport
 from .serial_port import SerialSettings, SerialTransport
-from .tcp import CONNECTION_PER_JOB, CONNECTION_SHARED, DEFAULT_PORT, TcpTransport, format_address
+from .tcp import DEFAULT_PORT, TcpTransport, format_address
 from .usb import UsbTarget, UsbTransport
 from .virtual import VirtualTransport, virtual_printer_dir
 from .win32 import Win32Transport
 
 SCHEMES = ("tcp", "file", "virtual", "cups", "win32", "serial", "usb")
+CONNECTION = "connection"  # the option naming how the jobs waiting for a printer share its link
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _WINDOWS_DRIVE = re.compile(r"/[A-Za-z]:[/\\]")
 
@@ -51,10 +54,12 @@ def _options(uri: str, query: str, allowed: tuple[str, ...]) -> tuple[tuple[str,
         pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
     except ValueError:
         raise unsupported_uri(uri, "the options must be NAME=VALUE joined by &") from None
-    for name, _ in pairs:
+    for name, value in pairs:
         if name not in allowed:
             known = ", ".join(allowed) if allowed else "none"
             raise unsupported_uri(uri, f"unknown option '{name}' (known: {known})")
+        if name == CONNECTION and value not in (CONNECTION_SHARED, CONNECTION_PER_JOB):
+            raise unsupported_uri(uri, f"connection must be {CONNECTION_SHARED} or {CONNECTION_PER_JOB}")
     return tuple(pairs)
 
 
@@ -86,9 +91,7 @@ def parse_uri(uri: str, *, windows: bool | None = None) -> PrinterURI:
             raise unsupported_uri(uri, "expected tcp://HOST:PORT")
         if parts.path not in ("", "/"):
             raise unsupported_uri(uri, "a tcp printer URI has no path")
-        options = _options(uri, parts.query, ("connection",))
-        if dict(options).get("connection", CONNECTION_SHARED) not in (CONNECTION_SHARED, CONNECTION_PER_JOB):
-            raise unsupported_uri(uri, f"connection must be {CONNECTION_SHARED} or {CONNECTION_PER_JOB}")
+        options = _options(uri, parts.query, (CONNECTION,))
         port = DEFAULT_PORT if port is None else port
         if not 0 < port < 65536:
             raise unsupported_uri(uri, "the port must be 1-65535")
@@ -101,7 +104,7 @@ def parse_uri(uri: str, *, windows: bool | None = None) -> PrinterURI:
             path = path[1:]
         if not path:
             raise unsupported_uri(uri, "expected file:///PATH")
-        return PrinterURI("file", path)
+        return PrinterURI("file", path, options=_options(uri, parts.query, (CONNECTION,)))
     if scheme == "virtual":
         name = unquote(parts.netloc)
         if parts.path not in ("", "/") or not name:
@@ -117,14 +120,14 @@ def parse_uri(uri: str, *, windows: bool | None = None) -> PrinterURI:
         device = unquote(parts.netloc + parts.path)  # serial:///dev/ttyUSB0 or serial://COM3
         if not device:
             raise unsupported_uri(uri, "expected serial:///dev/DEVICE or serial://COMn")
-        options = _options(uri, parts.query, SerialSettings.OPTIONS)
+        options = _options(uri, parts.query, (*SerialSettings.OPTIONS, CONNECTION))
         try:
             SerialSettings.from_options(dict(options))
         except ValueError as error:
             raise unsupported_uri(uri, str(error)) from None
         return PrinterURI("serial", device, options=options)
     if scheme == "usb":
-        options = _options(uri, parts.query, UsbTarget.OPTIONS)
+        options = _options(uri, parts.query, (*UsbTarget.OPTIONS, CONNECTION))
         try:
             target = UsbTarget.parse(parts.netloc, dict(options))
         except ValueError as error:
@@ -147,18 +150,19 @@ def open_transport(
     """The transport for ``uri``, not yet opened (no I/O happens here; call ``await transport.open()``).
     ``dot_width`` and ``codecs`` (its ``ESC t`` table) are what a virtual printer draws with."""
     parsed = uri if isinstance(uri, PrinterURI) else parse_uri(uri)
+    per_job = parsed.option(CONNECTION) == CONNECTION_PER_JOB
     if parsed.scheme == "tcp":
-        per_job = parsed.option("connection") == CONNECTION_PER_JOB
         return TcpTransport(parsed.host, parsed.port, timeouts=timeouts, connection_per_job=per_job)
     if parsed.scheme == "file":
-        return FileTransport(Path(parsed.location), timeouts=timeouts)
+        return FileTransport(Path(parsed.location), timeouts=timeouts, connection_per_job=per_job)
     if parsed.scheme == "cups":
         return CupsTransport(parsed.location, server=parsed.option("server"), timeouts=timeouts)
     if parsed.scheme == "win32":
         return Win32Transport(parsed.location, timeouts=timeouts)
     if parsed.scheme == "serial":
         settings = SerialSettings.from_options(dict(parsed.options))
-        return SerialTransport(parsed.location, settings, timeouts=timeouts)
+        return SerialTransport(parsed.location, settings, timeouts=timeouts, connection_per_job=per_job)
     if parsed.scheme == "usb":
-        return UsbTransport(UsbTarget.parse(parsed.location, dict(parsed.options)), timeouts=timeouts)
+        target = UsbTarget.parse(parsed.location, dict(parsed.options))
+        return UsbTransport(target, timeouts=timeouts, connection_per_job=per_job)
     return VirtualTransport(parsed.location, data_dir=data_dir, dot_width=dot_width, codecs=codecs)

@@ -9,7 +9,12 @@ On Linux the ``usblp`` kernel driver usually owns the printer (``/dev/usb/lp0``,
 detached while the daemon holds the interface and re-attached on close. Opening needs write access to the device
 node: without it the job fails at once with a message pointing at the udev rule in ``docs/printers.md``.
 
-Status is ``DLE EOT 1, 2, 4`` answered on the bulk IN endpoint; a printer without one reports ``unknown``.
+Status is ``DLE EOT 1, 2, 4`` answered on the bulk IN endpoint; a printer without one reports ``unknown``. After a
+job, the query is asked in the same thread call as the job's write (one hand-off per job), and ``status()`` gives its
+answer.
+
+While jobs wait for the printer, the interface stays claimed from one job to the next (``usblp`` gets the printer
+back once nothing waits); ``?connection=per-job`` claims and releases it for each job.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import asyncio
 import contextlib
 import errno
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -90,15 +96,25 @@ class _Link:
 
 
 class UsbTransport:
-    def __init__(self, target: UsbTarget, *, timeouts: Timeouts = DEFAULT_TIMEOUTS, api: Any = None) -> None:
+    def __init__(
+        self,
+        target: UsbTarget,
+        *,
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
+        api: Any = None,
+        connection_per_job: bool = False,
+    ) -> None:
         self.target = target
         self.uri = f"usb://{target.id}" + (f"?interface={target.interface}" if target.interface else "")
         self.timeouts = timeouts
         self.can_read_status = True  # until open() finds no bulk IN endpoint
         self.streams_jobs = True
         self._api = api
+        self._reusable = not connection_per_job
         self._link: _Link | None = None
+        self._healthy = False  # open, and every write and status exchange since went as expected
         self._exchange = StatusExchange(timeouts)
+        self._answer: PrinterState | None = None  # the answer to the query sent behind the last job, not yet given
 
     def _pyusb(self) -> Any:
         if self._api is None:
@@ -198,6 +214,8 @@ class UsbTransport:
             raise self._error(error) from None
         self.can_read_status = self._link.in_address is not None
         self._exchange.restart()
+        self._answer = None
+        self._healthy = True
 
     async def _run(self, work: Callable[[_Link], T], budget: float) -> T:
         link = self._link
@@ -211,30 +229,58 @@ class UsbTransport:
             raise
 
     async def send(self, data: bytes) -> None:
+        """Write ``data`` on bulk OUT. With a bulk IN endpoint, the status query goes out right behind the job in the
+        same thread call (one hand-off for the job and its confirmation), and the next :meth:`status` gives that
+        answer."""
         budget = self.timeouts.for_write(len(data))
+        ask = self.can_read_status and not self._exchange.unanswered
+        # What status() would allow right after the write: the status timeout plus the printer's time for the job.
+        status_budget = self.timeouts.status + len(data) / self.timeouts.slowest_bytes_per_second
+        written = threading.Event()
+        api = self._pyusb()
 
-        def write_all(link: _Link) -> None:
+        def write_then_ask(link: _Link) -> bytes | PrinterState | None:
             view = memoryview(data)
             stop = time.monotonic() + budget
             while view:
                 left = stop - time.monotonic()
                 if left <= 0:
                     raise TimeoutError
-                written = link.device.write(link.out_address, bytes(view[:_WRITE_CHUNK]), _milliseconds(left))
-                view = view[written:]
+                written_now = link.device.write(link.out_address, bytes(view[:_WRITE_CHUNK]), _milliseconds(left))
+                view = view[written_now:]
+            written.set()
+            if not ask:
+                return None
+            try:
+                return self._ask(api, link, status_budget)
+            except api.core.USBError as error:
+                return PrinterState.unknown if isinstance(error, api.core.USBTimeoutError) else PrinterState.offline
 
-        api = self._pyusb()
+        self._answer = None
+        self._healthy = False  # until this write went through: a failed or cancelled one ends the link's service
+        extra = status_budget + self.timeouts.status if ask else 0.0
         try:
-            await self._run(write_all, budget + self.timeouts.write)
+            outcome = await self._run(write_then_ask, budget + self.timeouts.write + extra)
         except TimeoutError:
-            raise send_timed_out(f"USB printer {self.target.id}") from None
+            if not written.is_set():
+                raise send_timed_out(f"USB printer {self.target.id}") from None
+            outcome = PrinterState.unknown  # sent, but no answer in time: its thread was given up on with the link
         except api.core.USBError as error:
             raise self._error(error) from None
         self._exchange.job_sent(len(data))
+        if isinstance(outcome, bytes):
+            outcome = self._exchange.verdict(outcome, silence=PrinterState.unknown)
+            self._healthy = True
+        else:
+            self._healthy = outcome is None
+        self._answer = outcome
 
     async def status(self) -> PrinterState:
         """``DLE EOT 1, 2, 4`` out, one byte each back on bulk IN (``status_exchange``). Unplugged: ``offline``; no
-        or a partial answer: ``unknown``."""
+        or a partial answer: ``unknown``. Right after a job, the answer to the query sent behind it."""
+        answer, self._answer = self._answer, None
+        if answer is not None:
+            return answer
         if not self.can_read_status:
             return PrinterState.unknown
         if self._link is None:
@@ -243,31 +289,33 @@ class UsbTransport:
             return PrinterState.unknown
         api = self._pyusb()
         budget = self._exchange.budget()
-
-        def ask(link: _Link) -> bytes:
-            in_address = link.in_address
-            assert in_address is not None
-
-            def write(query: bytes) -> None:
-                link.device.write(link.out_address, query, _milliseconds(budget))
-
-            def read(_count: int, seconds: float) -> bytes:
-                try:
-                    return bytes(link.device.read(in_address, _READ_SIZE, _milliseconds(seconds)))
-                except api.core.USBTimeoutError:
-                    raise TimeoutError from None  # nothing more came within the time left
-
-            with contextlib.suppress(api.core.USBTimeoutError):  # drop unsolicited bytes (ASB) first
-                link.device.read(in_address, _READ_SIZE, 1)
-            return self._exchange.collect(write, read, budget)
-
         try:
-            replies = await self._run(ask, budget + self.timeouts.status)
+            replies = await self._run(lambda link: self._ask(api, link, budget), budget + self.timeouts.status)
         except TimeoutError:
+            self._healthy = False
             return PrinterState.unknown
         except api.core.USBError as error:
+            self._healthy = False
             return PrinterState.unknown if isinstance(error, api.core.USBTimeoutError) else PrinterState.offline
         return self._exchange.verdict(replies, silence=PrinterState.unknown)
+
+    def _ask(self, api: Any, link: _Link, budget: float) -> bytes:
+        """Blocking, in the link's thread: the replies to one status query within ``budget`` seconds."""
+        in_address = link.in_address
+        assert in_address is not None
+
+        def write(query: bytes) -> None:
+            link.device.write(link.out_address, query, _milliseconds(budget))
+
+        def read(_count: int, seconds: float) -> bytes:
+            try:
+                return bytes(link.device.read(in_address, _READ_SIZE, _milliseconds(seconds)))
+            except api.core.USBTimeoutError:
+                raise TimeoutError from None  # nothing more came within the time left
+
+        with contextlib.suppress(api.core.USBTimeoutError):  # drop unsolicited bytes (ASB) first
+            link.device.read(in_address, _READ_SIZE, 1)
+        return self._exchange.collect(write, read, budget)
 
     async def ask(self, query: bytes, complete: Callable[[bytes], bool], budget: float) -> bytes:
         """``query`` out on bulk OUT, then what comes back on bulk IN until ``complete(reply)`` or ``budget`` seconds
@@ -295,7 +343,8 @@ class UsbTransport:
             return b""
 
     def can_take_another_job(self) -> bool:
-        return False
+        """The interface is claimed and every exchange on it went as expected: the next job may use it."""
+        return self._reusable and self._link is not None and self._healthy and not self._exchange.unanswered
 
     async def close(self) -> None:
         link, self._link = self._link, None

@@ -1,9 +1,10 @@
 """Delivering a run of jobs to one printer (docs/architecture.md "One ticket's path", hops 15–16).
 
 Open the link and read the status, or take the link the last run kept open; send each job and read the status after
-it; then close the link, or keep it for the next run when the link can carry another job (a network printer) and
-the daemon is not stopping. While a link is kept, the printer's line says so, and a status check answers the state
-the jobs last read instead of opening a second connection (a network printer serves one at a time).
+it; then close the link, or keep it for the next run when the link can carry another job (a network printer, a
+device node or file, a serial or USB line, unless configured ``connection=per-job``) and the daemon is not stopping.
+While a link is kept, the printer's line says so, and a status check answers the state the jobs last read instead of
+opening a second connection (a network printer, a USB device or ``usblp`` serves one at a time).
 
 Status is read before and after sending (DLE EOT). Before: "Paper out" beats a silently lost receipt, and nothing
 was printed, so the job can wait and retry (:class:`NotSent`). After: the reply queues behind the job's bytes, so it
@@ -95,16 +96,16 @@ class Delivery:
                         began.extend(chunk)
                         await transport.send(b"".join(job.data or b"" for job in chunk))
                         printed(chunk)
-                    return
-                for job in run:
-                    if began and self._stopping():
-                        return  # the rest of the run goes back to the queue
-                    began.append(job)
-                    if not job.data:
-                        raise TicketError("job has no rendered bytes")
-                    await transport.send(job.data)
-                    await self._check_status(transport)
-                    printed([job])
+                else:
+                    for job in run:
+                        if began and self._stopping():
+                            return  # the rest of the run goes back to the queue
+                        began.append(job)
+                        if not job.data:
+                            raise TicketError("job has no rendered bytes")
+                        await transport.send(job.data)
+                        await self._check_status(transport)
+                        printed([job])
                 keep = not self._stopping() and transport.can_take_another_job()
             finally:
                 if keep:

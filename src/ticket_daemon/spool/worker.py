@@ -1,10 +1,10 @@
 """One printer worker per configured printer (docs/architecture.md "One ticket's path").
 
 Each worker is one asyncio task that takes its printer's jobs from the store in acceptance order and delivers them
-(``delivery.py``: connect, check status, send, check status, close, or keep a network printer's connection for the
-next job). Printers therefore print in parallel, each keeps its own order, and a slow or dead printer only ever
-delays its own jobs. When nothing waits for the printer, a kept connection is closed (a network printer serves one
-connection at a time).
+(``delivery.py``: connect, check status, send, check status, close, or keep the link for the next job). Printers
+therefore print in parallel, each keeps its own order, and a slow or dead printer only ever delays its own jobs.
+When nothing waits for the printer, a kept link is closed (a network printer, a USB device or ``usblp`` serves one
+at a time).
 
 One store write per printed job: a job's final write also claims the printer's next job when it is ``queued``
 (``finish_and_claim``: moved to ``printing`` in the same transaction), and the worker prints that one next without
