@@ -10,6 +10,7 @@ import json
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -21,6 +22,7 @@ from clocks import ManualClock
 from ticket_daemon.document import parse_document
 from ticket_daemon.document.errors import TicketError
 from ticket_daemon.escpos import render_job
+from ticket_daemon.render import pool as pool_module
 from ticket_daemon.render.cost import HEAVY_COST_US, ON_LOOP_COST_US, TINY_COST_US, estimated_cost
 from ticket_daemon.render.outcomes import RenderLimits
 from ticket_daemon.render.pool import RenderPool
@@ -522,3 +524,35 @@ def test_a_render_that_gives_up_as_the_worker_is_handed_to_it_passes_the_worker_
             await pool.close()
 
     assert asyncio.run(main())
+
+
+# --- the renderer loading after start-up ---------------------------------------------------------------------------
+
+
+def test_a_render_asked_for_while_the_renderer_loads_waits_for_it_and_the_event_loop_keeps_running(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    loading = threading.Event()
+    release = threading.Event()
+
+    def slow_load() -> None:  # an import that takes a while, in the inline render thread
+        loading.set()
+        release.wait(WAIT_S)
+
+    monkeypatch.setattr(pool_module, "_load_renderer", slow_load)
+
+    async def scenario(pool: RenderPool) -> tuple[bool, int, bool]:
+        pool.load_renderer()
+        await asyncio.to_thread(loading.wait, WAIT_S)
+        render = asyncio.create_task(pool.render("till-1", TINY, raw_policy="allow"))
+        ticks = 0
+        for _ in range(20):  # the loop runs other work while the render waits for the load
+            await asyncio.sleep(0.01)
+            ticks += 1
+        waited = not render.done()
+        release.set()
+        rendered = await render
+        return waited, ticks, bool(rendered.data)
+
+    waited, ticks, printed = run(scenario)
+    assert waited and ticks == 20 and printed

@@ -35,13 +35,14 @@ forkserver behind them) or when :meth:`RenderPool.warm` is called, and a worker 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import os
 import sys
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -156,6 +157,7 @@ class RenderPool:
         self._portable_limits = PickledOnce(limits)
         self._portable_registry: tuple[PrinterRegistry, tuple[object, ...], PickledOnce] | None = None
         self._closed = False
+        self._loading: Future[None] | None = None  # the renderer loading in an inline thread (load_renderer)
         self.killed = 0  # workers killed over their time budget (for /metrics and tests)
 
     @classmethod
@@ -181,9 +183,16 @@ class RenderPool:
 
     def load_renderer(self) -> None:
         """Import the renderer and the document models in an inline render thread (it returns at once), so the
-        first document finds them loaded instead of importing them on the event loop; the daemon serves first."""
-        if not self._closed:
-            self._inline.submit(_load_renderer)
+        first document finds them loaded instead of importing them on the event loop; the daemon serves first. A
+        render asked for meanwhile waits for the load without holding up the event loop."""
+        if not self._closed and self._loading is None:
+            self._loading = self._inline.submit(_load_renderer)
+
+    async def _renderer_loaded(self) -> None:
+        loading = self._loading
+        if loading is not None and not loading.done():
+            with contextlib.suppress(Exception):  # a failed import fails again, with its traceback, at the render
+                await asyncio.wrap_future(loading)
 
     def _start_workers(self) -> None:
         if not self._workers and not self._closed:
@@ -270,6 +279,7 @@ class RenderPool:
     ) -> RenderedDocument:
         """Validate a ticket's document, choose its printer from ``registry`` and render it for that printer's paper
         (no registry: the document's own profile)."""
+        await self._renderer_loaded()
         from .work import render_in_worker  # the renderer and the document models load with the first document
 
         outcome = await self._run(
@@ -288,6 +298,7 @@ class RenderPool:
         printer_name: str | None = None,
     ) -> PreviewOutcome:
         """The preview image of a document: rendering plus emulation, under the same budget."""
+        await self._renderer_loaded()
         from .work import preview_in_worker
 
         outcome = await self._run(client_key, datos, preview_in_worker, (registry, printer_name), raw_policy)
