@@ -45,7 +45,8 @@ from .faults import (
     write_marker,
 )
 from .interface import JobKey
-from .jobs import DuplicateJob
+from .jobs import DuplicateJob, Job
+from .newjobs import NewJob
 from .reads import _IS_PENDING
 from .schema import MIGRATIONS, SCHEMA_VERSION
 from .writes import DISK_FULL, JobWrites, Recovery
@@ -81,6 +82,7 @@ class SqliteJobStore(JobWrites):
         self._disk_full = False  # new jobs refused until the reserve can be made again
         self._rearm_delay, self._rearm_at = 1.0, -_REARM_MAX_SECONDS  # when the reserve was (or may be) made again
         self._pending: dict[str, int] = {}  # printer → pending jobs; changed inside a batch, rolled back with it
+        self._printing: dict[int, Job] = {}  # jobs this store put in printing (JobWrites._move_known)
         self.pending_total = 0  # published after each commit: read from any thread
         self.pending_printer_names: tuple[str, ...] = ()
         try:
@@ -292,9 +294,23 @@ class SqliteJobStore(JobWrites):
         return outcomes
 
     def _all_or_nothing(self, operations: Sequence[Callable[[], object]]) -> list[Outcome] | None:
-        """Every request of the batch, or None as soon as one is refused (the caller rolls back)."""
+        """Every request of the batch, or None as soon as one is refused (the caller rolls back).
+
+        The batch's new jobs go first, in their order, with one statement (``newjobs.py``); the other requests
+        follow in theirs. Nobody has heard back from any of them, so this order is as true as the arrival order, and
+        a final write that claims its printer's next jobs sees the new ones."""
+        new_jobs = [operation for operation in operations if isinstance(operation, NewJob)]
+        stored: Iterator[Job] = iter(())
+        if len(new_jobs) > 1:
+            batch = self.do_add_many(new_jobs)
+            if batch is None:
+                return None
+            stored = iter(batch)
         outcomes: list[Outcome] = []
         for operation in operations:
+            if len(new_jobs) > 1 and isinstance(operation, NewJob):
+                outcomes.append((True, next(stored)))
+                continue
             try:
                 outcomes.append((True, operation()))
             except sqlite3.Error:

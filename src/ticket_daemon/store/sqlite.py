@@ -21,6 +21,7 @@ from .database import SqliteJobStore, StorageError
 from .faults import DEFAULT_RESERVE_BYTES, StoreHealth
 from .interface import CLAIM_MAX_BYTES, JobKey
 from .jobs import DEFAULT_DUPLICATE_WINDOW_SECONDS, Job, JobState
+from .newjobs import NewJob
 from .runner import DEFAULT_MAX_BATCH, RIDE_ALONG_SECONDS, Outcome, StoreRunner
 
 T = TypeVar("T")
@@ -128,9 +129,7 @@ class SqliteSpool:
         window_seconds: float = DEFAULT_DUPLICATE_WINDOW_SECONDS,
         now: float | None = None,
     ) -> Job:
-        return await self._runner.write(
-            functools.partial(self._open_store().do_add, job, capacity, window_seconds, now)
-        )
+        return await self._runner.write(NewJob(self._open_store(), job, capacity, window_seconds, now))
 
     async def move(
         self,

@@ -2,10 +2,12 @@
 group commit's transaction, kept apart from its connection, health and batching (``database.py``) and its queries
 (``reads.py``).
 
-On the spool thread every SQLite statement hands the interpreter lock to the event loop and takes it back, so each
-operation is as few statements as its rules allow: a new job is one insert that checks its id itself, and a move is
-one update that returns the row it wrote. The pending counts per printer are kept in ``_pending``, changed here and
-rolled back by the batch with the rows.
+On the spool thread every SQLite step (a statement, and each further row it returns) hands the interpreter lock to
+the event loop and takes it back, which waits while the loop runs. So each operation is as few steps as its rules
+allow: a batch's new jobs are one insert that checks their ids itself (``newjobs.py``); a move is one update, which
+returns the row it wrote unless the store put the job in ``printing`` itself and the row is still what it wrote; a
+claim is one read and one update, and delivered marks one update. The pending counts per printer are kept in
+``_pending``, changed here and rolled back by the batch with the rows.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from dataclasses import dataclass, replace
 from .faults import StorageError
 from .interface import JobKey, claimable
 from .jobs import TRANSITIONS, Job, JobState, check_reuse
-from .reads import _COLUMNS, _IS_FINAL, _IS_PENDING, JobReads, _job
+from .newjobs import NewJob, insert_new_jobs
+from .reads import _COLUMNS, _IS_FINAL, JobReads, _job
 
 DISK_FULL = "the disk is full: new jobs are refused until space is freed"
 
@@ -43,6 +46,17 @@ def _move_returning(target: JobState) -> str:
 
 
 _MOVE_RETURNING = {target: _move_returning(target) for target in JobState}
+# A final write's claim: the printer's next queued jobs (seqs as a JSON array) move to printing with one more attempt.
+_CLAIM = (
+    "UPDATE jobs SET state = 'printing', attempts = attempts + 1, updated_at = ?, delivered = 0"
+    " WHERE seq IN (SELECT value FROM json_each(?)) AND state = 'queued'"
+)
+# A move out of printing, applied only while the row is still the record this store wrote (_move_known).
+_MOVE_PRINTING = (
+    "UPDATE jobs SET state = ?, message = ?, attempts = ?, updated_at = ?, delivered = 0,"
+    " data = CASE WHEN ? THEN NULL ELSE data END"
+    " WHERE seq = ? AND state = 'printing' AND attempts = ? AND updated_at = ?"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +73,7 @@ class JobWrites(JobReads):
     _damage: str | None  # a write found the file damaged: nothing it holds can be trusted
     _file_problem: str | None  # the file at the path is not the one open
     _disk_full: bool
+    _printing: dict[int, Job]  # seq → the record of a job this store put in printing, as it wrote it
 
     def do_add(self, job: Job, capacity: int, window_seconds: float, now: float | None) -> Job:
         """Store a new job and return it with its ``seq``.
@@ -90,6 +105,20 @@ class JobWrites(JobReads):
         assert seq is not None
         self._pending[job.printer] = self._pending.get(job.printer, 0) + 1
         return replace(job, seq=seq)
+
+    def do_add_many(self, new_jobs: Sequence[NewJob]) -> list[Job] | None:
+        """Store ``new_jobs``, in their order, with one statement (``newjobs.py``); None when any of them must go
+        through :meth:`do_add` on its own (an id used within its window, a refusal): nothing is stored then, and the
+        caller rolls the transaction back."""
+        if self._damage is not None or self._file_problem is not None or self._disk_full:
+            return None
+        pending = sum(self._pending.values())
+        if any(pending + ahead >= new.capacity for ahead, new in enumerate(new_jobs)):
+            return None
+        stored = insert_new_jobs(self._db, new_jobs)
+        for job in stored or ():
+            self._pending[job.printer] = self._pending.get(job.printer, 0) + 1
+        return stored
 
     def _new_job_refusal(self, capacity: int) -> Exception | None:
         """Why no new job may be stored now (the spool file is lost, the disk is full, the queue is full), or None."""
@@ -136,8 +165,13 @@ class JobWrites(JobReads):
         message: str | None,
         attempts: int | None,
     ) -> Job:
-        """Move a job along one edge of its life-cycle; returns the new record. One statement (the update returns
-        the row it wrote); a job that is not there, or not in a state the edge starts from, is read to say which."""
+        """Move a job along one edge of its life-cycle; returns the new record. One statement: a job this store put
+        in ``printing`` is moved on from the record it wrote, if the row is still that one; any other, by an update
+        that returns the row it wrote. A job that is not there, or not in a state the edge starts from, is read to
+        say which."""
+        moved = self._move_known(key, target, now, message, attempts)
+        if moved is not None:
+            return moved
         row = self._db.execute(
             _MOVE_RETURNING[target], (target.value, message, attempts, now, target.is_final, key)
         ).fetchone()
@@ -149,7 +183,30 @@ class JobWrites(JobReads):
         moved = _job(row)
         if target.is_final:  # every state an edge to a final state starts from is pending
             self._pending[moved.printer] -= 1
+        self._remember(moved)
         return moved
+
+    def _move_known(
+        self, key: JobKey, target: JobState, now: float, message: str | None, attempts: int | None
+    ) -> Job | None:
+        """Move a job this store put in ``printing`` without reading its row back: the update applies only while
+        the row is still the record written then (same state, attempts and time), so a record gone stale (an
+        operator's move, a batch rolled back) is never trusted. None when the general way must be taken."""
+        known = self._printing.pop(key, None)
+        if known is None or target not in TRANSITIONS[JobState.PRINTING]:
+            return None
+        moved = known.moved(target, now=now, message=message, attempts=attempts)
+        values = (target.value, moved.message, moved.attempts, now, target.is_final, key, known.attempts)
+        if self._db.execute(_MOVE_PRINTING, (*values, known.updated_at)).rowcount != 1:
+            return None
+        if target.is_final:
+            self._pending[moved.printer] -= 1
+        return moved
+
+    def _remember(self, job: Job) -> None:
+        """Keep the record of a job this store just put in ``printing`` (see :meth:`_move_known`)."""
+        if job.state is JobState.PRINTING:
+            self._printing[job.seq] = job
 
     def _apply_move(self, current: Job, target: JobState, now: float, message: str | None, attempts: int | None) -> Job:
         moved = current.moved(target, now=now, message=message, attempts=attempts)
@@ -162,6 +219,7 @@ class JobWrites(JobReads):
         )
         if target.is_final:  # every state with a way out is pending
             self._pending[current.printer] -= 1
+        self._remember(moved)
         return moved
 
     def do_finish_and_claim(
@@ -175,18 +233,22 @@ class JobWrites(JobReads):
         if not target.is_final:
             raise ValueError(f"finish_and_claim needs a final state, not {target.value}")
         finished = self.do_move(key, target, now, message, None)
-        rows = self._db.execute(
-            f"SELECT {_COLUMNS} FROM jobs WHERE printer = ? AND {_IS_PENDING} ORDER BY seq LIMIT ?",
-            (finished.printer, max(1, limit)),
-        ).fetchall()
-        heads = claimable([_job(row) for row in rows], max_bytes)
-        return finished, [self._apply_move(head, JobState.PRINTING, now, None, head.attempts + 1) for head in heads]
+        heads = claimable(self._heads(finished.printer, max(1, limit)), max_bytes)
+        if not heads:
+            return finished, []
+        claimed = [head.moved(JobState.PRINTING, now=now, attempts=head.attempts + 1) for head in heads]
+        # One statement claims them all; the heads were read in this transaction, so each is still queued.
+        self._db.execute(_CLAIM, (now, json.dumps([head.seq for head in heads])))
+        for job in claimed:
+            self._remember(job)
+        return finished, claimed
 
     def do_mark_results_delivered(self, seqs: Sequence[int]) -> None:
-        """The jobs ``seqs`` have had their results delivered, if they are finished. One statement per result, no
-        read first."""
-        self._db.executemany(
-            f"UPDATE jobs SET delivered = 1 WHERE seq = ? AND delivered = 0 AND {_IS_FINAL}", [(seq,) for seq in seqs]
+        """The jobs ``seqs`` have had their results delivered, if they are finished. One statement, no read first."""
+        self._db.execute(
+            "UPDATE jobs SET delivered = 1 WHERE seq IN (SELECT value FROM json_each(?))"
+            f" AND delivered = 0 AND {_IS_FINAL}",
+            (json.dumps(list(seqs)),),
         )
 
     def do_recover(self, now: float, policy: str) -> Recovery:
