@@ -100,6 +100,9 @@ class SqliteJobStore(JobWrites):
             # would write a receipt's rendered bytes to the log twice more once it printed (its overflow pages, freed
             # when a final state drops the bytes); the document they were made from stays in the row anyway.
             self._db.execute("PRAGMA secure_delete=FAST")
+            # The temporary tables a statement builds (a batch's new jobs, checked against the jobs they may repeat)
+            # stay in memory: a temporary file costs system calls at every group commit.
+            self._db.execute("PRAGMA temp_store=MEMORY")
             self._check_integrity()
             self._migrate()
             write_marker(self.marker)

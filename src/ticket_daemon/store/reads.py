@@ -21,13 +21,6 @@ _IS_FINAL = "state IN ('success', 'error', 'expired', 'cancelled')"
 _COLUMNS = (
     "seq, id, client_id, printer, document, data, state, attempts, created_at, updated_at, message, notes, digest"
 )
-# Every row of a query in one JSON array, read in one step: each further row would be another step, and on the spool
-# thread every step gives the interpreter lock away and takes it back. The bytes travel as hex, and the times as
-# quote()'s text, which reads back to the very same float.
-_ROWS_AS_JSON = (
-    "json_group_array(json_array(seq, id, client_id, printer, document, hex(data), data IS NULL, state, attempts,"
-    " quote(created_at), quote(updated_at), message, notes, digest))"
-)
 
 
 class JobReads:
@@ -102,10 +95,11 @@ class JobReads:
         return _job(row) if row else None
 
     def _heads(self, printer: str, limit: int) -> list[Job]:
-        """The first ``limit`` pending jobs of ``printer``, oldest first, read in one step (inside a write)."""
-        heads = f"SELECT * FROM jobs WHERE printer = ? AND {_IS_PENDING} ORDER BY seq LIMIT ?"
-        (text,) = self._db.execute(f"SELECT {_ROWS_AS_JSON} FROM ({heads})", (printer, limit)).fetchone()
-        return sorted((_job_from_json(row) for row in json.loads(text)), key=lambda job: job.seq)
+        """The first ``limit`` pending jobs of ``printer``, oldest first (inside a write)."""
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM jobs WHERE printer = ? AND {_IS_PENDING} ORDER BY seq LIMIT ?", (printer, limit)
+        ).fetchall()
+        return [_job(row) for row in rows]
 
     def _read(self, sql: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
         try:
@@ -132,23 +126,3 @@ def _job(row: tuple[object, ...]) -> Job:
         digest=str(digest),
     )
 
-
-def _job_from_json(row: list[object]) -> Job:
-    """A job from one element of :data:`_ROWS_AS_JSON`."""
-    seq, job_id, client_id, printer, document, data, no_data, state, attempts, created, updated, *rest = row
-    message, notes, digest = rest
-    return Job(
-        id=str(job_id),
-        client_id=str(client_id),
-        printer=str(printer),
-        document=str(document),
-        seq=int(str(seq)),
-        data=None if no_data else bytes.fromhex(str(data)),
-        state=JobState(str(state)),
-        attempts=int(str(attempts)),
-        created_at=float(str(created)),
-        updated_at=float(str(updated)),
-        message=str(message),
-        notes=tuple(json.loads(str(notes))),
-        digest=str(digest),
-    )
