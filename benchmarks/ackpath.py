@@ -11,7 +11,8 @@ rounds taking turns between the three servers over ``BENCH_LOAD_SECONDS`` (6 s) 
 ratio is printed with its range over the rounds. Figures:
 
 - durable acks/s of a one-line ticket and of ``examples/receipt.json`` at 10 connections: ours ÷ floor, and the
-  durable floor beside them;
+  durable floor beside them, with our CPU time per ack split between the event loop, the other threads and the
+  render workers (``cputime.py``);
 - printing keeps up: after a load of ``BENCH_KEEPUP_SECONDS`` (30 s), how many acked jobs were printed within 2 s;
 - ack p99 at 100 connections, ours ÷ the durable floor's, and how long after the load's end every result was back;
 - the ack latency of a small ticket from one till while six others send heavy previews (render budget);
@@ -44,6 +45,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 
 from .bench_printer import PrinterProcess
+from .cputime import TreeCpu, tree_cpu
 from .lifecycle import REPO, DaemonProcess, clean_environment, tail, terminate
 from .report import Stats
 
@@ -227,11 +229,12 @@ def _refusals(load: Load) -> str:
 
 @dataclass(frozen=True)
 class Servers:
-    """The three servers every comparison runs against, side by side."""
+    """The three servers every comparison runs against, side by side (and our daemon's pid, for its CPU time)."""
 
     floor: str
     durable_floor: str
     ours: str
+    ours_pid: int | None = None
 
 
 @dataclass
@@ -241,6 +244,7 @@ class Rounds:
     floor: list[Load] = field(default_factory=list)
     durable: list[Load] = field(default_factory=list)
     ours: list[Load] = field(default_factory=list)
+    ours_cpu: list[TreeCpu] = field(default_factory=list)  # our daemon's CPU time during each of its rounds
 
     def medians(self, figure: Callable[[Load], float]) -> tuple[float, float, float]:
         """The median of ``figure`` over the rounds: floor, durable floor, ours."""
@@ -269,9 +273,13 @@ async def _rounds(servers: Servers, clients: int, document: dict[str, Any], tag:
         rounds.durable.append(
             await closed_loop(servers.durable_floor, clients, document, seconds, tag=f"d-{tag}{number}", results=True)
         )
+        before = tree_cpu(servers.ours_pid) if servers.ours_pid is not None else None
         rounds.ours.append(
             await closed_loop(servers.ours, clients, document, seconds, tag=f"o-{tag}{number}", results=True)
         )
+        after = tree_cpu(servers.ours_pid) if servers.ours_pid is not None else None
+        if before is not None and after is not None:
+            rounds.ours_cpu.append(after - before)
     return rounds
 
 
@@ -300,6 +308,10 @@ async def _throughput(servers: Servers, name: str, document: dict[str, Any], tar
         f"  {'':<12}           floor {floor:8.0f} acks/s (parse and ack only); durable floor/floor"
         f" {_spread(rounds.ratios(_rate, rounds.durable))}, ours/floor {_spread(rounds.ratios(_rate, rounds.ours))}"
     )
+    if rounds.ours_cpu:  # the round with the median rate: what one ack cost each part of the daemon
+        median_round = sorted(range(len(rounds.ours)), key=lambda n: _rate(rounds.ours[n]))[len(rounds.ours) // 2]
+        cpu = rounds.ours_cpu[median_round].per_job_us(len(rounds.ours[median_round].ack_ms))
+        print(f"  {'':<12}           our CPU per ack: {cpu}")
 
 
 async def _keep_up(ours_url: str) -> None:
@@ -517,7 +529,7 @@ async def _all() -> None:
             floor_server("benchmarks.durable_floor") as durable_url,
             daemon(root / "ours") as ours,
         ):
-            servers = Servers(floor=floor_url, durable_floor=durable_url, ours=ours.ws_url)
+            servers = Servers(floor=floor_url, durable_floor=durable_url, ours=ours.ws_url, ours_pid=ours.process.pid)
             await closed_loop(servers.ours, 2, SMALL, 1.0, tag="warmup", results=True)
             # Render worker processes start on the first document that needs one (an image here), then stay up
             # while used: that one start is shown on its own, and the comparisons measure the steady state.
