@@ -69,9 +69,8 @@ def insert_new_jobs(db: sqlite3.Connection, new_jobs: Sequence[NewJob]) -> list[
     return stored
 
 
-def _values(new: NewJob) -> tuple[object, ...]:
-    job = new.job
-    now = job.created_at if new.now is None else new.now
+def row_values(job: Job) -> tuple[object, ...]:
+    """The values of ``job``'s row, in the order of the insert's columns."""
     notes = json.dumps(list(job.notes), separators=(",", ":"), ensure_ascii=False)
     return (
         job.id,
@@ -86,9 +85,12 @@ def _values(new: NewJob) -> tuple[object, ...]:
         job.message,
         notes,
         job.digest,
-        now,
-        new.window_seconds,
     )
+
+
+def _values(new: NewJob) -> tuple[object, ...]:
+    now = new.job.created_at if new.now is None else new.now
+    return (*row_values(new.job), now, new.window_seconds)
 
 
 def _statement(rows: int) -> str:

@@ -94,13 +94,6 @@ class JobReads:
         ).fetchone()
         return _job(row) if row else None
 
-    def _heads(self, printer: str, limit: int) -> list[Job]:
-        """The first ``limit`` pending jobs of ``printer``, oldest first (inside a write)."""
-        rows = self._db.execute(
-            f"SELECT {_COLUMNS} FROM jobs WHERE printer = ? AND {_IS_PENDING} ORDER BY seq LIMIT ?", (printer, limit)
-        ).fetchall()
-        return [_job(row) for row in rows]
-
     def _read(self, sql: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
         try:
             return list(self._db.execute(sql, params).fetchall())
@@ -125,4 +118,3 @@ def _job(row: tuple[object, ...]) -> Job:
         notes=tuple(json.loads(str(notes))),
         digest=str(digest),
     )
-

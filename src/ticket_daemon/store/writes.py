@@ -20,8 +20,8 @@ from dataclasses import dataclass, replace
 from .faults import StorageError
 from .interface import JobKey, claimable
 from .jobs import TRANSITIONS, Job, JobState, check_reuse
-from .newjobs import NewJob, insert_new_jobs
-from .reads import _COLUMNS, _IS_FINAL, JobReads, _job
+from .newjobs import NewJob, insert_new_jobs, row_values
+from .reads import _COLUMNS, _IS_FINAL, _IS_PENDING, JobReads, _job
 
 DISK_FULL = "the disk is full: new jobs are refused until space is freed"
 
@@ -134,20 +134,7 @@ class JobWrites(JobReads):
         """Insert ``job``'s row; its ``seq``. ``unless_used_within`` (window, now): only if its owner did not use its
         id within the window before ``now`` (the test :func:`check_reuse` makes, ``now - created_at < window``, in
         the same floating-point arithmetic), else nothing is inserted and None returned."""
-        values = (
-            job.id,
-            job.client_id,
-            job.printer,
-            job.document,
-            job.data,
-            job.state.value,
-            job.attempts,
-            job.created_at,
-            job.updated_at,
-            job.message,
-            json.dumps(list(job.notes), separators=(",", ":"), ensure_ascii=False),
-            job.digest,
-        )
+        values = row_values(job)
         if unless_used_within is None:
             cursor = self._db.execute(_INSERT_JOB, values)
         else:
@@ -233,7 +220,11 @@ class JobWrites(JobReads):
         if not target.is_final:
             raise ValueError(f"finish_and_claim needs a final state, not {target.value}")
         finished = self.do_move(key, target, now, message, None)
-        heads = claimable(self._heads(finished.printer, max(1, limit)), max_bytes)
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM jobs WHERE printer = ? AND {_IS_PENDING} ORDER BY seq LIMIT ?",
+            (finished.printer, max(1, limit)),
+        ).fetchall()
+        heads = claimable([_job(row) for row in rows], max_bytes)
         if not heads:
             return finished, []
         claimed = [head.moved(JobState.PRINTING, now=now, attempts=head.attempts + 1) for head in heads]
