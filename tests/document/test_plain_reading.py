@@ -32,8 +32,42 @@ def column(width: int) -> list[dict[str, Any]]:
     return [{"name": "A", "width": width}]
 
 
+LOGO = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg=="  # 1x1 PNG
+
+
+def image(**data: Any) -> dict[str, Any]:
+    return {"type": "image", "data": {"code": LOGO, **data}}
+
+
+def barcode(**data: Any) -> dict[str, Any]:
+    return {"type": "barcode", "data": {"symbology": "code128", "data": "A-000123", **data}}
+
+
+def qr(**data: Any) -> dict[str, Any]:
+    return {"type": "qr", "data": {"data": "https://example.com", **data}}
+
+
 # Each field the plain reading bounds, just outside, at and just inside each of the models' bounds.
 AT_THE_BOUNDS = [
+    *[doc(image(pixel_width=n)) for n in (0, 1, 576, 10_000)],
+    *[doc(image(threshold=n)) for n in (-1, 0, 255, 256)],
+    *[doc(image(code=code)) for code in ("", "   ", "====", "not base64!", LOGO[:-4], f"data:image/png;base64,{LOGO}")],
+    *[doc(image(dithering=name)) for name in ("atkinson", "threshold", "floyd")],
+    *[doc(image(scaling=name)) for name in ("bilinear", "nearest", "bicubic")],
+    *[doc(barcode(width=n)) for n in (1, 2, 6, 7)],
+    *[doc(barcode(height=n)) for n in (0, 1, 255, 256)],
+    *[doc(barcode(data="A" * n)) for n in (0, 1, 255, 256)],
+    *[doc(barcode(symbology="ean13", data=data)) for data in ("4006381333931", "4006381333932", "400638133393")],
+    *[doc(barcode(symbology="upca", data=data)) for data in ("03600029145", "036000291452", "0360002914")],
+    *[doc(barcode(hri_position=name)) for name in ("none", "both", "left")],
+    *[doc(barcode(hri_font=name)) for name in ("A", "B", "C")],
+    *[doc(barcode(symbology=name)) for name in ("code128", "code39", "qr")],
+    *[doc(qr(pixel_width=n)) for n in (87, 576, 10_000)],
+    *[doc(qr(data="x" * n)) for n in (0, 1, 7089, 7090)],
+    doc(qr(data="ñ" * 3544)),
+    doc(qr(data="ñ" * 3545)),
+    *[doc(qr(correction=name)) for name in ("L", "H", "X")],
+    *[doc(qr(human_text="x" * n)) for n in (0, 1, 65_536, 65_537)],
     *[doc({"type": "feed", "data": {"lines": n}}) for n in (0, 1, 255, 256)],
     *[doc({"type": "cut", "data": {"feed": n}}) for n in (-1, 0, 255, 256)],
     *[doc({"type": "separator", "data": {"length": n}}) for n in (0, 1, 1000, 1001)],
@@ -84,6 +118,17 @@ def test_the_plain_reading_takes_a_value_exactly_when_the_models_do(document: di
         doc(table(rows=[[1.5]])),
         doc(table(rows=[[10**15]])),
         doc(text(), has_qr=None),
+        # Spellings lenient reading mends or the models map, and what plain reading does not draw.
+        doc(image(dithering="Atkinson")),
+        doc(image(scaling="nns")),
+        doc(barcode(symbology="CODE128")),
+        doc(barcode(hri_position="Below")),
+        doc(qr(correction="m")),
+        doc(qr(pixel_width=86)),
+        doc(qr(human_text=None)),
+        doc(qr(circle_shape=False)),
+        doc(qr(circle_shape=True)),
+        doc(qr(logo=LOGO)),
     ],
 )
 def test_values_the_models_read_another_way_are_left_to_them(document: dict[str, Any]) -> None:

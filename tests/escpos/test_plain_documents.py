@@ -1,11 +1,14 @@
-"""Plain documents (text, separators, tables, feeds, cuts, pulse, beep as docs/document.md spells them) are read
+"""Plain documents (text, separators, tables, feeds, cuts, pulse, beep, images, barcodes and QR codes as
+docs/document.md spells them) are read
 without the models and laid out from the values read: the printer gets the very bytes, and the client the very
 notes and refusals, that the general reading and renderer give. Anything the plain reading does not fully
 understand is left to the general reading."""
 
 from __future__ import annotations
 
+import base64
 import copy
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -13,9 +16,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from PIL import Image
 
 from conftest import EXAMPLES, shared_examples
 from ticket_daemon.document import DocumentError, parse_document
+from ticket_daemon.document.barcodes import SYMBOLOGIES, barcode_problem
 from ticket_daemon.document.codetables import CODE_TABLE_NAMES
 from ticket_daemon.document.model import Document
 from ticket_daemon.document.plaindoc import PlainDocument, read_plain
@@ -109,6 +114,61 @@ def table_commands(draw: st.DrawFn) -> dict[str, Any]:
     return {"type": "table", "data": data}
 
 
+def png_base64(width: int, height: int, mode: str) -> str:
+    """A small PNG made here, as base64 (the pixels vary, so dithering and thresholds matter)."""
+    picture = Image.new(mode, (width, height))
+    picture.putdata([(x * 37 + y * 11) % 256 for y in range(height) for x in range(width)])
+    encoded = io.BytesIO()
+    picture.save(encoded, format="PNG")
+    return base64.b64encode(encoded.getvalue()).decode("ascii")
+
+
+IMAGES = [png_base64(1, 1, "L"), png_base64(40, 12, "L"), png_base64(9, 30, "L")]
+IMAGE_CODES = st.sampled_from([*IMAGES, f"data:image/png;base64,{IMAGES[1]}"])
+# Barcode data each symbology prints as written (the others are the general reading's to refuse or mend).
+BARCODES = [
+    (symbology, data)
+    for symbology in SYMBOLOGIES
+    for data in ["03600029145", "036000291452", "4006381333931", "96385074", "0123456", "A-000123", "12345678", "A1B2"]
+    if barcode_problem(symbology, data) is None
+]
+QR_DATA = st.sampled_from(["https://example.com/factura?folio=A-000123", "Hola", "ñandú €12", "1234567890", "中文"])
+SYMBOLS = st.one_of(
+    st.builds(
+        lambda code, rest: {"type": "image", "data": {"code": code} | rest},
+        IMAGE_CODES,
+        optional(
+            pixel_width=st.integers(1, 700),
+            align=ALIGNS,
+            threshold=st.integers(0, 255),
+            dithering=st.sampled_from(["atkinson", "threshold"]),
+            scaling=st.sampled_from(["bilinear", "nearest"]),
+        ),
+    ),
+    st.builds(
+        lambda symbol, rest: {"type": "barcode", "data": {"symbology": symbol[0], "data": symbol[1]} | rest},
+        st.sampled_from(BARCODES),
+        optional(
+            width=st.integers(2, 6),
+            height=st.integers(1, 255),
+            hri_position=st.sampled_from(["none", "above", "below", "both"]),
+            hri_font=st.sampled_from(["A", "B"]),
+            align=ALIGNS,
+        ),
+    ),
+    st.builds(
+        lambda data, rest: {"type": "qr", "data": {"data": data} | rest},
+        QR_DATA,
+        optional(
+            human_text=TEXTS,
+            pixel_width=st.integers(87, 700),
+            correction=st.sampled_from(["L", "M", "Q", "H"]),
+            align=ALIGNS,
+        ),
+    ),
+)
+
+
 def command(kind: str, data: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[dict[str, Any]]:
     with_data = st.builds(lambda payload: {"type": kind, "data": payload}, data)
     return with_data | st.just({"type": kind})
@@ -122,6 +182,7 @@ COMMANDS = st.one_of(
     command("cut", optional(mode=st.sampled_from(["partial", "full", "FULL"]), feed=st.integers(0, 5))),
     command("pulse", optional(pin=st.integers(0, 1), on_time=st.integers(1, 600), off_time=st.integers(1, 600))),
     command("beep", optional(times=st.integers(1, 12), lapse=st.integers(1, 12))),
+    SYMBOLS,
 )
 PROFILES = st.fixed_dictionaries(
     {"model": st.sampled_from(["80mm EC-PM-80250", "58mm PT-210", "Generic", "TM-T20II"])},

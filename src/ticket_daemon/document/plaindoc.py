@@ -1,5 +1,6 @@
 """A plain document read without the models: the parser's fastest path, for the documents POS software sends every
-day (text, separators, tables, feeds, cuts, pulse, beep, with the keys and spellings docs/document.md gives).
+day (text, separators, tables, feeds, cuts, pulse, beep, images, barcodes and QR codes, with the keys and spellings
+docs/document.md gives; the last three in ``plainsymbols.py``).
 
 :func:`read_plain` reads exactly those, checking every value the models would check, into the values the layout
 reads (``escpos/plain.py``); anything else (an unknown key, a null, another type, a value out of range or spelled
@@ -42,6 +43,7 @@ from .model import (
     TextData,
     TextStyle,
 )
+from .plainsymbols import ALIGN_SPELLINGS, SYMBOL_READERS, PlainSymbol
 
 # A text style as the layout reads it: font ("A"/"B"), size ("WxH"), bold, underline ("0pt".."2pt"), inverse.
 StyleKey = tuple[str, str, bool, str, bool]
@@ -117,7 +119,7 @@ class PlainTable:
     look: TableLook
 
 
-PlainCommand = PlainText | PlainSeparator | PlainFeed | PlainCut | PlainPulse | PlainBeep | PlainTable
+PlainCommand = PlainText | PlainSeparator | PlainFeed | PlainCut | PlainPulse | PlainBeep | PlainTable | PlainSymbol
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,11 +146,6 @@ _PLAIN_VERSION = re.compile(r"0*1\.[0-9]+", re.ASCII)
 _PLAIN_INT_LIMIT = 1_000_000
 _PLAIN_CELL_INT_LIMIT = 10**15  # a number in a table cell is printed as written (spellings.table_cell)
 
-_ALIGNS = {
-    spelled: alignment
-    for alignment in Align
-    for spelled in (alignment.value, alignment.value.upper(), alignment.value.capitalize())
-}
 _SIZES = {f"{w}{x}{h}": f"{w}x{h}" for w in "12345678" for h in "12345678" for x in "xX"}
 _FONTS = {"A": "A", "B": "B", "a": "A", "b": "B"}
 _UNDERLINES = {"0pt": "0pt", "1pt": "1pt", "2pt": "2pt"}
@@ -258,7 +255,7 @@ def _int(value: Any, low: int, high: int) -> TypeGuard[int]:
 def _align(value: Any, default: Align) -> Align | None:
     if value is _ABSENT:
         return default
-    return _ALIGNS.get(value) if type(value) is str else None
+    return ALIGN_SPELLINGS.get(value) if type(value) is str else None
 
 
 def _style(value: Any) -> StyleKey | None:
@@ -490,4 +487,5 @@ _READERS: dict[str, Callable[[Any], PlainCommand | None]] = {
     "pulse": _pulse,
     "beep": _beep,
     "table": _table,
+    **SYMBOL_READERS,
 }

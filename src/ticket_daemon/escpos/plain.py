@@ -1,5 +1,7 @@
 """The layout of a plain document (``document.plaindoc.read_plain``): the same text, table and paper functions the
-general renderer calls, handed the values read from the client's JSON instead of the models' fields.
+general renderer calls, handed the values read from the client's JSON instead of the models' fields; images,
+barcodes and QR codes through the general renderer's own ``symbols.symbol_bytes``, with the data objects the plain
+reading built.
 
 A layout that cannot be made (a table wider than the paper) is not reported from here: the caller renders the
 document the general way, which refuses it with the general renderer's words.
@@ -10,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..document.model import BarcodeData, ImageData, QrData
 from ..document.plaindoc import (
     PlainBeep,
     PlainCommand,
@@ -22,15 +25,20 @@ from ..document.plaindoc import (
     PlainText,
 )
 from . import commands
+from .barcode import barcode_notes
 from .codepages import NO_SUBSTITUTIONS, EncodedText
+from .imagecache import BitmapCache
 from .mechanism import beep_bytes, cut_bytes, pulse_bytes
 from .profiles import PrinterProfile
+from .symbols import symbol_bytes
 from .table import table_layout
 from .text import separator_line, text_line
 from .typefaces import Typefaces
 
 
-def plain_job(document: PlainDocument, printer: PrinterProfile, typefaces: Typefaces) -> tuple[bytes, list[str]] | None:
+def plain_job(
+    document: PlainDocument, printer: PrinterProfile, typefaces: Typefaces, image_cache: BitmapCache | None = None
+) -> tuple[bytes, list[str]] | None:
     """The job's bytes and notes, as ``render_job`` gives them for the same document read by the models; None when
     a command cannot be laid out (the general renderer then says why)."""
     # docs/document.md "Profile": every job starts with ESC @ and ESC t n for the code table (this printer's n for it).
@@ -38,7 +46,12 @@ def plain_job(document: PlainDocument, printer: PrinterProfile, typefaces: Typef
     notes: list[str] = []
     try:
         for index, command in enumerate(document.commands):
-            part = _LAYOUTS[type(command)](command, printer, typefaces)
+            if isinstance(command, ImageData | BarcodeData | QrData):
+                part: EncodedText | bytes = symbol_bytes(command, printer, typefaces, image_cache)
+                if isinstance(command, BarcodeData):  # docs/document.md "barcode": say when it was narrowed
+                    notes.extend(barcode_notes(command, printer.dot_width, index))
+            else:
+                part = _LAYOUTS[type(command)](command, printer, typefaces)
             if isinstance(part, bytes):
                 out += part
                 continue

@@ -31,15 +31,16 @@ from ..document.parse import parse_document
 from ..document.plaindoc import PlainDocument
 from ..document.rawpolicy import RawPolicy, safe_mode_refusal
 from . import commands
-from .barcode import barcode_bytes, barcode_notes
+from .barcode import barcode_notes
 from .codepages import NO_SUBSTITUTIONS, EncodedText
 from .imagecache import BitmapCache
 from .mechanism import beep_bytes, cut_bytes, pulse_bytes
 from .plain import plain_job
 from .profiles import PrinterProfile, profile_for
 from .rawsafety import first_refused
+from .symbols import symbol_bytes
 from .table import table_bytes
-from .text import line_bytes, separator_bytes, text_bytes
+from .text import separator_bytes, text_bytes
 from .typefaces import BUILT_IN, Typefaces
 
 # The category an unexpected failure inside a command is reported under.
@@ -91,7 +92,7 @@ def render_job(
     """
     printer = profile if profile is not None else profile_for(document.profile)
     if isinstance(document, PlainDocument):
-        laid_out = plain_job(document, printer, typefaces)
+        laid_out = plain_job(document, printer, typefaces, image_cache)
         if laid_out is not None:
             return RenderedJob(laid_out[0], tuple(laid_out[1]))
         # The general reading gives the same document (a plain one reads the same strictly or leniently); its
@@ -138,20 +139,8 @@ def _render_command(
             return table_bytes(data, printer, typefaces)
         case SeparatorCommand(data=data):
             return separator_bytes(data, printer, typefaces)
-        case ImageCommand(data=data):
-            from .image import image_bytes  # numpy and Pillow: imported by the first image, not by plain text
-
-            return EncodedText(image_bytes(data, printer, resources.image_cache))
-        case BarcodeCommand(data=data):
-            return EncodedText(barcode_bytes(data, printer.dot_width))
-        case QrCommand(data=data):
-            from .qr import qr_bytes  # numpy, Pillow and zxing-cpp: imported by the first QR code
-
-            symbol = EncodedText(qr_bytes(data, printer))
-            if not data.human_text:
-                return symbol
-            # docs/document.md "qr": human_text is printed below the symbol, centred like it.
-            return symbol + line_bytes(data.human_text, data.align, printer, typefaces)
+        case ImageCommand(data=data) | BarcodeCommand(data=data) | QrCommand(data=data):
+            return symbol_bytes(data, printer, typefaces, resources.image_cache)
         case FeedCommand(data=data):
             return EncodedText(commands.feed_lines(data.lines))  # ESC d n
         case CutCommand(data=data):
