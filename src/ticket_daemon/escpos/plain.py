@@ -10,7 +10,7 @@ document the general way, which refuses it with the general renderer's words.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from ..document.model import BarcodeData, ImageData, QrData
 from ..document.plaindoc import (
@@ -46,12 +46,14 @@ def plain_job(
     notes: list[str] = []
     try:
         for index, command in enumerate(document.commands):
-            if isinstance(command, ImageData | BarcodeData | QrData):
-                part: EncodedText | bytes = symbol_bytes(command, printer, typefaces, image_cache)
-                if isinstance(command, BarcodeData):  # docs/document.md "barcode": say when it was narrowed
-                    notes.extend(barcode_notes(command, printer.dot_width, index))
-            else:
-                part = _LAYOUTS[type(command)](command, printer, typefaces)
+            layout = _LAYOUTS.get(type(command))
+            if layout is not None:
+                part: EncodedText | bytes = layout(command, printer, typefaces)
+            else:  # an image, a barcode or a QR code: the model's data object
+                symbol = cast(ImageData | BarcodeData | QrData, command)
+                part = symbol_bytes(symbol, printer, typefaces, image_cache)
+                if type(symbol) is BarcodeData:  # docs/document.md "barcode": say when it was narrowed
+                    notes.extend(barcode_notes(symbol, printer.dot_width, index))
             if isinstance(part, bytes):
                 out += part
                 continue
