@@ -77,8 +77,10 @@ def gone(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return True
-    status = Path(f"/proc/{pid}/status")
-    return status.exists() and "\nState:\tZ" in status.read_text()  # exited, not yet reaped by its parent
+    try:
+        return "\nState:\tZ" in Path(f"/proc/{pid}/status").read_text()  # exited, not yet reaped by its parent
+    except FileNotFoundError:  # reaped between the two looks
+        return True
 
 
 def wait_gone(pids: list[int]) -> None:
