@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
-from typing import Any, TypeGuard, cast
+from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
 
@@ -43,7 +43,8 @@ from .model import (
     TextData,
     TextStyle,
 )
-from .plainsymbols import ALIGN_SPELLINGS, SYMBOL_READERS, PlainSymbol
+from .plainsymbols import SYMBOL_READERS, PlainSymbol
+from .plainvalues import ALIGN_SPELLINGS, is_text, whole_number
 
 # A text style as the layout reads it: font ("A"/"B"), size ("WxH"), bold, underline ("0pt".."2pt"), inverse.
 StyleKey = tuple[str, str, bool, str, bool]
@@ -230,26 +231,13 @@ def _profile(value: Any) -> Profile | None:
 def _validated_profile(items: tuple[tuple[str, type, Any], ...]) -> Profile | None:
     fields: dict[str, Any] = {}
     for name, kind, item in items:
-        if kind is str and not _is_text(item, len(item)):
+        if kind is str and not is_text(item, len(item)):
             return None
         fields[name] = item
     try:
         return Profile.model_validate(fields)
     except ValidationError:
         return None
-
-
-def _is_text(value: Any, limit: int) -> TypeGuard[str]:
-    """A string of at most ``limit`` characters with no lone surrogate (which the general reading removes)."""
-    return (
-        type(value) is str
-        and len(value) <= limit
-        and (value.isascii() or value.isprintable() or LONE_SURROGATE.search(value) is None)
-    )
-
-
-def _int(value: Any, low: int, high: int) -> TypeGuard[int]:
-    return type(value) is int and low <= value <= high
 
 
 def _align(value: Any, default: Align) -> Align | None:
@@ -302,13 +290,13 @@ def _content(value: Any) -> Span | None:
         return None
     if len(value) == 1 and "text" in value:  # only a text (the everyday case): the default style and alignment
         text = value["text"]
-        return (text, DEFAULT_STYLE, _CONTENT_ALIGN) if _is_text(text, MAX_TEXT_CHARS) else None
+        return (text, DEFAULT_STYLE, _CONTENT_ALIGN) if is_text(text, MAX_TEXT_CHARS) else None
     if not value.keys() <= _CONTENT_KEYS:
         return None
     text = value.get("text")
     style = _style(value.get("content_style", _ABSENT))
     alignment = _align(value.get("align", _ABSENT), _CONTENT_ALIGN)
-    if not _is_text(text, MAX_TEXT_CHARS) or style is None or alignment is None:
+    if not is_text(text, MAX_TEXT_CHARS) or style is None or alignment is None:
         return None
     return (text, style, alignment)
 
@@ -318,14 +306,14 @@ def _label(value: Any) -> LabelSpan | None:
         return None
     if len(value) == 1 and "text" in value:  # only a text: the default separator, style and alignment
         text = value["text"]
-        return (text, _LABEL_SEPARATOR, DEFAULT_STYLE, _LABEL_ALIGN) if _is_text(text, MAX_TEXT_CHARS) else None
+        return (text, _LABEL_SEPARATOR, DEFAULT_STYLE, _LABEL_ALIGN) if is_text(text, MAX_TEXT_CHARS) else None
     if not value.keys() <= _LABEL_KEYS:
         return None
     text = value.get("text", _LABEL_TEXT)
     separator = value.get("separator", _LABEL_SEPARATOR)
     style = _style(value.get("label_style", _ABSENT))
     alignment = _align(value.get("align", _ABSENT), _LABEL_ALIGN)
-    if not _is_text(text, MAX_TEXT_CHARS) or not _is_text(separator, MAX_LABEL_SEPARATOR_CHARS):
+    if not is_text(text, MAX_TEXT_CHARS) or not is_text(separator, MAX_LABEL_SEPARATOR_CHARS):
         return None
     if style is None or alignment is None:
         return None
@@ -339,9 +327,9 @@ def _separator(data: Any) -> PlainSeparator | None:
         return None
     char = data.get("char", _SEPARATOR_CHAR)
     length = data.get("length")
-    if not _is_text(char, MAX_SEPARATOR_CHARS) or not char:
+    if not is_text(char, MAX_SEPARATOR_CHARS) or not char:
         return None
-    if "length" in data and not _int(length, 1, MAX_LINE_CHARS):
+    if "length" in data and not whole_number(length, 1, MAX_LINE_CHARS):
         return None
     return PlainSeparator(char, length)
 
@@ -352,7 +340,7 @@ def _feed(data: Any) -> PlainFeed | None:
     if type(data) is not dict or not data.keys() <= {"lines"}:
         return None
     lines = data.get("lines", _FEED_LINES)
-    return PlainFeed(lines) if _int(lines, 1, MAX_FEED_LINES) else None
+    return PlainFeed(lines) if whole_number(lines, 1, MAX_FEED_LINES) else None
 
 
 def _cut(data: Any) -> PlainCut | None:
@@ -363,7 +351,7 @@ def _cut(data: Any) -> PlainCut | None:
     mode = data.get("mode", _CUT_MODE)
     feed = data.get("feed", _CUT_FEED)
     full = _CUT_MODES.get(mode) if type(mode) is str else None
-    return PlainCut(full, feed) if full is not None and _int(feed, 0, MAX_FEED_LINES) else None
+    return PlainCut(full, feed) if full is not None and whole_number(feed, 0, MAX_FEED_LINES) else None
 
 
 def _pulse(data: Any) -> PlainPulse | None:
@@ -374,7 +362,11 @@ def _pulse(data: Any) -> PlainPulse | None:
     pin = data.get("pin", _PULSE_PIN)
     on_time = data.get("on_time", _PULSE_ON_TIME)
     off_time = data.get("off_time", _PULSE_OFF_TIME)
-    if _int(pin, 0, 1) and _int(on_time, 1, _PLAIN_INT_LIMIT) and _int(off_time, 1, _PLAIN_INT_LIMIT):
+    if (
+        whole_number(pin, 0, 1)
+        and whole_number(on_time, 1, _PLAIN_INT_LIMIT)
+        and whole_number(off_time, 1, _PLAIN_INT_LIMIT)
+    ):
         return PlainPulse(pin, on_time, off_time)
     return None
 
@@ -386,7 +378,7 @@ def _beep(data: Any) -> PlainBeep | None:
         return None
     times = data.get("times", _BEEP_TIMES)
     lapse = data.get("lapse", _BEEP_LAPSE)
-    if _int(times, 1, _PLAIN_INT_LIMIT) and _int(lapse, 1, _PLAIN_INT_LIMIT):
+    if whole_number(times, 1, _PLAIN_INT_LIMIT) and whole_number(lapse, 1, _PLAIN_INT_LIMIT):
         return PlainBeep(times, lapse)
     return None
 
@@ -398,7 +390,7 @@ def _table(data: Any) -> PlainTable | None:
     if type(definition) is not dict or not definition.keys() <= _DEFINITION_KEYS:
         return None
     paper_width = definition.get("paper_width")
-    if "paper_width" in definition and not _int(paper_width, 1, MAX_LINE_CHARS):
+    if "paper_width" in definition and not whole_number(paper_width, 1, MAX_LINE_CHARS):
         return None
     columns = _columns(definition.get("columns"))
     show_headers = data.get("show_headers", _TABLE_SHOW_HEADERS)
@@ -419,7 +411,7 @@ def _columns(value: Any) -> list[ColumnSpec] | None:
         name = column.get("name", _COLUMN_NAME)
         width = column.get("width")
         alignment = _align(column.get("align", _ABSENT), _COLUMN_ALIGN)
-        if not _is_text(name, MAX_TEXT_CHARS) or not _int(width, 1, MAX_LINE_CHARS) or alignment is None:
+        if not is_text(name, MAX_TEXT_CHARS) or not whole_number(width, 1, MAX_LINE_CHARS) or alignment is None:
             return None
         columns.append((name, width, alignment))
     return columns
@@ -436,7 +428,11 @@ def _look(options: Any, show_headers: Any, paper_width: int | None) -> TableLook
     alignment = _align(options.get("align", _ABSENT), _TABLE_OPTIONS_ALIGN)
     auto_reduce = options.get("auto_reduce", _TABLE_OPTIONS_AUTO_REDUCE)
     flags = (show_headers, header_bold, word_wrap, auto_reduce)
-    if any(type(flag) is not bool for flag in flags) or not _int(spacing, 0, MAX_COLUMN_SPACING) or alignment is None:
+    if (
+        any(type(flag) is not bool for flag in flags)
+        or not whole_number(spacing, 0, MAX_COLUMN_SPACING)
+        or alignment is None
+    ):
         return None
     return TableLook(show_headers, header_bold, word_wrap, spacing, alignment, auto_reduce, paper_width)
 

@@ -11,23 +11,15 @@ import binascii
 from collections.abc import Callable
 from typing import Any, TypeGuard
 
-from .asis import LONE_SURROGATE
 from .barcodes import SYMBOLOGIES, barcode_problem
-from .base import Align
 from .limits import MAX_BARCODE_BYTES, MAX_IMAGE_BASE64_CHARS, MAX_QR_BYTES, MAX_TEXT_CHARS
 from .model import BarcodeData, ImageData, QrData
 from .payloads import decode_base64_payload
+from .plainvalues import ALIGN_SPELLINGS, is_text, whole_number
 from .spellings import QR_MIN_WIDTH
 
 PlainSymbol = ImageData | BarcodeData | QrData
 
-_ABSENT: Any = object()
-# The spellings of an alignment the models read without a note: as written, in capitals, capitalised.
-ALIGN_SPELLINGS = {
-    spelled: alignment
-    for alignment in Align
-    for spelled in (alignment.value, alignment.value.upper(), alignment.value.capitalize())
-}
 _IMAGE_KEYS = frozenset({"code", "pixel_width", "align", "threshold", "dithering", "scaling"})
 _BARCODE_KEYS = frozenset({"symbology", "data", "width", "height", "hri_position", "hri_font", "align"})
 _QR_KEYS = frozenset({"data", "human_text", "pixel_width", "correction", "align"})
@@ -39,21 +31,8 @@ _CORRECTIONS = frozenset({"L", "M", "Q", "H"})
 _SYMBOLOGIES = frozenset(SYMBOLOGIES)
 
 
-def _int(value: Any, low: int, high: int) -> bool:
-    return type(value) is int and low <= value <= high
-
-
 def _one_of(value: Any, spellings: frozenset[str]) -> TypeGuard[str]:
     return type(value) is str and value in spellings
-
-
-def _text(value: Any, limit: int) -> TypeGuard[str]:
-    """A string of at most ``limit`` characters with no lone surrogate (which the general reading removes)."""
-    return (
-        type(value) is str
-        and len(value) <= limit
-        and (value.isascii() or value.isprintable() or LONE_SURROGATE.search(value) is None)
-    )
 
 
 def _fields(data: Any, keys: frozenset[str]) -> dict[str, Any] | None:
@@ -82,8 +61,8 @@ def read_image(data: Any) -> ImageData | None:
     except (binascii.Error, ValueError):
         return None
     checks = (
-        _int(fields.get("pixel_width", 1), 1, 1 << 62),
-        _int(fields.get("threshold", 0), 0, 255),
+        whole_number(fields.get("pixel_width", 1), 1, 1 << 62),
+        whole_number(fields.get("threshold", 0), 0, 255),
         _one_of(fields.get("dithering", "atkinson"), _DITHERINGS),
         _one_of(fields.get("scaling", "bilinear"), _SCALINGS),
     )
@@ -95,11 +74,11 @@ def read_barcode(data: Any) -> BarcodeData | None:
     if fields is None:
         return None
     symbology, text = fields.get("symbology"), fields.get("data")
-    if not _one_of(symbology, _SYMBOLOGIES) or not _text(text, MAX_BARCODE_BYTES):
+    if not _one_of(symbology, _SYMBOLOGIES) or not is_text(text, MAX_BARCODE_BYTES):
         return None
     checks = (
-        _int(fields.get("width", 2), 2, 6),
-        _int(fields.get("height", 1), 1, 255),
+        whole_number(fields.get("width", 2), 2, 6),
+        whole_number(fields.get("height", 1), 1, 255),
         _one_of(fields.get("hri_position", "none"), _HRI_POSITIONS),
         _one_of(fields.get("hri_font", "A"), _HRI_FONTS),
         barcode_problem(symbology, text) is None,
@@ -112,11 +91,11 @@ def read_qr(data: Any) -> QrData | None:
     if fields is None:
         return None
     text = fields.get("data")
-    if not _text(text, MAX_QR_BYTES) or not text or len(text.encode("utf-8")) > MAX_QR_BYTES:
+    if not is_text(text, MAX_QR_BYTES) or not text or len(text.encode("utf-8")) > MAX_QR_BYTES:
         return None
     checks = (
-        _text(fields.get("human_text", ""), MAX_TEXT_CHARS),
-        _int(fields.get("pixel_width", QR_MIN_WIDTH), QR_MIN_WIDTH, 1 << 62),
+        is_text(fields.get("human_text", ""), MAX_TEXT_CHARS),
+        whole_number(fields.get("pixel_width", QR_MIN_WIDTH), QR_MIN_WIDTH, 1 << 62),
         _one_of(fields.get("correction", "M"), _CORRECTIONS),
     )
     return QrData.model_construct(**fields) if all(checks) else None

@@ -303,15 +303,16 @@ class SqliteJobStore(JobWrites):
         follow in theirs. Nobody has heard back from any of them, so this order is as true as the arrival order, and
         a final write that claims its printer's next jobs sees the new ones."""
         new_jobs = [operation for operation in operations if isinstance(operation, NewJob)]
+        together = len(new_jobs) > 1  # a lone new job is simply do_add
         stored: Iterator[Job] = iter(())
-        if len(new_jobs) > 1:
+        if together:
             batch = self.do_add_many(new_jobs)
             if batch is None:
                 return None
             stored = iter(batch)
         outcomes: list[Outcome] = []
         for operation in operations:
-            if len(new_jobs) > 1 and isinstance(operation, NewJob):
+            if together and isinstance(operation, NewJob):
                 outcomes.append((True, next(stored)))
                 continue
             try:

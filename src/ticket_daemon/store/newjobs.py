@@ -18,7 +18,8 @@ from typing import Protocol
 
 from .jobs import Job, JobState
 
-_COLUMNS = "id, client_id, printer, document, data, state, attempts, created_at, updated_at, message, notes, digest"
+# The columns a new job's row is written with, in the order of :func:`row_values`.
+JOB_COLUMNS = "id, client_id, printer, document, data, state, attempts, created_at, updated_at, message, notes, digest"
 _VALUES_PER_JOB = 15  # the 12 columns, ``now`` and the window for the duplicate check, the place in the batch
 _ROW = "(" + ", ".join("?" * _VALUES_PER_JOB) + ")"
 _MOST_ROWS = 256  # rows per statement, within SQLite's limit on bound values
@@ -97,7 +98,7 @@ def _statement(rows: int) -> str:
     # An anonymous client's ids (no window) are never looked up; otherwise the test is check_reuse's,
     # ``now - created_at < window``, in the same floating-point arithmetic (the jobs_owner_id index finds the rows).
     return (
-        f"INSERT INTO jobs ({_COLUMNS})"
+        f"INSERT INTO jobs ({JOB_COLUMNS})"
         " SELECT column1, column2, column3, column4, column5, column6, column7, column8, column9, column10,"
         f" column11, column12 FROM (VALUES {', '.join([_ROW] * rows)}) AS new"
         " WHERE new.column14 <= 0 OR NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.client_id = new.column2"

@@ -20,16 +20,15 @@ from dataclasses import dataclass, replace
 from .faults import StorageError
 from .interface import JobKey, claimable
 from .jobs import TRANSITIONS, Job, JobState, check_reuse
-from .newjobs import NewJob, insert_new_jobs, row_values
+from .newjobs import JOB_COLUMNS, NewJob, insert_new_jobs, row_values
 from .reads import _COLUMNS, _IS_FINAL, _IS_PENDING, JobReads, _job
 
 DISK_FULL = "the disk is full: new jobs are refused until space is freed"
 
-_JOB_VALUES = "id, client_id, printer, document, data, state, attempts, created_at, updated_at, message, notes, digest"
-_INSERT_JOB = f"INSERT INTO jobs ({_JOB_VALUES}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT_JOB = f"INSERT INTO jobs ({JOB_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 # The same insert, made only when the owner did not use the id within the window (jobs_owner_id index).
 _INSERT_JOB_UNLESS_USED = (
-    f"INSERT INTO jobs ({_JOB_VALUES}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+    f"INSERT INTO jobs ({JOB_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
     " WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE client_id = ? AND id = ? AND ? - created_at < ?)"
 )
 
