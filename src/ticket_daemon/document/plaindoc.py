@@ -123,7 +123,8 @@ class PlainTable:
 PlainCommand = PlainText | PlainSeparator | PlainFeed | PlainCut | PlainPulse | PlainBeep | PlainTable | PlainSymbol
 
 
-@dataclass(frozen=True, slots=True)
+# Only read, like its commands; not frozen, as a frozen dataclass costs several times as much to make (one a job).
+@dataclass(slots=True)
 class PlainDocument:
     """A document read by :func:`read_plain`: valid as sent, with nothing lenient reading would change or note.
     ``source`` is the client's document, for the general reading when the layout needs it (a table that does not
@@ -186,12 +187,16 @@ _TABLE_KEYS = frozenset({"definition", "show_headers", "rows", "options"})
 _DEFINITION_KEYS = frozenset({"columns", "paper_width"})
 _COLUMN_KEYS = frozenset({"name", "width", "align"})
 _OPTIONS_KEYS = frozenset({"header_bold", "word_wrap", "column_spacing", "align", "auto_reduce"})
+_FEED_KEYS = frozenset({"lines"})
+_CUT_KEYS = frozenset({"mode", "feed"})
+_PULSE_KEYS = frozenset({"pin", "on_time", "off_time"})
+_BEEP_KEYS = frozenset({"times", "lapse"})
 
 
 def read_plain(document: Any) -> PlainDocument | None:
     """``document`` read without the models when it is plain (see above), else None: "take the general reading",
     never "invalid"."""
-    if type(document) is not dict or not document.keys() <= _DOCUMENT_KEYS:
+    if type(document) is not dict or not _DOCUMENT_KEYS.issuperset(document):
         return None
     version = document.get("version")
     if type(version) is not str or _PLAIN_VERSION.fullmatch(version) is None:
@@ -204,7 +209,7 @@ def read_plain(document: Any) -> PlainDocument | None:
         return None
     read: list[PlainCommand] = []
     for command in commands:
-        if type(command) is not dict or not command.keys() <= _COMMAND_KEYS:
+        if type(command) is not dict or not _COMMAND_KEYS.issuperset(command):
             return None
         kind = command.get("type")
         reader = _READERS.get(kind) if type(kind) is str else None
@@ -216,21 +221,26 @@ def read_plain(document: Any) -> PlainDocument | None:
 
 
 def _profile(value: Any) -> Profile | None:
-    if type(value) is not dict or not value.keys() <= _PROFILE_KEYS:
+    if type(value) is not dict or not _PROFILE_KEYS.issuperset(value):
         return None
-    if not set(map(type, value.values())) <= _PROFILE_SCALARS:
+    kinds = tuple(map(type, value.values()))
+    if not _PROFILE_SCALARS.issuperset(kinds):
         return None
-    if sum(len(item) for item in value.values() if type(item) is str) > _MAX_PROFILE_CHARS:
+    characters = 0
+    for item in value.values():
+        if type(item) is str:
+            characters += len(item)
+    if characters > _MAX_PROFILE_CHARS:
         return None  # not worth remembering (the model takes 200 characters of model name, after stripping)
-    # The type is part of the key: 1 and True are equal keys, but not the same value to validate.
-    return _validated_profile(tuple((name, type(item), item) for name, item in value.items()))
+    # The types are part of the key: 1 and True are equal keys, but not the same value to validate.
+    return _validated_profile(tuple(value.items()), kinds)
 
 
 # A till sends the same profile on every ticket: each distinct one is validated once.
 @lru_cache(maxsize=256)
-def _validated_profile(items: tuple[tuple[str, type, Any], ...]) -> Profile | None:
+def _validated_profile(items: tuple[tuple[str, Any], ...], kinds: tuple[type, ...]) -> Profile | None:
     fields: dict[str, Any] = {}
-    for name, kind, item in items:
+    for (name, item), kind in zip(items, kinds, strict=True):
         if kind is str and not is_text(item, len(item)):
             return None
         fields[name] = item
@@ -249,7 +259,7 @@ def _align(value: Any, default: Align) -> Align | None:
 def _style(value: Any) -> StyleKey | None:
     if value is _ABSENT:
         return DEFAULT_STYLE
-    if type(value) is not dict or not value.keys() <= _STYLE_KEYS:
+    if type(value) is not dict or not _STYLE_KEYS.issuperset(value):
         return None
     if not value:
         return DEFAULT_STYLE
@@ -272,7 +282,7 @@ def _style(value: Any) -> StyleKey | None:
 
 
 def _text(data: Any) -> PlainText | None:
-    if type(data) is not dict or not data.keys() <= _TEXT_KEYS:
+    if type(data) is not dict or not _TEXT_KEYS.issuperset(data):
         return None
     content = _content(data.get("content"))
     new_line = data.get("new_line", _TEXT_NEW_LINE)
@@ -291,7 +301,7 @@ def _content(value: Any) -> Span | None:
     if len(value) == 1 and "text" in value:  # only a text (the everyday case): the default style and alignment
         text = value["text"]
         return (text, DEFAULT_STYLE, _CONTENT_ALIGN) if is_text(text, MAX_TEXT_CHARS) else None
-    if not value.keys() <= _CONTENT_KEYS:
+    if not _CONTENT_KEYS.issuperset(value):
         return None
     text = value.get("text")
     style = _style(value.get("content_style", _ABSENT))
@@ -307,7 +317,7 @@ def _label(value: Any) -> LabelSpan | None:
     if len(value) == 1 and "text" in value:  # only a text: the default separator, style and alignment
         text = value["text"]
         return (text, _LABEL_SEPARATOR, DEFAULT_STYLE, _LABEL_ALIGN) if is_text(text, MAX_TEXT_CHARS) else None
-    if not value.keys() <= _LABEL_KEYS:
+    if not _LABEL_KEYS.issuperset(value):
         return None
     text = value.get("text", _LABEL_TEXT)
     separator = value.get("separator", _LABEL_SEPARATOR)
@@ -323,7 +333,7 @@ def _label(value: Any) -> LabelSpan | None:
 def _separator(data: Any) -> PlainSeparator | None:
     if data is _ABSENT:
         return PlainSeparator(_SEPARATOR_CHAR, _SEPARATOR_LENGTH)
-    if type(data) is not dict or not data.keys() <= _SEPARATOR_KEYS:
+    if type(data) is not dict or not _SEPARATOR_KEYS.issuperset(data):
         return None
     char = data.get("char", _SEPARATOR_CHAR)
     length = data.get("length")
@@ -337,7 +347,7 @@ def _separator(data: Any) -> PlainSeparator | None:
 def _feed(data: Any) -> PlainFeed | None:
     if data is _ABSENT:
         data = {}
-    if type(data) is not dict or not data.keys() <= {"lines"}:
+    if type(data) is not dict or not _FEED_KEYS.issuperset(data):
         return None
     lines = data.get("lines", _FEED_LINES)
     return PlainFeed(lines) if whole_number(lines, 1, MAX_FEED_LINES) else None
@@ -346,7 +356,7 @@ def _feed(data: Any) -> PlainFeed | None:
 def _cut(data: Any) -> PlainCut | None:
     if data is _ABSENT:
         data = {}
-    if type(data) is not dict or not data.keys() <= {"mode", "feed"}:
+    if type(data) is not dict or not _CUT_KEYS.issuperset(data):
         return None
     mode = data.get("mode", _CUT_MODE)
     feed = data.get("feed", _CUT_FEED)
@@ -357,7 +367,7 @@ def _cut(data: Any) -> PlainCut | None:
 def _pulse(data: Any) -> PlainPulse | None:
     if data is _ABSENT:
         data = {}
-    if type(data) is not dict or not data.keys() <= {"pin", "on_time", "off_time"}:
+    if type(data) is not dict or not _PULSE_KEYS.issuperset(data):
         return None
     pin = data.get("pin", _PULSE_PIN)
     on_time = data.get("on_time", _PULSE_ON_TIME)
@@ -374,7 +384,7 @@ def _pulse(data: Any) -> PlainPulse | None:
 def _beep(data: Any) -> PlainBeep | None:
     if data is _ABSENT:
         data = {}
-    if type(data) is not dict or not data.keys() <= {"times", "lapse"}:
+    if type(data) is not dict or not _BEEP_KEYS.issuperset(data):
         return None
     times = data.get("times", _BEEP_TIMES)
     lapse = data.get("lapse", _BEEP_LAPSE)
@@ -384,10 +394,10 @@ def _beep(data: Any) -> PlainBeep | None:
 
 
 def _table(data: Any) -> PlainTable | None:
-    if type(data) is not dict or not data.keys() <= _TABLE_KEYS:
+    if type(data) is not dict or not _TABLE_KEYS.issuperset(data):
         return None
     definition = data.get("definition")
-    if type(definition) is not dict or not definition.keys() <= _DEFINITION_KEYS:
+    if type(definition) is not dict or not _DEFINITION_KEYS.issuperset(definition):
         return None
     paper_width = definition.get("paper_width")
     if "paper_width" in definition and not whole_number(paper_width, 1, MAX_LINE_CHARS):
@@ -406,7 +416,7 @@ def _columns(value: Any) -> list[ColumnSpec] | None:
         return None
     columns: list[ColumnSpec] = []
     for column in value:
-        if type(column) is not dict or not column.keys() <= _COLUMN_KEYS:
+        if type(column) is not dict or not _COLUMN_KEYS.issuperset(column):
             return None
         name = column.get("name", _COLUMN_NAME)
         width = column.get("width")
@@ -420,7 +430,7 @@ def _columns(value: Any) -> list[ColumnSpec] | None:
 def _look(options: Any, show_headers: Any, paper_width: int | None) -> TableLook | None:
     if options is _ABSENT:
         options = {}
-    elif type(options) is not dict or not options.keys() <= _OPTIONS_KEYS:
+    elif type(options) is not dict or not _OPTIONS_KEYS.issuperset(options):
         return None
     header_bold = options.get("header_bold", _TABLE_OPTIONS_HEADER_BOLD)
     word_wrap = options.get("word_wrap", _TABLE_OPTIONS_WORD_WRAP)

@@ -37,7 +37,7 @@ def _one_of(value: Any, spellings: frozenset[str]) -> TypeGuard[str]:
 
 def _fields(data: Any, keys: frozenset[str]) -> dict[str, Any] | None:
     """The client's fields when they are all known ones, with the alignment read (absent: the model's default)."""
-    if type(data) is not dict or not data.keys() <= keys:
+    if type(data) is not dict or not keys.issuperset(data):
         return None
     fields = dict(data)
     if "align" in fields:

@@ -32,7 +32,7 @@ from .mechanism import beep_bytes, cut_bytes, pulse_bytes
 from .profiles import PrinterProfile
 from .symbols import symbol_bytes
 from .table import table_layout
-from .text import separator_line, text_line
+from .text import separator_as_sent, separator_line, text_as_sent, text_line_general
 from .typefaces import Typefaces
 
 
@@ -65,12 +65,17 @@ def plain_job(
     return bytes(out), notes
 
 
-def _text(command: PlainText, printer: PrinterProfile, typefaces: Typefaces) -> EncodedText:
-    return text_line(command.label, command.content, command.new_line, printer, typefaces)
+# A text or separator that prints as sent is returned as its bytes alone: most commands of a receipt are, and they
+# have no substitution to count.
+def _text(command: PlainText, printer: PrinterProfile, typefaces: Typefaces) -> EncodedText | bytes:
+    label, content, new_line = command.label, command.content, command.new_line
+    data = text_as_sent(label, content, new_line, printer)
+    return data if data is not None else text_line_general(label, content, new_line, printer, typefaces)
 
 
-def _separator(command: PlainSeparator, printer: PrinterProfile, typefaces: Typefaces) -> EncodedText:
-    return separator_line(command.char, command.length, printer, typefaces)
+def _separator(command: PlainSeparator, printer: PrinterProfile, typefaces: Typefaces) -> EncodedText | bytes:
+    data = separator_as_sent(command.char, command.length, printer)
+    return data if data is not None else separator_line(command.char, command.length, printer, typefaces)
 
 
 def _table(command: PlainTable, printer: PrinterProfile, typefaces: Typefaces) -> EncodedText:

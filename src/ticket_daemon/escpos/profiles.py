@@ -72,15 +72,16 @@ def profile_for(profile: Profile, model: ModelProfile | None = None) -> PrinterP
         profile.dpi,
         profile.code_table,
         profile.has_qr,
-        paper_given="paper_width" in given,
-        has_qr_given="has_qr" in given,
+        "paper_width" in given,
+        "has_qr" in given,
     )
 
 
-# A till sends the same profile on every ticket: its printer profile is worked out once per distinct profile.
+# A till sends the same profile on every ticket: its printer profile is worked out once per distinct profile (its
+# arguments are positional, as keywords make every cache lookup build a longer key).
 @lru_cache(maxsize=256)
 def _document_profile(
-    model: str, paper_width: int, dpi: int, code_table: str, has_qr: bool, *, paper_given: bool, has_qr_given: bool
+    model: str, paper_width: int, dpi: int, code_table: str, has_qr: bool, paper_given: bool, has_qr_given: bool
 ) -> PrinterProfile:
     known = KNOWN_MODELS.get(model.strip().lower())
     if known is not None and not paper_given:

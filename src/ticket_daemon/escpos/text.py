@@ -54,6 +54,10 @@ def style_codes(style: StyleKey) -> tuple[bytes, bytes]:
     return bytes(on), bytes(off)
 
 
+# The default style switches nothing on or off: most lines of a receipt are in it, and this skips hashing its key.
+_UNSTYLED = style_codes(DEFAULT_STYLE)
+
+
 def styled(
     text: str,
     style: StyleKey,
@@ -115,18 +119,19 @@ def text_as_sent(label: LabelSpan | None, content: Span, new_line: bool, profile
     encoded = as_is(text, profile.code_pages)
     if encoded is None:
         return None
-    on, off = style_codes(style)
+    on, off = _UNSTYLED if style is DEFAULT_STYLE else style_codes(style)
     end = _LINE_END[new_line][alignment]
     if label is None or not label[0]:
-        return _ALIGN_FROM_LEFT[alignment] + on + encoded + off + end
+        return b"".join((_ALIGN_FROM_LEFT[alignment], on, encoded, off, end))
     label_text, separator, label_style, label_align = label
     own_line = label_align is not alignment
     label_encoded = as_is(label_text + (separator.rstrip() if own_line else separator), profile.code_pages)
     if label_encoded is None:
         return None
-    label_on, label_off = style_codes(label_style)
+    label_on, label_off = _UNSTYLED if label_style is DEFAULT_STYLE else style_codes(label_style)
     between = LF + _ALIGN_COMMANDS[alignment] if own_line else b""
-    return _ALIGN_FROM_LEFT[label_align] + label_on + label_encoded + label_off + between + on + encoded + off + end
+    # One join, not a chain of concatenations: this runs for nearly every line of every receipt.
+    return b"".join((_ALIGN_FROM_LEFT[label_align], label_on, label_encoded, label_off, between, on, encoded, off, end))
 
 
 def text_line_general(
@@ -188,17 +193,25 @@ def separator_line(
 ) -> EncodedText:
     """docs/document.md "separator, feed, cut, pulse, beep": exactly ``length`` characters (``char`` repeated then
     cut), centred, then LF."""
+    data = separator_as_sent(char, length, profile)
+    if data is not None:
+        return EncodedText(data)
     if length is None:
         length = profile.chars_per_line
-    if len(char) == 1 and char.isascii() and char.isprintable():  # "-", "=": prints as sent, repeated
-        repeated = as_is(char * length, profile.code_pages)
-        if repeated is not None:
-            return EncodedText(_CENTERED_LINE_START + repeated + _CENTERED_LINE_END)
     prepared = prepare_text(char.replace("\n", "").replace("\r", "").replace("\t", " "), profile.code_pages)
     unit = prepared.text or "-"  # a char made only of control characters leaves nothing to repeat
     line = (unit * -(-length // len(unit)))[:length]
     rendered = line_bytes(line, Align.CENTER, profile, typefaces)
     return EncodedText(rendered.data, prepared.tally + rendered.tally)
+
+
+def separator_as_sent(char: str, length: int | None, profile: PrinterProfile) -> bytes | None:
+    """:func:`separator_line`'s bytes when ``char`` is one character that prints as sent ("-", "="), else None."""
+    if len(char) == 1 and char.isascii() and char.isprintable():
+        repeated = as_is(char * (profile.chars_per_line if length is None else length), profile.code_pages)
+        if repeated is not None:
+            return _CENTERED_LINE_START + repeated + _CENTERED_LINE_END
+    return None
 
 
 def _switch_alignment(current: Align, wanted: Align) -> bytes:
