@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import EXAMPLES
 from ticket_daemon import __version__
+from ticket_daemon.commands.main import COMMANDS, build_parser
 
 
 def cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
@@ -162,3 +166,29 @@ def test_the_projects_examples_render_the_same_bytes_with_and_without_strict(tmp
         assert cli("render", str(path), "-o", str(lenient)).returncode == 0
         assert cli("render", "--strict", str(path), "-o", str(strict)).returncode == 0
         assert lenient.read_bytes() == strict.read_bytes(), path.name
+
+
+def _options(parser: argparse.ArgumentParser, command: str) -> list[tuple[tuple[str, ...], str, object, object]]:
+    """What ``command``'s sub-parser accepts: each option's strings, destination, default and choices."""
+    subparsers = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
+    sub = subparsers.choices[command]
+    # A nested sub-command's choices are parsers: compared by their names.
+    return [
+        (tuple(a.option_strings), a.dest, a.default, list(a.choices) if isinstance(a.choices, dict) else a.choices)
+        for a in sub._actions
+    ]
+
+
+def test_a_named_command_gets_the_same_options_as_in_the_whole_parser() -> None:
+    """Only the command named on the line is built (start-up time); it must accept exactly what the whole
+    parser's copy accepts, and the whole parser (no command, or an unknown one) still lists every command."""
+    whole = build_parser([])
+    for command in COMMANDS:
+        alone = build_parser([command, "--help"])
+        assert _options(alone, command) == _options(whole, command), command
+    for line in ([], ["--version"], ["no-such-command"]):
+        subparsers = next(a for a in build_parser(line)._actions if isinstance(a, argparse._SubParsersAction))
+        assert list(subparsers.choices) == list(COMMANDS)
+    with pytest.raises(SystemExit) as exited:
+        build_parser(["serve"]).parse_args(["serve", "--port", "not-a-number"])
+    assert exited.value.code == 2

@@ -62,7 +62,7 @@ class ServerSettings(_Section):
     env: str = "local"
     # Extra page origins allowed to open /ws besides localhost; "*" allows every site (unsafe: any web page
     # the till's browser visits could print).
-    allowed_origins: list[str] = Field(default_factory=list)
+    allowed_origins: list[str] = []
     # One frame holds one document; 4 MB fits any real receipt with images. Bigger frames are closed with 1009.
     max_frame_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     # ``raw`` commands: print them, let only printing commands through, or refuse them (docs/document.md "raw").
@@ -119,7 +119,7 @@ class ServerSettings(_Section):
     max_connections_per_address: int = Field(default=64, ge=1, le=1_000_000)
     # Host names (``Host`` header) the daemon answers to besides localhost, IP addresses and this machine's own
     # names: a DNS-rebinding page reaches it under a name of its own and is refused (421).
-    allowed_hosts: list[str] = Field(default_factory=list)
+    allowed_hosts: list[str] = []
 
     @model_validator(mode="after")
     def _tls_files_come_in_pairs(self) -> ServerSettings:
@@ -177,7 +177,7 @@ class PrinterSettings(_Section):
     # Ask a tcp, serial or USB printer with no profile what model it is (GS I) when the daemon starts. Off for a
     # printer that prints the question instead of answering it.
     identify: bool = True
-    aliases: list[str] = Field(default_factory=list)
+    aliases: list[str] = []
     default: bool = False
     # The printer's own paper (docs/document.md "Profile" values); unset: from ``model`` when it is a known model, else
     # the document's. The printer's paper wins over the document's. Their allowed values are checked where the
@@ -231,7 +231,7 @@ class Settings(BaseSettings):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     spool: SpoolSettings = Field(default_factory=SpoolSettings)
     # None configured: the printer registry provides ``virtual://default``, so ``serve`` prints out of the box.
-    printers: list[PrinterSettings] = Field(default_factory=list)
+    printers: list[PrinterSettings] = []
     # The fleet front door (docs/protocol.md "MQTT"); off unless ``url`` is set.
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
 

@@ -19,13 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 from ..escpos.commands import GS
 from .errors import PrinterError
-from .serial_port import SerialSettings, open_pyserial
 from .threads import run_in_daemon_thread
 from .uri import PrinterURI, parse_uri
-from .usb import UsbTarget, UsbTransport
 
 if TYPE_CHECKING:
     from .registry import PrinterRegistry
+    from .usb import UsbTransport
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +72,8 @@ async def identify_printer(uri: str, timeout: float = DEFAULT_TIMEOUT) -> Printe
         if parsed.scheme == "serial":
             return await _identify_serial(parsed, timeout)
         if parsed.scheme == "usb":
+            from .usb import UsbTarget, UsbTransport  # the USB code loads only for a USB printer
+
             target = UsbTarget.parse(parsed.location, dict(parsed.options))
             return await identify_over_usb(UsbTransport(target), timeout)
     except (TimeoutError, OSError, PrinterError) as error:
@@ -105,6 +106,8 @@ async def _identify_tcp(host: str, port: int) -> PrinterIdentity | None:
 async def _identify_serial(uri: PrinterURI, timeout: float) -> PrinterIdentity | None:
     """GS I over a serial line, in a thread that keeps to ``timeout`` itself and closes the port before it ends:
     a line left open would take the replies meant for the printer's worker."""
+    from .serial_port import SerialSettings, open_pyserial  # the serial code loads only for a serial printer
+
     settings = SerialSettings.from_options(dict(uri.options))
 
     def exchange() -> PrinterIdentity | None:

@@ -20,14 +20,12 @@ from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .base import CONNECTION_PER_JOB, CONNECTION_SHARED, DEFAULT_TIMEOUTS, Timeouts, Transport
-from .cups import QUEUE_NAME, CupsTransport
 from .errors import unsupported_uri
-from .file import FileTransport
-from .serial_port import SerialSettings, SerialTransport
 from .tcp import DEFAULT_PORT, TcpTransport, format_address
-from .usb import UsbTarget, UsbTransport
 from .virtual import VirtualTransport, virtual_printer_dir
-from .win32 import Win32Transport
+
+# The network and virtual transports load with this module; each other one (file, CUPS, Windows, serial, USB)
+# loads when a URI of its scheme is first read, so a daemon loads only the transports its printers use.
 
 SCHEMES = ("tcp", "file", "virtual", "cups", "win32", "serial", "usb")
 CONNECTION = "connection"  # the option naming how the jobs waiting for a printer share its link
@@ -112,11 +110,15 @@ def parse_uri(uri: str, *, windows: bool | None = None) -> PrinterURI:
         virtual_printer_dir(Path(), name)  # validates the name
         return PrinterURI("virtual", name)
     if scheme == "cups":
+        from .cups import QUEUE_NAME
+
         queue = unquote(parts.netloc)
         if parts.path not in ("", "/") or not QUEUE_NAME.fullmatch(queue):
             raise unsupported_uri(uri, "expected cups://QUEUE (a CUPS queue name, no spaces or slashes)")
         return PrinterURI("cups", queue, options=_options(uri, parts.query, ("server",)))
     if scheme == "serial":
+        from .serial_port import SerialSettings
+
         device = unquote(parts.netloc + parts.path)  # serial:///dev/ttyUSB0 or serial://COM3
         if not device:
             raise unsupported_uri(uri, "expected serial:///dev/DEVICE or serial://COMn")
@@ -127,6 +129,8 @@ def parse_uri(uri: str, *, windows: bool | None = None) -> PrinterURI:
             raise unsupported_uri(uri, str(error)) from None
         return PrinterURI("serial", device, options=options)
     if scheme == "usb":
+        from .usb import UsbTarget
+
         options = _options(uri, parts.query, (*UsbTarget.OPTIONS, CONNECTION))
         try:
             target = UsbTarget.parse(parts.netloc, dict(options))
@@ -154,15 +158,25 @@ def open_transport(
     if parsed.scheme == "tcp":
         return TcpTransport(parsed.host, parsed.port, timeouts=timeouts, connection_per_job=per_job)
     if parsed.scheme == "file":
+        from .file import FileTransport
+
         return FileTransport(Path(parsed.location), timeouts=timeouts, connection_per_job=per_job)
     if parsed.scheme == "cups":
+        from .cups import CupsTransport
+
         return CupsTransport(parsed.location, server=parsed.option("server"), timeouts=timeouts)
     if parsed.scheme == "win32":
+        from .win32 import Win32Transport
+
         return Win32Transport(parsed.location, timeouts=timeouts)
     if parsed.scheme == "serial":
+        from .serial_port import SerialSettings, SerialTransport
+
         settings = SerialSettings.from_options(dict(parsed.options))
         return SerialTransport(parsed.location, settings, timeouts=timeouts, connection_per_job=per_job)
     if parsed.scheme == "usb":
+        from .usb import UsbTarget, UsbTransport
+
         target = UsbTarget.parse(parsed.location, dict(parsed.options))
         return UsbTransport(target, timeouts=timeouts, connection_per_job=per_job)
     return VirtualTransport(parsed.location, data_dir=data_dir, dot_width=dot_width, codecs=codecs)

@@ -18,10 +18,10 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from ..config import Settings
 from ..document.errors import Category, TicketError
-from ..printers.discovery import PrinterDiscovery, with_discovered
 from ..printers.identify import identify_printers
 from ..printers.registry import PrinterRegistry
 from ..printers.status import PrinterState
@@ -38,6 +38,9 @@ from .metrics_hooks import NO_METRICS, JobMetrics
 from .results import ResultRouter, ResultSink
 from .states import PrinterStates
 from .worker import PrinterWorker, RetryPolicy
+
+if TYPE_CHECKING:
+    from ..printers.discovery import PrinterDiscovery
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +83,7 @@ class PrintSpool:
         self.render_pool = RenderPool.from_settings(settings.server)
         self.metrics = metrics
         self._before_store_closes = before_store_closes
-        self.discovery = PrinterDiscovery()  # the OS's printers, asked at most every 30 s
+        self._discovery: PrinterDiscovery | None = None  # made on the first scan (discovery.py)
         self.jobs_processed = 0
         self.jobs_failed = 0
         self.started_at = self.clock()
@@ -307,7 +310,11 @@ class PrintSpool:
         states = await self.printer_states()
         details, summary = self.registry.details(states), self.registry.summary()
         if discover:
-            return with_discovered(self.registry, details, await self.discovery.scan())
+            from ..printers.discovery import PrinterDiscovery, with_discovered  # loads with the first scan
+
+            if self._discovery is None:
+                self._discovery = PrinterDiscovery()  # the OS's printers, asked at most every 30 s
+            return with_discovered(self.registry, details, await self._discovery.scan())
         return details, summary
 
 
