@@ -53,11 +53,20 @@ def test_plain_text_and_tables_render_without_numpy_pillow_or_zxing_and_a_logo_l
 
 
 # What `ticket-daemon serve` must not have loaded once it serves, with the default configuration: the MQTT door and
-# its client library (no broker configured), argon2 (no password checked) and the image libraries (nothing printed).
-NOT_AT_START = ("paho", "ticket_daemon.mqtt", "argon2", *HEAVY)
-# What it loads only once it serves, in the background, before any document arrives: the renderer and the document
-# models it reads.
-RENDERER = ("ticket_daemon.document.model", "ticket_daemon.document.parse", "ticket_daemon.escpos.render")
+# its client library (no broker configured), argon2 (no password checked), the image libraries (nothing printed),
+# the transports of printers it does not have (only the virtual one) and printer discovery (nobody asked).
+UNUSED_TRANSPORTS = tuple(
+    f"ticket_daemon.printers.{name}" for name in ("serial_port", "usb", "cups", "win32", "file", "discovery")
+)
+NOT_AT_START = ("paho", "ticket_daemon.mqtt", "argon2", *HEAVY, *UNUSED_TRANSPORTS)
+# What it loads only once it serves, in the background, before any document arrives: the renderer, the document
+# models it reads, and the metrics library.
+RENDERER = (
+    "ticket_daemon.document.model",
+    "ticket_daemon.document.parse",
+    "ticket_daemon.escpos.render",
+    "prometheus_client",
+)
 
 SERVE_SCRIPT = """
 import http.client, json, os, signal, sys, threading, gc
@@ -102,7 +111,7 @@ sys.exit(main(["serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", sys.
 """
 
 
-def test_serve_starts_without_mqtt_argon2_image_libraries_or_the_renderer_and_loads_the_renderer_once_serving(
+def test_serve_starts_without_unused_code_or_the_renderer_and_loads_the_renderer_and_metrics_once_serving(
     tmp_path: Path,
 ) -> None:
     completed = subprocess.run(

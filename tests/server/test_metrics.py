@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import httpx
 
 from server.harness import DaemonLauncher, ticket, wait_until
+from ticket_daemon.server.metrics import DaemonMetrics
+from ticket_daemon.store.records import new_job
 
 
 def _samples(text: str) -> dict[str, float]:
@@ -39,3 +44,28 @@ def test_metrics_count_printed_refused_and_duplicate_tickets_with_their_timings(
     assert samples['ticket_daemon_jobs_accepted_created{printer="front"}'] > 0
     assert samples["ticket_daemon_queue_depth"] == 0.0
     assert samples["ticket_daemon_queue_capacity"] == running.settings.server.queue_capacity
+
+
+def test_the_prometheus_objects_are_made_once_whoever_asks_first_and_count_from_the_first_job() -> None:
+    """They are made on first use (the library loads after the daemon serves): the background load and the event
+    loop may ask at the same moment, and a job counted by either lands in the one registry a scrape reads."""
+    metrics = DaemonMetrics()
+    start = threading.Barrier(8)
+    made: list[object] = []
+
+    def ask() -> None:
+        start.wait(5)
+        made.append(metrics.families)
+
+    askers = [threading.Thread(target=ask) for _ in range(8)]
+    for asker in askers:
+        asker.start()
+    for asker in askers:
+        asker.join(10)
+    assert len(made) == 8 and all(families is made[0] for families in made)
+
+    fresh = DaemonMetrics()
+    fresh.job_accepted(
+        new_job("t-1", client_id="till-1", printer="front", document="{}", data=b"x", notes=(), now=time.time())
+    )
+    assert _samples(fresh.render().decode())['ticket_daemon_jobs_accepted_total{printer="front"}'] == 1.0

@@ -17,8 +17,14 @@ from typing import Any, TypeVar
 
 import pytest
 
-from ticket_daemon.render.pool import _process_context
-from ticket_daemon.render.worker import FrameReader, RemoteTraceback, WorkerProcess, WorkerStopped, encode
+from ticket_daemon.render.worker import (
+    FrameReader,
+    RemoteTraceback,
+    WorkerProcess,
+    WorkerStopped,
+    encode,
+    process_context,
+)
 
 T = TypeVar("T")
 WAIT_S = 60.0  # upper bound for any one scenario
@@ -27,7 +33,7 @@ BIG = 8 * 1024 * 1024  # bigger than any preview PNG or stored document the daem
 
 def with_worker(scenario: Callable[[WorkerProcess], Awaitable[T]], context: Any = None) -> T:
     async def main() -> T:
-        worker = WorkerProcess(context or _process_context())
+        worker = WorkerProcess(context or process_context())
         try:
             await worker.ready()
             return await asyncio.wait_for(scenario(worker), timeout=WAIT_S)
@@ -175,7 +181,7 @@ def test_a_spawned_worker_answers_and_inherits_none_of_the_parents_sockets() -> 
             fds = Path(f"/proc/{pid}/fd")
             return [os.stat(fd).st_ino for fd in fds.iterdir() if os.readlink(fd).startswith("socket:")]
 
-        for context in (_process_context(), multiprocessing.get_context("spawn")):
+        for context in (process_context(), multiprocessing.get_context("spawn")):
             assert inode not in with_worker(scenario, context)
     finally:
         listener.close()

@@ -37,7 +37,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import multiprocessing
 import os
 import sys
 import time
@@ -53,7 +52,15 @@ from ..printers.registry import PrinterRegistry
 from .clientlocks import ClientLocks
 from .cost import HEAVY_COST_US, ON_LOOP_COST_US, TINY_COST_US, estimated_cost
 from .outcomes import PreviewOutcome, Refusal, RenderedDocument, RenderLimits
-from .worker import PickledOnce, ProcessContext, WorkerProcess, WorkerStopped, stop_process_servers
+from .worker import (
+    WORKER_PRELOAD,
+    PickledOnce,
+    ProcessContext,
+    WorkerProcess,
+    WorkerStopped,
+    process_context,
+    stop_process_servers,
+)
 
 log = logging.getLogger(__name__)
 
@@ -63,15 +70,9 @@ T = TypeVar("T")
 # between receipts; starting one again costs a few hundred ms once, on the first render that needs it.
 WORKER_IDLE_SECONDS = 60.0
 
-# What a worker imports before its first render: this module, and what images, QR codes and previews need (the
-# daemon's own process imports those only on first need). Under forkserver the server imports them once and every
-# worker forked from it shares those pages instead of importing its own copy.
-WORKER_PRELOAD = (
-    "ticket_daemon.render.work",
-    "ticket_daemon.escpos.image",
-    "ticket_daemon.escpos.qr",
-    "ticket_daemon.emulator",
-)
+# The interpreter's switch interval while the renderer loads (default 5 ms): the import holds the lock for tens of ms
+# at a time, a short interval lets the event loop answer the first requests (/health, the dashboard) in between.
+LOADING_SWITCH_INTERVAL_S = 0.0005
 
 # Threads for tiny renders: they finish in milliseconds, two keep one slow client from delaying another.
 INLINE_THREADS = 2
@@ -83,16 +84,6 @@ BUSY = "document not rendered: the render workers are taken for longer than the 
 
 
 # --- the pool ---------------------------------------------------------------------------------------------------
-
-
-def _process_context() -> ProcessContext:
-    """forkserver where there is one (Linux): a fresh worker is forked from a server that already imported the core,
-    in milliseconds, and never inherits the daemon's threads or sockets; spawn elsewhere (Windows, macOS)."""
-    if sys.platform.startswith("linux"):
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(list(WORKER_PRELOAD))
-        return context
-    return multiprocessing.get_context("spawn")
 
 
 class RenderTooSlow(TicketError):
@@ -142,7 +133,7 @@ class RenderPool:
         self.size = processes or os.cpu_count() or 1
         # Heavy renders leave one worker free for the others when there is more than one.
         self.heavy_share = max(1, self.size - 1)
-        self._context = context or _process_context()  # tests choose spawn, what Windows and macOS use
+        self._context = context or process_context()  # tests choose spawn, what Windows and macOS use
         self._workers: list[WorkerProcess] = []  # every live worker, idle or busy
         self._idle: list[WorkerProcess] = []
         self._retired: list[WorkerProcess] = []  # killed, their exit not collected yet
@@ -492,4 +483,9 @@ class RenderPool:
 
 
 def _load_renderer() -> None:
-    from . import work  # noqa: F401 (imported for its side effect: the renderer and the models it reads load)
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(LOADING_SWITCH_INTERVAL_S)
+    try:
+        from . import work  # noqa: F401 (imported for its side effect: the renderer and the models it reads load)
+    finally:
+        sys.setswitchinterval(before)

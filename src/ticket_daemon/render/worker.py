@@ -27,10 +27,12 @@ import asyncio
 import importlib
 import io
 import logging
+import multiprocessing
 import pickle
 import signal
 import socket
 import struct
+import sys
 import traceback
 from collections.abc import Callable, Sequence
 from multiprocessing.process import BaseProcess
@@ -46,6 +48,15 @@ _LENGTH = struct.Struct("!Q")
 # given up on after REAP_SECONDS (logged: something keeps it alive, e.g. a process stopped by a debugger).
 _REAP_POLL_SECONDS = 0.005
 REAP_SECONDS = 10.0
+# What a worker imports before its first render: this module, and what images, QR codes and previews need (the
+# daemon's own process imports those only on first need). Under forkserver the server imports them once and every
+# worker forked from it shares those pages instead of importing its own copy.
+WORKER_PRELOAD = (
+    "ticket_daemon.render.work",
+    "ticket_daemon.escpos.image",
+    "ticket_daemon.escpos.qr",
+    "ticket_daemon.emulator",
+)
 
 
 class ProcessContext(Protocol):
@@ -54,6 +65,16 @@ class ProcessContext(Protocol):
 
     @property
     def Process(self) -> type[BaseProcess]: ...  # multiprocessing's name
+
+
+def process_context() -> ProcessContext:
+    """forkserver where there is one (Linux): a fresh worker is forked from a server that already imported the core,
+    in milliseconds, and never inherits the daemon's threads or sockets; spawn elsewhere (Windows, macOS)."""
+    if sys.platform.startswith("linux"):
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(list(WORKER_PRELOAD))
+        return context
+    return multiprocessing.get_context("spawn")
 
 
 class WorkerStopped(Exception):

@@ -64,6 +64,7 @@ class Daemon:
     def serving(self) -> None:
         """The daemon serves: what the first ticket needs that start-up did not load loads now, in the background."""
         self.spool.render_pool.load_renderer()
+        self.metrics.load_in_background()
 
     async def stop(self) -> None:
         await self.spool.stop()

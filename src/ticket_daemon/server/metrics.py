@@ -10,13 +10,11 @@ depth, spool size, connections, broker link) are read from the daemon's own stat
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+import threading
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -27,6 +25,7 @@ from ..store.jobs import Job, JobState
 
 if TYPE_CHECKING:
     from .daemon import Daemon
+    from .metric_families import MetricFamilies
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Seconds: a one-line ticket is acked in ~1 ms, a receipt with images in tens of ms; printing takes seconds.
@@ -52,7 +51,7 @@ def category_of(mensaje: str) -> str:
 
 
 @dataclass
-class _Snapshot:
+class GaugeSnapshot:
     """The gauges' values, read from the daemon just before a scrape is rendered."""
 
     queue_depth: float = 0.0
@@ -64,40 +63,33 @@ class _Snapshot:
 
 
 class DaemonMetrics:
-    """One per app: the counters, histograms and the scrape-time gauges of one daemon."""
+    """One per app: the counters, histograms and the scrape-time gauges of one daemon.
+
+    The Prometheus objects (:class:`~ticket_daemon.server.metric_families.MetricFamilies`) are made on first use: a
+    job, a scrape, or :meth:`load_in_background` once the daemon serves. Importing prometheus-client is start-up
+    time the daemon does not need before it serves."""
 
     def __init__(self, broker_link: Callable[[], Mapping[str, object] | None] = lambda: None) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
         self._broker_link = broker_link
-        self._snapshot = _Snapshot()
-        self.accepted = Counter(
-            "ticket_daemon_jobs_accepted", "Jobs stored in the spool (acked)", ["printer"], registry=self.registry
-        )
-        self.duplicates = Counter(
-            "ticket_daemon_jobs_duplicate", "Tickets answered as a duplicate id", registry=self.registry
-        )
-        self.refused = Counter(
-            "ticket_daemon_jobs_refused", "Tickets answered with an error, by category", ["category"],
-            registry=self.registry,
-        )  # fmt: skip
-        self.printed = Counter(
-            "ticket_daemon_jobs_printed", "Jobs printed successfully", ["printer"], registry=self.registry
-        )
-        self.failed = Counter(
-            "ticket_daemon_jobs_failed", "Jobs that ended without printing (error, expired, cancelled)",
-            ["printer", "category"], registry=self.registry,
-        )  # fmt: skip
-        self.render_seconds = Histogram(
-            "ticket_daemon_render_seconds",
-            "Time from a ticket's arrival to its ack or error: validation, rendering and spooling",
-            buckets=RENDER_BUCKETS, registry=self.registry,
-        )  # fmt: skip
-        self.print_seconds = Histogram(
-            "ticket_daemon_print_seconds",
-            "Time from a job's acceptance to its result: the wait for its printer and the printing",
-            ["printer"], buckets=PRINT_BUCKETS, registry=self.registry,
-        )  # fmt: skip
-        self.registry.register(_StateCollector(self))
+        self._snapshot = GaugeSnapshot()
+        self._families: MetricFamilies | None = None
+        self._making = threading.Lock()  # the event loop and the background load may both ask first
+
+    @property
+    def families(self) -> MetricFamilies:
+        families = self._families
+        if families is None:
+            with self._making:
+                if self._families is None:
+                    from .metric_families import MetricFamilies
+
+                    self._families = MetricFamilies(self.snapshot)
+                families = self._families
+        return families
+
+    def load_in_background(self) -> None:
+        """Make the Prometheus objects in a thread of their own, so the first job does not wait for the import."""
+        threading.Thread(target=lambda: self.families, name="metrics-load", daemon=True).start()
 
     def set_broker_link(self, broker_link: Callable[[], Mapping[str, object] | None]) -> None:
         self._broker_link = broker_link
@@ -105,31 +97,33 @@ class DaemonMetrics:
     # --- the hooks (JobMetrics) ----------------------------------------------------------------------------------
 
     def job_accepted(self, job: Job) -> None:
-        self.accepted.labels(job.printer).inc()
+        self.families.accepted.labels(job.printer).inc()
 
     def ticket_answered(self, reply: Mapping[str, Any], *, seconds: float) -> None:
         tipo = reply.get("tipo")
+        families = self.families
         if tipo == "error":
-            self.refused.labels(category_of(str(reply.get("mensaje", "")))).inc()
+            families.refused.labels(category_of(str(reply.get("mensaje", "")))).inc()
         elif tipo == "ack" and reply.get("status") != "queued":
-            self.duplicates.inc()
+            families.duplicates.inc()
         if tipo in ("ack", "error"):
-            self.render_seconds.observe(seconds)
+            families.render_seconds.observe(seconds)
 
     def job_finished(self, job: Job) -> None:
+        families = self.families
         if job.state is JobState.SUCCESS:
-            self.printed.labels(job.printer).inc()
+            families.printed.labels(job.printer).inc()
         else:
             category = job.state.value.upper() if job.state is not JobState.ERROR else category_of(job.message)
-            self.failed.labels(job.printer, category).inc()
-        self.print_seconds.labels(job.printer).observe(max(0.0, job.updated_at - job.created_at))
+            families.failed.labels(job.printer, category).inc()
+        families.print_seconds.labels(job.printer).observe(max(0.0, job.updated_at - job.created_at))
 
     # --- scrape --------------------------------------------------------------------------------------------------
 
     async def refresh(self, daemon: Daemon) -> None:
         """Read the gauges from the daemon (the store is async, so this happens before rendering the text)."""
         spool = await daemon.spool.spool_report()
-        self._snapshot = _Snapshot(
+        self._snapshot = GaugeSnapshot(
             queue_depth=float(str(spool.get("pending", 0))),
             queue_capacity=float(daemon.spool.capacity),
             spool_rows=float(str(spool.get("size", 0))),
@@ -138,35 +132,11 @@ class DaemonMetrics:
             broker=self._broker_link(),
         )
 
-    def snapshot(self) -> _Snapshot:
+    def snapshot(self) -> GaugeSnapshot:
         return self._snapshot
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
-
-
-class _StateCollector(Collector):
-    def __init__(self, metrics: DaemonMetrics) -> None:
-        self._metrics = metrics
-
-    def collect(self) -> Iterable[Metric]:
-        snapshot = self._metrics.snapshot()
-        yield GaugeMetricFamily("ticket_daemon_queue_depth", "Jobs queued, printing or waiting", snapshot.queue_depth)
-        yield GaugeMetricFamily("ticket_daemon_queue_capacity", "Pending jobs allowed", snapshot.queue_capacity)
-        yield GaugeMetricFamily("ticket_daemon_spool_jobs", "Jobs stored in the spool, finished ones included",
-                                snapshot.spool_rows)  # fmt: skip
-        yield GaugeMetricFamily("ticket_daemon_connections", "Open WebSocket connections", snapshot.connections)
-        yield GaugeMetricFamily("ticket_daemon_workers_running", "1 when every printer worker runs",
-                                snapshot.workers_running)  # fmt: skip
-        link = GaugeMetricFamily(
-            "ticket_daemon_broker_link", "MQTT broker link: 1 for its current state (none when not configured)",
-            labels=["state"],
-        )  # fmt: skip
-        if snapshot.broker is not None:
-            current = snapshot.broker.get("state")
-            for state in LINK_STATES:
-                link.add_metric([state], 1.0 if state == current else 0.0)
-        yield link
+        return self.families.render()
 
 
 def metrics_endpoint(daemon: Daemon, metrics: DaemonMetrics) -> Callable[[Request], Awaitable[Response]]:
