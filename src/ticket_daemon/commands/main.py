@@ -13,6 +13,7 @@ import gc
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 from .. import __version__
 from . import virtual_printer
@@ -100,22 +101,6 @@ def _print(args: argparse.Namespace) -> int:
     return print_main(args)
 
 
-HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "render": _render,
-    "preview": _preview,
-    "serve": _serve,
-    "virtual-printer": _virtual_printer,
-    "hash-password": _hash_password,
-    "status": _status,
-    "config": _config,
-    "service": _service,
-    "systemd-unit": _systemd_unit,
-    "printers": _printers,
-    "tls": _tls,
-    "print": _print,
-}
-
-
 def _render_arguments(render: argparse.ArgumentParser) -> None:
     render.add_argument("document", help="document JSON file (a bare document or a whole ticket message)")
     render.add_argument("-o", "--output", required=True, help="where to write the ESC/POS bytes ('-' = stdout)")
@@ -201,20 +186,35 @@ def _print_arguments(send: argparse.ArgumentParser) -> None:
     )
 
 
-# Each sub-command: its one-line help, and what adds its options.
-COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
-    "render": ("render a v1 document to ESC/POS bytes", _render_arguments),
-    "preview": ("draw what a document (or raw ESC/POS) would print, as PNG", _preview_arguments),
-    "serve": ("run the daemon in the foreground", _serve_arguments),
-    "virtual-printer": ("a network ESC/POS printer simulator (raw TCP, DLE EOT)", virtual_printer.add_arguments),
-    "hash-password": ("hash a dashboard password for the configuration", _hash_password_arguments),
-    "status": ("ask the running daemon how it is (GET /health)", _status_arguments),
-    "config": ("check a configuration file", _config_arguments),
-    "service": ("install and control the Windows service (needs pywin32)", _service_arguments),
-    "systemd-unit": ("print (or --install) a systemd unit running the daemon", _systemd_unit_arguments),
-    "printers": ("list configured printers (live state) and printers found on this PC", _printers_arguments),
-    "tls": ("make a local CA and a server certificate for wss:// and https://", _tls_arguments),
-    "print": ("send a document to a running daemon and show its result", _print_arguments),
+class Command(NamedTuple):
+    """A sub-command: its one-line help, what adds its options, and what runs it."""
+
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+COMMANDS: dict[str, Command] = {
+    "render": Command("render a v1 document to ESC/POS bytes", _render_arguments, _render),
+    "preview": Command("draw what a document (or raw ESC/POS) would print, as PNG", _preview_arguments, _preview),
+    "serve": Command("run the daemon in the foreground", _serve_arguments, _serve),
+    "virtual-printer": Command(
+        "a network ESC/POS printer simulator (raw TCP, DLE EOT)", virtual_printer.add_arguments, _virtual_printer
+    ),
+    "hash-password": Command(
+        "hash a dashboard password for the configuration", _hash_password_arguments, _hash_password
+    ),
+    "status": Command("ask the running daemon how it is (GET /health)", _status_arguments, _status),
+    "config": Command("check a configuration file", _config_arguments, _config),
+    "service": Command("install and control the Windows service (needs pywin32)", _service_arguments, _service),
+    "systemd-unit": Command(
+        "print (or --install) a systemd unit running the daemon", _systemd_unit_arguments, _systemd_unit
+    ),
+    "printers": Command(
+        "list configured printers (live state) and printers found on this PC", _printers_arguments, _printers
+    ),
+    "tls": Command("make a local CA and a server certificate for wss:// and https://", _tls_arguments, _tls),
+    "print": Command("send a document to a running daemon and show its result", _print_arguments, _print),
 }
 
 
@@ -228,10 +228,10 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ticket-daemon {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     named = argv[0] if argv else None
-    for name, (help_text, add_arguments) in COMMANDS.items():
+    for name, command in COMMANDS.items():
         if named in COMMANDS and name != named:
             continue
-        add_arguments(sub.add_parser(name, help=help_text))
+        command.add_arguments(sub.add_parser(name, help=command.help))
     return parser
 
 
@@ -243,7 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return HANDLERS[args.command](args)
+        return COMMANDS[args.command].run(args)
     except KeyboardInterrupt:
         return 130
 
