@@ -541,7 +541,7 @@ def test_a_render_asked_for_while_the_renderer_loads_waits_for_it_and_the_event_
         loading.set()
         release.wait(WAIT_S)
 
-    monkeypatch.setattr(pool_module, "_load_renderer", slow_load)
+    monkeypatch.setattr(pool_module, "load_renderer", slow_load)
 
     async def scenario(pool: RenderPool) -> tuple[bool, int, bool]:
         pool.load_renderer()

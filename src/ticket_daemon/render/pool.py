@@ -38,7 +38,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import sys
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -51,6 +50,7 @@ from ..escpos import RawPolicy
 from ..printers.registry import PrinterRegistry
 from .clientlocks import ClientLocks
 from .cost import HEAVY_COST_US, ON_LOOP_COST_US, TINY_COST_US, estimated_cost
+from .loading import load_renderer
 from .outcomes import PreviewOutcome, Refusal, RenderedDocument, RenderLimits
 from .worker import (
     WORKER_PRELOAD,
@@ -69,10 +69,6 @@ T = TypeVar("T")
 # A worker process holds tens of MB: one unused this long is stopped. A minute keeps a busy till's workers up
 # between receipts; starting one again costs a few hundred ms once, on the first render that needs it.
 WORKER_IDLE_SECONDS = 60.0
-
-# The interpreter's switch interval while the renderer loads (default 5 ms): the import holds the lock for tens of ms
-# at a time, a short interval lets the event loop answer the first requests (/health, the dashboard) in between.
-LOADING_SWITCH_INTERVAL_S = 0.0005
 
 # Threads for tiny renders: they finish in milliseconds, two keep one slow client from delaying another.
 INLINE_THREADS = 2
@@ -177,7 +173,7 @@ class RenderPool:
         first document finds them loaded instead of importing them on the event loop; the daemon serves first. A
         render asked for meanwhile waits for the load without holding up the event loop."""
         if not self._closed and self._loading is None:
-            self._loading = self._inline.submit(_load_renderer)
+            self._loading = self._inline.submit(load_renderer)
 
     async def _renderer_loaded(self) -> None:
         loading = self._loading
@@ -480,12 +476,3 @@ class RenderPool:
             self._available.notify_all()
         else:
             self._available.notify(1)
-
-
-def _load_renderer() -> None:
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(LOADING_SWITCH_INTERVAL_S)
-    try:
-        from . import work  # noqa: F401 (imported for its side effect: the renderer and the models it reads load)
-    finally:
-        sys.setswitchinterval(before)
