@@ -48,8 +48,8 @@ _LENGTH = struct.Struct("!Q")
 # given up on after REAP_SECONDS (logged: something keeps it alive, e.g. a process stopped by a debugger).
 _REAP_POLL_SECONDS = 0.005
 REAP_SECONDS = 10.0
-# What a worker imports before its first render: this module, and what images, QR codes and previews need (the
-# daemon's own process imports those only on first need). Under forkserver the server imports them once and every
+# What a worker imports before its first render: the renderer (render.work), and what images, QR codes and previews
+# need (the daemon's own process imports those only on first need). Under forkserver the server imports them once and every
 # worker forked from it shares those pages instead of importing its own copy.
 WORKER_PRELOAD = (
     "ticket_daemon.render.work",
