@@ -49,8 +49,8 @@ _LENGTH = struct.Struct("!Q")
 _REAP_POLL_SECONDS = 0.005
 REAP_SECONDS = 10.0
 # What a worker imports before its first render: the renderer (render.work), and what images, QR codes and previews
-# need (the daemon's own process imports those only on first need). Under forkserver the server imports them once and every
-# worker forked from it shares those pages instead of importing its own copy.
+# need (the daemon's own process imports those only on first need). Under forkserver the server imports them once
+# and every worker forked from it shares those pages instead of importing its own copy.
 WORKER_PRELOAD = (
     "ticket_daemon.render.work",
     "ticket_daemon.escpos.image",
