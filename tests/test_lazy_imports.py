@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ticket_daemon.service.console import GC_YOUNG_THRESHOLD
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 HEAVY = ("numpy", "PIL", "zxingcpp", "ticket_daemon.emulator")
 
@@ -101,7 +103,22 @@ def look_once_serving():
             break
         threading.Event().wait(0.1)
     renderer = sorted(name for name in {renderer!r} if name in sys.modules)
-    seen = {{"loaded": loaded, "collector_on": gc.isenabled(), "at_ready": at_ready, "renderer_then": renderer}}
+    def renderer_frozen():  # frozen objects are in no generation gc.get_objects() lists
+        work = sys.modules.get("ticket_daemon.render.work")
+        made = getattr(work, "render_in_worker", None)
+        return made is not None and not any(tracked is made for tracked in gc.get_objects())
+    for _ in range(600):  # what the renderer's load built is frozen once it is loaded: at most 60 s
+        if renderer_frozen():
+            break
+        threading.Event().wait(0.1)
+    seen = {{
+        "loaded": loaded,
+        "collector_on": gc.isenabled(),
+        "young_threshold": gc.get_threshold()[0],
+        "load_frozen": renderer_frozen(),
+        "at_ready": at_ready,
+        "renderer_then": renderer,
+    }}
     real_stdout.write(json.dumps(seen) + "\\n")
     real_stdout.flush()
     os.kill(os.getpid(), signal.SIGTERM)
@@ -123,4 +140,11 @@ def test_serve_starts_without_unused_code_or_the_renderer_and_loads_the_renderer
     assert completed.returncode == 0, completed.stderr[-2000:]
     seen = json.loads(completed.stdout.strip().splitlines()[-1])
 
-    assert seen == {"loaded": [], "collector_on": True, "at_ready": [], "renderer_then": sorted(RENDERER)}
+    assert seen == {
+        "loaded": [],
+        "collector_on": True,
+        "young_threshold": GC_YOUNG_THRESHOLD,
+        "load_frozen": True,
+        "at_ready": [],
+        "renderer_then": sorted(RENDERER),
+    }

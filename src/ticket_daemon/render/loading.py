@@ -8,6 +8,7 @@ process, e.g. tests) share one change: the interval set before the first is rest
 
 from __future__ import annotations
 
+import gc
 import sys
 import threading
 from collections.abc import Iterator
@@ -21,9 +22,13 @@ _interval_before = 0.0
 
 
 def load_renderer() -> None:
-    """Import the renderer and the document models it reads (``render.work``), switching threads often meanwhile."""
+    """Import the renderer and the document models it reads (``render.work``), switching threads often meanwhile.
+    In a process that froze what its start-up built (``ticket-daemon serve``), what the load built is frozen too:
+    it lives as long as the process, and full collections need not scan it."""
     with fast_thread_switches():
         from . import work  # noqa: F401 (imported for its side effect: the renderer and the models it reads load)
+    if gc.get_freeze_count():
+        gc.freeze()
 
 
 @contextmanager
