@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ticket_daemon.service.console import GC_YOUNG_THRESHOLD
+from ticket_daemon.collector import YOUNG_THRESHOLD
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 HEAVY = ("numpy", "PIL", "zxingcpp", "ticket_daemon.emulator")
@@ -143,7 +143,7 @@ def test_serve_starts_without_unused_code_or_the_renderer_and_loads_the_renderer
     assert seen == {
         "loaded": [],
         "collector_on": True,
-        "young_threshold": GC_YOUNG_THRESHOLD,
+        "young_threshold": YOUNG_THRESHOLD,
         "load_frozen": True,
         "at_ready": [],
         "renderer_then": sorted(RENDERER),

@@ -4,6 +4,7 @@ answers, its failures, big messages in both directions, and what is left after i
 from __future__ import annotations
 
 import asyncio
+import gc
 import math
 import multiprocessing
 import operator
@@ -17,6 +18,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from ticket_daemon.collector import YOUNG_THRESHOLD
 from ticket_daemon.render.worker import (
     FrameReader,
     RemoteTraceback,
@@ -54,6 +56,18 @@ def gone(pid: int) -> bool:
     except ProcessLookupError:
         return True
     return "\nState:\tZ" in Path(f"/proc/{pid}/status").read_text()
+
+
+def test_a_worker_freezes_what_its_imports_built_and_collects_young_objects_rarely() -> None:
+    """What a worker imported lives as long as it: frozen, a collection never scans it (nor copies the pages the
+    worker shares with its forkserver)."""
+
+    async def scenario(worker: WorkerProcess) -> tuple[tuple[int, int, int], int]:
+        return await worker.call(gc.get_threshold, ()), await worker.call(gc.get_freeze_count, ())
+
+    threshold, frozen = with_worker(scenario)
+    assert threshold[0] == YOUNG_THRESHOLD
+    assert frozen > 10_000  # the interpreter's and the preloaded modules' objects
 
 
 # --- the wire ------------------------------------------------------------------------------------------------------

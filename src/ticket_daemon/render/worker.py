@@ -38,6 +38,8 @@ from collections.abc import Callable, Sequence
 from multiprocessing.process import BaseProcess
 from typing import Any, Protocol, cast
 
+from ..collector import settle
+
 log = logging.getLogger(__name__)
 
 # The worker's first frame, once its imports are done (under spawn they take a fresh interpreter hundreds of ms).
@@ -160,6 +162,7 @@ def serve(channel: socket.socket, preload: Sequence[str] = ()) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for module in preload:
         importlib.import_module(module)
+    settle()  # what the imports built lives as long as the worker (collector.py)
     channel.setblocking(True)
     with channel:
         try:

@@ -31,6 +31,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from .. import __version__
+from ..collector import settle
 from ..config import ConfigError, Settings, load_settings
 from ..logs import configure_logging, flush_logs, installed_handlers
 from ..server.app import create_app
@@ -55,11 +56,6 @@ EXIT_START_FAILED = 1
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGBREAK") if hasattr(signal, name))
 # Extra time uvicorn gives connections after our own drain, before cancelling what is left.
 UVICORN_GRACE_SECONDS = 5.0
-# Tracked objects allocated (net) between two young collections once the daemon serves; Python's default is 700.
-# Nearly every object a job makes is freed by reference counting, so collections find little: at the default, 100
-# connections of small tickets cost ~25 young collections a second, and the full ones that follow paused the event
-# loop for up to 50 ms. At 20 000 a busy daemon collects a few times a minute, each a pause of ~15 ms.
-GC_YOUNG_THRESHOLD = 20_000
 # A request line and headers bigger than this are refused (400): real clients send a few hundred bytes.
 MAX_REQUEST_HEAD_BYTES = 16 * 1024
 
@@ -123,10 +119,9 @@ class DaemonServer(uvicorn.Server):
         if self.announce:
             print(f"ticket-daemon ready: dashboard {self.url} (WebSocket {ws_url(self.url)})", flush=True)
         if not gc.isenabled():  # ``ticket-daemon serve`` starts with the collector off (commands/main.py)
-            # What start-up built lives as long as the process: frozen, full collections never scan it again (what
-            # the renderer's background load builds is frozen too, render/loading.py).
-            gc.freeze()
-            gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+            # What start-up built lives as long as the process: frozen, collections never scan it again (nor what
+            # the renderer's background load builds, render/loading.py); young collections are rare (collector.py).
+            settle()
             gc.enable()
         self.daemon.serving()
 
