@@ -33,6 +33,7 @@ def load_renderer() -> None:
 
 @contextmanager
 def fast_thread_switches() -> Iterator[None]:
+    """The short switch interval for the duration of the ``with`` block (shared with any block running meanwhile)."""
     global _loads_running, _interval_before
     with _lock:
         if _loads_running == 0:
