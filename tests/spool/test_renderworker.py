@@ -19,8 +19,10 @@ from typing import Any, TypeVar
 import pytest
 
 from ticket_daemon.collector import YOUNG_THRESHOLD
+from ticket_daemon.render import worker as worker_module
 from ticket_daemon.render.worker import (
     FrameReader,
+    PickledOnce,
     RemoteTraceback,
     WorkerProcess,
     WorkerStopped,
@@ -224,3 +226,20 @@ def test_a_worker_is_ready_only_once_its_imports_are_done(tmp_path: Path, monkey
     ready_while_importing, answer = asyncio.run(main())
     assert not ready_while_importing
     assert answer == 5
+
+
+def test_a_value_pickled_once_is_unpickled_once_per_worker() -> None:
+    """A request carries the registry's bytes every time; the worker unpickles each distinct value once and keeps
+    only the last few."""
+    registry = {"printers": ("front", "kitchen")}
+    first = pickle.loads(pickle.dumps(PickledOnce(registry)))
+    again = pickle.loads(pickle.dumps(PickledOnce(dict(registry))))
+    other = pickle.loads(pickle.dumps(PickledOnce({"printers": ("bar",)})))
+
+    assert first == registry and first is not registry
+    assert again is first  # the same bytes: the object the worker already made
+    assert other == {"printers": ("bar",)} and other is not first
+    for n in range(3 * worker_module._UNPICKLED_KEPT):
+        pickle.loads(pickle.dumps(PickledOnce(n)))
+    assert len(worker_module._UNPICKLED) <= worker_module._UNPICKLED_KEPT
+    assert pickle.loads(pickle.dumps(PickledOnce(registry))) is not first  # forgotten, made anew

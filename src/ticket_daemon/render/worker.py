@@ -108,9 +108,9 @@ def encode(message: object) -> memoryview:
 
 
 class PickledOnce:
-    """An object that crosses to the workers often and seldom changes (the printer registry, the render limits),
-    pickled once: each request carries these bytes, and the worker's unpickling gives back the object itself, so the
-    event loop does not pickle it again for every render."""
+    """An immutable object that crosses to the workers often and seldom changes (the printer registry, the render
+    limits), pickled once: each request carries these bytes, so the event loop does not pickle it again for every
+    render, and a worker unpickles each distinct value once (:func:`unpickled_once`)."""
 
     __slots__ = ("data",)
 
@@ -118,7 +118,24 @@ class PickledOnce:
         self.data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
 
     def __reduce__(self) -> tuple[Callable[[bytes], object], tuple[bytes]]:
-        return pickle.loads, (self.data,)
+        return unpickled_once, (self.data,)
+
+
+# A worker's unpickled PickledOnce values by their bytes: a registry of a few printers takes ~0.1 ms to unpickle
+# (frozen dataclasses restore field by field), a tenth of a receipt's render. Few distinct values ever arrive (a
+# registry changes when a printer says what model it is), so the oldest is dropped past a handful.
+_UNPICKLED: dict[bytes, object] = {}
+_UNPICKLED_KEPT = 8
+
+
+def unpickled_once(data: bytes) -> object:
+    """The object ``data`` pickles, the same one for the same bytes (they are immutable, so sharing is safe)."""
+    value = _UNPICKLED.get(data, _UNPICKLED)
+    if value is _UNPICKLED:
+        value = _UNPICKLED[data] = pickle.loads(data)
+        if len(_UNPICKLED) > _UNPICKLED_KEPT:
+            del _UNPICKLED[next(iter(_UNPICKLED))]
+    return value
 
 
 class FrameReader:
