@@ -3,8 +3,10 @@ handler while each record is redacted and formatted once."""
 
 from __future__ import annotations
 
+import io
 import logging
 import logging.handlers
+import queue
 import subprocess
 import sys
 import threading
@@ -12,7 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from ticket_daemon.logs import LOG_FORMAT, RedactingFilter, configure_logging, flush_logs, installed_handlers
+from ticket_daemon.logs import (
+    LOG_FORMAT,
+    MAX_LOG_BATCH,
+    RedactingFilter,
+    _BatchingListener,
+    _Console,
+    _RotatingFile,
+    configure_logging,
+    flush_logs,
+    installed_handlers,
+)
 
 
 def _file_handler() -> logging.handlers.RotatingFileHandler:
@@ -139,3 +151,70 @@ def test_lines_logged_before_exit_reach_the_file(tmp_path: Path) -> None:
 
     lines = (tmp_path / "logs" / "ticket-daemon.log").read_text(encoding="utf-8").splitlines()
     assert len(lines) == 500 and lines[-1].endswith("ticket_daemon.test: line 499")
+
+
+class _CountingConsole(_StuckConsole):
+    """A stuck console that also counts its writes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        return super().write(text)
+
+
+def test_lines_queued_while_the_listener_writes_go_out_in_one_write_in_order(
+    tmp_path: Path, restore_logging: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    console = _CountingConsole()
+    monkeypatch.setattr("sys.stderr", console)
+    configure_logging(level="INFO", data_dir=tmp_path, console=True)
+    log = logging.getLogger("ticket_daemon.test")
+
+    log.info("first")
+    for _ in range(1000):  # bounded: the listener takes the first line and blocks on the console
+        if console.writes:
+            break
+        threading.Event().wait(0.01)
+    assert len(console.writes) == 1
+    for n in range(5):
+        log.info("queued %d", n)
+    console.released.set()
+    flush_logs()
+
+    assert len(console.writes) == 2  # the five lines that waited went out together
+    assert [line.rsplit(": ", 1)[1] for line in console.writes[1].splitlines()] == [f"queued {n}" for n in range(5)]
+    file_lines = (tmp_path / "logs" / "ticket-daemon.log").read_text(encoding="utf-8").splitlines()
+    assert [line.rsplit(": ", 1)[1] for line in file_lines] == ["first", *(f"queued {n}" for n in range(5))]
+
+
+def test_a_batch_is_bounded_and_every_line_before_the_stop_is_written(tmp_path: Path) -> None:
+    records: queue.SimpleQueue[logging.LogRecord | None] = queue.SimpleQueue()
+    batches: list[list[str]] = []
+
+    class Recorder(_Console):
+        def emit_batch(self, records: list[logging.LogRecord]) -> None:
+            batches.append([record.getMessage() for record in records])
+
+    listener = _BatchingListener(records, Recorder(io.StringIO()), respect_handler_level=True)
+    lines = [f"line {n}" for n in range(MAX_LOG_BATCH + 10)]
+    for line in lines:
+        records.put(logging.LogRecord("t", logging.INFO, __file__, 1, line, None, None))
+    listener.start()
+    listener.stop()  # the stop's sentinel comes after every line: all of them are written first
+
+    assert [line for batch in batches for line in batch] == lines
+    assert [len(batch) for batch in batches] == [MAX_LOG_BATCH, 10]
+
+
+def test_a_batch_crossing_the_size_limit_rotates_between_its_lines(tmp_path: Path) -> None:
+    path = tmp_path / "batch.log"
+    handler = _RotatingFile(path, max_bytes=1_000, backups=2)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.emit_batch([logging.LogRecord("t", logging.INFO, __file__, 1, "x" * 99, None, None) for _ in range(25)])
+    handler.close()
+
+    rotated = [path, tmp_path / "batch.log.1", tmp_path / "batch.log.2"]
+    assert [p.stat().st_size for p in rotated] == [700, 900, 900]  # 100 bytes a line, never over the limit
