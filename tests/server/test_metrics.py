@@ -69,3 +69,22 @@ def test_the_prometheus_objects_are_made_once_whoever_asks_first_and_count_from_
         new_job("t-1", client_id="till-1", printer="front", document="{}", data=b"x", notes=(), now=time.time())
     )
     assert _samples(fresh.render().decode())['ticket_daemon_jobs_accepted_total{printer="front"}'] == 1.0
+
+
+def test_each_printer_and_category_counts_in_its_own_series() -> None:
+    """The labelled series are made once and kept: each count still lands in its own printer's series."""
+    metrics = DaemonMetrics()
+    for n, printer in enumerate(["front", "kitchen", "front"]):
+        job = new_job(
+            f"t-{n}", client_id="till-1", printer=printer, document="{}", data=b"x", notes=(), now=time.time()
+        )
+        metrics.job_accepted(job)
+    metrics.ticket_answered({"tipo": "error", "mensaje": "VALIDATION: no commands"}, seconds=0.01)
+    metrics.ticket_answered({"tipo": "error", "mensaje": "PRINTER: offline"}, seconds=0.01)
+    metrics.ticket_answered({"tipo": "error", "mensaje": "VALIDATION: bad size"}, seconds=0.01)
+
+    samples = _samples(metrics.render().decode())
+    assert samples['ticket_daemon_jobs_accepted_total{printer="front"}'] == 2.0
+    assert samples['ticket_daemon_jobs_accepted_total{printer="kitchen"}'] == 1.0
+    assert samples['ticket_daemon_jobs_refused_total{category="VALIDATION"}'] == 2.0
+    assert samples['ticket_daemon_jobs_refused_total{category="PRINTER"}'] == 1.0

@@ -5,12 +5,16 @@ library loads after the daemon serves instead of before."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.registry import Collector
 
 from .metrics import LINK_STATES, PRINT_BUCKETS, RENDER_BUCKETS, GaugeSnapshot
+
+M = TypeVar("M", bound=MetricWrapperBase)
 
 
 class MetricFamilies:
@@ -46,6 +50,16 @@ class MetricFamilies:
             ["printer"], buckets=PRINT_BUCKETS, registry=self.registry,
         )  # fmt: skip
         self.registry.register(_StateCollector(snapshot))
+        self._children: dict[tuple[int, tuple[str, ...]], MetricWrapperBase] = {}
+
+    def labelled(self, metric: M, *values: str) -> M:
+        """``metric.labels(*values)``, made once (the library's advice for hot paths: ``labels`` checks and looks
+        up its values under a lock on every call). Values are printer names and error categories: a few dozen."""
+        key = (id(metric), values)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*values)
+        return child  # type: ignore[return-value]  # made by metric.labels: the metric's own type
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -97,13 +97,14 @@ class DaemonMetrics:
     # --- the hooks (JobMetrics) ----------------------------------------------------------------------------------
 
     def job_accepted(self, job: Job) -> None:
-        self.families.accepted.labels(job.printer).inc()
+        families = self.families
+        families.labelled(families.accepted, job.printer).inc()
 
     def ticket_answered(self, reply: Mapping[str, Any], *, seconds: float) -> None:
         tipo = reply.get("tipo")
         families = self.families
         if tipo == "error":
-            families.refused.labels(category_of(str(reply.get("mensaje", "")))).inc()
+            families.labelled(families.refused, category_of(str(reply.get("mensaje", "")))).inc()
         elif tipo == "ack" and reply.get("status") != "queued":
             families.duplicates.inc()
         if tipo in ("ack", "error"):
@@ -112,11 +113,11 @@ class DaemonMetrics:
     def job_finished(self, job: Job) -> None:
         families = self.families
         if job.state is JobState.SUCCESS:
-            families.printed.labels(job.printer).inc()
+            families.labelled(families.printed, job.printer).inc()
         else:
             category = job.state.value.upper() if job.state is not JobState.ERROR else category_of(job.message)
-            families.failed.labels(job.printer, category).inc()
-        families.print_seconds.labels(job.printer).observe(max(0.0, job.updated_at - job.created_at))
+            families.labelled(families.failed, job.printer, category).inc()
+        families.labelled(families.print_seconds, job.printer).observe(max(0.0, job.updated_at - job.created_at))
 
     # --- scrape --------------------------------------------------------------------------------------------------
 
