@@ -5,6 +5,7 @@ key is its ``seq``; finished jobs keep their document and drop their bytes."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -19,6 +20,7 @@ from ticket_daemon.store.jobs import (
     InvalidTransition,
     Job,
     JobState,
+    canonical_json,
     document_digest,
     stored_document,
     stored_document_and_digest,
@@ -207,3 +209,14 @@ def test_a_memory_store_without_history_keeps_no_trace_of_finished_jobs() -> Non
 )
 def test_the_stored_document_and_its_digest_are_made_together_as_each_alone(document: dict[str, object]) -> None:
     assert stored_document_and_digest(document) == (stored_document(document), document_digest(document))
+
+
+def test_the_digest_of_a_document_is_the_one_spools_written_before_recorded() -> None:
+    """A job stored by an earlier version keeps matching its resent id: the canonical text and its digest are
+    pinned (keys sorted, no spaces, UTF-8 as it is, floats as Python writes them)."""
+    document = {"version": "1.0", "b": [1, 2.5, 1e16, None, True], "a": {"z": "ñandú €", "y": "\n\t\u2028"}}
+    assert (
+        canonical_json(document)
+        == '{"a":{"y":"\\n\\t\u2028","z":"ñandú €"},"b":[1,2.5,1e+16,null,true],"version":"1.0"}'
+    )
+    assert document_digest(document) == hashlib.sha256(canonical_json(document).encode()).hexdigest()

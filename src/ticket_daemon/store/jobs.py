@@ -76,10 +76,14 @@ class IdConflict(TicketError):
         self.existing = existing
 
 
+# One encoder for every job: json.dumps with options builds a new encoder (and its C half) on each call.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(document: object) -> str:
     """The document's canonical JSON (keys sorted, no spaces, not ASCII-escaped): what "the same document" means
     for a resent id, and a compact text to keep with the job (it renders to the same bytes as the document)."""
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(document)
 
 
 def stored_document(document: object) -> str:
