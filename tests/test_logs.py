@@ -108,13 +108,16 @@ def test_a_line_without_a_secret_key_is_left_as_it_is() -> None:
 
 
 class _StuckConsole:
-    """A terminal that does not take a line until it is released (a paused ``less``, a full pipe)."""
+    """A terminal that does not take a line until it is released (a paused ``less``, a full pipe); it counts the
+    writes it was asked for."""
 
     def __init__(self) -> None:
         self.released = threading.Event()
         self.text = ""
+        self.writes: list[str] = []
 
     def write(self, text: str) -> int:
+        self.writes.append(text)
         self.released.wait(timeout=10)
         self.text += text
         return len(text)
@@ -123,12 +126,19 @@ class _StuckConsole:
         pass
 
 
-def test_a_line_is_written_by_the_listener_while_the_caller_goes_on(
-    tmp_path: Path, restore_logging: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def stuck_console(tmp_path: Path, restore_logging: None, monkeypatch: pytest.MonkeyPatch) -> _StuckConsole:
+    """The daemon's logging, with a stuck terminal as its console and the files under ``tmp_path``."""
     console = _StuckConsole()
     monkeypatch.setattr("sys.stderr", console)
     configure_logging(level="INFO", data_dir=tmp_path, console=True)
+    return console
+
+
+def test_a_line_is_written_by_the_listener_while_the_caller_goes_on(
+    tmp_path: Path, stuck_console: _StuckConsole
+) -> None:
+    console = stuck_console
 
     logging.getLogger("ticket_daemon.test").info("job %s accepted", "queued-1")
 
@@ -153,24 +163,10 @@ def test_lines_logged_before_exit_reach_the_file(tmp_path: Path) -> None:
     assert len(lines) == 500 and lines[-1].endswith("ticket_daemon.test: line 499")
 
 
-class _CountingConsole(_StuckConsole):
-    """A stuck console that also counts its writes."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.writes: list[str] = []
-
-    def write(self, text: str) -> int:
-        self.writes.append(text)
-        return super().write(text)
-
-
 def test_lines_queued_while_the_listener_writes_go_out_in_one_write_in_order(
-    tmp_path: Path, restore_logging: None, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, stuck_console: _StuckConsole
 ) -> None:
-    console = _CountingConsole()
-    monkeypatch.setattr("sys.stderr", console)
-    configure_logging(level="INFO", data_dir=tmp_path, console=True)
+    console = stuck_console
     log = logging.getLogger("ticket_daemon.test")
 
     log.info("first")
