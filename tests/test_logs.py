@@ -187,14 +187,14 @@ def test_lines_queued_while_the_listener_writes_go_out_in_one_write_in_order(
 
 
 def test_a_batch_is_bounded_and_every_line_before_the_stop_is_written(tmp_path: Path) -> None:
-    records: queue.SimpleQueue[logging.LogRecord | None] = queue.SimpleQueue()
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
     batches: list[list[str]] = []
 
     class Recorder(_Console):
         def emit_batch(self, records: list[logging.LogRecord]) -> None:
             batches.append([record.getMessage() for record in records])
 
-    listener = _BatchingListener(records, Recorder(io.StringIO()), respect_handler_level=True)
+    listener = _BatchingListener(records, [Recorder(io.StringIO())])
     lines = [f"line {n}" for n in range(MAX_LOG_BATCH + 10)]
     for line in lines:
         records.put(logging.LogRecord("t", logging.INFO, __file__, 1, line, None, None))

@@ -29,7 +29,7 @@ import sys
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -206,6 +206,10 @@ class _BatchingListener(logging.handlers.QueueListener):
     one hand-off of the interpreter lock) per handler per batch instead of per line, and the event loop, which
     makes the records, is interrupted less. Alone, a record is a batch of one and is written at once."""
 
+    def __init__(self, records: queue.SimpleQueue[logging.LogRecord], writers: Sequence[_BatchWriter]) -> None:
+        super().__init__(records, *writers, respect_handler_level=True)
+        self.writers = tuple(writers)
+
     def _monitor(self) -> None:
         records = cast("queue.SimpleQueue[logging.LogRecord | None]", self.queue)
         stopping = False
@@ -227,17 +231,13 @@ class _BatchingListener(logging.handlers.QueueListener):
                 self._write(batch)
 
     def _write(self, batch: list[logging.LogRecord]) -> None:
-        for handler in self.handlers:
+        for handler in self.writers:
             chosen = [record for record in batch if record.levelno >= handler.level and handler.filter(record)]
             if not chosen:
                 continue
             handler.acquire()
             try:
-                if isinstance(handler, _BatchWriter):
-                    handler.emit_batch(chosen)
-                else:
-                    for record in chosen:
-                        handler.emit(record)
+                handler.emit_batch(chosen)
             finally:
                 handler.release()
 
@@ -246,12 +246,12 @@ class _ToListener(logging.handlers.QueueHandler):
     """The root logger's only handler of ours: puts each record on the listener's queue, and owns that listener
     and the handlers behind it (closing it writes out the queue and closes them)."""
 
-    def __init__(self, handlers: list[logging.Handler]) -> None:
+    def __init__(self, handlers: list[_BatchWriter]) -> None:
         # Unbounded: the listener writes a line in microseconds, far faster than the daemon makes them.
         records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
         super().__init__(records)
         self.targets = handlers
-        self.listener = _BatchingListener(records, *handlers, respect_handler_level=True)
+        self.listener = _BatchingListener(records, handlers)
         self._listener_lock = threading.Lock()
         self.listener.start()
         self._listening = True
@@ -414,7 +414,7 @@ def configure_logging(
 
     redactor = RedactingFilter(secrets)
     formatter = _LineFormatter()
-    handlers: list[logging.Handler] = []
+    handlers: list[_BatchWriter] = []
     log_file: Path | None = None
     if data_dir is not None:
         try:
