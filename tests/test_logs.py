@@ -186,6 +186,30 @@ def test_lines_queued_while_the_listener_writes_go_out_in_one_write_in_order(
     assert [line.rsplit(": ", 1)[1] for line in file_lines] == ["first", *(f"queued {n}" for n in range(5))]
 
 
+def test_after_a_batch_the_listener_rests_and_writes_the_lines_logged_meanwhile_together(
+    tmp_path: Path, stuck_console: _StuckConsole, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    console = stuck_console
+    console.released.set()
+    monkeypatch.setattr("ticket_daemon.logs.LOG_BATCH_PAUSE_SECONDS", 0.5)
+    log = logging.getLogger("ticket_daemon.test")
+
+    log.info("first")
+    for _ in range(1000):  # bounded: the listener writes the first line at once
+        if console.writes:
+            break
+        threading.Event().wait(0.01)
+    log.info("second")
+    threading.Event().wait(0.05)  # a listener that looked again at once would write "second" alone meanwhile
+    log.info("third")
+    flush_logs()
+
+    assert [[line.rsplit(": ", 1)[1] for line in write.splitlines()] for write in console.writes] == [
+        ["first"],
+        ["second", "third"],
+    ]
+
+
 def test_a_batch_is_bounded_and_every_line_before_the_stop_is_written(tmp_path: Path) -> None:
     records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
     batches: list[list[str]] = []
