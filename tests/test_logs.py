@@ -229,6 +229,29 @@ def test_a_batch_is_bounded_and_every_line_before_the_stop_is_written(tmp_path: 
     assert [len(batch) for batch in batches] == [MAX_LOG_BATCH, 10]
 
 
+def test_a_full_batch_is_followed_by_the_next_without_a_rest(tmp_path: Path) -> None:
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    batches: list[int] = []
+    rested_after: list[int] = []  # the size of the batch before each rest
+
+    class Recorder(_Console):
+        def emit_batch(self, records: list[logging.LogRecord]) -> None:
+            batches.append(len(records))
+
+    class Listener(_BatchingListener):
+        def _rest(self) -> None:
+            rested_after.append(batches[-1])
+
+    listener = Listener(records, [Recorder(io.StringIO())])
+    for n in range(2 * MAX_LOG_BATCH + 10):
+        records.put(logging.LogRecord("t", logging.INFO, __file__, 1, f"line {n}", None, None))
+    listener.start()
+    listener.stop()
+
+    assert batches == [MAX_LOG_BATCH, MAX_LOG_BATCH, 10]
+    assert MAX_LOG_BATCH not in rested_after  # a flood is written as fast as the handlers take it
+
+
 def test_a_batch_crossing_the_size_limit_rotates_between_its_lines(tmp_path: Path) -> None:
     path = tmp_path / "batch.log"
     handler = _RotatingFile(path, max_bytes=1_000, backups=2)

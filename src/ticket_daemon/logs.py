@@ -13,9 +13,9 @@ so one client in a loop cannot fill the disk.
 Logging a line costs the caller only a queue put: the root logger's one handler of ours
 (:class:`~logging.handlers.QueueHandler`) hands each record to a listener thread, which redacts, formats and writes
 it to the files and the console, so the event loop never waits on a disk write or a slow terminal. The listener
-writes every record waiting when it wakes as one batch (one write per handler), then rests for
-:data:`LOG_BATCH_PAUSE_SECONDS` before it looks again, so under load it wakes (and takes the interpreter lock from the
-event loop) a hundred times a second at most, not once per few lines. :func:`flush_logs` returns once
+writes every record waiting when it wakes as one batch (one write per handler), then, unless the batch was full,
+rests for :data:`LOG_BATCH_PAUSE_SECONDS` before it looks again, so under load it wakes (and takes the interpreter
+lock from the event loop) a hundred times a second at most, not once per few lines. :func:`flush_logs` returns once
 every line logged so far is written; at interpreter exit the listener writes out what is queued and stops.
 """
 
@@ -209,9 +209,9 @@ def _flush(handler: _BatchWriter, records: list[logging.LogRecord]) -> None:
 class _BatchingListener(logging.handlers.QueueListener):
     """Writes every record waiting when it wakes up as one batch: under load that is one write (one system call,
     one hand-off of the interpreter lock) per handler per batch instead of per line, and the event loop, which
-    makes the records, is interrupted less. Alone, a record is a batch of one and is written at once. After each
-    batch it rests for :data:`LOG_BATCH_PAUSE_SECONDS`, so a busy daemon's lines come in batches of that many
-    milliseconds' worth."""
+    makes the records, is interrupted less. Alone, a record is a batch of one and is written at once. After a
+    batch that was not full it rests for :data:`LOG_BATCH_PAUSE_SECONDS`, so a busy daemon's lines come in batches
+    of that many milliseconds' worth, and a flood is written without a rest."""
 
     def __init__(self, records: queue.SimpleQueue[logging.LogRecord], writers: Sequence[_BatchWriter]) -> None:
         super().__init__(records, *writers, respect_handler_level=True)
@@ -237,7 +237,10 @@ class _BatchingListener(logging.handlers.QueueListener):
             if batch:
                 self._write(batch)
             if not stopping and len(batch) < MAX_LOG_BATCH:  # a flood is written without a rest
-                time.sleep(LOG_BATCH_PAUSE_SECONDS)
+                self._rest()
+
+    def _rest(self) -> None:
+        time.sleep(LOG_BATCH_PAUSE_SECONDS)
 
     def _write(self, batch: list[logging.LogRecord]) -> None:
         for handler in self.writers:
