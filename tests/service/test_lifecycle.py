@@ -146,9 +146,14 @@ def test_the_daemon_runs_as_one_process_until_a_document_needs_a_render_worker(
         assert _printed(client, ticket("plain", "CAFE 1,50")) == "success"
         alone = _children(daemon.process.pid)
         assert _printed(client, {"tipo": "ticket", "id": "logo", "datos": logo}) == "success"
+        after_receipt = _children(daemon.process.pid)
+        client.send({"tipo": "preview", "id": "pv", "datos": logo})
+        while (reply := client.recv())["tipo"] != "preview":
+            assert reply["tipo"] in ("job", "result"), reply
         with_workers = _children(daemon.process.pid)
     finally:
         daemon.kill()
 
     assert alone == []  # no forkserver, resource tracker or render worker while nothing needs them
-    assert with_workers != []
+    assert after_receipt == []  # a lone receipt renders in the daemon's process rather than wait for a worker
+    assert reply["status"] == "ok" and with_workers != []  # a preview always renders in a worker

@@ -22,8 +22,15 @@ from clocks import ManualClock
 from ticket_daemon.document import parse_document
 from ticket_daemon.document.errors import TicketError
 from ticket_daemon.escpos import render_job
+from ticket_daemon.render import loading as loading_module
 from ticket_daemon.render import pool as pool_module
-from ticket_daemon.render.cost import HEAVY_COST_US, ON_LOOP_COST_US, TINY_COST_US, estimated_cost
+from ticket_daemon.render.cost import (
+    COLD_INLINE_COST_US,
+    HEAVY_COST_US,
+    ON_LOOP_COST_US,
+    TINY_COST_US,
+    estimated_cost,
+)
 from ticket_daemon.render.outcomes import RenderLimits
 from ticket_daemon.render.pool import RenderPool
 
@@ -115,18 +122,69 @@ def test_the_estimate_keeps_cheap_tickets_on_the_loop_and_images_qr_and_drawn_te
     assert estimated_cost(document({"type": "image", "data": {"code": "A" * 2_000_000}})) > HEAVY_COST_US / 10
 
 
-def test_a_kitchen_order_renders_without_a_process_and_a_lone_image_in_one() -> None:
+def test_a_kitchen_order_and_a_first_receipt_render_without_starting_a_worker_process() -> None:
+    """While no worker is up, a receipt (a logo and a QR code) renders in an inline thread: the first receipt after
+    start, or after the workers were retired, does not wait for a process to start, and starts none."""
+
     async def scenario(pool: RenderPool) -> Any:
         kitchen = await pool.render("till-1", KITCHEN_ORDER, raw_policy="allow")
-        before = pool.worker_pids()
-        logo = await pool.render("till-1", document(LOGO), raw_policy="allow")
-        return kitchen, before, logo, pool.worker_pids()
+        receipt = await pool.render("till-1", RECEIPT, raw_policy="allow")
+        return kitchen, receipt, pool.worker_pids()
 
-    kitchen, before, logo, after = run(scenario)
+    kitchen, receipt, pids = run(scenario)
+    assert TINY_COST_US < estimated_cost(RECEIPT) <= COLD_INLINE_COST_US
     assert kitchen.data == render_job(parse_document(KITCHEN_ORDER)).data
-    assert before == []
-    assert logo.data == render_job(parse_document(document(LOGO))).data
-    assert len(after) == 1  # started on first use, the one that rendered it
+    assert receipt.data == render_job(parse_document(RECEIPT)).data
+    assert pids == []
+
+
+def test_prints_that_come_while_one_renders_inline_go_to_the_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One print at a time renders inline for want of a worker; the next ones start the workers, so under load every
+    core renders and the event loop keeps its own."""
+    loading = threading.Event()
+    release = threading.Event()
+    load_symbols = loading_module.load_symbol_renderer
+
+    def slow_load() -> None:  # the inline render is held while the second print comes
+        loading.set()
+        release.wait(WAIT_S)
+        load_symbols()
+
+    monkeypatch.setattr(loading_module, "load_symbol_renderer", slow_load)
+
+    async def scenario(pool: RenderPool) -> Any:
+        first = asyncio.create_task(pool.render("till-1", RECEIPT, raw_policy="allow"))
+        await asyncio.to_thread(loading.wait, WAIT_S)
+        second = await pool.render("till-2", RECEIPT, raw_policy="allow")
+        pids = pool.worker_pids()
+        release.set()
+        return await first, second, pids
+
+    first, second, pids = run(scenario)
+    assert first.data == second.data == render_job(parse_document(RECEIPT)).data
+    assert len(pids) == 1  # the second print started a worker and rendered there
+
+
+def test_a_costly_print_and_a_preview_wait_for_a_worker_even_when_none_is_up() -> None:
+    """Only what is estimated cheap renders inline for want of a worker: a worker can be stopped at the render
+    budget, a thread cannot. Drawn text estimated over the limit, and every preview, start a worker."""
+    drawn = cjk(120)
+
+    async def costly(pool: RenderPool) -> Any:
+        rendered = await pool.render("till-1", drawn, raw_policy="allow")
+        return rendered, pool.worker_pids()
+
+    async def preview(pool: RenderPool) -> Any:
+        shown = await pool.preview("till-1", RECEIPT, raw_policy="allow")
+        return shown, pool.worker_pids()
+
+    assert estimated_cost(drawn) > COLD_INLINE_COST_US
+    rendered, after_costly = run(costly)
+    assert rendered.data.startswith(b"\x1b@") and len(rendered.data) > 1_000  # drawn as an image
+    assert len(after_costly) == 1
+    shown, after_preview = run(preview)
+    assert shown.png.startswith(b"\x89PNG")
+    assert len(after_preview) == 1
 
 
 def children() -> set[int]:
@@ -138,6 +196,7 @@ def test_a_worker_idle_for_a_minute_is_stopped_with_the_forkserver_and_the_next_
     clock = ManualClock()  # idle time passes without waiting for it
 
     async def scenario(pool: RenderPool) -> Any:
+        await pool.preview("till-1", document(LOGO), raw_policy="allow")  # a preview always starts a worker
         first = await pool.render("till-1", document(LOGO), raw_policy="allow")
         started, processes = pool.worker_pids(), children()
         clock.advance(59.0)
@@ -149,19 +208,31 @@ def test_a_worker_idle_for_a_minute_is_stopped_with_the_forkserver_and_the_next_
         while children() & processes and time.monotonic() < deadline:  # the forkserver stops in the background
             await asyncio.sleep(0.05)
         left = children() & processes
+        again = await pool.render("till-1", document(LOGO), raw_policy="allow")  # inline: none is up
+        cold = pool.worker_pids()
         preview = await pool.preview("till-1", RECEIPT, raw_policy="allow")
-        again = await pool.render("till-1", document(LOGO), raw_policy="allow")
-        return first, started, processes, kept, stopped, after_retirement, left, preview, again, pool.worker_pids()
+        return (
+            first,
+            started,
+            processes,
+            kept,
+            stopped,
+            after_retirement,
+            left,
+            (again, cold),
+            preview,
+            pool.worker_pids(),
+        )
 
-    first, started, processes, kept, stopped, after_retirement, left, preview, again, restarted = run(
+    first, started, processes, kept, stopped, after_retirement, left, (again, cold), preview, restarted = run(
         scenario, clock=clock, context=multiprocessing.get_context("forkserver")
     )
     assert len(started) == 1 and len(processes) >= 2  # the worker, the forkserver (and its resource tracker)
     assert (kept, stopped) == (0, 1)
     assert after_retirement == []
     assert left == set()  # worker, forkserver and resource tracker all gone
-    assert preview.png.startswith(b"\x89PNG")  # the first preview after the retirement still works
-    assert again.data == first.data
+    assert again.data == first.data and cold == []  # the next receipt did not wait for a worker to start
+    assert preview.png.startswith(b"\x89PNG")  # the first preview after the retirement starts one again
     assert len(restarted) >= 1 and not set(restarted) & set(started)
 
 
@@ -192,7 +263,7 @@ def test_a_tiny_ticket_renders_inline_to_the_same_bytes_and_starts_no_process() 
 
 def test_a_receipt_renders_in_a_worker_process_to_the_same_bytes() -> None:
     async def scenario(pool: RenderPool) -> Any:
-        pool.warm()
+        await pool.warm()
         outcome = await pool.render("till-1", RECEIPT, raw_policy="allow")
         preview = await pool.preview("till-1", RECEIPT, raw_policy="allow")
         return outcome, preview, pool.worker_pids()
@@ -222,7 +293,7 @@ def test_a_client_mistake_comes_back_from_a_worker_as_its_categorised_error() ->
 
 def test_a_document_over_the_time_budget_is_refused_its_worker_killed_and_the_pool_keeps_serving() -> None:
     async def scenario(pool: RenderPool) -> Any:
-        pool.warm()
+        await pool.warm()
         await pool.render("warm", RECEIPT, raw_policy="allow")  # both workers up
         before = pool.worker_pids()
         started = time.monotonic()
@@ -273,7 +344,7 @@ def test_a_document_too_large_to_store_is_refused() -> None:
 
 def test_six_heavy_renders_from_six_clients_do_not_hold_up_a_small_ticket_or_a_receipt() -> None:
     async def scenario(pool: RenderPool) -> list[str]:
-        pool.warm()
+        await pool.warm()
         await pool.render("warm", RECEIPT, raw_policy="allow")
         await pool.render("warm", TINY, raw_policy="allow")  # the renderer is loaded in this process too
         finished: list[str] = []
@@ -299,7 +370,7 @@ def test_six_heavy_renders_from_six_clients_do_not_hold_up_a_small_ticket_or_a_r
 
 def test_one_client_holds_at_most_one_worker_at_a_time() -> None:
     async def scenario(pool: RenderPool) -> list[str]:
-        pool.warm()
+        await pool.warm()
         await pool.render("warm", RECEIPT, raw_policy="allow")
         finished: list[str] = []
 
@@ -320,7 +391,7 @@ def test_one_client_holds_at_most_one_worker_at_a_time() -> None:
 
 def test_a_client_that_leaves_mid_render_frees_its_worker_for_the_next_client_at_once() -> None:
     async def scenario(pool: RenderPool) -> Any:
-        pool.warm()
+        await pool.warm()
         await pool.render("warm", RECEIPT, raw_policy="allow")
         before = pool.worker_pids()
         leaving = asyncio.create_task(pool.render("leaves", cjk(65_536), raw_policy="allow"))
@@ -341,7 +412,7 @@ def test_a_client_that_leaves_mid_render_frees_its_worker_for_the_next_client_at
 
 def test_a_worker_process_that_died_while_idle_is_replaced_before_the_next_render() -> None:
     async def scenario(pool: RenderPool) -> list[int]:
-        pool.warm()
+        await pool.warm()
         await asyncio.gather(*(pool.render(f"till-{n}", RECEIPT, raw_policy="allow") for n in range(2)))
         pids = pool.worker_pids()
         for pid in pids:
@@ -357,7 +428,7 @@ def test_a_worker_process_that_died_while_idle_is_replaced_before_the_next_rende
 
 def test_a_worker_process_that_dies_is_replaced_and_rendering_goes_on() -> None:
     async def scenario(pool: RenderPool) -> list[str]:
-        pool.warm()
+        await pool.warm()
         await pool.render("till-1", RECEIPT, raw_policy="allow")
         for pid in pool.worker_pids():
             os.kill(pid, signal.SIGKILL)
@@ -382,7 +453,7 @@ def test_a_worker_process_that_dies_is_replaced_and_rendering_goes_on() -> None:
 
 def test_closing_the_pool_leaves_no_worker_process_and_refuses_later_renders() -> None:
     async def scenario(pool: RenderPool) -> tuple[list[int], str]:
-        pool.warm()
+        await pool.warm()
         await pool.render("till-1", RECEIPT, raw_policy="allow")
         pids = pool.worker_pids()
         busy = asyncio.create_task(pool.render("heavy", cjk(65_536), raw_policy="allow"))
@@ -404,7 +475,7 @@ def test_closing_the_pool_leaves_no_worker_process_and_refuses_later_renders() -
 
 def test_a_pool_that_killed_and_replaced_workers_leaves_no_descriptor_open_after_close() -> None:
     async def scenario(pool: RenderPool) -> None:
-        pool.warm()
+        await pool.warm()
         await pool.render("till-1", RECEIPT, raw_policy="allow")
         os.kill(pool.worker_pids()[0], signal.SIGKILL)  # one dies from outside…
         with pytest.raises(TicketError):  # …and one is killed over its budget
@@ -424,7 +495,7 @@ def test_a_pool_that_killed_and_replaced_workers_leaves_no_descriptor_open_after
 
 def test_a_pool_of_spawned_workers_renders_and_kills_like_the_forkserver_one() -> None:
     async def scenario(pool: RenderPool) -> Any:
-        pool.warm()
+        await pool.warm()
         outcome = await pool.render("till-1", RECEIPT, raw_policy="allow")
         with pytest.raises(TicketError) as raised:
             await pool.render("heavy", cjk(65_536), raw_policy="allow")
@@ -477,7 +548,7 @@ def test_a_freed_worker_wakes_the_next_waiting_render_not_every_one() -> None:
     async def main() -> list[int]:
         pool = CountingPool(limits, processes=1)
         try:
-            await pool.render("warm", RECEIPT, raw_policy="allow")
+            await pool.warm()
             CountingPool.looks = 0
             finished: list[int] = []
 
@@ -509,7 +580,7 @@ def test_a_render_that_gives_up_as_the_worker_is_handed_to_it_passes_the_worker_
     async def main() -> str:
         pool = GivingUpPool(limits, processes=1)
         try:
-            await pool.render("warm", RECEIPT, raw_policy="allow")
+            await pool.warm()
             busy = asyncio.create_task(pool.render("a", RECEIPT, raw_policy="allow"))
             await asyncio.sleep(0)
             leaving = asyncio.create_task(pool.render("b", RECEIPT, raw_policy="allow"))

@@ -27,6 +27,11 @@ ON_LOOP_COST_US = 200.0
 # process), but it never queues behind the workers' receipts. Only for what is still cheap: plain text, a short QR
 # code; a document with characters to draw (~1 ms) or an image goes to a worker.
 TINY_COST_US = 500.0
+# While no render worker process is up, a print estimated under this renders in the inline threads instead of
+# waiting for one to start (several hundred ms: the worker imports the renderer, numpy and Pillow): a receipt with a
+# logo and a QR code (~6 ms estimated, with the cold image charge) prints at once after start or after the workers
+# were retired. A photo, which only a worker can be stopped in at its budget, still waits for one.
+COLD_INLINE_COST_US = 20_000.0
 # Above this it counts as heavy (fairness: heavy renders may not hold every worker).
 HEAVY_COST_US = 200_000.0
 # Strings longer than this are not scanned for characters to draw (the estimate runs on the event loop); an

@@ -9,12 +9,19 @@ process, e.g. tests) share one change: the interval set before the first is rest
 from __future__ import annotations
 
 import gc
+import importlib
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
 LOADING_SWITCH_INTERVAL_S = 0.0005
+# What images and QR codes need beyond the renderer (numpy, Pillow, zxing-cpp): the daemon's own process loads them
+# only for a print it renders while no worker process is up (``pool.py``).
+SYMBOL_MODULES = ("ticket_daemon.escpos.image", "ticket_daemon.escpos.qr")
+
+T = TypeVar("T")
 
 _lock = threading.Lock()
 _loads_running = 0
@@ -29,6 +36,25 @@ def load_renderer() -> None:
         from . import work  # noqa: F401 (imported for its side effect: the renderer and the models it reads load)
     if gc.get_freeze_count():
         gc.freeze()
+
+
+def load_symbol_renderer() -> None:
+    """Import :data:`SYMBOL_MODULES` as :func:`load_renderer` imports the renderer: switching threads often, and
+    freezing what the imports built. Nothing to do once they are loaded."""
+    if all(name in sys.modules for name in SYMBOL_MODULES):
+        return
+    with fast_thread_switches():
+        for name in SYMBOL_MODULES:
+            importlib.import_module(name)
+    if gc.get_freeze_count():
+        gc.freeze()
+
+
+def with_symbol_renderer(function: Callable[..., T], *arguments: Any) -> T:
+    """``function(*arguments)`` once :func:`load_symbol_renderer` has run (in an inline render thread: the first
+    time, the event loop answers in between)."""
+    load_symbol_renderer()
+    return function(*arguments)
 
 
 @contextmanager

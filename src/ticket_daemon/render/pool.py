@@ -27,8 +27,13 @@ rendered and previewed, on every core, out of everyone else's way.
   refused then with the same sentence.
 
 Worker processes start on first need (an idle daemon that only prints plain text never starts one, nor the
-forkserver behind them) or when :meth:`RenderPool.warm` is called, and a worker idle for
+forkserver behind them) or when :meth:`RenderPool.warm` is awaited, and a worker idle for
 :data:`WORKER_IDLE_SECONDS` is retired (its memory given back; the next render that needs it starts it again).
+Starting one takes several hundred milliseconds (its imports), so while none is up a print estimated under
+:data:`~.cost.COLD_INLINE_COST_US` (a receipt with a logo and a QR code) renders in an inline thread instead, one at a
+time: the first receipt after start, or after a quiet spell, does not wait for a worker, and a shop printing one every
+few minutes keeps no worker process (nor its memory) for them. A print that comes while one renders that way goes to
+the workers, starting them as before: under load every core renders, and the event loop keeps its own.
 :meth:`RenderPool.close` stops them all.
 """
 
@@ -36,6 +41,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import time
@@ -49,8 +55,8 @@ from ..document.errors import Category, TicketError
 from ..escpos import RawPolicy
 from ..printers.registry import PrinterRegistry
 from .clientlocks import ClientLocks
-from .cost import HEAVY_COST_US, ON_LOOP_COST_US, TINY_COST_US, estimated_cost
-from .loading import load_renderer
+from .cost import COLD_INLINE_COST_US, HEAVY_COST_US, ON_LOOP_COST_US, TINY_COST_US, estimated_cost
+from .loading import load_renderer, with_symbol_renderer
 from .outcomes import PreviewOutcome, Refusal, RenderedDocument, RenderLimits
 from .worker import (
     WORKER_PRELOAD,
@@ -125,6 +131,7 @@ class RenderPool:
         self._last_used: dict[WorkerProcess, float] = {}  # idle workers with a process: when they last answered
         self._retire_timer: asyncio.TimerHandle | None = None
         self._releasing: asyncio.Task[None] | None = None
+        self._cold_rendering = False  # a print renders inline because no worker was up (one at a time)
         self.strict = strict  # read documents strictly ([server] documents = "strict")
         self.size = processes or os.cpu_count() or 1
         # Heavy renders leave one worker free for the others when there is more than one.
@@ -157,16 +164,11 @@ class RenderPool:
 
     # --- life -------------------------------------------------------------------------------------------------
 
-    def warm(self) -> None:
-        """Start every worker process in the background (it returns at once). Without a running event loop they
-        start on first use instead."""
+    async def warm(self) -> None:
+        """Start every worker process and wait until each is ready, so the documents after it render in them
+        (:class:`WorkerStopped` if one could not start)."""
         self._start_workers()
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        for worker in self._workers:
-            worker.start()
+        await asyncio.gather(*(worker.ready() for worker in self._workers))
 
     def load_renderer(self) -> None:
         """Import the renderer and the document models in an inline render thread (it returns at once), so the
@@ -180,6 +182,9 @@ class RenderPool:
         if loading is not None and not loading.done():
             with contextlib.suppress(Exception):  # a failed import fails again, with its traceback, at the render
                 await asyncio.wrap_future(loading)
+
+    def _worker_running(self) -> bool:
+        return any(worker.running for worker in self._workers)
 
     def _start_workers(self) -> None:
         if not self._workers and not self._closed:
@@ -270,7 +275,13 @@ class RenderPool:
         from .work import render_in_worker  # the renderer and the document models load with the first document
 
         outcome = await self._run(
-            client_key, datos, render_in_worker, (registry, printer_name), raw_policy, on_loop_cost=ON_LOOP_COST_US
+            client_key,
+            datos,
+            render_in_worker,
+            (registry, printer_name),
+            raw_policy,
+            on_loop_cost=ON_LOOP_COST_US,
+            cold_inline_cost=COLD_INLINE_COST_US,
         )
         assert isinstance(outcome, RenderedDocument)
         return outcome
@@ -301,6 +312,7 @@ class RenderPool:
         raw_policy: RawPolicy,
         *,
         on_loop_cost: float = 0.0,
+        cold_inline_cost: float = 0.0,
     ) -> T:
         if self._closed:
             raise TicketError(CLOSED, category=Category.EXECUTION)
@@ -311,6 +323,13 @@ class RenderPool:
         elif cost <= TINY_COST_US:
             arguments = (dict(datos), *target, raw_policy, self.strict, self.limits)
             outcome = await self._inline_within_budget(function, arguments)
+        elif cost <= cold_inline_cost and not self._cold_rendering and not self._worker_running():
+            arguments = (dict(datos), *target, raw_policy, self.strict, self.limits)
+            self._cold_rendering = True
+            try:
+                outcome = await self._inline_within_budget(functools.partial(with_symbol_renderer, function), arguments)
+            finally:
+                self._cold_rendering = False
         else:
             registry, printer_name = target
             portable = (dict(datos), self._portable(registry), printer_name, raw_policy, self.strict)

@@ -370,6 +370,14 @@ class WorkerProcess:
             await self._reaping
 
     @property
+    def running(self) -> bool:
+        """Its process is up and said it is ready (its imports are done): a render sent now starts at once."""
+        starting = self._starting
+        if self.stopped or starting is None or not starting.done() or starting.cancelled():
+            return False
+        return starting.exception() is None and self._channel is not None and not self._channel.closed
+
+    @property
     def broken(self) -> bool:
         """Killed, or its process ended by itself (out of memory, killed from outside): it will not answer again."""
         return self.stopped or (self._channel is not None and self._channel.closed)
