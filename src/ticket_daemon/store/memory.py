@@ -7,7 +7,6 @@ from __future__ import annotations
 import itertools
 from collections import OrderedDict, deque
 from collections.abc import Sequence
-from dataclasses import replace
 
 from .faults import HEALTHY, StoreHealth
 from .interface import CLAIM_MAX_BYTES, JobKey, QueueFull, claimable
@@ -58,7 +57,7 @@ class MemoryJobStore:
         check_reuse(existing, job, window_seconds=window_seconds, now=job.created_at if now is None else now)
         if len(self._pending) >= capacity:
             raise QueueFull("queue full")
-        stored = replace(job, seq=self._next_seq)
+        stored = job.numbered(self._next_seq)
         self._next_seq += 1
         self._pending[stored.seq] = stored
         self._fifo.setdefault(stored.printer, deque()).append(stored.seq)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Protocol
 
 from .jobs import Job, JobState
@@ -23,6 +23,7 @@ JOB_COLUMNS = "id, client_id, printer, document, data, state, attempts, created_
 _VALUES_PER_JOB = 15  # the 12 columns, ``now`` and the window for the duplicate check, the place in the batch
 _ROW = "(" + ", ".join("?" * _VALUES_PER_JOB) + ")"
 _MOST_ROWS = 256  # rows per statement, within SQLite's limit on bound values
+NO_NOTES = "[]"  # the notes column of a job without notes (most jobs): no JSON encoder call for it
 
 
 class AddsJobs(Protocol):
@@ -66,13 +67,13 @@ def insert_new_jobs(db: sqlite3.Connection, new_jobs: Sequence[NewJob]) -> list[
         # One statement numbers its rows one after another (AUTOINCREMENT), in the order its select gives them,
         # which its ORDER BY makes the order of the chunk.
         last = int(cursor.lastrowid or 0)
-        stored += [replace(new.job, seq=last - len(chunk) + 1 + n) for n, new in enumerate(chunk)]
+        stored += [new.job.numbered(last - len(chunk) + 1 + n) for n, new in enumerate(chunk)]
     return stored
 
 
 def row_values(job: Job) -> tuple[object, ...]:
     """The values of ``job``'s row, in the order of the insert's columns."""
-    notes = json.dumps(list(job.notes), separators=(",", ":"), ensure_ascii=False)
+    notes = json.dumps(list(job.notes), separators=(",", ":"), ensure_ascii=False) if job.notes else NO_NOTES
     return (
         job.id,
         job.client_id,

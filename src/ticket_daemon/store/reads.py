@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from typing import cast
 
 from .faults import StorageError
 from .interface import JobKey
 from .jobs import Job, JobState
+from .newjobs import NO_NOTES
 
 # Written out as literals, exactly as in the partial indexes' WHERE clauses: SQLite uses a partial index only when
 # the query's condition matches it literally, and bound parameters never do (every call would scan the table).
@@ -102,19 +104,21 @@ class JobReads:
 
 
 def _job(row: tuple[object, ...]) -> Job:
+    # The columns come back as the schema declares them (SQLite's types), so they are taken as they are: converting
+    # each again cost the spool thread several microseconds per row read.
     seq, job_id, client_id, printer, document, data, state, attempts, created, updated, message, notes, digest = row
     return Job(
-        id=str(job_id),
-        client_id=str(client_id),
-        printer=str(printer),
-        document=str(document),
-        seq=int(str(seq)),
-        data=bytes(data) if isinstance(data, (bytes, bytearray, memoryview)) else None,
-        state=JobState(str(state)),
-        attempts=int(str(attempts)),
-        created_at=float(str(created)),
-        updated_at=float(str(updated)),
-        message=str(message),
-        notes=tuple(json.loads(str(notes))),
-        digest=str(digest),
+        cast(str, job_id),
+        cast(str, client_id),
+        cast(str, printer),
+        cast(str, document),
+        cast(int, seq),
+        data if isinstance(data, bytes) else None,
+        JobState(cast(str, state)),
+        cast(int, attempts),
+        float(cast(float, created)),
+        float(cast(float, updated)),
+        cast(str, message),
+        () if notes == NO_NOTES else tuple(json.loads(cast(str, notes))),
+        cast(str, digest),
     )

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from .faults import StorageError
 from .interface import JobKey, claimable
@@ -103,7 +103,7 @@ class JobWrites(JobReads):
             seq = self._insert(job)
         assert seq is not None
         self._pending[job.printer] = self._pending.get(job.printer, 0) + 1
-        return replace(job, seq=seq)
+        return job.numbered(seq)
 
     def do_add_many(self, new_jobs: Sequence[NewJob]) -> list[Job] | None:
         """Store ``new_jobs``, in their order, with one statement (``newjobs.py``); None when any of them must go
