@@ -76,5 +76,7 @@ def test_a_stored_job_reads_back_whole_with_and_without_notes(tmp_path: Path) ->
     store.close()
     again = BlockingStore(tmp_path / "spool.db")
     for job, kept in zip(written, stored, strict=True):
-        assert again.get(kept.seq) == job.numbered(kept.seq)
+        read = again.get(kept.seq)
+        assert read == job.numbered(kept.seq)
+        assert isinstance(read.created_at, float) and isinstance(read.updated_at, float)  # 1.0 too, not 1
     again.close()

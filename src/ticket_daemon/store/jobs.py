@@ -171,38 +171,37 @@ class Job:
         """This job in ``target`` state; raises :class:`InvalidTransition` on an edge the life-cycle lacks. A final
         state drops the rendered bytes (a receipt's are ~3x its document; the document stays for a reprint)."""
         check_transition(self.state, target)
-        # Built field by field, not with dataclasses.replace (twice its cost): the spool thread moves every job a
-        # few times, and each microsecond there holds the interpreter lock away from the event loop.
-        return Job(
-            self.id,
-            self.client_id,
-            self.printer,
-            self.document,
+        return self._evolved(
             self.seq,
             None if target.is_final else self.data,
             target,
             self.attempts if attempts is None else attempts,
-            self.created_at,
             now,
             self.message if message is None else message,
-            self.notes,
-            self.digest,
         )
 
     def numbered(self, seq: int) -> Job:
-        """This job as stored under ``seq`` (cheaper than dataclasses.replace, as :meth:`moved`)."""
+        """This job as stored under ``seq``."""
+        return self._evolved(seq, self.data, self.state, self.attempts, self.updated_at, self.message)
+
+    def _evolved(
+        self, seq: int, data: bytes | None, state: JobState, attempts: int, updated_at: float, message: str
+    ) -> Job:
+        """This job with the fields a store changes. Built field by field, not with ``dataclasses.replace`` (twice
+        the cost): the spool thread makes a few of these per job, and each microsecond there holds the interpreter
+        lock away from the event loop."""
         return Job(
             self.id,
             self.client_id,
             self.printer,
             self.document,
             seq,
-            self.data,
-            self.state,
-            self.attempts,
+            data,
+            state,
+            attempts,
             self.created_at,
-            self.updated_at,
-            self.message,
+            updated_at,
+            message,
             self.notes,
             self.digest,
         )

@@ -116,8 +116,8 @@ def _job(row: tuple[object, ...]) -> Job:
         data if isinstance(data, bytes) else None,
         JobState(cast(str, state)),
         cast(int, attempts),
-        float(cast(float, created)),
-        float(cast(float, updated)),
+        cast(float, created),  # REAL columns read back as float, whole values too
+        cast(float, updated),
         cast(str, message),
         () if notes == NO_NOTES else tuple(json.loads(cast(str, notes))),
         cast(str, digest),
