@@ -32,19 +32,20 @@ def load_renderer() -> None:
     """Import the renderer and the document models it reads (``render.work``), switching threads often meanwhile.
     In a process that froze what its start-up built (``ticket-daemon serve``), what the load built is frozen too:
     it lives as long as the process, and full collections need not scan it."""
-    with fast_thread_switches():
-        from . import work  # noqa: F401 (imported for its side effect: the renderer and the models it reads load)
-    if gc.get_freeze_count():
-        gc.freeze()
+    _load_frozen(("ticket_daemon.render.work",))
 
 
 def load_symbol_renderer() -> None:
-    """Import :data:`SYMBOL_MODULES` as :func:`load_renderer` imports the renderer: switching threads often, and
-    freezing what the imports built. Nothing to do once they are loaded."""
-    if all(name in sys.modules for name in SYMBOL_MODULES):
-        return
+    """Import :data:`SYMBOL_MODULES` as :func:`load_renderer` imports the renderer. Nothing to do once they are
+    loaded."""
+    if not all(name in sys.modules for name in SYMBOL_MODULES):
+        _load_frozen(SYMBOL_MODULES)
+
+
+def _load_frozen(names: tuple[str, ...]) -> None:
+    """Import ``names`` switching threads often, then freeze what the imports built (where start-up froze its own)."""
     with fast_thread_switches():
-        for name in SYMBOL_MODULES:
+        for name in names:
             importlib.import_module(name)
     if gc.get_freeze_count():
         gc.freeze()

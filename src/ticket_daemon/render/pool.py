@@ -318,21 +318,21 @@ class RenderPool:
             raise TicketError(CLOSED, category=Category.EXECUTION)
         cost = estimated_cost(datos)
         outcome: T | Refusal
+        document = dict(datos)
+        inline = (document, *target, raw_policy, self.strict, self.limits)  # the arguments of a render in-process
         if cost <= on_loop_cost:
-            outcome = function(dict(datos), *target, raw_policy, self.strict, self.limits)
+            outcome = function(*inline)
         elif cost <= TINY_COST_US:
-            arguments = (dict(datos), *target, raw_policy, self.strict, self.limits)
-            outcome = await self._inline_within_budget(function, arguments)
+            outcome = await self._inline_within_budget(function, inline)
         elif cost <= cold_inline_cost and not self._cold_rendering and not self._worker_running():
-            arguments = (dict(datos), *target, raw_policy, self.strict, self.limits)
             self._cold_rendering = True
             try:
-                outcome = await self._inline_within_budget(functools.partial(with_symbol_renderer, function), arguments)
+                outcome = await self._inline_within_budget(functools.partial(with_symbol_renderer, function), inline)
             finally:
                 self._cold_rendering = False
         else:
             registry, printer_name = target
-            portable = (dict(datos), self._portable(registry), printer_name, raw_policy, self.strict)
+            portable = (document, self._portable(registry), printer_name, raw_policy, self.strict)
             outcome = await self._pooled(client_key, datos, cost, function, (*portable, self._portable_limits))
         if isinstance(outcome, Refusal):
             raise outcome.error()
