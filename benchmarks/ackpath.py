@@ -491,6 +491,7 @@ async def _one_burst(url: str, printer: PrinterProcess, when: str) -> None:
     go = asyncio.Event()
     ready = 0
     results = 0
+    acks: list[float] = []  # perf_counter() of each ack
 
     async def till(n: int) -> None:
         nonlocal ready, results
@@ -499,8 +500,9 @@ async def _one_burst(url: str, printer: PrinterProcess, when: str) -> None:
             ready += 1
             await go.wait()
             await ws.send(json.dumps({"tipo": "ticket", "id": f"burst-{when}-{n}", "datos": RECEIPT}))
-            while (await _reply(ws)).get("tipo") != "result":
-                pass
+            while (tipo := (await _reply(ws)).get("tipo")) != "result":
+                if tipo == "ack":
+                    acks.append(time.perf_counter())
             results += 1
 
     async with asyncio.timeout(DRAIN_TIMEOUT_S):
@@ -518,6 +520,23 @@ async def _one_burst(url: str, printer: PrinterProcess, when: str) -> None:
         f"  burst of {BURST} receipts from {BURST} tills ({when}): first byte at the printer: first job"
         f" {min(delays):.0f} ms, p50 {_p(delays, 0.5):.0f} ms, p99 {_p(delays, 0.99):.0f} ms"
         f" (target p99 <= 150 ms); {results} results"
+    )
+    if acks:
+        print("    " + _burst_phases(delays, [(at - sent) * 1000 for at in acks]))
+
+
+def _burst_phases(first_bytes_ms: list[float], acks_ms: list[float]) -> str:
+    """Where a burst's time goes: the jobs a printer's in-order chain got through while the burst was still being
+    acked, and the pace of that chain afterwards (each job: its bytes and status answer, then its durable final
+    write, which claims the next job), when nothing else competes for the CPU."""
+    last_ack = max(acks_ms)
+    before = sum(1 for at in first_bytes_ms if at <= last_ack)
+    after = sorted(at for at in first_bytes_ms if at > last_ack)
+    gaps = [later - earlier for earlier, later in itertools.pairwise(after)]
+    pace = f"then one job every {statistics.median(gaps):.2f} ms (median)" if gaps else "none left after it"
+    return (
+        f"acks: p50 {_p(acks_ms, 0.5):.0f} ms, last {last_ack:.0f} ms; {before} of {len(first_bytes_ms)} jobs"
+        f" reached the printer by the last ack, {pace}"
     )
 
 
