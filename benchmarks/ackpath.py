@@ -16,7 +16,9 @@ ratio is printed with its range over the rounds. Figures:
 - printing keeps up: after a load of ``BENCH_KEEPUP_SECONDS`` (30 s), how many acked jobs were printed within 2 s;
 - ack p99 at 100 connections, ours ÷ the durable floor's, and how long after the load's end every result was back;
 - the ack latency of a small ticket from one till while six others send heavy previews (render budget);
-- a burst of 100 receipts from 100 tills at once: when each job's first byte reached a network printer.
+- a burst of 100 receipts from 100 tills at once, on a daemon just started and again once its render workers are
+  up, and a rush of 10 after a quiet spell (no render worker up): when each job's first byte reached a network
+  printer, when the burst was acked, and how the printer's in-order jobs split around its last ack.
 
 Targets: ours ≥ 0.7× the durable floor for the one-line ticket and ≥ 0.5× for the receipt; ack p99 at 100
 connections ≤ 1.5× the durable floor's; every result back within 1 s of the load's end; first byte p99 ≤ 150 ms.
@@ -433,6 +435,8 @@ async def _heavy_neighbours(ours_url: str) -> None:
 
 
 BURST = 100
+RUSH = 10  # tills at once after a quiet spell
+WORKERS_UP_PAUSE_S = 2.0  # render workers started by a burst are up this long after it (they start in under 1 s)
 BURST_CONFIG = """
 [server]
 queue_capacity = 100000
@@ -449,7 +453,9 @@ uri = "tcp://127.0.0.1:{port}"
 
 async def _burst_first_byte(root: Path) -> None:
     """100 tills send one receipt each at the same moment: when does each job's first byte reach the printer? Once
-    on a daemon just started (its render workers start on the first receipt), once more with them running."""
+    on a daemon just started (the receipts that come while one renders start its render workers), once more when
+    they are up. Then a rush after a quiet spell: 10 tills at once while no render worker is up (the workers of a
+    quiet daemon are retired) but the renderer is loaded."""
     printer = PrinterProcess()  # a process of its own: the 100 tills here never delay its answers
     await printer.start()
     try:
@@ -457,9 +463,16 @@ async def _burst_first_byte(root: Path) -> None:
         config.write_text(BURST_CONFIG.format(port=printer.port), encoding="utf-8")
         daemon_process = await DaemonProcess.spawn(root / "burst-data", config=config)
         try:
-            for when in ("just started", "render workers up"):
-                printer.first_bytes.clear()
-                await _one_burst(daemon_process.ws_url, printer, when)
+            await _one_burst(daemon_process.ws_url, printer, "just started")
+            await asyncio.sleep(WORKERS_UP_PAUSE_S)
+            await _one_burst(daemon_process.ws_url, printer, "render workers up")
+        finally:
+            await daemon_process.stop()
+        daemon_process = await DaemonProcess.spawn(root / "rush-data", config=config)
+        try:
+            await _one_ticket(daemon_process.ws_url, RECEIPT, "before-the-rush")  # rendered inline: no worker
+            await asyncio.sleep(1.0)  # printed meanwhile
+            await _one_burst(daemon_process.ws_url, printer, "after a quiet spell, no render worker up", count=RUSH)
         finally:
             await daemon_process.stop()
     finally:
@@ -487,7 +500,8 @@ def _sequential_commits_ms(path: Path, count: int) -> float:
         db.close()
 
 
-async def _one_burst(url: str, printer: PrinterProcess, when: str) -> None:
+async def _one_burst(url: str, printer: PrinterProcess, when: str, *, count: int = BURST) -> None:
+    printer.first_bytes.clear()
     go = asyncio.Event()
     ready = 0
     results = 0
@@ -506,18 +520,18 @@ async def _one_burst(url: str, printer: PrinterProcess, when: str) -> None:
             results += 1
 
     async with asyncio.timeout(DRAIN_TIMEOUT_S):
-        tills = [asyncio.create_task(till(n)) for n in range(BURST)]
-        while ready < BURST and not any(task.done() for task in tills):
+        tills = [asyncio.create_task(till(n)) for n in range(count)]
+        while ready < count and not any(task.done() for task in tills):
             await asyncio.sleep(0.01)
         sent = time.perf_counter()
         go.set()
         await asyncio.gather(*tills)
     delays = [(at - sent) * 1000 for at in printer.first_bytes]
-    if len(delays) < BURST:
-        print(f"  burst of {BURST} receipts ({when}): only {len(delays)} jobs reached the printer ({results} results)")
+    if len(delays) < count:
+        print(f"  burst of {count} receipts ({when}): only {len(delays)} jobs reached the printer ({results} results)")
         return
     print(
-        f"  burst of {BURST} receipts from {BURST} tills ({when}): first byte at the printer: first job"
+        f"  burst of {count} receipts from {count} tills ({when}): first byte at the printer: first job"
         f" {min(delays):.0f} ms, p50 {_p(delays, 0.5):.0f} ms, p99 {_p(delays, 0.99):.0f} ms"
         f" (target p99 <= 150 ms); {results} results"
     )

@@ -33,6 +33,7 @@ from ticket_daemon.render.cost import (
 )
 from ticket_daemon.render.outcomes import RenderLimits
 from ticket_daemon.render.pool import RenderPool
+from ticket_daemon.render.worker import WORKER_PRELOAD
 
 T = TypeVar("T")
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -86,7 +87,7 @@ def gone(pid: int) -> bool:
         return True
     try:
         return "\nState:\tZ" in Path(f"/proc/{pid}/status").read_text()  # exited, not yet reaped by its parent
-    except FileNotFoundError:  # reaped between the two looks
+    except (FileNotFoundError, ProcessLookupError):  # reaped between the two looks
         return True
 
 
@@ -163,6 +164,30 @@ def test_prints_that_come_while_one_renders_inline_go_to_the_workers(monkeypatch
     first, second, pids = run(scenario)
     assert first.data == second.data == render_job(parse_document(RECEIPT)).data
     assert len(pids) == 1  # the second print started a worker and rendered there
+
+
+def test_a_rush_while_the_workers_start_renders_inline_one_print_after_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rush after a quiet spell: the second print starts the workers, and until one is up the prints take the
+    inline render slot in turn instead of waiting for them (here their imports are held until the end)."""
+    monkeypatch.setenv("HELD_IMPORT_DIR", str(tmp_path))
+    monkeypatch.setattr(pool_module, "WORKER_PRELOAD", (*WORKER_PRELOAD, "spool.held_import"))
+
+    async def scenario(pool: RenderPool) -> tuple[list[Any], list[int]]:
+        prints = [pool.render(f"till-{n}", RECEIPT, raw_policy="allow") for n in range(4)]
+        # The held workers cannot answer before "go" (or their own 30 s): the prints must not wait for them.
+        rendered = await asyncio.wait_for(asyncio.gather(*prints), timeout=20)
+        deadline = time.monotonic() + WAIT_S
+        while len(pool.worker_pids()) < 2 and time.monotonic() < deadline:  # their processes start in a thread
+            await asyncio.sleep(0.01)
+        starting = pool.worker_pids()
+        (tmp_path / "go").write_text("1")
+        return rendered, starting
+
+    rendered, starting = run(scenario, context=multiprocessing.get_context("spawn"))
+    assert [each.data for each in rendered] == [render_job(parse_document(RECEIPT)).data] * 4
+    assert len(starting) == 2  # one started by each print that found the slot taken, up to the pool's size
 
 
 def test_a_costly_print_and_a_preview_wait_for_a_worker_even_when_none_is_up() -> None:
@@ -400,9 +425,14 @@ def test_a_client_that_leaves_mid_render_frees_its_worker_for_the_next_client_at
         with pytest.raises(asyncio.CancelledError):
             await leaving
         started = time.monotonic()
-        # Both workers, one per client: neither may wait for the abandoned render (~20 s).
+        # Neither client may wait for the abandoned render (~20 s): while its replacement starts, they may render
+        # in the inline slot.
         await asyncio.gather(*(pool.render(f"next-{n}", RECEIPT, raw_policy="allow") for n in range(2)))
-        return before, pool.worker_pids(), time.monotonic() - started
+        took = time.monotonic() - started
+        deadline = time.monotonic() + WAIT_S
+        while not pool.worker_pids() and time.monotonic() < deadline:  # the replacement's process starts in a thread
+            await asyncio.sleep(0.01)
+        return before, pool.worker_pids(), took
 
     before, after, took = run(scenario, processes=1)
     assert took < 5

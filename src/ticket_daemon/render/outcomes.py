@@ -1,6 +1,7 @@
 """The plain data a render hands back across the process boundary, and its limits: a document's printer bytes
-(:class:`RenderedDocument`), a preview (:class:`PreviewOutcome`) or a client's mistake (:class:`Refusal`). Light on
-purpose: the render pool uses these before any document arrives, and the renderer itself loads with the first one.
+(:class:`RenderedDocument`), a preview (:class:`PreviewOutcome`) or a client's mistake (:class:`Refusal`); and the
+render pool's own refusals (busy, too slow, shutting down). Light on purpose: the render pool uses these before any
+document arrives, and the renderer itself loads with the first one.
 """
 
 from __future__ import annotations
@@ -13,6 +14,24 @@ from ..document.errors import Category, TicketError
 
 if TYPE_CHECKING:
     from ..config import ServerSettings
+
+# The refusals of the render pool, in the words clients are told.
+TOO_SLOW = "document too costly to render (took more than {seconds:g} s)"
+WORKER_DIED = "the render worker stopped unexpectedly, please retry"
+CLOSED = "the print service is shutting down, please retry in a few seconds"
+BUSY = "document not rendered: the render workers are taken for longer than the {seconds:g} s budget, please retry"
+
+
+class RenderTooSlow(TicketError):
+    """A render over its time budget."""
+
+    category = Category.EXECUTION
+
+
+class RenderBusy(TicketError):
+    """A render that could not start within the budget."""
+
+    category = Category.EXECUTION
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,11 +29,9 @@ rendered and previewed, on every core, out of everyone else's way.
 Worker processes start on first need (an idle daemon that only prints plain text never starts one, nor the
 forkserver behind them) or when :meth:`RenderPool.warm` is awaited, and a worker idle for
 :data:`WORKER_IDLE_SECONDS` is retired (its memory given back; the next render that needs it starts it again).
-Starting one takes several hundred milliseconds (its imports), so while none is up a print estimated under
-:data:`~.cost.COLD_INLINE_COST_US` (a receipt with a logo and a QR code) renders in an inline thread instead, one at a
-time: the first receipt after start, or after a quiet spell, does not wait for a worker, and a shop printing one every
-few minutes keeps no worker process (nor its memory) for them. A print that comes while one renders that way goes to
-the workers, starting them as before: under load every core renders, and the event loop keeps its own.
+While none is up, a print estimated under :data:`~.cost.COLD_INLINE_COST_US` (a receipt with a logo and a QR code)
+renders in an inline thread instead, one at a time, and the prints that come meanwhile start the workers
+(``coldslot.py``): a shop printing a receipt every few minutes keeps no worker process (nor its memory) for them.
 :meth:`RenderPool.close` stops them all.
 """
 
@@ -55,9 +53,21 @@ from ..document.errors import Category, TicketError
 from ..escpos import RawPolicy
 from ..printers.registry import PrinterRegistry
 from .clientlocks import ClientLocks
+from .coldslot import ColdSlot
 from .cost import COLD_INLINE_COST_US, HEAVY_COST_US, ON_LOOP_COST_US, TINY_COST_US, estimated_cost
 from .loading import load_renderer, with_symbol_renderer
-from .outcomes import PreviewOutcome, Refusal, RenderedDocument, RenderLimits
+from .outcomes import (
+    BUSY,
+    CLOSED,
+    TOO_SLOW,
+    WORKER_DIED,
+    PreviewOutcome,
+    Refusal,
+    RenderBusy,
+    RenderedDocument,
+    RenderLimits,
+    RenderTooSlow,
+)
 from .worker import (
     WORKER_PRELOAD,
     PickledOnce,
@@ -78,26 +88,6 @@ WORKER_IDLE_SECONDS = 60.0
 
 # Threads for tiny renders: they finish in milliseconds, two keep one slow client from delaying another.
 INLINE_THREADS = 2
-
-TOO_SLOW = "document too costly to render (took more than {seconds:g} s)"
-WORKER_DIED = "the render worker stopped unexpectedly, please retry"
-CLOSED = "the print service is shutting down, please retry in a few seconds"
-BUSY = "document not rendered: the render workers are taken for longer than the {seconds:g} s budget, please retry"
-
-
-# --- the pool ---------------------------------------------------------------------------------------------------
-
-
-class RenderTooSlow(TicketError):
-    """A render over its time budget."""
-
-    category = Category.EXECUTION
-
-
-class RenderBusy(TicketError):
-    """A render that could not start within the budget."""
-
-    category = Category.EXECUTION
 
 
 @dataclass(slots=True)
@@ -131,7 +121,7 @@ class RenderPool:
         self._last_used: dict[WorkerProcess, float] = {}  # idle workers with a process: when they last answered
         self._retire_timer: asyncio.TimerHandle | None = None
         self._releasing: asyncio.Task[None] | None = None
-        self._cold_rendering = False  # a print renders inline because no worker was up (one at a time)
+        self._cold = ColdSlot(self._worker_running)  # prints rendered inline while no worker is up, one at a time
         self.strict = strict  # read documents strictly ([server] documents = "strict")
         self.size = processes or os.cpu_count() or 1
         # Heavy renders leave one worker free for the others when there is more than one.
@@ -165,15 +155,13 @@ class RenderPool:
     # --- life -------------------------------------------------------------------------------------------------
 
     async def warm(self) -> None:
-        """Start every worker process and wait until each is ready, so the documents after it render in them
-        (:class:`WorkerStopped` if one could not start)."""
+        """Start every worker process and wait until each is ready (:class:`WorkerStopped` if one could not)."""
         self._start_workers()
         await asyncio.gather(*(worker.ready() for worker in self._workers))
 
     def load_renderer(self) -> None:
-        """Import the renderer and the document models in an inline render thread (it returns at once), so the
-        first document finds them loaded instead of importing them on the event loop; the daemon serves first. A
-        render asked for meanwhile waits for the load without holding up the event loop."""
+        """Import the renderer and the document models in an inline render thread (it returns at once): the first
+        document finds them loaded, and one asked for meanwhile waits for the load without holding up the loop."""
         if not self._closed and self._loading is None:
             self._loading = self._inline.submit(load_renderer)
 
@@ -186,10 +174,16 @@ class RenderPool:
     def _worker_running(self) -> bool:
         return any(worker.running for worker in self._workers)
 
-    def _start_workers(self) -> None:
+    def _start_workers(self, *, one_more: bool = False) -> list[WorkerProcess]:
+        """Make the workers (a process starts on first use); ``one_more`` starts the next one now and returns
+        those starting, not up yet."""
         if not self._workers and not self._closed:
             self._workers = [self._new_worker() for _ in range(self.size)]
             self._idle = list(self._workers)
+        unstarted = [worker for worker in self._idle if one_more and not worker.started]
+        if unstarted:
+            unstarted[-1].start()  # the one the next render sent to the workers takes
+        return [worker for worker in self._workers if one_more and worker.started and not worker.running]
 
     def _new_worker(self) -> WorkerProcess:
         # The imports a render needs, before the first one (already done under forkserver: its preload).
@@ -245,6 +239,7 @@ class RenderPool:
         """Stop every worker process (a render still running is cut short) and the inline threads; renders
         waiting for a worker are refused. Returns once every process has exited."""
         self._closed = True
+        self._cold.to_workers()  # which refuse them now
         if self._retire_timer is not None:
             self._retire_timer.cancel()
         async with self._available:
@@ -324,12 +319,11 @@ class RenderPool:
             outcome = function(*inline)
         elif cost <= TINY_COST_US:
             outcome = await self._inline_within_budget(function, inline)
-        elif cost <= cold_inline_cost and not self._cold_rendering and not self._worker_running():
-            self._cold_rendering = True
+        elif cost <= cold_inline_cost and not self._worker_running() and await self._cold_turn():
             try:
                 outcome = await self._inline_within_budget(functools.partial(with_symbol_renderer, function), inline)
             finally:
-                self._cold_rendering = False
+                self._cold.release()
         else:
             registry, printer_name = target
             portable = (document, self._portable(registry), printer_name, raw_policy, self.strict)
@@ -337,6 +331,14 @@ class RenderPool:
         if isinstance(outcome, Refusal):
             raise outcome.error()
         return outcome
+
+    async def _cold_turn(self) -> bool:
+        """Whether this print renders inline for want of a worker (``coldslot.py``); waiting over budget is refused."""
+        try:
+            async with asyncio.timeout(self.limits.timeout_seconds):
+                return await self._cold.take(functools.partial(self._start_workers, one_more=True))
+        except TimeoutError:
+            raise RenderBusy(BUSY.format(seconds=self.limits.timeout_seconds)) from None
 
     def _portable(self, registry: PrinterRegistry | None) -> PickledOnce | None:
         """The registry as a worker request carries it: pickled once for as long as it does not change."""
@@ -467,7 +469,8 @@ class RenderPool:
             if self._closed:
                 raise TicketError(CLOSED, category=Category.EXECUTION)
             self._heavy_busy += heavy
-            worker = self._idle.pop()
+            worker = next((each for each in reversed(self._idle) if each.running), self._idle[-1])  # up first
+            self._idle.remove(worker)
             self._last_used.pop(worker, None)
             return worker
 
