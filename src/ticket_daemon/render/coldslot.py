@@ -2,8 +2,9 @@
 
 Starting a worker process takes several hundred milliseconds (its imports), so while none is up a print estimated
 cheap enough renders in one of the daemon's inline threads, one at a time. A print that finds the slot taken
-starts the workers and waits for whichever comes first: the slot (handed over in arrival order as each inline
-render ends), or a worker ready to render (then it goes to the workers, and so does every print after it). So a
+starts a worker (one per waiting print, up to the pool's size) and waits for whichever comes first: the slot
+(handed over in arrival order as each inline render ends), or a worker ready to render (then it goes to the
+workers, and so does every print after it). So a
 rush after a quiet spell prints at once instead of waiting for the workers to start, and the workers are up for
 the load that may follow.
 """
@@ -24,6 +25,8 @@ class StartingWorker(Protocol):
 
 
 class ColdSlot:
+    """The slot, its waiting prints in arrival order, and the workers being started for them."""
+
     def __init__(self, worker_running: Callable[[], bool]) -> None:
         self._worker_running = worker_running
         self._taken = False
