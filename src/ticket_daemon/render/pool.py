@@ -175,15 +175,15 @@ class RenderPool:
         return any(worker.running for worker in self._workers)
 
     def _start_workers(self, *, one_more: bool = False) -> list[WorkerProcess]:
-        """Make the workers (a process starts on first use); ``one_more`` starts the next one now and returns
-        those starting, not up yet."""
+        """Make the workers (each starts on first use); ``one_more`` starts one now, and returns those not up yet."""
         if not self._workers and not self._closed:
             self._workers = [self._new_worker() for _ in range(self.size)]
             self._idle = list(self._workers)
-        unstarted = [worker for worker in self._idle if one_more and not worker.started]
-        if unstarted:
+        if not one_more:
+            return []
+        if unstarted := [worker for worker in self._idle if not worker.started]:
             unstarted[-1].start()  # the one the next render sent to the workers takes
-        return [worker for worker in self._workers if one_more and worker.started and not worker.running]
+        return [worker for worker in self._workers if worker.started and not worker.running]
 
     def _new_worker(self) -> WorkerProcess:
         # The imports a render needs, before the first one (already done under forkserver: its preload).
