@@ -4,9 +4,8 @@ Starting a worker process takes several hundred milliseconds (its imports), so w
 cheap enough renders in one of the daemon's inline threads, one at a time. A print that finds the slot taken
 starts a worker (one per waiting print, up to the pool's size) and waits for whichever comes first: the slot
 (handed over in arrival order as each inline render ends), or a worker ready to render (then it goes to the
-workers, and so does every print after it). So a
-rush after a quiet spell prints at once instead of waiting for the workers to start, and the workers are up for
-the load that may follow.
+workers, and so does every print after it). So a rush after a quiet spell prints at once instead of waiting for the
+workers to start, and the workers are up for the load that may follow.
 """
 
 from __future__ import annotations
