@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from ticket_daemon.spool.worker import RetryPolicy
 from ticket_daemon.store.database import StorageError
-from ticket_daemon.store.interface import JobStore
+from ticket_daemon.store.faults import HEALTHY
+from ticket_daemon.store.interface import JobStore, SpoolFigures
 from ticket_daemon.store.jobs import Job, JobState
 from ticket_daemon.store.memory import MemoryJobStore
 from ticket_daemon.store.sqlite import SqliteSpool
@@ -59,6 +62,59 @@ def test_the_async_spool_keeps_order_results_owed_and_recovers_an_interrupted_jo
         await again.close()
 
     asyncio.run(story())
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_the_spool_report_holds_what_the_separate_reads_return(kind: str, tmp_path: Path) -> None:
+    async def story() -> None:
+        store: JobStore = MemoryJobStore() if kind == "memory" else SqliteSpool(tmp_path / "spool.sqlite3")
+        await store.open(now=1.0, interrupted_policy="reprint")
+        for name in ("done", "next", "later"):
+            await store.add(job(name), capacity=10)
+        await store.move(await key(store, "done"), JobState.PRINTING, now=2.0, attempts=1)
+        await store.move(await key(store, "done"), JobState.SUCCESS, now=3.0, message="Print completed in 5ms")
+
+        figures = await store.report()
+        separate = (await store.size(), await store.count_pending(), await store.oldest_pending())
+        assert figures == SpoolFigures(*separate, await store.refresh_health())
+        assert (figures.size, figures.pending, figures.health) == (3, 2, HEALTHY)
+        assert figures.oldest_pending is not None and figures.oldest_pending.id == "next"
+        await store.close()
+
+    asyncio.run(asyncio.wait_for(story(), timeout=30))
+
+
+def test_the_async_spool_reads_its_report_in_one_trip_to_the_spool_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trips: list[str] = []
+
+    def counted(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+        def handed_over(*args: Any, **kwargs: Any) -> Any:
+            trips.append(name)
+            return method(*args, **kwargs)
+
+        return handed_over
+
+    async def story() -> None:
+        spool = SqliteSpool(tmp_path / "spool.sqlite3")
+        await spool.open(now=1.0, interrupted_policy="reprint")
+        await spool.add(job("a"), capacity=10)
+        runner = spool._runner
+        for name in ("call", "submit", "read", "write", "write_along"):  # every way onto the spool thread
+            monkeypatch.setattr(runner, name, counted(name, getattr(runner, name)))
+
+        figures = await spool.report()
+        assert trips == ["read"]
+        assert (figures.size, figures.pending, figures.health) == (1, 1, HEALTHY)
+        trips.clear()
+        for read in (spool.size, spool.oldest_pending, spool.refresh_health):
+            await read()
+        assert trips == ["read"] * 3  # what the same figures cost read one by one
+        monkeypatch.undo()
+        await spool.close()
+
+    asyncio.run(asyncio.wait_for(story(), timeout=30))
 
 
 def test_the_fail_policy_ends_an_interrupted_job_with_an_error_owed_to_its_client(tmp_path: Path) -> None:

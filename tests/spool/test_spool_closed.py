@@ -26,6 +26,8 @@ def test_a_closed_spool_refuses_with_a_storage_error(tmp_path: Path) -> None:
         with pytest.raises(StorageError, match="closed") as refused:
             await spool.add(job("late"), capacity=10)
         assert str(refused.value).startswith("STORAGE: ")
+        with pytest.raises(StorageError, match="closed"):  # /health then says the spool's status is "error"
+            await spool.report()
         await spool.close()  # a second close is harmless
 
     asyncio.run(asyncio.wait_for(story(), timeout=30))

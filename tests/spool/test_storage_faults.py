@@ -18,6 +18,7 @@ from blocking_store import BlockingStore
 from clocks import ManualClock
 from ticket_daemon.document.errors import Category
 from ticket_daemon.store.database import SpoolDamaged, StorageError
+from ticket_daemon.store.faults import StoreHealth
 from ticket_daemon.store.jobs import Job, JobState
 from ticket_daemon.store.sqlite import SqliteSpool
 
@@ -208,6 +209,30 @@ def test_on_a_really_full_disk_the_reserve_lets_accepted_jobs_finish_and_nothing
         again.close()
     finally:
         subprocess.run(["umount", "-l", str(disk)], check=False, timeout=30)  # lazy: even if a file is still open
+
+
+def test_a_spool_file_deleted_while_open_is_reported_degraded_with_what_to_do(tmp_path: Path) -> None:
+    path = tmp_path / "spool.sqlite3"
+    why = (
+        f"the spool file {path} was deleted while the daemon was running: new tickets are refused and the jobs "
+        f"already accepted still print; the jobs it held are saved in {tmp_path / 'spool.rescued.sqlite3'}: stop the "
+        f"daemon, put that file in place of {path} and start it again"
+    )
+
+    async def story() -> None:
+        spool = SqliteSpool(path)
+        await spool.open(now=0.0, interrupted_policy="reprint")
+        await spool.add(job("accepted"), capacity=10)
+        path.unlink()
+
+        figures = await spool.report()
+        assert figures.health == StoreHealth("degraded", why)
+        assert (figures.size, figures.pending) == (1, 1)  # read from the file still open
+        assert figures.oldest_pending is not None and figures.oldest_pending.id == "accepted"
+        assert await spool.refresh_health() == figures.health
+        await spool.close()
+
+    asyncio.run(asyncio.wait_for(story(), timeout=30))
 
 
 def test_a_spool_file_damaged_while_running_refuses_new_jobs_until_a_restart(tmp_path: Path) -> None:

@@ -41,7 +41,8 @@ async def disk_report(data_dir: Path) -> dict[str, int] | None:
 
 
 async def health_report(daemon: Daemon) -> dict[str, Any]:
-    spool = await daemon.spool.spool_report()
+    # The spool (its thread) and the disk (a worker thread) are asked at once: one wait, not two.
+    spool, disk = await asyncio.gather(daemon.spool.spool_report(), disk_report(daemon.settings.storage.data_dir))
     current = int(str(spool.get("pending", 0)))
     capacity = daemon.spool.capacity
     summary = daemon.spool.registry.summary()
@@ -60,7 +61,6 @@ async def health_report(daemon: Daemon) -> dict[str, Any]:
         # Rows kept, jobs pending, age of the oldest pending job: a spool that only grows is seen before the disk fills.
         "spool": spool,
     }
-    disk = await disk_report(daemon.settings.storage.data_dir)
     if disk is not None:  # docs/protocol.md "GET /health": more fields may be added
         report["disk"] = disk
     return report

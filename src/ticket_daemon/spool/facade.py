@@ -277,20 +277,22 @@ class PrintSpool:
             await asyncio.sleep(self.settings.spool.prune_interval_seconds)
 
     async def spool_report(self) -> dict[str, object]:
-        """``/health`` ``spool``: rows stored, jobs pending, and how long the oldest pending one has waited."""
+        """``/health`` ``spool``: rows stored, jobs pending, and how long the oldest pending one has waited; degraded,
+        with why, while the file or its writes fail now. One call to the store reads it all."""
         try:
-            size, pending, oldest = (
-                await self.store.size(),
-                await self.store.count_pending(),
-                await self.store.oldest_pending(),
-            )
+            figures = await self.store.report()
         except TicketError as error:
             return {"status": "error", "mensaje": str(error)}
+        oldest = figures.oldest_pending
         waited = round(max(0.0, self.clock() - oldest.created_at), 1) if oldest is not None else 0.0
-        report: dict[str, object] = {"status": "ok", "size": size, "pending": pending, "oldest_waiting_seconds": waited}
-        health = await self.store.refresh_health()  # degraded, with why, while the file or its writes fail now
-        if not health.ok:
-            report.update(status="degraded", reason=health.reason)
+        report: dict[str, object] = {
+            "status": "ok",
+            "size": figures.size,
+            "pending": figures.pending,
+            "oldest_waiting_seconds": waited,
+        }
+        if not figures.health.ok:
+            report.update(status="degraded", reason=figures.health.reason)
         return report
 
     def uptime_seconds(self) -> int:

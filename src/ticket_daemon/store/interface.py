@@ -14,6 +14,7 @@ The interface is async so a store that does disk I/O (run on its own thread) fit
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from .faults import StoreHealth
@@ -36,6 +37,16 @@ def claimable(heads: Sequence[Job], max_bytes: int) -> list[Job]:
             break
         taken.append(head)
     return taken
+
+
+@dataclass(frozen=True, slots=True)
+class SpoolFigures:
+    """What ``/health`` and ``/metrics`` report of the store, read together (:meth:`JobStore.report`)."""
+
+    size: int  # jobs stored, finished ones included
+    pending: int  # jobs queued, printing or waiting
+    oldest_pending: Job | None
+    health: StoreHealth  # as it is now, as :meth:`JobStore.refresh_health` checks it
 
 
 class QueueFull(OverflowError):
@@ -153,3 +164,9 @@ class JobStore(Protocol):
         ...
 
     async def oldest_pending(self) -> Job | None: ...
+
+    async def report(self) -> SpoolFigures:
+        """:meth:`size`, :meth:`count_pending`, :meth:`oldest_pending` and :meth:`refresh_health` read together; a
+        store with its own thread reads them in one trip to it. Raises like :meth:`size` when the figures cannot be
+        read; the health never raises (a check that fails is ``degraded`` with why)."""
+        ...

@@ -9,7 +9,7 @@ from collections import OrderedDict, deque
 from collections.abc import Sequence
 
 from .faults import HEALTHY, StoreHealth
-from .interface import CLAIM_MAX_BYTES, JobKey, QueueFull, claimable
+from .interface import CLAIM_MAX_BYTES, JobKey, QueueFull, SpoolFigures, claimable
 from .jobs import DEFAULT_DUPLICATE_WINDOW_SECONDS, Job, JobState, check_reuse
 
 
@@ -177,3 +177,8 @@ class MemoryJobStore:
 
     async def oldest_pending(self) -> Job | None:
         return min(self._pending.values(), key=lambda job: job.seq, default=None)
+
+    async def report(self) -> SpoolFigures:
+        # No await suspends here (each read is immediate): the figures are of one moment.
+        size, pending, oldest = await self.size(), await self.count_pending(), await self.oldest_pending()
+        return SpoolFigures(size, pending, oldest, await self.refresh_health())

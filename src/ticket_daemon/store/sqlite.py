@@ -19,7 +19,7 @@ from typing import TypeVar
 
 from .database import SqliteJobStore, StorageError
 from .faults import DEFAULT_RESERVE_BYTES, StoreHealth
-from .interface import CLAIM_MAX_BYTES, JobKey
+from .interface import CLAIM_MAX_BYTES, JobKey, SpoolFigures
 from .jobs import DEFAULT_DUPLICATE_WINDOW_SECONDS, Job, JobState
 from .newjobs import NewJob
 from .runner import DEFAULT_MAX_BATCH, RIDE_ALONG_SECONDS, Outcome, StoreRunner
@@ -70,8 +70,8 @@ class SqliteSpool:
             return self.health
         try:
             return await self._runner.read(store.check_health)
-        except Exception as error:  # a bug or a closed runner: the last known health, never a failed /health
-            return StoreHealth("degraded", f"the spool's health cannot be checked: {error}")
+        except Exception as error:  # a bug or a closed runner: never a failed /health
+            return _unchecked(error)
 
     async def open(self, *, now: float, interrupted_policy: str) -> list[Job]:
         """Open (create, migrate, check) the file and recover: queued/waiting jobs resume; a job found ``printing``
@@ -196,3 +196,27 @@ class SqliteSpool:
 
     async def oldest_pending(self) -> Job | None:
         return await self._read(lambda store: store.oldest_pending())
+
+    async def report(self) -> SpoolFigures:
+        """In one trip to the spool thread (two thread hops for all of ``/health``): what :meth:`size`,
+        :meth:`count_pending` and :meth:`oldest_pending` read, then the health as :meth:`refresh_health` checks it.
+        Raises :class:`StorageError` as those reads do; a health check that fails is ``degraded``, never raised."""
+        store = self._open_store()
+
+        def run() -> SpoolFigures:
+            try:
+                size, pending, oldest = store.size(), store.pending_total, store.oldest_pending()
+            except sqlite3.Error as error:  # as _read
+                raise StorageError(f"the spool could not be read: {error}") from None
+            try:
+                health = store.check_health()
+            except Exception as error:  # as refresh_health: never a failed /health
+                health = _unchecked(error)
+            return SpoolFigures(size, pending, oldest, health)
+
+        return await self._runner.read(run)
+
+
+def _unchecked(error: Exception) -> StoreHealth:
+    """The health when checking it failed: ``degraded`` with why, so ``/health`` still answers."""
+    return StoreHealth("degraded", f"the spool's health cannot be checked: {error}")
