@@ -61,14 +61,15 @@ UNUSED_TRANSPORTS = tuple(
     f"ticket_daemon.printers.{name}" for name in ("serial_port", "usb", "cups", "win32", "file", "discovery")
 )
 NOT_AT_START = ("paho", "ticket_daemon.mqtt", "argon2", *HEAVY, *UNUSED_TRANSPORTS)
-# What it loads only once it serves, in the background, before any document arrives: the renderer, the document
-# models it reads, and the metrics library.
+# What it loads only once it serves, in the background, before any document arrives: the renderer and the document
+# models it reads.
 RENDERER = (
     "ticket_daemon.document.model",
     "ticket_daemon.document.parse",
     "ticket_daemon.escpos.render",
-    "prometheus_client",
 )
+# What only a scrape of /metrics loads.
+METRICS_LIBRARY = "prometheus_client"
 
 SERVE_SCRIPT = """
 import http.client, json, os, signal, sys, threading, gc
@@ -111,7 +112,14 @@ def look_once_serving():
         if renderer_frozen():
             break
         threading.Event().wait(0.1)
+    metrics_before_scrape = "{metrics}" in sys.modules
+    connection = http.client.HTTPConnection("127.0.0.1", port[0], timeout=10)
+    connection.request("GET", "/metrics")
+    scraped = connection.getresponse()
+    scrape_ok = scraped.status == 200 and b"ticket_daemon_jobs_accepted_total" in scraped.read()
     seen = {{
+        "metrics_before_scrape": metrics_before_scrape,
+        "scrape_loaded_metrics": scrape_ok and "{metrics}" in sys.modules,
         "loaded": loaded,
         "collector_on": gc.isenabled(),
         "young_threshold": gc.get_threshold()[0],
@@ -128,11 +136,16 @@ sys.exit(main(["serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", sys.
 """
 
 
-def test_serve_starts_without_unused_code_or_the_renderer_and_loads_the_renderer_and_metrics_once_serving(
+def test_serve_starts_without_unused_code_or_the_renderer_loads_the_renderer_once_serving_and_metrics_on_a_scrape(
     tmp_path: Path,
 ) -> None:
     completed = subprocess.run(
-        [sys.executable, "-c", SERVE_SCRIPT.format(names=NOT_AT_START, renderer=RENDERER), str(tmp_path / "data")],
+        [
+            sys.executable,
+            "-c",
+            SERVE_SCRIPT.format(names=NOT_AT_START, renderer=RENDERER, metrics=METRICS_LIBRARY),
+            str(tmp_path / "data"),
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -141,6 +154,8 @@ def test_serve_starts_without_unused_code_or_the_renderer_and_loads_the_renderer
     seen = json.loads(completed.stdout.strip().splitlines()[-1])
 
     assert seen == {
+        "metrics_before_scrape": False,
+        "scrape_loaded_metrics": True,
         "loaded": [],
         "collector_on": True,
         "young_threshold": YOUNG_THRESHOLD,

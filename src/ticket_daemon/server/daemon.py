@@ -40,7 +40,7 @@ class Daemon:
     ) -> None:
         """``clock``: the wall-clock seconds jobs are stamped with (:class:`PrintSpool`)."""
         self.settings = settings
-        self.metrics = DaemonMetrics()  # per daemon: its own registry (server/metrics.py)
+        self.metrics = DaemonMetrics()  # per daemon: its own counts (server/metrics.py)
         self.spool = PrintSpool(
             settings, store=store, metrics=self.metrics, before_store_closes=self._close_doors, clock=clock
         )
@@ -64,7 +64,6 @@ class Daemon:
     def serving(self) -> None:
         """The daemon serves: what the first ticket needs that start-up did not load loads now, in the background."""
         self.spool.render_pool.load_renderer()
-        self.metrics.load_in_background()
 
     async def stop(self) -> None:
         await self.spool.stop()
