@@ -137,9 +137,6 @@ class DaemonMetrics:
             broker=self._broker_link(),
         )
 
-    def snapshot(self) -> GaugeSnapshot:
-        return self._snapshot
-
     def render(self) -> bytes:
         """The Prometheus text of the counts as they stand and the gauges of the last :meth:`refresh`."""
         from .metric_families import exposition
