@@ -13,6 +13,7 @@ import math
 import time
 from bisect import bisect_left
 from collections.abc import Callable
+from itertools import accumulate
 
 Labels = tuple[str, ...]
 
@@ -56,11 +57,7 @@ class Distribution:
 
     def cumulative(self) -> list[int]:
         """The count at or below each bucket's upper bound, as Prometheus reports buckets."""
-        running, counts = 0, []
-        for count in self.counts:
-            running += count
-            counts.append(running)
-        return counts
+        return list(accumulate(self.counts))
 
 
 class Histogram:
