@@ -13,9 +13,9 @@ rendered and previewed, on every core, out of everyone else's way.
   event loop talks to over a socket (``render/worker.py``), so one that must be killed is replaced without
   disturbing the renders running in the others, and a render costs the loop no thread handoff.
 - **Fairness:** one client (``client_id@address``, as ``/ws`` names it) holds at most one worker at a time,
-  and waiting clients are served in arrival order, so six heavy previews from six connections share the workers
-  with a seventh client instead of starving it. When there are two workers or more, documents estimated heavy may
-  hold all but one, so a medium receipt waits for at most one heavy render.
+  and waiting clients are served in arrival order (``workerline.py``), so six heavy previews from six connections
+  share the workers with a seventh client instead of starving it. When there are two workers or more, documents
+  estimated heavy may hold all but one, so a medium receipt waits for at most one heavy render.
 - **Budgets:** a render that takes longer than ``render_timeout_seconds`` is refused with ``EXECUTION: document
   too costly to render (took more than 10 s)`` and its worker process is killed and replaced (a thread could not be
   stopped); a job whose printer data exceeds ``max_rendered_bytes``, or whose stored document exceeds
@@ -77,6 +77,7 @@ from .worker import (
     process_context,
     stop_process_servers,
 )
+from .workerline import WorkerLine
 
 log = logging.getLogger(__name__)
 
@@ -126,13 +127,10 @@ class RenderPool:
         self.size = processes or os.cpu_count() or 1
         # Heavy renders leave one worker free for the others when there is more than one.
         self.heavy_share = max(1, self.size - 1)
+        self._line: WorkerLine[WorkerProcess] = WorkerLine(self.heavy_share, up=lambda worker: worker.running)
         self._context = context or process_context()  # tests choose spawn, what Windows and macOS use
         self._workers: list[WorkerProcess] = []  # every live worker, idle or busy
-        self._idle: list[WorkerProcess] = []
         self._retired: list[WorkerProcess] = []  # killed, their exit not collected yet
-        self._heavy_busy = 0
-        self._heavy_waiting = 0
-        self._available = asyncio.Condition()
         self._inline = ThreadPoolExecutor(max_workers=INLINE_THREADS, thread_name_prefix="render-inline")
         self._clients = ClientLocks()
         self._claims: list[_Claim] = []  # every render queued for or running in a worker
@@ -178,10 +176,10 @@ class RenderPool:
         """Make the workers (each starts on first use); ``one_more`` starts one now, and returns those not up yet."""
         if not self._workers and not self._closed:
             self._workers = [self._new_worker() for _ in range(self.size)]
-            self._idle = list(self._workers)
+            self._line.idle = list(self._workers)
         if not one_more:
             return []
-        if unstarted := [worker for worker in self._idle if not worker.started]:
+        if unstarted := [worker for worker in self._line.idle if not worker.started]:
             unstarted[-1].start()  # the one the next render sent to the workers takes
         return [worker for worker in self._workers if worker.started and not worker.running]
 
@@ -193,14 +191,14 @@ class RenderPool:
         """Stop every worker process idle for :attr:`idle_seconds` or more (a fresh one, not started, takes its
         place); how many were stopped. Runs by itself on a timer while any worker process is up."""
         now = self._clock()
-        stale = [w for w in self._idle if w.started and now - self._last_used.get(w, now) >= self.idle_seconds]
+        stale = [w for w in self._line.idle if w.started and now - self._last_used.get(w, now) >= self.idle_seconds]
         for worker in stale:
             fresh = self._new_worker()
             worker.kill()
             self._last_used.pop(worker, None)
             self._retired = [each for each in self._retired if not each.reaped] + [worker]
             self._workers = [fresh if each is worker else each for each in self._workers]
-            self._idle = [fresh if each is worker else each for each in self._idle]
+            self._line.idle = [fresh if each is worker else each for each in self._line.idle]
         if stale:
             log.info("render: %d idle worker process(es) stopped", len(stale))
             if not any(worker.started for worker in self._workers) and self._releasing is None:
@@ -242,10 +240,9 @@ class RenderPool:
         self._cold.to_workers()  # which refuse them now
         if self._retire_timer is not None:
             self._retire_timer.cancel()
-        async with self._available:
-            self._available.notify_all()
+        self._line.refuse_waiting(lambda: TicketError(CLOSED, category=Category.EXECUTION))
         workers = self._workers + self._retired
-        self._workers, self._idle, self._retired = [], [], []
+        self._workers, self._line.idle, self._retired = [], [], []
         for worker in workers:
             worker.kill()
         await asyncio.gather(*(worker.wait_stopped() for worker in workers))
@@ -441,7 +438,7 @@ class RenderPool:
             worker = self._replace(worker)
             raise
         finally:
-            await self._release(worker, heavy=heavy)
+            self._release(worker, heavy=heavy)
 
     def _replace(self, worker: WorkerProcess) -> WorkerProcess:
         """Kill ``worker`` and put a new one, starting in the background, in its place."""
@@ -455,46 +452,17 @@ class RenderPool:
 
     async def _acquire(self, *, heavy: bool) -> WorkerProcess:
         self._start_workers()
-        async with self._available:
-            self._heavy_waiting += heavy
-            try:
-                await self._available.wait_for(lambda: self._closed or self._may_take(heavy=heavy))
-            except asyncio.CancelledError:
-                # This waiter may be the one a released worker was handed to (a timeout, a client that left): the
-                # next waiter is told instead, or that worker would sit idle while others wait.
-                self._available.notify(1)
-                raise
-            finally:
-                self._heavy_waiting -= heavy
-            if self._closed:
-                raise TicketError(CLOSED, category=Category.EXECUTION)
-            self._heavy_busy += heavy
-            worker = next((each for each in reversed(self._idle) if each.running), self._idle[-1])  # up first
-            self._idle.remove(worker)
-            self._last_used.pop(worker, None)
-            return worker
+        if self._closed:
+            raise TicketError(CLOSED, category=Category.EXECUTION)
+        worker = await self._line.take(heavy=heavy)  # in arrival order (workerline.py)
+        self._last_used.pop(worker, None)
+        return worker
 
-    def _may_take(self, *, heavy: bool) -> bool:
-        return bool(self._idle) and (not heavy or self._heavy_busy < self.heavy_share)
-
-    async def _release(self, worker: WorkerProcess, *, heavy: bool) -> None:
-        self._heavy_busy -= heavy
+    def _release(self, worker: WorkerProcess, *, heavy: bool) -> None:
         if self._closed:
             worker.kill()
             return
-        async with self._available:
-            self._idle.append(worker)
-            if worker.started:
-                self._last_used[worker] = self._clock()
-                self._schedule_retirement()
-            self._wake_waiters()
-
-    def _wake_waiters(self) -> None:
-        """One worker came free: wake the first waiter (arrival order), which takes it. While heavy renders wait or
-        run, the first waiter may be a heavy one that may not take it: then every waiter looks, and the
-        first that may take it does. Waking every waiter for each free worker would cost the event loop a step of
-        every waiting render (a hundred tills with receipts) for each render."""
-        if self._heavy_busy or self._heavy_waiting:
-            self._available.notify_all()
-        else:
-            self._available.notify(1)
+        if worker.started:
+            self._last_used[worker] = self._clock()
+            self._schedule_retirement()
+        self._line.give_back(worker, heavy=heavy)
