@@ -10,9 +10,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from websockets.exceptions import ConnectionClosed
 
 from server.harness import DaemonLauncher
+from ticket_daemon.document.errors import TicketError
+from ticket_daemon.render import pool as pool_module
+from ticket_daemon.render.cost import HEAVY_COST_US, estimated_cost
 from ticket_daemon.render.outcomes import RenderLimits
 from ticket_daemon.render.pool import RenderPool
 
@@ -50,6 +54,39 @@ def test_renders_that_cannot_start_within_the_budget_are_refused_while_the_first
     refusals, first_rendering, second_waiting = asyncio.run(asyncio.wait_for(scenario(), timeout=WAIT_S))
     assert refusals == [BUSY] * 4
     assert first_rendering and second_waiting  # one render running, one that can start within the budget
+
+
+def test_a_heavy_document_refused_for_the_wait_is_not_estimated_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A till flooding heavy documents while the workers are taken costs the event loop one short look at each:
+    the estimate up to the budget (a long scan) is only made for a heavy render that is admitted."""
+    limits = RenderLimits(timeout_seconds=30.0, max_rendered_bytes=8 << 20, max_document_bytes=8 << 20)
+    looks: list[float] = []
+
+    def counted(datos: Any, *, up_to: float = HEAVY_COST_US) -> float:
+        looks.append(up_to)
+        return estimated_cost(datos, up_to=up_to)
+
+    monkeypatch.setattr(pool_module, "estimated_cost", counted)
+
+    async def scenario() -> list[str]:
+        pool = RenderPool(limits, processes=1, clock=lambda: 1000.0)
+        renders = [asyncio.create_task(pool.render(f"till-{n}", cjk(65_536), raw_policy="allow")) for n in range(2)]
+        try:
+            await asyncio.sleep(0.2)  # one renders or waits for its worker to start, one waits: the budget is taken
+            looks.clear()
+            refused: list[str] = []
+            for n in range(5):
+                try:
+                    await pool.render(f"flood-{n}", cjk(65_536), raw_policy="allow")
+                except TicketError as error:
+                    refused.append(str(error))
+            return refused
+        finally:
+            await pool.close()
+            await asyncio.gather(*renders, return_exceptions=True)
+
+    assert asyncio.run(asyncio.wait_for(scenario(), timeout=WAIT_S)) == [BUSY] * 5
+    assert looks == [HEAVY_COST_US] * 5  # the first look only, each stopping at heavy
 
 
 def test_through_the_daemon_six_tills_over_the_budget_hear_at_once_with_their_ids(tmp_path: Path) -> None:

@@ -381,14 +381,15 @@ class RenderPool:
 
     def _admit(self, datos: Mapping[str, Any], cost: float, *, heavy: bool) -> _Claim:
         """Charge a render queued for the workers, or refuse it when the renders ahead of it would keep it waiting
-        longer than the budget. A heavy one is estimated again, up to the budget: the first look stops counting."""
+        longer than the budget. A heavy one admitted is estimated again, up to the budget (the first look stopped
+        counting at heavy)."""
         budget = self.limits.timeout_seconds
-        if heavy:
-            cost = estimated_cost(datos, up_to=budget * 1_000_000)
         now = self._clock()
         ahead = sum(claim.remaining(now) for claim in self._claims)
         if ahead > budget * (self.heavy_share if heavy else self.size):
             raise RenderBusy(BUSY.format(seconds=budget))
+        if heavy:  # only once admitted: a flood of refused heavy documents costs the loop one short look each
+            cost = estimated_cost(datos, up_to=budget * 1_000_000)
         claim = _Claim(min(budget, cost / 1_000_000))
         self._claims.append(claim)
         return claim
