@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ticket_daemon.document.limits import MAX_COMMANDS
 from ticket_daemon.render import cost as cost_module
 from ticket_daemon.render.cost import (
     CHEAP_CHAR_US,
@@ -86,3 +87,16 @@ def test_text_that_stays_under_the_budget_is_counted_whole(monkeypatch: pytest.M
     content = ("Café con leche " * 4_000)[:40_000] + "漢字"
     assert estimated_cost(text_document(content)) < HEAVY_COST_US
     assert pattern.looked_at == len(content)
+
+
+class Untouched(list[Any]):
+    """Commands the estimate must not walk."""
+
+    def __iter__(self) -> Any:
+        raise AssertionError("the commands were walked one by one")
+
+
+def test_a_document_with_more_commands_than_any_valid_one_is_heavy_at_a_glance() -> None:
+    commands = Untouched([{"type": "feed"}] * (MAX_COMMANDS + 1))
+    for up_to in LIMITS:
+        assert estimated_cost({"version": "1.0", "commands": commands}, up_to=up_to) > HEAVY_COST_US

@@ -18,6 +18,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from ..document.limits import MAX_COMMANDS
+
 # On the event loop: cheaper than what a round trip to a worker process costs the loop itself (~60 µs of pickling,
 # a send and a wake-up) and its ~0.1 ms of latency. A one-line ticket (~40 µs) and a kitchen order (~120 µs)
 # stay on the loop; anything with an image, a QR code or a drawn character does not.
@@ -79,6 +81,10 @@ def estimated_cost(datos: Mapping[str, Any], *, up_to: float = HEAVY_COST_US) ->
     commands = datos.get("commands")
     if not isinstance(commands, list):
         return UNKNOWN_COMMAND_COST_US  # not a valid document: validation in a worker says why
+    if len(commands) > MAX_COMMANDS:
+        # Refused by a worker's validation, which reads all of it first (a 4 MB frame of 240 000 commands: 0.45 s):
+        # heavy, and not looked at command by command here.
+        return HEAVY_COST_US + 1
     extrapolate = up_to > HEAVY_COST_US
     cost = DOCUMENT_COST_US
     for command in commands:
