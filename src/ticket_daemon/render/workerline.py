@@ -39,7 +39,7 @@ class WorkerLine(Generic[W]):
     async def take(self, *, heavy: bool) -> W:
         """A worker for this render, once every render that came before it and may take one has had its turn.
         A render cancelled as a worker is handed to it passes the worker on."""
-        if self._may_take(heavy) and not any(self._may_take(each) for turn, each in self._waiting if not turn.done()):
+        if self._may_take(heavy) and not self._a_waiter_may_take():
             return self._hand(heavy)  # nobody waiting may have it: heavy ones while the heavy share is taken
         turn: asyncio.Future[W] = asyncio.get_running_loop().create_future()
         entry = (turn, heavy)
@@ -73,6 +73,9 @@ class WorkerLine(Generic[W]):
             turn, _ = self._waiting.popleft()
             if not turn.done():
                 turn.set_exception(refusal())
+
+    def _a_waiter_may_take(self) -> bool:
+        return any(self._may_take(heavy) for turn, heavy in self._waiting if not turn.done())
 
     def _may_take(self, heavy: bool) -> bool:
         return bool(self.idle) and (not heavy or self.heavy_busy < self.heavy_share)
