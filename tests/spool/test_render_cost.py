@@ -3,7 +3,6 @@ and decides exactly as a full count does."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
@@ -16,6 +15,7 @@ from ticket_daemon.render.cost import (
     CHEAP_CHAR_US,
     DRAWN_CHAR_US,
     HEAVY_COST_US,
+    LAID_OUT_CHAR_US,
     MAX_SCANNED_CHARS,
     SCAN_CHUNK_CHARS,
     estimated_cost,
@@ -24,7 +24,7 @@ from ticket_daemon.render.cost import (
 # What the render budget asks: where a document renders (up to HEAVY_COST_US) and how long a heavy one may hold a
 # worker (up to the 10 s budget).
 LIMITS = (HEAVY_COST_US, 10_000_000.0)
-DRAWN = re.compile("[^\u0000-\u04ff\u2000-\u20cf]")
+DRAWN = cost_module._DRAWN_CHARS
 
 
 def text_document(content: str) -> dict[str, Any]:
@@ -32,7 +32,7 @@ def text_document(content: str) -> dict[str, Any]:
 
 
 def full_count(content: str, *, extrapolate: bool) -> float:
-    """The estimate of a text document with every character of its sample counted."""
+    """The estimate of a text document (default code page) with every character of its sample counted."""
     # The command's other string ("type": "text") is counted too.
     base = cost_module.DOCUMENT_COST_US + cost_module.COMMAND_COST_US["text"] + len("text") * CHEAP_CHAR_US
     if content.isascii():
@@ -40,8 +40,13 @@ def full_count(content: str, *, extrapolate: bool) -> float:
     if len(content) > MAX_SCANNED_CHARS and not extrapolate:
         return base + HEAVY_COST_US + 1
     sample = content[:MAX_SCANNED_CHARS]
+    try:
+        sample.encode("cp1252")  # prints as sent in WPC1252
+        return base + len(content) * CHEAP_CHAR_US
+    except UnicodeEncodeError:
+        pass
     drawn = len(DRAWN.findall(sample)) * len(content) / len(sample)
-    return base + (len(content) - drawn) * CHEAP_CHAR_US + drawn * DRAWN_CHAR_US
+    return base + (len(content) - drawn) * LAID_OUT_CHAR_US + drawn * DRAWN_CHAR_US
 
 
 pieces = st.sampled_from(["Café con leche ", "1,50 €", "漢字", "テキスト", "ñ", " ", "😀", "Ωμέγα"])
@@ -100,3 +105,17 @@ def test_a_document_with_more_commands_than_any_valid_one_is_heavy_at_a_glance()
     commands = Untouched([{"type": "feed"}] * (MAX_COMMANDS + 1))
     for up_to in LIMITS:
         assert estimated_cost({"version": "1.0", "commands": commands}, up_to=up_to) > HEAVY_COST_US
+
+
+def test_text_that_does_not_print_as_sent_in_its_page_is_charged_per_character() -> None:
+    russian = "Привет мир " * 400  # 4 400 characters: ~5 ms laid out from PC866 on a WPC1252 page
+    on_default_page = {"version": "1.0", "profile": {}, "commands": text_document(russian)["commands"]}
+    on_russian_page = {"version": "1.0", "profile": {"code_table": "PC866"}, "commands": on_default_page["commands"]}
+    assert estimated_cost(on_default_page) > 4_400 * LAID_OUT_CHAR_US
+    assert estimated_cost(on_russian_page) < cost_module.ON_LOOP_COST_US  # printed as sent: encoded in C
+    assert estimated_cost(text_document("Καλημέρα")) > 8 * DRAWN_CHAR_US * 0.9  # Greek: drawn on the Epson pages
+
+
+def test_a_qr_code_never_renders_on_the_loop() -> None:
+    shortest = {"version": "1.0", "commands": [{"type": "qr", "data": {"data": "x"}}]}
+    assert estimated_cost(shortest) > cost_module.ON_LOOP_COST_US

@@ -271,6 +271,38 @@ def test_plain_tickets_start_no_worker_process() -> None:
     assert pids == [] and children == []
 
 
+def test_text_in_another_page_renders_on_the_loop_and_text_to_draw_goes_to_a_worker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Russian prints from PC866 without drawing; Serbian letters no Epson page has must be drawn, which the
+    estimate (that cannot know every printer's pages) sees as cheap: the render on the loop stops before drawing
+    and a worker draws them, to the same bytes."""
+    russian, serbian = document(text("Привет, мир")), document(text("Ђорђе"))
+    assert estimated_cost(russian) <= ON_LOOP_COST_US and estimated_cost(serbian) <= ON_LOOP_COST_US
+    from ticket_daemon.render import job, work
+
+    drawing_on_the_loop: list[bool] = []
+    real = job.render_document
+
+    def watched(*arguments: Any, **keywords: Any) -> Any:
+        drawing_on_the_loop.append(keywords.get("may_draw", True))
+        return real(*arguments, **keywords)
+
+    monkeypatch.setattr(work, "render_document", watched)
+
+    async def scenario(pool: RenderPool) -> Any:
+        first = await pool.render("till-1", russian, raw_policy="allow")
+        workers_after_russian = pool.worker_pids()
+        second = await pool.render("till-1", serbian, raw_policy="allow")
+        return first, workers_after_russian, second, pool.worker_pids()
+
+    first, workers_after_russian, second, workers = run(scenario)
+    in_process = job.render_document  # drawn with this machine's fonts, as a worker draws
+    assert first.data == in_process(russian, raw_policy="allow").data and workers_after_russian == []
+    assert second.data == in_process(serbian, raw_policy="allow").data and len(workers) == 1
+    assert drawing_on_the_loop == [False, False]  # the worker's render (another process) is not watched
+
+
 # --- what comes back -----------------------------------------------------------------------------------------------
 
 

@@ -27,7 +27,7 @@ from ..document.codetables import CODE_TABLES, FALLBACK_ORDER
 from .commands import LF, align, select_code_table
 from .printerdb import CodePage, ModelProfile
 from .textraster import text_height
-from .typefaces import BUILT_IN, Typefaces
+from .typefaces import BUILT_IN, TextNeedsDrawing, Typefaces
 
 if TYPE_CHECKING:
     from _codecs import _EncodingMap
@@ -271,6 +271,8 @@ def _image_run_end(text: str, start: int, pages: CodePages) -> int:
 
 def _image_run(run: str, placement: Placement, *, at_line_start: bool) -> bytes:
     """A run no page can print, as raster lines at the text's alignment and size."""
+    if not placement.typefaces.may_draw:
+        raise TextNeedsDrawing(f"{len(run)} characters no code page prints")
     from .raster import raster_bytes  # numpy and Pillow: imported when text is first drawn
     from .textraster import text_bitmaps
 

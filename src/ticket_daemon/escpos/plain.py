@@ -33,7 +33,7 @@ from .profiles import PrinterProfile
 from .symbols import symbol_bytes
 from .table import table_layout
 from .text import separator_as_sent, separator_line, text_as_sent, text_line_general
-from .typefaces import Typefaces
+from .typefaces import TextNeedsDrawing, Typefaces
 
 
 def plain_job(
@@ -60,6 +60,8 @@ def plain_job(
             out += part.data
             if part.tally is not NO_SUBSTITUTIONS:
                 notes.extend(part.tally.notes(index))
+    except TextNeedsDrawing:
+        raise  # as the general renderer would, after doing the same work again
     except Exception:  # the general renderer reports it against its command
         return None
     return bytes(out), notes

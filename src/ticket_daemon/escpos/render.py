@@ -41,7 +41,7 @@ from .rawsafety import first_refused
 from .symbols import symbol_bytes
 from .table import table_bytes
 from .text import separator_bytes, text_bytes
-from .typefaces import BUILT_IN, Typefaces
+from .typefaces import BUILT_IN, TextNeedsDrawing, Typefaces
 
 # The category an unexpected failure inside a command is reported under.
 COMMAND_CATEGORIES: dict[str, Category] = {
@@ -112,6 +112,8 @@ def render_job(
             part = _render_command(command, printer, raw_policy, resources)
         except TicketError as error:
             raise _about_command(error, index, command.type) from None
+        except TextNeedsDrawing:
+            raise  # not the document's fault: the caller renders it where text may be drawn
         except Exception as error:
             # A renderer bug must not take the worker down or leak a traceback: report it against the command.
             category = COMMAND_CATEGORIES.get(command.type, Category.EXECUTION)

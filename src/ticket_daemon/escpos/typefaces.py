@@ -23,11 +23,14 @@ if TYPE_CHECKING:  # Pillow is imported when a face is first loaded: plain text 
 class Typefaces:
     """Font files as bytes: a monospace regular and bold face (DejaVu Sans Mono) for printer characters and text
     drawn as an image, and wide-coverage fallbacks (CJK, symbols) tried in order for characters the main face
-    lacks. A ``.ttc`` collection is read at its first face."""
+    lacks. A ``.ttc`` collection is read at its first face. With ``may_draw`` false (:data:`NO_DRAWING`), text that
+    no code page prints raises :class:`TextNeedsDrawing` instead of being drawn: a render that must stay cheap
+    (on an event loop) hands such a document on to one that may take milliseconds."""
 
     regular: bytes | None = None
     bold: bytes | None = None
     fallbacks: tuple[bytes, ...] = ()
+    may_draw: bool = True
 
     def face(self, size: int, *, bold: bool = False) -> Font:
         """The main face at ``size`` pixels (bold if asked and given), else Pillow's built-in font."""
@@ -39,6 +42,11 @@ class Typefaces:
 
 
 BUILT_IN = Typefaces()  # no font files: Pillow's own font
+NO_DRAWING = Typefaces(may_draw=False)
+
+
+class TextNeedsDrawing(Exception):
+    """Text that no code page of the printer prints had to be drawn, with typefaces that may not draw."""
 
 
 def _load(data: bytes, size: int) -> ImageFont.FreeTypeFont | None:

@@ -10,6 +10,11 @@ measured with the renderer of the render speed-ups (a one-line ticket ~25 µs; `
 with its logo already decoded by that process, ~5 ms with a cold image cache). An image costs milliseconds the first
 time a process sees it (decoding, scaling, dithering: 5–50 ms by size) and microseconds after that, and the estimate
 cannot know which process has seen it: it always charges the cold cost, so an image never renders on the loop.
+
+Text costs little only when it prints as sent in the document's code page (encoded in C). Otherwise every character
+is laid out one by one (other pages, stand-ins: about a microsecond each), and a character no page prints is drawn.
+The estimate does not know the printer's pages, so a render on the loop or in an inline thread may not draw: text it
+would have to draw sends the document to a worker (``pool.py``).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from ..document.codetables import CODE_TABLES, DEFAULT_CODE_TABLE
 from ..document.limits import MAX_COMMANDS
 
 # On the event loop: cheaper than what a round trip to a worker process costs the loop itself (~60 µs of pickling,
@@ -56,7 +62,7 @@ COMMAND_COST_US: dict[str, float] = {
     "raw": 5.0,
     "table": 60.0,
     "barcode": 25.0,
-    "qr": 150.0,  # a short URL, native or drawn; a circle shape or a logo draws the symbol (~0.2 ms and more)
+    "qr": 200.0,  # a short URL: zxing-cpp's encode alone ~140 µs, the raster more; never on the loop
     "image": 5_000.0,  # the logo of examples/receipt.json with a cold image cache; a photo scaled to 576 dots: 50 ms
 }
 UNKNOWN_COMMAND_COST_US = 5_000.0
@@ -65,9 +71,15 @@ UNKNOWN_COMMAND_COST_US = 5_000.0
 # base64 is decoded, hashed and, the first time, scaled and dithered (a 1.3 MB PNG: ~40 ms cold).
 CHAR_COST_US: dict[str, float] = {"qr": 2.0, "image": 0.03}
 CHEAP_CHAR_US = 0.015
+# Text that does not print as sent in the document's page, per character: laid out one by one (another page for a
+# run, a stand-in) — Cyrillic on a WPC1252 page ~1.2 µs, Latin letters on a PC866 page ~1.5 µs.
+LAID_OUT_CHAR_US = 1.5
 # Other scripts (CJK, emoji…) are drawn as images by the text fallback, ~0.3 ms each (65 536 CJK characters: 13 s).
+# Counted as drawn: all but Latin (with IPA), combining marks, the Cyrillic of PC866, and general punctuation and
+# currency signs. Greek is drawn on the Epson pages (PC437 has a dozen of its letters).
 DRAWN_CHAR_US = 300.0
-_DRAWN_CHARS = re.compile("[^\u0000-\u04ff\u2000-\u20cf]")
+_DRAWN_CHARS = re.compile("[^\u0000-\u02af\u0300-\u036f\u0400-\u045f\u2000-\u20cf]")
+_DEFAULT_CODEC = CODE_TABLES[DEFAULT_CODE_TABLE].codec
 # JSON gives these: nothing to count in them.
 _SCALARS = (int, float, bool, type(None))
 
@@ -86,6 +98,7 @@ def estimated_cost(datos: Mapping[str, Any], *, up_to: float = HEAVY_COST_US) ->
         # heavy, and not looked at command by command here.
         return HEAVY_COST_US + 1
     extrapolate = up_to > HEAVY_COST_US
+    codec = _page_codec(datos)
     cost = DOCUMENT_COST_US
     for command in commands:
         kind = command.get("type") if isinstance(command, Mapping) else None
@@ -94,13 +107,22 @@ def estimated_cost(datos: Mapping[str, Any], *, up_to: float = HEAVY_COST_US) ->
             kind = ""
         else:
             cost += COMMAND_COST_US[kind]
-        cost += _strings_cost(command, CHAR_COST_US.get(kind, CHEAP_CHAR_US), up_to - cost, extrapolate)
+        cost += _strings_cost(command, CHAR_COST_US.get(kind, CHEAP_CHAR_US), up_to - cost, extrapolate, codec)
         if cost > up_to:
             break
     return cost
 
 
-def _strings_cost(value: Any, char_cost: float, budget: float, extrapolate: bool) -> float:
+def _page_codec(datos: Mapping[str, Any]) -> str:
+    """The codec of the document's code page: its ``profile.code_table`` as docs/document.md spells it, else the
+    default page."""
+    profile = datos.get("profile")
+    code_table = profile.get("code_table") if isinstance(profile, Mapping) else None
+    table = CODE_TABLES.get(code_table) if isinstance(code_table, str) else None
+    return table.codec if table is not None else _DEFAULT_CODEC
+
+
+def _strings_cost(value: Any, char_cost: float, budget: float, extrapolate: bool, codec: str) -> float:
     """Cost of the strings inside one command (iterative: a deeply nested command cannot exhaust the stack).
     Exact type checks first: a JSON document is dicts, lists, strings and numbers, and an abstract-class check
     for each of them would cost more than the rest of the estimate."""
@@ -110,7 +132,7 @@ def _strings_cost(value: Any, char_cost: float, budget: float, extrapolate: bool
         item = stack.pop()
         kind = type(item)
         if kind is str:
-            cost += _string_cost(item, char_cost, extrapolate, budget - cost)
+            cost += _string_cost(item, char_cost, extrapolate, budget - cost, codec)
         elif kind is dict:
             stack.extend(item.values())
         elif kind is list:
@@ -118,7 +140,7 @@ def _strings_cost(value: Any, char_cost: float, budget: float, extrapolate: bool
         elif isinstance(item, _SCALARS):
             continue
         elif isinstance(item, str):
-            cost += _string_cost(item, char_cost, extrapolate, budget - cost)
+            cost += _string_cost(item, char_cost, extrapolate, budget - cost, codec)
         elif isinstance(item, Mapping):
             stack.extend(item.values())
         elif isinstance(item, list | tuple):
@@ -126,7 +148,7 @@ def _strings_cost(value: Any, char_cost: float, budget: float, extrapolate: bool
     return cost
 
 
-def _string_cost(text: str, char_cost: float, extrapolate: bool, budget: float) -> float:
+def _string_cost(text: str, char_cost: float, extrapolate: bool, budget: float, codec: str) -> float:
     """The string's cost; once what is counted of it is past ``budget``, that part's cost (the whole can only
     cost more, and the caller stops there)."""
     if text.isascii():
@@ -134,12 +156,24 @@ def _string_cost(text: str, char_cost: float, extrapolate: bool, budget: float) 
     if len(text) > MAX_SCANNED_CHARS and not extrapolate:
         return HEAVY_COST_US + 1
     scanned = min(len(text), MAX_SCANNED_CHARS)
+    if _prints_as_sent(text if scanned == len(text) else text[:scanned], codec):
+        return len(text) * char_cost
+    laid_out = max(char_cost, LAID_OUT_CHAR_US)
     drawn = 0
     for start in range(0, scanned, SCAN_CHUNK_CHARS):
         end = min(start + SCAN_CHUNK_CHARS, scanned)
         drawn += len(_DRAWN_CHARS.findall(text, start, end))
-        counted = (end - drawn) * char_cost + drawn * DRAWN_CHAR_US
+        counted = (end - drawn) * laid_out + drawn * DRAWN_CHAR_US
         if counted > budget:
             return counted
     drawn_in_text = drawn * len(text) / scanned  # past MAX_SCANNED_CHARS: as in the part scanned
-    return (len(text) - drawn_in_text) * char_cost + drawn_in_text * DRAWN_CHAR_US
+    return (len(text) - drawn_in_text) * laid_out + drawn_in_text * DRAWN_CHAR_US
+
+
+def _prints_as_sent(text: str, codec: str) -> bool:
+    """Whether every character of ``text`` is in the page (encoded in C)."""
+    try:
+        text.encode(codec)
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -51,6 +51,7 @@ from typing import Any, TypeVar
 from ..config import ServerSettings
 from ..document.errors import Category, TicketError
 from ..escpos import RawPolicy
+from ..escpos.typefaces import TextNeedsDrawing
 from ..printers.registry import PrinterRegistry
 from .clientlocks import ClientLocks
 from .coldslot import ColdSlot
@@ -309,25 +310,36 @@ class RenderPool:
         if self._closed:
             raise TicketError(CLOSED, category=Category.EXECUTION)
         cost = estimated_cost(datos)
-        outcome: T | Refusal
+        outcome: T | Refusal | None = None
         document = dict(datos)
         inline = (document, *target, raw_policy, self.strict, self.limits)  # the arguments of a render in-process
-        if cost <= on_loop_cost:
-            outcome = function(*inline)
-        elif cost <= TINY_COST_US:
-            outcome = await self._inline_within_budget(function, inline)
+        if cost <= TINY_COST_US:
+            outcome = await self._cheaply(function, inline, on_loop=cost <= on_loop_cost)
         elif cost <= cold_inline_cost and not self._worker_running() and await self._cold_turn():
             try:
                 outcome = await self._inline_within_budget(functools.partial(with_symbol_renderer, function), inline)
             finally:
                 self._cold.release()
-        else:
+        if outcome is None:  # costly, or text to draw after all
             registry, printer_name = target
             portable = (document, self._portable(registry), printer_name, raw_policy, self.strict)
             outcome = await self._pooled(client_key, datos, cost, function, (*portable, self._portable_limits))
         if isinstance(outcome, Refusal):
             raise outcome.error()
         return outcome
+
+    async def _cheaply(
+        self, function: Callable[..., T | Refusal], inline: tuple[Any, ...], *, on_loop: bool
+    ) -> T | Refusal | None:
+        """A render estimated cheap, on the event loop or in an inline thread, that may not draw text: None when the
+        document has text to draw after all (the estimate cannot know every printer's code pages): a worker draws it."""
+        cheap = functools.partial(function, may_draw=False)
+        try:
+            if on_loop:
+                return cheap(*inline)
+            return await self._inline_within_budget(cheap, inline)
+        except TextNeedsDrawing:
+            return None
 
     async def _cold_turn(self) -> bool:
         """Whether this print renders inline for want of a worker (``coldslot.py``); waiting over budget is refused."""

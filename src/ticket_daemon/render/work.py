@@ -25,15 +25,19 @@ def render_in_worker(
     raw_policy: RawPolicy,
     strict: bool,
     limits: RenderLimits,
+    *,
+    may_draw: bool = True,
 ) -> RenderedDocument | Refusal:
     """Validate ``datos``, choose its printer from ``registry`` and render it for that printer's paper (no registry:
     the document's own profile) — :func:`.job.render_document` — within the byte limits.
 
     Top level and pure, so a worker process can run it; a client's mistake comes back as a :class:`Refusal`.
+    Without ``may_draw`` (a render on the event loop or in an inline thread), text that must be drawn raises
+    :class:`~ticket_daemon.escpos.typefaces.TextNeedsDrawing`.
     """
     try:
         rendered = render_document(
-            datos, raw_policy=raw_policy, registry=registry, printer_name=printer_name, strict=strict
+            datos, raw_policy=raw_policy, registry=registry, printer_name=printer_name, strict=strict, may_draw=may_draw
         )
         _check_limits(rendered, limits)
     except TicketError as error:
@@ -48,12 +52,14 @@ def preview_in_worker(
     raw_policy: RawPolicy,
     strict: bool,
     limits: RenderLimits,
+    *,
+    may_draw: bool = True,
 ) -> PreviewOutcome | Refusal:
     """What the printer would print, drawn by the emulator from the exact ESC/POS bytes (docs/protocol.md
     "Client → server": ``preview``)."""
     try:
         rendered = render_document(
-            datos, raw_policy=raw_policy, registry=registry, printer_name=printer_name, strict=strict
+            datos, raw_policy=raw_policy, registry=registry, printer_name=printer_name, strict=strict, may_draw=may_draw
         )
         _check_limits(rendered, limits)
         # The printer's model reads ESC t with its own table: the preview shows what that printer prints.
