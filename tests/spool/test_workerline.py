@@ -56,29 +56,6 @@ def test_a_free_worker_goes_to_the_render_that_waited_longest_and_wakes_no_other
     assert run(scenario) == ("w", [False, False])
 
 
-def test_a_render_that_comes_after_the_worker_was_handed_over_waits_its_turn() -> None:
-    async def scenario() -> list[str]:
-        line = line_of(Worker("w"))
-        order: list[str] = []
-
-        async def render(name: str) -> None:
-            worker = await line.take(heavy=False)
-            order.append(name)
-            await asyncio.sleep(0)
-            line.give_back(worker, heavy=False)
-
-        held = await line.take(heavy=False)
-        first = asyncio.create_task(render("first"))
-        await settle()
-        line.give_back(held, heavy=False)  # handed to "first", which has not run yet
-        assert line.idle == []
-        await render("newcomer")
-        await first
-        return order
-
-    assert run(scenario) == ["first", "newcomer"]
-
-
 def test_a_light_render_takes_a_worker_that_the_heavy_ones_waiting_may_not() -> None:
     async def scenario() -> list[str]:
         line = line_of(Worker("w1"), Worker("w2"), heavy_share=1)
@@ -118,37 +95,26 @@ def test_a_heavy_render_first_in_line_lets_a_light_one_behind_it_take_a_worker_i
     assert run(scenario) == (True, True)
 
 
-@pytest.mark.parametrize("gone_before_release", [True, False], ids=["left", "leaving"])
-def test_a_render_that_leaves_while_waiting_is_skipped(gone_before_release: bool) -> None:
+@pytest.mark.parametrize("when", ["left before the release", "leaving at the release", "handed the worker"])
+def test_a_render_that_leaves_does_not_keep_the_worker_from_the_next(when: str) -> None:
     async def scenario() -> str:
         line = line_of(Worker("w"))
         held = await line.take(heavy=False)
         leaving = asyncio.create_task(line.take(heavy=False))
         staying = asyncio.create_task(line.take(heavy=False))
         await settle()
-        leaving.cancel()
-        if gone_before_release:
-            await asyncio.gather(leaving, return_exceptions=True)
-            assert line.waiting == 1
-        line.give_back(held, heavy=False)  # "leaving" may still be in line, its wait cancelled
-        await asyncio.gather(leaving, return_exceptions=True)
-        assert line.waiting == 0
-        return (await staying).name
-
-    assert run(scenario) == "w"
-
-
-def test_a_render_that_leaves_as_the_worker_is_handed_to_it_passes_it_on() -> None:
-    async def scenario() -> str:
-        line = line_of(Worker("w"))
-        held = await line.take(heavy=False)
-        leaving = asyncio.create_task(line.take(heavy=False))
-        staying = asyncio.create_task(line.take(heavy=False))
-        await settle()
-        line.give_back(held, heavy=False)  # handed to "leaving"…
-        leaving.cancel()  # …which leaves before it runs
+        if when == "handed the worker":
+            line.give_back(held, heavy=False)  # handed to "leaving"…
+            leaving.cancel()  # …which leaves before it runs
+        else:
+            leaving.cancel()
+            if when == "left before the release":
+                await asyncio.gather(leaving, return_exceptions=True)
+                assert line.waiting == 1
+            line.give_back(held, heavy=False)  # "leaving" may still be in line, its wait cancelled
         with pytest.raises(asyncio.CancelledError):
             await leaving
+        assert line.waiting == 0
         return (await staying).name
 
     assert run(scenario) == "w"
