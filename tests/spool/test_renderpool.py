@@ -200,7 +200,7 @@ def test_a_costly_print_and_a_preview_wait_for_a_worker_even_when_none_is_up() -
         return rendered, pool.worker_pids()
 
     async def preview(pool: RenderPool) -> Any:
-        shown = await pool.preview("till-1", RECEIPT, raw_policy="allow")
+        shown = await pool.preview("till-1", TINY, raw_policy="allow")  # even a one-line ticket's: emulating takes ms
         return shown, pool.worker_pids()
 
     assert estimated_cost(drawn) > COLD_INLINE_COST_US

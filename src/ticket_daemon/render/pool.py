@@ -3,11 +3,13 @@ rendered and previewed, on every core, out of everyone else's way.
 
 - **The smallest tickets render on the event loop**: a one-line ticket or a kitchen order costs less to validate
   and render than a round trip to another process costs the loop. Only renders estimated under
-  :data:`~.cost.ON_LOOP_COST_US`, never previews (the emulator takes milliseconds).
+  :data:`~.cost.ON_LOOP_COST_US`, never previews (the emulator takes milliseconds, so a preview always goes to a
+  worker).
 - **Tiny documents render inline** (a small thread pool of their own, not asyncio's default one): plain text that
   is too long for the loop and still cheap, so it never queues behind the workers' receipts. Where a render runs is
   decided by :func:`~.cost.estimated_cost`, a cheap static look at the document (command types, string
-  lengths, characters that have to be drawn as an image).
+  lengths, characters that have to be drawn as an image). On the loop and inline, text may not be drawn: text the
+  estimate did not see must be drawn sends the document to a worker.
 - **Everything else renders in worker processes**, one per core (the core is pure: documents and bytes cross
   cheaply): images, QR codes, drawn characters, anything that can take milliseconds. Each worker is one process the
   event loop talks to over a socket (``render/worker.py``), so one that must be killed is replaced without
@@ -274,6 +276,7 @@ class RenderPool:
             (registry, printer_name),
             raw_policy,
             on_loop_cost=ON_LOOP_COST_US,
+            inline_cost=TINY_COST_US,
             cold_inline_cost=COLD_INLINE_COST_US,
         )
         assert isinstance(outcome, RenderedDocument)
@@ -305,6 +308,7 @@ class RenderPool:
         raw_policy: RawPolicy,
         *,
         on_loop_cost: float = 0.0,
+        inline_cost: float = 0.0,
         cold_inline_cost: float = 0.0,
     ) -> T:
         if self._closed:
@@ -313,7 +317,7 @@ class RenderPool:
         outcome: T | Refusal | None = None
         document = dict(datos)
         inline = (document, *target, raw_policy, self.strict, self.limits)  # the arguments of a render in-process
-        if cost <= TINY_COST_US:
+        if cost <= inline_cost:
             outcome = await self._cheaply(function, inline, on_loop=cost <= on_loop_cost)
         elif cost <= cold_inline_cost and not self._worker_running() and await self._cold_turn():
             try:
