@@ -114,6 +114,9 @@ def test_text_that_does_not_print_as_sent_in_its_page_is_charged_per_character()
     assert estimated_cost(on_default_page) > 4_400 * LAID_OUT_CHAR_US
     assert estimated_cost(on_russian_page) < cost_module.ON_LOOP_COST_US  # printed as sent: encoded in C
     assert estimated_cost(text_document("Καλημέρα")) > 8 * DRAWN_CHAR_US * 0.9  # Greek: drawn on the Epson pages
+    # PC866 has Russian and Ukrainian ї, not Ukrainian і: drawn.
+    assert estimated_cost(text_document("Київ")) < cost_module.ON_LOOP_COST_US < DRAWN_CHAR_US
+    assert estimated_cost(text_document("Львів")) > DRAWN_CHAR_US
 
 
 def test_a_qr_code_never_renders_on_the_loop() -> None:

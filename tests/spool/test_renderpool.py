@@ -271,36 +271,42 @@ def test_plain_tickets_start_no_worker_process() -> None:
     assert pids == [] and children == []
 
 
-def test_text_in_another_page_renders_on_the_loop_and_text_to_draw_goes_to_a_worker(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Russian prints from PC866 without drawing; Serbian letters no Epson page has must be drawn, which the
-    estimate (that cannot know every printer's pages) sees as cheap: the render on the loop stops before drawing
-    and a worker draws them, to the same bytes."""
-    russian, serbian = document(text("Привет, мир")), document(text("Ђорђе"))
-    assert estimated_cost(russian) <= ON_LOOP_COST_US and estimated_cost(serbian) <= ON_LOOP_COST_US
+def test_text_the_printer_has_no_page_for_is_drawn_by_a_worker_not_on_the_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The estimate cannot know every printer's pages: Russian prints from PC866 on most printers, but a TM-U220
+    has only PC437, so there it must be drawn. The render on the loop stops before drawing and a worker draws it,
+    to the same bytes; on a printer with PC866 it stays on the loop."""
+    from ticket_daemon.printers.registry import ConfiguredPrinter, PrinterRegistry
     from ticket_daemon.render import job, work
 
-    drawing_on_the_loop: list[bool] = []
-    real = job.render_document
+    registry = PrinterRegistry(
+        [
+            ConfiguredPrinter("bar", "file:///dev/null", default=True),
+            ConfiguredPrinter("old", "file:///dev/null", profile="TM-U220"),
+        ]
+    )
+    russian = document(text("Привет, мир"))
+    assert estimated_cost(russian) <= ON_LOOP_COST_US
+    may_draw: list[bool] = []
 
     def watched(*arguments: Any, **keywords: Any) -> Any:
-        drawing_on_the_loop.append(keywords.get("may_draw", True))
-        return real(*arguments, **keywords)
+        may_draw.append(keywords.get("may_draw", True))
+        return job.render_document(*arguments, **keywords)
 
-    monkeypatch.setattr(work, "render_document", watched)
+    monkeypatch.setattr(work, "render_document", watched)  # renders in this process only
 
     async def scenario(pool: RenderPool) -> Any:
-        first = await pool.render("till-1", russian, raw_policy="allow")
-        workers_after_russian = pool.worker_pids()
-        second = await pool.render("till-1", serbian, raw_policy="allow")
-        return first, workers_after_russian, second, pool.worker_pids()
+        on_bar = await pool.render("till-1", russian, raw_policy="allow", registry=registry, printer_name="bar")
+        workers_after_bar = pool.worker_pids()
+        on_old = await pool.render("till-1", russian, raw_policy="allow", registry=registry, printer_name="old")
+        return on_bar, workers_after_bar, on_old, pool.worker_pids()
 
-    first, workers_after_russian, second, workers = run(scenario)
-    in_process = job.render_document  # drawn with this machine's fonts, as a worker draws
-    assert first.data == in_process(russian, raw_policy="allow").data and workers_after_russian == []
-    assert second.data == in_process(serbian, raw_policy="allow").data and len(workers) == 1
-    assert drawing_on_the_loop == [False, False]  # the worker's render (another process) is not watched
+    on_bar, workers_after_bar, on_old, workers = run(scenario)
+    for rendered, printer in ((on_bar, "bar"), (on_old, "old")):
+        in_process = job.render_document(russian, raw_policy="allow", registry=registry, printer_name=printer)
+        assert rendered.data == in_process.data and rendered.printer == printer
+    assert on_bar.notes == () and on_old.notes == ("TEXT: 9 characters printed as image in command 0",)
+    assert workers_after_bar == [] and len(workers) == 1
+    assert may_draw == [False, False]  # the loop's two renders; the worker drew the second
 
 
 # --- what comes back -----------------------------------------------------------------------------------------------

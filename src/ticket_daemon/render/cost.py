@@ -75,11 +75,25 @@ CHEAP_CHAR_US = 0.015
 # run, a stand-in) — Cyrillic on a WPC1252 page ~1.2 µs, Latin letters on a PC866 page ~1.5 µs.
 LAID_OUT_CHAR_US = 1.5
 # Other scripts (CJK, emoji…) are drawn as images by the text fallback, ~0.3 ms each (65 536 CJK characters: 13 s).
-# Counted as drawn: all but Latin (with IPA), combining marks, the Cyrillic of PC866, and general punctuation and
-# currency signs. Greek is drawn on the Epson pages (PC437 has a dozen of its letters).
+# Counted as drawn: all but Latin (with IPA), combining marks, the Cyrillic of PC866 (not Ukrainian і, nor Serbian
+# ђ), and general punctuation and currency signs. Greek is drawn on the Epson pages (PC437 has a dozen of its letters).
 DRAWN_CHAR_US = 300.0
-_DRAWN_CHARS = re.compile("[^\u0000-\u02af\u0300-\u036f\u0400-\u045f\u2000-\u20cf]")
 _DEFAULT_CODEC = CODE_TABLES[DEFAULT_CODE_TABLE].codec
+
+
+def _in_page(text: str, codec: str) -> bool:
+    """Whether every character of ``text`` is in the page of ``codec``."""
+    try:
+        text.encode(codec)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+_PC866_CYRILLIC = "".join(
+    chr(code) for code in range(0x0400, 0x0460) if _in_page(chr(code), CODE_TABLES["PC866"].codec)
+)
+_DRAWN_CHARS = re.compile(f"[^\u0000-\u02af\u0300-\u036f{_PC866_CYRILLIC}\u2000-\u20cf]")
 # JSON gives these: nothing to count in them.
 _SCALARS = (int, float, bool, type(None))
 
@@ -156,7 +170,7 @@ def _string_cost(text: str, char_cost: float, extrapolate: bool, budget: float, 
     if len(text) > MAX_SCANNED_CHARS and not extrapolate:
         return HEAVY_COST_US + 1
     scanned = min(len(text), MAX_SCANNED_CHARS)
-    if _prints_as_sent(text if scanned == len(text) else text[:scanned], codec):
+    if _in_page(text if scanned == len(text) else text[:scanned], codec):  # prints as sent: encoded in C
         return len(text) * char_cost
     laid_out = max(char_cost, LAID_OUT_CHAR_US)
     drawn = 0
@@ -168,12 +182,3 @@ def _string_cost(text: str, char_cost: float, extrapolate: bool, budget: float, 
             return counted
     drawn_in_text = drawn * len(text) / scanned  # past MAX_SCANNED_CHARS: as in the part scanned
     return (len(text) - drawn_in_text) * laid_out + drawn_in_text * DRAWN_CHAR_US
-
-
-def _prints_as_sent(text: str, codec: str) -> bool:
-    """Whether every character of ``text`` is in the page (encoded in C)."""
-    try:
-        text.encode(codec)
-    except UnicodeEncodeError:
-        return False
-    return True
