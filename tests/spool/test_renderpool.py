@@ -650,6 +650,27 @@ def test_a_render_that_comes_as_a_worker_comes_free_queues_behind_those_waiting(
     assert asyncio.run(main()) == ["b", "c", "d"]
 
 
+def test_a_render_that_leaves_while_others_wait_with_the_same_document_takes_only_its_own_charge_along() -> None:
+    """Three tills wait with the same receipt, so their charges for the render budget are alike; the one that leaves
+    must take its own charge out of the queue, not the first one like it, or the render whose charge was taken
+    would fail when it ends."""
+
+    async def scenario(pool: RenderPool) -> str:
+        await pool.warm()
+        # Drawn text that holds the one worker for a third of a second or more while the two receipts wait.
+        running = asyncio.create_task(pool.render("a", cjk(12_000), raw_policy="allow"))
+        await asyncio.sleep(0.05)
+        staying = asyncio.create_task(pool.render("b", RECEIPT, raw_policy="allow"))
+        leaving = asyncio.create_task(pool.render("c", RECEIPT, raw_policy="allow"))
+        await asyncio.sleep(0.05)  # both wait for the one worker
+        leaving.cancel()
+        await asyncio.gather(leaving, return_exceptions=True)
+        await running
+        return str((await staying).digest)
+
+    assert run(scenario, processes=1)
+
+
 def test_a_render_that_gives_up_as_the_worker_is_handed_to_it_passes_the_worker_on() -> None:
     limits = RenderLimits(timeout_seconds=30.0, max_rendered_bytes=2 * 1024 * 1024, max_document_bytes=4 << 20)
     handed: list[asyncio.Task[Any]] = []

@@ -94,7 +94,7 @@ WORKER_IDLE_SECONDS = 60.0
 INLINE_THREADS = 2
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # each render's own: claims alike in value (the same receipt) are not the same claim
 class _Claim:
     """A render sent to the workers, from the moment it is queued: how long it may hold a worker (seconds)."""
 
