@@ -52,14 +52,12 @@ def preview_in_worker(
     raw_policy: RawPolicy,
     strict: bool,
     limits: RenderLimits,
-    *,
-    may_draw: bool = True,
 ) -> PreviewOutcome | Refusal:
     """What the printer would print, drawn by the emulator from the exact ESC/POS bytes (docs/protocol.md
-    "Client → server": ``preview``)."""
+    "Client → server": ``preview``). Always in a worker: emulating takes milliseconds."""
     try:
         rendered = render_document(
-            datos, raw_policy=raw_policy, registry=registry, printer_name=printer_name, strict=strict, may_draw=may_draw
+            datos, raw_policy=raw_policy, registry=registry, printer_name=printer_name, strict=strict
         )
         _check_limits(rendered, limits)
         # The printer's model reads ESC t with its own table: the preview shows what that printer prints.
