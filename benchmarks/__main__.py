@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from . import ackpath, daemon, engine, fleet, lifecycle, spool_bench
+from . import ackpath, burst, daemon, engine, fleet, lifecycle, spool_bench
 from .report import Stats, print_stats
 
 Section = Callable[[Callable[[str, Stats], None]], None]
@@ -17,6 +17,7 @@ def main() -> int:
         "spool": spool_bench.run,
         "daemon": daemon.run,
         "ackpath": ackpath.run,
+        "burst": burst.run,
         "lifecycle": lifecycle.run,
         "fleet": fleet.run,
     }
