@@ -141,8 +141,8 @@ def _report(when: str, bursts: list[Burst]) -> None:
     for burst in bursts:
         if not burst.complete:
             print(
-                f"  burst of {burst.tills} ({when}): a round had only {len(burst.first_bytes_ms)} jobs at the printer"
-                f" and {len(burst.acks_ms)} acks ({burst.results} results); left out"
+                f"  burst of {burst.tills} ({when}): a round had {len(burst.first_bytes_ms)} jobs at the printer"
+                f" and {len(burst.acks_ms)} acks for {burst.tills} tills ({burst.results} results); left out"
             )
     if not complete:
         return
